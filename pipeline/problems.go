@@ -1,0 +1,87 @@
+package pipeline
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// MaxProblemExamples is how many examples per input a report keeps.
+const MaxProblemExamples = 5
+
+// Problems counts malformed input records per input and reason, keeping the
+// first few examples. Malformed records never stop a run; they are counted
+// here and reported in the manifest, so nothing is dropped silently.
+// Examples must not carry raw record content: say where and why.
+type Problems struct {
+	mu     sync.Mutex
+	inputs map[string]*InputProblems
+}
+
+// InputProblems is the report for one input (a log source, a ticket source).
+type InputProblems struct {
+	Count    int64            `json:"count"`
+	Reasons  map[string]int64 `json:"reasons"`
+	Examples []string         `json:"examples"`
+}
+
+// Add records one malformed record of input at where (file:line) for reason.
+func (p *Problems) Add(input, where, reason, detail string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inputs == nil {
+		p.inputs = map[string]*InputProblems{}
+	}
+	ip := p.inputs[input]
+	if ip == nil {
+		ip = &InputProblems{Reasons: map[string]int64{}}
+		p.inputs[input] = ip
+	}
+	ip.Count++
+	ip.Reasons[reason]++
+	if len(ip.Examples) < MaxProblemExamples {
+		ex := fmt.Sprintf("%s: %s", where, reason)
+		if detail != "" {
+			ex += ": " + detail
+		}
+		ip.Examples = append(ip.Examples, ex)
+	}
+}
+
+// Report returns a copy of the counts per input, safe to serialize.
+func (p *Problems) Report() map[string]InputProblems {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]InputProblems, len(p.inputs))
+	for k, v := range p.inputs {
+		c := InputProblems{Count: v.Count, Reasons: map[string]int64{}, Examples: append([]string(nil), v.Examples...)}
+		for r, n := range v.Reasons {
+			c.Reasons[r] = n
+		}
+		out[k] = c
+	}
+	return out
+}
+
+// Total is the number of malformed records over all inputs.
+func (p *Problems) Total() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n int64
+	for _, v := range p.inputs {
+		n += v.Count
+	}
+	return n
+}
+
+// Inputs lists the inputs with problems, sorted.
+func (p *Problems) Inputs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.inputs))
+	for k := range p.inputs {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,138 @@
+// Package schemas holds one Go row type per published table. The parquet
+// struct tags are the schema: what parquet-go derives from them is checked
+// against golden files in testdata/, so a schema change is always a
+// deliberate, reviewed diff with a bumped version.
+//
+// Conventions, for researchers: every timestamp is UTC with the
+// UTC-adjusted Parquet logical type (pandas reads datetime64[..., UTC]);
+// windows are [window_start, window_start + step) and a row is named by its
+// start; identifiers that came from the cloud are pseudonyms.
+package schemas
+
+import "time"
+
+// Table names, which are also the directory names in a version.
+const (
+	TableWindows   = "windows"
+	TableMetrics   = "metrics"
+	TableSeries    = "series"
+	TableLogs      = "logs"
+	TableTickets   = "tickets"
+	TableIncidents = "incidents"
+)
+
+// Versions is the schema version of every table. Bump a table's version
+// when its columns change meaning or type; adding a column bumps the minor.
+var Versions = map[string]string{
+	TableWindows:   "1.0",
+	TableMetrics:   "1.0",
+	TableSeries:    "1.0",
+	TableLogs:      "1.0",
+	TableTickets:   "1.0",
+	TableIncidents: "1.0",
+}
+
+// Partitioned tables are split into Hive partitions date=YYYY-MM-DD.
+var Partitioned = map[string]bool{TableWindows: true, TableMetrics: true, TableLogs: true}
+
+// WindowKey names a row of the windows table. The row type of windows is
+// built at run time: WindowKey's columns, then one optional DOUBLE column per
+// metric feature, then WindowLogs and WindowLabels (see pipeline/align).
+type WindowKey struct {
+	WindowStart time.Time `parquet:"window_start,timestamp(millisecond),delta"`
+	Entity      string    `parquet:"entity,dict"`
+}
+
+// WindowLogs counts log lines in a window for the row's entity, per level.
+type WindowLogs struct {
+	LogLines int64 `parquet:"log_lines"`
+	LogDebug int64 `parquet:"log_debug"`
+	LogInfo  int64 `parquet:"log_info"`
+	LogWarn  int64 `parquet:"log_warn"`
+	LogError int64 `parquet:"log_error"`
+	LogOther int64 `parquet:"log_other"`
+}
+
+// Phases of the prediction label.
+const (
+	PhaseNormal      = "normal"
+	PhasePreIncident = "pre_incident"
+	PhaseIncident    = "incident"
+	PhaseRecovery    = "recovery"
+)
+
+// WindowLabels are the incident and prediction labels of a window.
+type WindowLabels struct {
+	// IncidentActive is true when an incident's cause interval overlaps the window.
+	IncidentActive bool `parquet:"incident_active"`
+	// IncidentIDs lists the incidents active in the window, sorted.
+	IncidentIDs []string `parquet:"incident_ids,list"`
+	// Severity is the highest severity among the active incidents.
+	Severity *string `parquet:"severity,optional,dict"`
+	// Phase is normal, pre_incident, incident or recovery.
+	Phase string `parquet:"phase,dict"`
+	// MinutesToNextIncident is the time from the window's start to the
+	// start of the next incident of this entity (0 while one is active);
+	// null when no incident follows within the export.
+	MinutesToNextIncident *float64 `parquet:"minutes_to_next_incident,optional"`
+	// LabelSources lists where the active labels came from (ticket, alert, rule, manual).
+	LabelSources []string `parquet:"label_sources,list"`
+}
+
+// Metric is one value of one feature series at one window: the long form
+// of the windows table's feature columns, without the entity roll-up.
+type Metric struct {
+	WindowStart time.Time `parquet:"window_start,timestamp(millisecond),delta"`
+	SeriesID    int64     `parquet:"series_id,delta"`
+	Value       float64   `parquet:"value"`
+}
+
+// Series describes one series of the metrics table. Label values the policy
+// pseudonymizes are pseudonyms.
+type Series struct {
+	SeriesID int64  `parquet:"series_id"`
+	Feature  string `parquet:"feature,dict"`
+	Entity   string `parquet:"entity,dict"`
+	// Labels is the series' label set as a JSON object with sorted keys.
+	Labels string `parquet:"labels"`
+}
+
+// Log is one log line, its message anonymized.
+type Log struct {
+	Timestamp time.Time `parquet:"ts,timestamp(microsecond),delta"`
+	Entity    string    `parquet:"entity,dict"`
+	Level     string    `parquet:"level,dict"`
+	Message   string    `parquet:"message,zstd"`
+	Source    string    `parquet:"source,dict"`
+	File      string    `parquet:"file,dict"`
+	Line      int64     `parquet:"line,delta"`
+}
+
+// Ticket is one incident ticket, title and body anonymized.
+type Ticket struct {
+	TicketID    string     `parquet:"ticket_id"`
+	Source      string     `parquet:"source,dict"`
+	Title       string     `parquet:"title"`
+	Body        string     `parquet:"body"`
+	Status      string     `parquet:"status,dict"`
+	Severity    string     `parquet:"severity,dict"`
+	Created     time.Time  `parquet:"created,timestamp(millisecond)"`
+	ImpactStart *time.Time `parquet:"impact_start,optional,timestamp(millisecond)"`
+	Resolved    *time.Time `parquet:"resolved,optional,timestamp(millisecond)"`
+	Entities    []string   `parquet:"entities,list"`
+}
+
+// Incident is one labelled interval of one entity, with its provenance.
+type Incident struct {
+	IncidentID string     `parquet:"incident_id"`
+	Entity     string     `parquet:"entity,dict"`
+	Start      time.Time  `parquet:"start,timestamp(millisecond)"`
+	End        *time.Time `parquet:"end,optional,timestamp(millisecond)"`
+	EffectEnd  *time.Time `parquet:"effect_end,optional,timestamp(millisecond)"`
+	Severity   string     `parquet:"severity,dict"`
+	Type       string     `parquet:"type,dict"`
+	Source     string     `parquet:"source,dict"`
+	SourceID   string     `parquet:"source_id"`
+	Confidence float64    `parquet:"confidence"`
+	Title      string     `parquet:"title"`
+}
