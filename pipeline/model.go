@@ -14,6 +14,7 @@ type Ticket struct {
 	Body        string
 	Status      string
 	Severity    string
+	Type        string // incident type, when the ticket system records one
 	Created     time.Time
 	ImpactStart *time.Time
 	Resolved    *time.Time

@@ -70,7 +70,7 @@ type (
 	MetricSourceFactory func(ctx context.Context, cfg spec.Metrics) (MetricSource, error)
 	LogSourceFactory    func(cfg spec.LogSource, problems *Problems) (LogSource, error)
 	TicketSourceFactory func(cfg spec.TicketSource, problems *Problems) (TicketSource, error)
-	LabelerFactory      func(cfg spec.Labeler) (Labeler, error)
+	LabelerFactory      func(cfg spec.Labeler, problems *Problems) (Labeler, error)
 )
 
 // Components is the registry of every source and labeler kind, keyed by the

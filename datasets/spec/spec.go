@@ -12,8 +12,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 )
+
+// checkPromQL parses a feature expression the way the engine will, and
+// insists on a result that can be evaluated at every window.
+func checkPromQL(expr string) error {
+	e, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
+	if err != nil {
+		return fmt.Errorf("invalid PromQL: %w", err)
+	}
+	switch e.Type() {
+	case parser.ValueTypeVector, parser.ValueTypeScalar:
+		return nil
+	default:
+		return fmt.Errorf("PromQL result is a %s; a feature needs an instant vector or a scalar (wrap range selectors in rate(), avg_over_time(), ...)", e.Type())
+	}
+}
 
 // Spec is one dataset spec (datasets/demo.yaml is the example).
 type Spec struct {
@@ -71,6 +87,20 @@ type Feature struct {
 	Expr string `yaml:"expr"`
 	Unit string `yaml:"unit"`
 	Help string `yaml:"help"`
+	// Line is where the feature is defined in the spec file, for errors.
+	Line int `yaml:"-"`
+}
+
+// UnmarshalYAML records the feature's line for error messages.
+func (f *Feature) UnmarshalYAML(n *yaml.Node) error {
+	type plain Feature
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*f = Feature(p)
+	f.Line = n.Line
+	return nil
 }
 
 // LogSource is a set of log files in one format.
@@ -314,7 +344,7 @@ var ReservedColumns = map[string]bool{
 // cross references. Errors name the spec file and the key.
 func (s *Spec) Validate() error {
 	var errs []string
-	add := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	add := func(format string, a ...any) { errs = append(errs, s.Path+": "+fmt.Sprintf(format, a...)) }
 	if s.Dataset == "" {
 		add("dataset: required (a lower-case name such as demo-cluster)")
 	} else if !datasetRe.MatchString(s.Dataset) {
@@ -362,6 +392,8 @@ func (s *Spec) Validate() error {
 		seen[f.Name] = true
 		if strings.TrimSpace(f.Expr) == "" {
 			add("metrics.features[%d] (%s).expr: required", i, f.Name)
+		} else if err := checkPromQL(f.Expr); err != nil {
+			errs = append(errs, fmt.Sprintf("%s:%d: metrics.features[%d] (%s).expr: %v", s.Path, f.Line, i, f.Name, err))
 		}
 	}
 	names := map[string]bool{}
@@ -424,7 +456,7 @@ func (s *Spec) Validate() error {
 		add("anonymize.key: required: a file or an env variable holding the pseudonymization key")
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("%w: %s: %s", ErrInvalid, s.Path, strings.Join(errs, "; "))
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
 	}
 	return nil
 }

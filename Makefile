@@ -1,0 +1,54 @@
+# opsdata — the two commands that matter: `make demo` and `make test`.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+BIN      := bin/opsdata
+SPEC     := datasets/demo.yaml
+DEMO_DIR := demo-data
+OUT      := out
+VENV     := .venv
+
+.PHONY: all build demo demo-data test test-go test-e2e test-python venv bench fuzz lint clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/opsdata
+
+# Generate the demo cluster's inputs once (deterministic, so reuse is safe).
+$(DEMO_DIR)/ground_truth/incidents.json:
+	@rm -rf $(DEMO_DIR)
+	$(BIN) demo --dir $(DEMO_DIR)
+
+demo-data: build $(DEMO_DIR)/ground_truth/incidents.json
+
+# Build, generate the demo cluster, export it and show what was published.
+demo: demo-data
+	$(BIN) export --spec $(SPEC)
+	$(BIN) inspect $(OUT)/demo-cluster
+
+venv:
+	scripts/venv.sh $(VENV)
+
+test-go:
+	$(GO) test -race -count=1 ./...
+
+# End-to-end: the built binary against the real demo export.
+test-e2e: demo
+	OPSDATA_BIN=$(CURDIR)/$(BIN) OPSDATA_DEMO_DIR=$(CURDIR)/$(DEMO_DIR) OPSDATA_OUT=$(CURDIR)/$(OUT) OPSDATA_SPEC=$(CURDIR)/$(SPEC) \
+		$(GO) test -race -count=1 -tags e2e ./tests/e2e/
+
+test-python: venv demo
+	OPSDATA_VERSION_DIR=$(CURDIR)/$(OUT)/demo-cluster/$$(cat $(OUT)/demo-cluster/latest) $(VENV)/bin/python -m pytest tests/python -q
+
+# Everything: unit tests with -race, the end-to-end suite, the Python readers and notebooks.
+test: test-go test-e2e test-python
+
+bench:
+	scripts/bench.sh
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzText -fuzztime 30s ./pipeline/anonymize/
+
+clean:
+	rm -rf bin $(OUT) $(DEMO_DIR)

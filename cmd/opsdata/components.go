@@ -1,0 +1,29 @@
+package main
+
+import (
+	"github.com/opsdata/opsdata/labelers"
+	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/sources/logfile"
+	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
+	"github.com/opsdata/opsdata/pipeline/sources/ticketfile"
+)
+
+// components registers every source and labeler kind in one place: adding
+// a kind means one line here and its spec validation, nothing hidden in init().
+func components() pipeline.Components {
+	return pipeline.Components{
+		Metrics: map[string]pipeline.MetricSourceFactory{
+			"tsdb": promtsdb.New,
+		},
+		Logs: map[string]pipeline.LogSourceFactory{
+			"jsonl": logfile.New,
+			"text":  logfile.New,
+		},
+		Tickets: map[string]pipeline.TicketSourceFactory{
+			"json": ticketfile.New,
+		},
+		Labelers: map[string]pipeline.LabelerFactory{
+			"ticket": labelers.NewTicket,
+		},
+	}
+}

@@ -1,0 +1,58 @@
+// Command opsdata exports a cloud's operations data as labelled,
+// anonymized, versioned Parquet datasets.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newApp().RunContext(ctx, os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "opsdata: "+firstLine(err.Error()))
+		if rest := restLines(err.Error()); rest != "" {
+			fmt.Fprintln(os.Stderr, rest)
+		}
+		os.Exit(1)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:    "opsdata",
+		Usage:   "publish a cloud's operations data (metrics, logs, tickets) as labelled, anonymized Parquet datasets",
+		Version: version,
+		Commands: []*cli.Command{
+			demoCommand(),
+			exportCommand(),
+			checkCommand(),
+			inspectCommand(),
+		},
+		HideHelpCommand: true,
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func restLines(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return ""
+}

@@ -1,0 +1,216 @@
+// Package align puts everything on the window grid: feature series and log
+// counts become the rows of the windows table, one per (window, entity).
+package align
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"time"
+
+	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/schemas"
+)
+
+// WindowTable is the row type of the windows table for one spec: the
+// columns of schemas.WindowKey, one optional DOUBLE per feature (in spec
+// order), then schemas.WindowLogs and schemas.WindowLabels.
+type WindowTable struct {
+	typ       reflect.Type
+	features  []string
+	keyAt     []int // field index in typ for each WindowKey field
+	featureAt int   // index of the first feature field
+	logsAt    []int
+	labelsAt  []int
+}
+
+// NewWindowTable builds the row type for the given feature names.
+func NewWindowTable(features []string) *WindowTable {
+	t := &WindowTable{features: features}
+	var fields []reflect.StructField
+	add := func(src reflect.Type) []int {
+		var idx []int
+		for i := 0; i < src.NumField(); i++ {
+			f := src.Field(i)
+			idx = append(idx, len(fields))
+			fields = append(fields, reflect.StructField{Name: f.Name, Type: f.Type, Tag: f.Tag})
+		}
+		return idx
+	}
+	t.keyAt = add(reflect.TypeOf(schemas.WindowKey{}))
+	t.featureAt = len(fields)
+	for i, name := range features {
+		fields = append(fields, reflect.StructField{
+			Name: fmt.Sprintf("Feature%d", i),
+			Type: reflect.TypeOf((*float64)(nil)),
+			Tag:  reflect.StructTag(fmt.Sprintf(`parquet:"%s,optional"`, name)),
+		})
+	}
+	t.logsAt = add(reflect.TypeOf(schemas.WindowLogs{}))
+	t.labelsAt = add(reflect.TypeOf(schemas.WindowLabels{}))
+	t.typ = reflect.StructOf(fields)
+	return t
+}
+
+// Type is the row struct type.
+func (t *WindowTable) Type() reflect.Type { return t.typ }
+
+// Features are the feature column names in order.
+func (t *WindowTable) Features() []string { return t.features }
+
+// Row builds one row; NaN feature values become nulls.
+func (t *WindowTable) Row(key schemas.WindowKey, features []float64, logs schemas.WindowLogs, labels schemas.WindowLabels) any {
+	p := reflect.New(t.typ)
+	v := p.Elem()
+	copyFields(v, t.keyAt, reflect.ValueOf(key))
+	for i, f := range features {
+		if !math.IsNaN(f) {
+			x := f
+			v.Field(t.featureAt + i).Set(reflect.ValueOf(&x))
+		}
+	}
+	copyFields(v, t.logsAt, reflect.ValueOf(logs))
+	copyFields(v, t.labelsAt, reflect.ValueOf(labels))
+	return p.Interface()
+}
+
+func copyFields(dst reflect.Value, at []int, src reflect.Value) {
+	for i, j := range at {
+		dst.Field(j).Set(src.Field(i))
+	}
+}
+
+// Frame collects one partition's worth of window data (one UTC day) for a
+// fixed entity set before it becomes rows.
+type Frame struct {
+	Grid        pipeline.Grid
+	EntityLabel string
+	entities    []string
+	index       map[string]int
+	features    int
+	values      [][][]float64 // [entity][feature][window]
+	logs        [][]schemas.WindowLogs
+}
+
+// NewFrame allocates a frame for the entities (sorted) and nFeatures.
+func NewFrame(grid pipeline.Grid, entityLabel string, entities []string, nFeatures int) *Frame {
+	f := &Frame{Grid: grid, EntityLabel: entityLabel, entities: entities, index: map[string]int{}, features: nFeatures}
+	n := grid.Len()
+	f.values = make([][][]float64, len(entities))
+	f.logs = make([][]schemas.WindowLogs, len(entities))
+	for e, name := range entities {
+		f.index[name] = e
+		f.values[e] = make([][]float64, nFeatures)
+		for k := range f.values[e] {
+			vs := make([]float64, n)
+			for i := range vs {
+				vs[i] = math.NaN()
+			}
+			f.values[e][k] = vs
+		}
+		f.logs[e] = make([]schemas.WindowLogs, n)
+	}
+	return f
+}
+
+// ErrEntity reports a feature whose result does not map onto entities.
+type ErrEntity struct {
+	Feature, Entity, Label, Series string
+	Duplicate                      bool
+}
+
+func (e *ErrEntity) Error() string {
+	if e.Duplicate {
+		return fmt.Sprintf("feature %s returns more than one series for %s %q (second: %s); aggregate to one series per entity, e.g. sum by (%s) (...)", e.Feature, e.Label, e.Entity, e.Series, e.Label)
+	}
+	return fmt.Sprintf("feature %s returns series %s without the entity label %q; aggregate with by (%s)", e.Feature, e.Series, e.Label, e.Label)
+}
+
+// AddFeature places one feature series on the frame. It returns false when
+// the series' entity is not in the frame's entity set.
+func (f *Frame) AddFeature(k int, s pipeline.FeatureSeries, seen map[string]bool) (bool, error) {
+	ent := s.Labels.Get(f.EntityLabel)
+	if ent == "" {
+		return false, &ErrEntity{Feature: s.Feature, Label: f.EntityLabel, Series: s.Labels.String()}
+	}
+	key := s.Feature + "\x00" + ent
+	if seen[key] {
+		return false, &ErrEntity{Feature: s.Feature, Entity: ent, Label: f.EntityLabel, Series: s.Labels.String(), Duplicate: true}
+	}
+	seen[key] = true
+	e, ok := f.index[ent]
+	if !ok {
+		return false, nil
+	}
+	copy(f.values[e][k], s.Values)
+	return true, nil
+}
+
+// AddLog counts one log line. It returns false when the line's entity is
+// unknown or its time is outside the frame.
+func (f *Frame) AddLog(entity string, t time.Time, level string) bool {
+	e, ok := f.index[entity]
+	if !ok {
+		return false
+	}
+	i, ok := f.Grid.Index(t)
+	if !ok {
+		return false
+	}
+	c := &f.logs[e][i]
+	c.LogLines++
+	switch level {
+	case pipeline.LevelDebug:
+		c.LogDebug++
+	case pipeline.LevelInfo:
+		c.LogInfo++
+	case pipeline.LevelWarn:
+		c.LogWarn++
+	case pipeline.LevelError:
+		c.LogError++
+	default:
+		c.LogOther++
+	}
+	return true
+}
+
+// Rows calls emit for every (window, entity) in order: by window start,
+// then entity. labels returns the label columns of an entity's windows.
+func (f *Frame) Rows(t *WindowTable, labels func(entity string) []schemas.WindowLabels, emit func(row any) error) error {
+	perEntity := make([][]schemas.WindowLabels, len(f.entities))
+	for e, name := range f.entities {
+		perEntity[e] = labels(name)
+	}
+	feats := make([]float64, f.features)
+	for i := 0; i < f.Grid.Len(); i++ {
+		start := f.Grid.At(i)
+		for e, name := range f.entities {
+			for k := range feats {
+				feats[k] = f.values[e][k][i]
+			}
+			if err := emit(t.Row(schemas.WindowKey{WindowStart: start, Entity: name}, feats, f.logs[e][i], perEntity[e][i])); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// SortedSet returns the sorted unique non-empty strings of the inputs.
+func SortedSet(lists ...[]string) []string {
+	m := map[string]bool{}
+	for _, l := range lists {
+		for _, s := range l {
+			if s != "" {
+				m[s] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(m))
+	for s := range m {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,294 @@
+package logfile
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/opsdata/opsdata/pipeline"
+)
+
+const (
+	readBufSize = 64 << 10
+	// ctxCheckEvery is how many records pass between context checks.
+	ctxCheckEvery = 1024
+)
+
+// fileReader streams one file and holds its current record only.
+type fileReader struct {
+	src    *Source
+	order  int // index in the sorted file list: the merge tie-breaker
+	path   string
+	base   string
+	f      *os.File
+	gz     *gzip.Reader
+	br     *bufio.Reader
+	parser lineParser
+	line   int64
+	buf    []byte // holds a line that spans bufio's buffer
+	rec    pipeline.LogRecord
+	prev   time.Time
+	seen   bool // prev is set
+	closed bool
+}
+
+func openFile(src *Source, order int, path string) (*fileReader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("log source %q: %w", src.cfg.Name, err)
+	}
+	r := &fileReader{src: src, order: order, path: path, base: filepath.Base(path), f: f, parser: src.newParse()}
+	br := bufio.NewReaderSize(f, readBufSize)
+	magic, _ := br.Peek(2)
+	isGzip := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
+	if isGzip || strings.HasSuffix(path, ".gz") {
+		gz, err := gzip.NewReader(br)
+		switch {
+		case errors.Is(err, io.EOF):
+			// An empty .gz file: no records.
+			r.br = bufio.NewReader(strings.NewReader(""))
+			return r, nil
+		case err != nil:
+			f.Close()
+			return nil, fmt.Errorf("log source %q: %s: not a readable gzip file: %w", src.cfg.Name, path, err)
+		}
+		r.gz = gz
+		br = bufio.NewReaderSize(gz, readBufSize)
+	}
+	r.br = br
+	return r, nil
+}
+
+// readLine returns the next line without its line ending. tooLong reports a
+// line over MaxLineBytes, whose content is not returned. The returned slice
+// is valid until the next call.
+func (r *fileReader) readLine() (line []byte, tooLong bool, err error) {
+	r.buf = r.buf[:0]
+	total := 0
+	for {
+		chunk, err := r.br.ReadSlice('\n')
+		total += len(chunk)
+		if err == nil && total == len(chunk) {
+			line = chunk // fast path: the whole line is in bufio's buffer
+			break
+		}
+		if !tooLong {
+			if total > MaxLineBytes+2 { // +2: room for "\r\n"
+				tooLong = true
+				r.buf = nil // do not keep a megabyte around
+			} else {
+				r.buf = append(r.buf, chunk...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			if total == 0 {
+				return nil, false, io.EOF
+			}
+			line = r.buf
+			break // last line without a newline
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		line = r.buf
+		break
+	}
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if tooLong || len(line) > MaxLineBytes {
+		return nil, true, nil
+	}
+	return line, false, nil
+}
+
+func (r *fileReader) problem(reason, detail string) {
+	r.src.problems.Add(r.src.input, r.base+":"+strconv.FormatInt(r.line, 10), reason, detail)
+}
+
+// advance reads up to the next well-formed record. It returns false at the
+// end of the file; an error means the file could not be read.
+func (r *fileReader) advance() (bool, error) {
+	for {
+		raw, tooLong, err := r.readLine()
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("log source %q: %s: after line %d: %w", r.src.cfg.Name, r.path, r.line, err)
+		}
+		r.line++
+		if tooLong {
+			r.problem(reasonTooLong, fmt.Sprintf("longer than %d bytes", MaxLineBytes))
+			continue
+		}
+		if len(bytes.TrimSpace(raw)) == 0 {
+			continue // blank lines carry no record
+		}
+		var s string
+		if utf8.Valid(raw) {
+			s = string(raw)
+		} else {
+			// Repaired and still emitted: one bad byte should not cost the line.
+			s = strings.ToValidUTF8(string(raw), "\uFFFD")
+			r.problem(reasonInvalidUTF8, "replaced invalid bytes with U+FFFD")
+		}
+		if p, ok := r.parser.parse(s, &r.rec); !ok {
+			r.problem(p.reason, p.detail)
+			continue
+		}
+		r.rec.Source = r.src.cfg.Name
+		r.rec.File = r.base
+		r.rec.Line = r.line
+		if r.seen && r.rec.Time.Before(r.prev) {
+			// Still emitted; the runner copes with late records.
+			r.problem(reasonOutOfOrder, "earlier than the previous record of the file by "+r.prev.Sub(r.rec.Time).String())
+		}
+		r.prev, r.seen = r.rec.Time, true
+		return true, nil
+	}
+}
+
+func (r *fileReader) close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	var errs []error
+	if r.gz != nil {
+		errs = append(errs, r.gz.Close())
+	}
+	if r.f != nil {
+		errs = append(errs, r.f.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// readerHeap orders files by their current record: time, then file order,
+// then line.
+type readerHeap []*fileReader
+
+func (h readerHeap) Len() int { return len(h) }
+func (h readerHeap) Less(i, j int) bool {
+	a, b := h[i], h[j]
+	if !a.rec.Time.Equal(b.rec.Time) {
+		return a.rec.Time.Before(b.rec.Time)
+	}
+	if a.order != b.order {
+		return a.order < b.order
+	}
+	return a.rec.Line < b.rec.Line
+}
+func (h readerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *readerHeap) Push(x any)   { *h = append(*h, x.(*fileReader)) }
+func (h *readerHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return x
+}
+
+// mergeIter is a k-way merge over the files' readers.
+type mergeIter struct {
+	ctx     context.Context
+	h       readerHeap
+	all     []*fileReader
+	cur     pipeline.LogRecord
+	err     error
+	started bool
+	n       int
+}
+
+func newMergeIter(ctx context.Context, src *Source, files []string) (*mergeIter, error) {
+	it := &mergeIter{ctx: ctx}
+	for i, path := range files {
+		r, err := openFile(src, i, path)
+		if err != nil {
+			_ = it.Close()
+			return nil, err
+		}
+		it.all = append(it.all, r)
+		ok, err := r.advance()
+		if err != nil {
+			_ = it.Close()
+			return nil, err
+		}
+		if !ok {
+			// No records: close now so empty files hold no descriptor.
+			if err := r.close(); err != nil {
+				_ = it.Close()
+				return nil, fmt.Errorf("log source %q: %s: %w", src.cfg.Name, path, err)
+			}
+			continue
+		}
+		it.h = append(it.h, r)
+	}
+	heap.Init(&it.h)
+	return it, nil
+}
+
+// Next advances to the next record in time order.
+func (it *mergeIter) Next() bool {
+	if it.err != nil {
+		return false
+	}
+	if it.started && len(it.h) > 0 {
+		r := it.h[0]
+		ok, err := r.advance()
+		if err != nil {
+			it.err = err
+			return false
+		}
+		if ok {
+			heap.Fix(&it.h, 0)
+		} else {
+			heap.Pop(&it.h)
+			if err := r.close(); err != nil {
+				it.err = fmt.Errorf("log source %q: %s: %w", r.src.cfg.Name, r.path, err)
+				return false
+			}
+		}
+	}
+	it.started = true
+	if it.n++; it.n%ctxCheckEvery == 0 {
+		if err := it.ctx.Err(); err != nil {
+			it.err = err
+			return false
+		}
+	}
+	if len(it.h) == 0 {
+		return false
+	}
+	it.cur = it.h[0].rec
+	return true
+}
+
+// At returns the current record. Its Fields map is not reused.
+func (it *mergeIter) At() pipeline.LogRecord { return it.cur }
+
+// Err returns the error that stopped the iteration, if any.
+func (it *mergeIter) Err() error { return it.err }
+
+// Close closes every file still open. It is safe to call twice.
+func (it *mergeIter) Close() error {
+	var errs []error
+	for _, r := range it.all {
+		errs = append(errs, r.close())
+	}
+	it.h = nil
+	return errors.Join(errs...)
+}

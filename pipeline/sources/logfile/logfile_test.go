@@ -1,0 +1,510 @@
+package logfile
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/pipeline"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const demoPattern = `^(?P<time>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}) (?P<level>[A-Z]+) \[(?P<entity>[a-z-]+)\] (?P<message>.*)$`
+
+// file is one input file of a test case.
+type file struct {
+	name    string
+	content string
+	gzip    bool
+}
+
+// rec is the part of a LogRecord a test compares, in one line.
+func rec(r pipeline.LogRecord) string {
+	return fmt.Sprintf("%s %s %s %s:%d %q", r.Time.Format(time.RFC3339Nano), r.Entity, r.Level, r.File, r.Line, r.Message)
+}
+
+func writeFiles(t *testing.T, files []file) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range files {
+		data := []byte(f.content)
+		if f.gzip {
+			var b bytes.Buffer
+			zw := gzip.NewWriter(&b)
+			if _, err := zw.Write(data); err != nil {
+				t.Fatal(err)
+			}
+			if err := zw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			data = b.Bytes()
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func readAll(t *testing.T, cfg spec.LogSource, problems *pipeline.Problems) []pipeline.LogRecord {
+	t.Helper()
+	src, err := New(cfg, problems)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if src.Name() != cfg.Name {
+		t.Errorf("Name() = %q, want %q", src.Name(), cfg.Name)
+	}
+	it, err := src.Open(context.Background())
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	var out []pipeline.LogRecord
+	for it.Next() {
+		out = append(out, it.At())
+	}
+	if err := it.Err(); err != nil {
+		t.Fatalf("Err: %v", err)
+	}
+	if err := it.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	return out
+}
+
+func TestRead(t *testing.T) {
+	jsonl := spec.LogSource{Name: "app", Format: "jsonl", Path: "*.jsonl*"}
+	text := spec.LogSource{Name: "legacy", Format: "text", Path: "*.log", Pattern: demoPattern,
+		TimeLayout: "2006-01-02 15:04:05.000", Timezone: "Europe/Berlin"}
+	with := func(c spec.LogSource, f func(*spec.LogSource)) spec.LogSource { f(&c); return c }
+	longLine := `{"ts":"2026-01-05T00:00:01Z","service":"a","msg":"` + strings.Repeat("x", MaxLineBytes) + `"}`
+
+	tests := []struct {
+		name    string
+		cfg     spec.LogSource
+		files   []file
+		want    []string
+		reasons map[string]int64 // nil: no problems at all
+	}{
+		{
+			name: "jsonl basic, UTC and offsets",
+			cfg:  jsonl,
+			files: []file{{name: "a.jsonl", content: `{"ts":"2026-01-05T00:00:03.120Z","level":"info","service":"checkout","msg":"hello"}
+{"ts":"2026-01-05T02:00:04+01:00","level":"WARNING","service":"checkout","message":"offset"}
+
+{"time":"2026-01-05T01:00:05Z","level":"fatal","service":"cart","msg":"x"}
+{"timestamp":"2026-01-05T01:00:06Z","service":"cart","msg":"no level"}
+`}},
+			want: []string{
+				`2026-01-05T00:00:03.12Z checkout info a.jsonl:1 "hello"`,
+				`2026-01-05T01:00:04Z checkout warn a.jsonl:2 "offset"`,
+				`2026-01-05T01:00:05Z cart error a.jsonl:4 "x"`,
+				`2026-01-05T01:00:06Z cart other a.jsonl:5 "no level"`,
+			},
+		},
+		{
+			name:  "naive timestamp with timezone, both sides of DST",
+			cfg:   with(jsonl, func(c *spec.LogSource) { c.Timezone = "Europe/Berlin" }),
+			files: []file{{name: "a.jsonl", content: "{\"ts\":\"2026-01-05 01:00:00.5\",\"service\":\"a\"}\n{\"ts\":\"2026-07-05T01:00:00\",\"service\":\"a\"}\n"}},
+			want: []string{
+				`2026-01-05T00:00:00.5Z a other a.jsonl:1 ""`,
+				`2026-07-04T23:00:00Z a other a.jsonl:2 ""`,
+			},
+		},
+		{
+			name:    "naive timestamp without timezone is a problem",
+			cfg:     jsonl,
+			files:   []file{{name: "a.jsonl", content: "{\"ts\":\"2026-01-05 01:00:00\",\"service\":\"a\"}\n{\"ts\":\"2026-01-05T01:00:00Z\",\"service\":\"a\"}\n"}},
+			want:    []string{`2026-01-05T01:00:00Z a other a.jsonl:2 ""`},
+			reasons: map[string]int64{"naive_timestamp": 1},
+		},
+		{
+			name: "bad timestamps",
+			cfg:  jsonl,
+			files: []file{{name: "a.jsonl", content: `{"ts":"yesterday","service":"a"}
+{"ts":"2026-13-05T01:00:00Z","service":"a"}
+{"ts":"","service":"a"}
+{"ts":true,"service":"a"}
+{"ts":"2026-01-05T01:00:00Z","service":"a"}
+`}},
+			want:    []string{`2026-01-05T01:00:00Z a other a.jsonl:5 ""`},
+			reasons: map[string]int64{"bad_timestamp": 4},
+		},
+		{
+			name: "broken JSON, missing time, missing entity",
+			cfg:  jsonl,
+			files: []file{{name: "a.jsonl", content: `{"ts":"2026-01-05T01:00:00Z","service":"a"
+not json at all
+[1,2]
+{"ts":"2026-01-05T01:00:00Z","service":"a"} trailing
+{"service":"a","msg":"no time"}
+{"ts":null,"service":"a"}
+{"ts":"2026-01-05T01:00:00Z","msg":"no entity"}
+{"ts":"2026-01-05T01:00:00Z","service":"a","msg":"ok"}
+`}},
+			want:    []string{`2026-01-05T01:00:00Z a other a.jsonl:8 "ok"`},
+			reasons: map[string]int64{"invalid_json": 4, "missing_timestamp": 2, "missing_entity": 1},
+		},
+		{
+			name: "epoch seconds, millis, fractional seconds",
+			cfg:  jsonl,
+			files: []file{{name: "a.jsonl", content: `{"ts":1767571200,"service":"a"}
+{"ts":1767571200123,"service":"a"}
+{"ts":1767571200.25,"service":"a"}
+{"ts":1767571200500001,"service":"a"}
+`}},
+			want: []string{
+				`2026-01-05T00:00:00Z a other a.jsonl:1 ""`,
+				`2026-01-05T00:00:00.123Z a other a.jsonl:2 ""`,
+				`2026-01-05T00:00:00.25Z a other a.jsonl:3 ""`,
+				`2026-01-05T00:00:00.500001Z a other a.jsonl:4 ""`,
+			},
+		},
+		{
+			name: "gzip by magic and by suffix",
+			cfg:  jsonl,
+			files: []file{
+				{name: "a.jsonl", gzip: true, content: `{"ts":"2026-01-05T00:00:01Z","service":"a","msg":"gz magic"}` + "\n"},
+				{name: "b.jsonl.gz", gzip: true, content: `{"ts":"2026-01-05T00:00:02Z","service":"b","msg":"gz suffix"}`},
+			},
+			want: []string{
+				`2026-01-05T00:00:01Z a other a.jsonl:1 "gz magic"`,
+				`2026-01-05T00:00:02Z b other b.jsonl.gz:1 "gz suffix"`,
+			},
+		},
+		{
+			name:    "line over 1 MiB is skipped, numbering continues",
+			cfg:     jsonl,
+			files:   []file{{name: "a.jsonl", content: longLine + "\n" + `{"ts":"2026-01-05T00:00:02Z","service":"a","msg":"after"}` + "\r\n"}},
+			want:    []string{`2026-01-05T00:00:02Z a other a.jsonl:2 "after"`},
+			reasons: map[string]int64{"line_too_long": 1},
+		},
+		{
+			name:    "line over 1 MiB at end of gzip file without newline",
+			cfg:     jsonl,
+			files:   []file{{name: "a.jsonl.gz", gzip: true, content: `{"ts":"2026-01-05T00:00:02Z","service":"a","msg":"before"}` + "\n" + longLine}},
+			want:    []string{`2026-01-05T00:00:02Z a other a.jsonl.gz:1 "before"`},
+			reasons: map[string]int64{"line_too_long": 1},
+		},
+		{
+			name:    "invalid UTF-8 is repaired and emitted",
+			cfg:     jsonl,
+			files:   []file{{name: "a.jsonl", content: "{\"ts\":\"2026-01-05T00:00:02Z\",\"service\":\"a\",\"msg\":\"caf\xe9 \xff!\"}\n"}},
+			want:    []string{"2026-01-05T00:00:02Z a other a.jsonl:1 \"caf\ufffd \ufffd!\""},
+			reasons: map[string]int64{"invalid_utf8": 1},
+		},
+		{
+			name: "multi-file merge, ties by file order then line",
+			cfg:  jsonl,
+			files: []file{
+				{name: "b.jsonl", content: `{"ts":"2026-01-05T00:00:01Z","service":"b","msg":"b1"}
+{"ts":"2026-01-05T00:00:03Z","service":"b","msg":"b2"}
+{"ts":"2026-01-05T00:00:03Z","service":"b","msg":"b3"}
+`},
+				{name: "a.jsonl", content: `{"ts":"2026-01-05T00:00:02Z","service":"a","msg":"a1"}
+{"ts":"2026-01-05T00:00:03Z","service":"a","msg":"a2"}
+{"ts":"2026-01-05T00:00:05Z","service":"a","msg":"a3"}
+`},
+				{name: "c.jsonl", content: ""},
+			},
+			want: []string{
+				`2026-01-05T00:00:01Z b other b.jsonl:1 "b1"`,
+				`2026-01-05T00:00:02Z a other a.jsonl:1 "a1"`,
+				`2026-01-05T00:00:03Z a other a.jsonl:2 "a2"`,
+				`2026-01-05T00:00:03Z b other b.jsonl:2 "b2"`,
+				`2026-01-05T00:00:03Z b other b.jsonl:3 "b3"`,
+				`2026-01-05T00:00:05Z a other a.jsonl:3 "a3"`,
+			},
+		},
+		{
+			name: "out of order within a file is emitted and counted",
+			cfg:  jsonl,
+			files: []file{{name: "a.jsonl", content: `{"ts":"2026-01-05T00:00:05Z","service":"a","msg":"1"}
+{"ts":"2026-01-05T00:00:01Z","service":"a","msg":"2"}
+{"ts":"2026-01-05T00:00:06Z","service":"a","msg":"3"}
+`}},
+			want: []string{
+				`2026-01-05T00:00:05Z a other a.jsonl:1 "1"`,
+				`2026-01-05T00:00:01Z a other a.jsonl:2 "2"`,
+				`2026-01-05T00:00:06Z a other a.jsonl:3 "3"`,
+			},
+			reasons: map[string]int64{"out_of_order": 1},
+		},
+		{
+			name: "configured fields and fixed entity fallback",
+			cfg: with(jsonl, func(c *spec.LogSource) {
+				c.Fields = spec.LogFields{Time: "@t", Level: "sev", Message: "text", Entity: "app"}
+				c.Entity = "fallback"
+			}),
+			files: []file{{name: "a.jsonl", content: `{"@t":"2026-01-05T00:00:01Z","sev":"E","app":"x","text":"m1","ts":"ignored"}
+{"@t":"2026-01-05T00:00:02Z","sev":"D","text":"m2"}
+`}},
+			want: []string{
+				`2026-01-05T00:00:01Z x error a.jsonl:1 "m1"`,
+				`2026-01-05T00:00:02Z fallback debug a.jsonl:2 "m2"`,
+			},
+		},
+		{
+			name:    "time layout with zone",
+			cfg:     with(jsonl, func(c *spec.LogSource) { c.TimeLayout = "02/Jan/2006:15:04:05 -0700"; c.Entity = "web" }),
+			files:   []file{{name: "a.jsonl", content: `{"ts":"05/Jan/2026:10:00:00 +0200"}` + "\n" + `{"ts":"2026-01-05T10:00:00Z"}` + "\n"}},
+			want:    []string{`2026-01-05T08:00:00Z web other a.jsonl:1 ""`},
+			reasons: map[string]int64{"bad_timestamp": 1},
+		},
+		{
+			name:    "time layout without zone and no timezone",
+			cfg:     with(text, func(c *spec.LogSource) { c.Timezone = "" }),
+			files:   []file{{name: "a.log", content: "2026-01-05 01:00:03.120 ERROR [cart] boom\n"}},
+			reasons: map[string]int64{"naive_timestamp": 1},
+		},
+		{
+			name: "text with Berlin time and DST",
+			cfg:  text,
+			files: []file{{name: "a.log", content: `2026-01-05 01:00:03.120 ERROR [cart] payment failed: card declined
+2026-07-05 01:00:03.120 INFO [cart-api] summer
+garbage line
+2026-01-05 99:00:03.120 INFO [cart] bad hour
+`}},
+			want: []string{
+				`2026-01-05T00:00:03.12Z cart error a.log:1 "payment failed: card declined"`,
+				`2026-07-04T23:00:03.12Z cart-api info a.log:2 "summer"`,
+			},
+			reasons: map[string]int64{"no_match": 1, "bad_timestamp": 1},
+		},
+		{
+			name: "text without entity group uses the fixed entity",
+			cfg: with(text, func(c *spec.LogSource) {
+				c.Pattern = `^(?P<time>\S+ \S+) (?P<message>.*)$`
+				c.Entity = "node-1"
+			}),
+			files: []file{{name: "a.log", content: "2026-01-05 01:00:03.120 hi\n"}},
+			want:  []string{`2026-01-05T00:00:03.12Z node-1 other a.log:1 "hi"`},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeFiles(t, tc.files)
+			cfg := tc.cfg
+			cfg.Path = filepath.Join(dir, cfg.Path)
+			var problems pipeline.Problems
+			var got []string
+			for _, r := range readAll(t, cfg, &problems) {
+				got = append(got, rec(r))
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("records:\n got %q\nwant %q", got, tc.want)
+			}
+			rep := problems.Report()
+			want := map[string]pipeline.InputProblems{}
+			if tc.reasons != nil {
+				var n int64
+				for _, c := range tc.reasons {
+					n += c
+				}
+				want["log:"+cfg.Name] = pipeline.InputProblems{Count: n, Reasons: tc.reasons}
+			}
+			for k, v := range rep {
+				v.Examples = nil // compared separately
+				rep[k] = v
+			}
+			if !reflect.DeepEqual(rep, want) {
+				t.Errorf("problems:\n got %+v\nwant %+v", rep, want)
+			}
+		})
+	}
+}
+
+func TestFields(t *testing.T) {
+	dir := writeFiles(t, []file{{name: "a.jsonl", content: `{"ts":"2026-01-05T00:00:03.120Z","level":"info","service":"checkout","host":"worker-1.prod.acme.internal","pod":"checkout-5d8f7b9c4-x2k9p","user":"jd\"oe42","msg":"m","code":500,"ok":false,"nested":{"a":"b"},"list":["x"],"nil":null}
+{"ts":"2026-01-05T00:00:04Z","service":"checkout"}
+`}})
+	recs := readAll(t, spec.LogSource{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*")}, &pipeline.Problems{})
+	if len(recs) != 2 {
+		t.Fatalf("got %d records, want 2", len(recs))
+	}
+	want := map[string]string{
+		"host": "worker-1.prod.acme.internal",
+		"pod":  "checkout-5d8f7b9c4-x2k9p",
+		"user": `jd"oe42`,
+		"code": "500",
+		"ok":   "false",
+	}
+	if !reflect.DeepEqual(recs[0].Fields, want) {
+		t.Errorf("Fields = %v, want %v", recs[0].Fields, want)
+	}
+	if recs[0].Source != "app" || recs[0].File != "a.jsonl" || recs[0].Line != 1 || recs[0].Time.Location() != time.UTC {
+		t.Errorf("record provenance = %q %q %d %v", recs[0].Source, recs[0].File, recs[0].Line, recs[0].Time.Location())
+	}
+	if recs[1].Fields != nil {
+		t.Errorf("second record Fields = %v, want nil", recs[1].Fields)
+	}
+}
+
+// Problem examples say where and why, never what the line contained.
+func TestProblemExamplesCarryNoContent(t *testing.T) {
+	const secret = "hunter2-SECRET"
+	dir := writeFiles(t, []file{{name: "a.jsonl", content: `{"ts":"2026-01-05T00:00:01Z","password":"` + secret + `"` + "\n" +
+		`{"ts":"yesterday","service":"a","password":"` + secret + `"}` + "\n" +
+		`{"ts":"2026-01-05T00:00:01Z","service":"a","password":"` + secret + "\xff\"}\n" +
+		`{"ts":"2026-01-05T00:00:01 ` + strings.Repeat("z", 100) + secret + `","service":"a"}` + "\n"}})
+	var problems pipeline.Problems
+	readAll(t, spec.LogSource{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*")}, &problems)
+	rep := problems.Report()["log:app"]
+	if rep.Count != 4 {
+		t.Fatalf("count = %d, want 4 (%v)", rep.Count, rep.Reasons)
+	}
+	wantPrefix := []string{"a.jsonl:1: invalid_json", "a.jsonl:2: bad_timestamp", "a.jsonl:3: invalid_utf8", "a.jsonl:4: bad_timestamp"}
+	for i, ex := range rep.Examples {
+		if strings.Contains(ex, "SECRET") {
+			t.Errorf("example %q leaks line content", ex)
+		}
+		if !strings.HasPrefix(ex, wantPrefix[i]) {
+			t.Errorf("example %d = %q, want prefix %q", i, ex, wantPrefix[i])
+		}
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := writeFiles(t, []file{{name: "bad.jsonl.gz", content: "not gzip"}})
+	tests := []struct {
+		name    string
+		cfg     spec.LogSource
+		newErr  string // substring of New's error
+		openErr string // substring of Open's error
+		is      error
+	}{
+		{name: "no match", cfg: spec.LogSource{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*.nope")},
+			openErr: `log source "app": no log files match "` + filepath.Join(dir, "*.nope"), is: ErrNoFiles},
+		{name: "bad glob", cfg: spec.LogSource{Name: "app", Format: "jsonl", Path: "[x"}, newErr: "syntax error in pattern"},
+		{name: "unknown format", cfg: spec.LogSource{Name: "app", Format: "xml", Path: "*"}, newErr: `format "xml"`, is: ErrFormat},
+		{name: "bad timezone", cfg: spec.LogSource{Name: "app", Format: "jsonl", Path: "*", Timezone: "Mars/Olympus"}, newErr: "Mars/Olympus"},
+		{name: "text without groups", cfg: spec.LogSource{Name: "app", Format: "text", Path: "*", Pattern: "(.*)"}, newErr: "named groups"},
+		{name: "corrupt gzip", cfg: spec.LogSource{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*.gz")}, openErr: "not a readable gzip file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := New(tc.cfg, &pipeline.Problems{})
+			if tc.newErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.newErr) {
+					t.Fatalf("New error = %v, want containing %q", err, tc.newErr)
+				}
+				if tc.is != nil && !errors.Is(err, tc.is) {
+					t.Errorf("New error %v is not %v", err, tc.is)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			it, err := src.Open(context.Background())
+			if err == nil {
+				it.Close()
+				t.Fatal("Open succeeded, want error")
+			}
+			if !strings.Contains(err.Error(), tc.openErr) {
+				t.Errorf("Open error = %v, want containing %q", err, tc.openErr)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("Open error %v is not %v", err, tc.is)
+			}
+		})
+	}
+}
+
+func TestContextCanceled(t *testing.T) {
+	var b strings.Builder
+	for i := range 3 * ctxCheckEvery {
+		fmt.Fprintf(&b, `{"ts":%d,"service":"a"}`+"\n", 1767571200+i)
+	}
+	dir := writeFiles(t, []file{{name: "a.jsonl", content: b.String()}})
+	src, err := New(spec.LogSource{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*")}, &pipeline.Problems{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	it, err := src.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	cancel()
+	n := 0
+	for it.Next() {
+		n++
+	}
+	if !errors.Is(it.Err(), context.Canceled) || n >= ctxCheckEvery {
+		t.Errorf("after cancel: %d records, Err = %v; want < %d and context.Canceled", n, it.Err(), ctxCheckEvery)
+	}
+}
+
+// BenchmarkJSONL measures parsing demo-like JSON lines from one plain file.
+func BenchmarkJSONL(b *testing.B) {
+	const lines = 200_000
+	var buf bytes.Buffer
+	base := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	for i := range lines {
+		fmt.Fprintf(&buf, `{"ts":"%s","level":"info","service":"checkout","host":"worker-1.prod.acme.internal","pod":"checkout-5d8f7b9c4-x2k9p","user":"jdoe%d","msg":"GET /api/v1/cart/%d 200 in %dms"}`+"\n",
+			base.Add(time.Duration(i)*time.Millisecond*37).Format("2006-01-02T15:04:05.000Z07:00"), i%1000, i, i%250)
+	}
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.jsonl"), buf.Bytes(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	src, err := New(spec.LogSource{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*.jsonl")}, &pipeline.Problems{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(buf.Len()))
+	b.ResetTimer()
+	for b.Loop() {
+		it, err := src.Open(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for it.Next() {
+			n++
+		}
+		if err := it.Err(); err != nil || n != lines {
+			b.Fatalf("read %d lines, err %v", n, err)
+		}
+		it.Close()
+	}
+	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// FuzzJSONLine checks that no line, however broken, panics the parser and
+// that a parsed record always has a UTC time and an entity.
+func FuzzJSONLine(f *testing.F) {
+	for _, s := range []string{
+		`{"ts":"2026-01-05T00:00:03.120Z","level":"info","service":"checkout","msg":"m","n":1,"o":{"a":[1]}}`,
+		`{"ts":1767571200123,"service":"a"}`, `{"ts":"2026-01-05 01:00:00","service":"a"}`,
+		`{`, `[]`, `"x"`, `{"ts":1e400,"service":"a"}`, `{"ts":-9223372036854775808,"service":"a"}`,
+	} {
+		f.Add(s)
+	}
+	loc, _ := time.LoadLocation("Europe/Berlin")
+	fc := fieldsConfig{time: defaultTimeKeys, level: defaultLevelKeys, message: defaultMessageKeys, entity: defaultEntityKeys}
+	p := newJSONParser(fc, "", newTimeParser("", loc))
+	f.Fuzz(func(t *testing.T, line string) {
+		line = strings.ToValidUTF8(line, "\uFFFD")
+		var r pipeline.LogRecord
+		if _, ok := p.parse(line, &r); ok {
+			if r.Entity == "" || r.Time.Location() != time.UTC {
+				t.Errorf("parsed %q into entity %q time %v", line, r.Entity, r.Time)
+			}
+		}
+	})
+}

@@ -1,0 +1,148 @@
+package logfile
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Problem reasons for timestamps.
+const (
+	reasonNaive      = "naive_timestamp"
+	reasonBadTime    = "bad_timestamp"
+	reasonMissingTS  = "missing_timestamp"
+	naiveDetail      = "timestamp has no zone; set timezone: in the log source"
+	maxDetailTimeLen = 40
+)
+
+// naiveLayouts are tried when no layout is configured and RFC 3339 fails,
+// so a zone-less timestamp is told apart from garbage. Go accepts a
+// fractional second after the seconds field even if the layout has none.
+var naiveLayouts = []string{
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04:05",
+}
+
+// timeParser turns timestamp text into UTC according to a log source's
+// time_layout and timezone.
+type timeParser struct {
+	layout  string         // empty: RFC 3339
+	hasZone bool           // layout carries a zone or offset
+	loc     *time.Location // nil: naive timestamps are problems
+}
+
+func newTimeParser(layout string, loc *time.Location) *timeParser {
+	return &timeParser{layout: layout, hasZone: layoutHasZone(layout), loc: loc}
+}
+
+// layoutHasZone reports whether a Go layout contains a zone element
+// (MST, Z07:00, Z0700, Z07, -07:00, -0700, -07).
+func layoutHasZone(layout string) bool {
+	return strings.Contains(layout, "MST") || strings.Contains(layout, "Z07") || strings.Contains(layout, "-07")
+}
+
+// parse returns the time in UTC, or a problem reason and a short detail
+// that quotes at most the first 40 characters of s.
+func (p *timeParser) parse(s string) (time.Time, string, string) {
+	if p.layout == "" {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UTC(), "", ""
+		}
+		// "2006-01-02 15:04:05Z07:00" is a common RFC 3339 variant (RFC 3339 §5.6 allows it).
+		if t, err := time.Parse("2006-01-02 15:04:05Z07:00", s); err == nil {
+			return t.UTC(), "", ""
+		}
+		for _, l := range naiveLayouts {
+			if _, err := time.Parse(l, s); err == nil {
+				if p.loc == nil {
+					return time.Time{}, reasonNaive, naiveDetail
+				}
+				t, _ := time.ParseInLocation(l, s, p.loc)
+				return t.UTC(), "", ""
+			}
+		}
+		return time.Time{}, reasonBadTime, "not RFC 3339: " + quoteShort(s)
+	}
+	if p.hasZone {
+		t, err := time.Parse(p.layout, s)
+		if err != nil {
+			return time.Time{}, reasonBadTime, fmt.Sprintf("does not match time_layout %q: %s", p.layout, quoteShort(s))
+		}
+		return t.UTC(), "", ""
+	}
+	loc := p.loc
+	if loc == nil {
+		loc = time.UTC // only to tell garbage from a naive timestamp
+	}
+	t, err := time.ParseInLocation(p.layout, s, loc)
+	if err != nil {
+		return time.Time{}, reasonBadTime, fmt.Sprintf("does not match time_layout %q: %s", p.layout, quoteShort(s))
+	}
+	if p.loc == nil {
+		return time.Time{}, reasonNaive, naiveDetail
+	}
+	return t.UTC(), "", ""
+}
+
+// parseEpoch interprets a JSON number as Unix time. The unit is guessed from
+// the magnitude: seconds up to 1e11 (year 5138), then millis, micros, nanos.
+func parseEpoch(num string) (time.Time, string, string) {
+	bad := func() (time.Time, string, string) {
+		return time.Time{}, reasonBadTime, "bad epoch number " + quoteShort(num)
+	}
+	if i, err := strconv.ParseInt(num, 10, 64); err == nil {
+		a := i
+		if a < 0 {
+			a = -a
+		}
+		switch {
+		case a < 1e11:
+			return time.Unix(i, 0).UTC(), "", ""
+		case a < 1e14:
+			return time.UnixMilli(i).UTC(), "", ""
+		case a < 1e17:
+			return time.UnixMicro(i).UTC(), "", ""
+		default:
+			return time.Unix(0, i).UTC(), "", ""
+		}
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return bad()
+	}
+	a := math.Abs(f)
+	var ns float64
+	switch {
+	case a < 1e11:
+		ns = f * 1e9
+	case a < 1e14:
+		ns = f * 1e6
+	case a < 1e17:
+		ns = f * 1e3
+	default:
+		ns = f
+	}
+	if math.Abs(ns) >= math.MaxInt64 {
+		return bad()
+	}
+	// Round to the microsecond: float seconds carry no more precision.
+	return time.Unix(0, int64(ns)).UTC().Round(time.Microsecond), "", ""
+}
+
+// quoteShort quotes at most the first 40 characters of s, so problem
+// examples say what was wrong without carrying whole (maybe secret) lines.
+func quoteShort(s string) string {
+	if utf8.RuneCountInString(s) > maxDetailTimeLen {
+		n := 0
+		for i := range s {
+			if n == maxDetailTimeLen {
+				return strconv.Quote(s[:i]) + "…"
+			}
+			n++
+		}
+	}
+	return strconv.Quote(s)
+}

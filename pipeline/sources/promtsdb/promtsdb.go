@@ -1,0 +1,187 @@
+// Package promtsdb is the embedded metric source: it opens a Prometheus
+// TSDB directory (a snapshot, or a stopped server's data dir) read-only and
+// evaluates the spec's features with Prometheus's own PromQL engine. No
+// server runs; the results are what a server over the same blocks returns.
+package promtsdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/util/annotations"
+
+	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/pipeline"
+)
+
+// Source evaluates features over a read-only TSDB.
+type Source struct {
+	dir      string
+	sandbox  string
+	db       *tsdb.DBReadOnly
+	querier  storage.Querier
+	engine   *promql.Engine
+	lookback time.Duration
+}
+
+// New opens cfg.TSDB.Path read-only. The TSDB's blocks and WAL are loaded
+// once; the directory itself is never written (the read-only loader needs a
+// scratch directory, which lives in the system temp dir).
+func New(ctx context.Context, cfg spec.Metrics) (pipeline.MetricSource, error) {
+	return Open(ctx, cfg.TSDB.Path, time.Duration(cfg.LookbackDelta))
+}
+
+// Open is New for callers that have no spec (tests, benchmarks).
+func Open(_ context.Context, dir string, lookback time.Duration) (*Source, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("tsdb %s: %w (run `opsdata demo` or point metrics.tsdb.path at a Prometheus data dir or snapshot)", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("tsdb %s: not a directory", dir)
+	}
+	sandbox, err := os.MkdirTemp("", "opsdata-tsdb-")
+	if err != nil {
+		return nil, fmt.Errorf("tsdb scratch dir: %w", err)
+	}
+	db, err := tsdb.OpenDBReadOnly(dir, sandbox, promslog.NewNopLogger())
+	if err != nil {
+		os.RemoveAll(sandbox)
+		return nil, fmt.Errorf("open tsdb %s: %w", dir, err)
+	}
+	// One querier over all time: DBReadOnly reloads blocks and replays the
+	// WAL on every Querier call, which we must not do per query.
+	q, err := db.Querier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		db.Close()
+		os.RemoveAll(sandbox)
+		return nil, fmt.Errorf("open tsdb %s: %w", dir, err)
+	}
+	if lookback <= 0 {
+		lookback = spec.DefaultLookback
+	}
+	engine := promql.NewEngine(promql.EngineOpts{
+		MaxSamples:           200_000_000,
+		Timeout:              time.Hour,
+		LookbackDelta:        lookback,
+		EnableAtModifier:     true,
+		EnableNegativeOffset: true,
+	})
+	return &Source{dir: dir, sandbox: sandbox, db: db, querier: q, engine: engine, lookback: lookback}, nil
+}
+
+// Queryable exposes the shared querier to the engine; Close is a no-op so
+// the engine's per-query Close does not close it.
+func (s *Source) Queryable() storage.Queryable {
+	return storage.QueryableFunc(func(_, _ int64) (storage.Querier, error) {
+		return keepOpen{s.querier}, nil
+	})
+}
+
+type keepOpen struct{ storage.Querier }
+
+func (keepOpen) Close() error { return nil }
+
+// Engine is the PromQL engine the source evaluates with.
+func (s *Source) Engine() *promql.Engine { return s.engine }
+
+// Evaluate runs feature as a range query whose steps are the window ends:
+// window i = [s, s+step) gets the expression's value at s+step, i.e. the
+// value computed from data up to the end of the window (no look-ahead).
+func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.Feature, emit func(pipeline.FeatureSeries) error) error {
+	n := grid.Len()
+	if n == 0 {
+		return nil
+	}
+	first := grid.Start.Add(grid.Step)
+	last := grid.End
+	qry, err := s.engine.NewRangeQuery(ctx, s.Queryable(), promql.NewPrometheusQueryOpts(false, s.lookback), feature.Expr, first, last, grid.Step)
+	if err != nil {
+		return fmt.Errorf("feature %s: %w", feature.Name, err)
+	}
+	defer qry.Close()
+	res := qry.Exec(ctx)
+	if res.Err != nil {
+		return fmt.Errorf("feature %s (%s): %w", feature.Name, feature.Expr, res.Err)
+	}
+	if err := warningsAsError(feature, res.Warnings); err != nil {
+		return err
+	}
+	var matrix promql.Matrix
+	switch v := res.Value.(type) {
+	case promql.Matrix:
+		matrix = v
+	case promql.Scalar:
+		matrix = promql.Matrix{{Floats: []promql.FPoint{{T: v.T, F: v.V}}}}
+	default:
+		return fmt.Errorf("feature %s: unexpected result type %s", feature.Name, res.Value.Type())
+	}
+	sort.Sort(byLabels(matrix))
+	firstMs, stepMs := first.UnixMilli(), grid.Step.Milliseconds()
+	for _, series := range matrix {
+		if len(series.Histograms) > 0 {
+			return fmt.Errorf("feature %s: returns native histograms for %s; features must be floats (use histogram_quantile or histogram_count)", feature.Name, series.Metric)
+		}
+		values := make([]float64, n)
+		for i := range values {
+			values[i] = math.NaN()
+		}
+		for _, p := range series.Floats {
+			idx := (p.T - firstMs) / stepMs
+			if idx >= 0 && idx < int64(n) {
+				values[idx] = p.F
+			}
+		}
+		if err := emit(pipeline.FeatureSeries{Feature: feature.Name, Labels: series.Metric, Values: values}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// warningsAsError keeps the engine's warnings from passing unseen; only
+// real errors fail the export, informational notes are ignored.
+func warningsAsError(f spec.Feature, w annotations.Annotations) error {
+	for _, err := range w {
+		if errors.Is(err, annotations.PromQLWarning) {
+			return fmt.Errorf("feature %s (%s): %w", f.Name, f.Expr, err)
+		}
+	}
+	return nil
+}
+
+type byLabels promql.Matrix
+
+func (m byLabels) Len() int           { return len(m) }
+func (m byLabels) Less(i, j int) bool { return labels.Compare(m[i].Metric, m[j].Metric) < 0 }
+func (m byLabels) Swap(i, j int)      { m[i], m[j] = m[j], m[i] }
+
+// LabelValues lists the values of label name over the grid's range.
+func (s *Source) LabelValues(ctx context.Context, grid pipeline.Grid, name string) ([]string, error) {
+	q, err := s.db.Querier(grid.Start.Add(-s.lookback).UnixMilli(), grid.End.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("tsdb %s: %w", s.dir, err)
+	}
+	defer q.Close()
+	vals, _, err := q.LabelValues(ctx, name, nil)
+	if err != nil {
+		return nil, fmt.Errorf("tsdb %s: label values of %s: %w", s.dir, name, err)
+	}
+	return vals, nil
+}
+
+// Close releases the TSDB and its scratch directory.
+func (s *Source) Close() error {
+	err := errors.Join(s.querier.Close(), s.db.Close())
+	return errors.Join(err, os.RemoveAll(s.sandbox))
+}

@@ -1,0 +1,174 @@
+// Package write turns rows into the Parquet files of a staged version:
+// zstd, bounded row groups, sorting metadata, one file per Hive partition,
+// and never a half-written file under its final name.
+package write
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+)
+
+// MaxRowsPerRowGroup bounds memory while writing and keeps row-group
+// statistics useful for pruning.
+const MaxRowsPerRowGroup = 128 * 1024
+
+// PartPath is the path of a table's file inside a staged version:
+// <table>/date=<date>/part-00000.parquet, or <table>/part-00000.parquet for
+// unpartitioned tables (date == "").
+func PartPath(table, date string, part int) string {
+	name := fmt.Sprintf("part-%05d.parquet", part)
+	if date == "" {
+		return filepath.Join(table, name)
+	}
+	return filepath.Join(table, "date="+date, name)
+}
+
+func options(schema *parquet.Schema, sortBy []string) []parquet.WriterOption {
+	opts := []parquet.WriterOption{
+		schema,
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.MaxRowsPerRowGroup(MaxRowsPerRowGroup),
+		parquet.PageBufferSize(256 * 1024),
+		parquet.CreatedBy("opsdata", "", ""),
+	}
+	if len(sortBy) > 0 {
+		cols := make([]parquet.SortingColumn, len(sortBy))
+		for i, c := range sortBy {
+			cols[i] = parquet.Ascending(c)
+		}
+		opts = append(opts, parquet.SortingWriterConfig(parquet.SortingColumns(cols...)))
+	}
+	return opts
+}
+
+// File is a Parquet file being written: rows go to <path>.tmp, Close
+// renames it into place. Abort removes it.
+type File[T any] struct {
+	path string
+	f    *os.File
+	w    *parquet.GenericWriter[T]
+	rows int64
+}
+
+// Create starts a file for rows of type T under dir/rel. sortBy names the
+// columns the caller writes rows ordered by; it is recorded in the footer.
+func Create[T any](dir, rel string, sortBy ...string) (*File[T], error) {
+	path := filepath.Join(dir, rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", rel, err)
+	}
+	f, err := os.Create(path + ".tmp")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", rel, err)
+	}
+	schema := parquet.SchemaOf(new(T))
+	return &File[T]{path: path, f: f, w: parquet.NewGenericWriter[T](f, options(schema, sortBy)...)}, nil
+}
+
+// Write appends rows.
+func (p *File[T]) Write(rows []T) error {
+	n, err := p.w.Write(rows)
+	p.rows += int64(n)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", p.path, err)
+	}
+	return nil
+}
+
+// Rows is the number of rows written so far.
+func (p *File[T]) Rows() int64 { return p.rows }
+
+// Close finishes the file and moves it to its final name.
+func (p *File[T]) Close() error {
+	if err := p.w.Close(); err != nil {
+		p.Abort()
+		return fmt.Errorf("finish %s: %w", p.path, err)
+	}
+	if err := p.f.Close(); err != nil {
+		os.Remove(p.f.Name())
+		return fmt.Errorf("finish %s: %w", p.path, err)
+	}
+	if err := os.Rename(p.path+".tmp", p.path); err != nil {
+		return fmt.Errorf("finish %s: %w", p.path, err)
+	}
+	return nil
+}
+
+// Abort discards the file.
+func (p *File[T]) Abort() {
+	p.f.Close()
+	os.Remove(p.f.Name())
+}
+
+// Table writes all rows of one file in one call.
+func Table[T any](dir, rel string, rows []T, sortBy ...string) (int64, error) {
+	f, err := Create[T](dir, rel, sortBy...)
+	if err != nil {
+		return 0, err
+	}
+	if err := f.Write(rows); err != nil {
+		f.Abort()
+		return 0, err
+	}
+	return f.Rows(), f.Close()
+}
+
+// Dynamic writes rows of a struct type built at run time (the windows
+// table, whose feature columns come from the spec). Rows are pointers to
+// values of that type.
+type Dynamic struct {
+	path string
+	f    *os.File
+	w    *parquet.Writer
+	rows int64
+}
+
+// CreateDynamic starts a file for rows of the struct type typ.
+func CreateDynamic(dir, rel string, typ reflect.Type, sortBy ...string) (*Dynamic, error) {
+	path := filepath.Join(dir, rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", rel, err)
+	}
+	f, err := os.Create(path + ".tmp")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", rel, err)
+	}
+	schema := parquet.SchemaOf(reflect.New(typ).Interface())
+	return &Dynamic{path: path, f: f, w: parquet.NewWriter(f, options(schema, sortBy)...)}, nil
+}
+
+// Write appends one row (a pointer to a value of the file's type).
+func (d *Dynamic) Write(row any) error {
+	if err := d.w.Write(row); err != nil {
+		return fmt.Errorf("write %s: %w", d.path, err)
+	}
+	d.rows++
+	return nil
+}
+
+// Rows is the number of rows written so far.
+func (d *Dynamic) Rows() int64 { return d.rows }
+
+// Close finishes the file and moves it to its final name.
+func (d *Dynamic) Close() error {
+	if err := d.w.Close(); err != nil {
+		d.Abort()
+		return fmt.Errorf("finish %s: %w", d.path, err)
+	}
+	if err := d.f.Close(); err != nil {
+		os.Remove(d.f.Name())
+		return fmt.Errorf("finish %s: %w", d.path, err)
+	}
+	return os.Rename(d.path+".tmp", d.path)
+}
+
+// Abort discards the file.
+func (d *Dynamic) Abort() {
+	d.f.Close()
+	os.Remove(d.f.Name())
+}
