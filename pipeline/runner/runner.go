@@ -590,3 +590,50 @@ func mustKey(k spec.Key) []byte {
 	b, _ := anonymize.LoadKey(k) // loaded successfully before the run started
 	return b
 }
+
+// labelSummary is the label part of the manifest and dataset card,
+// including the gaps a researcher must know about.
+func (e *export) labelSummary() publish.LabelSummary {
+	ls := publish.LabelSummary{
+		IncidentsBySource: map[string]int64{},
+		WindowsByPhase:    e.phases,
+		Windows:           e.rows[schemas.TableWindows],
+		LabelledWindows:   e.phases[schemas.PhaseIncident],
+		Incidents:         int64(len(e.incidents)),
+	}
+	for _, l := range e.s.Labelers {
+		ls.Labelers = append(ls.Labelers, l.Kind)
+	}
+	ls.Method = fmt.Sprintf("Incidents come from %s; a window [s, s+%s) of an entity is labelled incident when it overlaps an incident's [impact start, resolved) of that entity. pre_incident marks the %s before an incident, recovery the %s after one.",
+		strings.Join(ls.Labelers, ", "), e.grid.Step, e.labelCfg.Horizon, e.labelCfg.Recovery)
+	known := map[string]bool{}
+	for _, ent := range e.entities {
+		known[ent] = true
+	}
+	var open, unknown int
+	for _, in := range e.incidents {
+		ls.IncidentsBySource[in.Source]++
+		if in.End == nil {
+			open++
+		}
+		if !known[in.Entity] {
+			unknown++
+		}
+	}
+	if open > 0 {
+		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d incident interval(s) have no known end (ticket still open): labelled until the end of the export", open))
+	}
+	if unknown > 0 {
+		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d incident interval(s) name entities with no metrics in the range", unknown))
+	}
+	if len(e.s.Labelers) == 1 && e.s.Labelers[0].Kind == "ticket" {
+		ls.Gaps = append(ls.Gaps, "only ticketed incidents are labelled: incidents nobody filed a ticket for are missing (alert and rule labelers close this gap)")
+	}
+	for _, src := range sortedKeys(e.unknownEn) {
+		ls.Gaps = append(ls.Gaps, fmt.Sprintf("log source %s: %d lines name entities with no metrics; they are in the logs table but not counted in windows", src, e.unknownEn[src]))
+	}
+	if n := e.logStats["outside_range"]; n > 0 {
+		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d log lines fell outside the export range and were not exported", n))
+	}
+	return ls
+}

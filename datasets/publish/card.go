@@ -1,0 +1,260 @@
+package publish
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// knownLicences maps lower-cased SPDX ids of common data licences to their
+// canonical id and full name.
+var knownLicences = map[string][2]string{
+	"cdla-permissive-2.0": {"CDLA-Permissive-2.0", "Community Data License Agreement – Permissive – Version 2.0"},
+	"cdla-permissive-1.0": {"CDLA-Permissive-1.0", "Community Data License Agreement – Permissive – Version 1.0"},
+	"cdla-sharing-1.0":    {"CDLA-Sharing-1.0", "Community Data License Agreement – Sharing – Version 1.0"},
+	"cc-by-4.0":           {"CC-BY-4.0", "Creative Commons Attribution 4.0 International"},
+	"cc-by-sa-4.0":        {"CC-BY-SA-4.0", "Creative Commons Attribution Share Alike 4.0 International"},
+	"cc0-1.0":             {"CC0-1.0", "Creative Commons Zero v1.0 Universal"},
+	"odbl-1.0":            {"ODbL-1.0", "Open Data Commons Open Database License v1.0"},
+	"odc-by-1.0":          {"ODC-By-1.0", "Open Data Commons Attribution License v1.0"},
+	"pddl-1.0":            {"PDDL-1.0", "Open Data Commons Public Domain Dedication & License 1.0"},
+}
+
+// licenceInfo returns the canonical id, full name ("" if unknown) and the
+// SPDX URL of a licence id. SPDX ids match case-insensitively.
+func licenceInfo(id string) (canonical, name, url string) {
+	canonical = id
+	if k, ok := knownLicences[strings.ToLower(id)]; ok {
+		canonical, name = k[0], k[1]
+	}
+	return canonical, name, "https://spdx.org/licenses/" + canonical + ".html"
+}
+
+// licenceText is the LICENSE file: a notice naming the licence, not its
+// full text (which lives at the SPDX URL).
+func licenceText(m *Manifest) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n", titleOf(m))
+	if m.LicenceName != "" {
+		fmt.Fprintf(&b, "This dataset is made available under the %s\n(SPDX-License-Identifier: %s).\n\n", m.LicenceName, m.Licence)
+	} else {
+		fmt.Fprintf(&b, "This dataset is made available under the licence with the SPDX identifier\n%s.\n\n", m.Licence)
+	}
+	fmt.Fprintf(&b, "The full text of the licence is at:\n%s\n", m.LicenceURL)
+	if m.Citation != "" {
+		fmt.Fprintf(&b, "\nWhen you use this dataset, please cite:\n%s\n", strings.TrimSpace(m.Citation))
+	}
+	fmt.Fprintf(&b, "\nSPDX-License-Identifier: %s\n", m.Licence)
+	return []byte(b.String())
+}
+
+func titleOf(m *Manifest) string {
+	if m.Title != "" {
+		return m.Title
+	}
+	return m.Dataset
+}
+
+var tableDescriptions = map[string]string{
+	"windows":       "The ML-ready table: one row per (window, entity) with the feature columns, log counts per level and the incident and prediction labels.",
+	"metrics":       "The feature values in long form: one row per (window, series); join `series` on `series_id` for the series' labels.",
+	"series":        "One row per metric series: its feature, entity and label set (a JSON object, identifying values pseudonymized).",
+	"logs":          "Log lines with anonymized messages.",
+	"log_templates": "Log templates mined from the messages.",
+	"tickets":       "Incident tickets, title and body anonymized.",
+	"incidents":     "Labelled incident intervals per entity with their provenance (label source and the source's id).",
+}
+
+// renderCard writes README.md, the dataset card. It reads only m and the
+// tables, so it is as deterministic as they are.
+func renderCard(m *Manifest, tables []*tableInfo) []byte {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+
+	p("# %s\n\n", titleOf(m))
+	if d := strings.TrimSpace(m.Description); d != "" {
+		p("%s\n\n", d)
+	}
+	p("Operations data (metrics, logs, tickets) cut into fixed time windows per entity and labelled with incidents, for AIOps research (incident prediction, anomaly detection, root-cause analysis).\n\n")
+
+	p("| | |\n|---|---|\n")
+	p("| Dataset | `%s` |\n", m.Dataset)
+	p("| Version | `%s` |\n", m.Version)
+	p("| Time range | %s to %s (UTC, end exclusive) |\n", m.From.Format(time.RFC3339), m.To.Format(time.RFC3339))
+	p("| Window | %s — a row covers [window_start, window_start + %s) |\n", m.Window, m.Window)
+	p("| Entity | %s |\n", cell(orDash(m.EntityKind)))
+	p("| Size | %s, %s in %s |\n", plural(m.Rows, "row"), humanBytes(m.Bytes), plural(int64(countData(m)), "file"))
+	p("| Licence | [%s](%s)%s |\n", m.Licence, m.LicenceURL, prefixed(" — ", m.LicenceName))
+	p("| Key epoch | `%s` |\n", orDash(m.KeyEpoch))
+	p("| Spec digest | `%s` |\n", orDash(m.SpecDigest))
+	p("| Code version | `%s` |\n\n", orDash(m.CodeVersion))
+	p("All timestamps are UTC (Parquet timestamps with the UTC-adjusted logical type, so pandas reads `datetime64[..., UTC]`). Identifiers that came from the cloud (hosts, IPs, users, ...) are keyed pseudonyms.\n\n")
+
+	p("## Tables\n\n")
+	for _, t := range tables {
+		p("### %s\n\n", t.name)
+		if d, ok := tableDescriptions[t.name]; ok {
+			p("%s\n\n", d)
+		}
+		p("%s, %s in %s", plural(t.totals.Rows, "row"), humanBytes(t.totals.Bytes), plural(int64(t.totals.Files), "file"))
+		if len(t.parts) > 0 {
+			p("; Hive-partitioned by date, %s from `%s` to `%s`", plural(int64(len(t.parts)), "partition"), t.parts[0], t.parts[len(t.parts)-1])
+		}
+		if v, ok := m.SchemaVersions[t.name]; ok {
+			p("; schema version %s", v)
+		}
+		p(".\n\n| column | type | nullable |\n|---|---|---|\n")
+		for _, c := range t.columns {
+			p("| `%s` | %s | %s |\n", c.Name, cell(c.Type), yesNo(c.Nullable))
+		}
+		p("\n")
+	}
+
+	if len(m.Features) > 0 {
+		p("## Features\n\nEach feature is a PromQL expression evaluated at every window start; it is a column of `windows`.\n\n")
+		p("| feature | unit | expression | description |\n|---|---|---|---|\n")
+		for _, f := range m.Features {
+			p("| `%s` | %s | `%s` | %s |\n", f.Name, cell(orDash(f.Unit)), cell(f.Expr), cell(orDash(f.Help)))
+		}
+		p("\n")
+	}
+
+	l := m.Labels
+	p("## Labels\n\n")
+	if l.Method != "" {
+		p("%s\n\n", strings.TrimSpace(l.Method))
+	}
+	p("Labels are per entity, never cluster-wide. An incident has a cause interval (impact start to resolution; the end may be unknown, null) and may have an effect interval. Every label names its source (ticket, alert, rule, manual) and the source's id. The prediction label `phase` is one of normal, pre_incident, incident, recovery; `minutes_to_next_incident` counts from the window's start.\n\n")
+	if len(l.Labelers) > 0 {
+		p("Labelers: %s.\n\n", strings.Join(l.Labelers, ", "))
+	}
+	p("- incidents: %d%s\n", l.Incidents, countsSuffix(l.IncidentsBySource))
+	p("- windows with an active incident: %d of %d\n", l.LabelledWindows, l.Windows)
+	if len(l.WindowsByPhase) > 0 {
+		p("- windows per phase: %s\n", joinCounts(l.WindowsByPhase))
+	}
+	p("\n**Known gaps.**")
+	if len(l.Gaps) == 0 {
+		p(" None recorded by the export. Labels come only from the sources listed above; incidents nobody ticketed or alerted on are labelled normal.\n\n")
+	} else {
+		p("\n\n")
+		for _, g := range l.Gaps {
+			p("- %s\n", strings.TrimSpace(g))
+		}
+		p("\n")
+	}
+
+	p("## Data quality\n\n")
+	if len(m.BadInput) == 0 {
+		p("No malformed input records were found.\n\n")
+	} else {
+		p("Malformed input records were skipped and counted (never silently dropped):\n\n| input | records | reasons |\n|---|---|---|\n")
+		for _, in := range sortedKeys(m.BadInput) {
+			ip := m.BadInput[in]
+			p("| %s | %d | %s |\n", cell(in), ip.Count, cell(joinCounts(ip.Reasons)))
+		}
+		p("\n")
+	}
+
+	p("## Anonymization\n\n")
+	p("Identifiers are replaced by keyed pseudonyms (HMAC-SHA256 with a per-type domain tag), consistent across tables, columns, free text and versions published with the same key epoch (`%s`). The key itself is never published.", orDash(m.KeyEpoch))
+	if len(m.Anonymization) > 0 {
+		p(" Replacements made: %s.", joinCounts(m.Anonymization))
+	}
+	p("\n\n")
+
+	p("## How to load\n\nFrom the version directory (after `opsdata pull` or any S3 client):\n\n")
+	p("```python\nimport pandas as pd\nwindows = pd.read_parquet(\"windows/\")  # Hive partitions add a `date` column\nincidents = pd.read_parquet(\"incidents/\")\n```\n\n")
+	p("```python\nimport pyarrow.dataset as ds\nwindows = ds.dataset(\"windows/\", format=\"parquet\", partitioning=\"hive\").to_table()\n```\n\n")
+	p("```sql\n-- DuckDB\nSELECT entity, phase, count(*) FROM read_parquet('windows/**/*.parquet', hive_partitioning = true) GROUP BY ALL;\n```\n\n")
+	p("## Files and verification\n\n`manifest.json` lists every file with its size, SHA-256 and row count, and all metadata above. Check a download with:\n\n```sh\nsha256sum -c SHA256SUMS\n```\n\n")
+
+	p("## Licence\n\n%s", m.Licence)
+	if m.LicenceName != "" {
+		p(" (%s)", m.LicenceName)
+	}
+	p(": %s. See `LICENSE`.\n", m.LicenceURL)
+	if c := strings.TrimSpace(m.Citation); c != "" {
+		p("\n## Citation\n\n```\n%s\n```\n", c)
+	}
+	return []byte(b.String())
+}
+
+func countData(m *Manifest) int {
+	n := 0
+	for _, t := range m.Tables {
+		n += t.Files
+	}
+	return n
+}
+
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	return strings.ReplaceAll(s, "|", `\|`)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func prefixed(pre, s string) string {
+	if s == "" {
+		return ""
+	}
+	return pre + s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func joinCounts(m map[string]int64) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func countsSuffix(m map[string]int64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	return " (" + joinCounts(m) + ")"
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,371 @@
+// Package anonymize turns raw operations data into publishable data: keyed
+// pseudonyms for identifiers (HMAC-SHA256, the same everywhere while the key
+// is the same), redaction of secrets, emails and IP addresses in free text,
+// and a leakage scan (gate.go) that proves no learned raw value reached the
+// output.
+//
+// The design is open for the later, deeper anonymization work: pseudonym
+// types are plain strings with per-type normalization (normalize), and the
+// free-text detectors are a list (detectors) run in order after the learned
+// values are replaced.
+package anonymize
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/opsdata/opsdata/datasets/spec"
+)
+
+// Placeholders written instead of redacted values.
+const (
+	RedactedIP     = "<ip>"
+	RedactedEmail  = "<email>"
+	RedactedSecret = "<redacted>"
+)
+
+// Pseudonym types with a fixed meaning; any other string is a valid type too
+// (a label name, for unmentioned labels).
+const (
+	TypeHost  = "host"
+	TypeEmail = "email"
+	TypeUser  = "user"
+	TypePod   = "pod"
+	TypeIP    = "ip"
+)
+
+// Anonymizer applies one policy with one key. It is safe for concurrent use.
+type Anonymizer struct {
+	key      []byte
+	policy   spec.Anonymize
+	keep     map[string]bool
+	hmacs    sync.Pool
+	pre      *matcher // keyword pre-check of the detectors, one pass per line
+	preBits  []uint32
+	detects  []detector
+	canaries []string
+
+	mu sync.RWMutex
+	// learned maps a (type, trimmed raw value) to its pseudonym.
+	learned map[learnKey]string
+	// redacted maps a raw value found by a redacting detector (ip, email) to
+	// its placeholder: kept for the leakage scan and later lines.
+	redacted map[string]string
+	// issued holds the pseudonyms of learned values: text already holding
+	// them is not scrubbed again (Text is idempotent).
+	issued  map[string]struct{}
+	version atomic.Uint64 // bumped when the text matcher must change
+
+	buildMu sync.Mutex
+	tm      atomic.Pointer[textMatcher]
+
+	countMu sync.Mutex
+	counts  map[string]int64
+}
+
+type learnKey struct{ typ, raw string }
+
+// New returns an Anonymizer for policy. entityLabel is the metric label that
+// names a row's entity; it is published raw, like policy.Keep.
+func New(key []byte, policy spec.Anonymize, entityLabel string) (*Anonymizer, error) {
+	if len(key) < MinKeyBytes {
+		return nil, fmt.Errorf("%w: key has %d bytes, need at least %d", ErrKey, len(key), MinKeyBytes)
+	}
+	for _, d := range policy.HostDomains {
+		if strings.Trim(strings.TrimSpace(d), ".") == "" {
+			return nil, errors.New("anonymize.host_domains: empty domain (remove it or name a DNS suffix such as prod.example.internal)")
+		}
+	}
+	a := &Anonymizer{
+		key:      append([]byte(nil), key...),
+		policy:   policy,
+		keep:     map[string]bool{labels.MetricName: true},
+		learned:  map[learnKey]string{},
+		redacted: map[string]string{},
+		issued:   map[string]struct{}{},
+		counts:   map[string]int64{},
+	}
+	if entityLabel != "" {
+		a.keep[entityLabel] = true
+	}
+	for _, k := range policy.Keep {
+		a.keep[k] = true
+	}
+	for _, c := range policy.Canaries {
+		if c = strings.TrimSpace(c); c != "" {
+			a.canaries = append(a.canaries, c)
+		}
+	}
+	a.hmacs.New = func() any { return hmac.New(sha256.New, a.key) }
+	a.detects, a.pre, a.preBits = buildDetectors(policy.HostDomains)
+	a.tm.Store(&textMatcher{m: newMatcher(nil)})
+	return a, nil
+}
+
+// normalize puts a value of a type in its canonical form, so spellings of
+// the same identifier share a pseudonym.
+func normalize(typ, value string) string {
+	v := strings.TrimSpace(value)
+	switch typ {
+	case TypeHost, TypeEmail, TypeUser, TypePod:
+		return strings.ToLower(v)
+	case TypeIP:
+		if ip, err := netip.ParseAddr(v); err == nil {
+			return ip.Unmap().String()
+		}
+		if ap, err := netip.ParseAddrPort(v); err == nil {
+			return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String()
+		}
+	}
+	return v
+}
+
+// Pseudonym is "<typ>-<12 hex>" from HMAC-SHA256(key, typ NUL normalized
+// value). The type is inside the MAC so equal values of different types do
+// not link. An empty value stays empty.
+func (a *Anonymizer) Pseudonym(typ, value string) string {
+	n := normalize(typ, value)
+	if n == "" {
+		return ""
+	}
+	h := a.hmacs.Get().(hash.Hash)
+	h.Reset()
+	h.Write([]byte(typ))
+	h.Write([]byte{0})
+	h.Write([]byte(n))
+	var sum [sha256.Size]byte
+	out := h.Sum(sum[:0])
+	a.hmacs.Put(h)
+	var hx [12]byte
+	hex.Encode(hx[:], out[:6])
+	return typ + "-" + string(hx[:])
+}
+
+// Learn adds a raw value of a type to the inventory: from then on Text
+// replaces it wherever it occurs and the leakage scan looks for it.
+func (a *Anonymizer) Learn(typ, value string) { a.learn(typ, value) }
+
+// learn records value and returns its pseudonym; known values cost one read
+// lock and no HMAC.
+func (a *Anonymizer) learn(typ, value string) string {
+	raw := strings.TrimSpace(value)
+	if raw == "" {
+		return ""
+	}
+	k := learnKey{typ, raw}
+	a.mu.RLock()
+	p, ok := a.learned[k]
+	a.mu.RUnlock()
+	if ok {
+		return p
+	}
+	p = a.Pseudonym(typ, raw)
+	a.mu.Lock()
+	if _, ok := a.learned[k]; !ok {
+		a.learned[k] = p
+		a.issued[p] = struct{}{}
+		if worthMatching(raw) {
+			a.version.Add(1)
+		}
+	}
+	a.mu.Unlock()
+	return p
+}
+
+// learnRedacted records a raw value that a detector replaced by placeholder.
+func (a *Anonymizer) learnRedacted(raw, placeholder string) {
+	a.mu.RLock()
+	_, ok := a.redacted[raw]
+	a.mu.RUnlock()
+	if ok {
+		return
+	}
+	a.mu.Lock()
+	if _, ok := a.redacted[raw]; !ok {
+		a.redacted[raw] = placeholder
+		if worthMatching(raw) {
+			a.version.Add(1)
+		}
+	}
+	a.mu.Unlock()
+}
+
+func (a *Anonymizer) isIssued(p string) bool {
+	a.mu.RLock()
+	_, ok := a.issued[p]
+	a.mu.RUnlock()
+	return ok
+}
+
+// worthMatching says whether a raw value is specific enough to search for in
+// free text and in the published files. Short or purely numeric values
+// ("200", "0.5", "true") are label values, not identities; matching them as
+// substrings would mangle every line and fail every scan.
+func worthMatching(v string) bool {
+	if len(v) < 4 {
+		return false
+	}
+	if _, err := netip.ParseAddr(v); err == nil {
+		return true
+	}
+	if _, err := netip.ParseAddrPort(v); err == nil {
+		return true
+	}
+	letter, allHex := false, true
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80 {
+			letter = true
+		}
+		if !isHexByte(c) {
+			allHex = false
+		}
+	}
+	// Short hex strings occur by chance inside pseudonyms' digests.
+	return letter && !(allHex && len(v) < 8)
+}
+
+// labelType is the pseudonym type of a label, or "" if it stays raw.
+func (a *Anonymizer) labelType(name string) string {
+	if a.keep[name] {
+		return ""
+	}
+	if t := a.policy.Labels[name]; t != "" {
+		return t
+	}
+	return name
+}
+
+// Labels applies the label policy: __name__, the entity label and Keep stay
+// raw; labels in policy.Labels get their mapped type; every other label is
+// pseudonymized under its own name, so nothing is published raw by accident.
+func (a *Anonymizer) Labels(l labels.Labels) labels.Labels {
+	b := labels.NewScratchBuilder(l.Len())
+	var st stats
+	l.Range(func(lb labels.Label) {
+		typ := a.labelType(lb.Name)
+		if typ == "" || lb.Value == "" {
+			b.Add(lb.Name, lb.Value)
+			return
+		}
+		b.Add(lb.Name, a.learn(typ, lb.Value))
+		st.add("label:" + typ)
+	})
+	st.flush(a)
+	// Names are unchanged, so the input order (sorted) still holds.
+	return b.Labels()
+}
+
+// Fields learns the values of the structured log fields named in
+// policy.LogFields and returns a copy with those values pseudonymized.
+func (a *Anonymizer) Fields(f map[string]string) map[string]string {
+	if f == nil {
+		return nil
+	}
+	out := make(map[string]string, len(f))
+	var st stats
+	for k, v := range f {
+		typ, ok := a.policy.LogFields[k]
+		if !ok || typ == "" || strings.TrimSpace(v) == "" {
+			out[k] = v
+			continue
+		}
+		out[k] = a.learn(typ, v)
+		st.add("field:" + typ)
+	}
+	st.flush(a)
+	return out
+}
+
+// Inventory returns the raw values worth scanning for (see worthMatching)
+// plus the policy's canaries, sorted and deduplicated. Values that are part
+// of opsdata's own output vocabulary (a pseudonym type prefix such as
+// "host-", a placeholder) are left out: they would match every pseudonym.
+func (a *Anonymizer) Inventory() []string {
+	a.mu.RLock()
+	vocab := RedactedIP + " " + RedactedEmail + " " + RedactedSecret
+	seen := map[string]bool{}
+	var types []string
+	for k := range a.learned {
+		if !seen["\x00"+k.typ] {
+			seen["\x00"+k.typ] = true
+			types = append(types, k.typ+"-")
+		}
+	}
+	vocab += " " + strings.Join(types, " ")
+	vocab = strings.ToLower(vocab)
+	out := make([]string, 0, len(a.learned)+len(a.redacted)+len(a.canaries))
+	add := func(v string) {
+		if !seen[v] && worthMatching(v) && !strings.Contains(vocab, strings.ToLower(v)) {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	for k := range a.learned {
+		add(k.raw)
+	}
+	for v := range a.redacted {
+		add(v)
+	}
+	a.mu.RUnlock()
+	for _, c := range a.canaries {
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Report returns the number of replacements per rule and type, e.g.
+// "label:instance", "field:user", "pseudonymize:host", "redact:ip".
+func (a *Anonymizer) Report() map[string]int64 {
+	a.countMu.Lock()
+	defer a.countMu.Unlock()
+	out := make(map[string]int64, len(a.counts))
+	for k, v := range a.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// stats counts replacements within one call and merges them once, so the
+// shared counter lock is taken at most once per call.
+type stats struct {
+	keys []string
+	ns   []int64
+}
+
+func (s *stats) add(key string) {
+	for i, k := range s.keys {
+		if k == key {
+			s.ns[i]++
+			return
+		}
+	}
+	s.keys = append(s.keys, key)
+	s.ns = append(s.ns, 1)
+}
+
+func (s *stats) flush(a *Anonymizer) {
+	if len(s.keys) == 0 {
+		return
+	}
+	a.countMu.Lock()
+	for i, k := range s.keys {
+		a.counts[k] += s.ns[i]
+	}
+	a.countMu.Unlock()
+}

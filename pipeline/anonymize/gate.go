@@ -1,0 +1,274 @@
+package anonymize
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// Leak is one cell (or line) of an output file holding a needle.
+type Leak struct {
+	File   string // path relative to the scanned directory, slash-separated
+	Column string // dotted Parquet column path; "" for non-Parquet files
+	// Row is the 0-based row index in a Parquet file, or the 1-based line
+	// number in any other file.
+	Row int64
+	// Needle is masked ("db…21"): a leak report must not leak.
+	Needle string
+}
+
+func (l Leak) String() string {
+	if l.Column == "" {
+		return fmt.Sprintf("%s:%d: contains %s", l.File, l.Row, l.Needle)
+	}
+	return fmt.Sprintf("%s: column %s row %d: contains %s", l.File, l.Column, l.Row, l.Needle)
+}
+
+// MaskNeedle shows the first two characters and the length of a raw value.
+func MaskNeedle(s string) string {
+	n, i := 0, 0
+	for i < len(s) && n < 2 {
+		_, w := utf8.DecodeRuneInString(s[i:])
+		i += w
+		n++
+	}
+	return fmt.Sprintf("%s…%d", s[:i], len(s))
+}
+
+// ScanDir looks for needles (case-insensitive substrings) in every file
+// under dir: Parquet files cell by cell, decoded (so compression cannot hide
+// a value), any other file as raw bytes line by line. It returns up to max
+// leaks (max <= 0: all), sorted by file, column and row, at most one per
+// cell or line.
+func ScanDir(ctx context.Context, dir string, needles []string, max int) ([]Leak, error) {
+	var pats []string
+	seen := map[string]bool{}
+	for _, n := range needles {
+		if n != "" && !seen[foldString(n)] {
+			seen[foldString(n)] = true
+			pats = append(pats, n)
+		}
+	}
+	sort.Strings(pats)
+	m := newMatcher(pats)
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("leakage scan: walk %s: %w", dir, err)
+	}
+	if m.empty() {
+		return nil, nil
+	}
+	type file struct{ rel, path string }
+	fl := make([]file, 0, len(files))
+	for _, p := range files {
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return nil, fmt.Errorf("leakage scan: %s: %w", p, err)
+		}
+		fl = append(fl, file{filepath.ToSlash(rel), p})
+	}
+	sort.Slice(fl, func(i, j int) bool { return fl[i].rel < fl[j].rel })
+
+	s := &scan{m: m, pats: pats, max: max}
+	for _, f := range fl {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if s.full() {
+			break
+		}
+		var err error
+		if strings.HasSuffix(f.rel, ".parquet") {
+			err = s.parquetFile(ctx, f.rel, f.path)
+		} else {
+			err = s.rawFile(f.rel, f.path)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(s.leaks, func(i, j int) bool {
+		a, b := s.leaks[i], s.leaks[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Column != b.Column {
+			return a.Column < b.Column
+		}
+		return a.Row < b.Row
+	})
+	return s.leaks, nil
+}
+
+type scan struct {
+	m     *matcher
+	pats  []string
+	max   int
+	leaks []Leak
+	// scratch holds a number's text between check calls.
+	scratch []byte
+}
+
+func (s *scan) full() bool { return s.max > 0 && len(s.leaks) >= s.max }
+
+func (s *scan) check(b []byte, file, col string, row int64) bool {
+	mt, ok := s.m.first(b)
+	if !ok {
+		return false
+	}
+	s.leaks = append(s.leaks, Leak{File: file, Column: col, Row: row, Needle: MaskNeedle(s.pats[mt.id])})
+	return true
+}
+
+// text renders a value as the bytes a reader would see, without
+// allocating for numbers (metrics columns are most of the cells).
+func (s *scan) text(v parquet.Value) []byte {
+	switch v.Kind() {
+	case parquet.ByteArray, parquet.FixedLenByteArray:
+		return v.ByteArray()
+	case parquet.Int32:
+		s.scratch = strconv.AppendInt(s.scratch[:0], int64(v.Int32()), 10)
+	case parquet.Int64:
+		s.scratch = strconv.AppendInt(s.scratch[:0], v.Int64(), 10)
+	case parquet.Float:
+		s.scratch = strconv.AppendFloat(s.scratch[:0], float64(v.Float()), 'g', -1, 32)
+	case parquet.Double:
+		s.scratch = strconv.AppendFloat(s.scratch[:0], v.Double(), 'g', -1, 64)
+	default:
+		s.scratch = append(s.scratch[:0], v.String()...)
+	}
+	return s.scratch
+}
+
+func (s *scan) rawFile(rel, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("leakage scan: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<16)
+	for line := int64(1); !s.full(); line++ {
+		b, err := r.ReadBytes('\n')
+		if len(b) > 0 {
+			s.check(b, rel, "", line)
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("leakage scan: read %s: %w", rel, err)
+		}
+	}
+	return nil
+}
+
+// parquetFile scans column by column (columns in name order, so an early
+// stop at max keeps the first leaks in sorted order), reading decoded pages.
+// Values of one row in a list column share the row: a row starts where the
+// repetition level is 0.
+func (s *scan) parquetFile(ctx context.Context, rel, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("leakage scan: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("leakage scan: %w", err)
+	}
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		// Not readable as Parquet: still scan its bytes rather than skip it.
+		return s.rawFile(rel, path)
+	}
+	cols := pf.Schema().Columns()
+	order := make([]int, len(cols))
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		order[i], names[i] = i, strings.Join(c, ".")
+	}
+	sort.SliceStable(order, func(i, j int) bool { return names[order[i]] < names[order[j]] })
+	buf := make([]parquet.Value, 1024)
+	for _, ci := range order {
+		var base int64
+		for _, rg := range pf.RowGroups() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if s.full() {
+				return nil
+			}
+			if err := s.columnChunk(rg.ColumnChunks()[ci], rel, names[ci], base, buf); err != nil {
+				return err
+			}
+			base += rg.NumRows()
+		}
+	}
+	return nil
+}
+
+func (s *scan) columnChunk(cc parquet.ColumnChunk, rel, col string, base int64, buf []parquet.Value) error {
+	pages := cc.Pages()
+	defer pages.Close()
+	row := base - 1
+	flagged := int64(-1) // one leak per cell, even for list cells
+	for !s.full() {
+		page, err := pages.ReadPage()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("leakage scan: %s column %s: %w", rel, col, err)
+		}
+		vr := page.Values()
+		for {
+			n, err := vr.ReadValues(buf)
+			for _, v := range buf[:n] {
+				if v.RepetitionLevel() == 0 {
+					row++
+				}
+				if v.IsNull() || row == flagged {
+					continue
+				}
+				if s.check(s.text(v), rel, col, row) {
+					flagged = row
+					if s.full() {
+						break
+					}
+				}
+			}
+			if s.full() {
+				break
+			}
+			if errors.Is(err, io.EOF) || n == 0 && err == nil {
+				break
+			}
+			if err != nil {
+				parquet.Release(page)
+				return fmt.Errorf("leakage scan: %s column %s: %w", rel, col, err)
+			}
+		}
+		parquet.Release(page)
+	}
+	return nil
+}

@@ -1,0 +1,135 @@
+package anonymize
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+type gateRow struct {
+	Message string   `parquet:"message"`
+	Tags    []string `parquet:"tags,list"`
+	Count   int64    `parquet:"count"`
+}
+
+// writeParquet writes rows zstd-compressed in row groups of 2000 rows.
+func writeParquet(t *testing.T, path string, rows []gateRow) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parquet.NewGenericWriter[gateRow](f, parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(2000))
+	if _, err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestScanDir(t *testing.T) {
+	dir := t.TempDir()
+	const secret = "db-primary.prod.acme.internal"
+	// Enough varied text that zstd entropy-codes its literals: a raw byte
+	// scan cannot see the planted values, only a decoding scan can.
+	rows := make([]gateRow, 4000)
+	for i := range rows {
+		rows[i] = gateRow{
+			Message: fmt.Sprintf("request %d served by shard %d in %dms", i*7919%10007, i%13, i*31%997),
+			Tags:    []string{"0", fmt.Sprintf("t%d", i%17), "~"},
+			Count:   int64(i),
+		}
+	}
+	rows[7].Message = "request 7 via " + secret + " refused"              // row group 0
+	rows[2077].Tags = []string{"x", "DB-PRIMARY.prod.acme.internal", "~"} // list cell, other case, group 1
+	rows[2078].Tags = []string{"0", secret, "also " + secret}             // one leak per cell
+	rows[3999].Count = 31337                                              // numeric canary
+	writeParquet(t, filepath.Join(dir, "logs", "date=2024-01-01", "part-0.parquet"), rows)
+
+	raw, err := os.ReadFile(filepath.Join(dir, "logs", "date=2024-01-01", "part-0.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := newMatcher([]string{secret}).first(raw); ok {
+		t.Fatal("test setup: the needle must be hidden by compression, or a raw scan would do")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("# data\nno leak here\nseen at "+secret+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	needles := []string{secret, "31337", "", "never-present-value"}
+	got, err := ScanDir(context.Background(), dir, needles, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := MaskNeedle(secret)
+	want := []Leak{
+		{File: "README.md", Row: 3, Needle: m},
+		{File: "logs/date=2024-01-01/part-0.parquet", Column: "count", Row: 3999, Needle: "31…5"},
+		{File: "logs/date=2024-01-01/part-0.parquet", Column: "message", Row: 7, Needle: m},
+		{File: "logs/date=2024-01-01/part-0.parquet", Column: "tags.list.element", Row: 2077, Needle: m},
+		{File: "logs/date=2024-01-01/part-0.parquet", Column: "tags.list.element", Row: 2078, Needle: m},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+	if m != "db…29" {
+		t.Fatalf("mask %q", m)
+	}
+
+	limited, err := ScanDir(context.Background(), dir, needles, 2)
+	if err != nil || !reflect.DeepEqual(limited, want[:2]) {
+		t.Fatalf("max 2: %+v, %v", limited, err)
+	}
+	none, err := ScanDir(context.Background(), dir, []string{"absent-needle"}, 0)
+	if err != nil || len(none) != 0 {
+		t.Fatalf("absent: %+v, %v", none, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := ScanDir(ctx, dir, needles, 0); err == nil {
+		t.Fatal("cancelled context: want error")
+	}
+	if _, err := ScanDir(context.Background(), filepath.Join(dir, "missing"), needles, 0); err == nil {
+		t.Fatal("missing dir: want error")
+	}
+}
+
+// A corrupt .parquet file is still scanned, as bytes.
+func TestScanDirCorruptParquet(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bad.parquet"), []byte("PAR1 not really alice@example.com"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ScanDir(context.Background(), dir, []string{"ALICE@example.com"}, 10)
+	if err != nil || len(got) != 1 || got[0].File != "bad.parquet" || got[0].Row != 1 {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+}
+
+func TestMatcher(t *testing.T) {
+	m := newMatcher([]string{"he", "she", "hers", "his", "HERSELF"})
+	got := m.findAll("ushers and Herself his", nil)
+	var words []string
+	s := "ushers and Herself his"
+	for _, x := range got {
+		words = append(words, s[x.start:x.end])
+	}
+	if want := []string{"she", "Herself", "his"}; !reflect.DeepEqual(words, want) {
+		t.Fatalf("got %q want %q", words, want)
+	}
+	if _, ok := newMatcher(nil).first([]byte("x")); ok {
+		t.Fatal("empty matcher matched")
+	}
+}

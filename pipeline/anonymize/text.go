@@ -1,0 +1,525 @@
+package anonymize
+
+import (
+	"net/netip"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// textMatcher is an immutable snapshot of the learned values for Text,
+// rebuilt lazily when the inventory changed.
+type textMatcher struct {
+	version uint64
+	m       *matcher
+	// entries[id] lists the replacements for folded pattern id: pseudonyms
+	// first (sorted by raw, then type), then a redaction placeholder.
+	entries [][]textEntry
+}
+
+type textEntry struct {
+	raw, repl, rule string
+	ip              bool // match only at address boundaries
+}
+
+func (a *Anonymizer) textMatcher() *textMatcher {
+	if tm := a.tm.Load(); tm.version == a.version.Load() {
+		return tm
+	}
+	a.buildMu.Lock()
+	defer a.buildMu.Unlock()
+	if tm := a.tm.Load(); tm.version == a.version.Load() {
+		return tm
+	}
+	byFold := map[string][]textEntry{}
+	a.mu.RLock()
+	v := a.version.Load()
+	for k, p := range a.learned {
+		if worthMatching(k.raw) {
+			f := foldString(k.raw)
+			byFold[f] = append(byFold[f], textEntry{raw: k.raw, repl: p, rule: "pseudonymize:" + k.typ, ip: isIP(k.raw)})
+		}
+	}
+	for raw, ph := range a.redacted {
+		if worthMatching(raw) {
+			f := foldString(raw)
+			byFold[f] = append(byFold[f], textEntry{raw: raw, repl: ph, rule: "redact:" + strings.Trim(ph, "<>"), ip: isIP(raw)})
+		}
+	}
+	a.mu.RUnlock()
+	pats := make([]string, 0, len(byFold))
+	for f := range byFold {
+		pats = append(pats, f)
+	}
+	sort.Strings(pats)
+	tm := &textMatcher{version: v, entries: make([][]textEntry, len(pats))}
+	for i, f := range pats {
+		es := byFold[f]
+		sort.Slice(es, func(i, j int) bool {
+			pi, pj := es[i].repl[0] != '<', es[j].repl[0] != '<'
+			if pi != pj {
+				return pi
+			}
+			if es[i].raw != es[j].raw {
+				return es[i].raw < es[j].raw
+			}
+			return es[i].rule < es[j].rule
+		})
+		tm.entries[i] = es
+	}
+	tm.m = newMatcher(pats)
+	a.tm.Store(tm)
+	return tm
+}
+
+func isIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+// pick chooses the replacement for matched text: the entry with the exact
+// raw spelling if there is one, else the first (deterministic) one.
+func (tm *textMatcher) pick(id int32, text string) textEntry {
+	es := tm.entries[id]
+	for _, e := range es {
+		if e.raw == text {
+			return e
+		}
+	}
+	return es[0]
+}
+
+// Text scrubs free text (log messages, ticket titles and bodies): learned
+// values first, then the detectors in order. Values the detectors learn are
+// scrubbed from the rest of the text too, so no learned raw value survives.
+func (a *Anonymizer) Text(s string) string {
+	if s == "" {
+		return s
+	}
+	var st stats
+	v0 := a.version.Load()
+	s = a.replaceLearned(s, &st)
+	mask := a.pre.mask(s, a.preBits)
+	for i := range a.detects {
+		d := &a.detects[i]
+		if d.need&mask != d.need || (d.bytes != "" && !strings.ContainsAny(s, d.bytes)) {
+			continue
+		}
+		s = d.apply(a, s, &st)
+	}
+	if a.version.Load() != v0 {
+		s = a.replaceLearned(s, &st)
+	}
+	st.flush(a)
+	return s
+}
+
+func (a *Anonymizer) replaceLearned(s string, st *stats) string {
+	tm := a.textMatcher()
+	if tm.m.empty() {
+		return s
+	}
+	var buf [8]match
+	ms := tm.m.findAll(s, buf[:0])
+	if len(ms) == 0 {
+		return s
+	}
+	prot := a.protectedSpans(s)
+	var b strings.Builder
+	last := 0
+	for _, m := range ms {
+		if m.start < last || overlapsAny(prot, m.start, m.end) {
+			continue
+		}
+		e := tm.pick(m.id, s[m.start:m.end])
+		start, end, repl, rule := m.start, m.end, e.repl, e.rule
+		if e.ip {
+			// 10.0.0.1 inside 10.0.0.12: redact the whole longer address.
+			if as, ae := extendAddr(s, start, end); as != start || ae != end {
+				if _, err := netip.ParseAddr(s[as:ae]); err == nil {
+					a.learnRedacted(s[as:ae], RedactedIP)
+					start, end, repl, rule = as, ae, RedactedIP, "redact:ip"
+				}
+			}
+		}
+		if b.Len() == 0 {
+			b.Grow(len(s) + 16)
+		}
+		b.WriteString(s[last:start])
+		b.WriteString(repl)
+		last = end
+		st.add(rule)
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+type span struct{ start, end int }
+
+func overlapsAny(spans []span, start, end int) bool {
+	for _, p := range spans {
+		if start < p.end && p.start < end {
+			return true
+		}
+	}
+	return false
+}
+
+// protectedSpans finds opsdata's own output in s: placeholders and issued
+// pseudonyms. Scrubbing them again would break idempotence.
+func (a *Anonymizer) protectedSpans(s string) []span {
+	var out []span
+	for _, ph := range [...]string{RedactedIP, RedactedEmail, RedactedSecret} {
+		for off := 0; ; {
+			i := strings.Index(s[off:], ph)
+			if i < 0 {
+				break
+			}
+			out = append(out, span{off + i, off + i + len(ph)})
+			off += i + len(ph)
+		}
+	}
+	// A pseudonym is TYPE-<12 hex>; find the digest, then the longest
+	// issued TYPE prefix before it.
+	for off := 0; ; {
+		i := strings.IndexByte(s[off:], '-')
+		if i < 0 {
+			break
+		}
+		dash := off + i
+		off = dash + 1
+		end := dash + 13
+		if end > len(s) || !isLowerHex(s[dash+1:end]) {
+			continue
+		}
+		start := dash
+		for start > 0 && (isWordByte(s[start-1]) || s[start-1] == '.' || s[start-1] == ':') {
+			start--
+		}
+		for ; start < dash; start++ {
+			if a.isIssued(s[start:end]) {
+				out = append(out, span{start, end})
+				break
+			}
+		}
+	}
+	return out
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// isWordByte: letters, digits and '_' (ASCII) or any non-ASCII byte.
+func isWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c >= 0x80
+}
+
+func isLetter(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' || c >= 0x80
+}
+
+// extendAddr widens s[start:end] to the whole run of address characters
+// around it (digits and dots; plus hex and ':' for IPv6), without a
+// sentence's trailing dot.
+func extendAddr(s string, start, end int) (int, int) {
+	v6 := strings.IndexByte(s[start:end], ':') >= 0
+	in := func(c byte) bool {
+		return '0' <= c && c <= '9' || c == '.' || v6 && (isHexByte(c) || c == ':')
+	}
+	for start > 0 && in(s[start-1]) {
+		start--
+	}
+	for end < len(s) && in(s[end]) {
+		end++
+	}
+	for end > start && s[end-1] == '.' {
+		end--
+	}
+	return start, end
+}
+
+// detector is one free-text rule. need is the set of pre-check keyword
+// bits (see buildDetectors) that must all be present, bytes a set of which
+// at least one byte must be present; both are cheap single passes, so most
+// lines never reach a regexp.
+type detector struct {
+	name  string
+	need  uint32
+	bytes string
+	apply func(a *Anonymizer, s string, st *stats) string
+}
+
+// Pre-check keyword bits.
+const (
+	preSecretKey uint32 = 1 << iota
+	preScheme
+	preBearer
+	preDomain
+	preUser
+)
+
+var secretWords = []string{"token", "key", "secret", "password", "passwd", "pwd", "auth", "sig"}
+
+var (
+	// URL userinfo: scheme://user[:pass]@
+	userinfoRe = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@?#]+@`)
+	// key=value and "key":"value" for every secret word, with optional
+	// prefixes such as db_password or X-Api-Key; "key: value" only for the
+	// unambiguous words ("auth: failed" is not a secret). Group 1 is the
+	// boundary byte RE2 cannot look behind; group 3 the value.
+	secretKVRes = []*regexp.Regexp{
+		regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_])((?:[A-Za-z0-9]+[_.-])*(?:access_token|api_key|apikey|token|key|secret|password|passwd|pwd|auth|sig|signature)(?:\s*=|"\s*:)\s*["']?)([^\s&"',;<>)\]}]+)`),
+		regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_])((?:[A-Za-z0-9]+[_.-])*(?:access_token|api_key|apikey|token|secret|password|passwd)\s*:\s*["']?)([^\s&"',;<>)\]}]+)`),
+	}
+	bearerRe = regexp.MustCompile(`(?i)\b(bearer|basic)\s+([A-Za-z0-9._~+/=-]{8,})`)
+	emailRe  = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}`)
+	// Username forms; group 1 is NAME.
+	userRes = []*regexp.Regexp{
+		regexp.MustCompile(`(?i)"user(?:name)?"\s*:\s*"([^"<]+)"`),
+		regexp.MustCompile(`(?i)(?:^|[^A-Za-z0-9_])(?:[A-Za-z0-9]+[_-])?user(?:name)?\s*=\s*["']?([^\s"',;&)<]+)`),
+		regexp.MustCompile(`(?i)\buser(?:name)?:\s*["']?([^\s"',;&)<]+)`),
+		regexp.MustCompile(`(?i)\buser(?:name)?\s+"([^"<]+)"`),
+		regexp.MustCompile(`(?i)\buser(?:name)?\s+'([^'<]+)'`),
+		regexp.MustCompile(`(?i)\bfor user\s+([^\s"',;&)<]+)`),
+	}
+)
+
+// buildDetectors returns the detectors in the order they run and the
+// keyword matcher of their pre-checks. Secrets go first: URL userinfo
+// ("user:pass@host") would otherwise look like an email.
+func buildDetectors(domains []string) ([]detector, *matcher, []uint32) {
+	var pats []string
+	var bits []uint32
+	for _, w := range secretWords {
+		pats, bits = append(pats, w), append(bits, preSecretKey)
+	}
+	pats, bits = append(pats, "://"), append(bits, preScheme)
+	pats, bits = append(pats, "bearer", "basic"), append(bits, preBearer, preBearer)
+	pats, bits = append(pats, "user"), append(bits, preUser)
+	ds := []detector{
+		{name: "userinfo", need: preScheme, bytes: "@", apply: scrubUserinfo},
+		{name: "secret", need: preSecretKey, bytes: "=:", apply: scrubSecretKV},
+		{name: "bearer", need: preBearer, apply: scrubBearer},
+		{name: "email", bytes: "@", apply: scrubEmails},
+	}
+	var alts []string
+	for _, d := range domains {
+		d = strings.ToLower(strings.Trim(strings.TrimSpace(d), "."))
+		pats, bits = append(pats, "."+d), append(bits, preDomain)
+		alts = append(alts, regexp.QuoteMeta(d))
+	}
+	if len(alts) > 0 {
+		sort.Sort(sort.Reverse(sort.StringSlice(alts))) // longer suffix first among shared prefixes
+		re := regexp.MustCompile(`(?i)(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:` + strings.Join(alts, "|") + `)`)
+		ds = append(ds, detector{name: "host", need: preDomain, apply: func(a *Anonymizer, s string, st *stats) string {
+			return scrubHosts(a, re, s, st)
+		}})
+	}
+	ds = append(ds,
+		detector{name: "ip", bytes: ".:", apply: scrubIPs},
+		detector{name: "user", need: preUser, apply: scrubUsers},
+	)
+	return ds, newMatcher(pats), bits
+}
+
+// mask ORs the bits of every pattern occurring in text.
+func (m *matcher) mask(text string, bits []uint32) uint32 {
+	var out uint32
+	s := int32(0)
+	for i := 0; i < len(text); i++ {
+		s = m.step(s, fold(text[i]))
+		for o := m.output(s); o >= 0; o = m.states[o].dict {
+			out |= bits[m.states[o].out]
+		}
+	}
+	return out
+}
+
+// replaceSpans rebuilds s with each span replaced by repl(span text).
+func replaceSpans(s string, spans []span, repl func(string) string) string {
+	if len(spans) == 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, p := range spans {
+		b.WriteString(s[last:p.start])
+		b.WriteString(repl(s[p.start:p.end]))
+		last = p.end
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func scrubUserinfo(a *Anonymizer, s string, st *stats) string {
+	var spans []span
+	for _, m := range userinfoRe.FindAllStringSubmatchIndex(s, -1) {
+		if s[m[3]:m[1]-1] == RedactedSecret {
+			continue
+		}
+		spans = append(spans, span{m[3], m[1] - 1})
+	}
+	return replaceSpans(s, spans, func(string) string { st.add("redact:secret"); return RedactedSecret })
+}
+
+func scrubSecretKV(a *Anonymizer, s string, st *stats) string {
+	for _, re := range secretKVRes {
+		var spans []span
+		for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+			if v := s[m[6]:m[7]]; a.isIssued(v) {
+				continue
+			}
+			spans = append(spans, span{m[6], m[7]})
+		}
+		s = replaceSpans(s, spans, func(string) string { st.add("redact:secret"); return RedactedSecret })
+	}
+	return s
+}
+
+func scrubBearer(a *Anonymizer, s string, st *stats) string {
+	var spans []span
+	for _, m := range bearerRe.FindAllStringSubmatchIndex(s, -1) {
+		spans = append(spans, span{m[4], m[5]})
+	}
+	return replaceSpans(s, spans, func(string) string { st.add("redact:secret"); return RedactedSecret })
+}
+
+func scrubEmails(a *Anonymizer, s string, st *stats) string {
+	var spans []span
+	for _, m := range emailRe.FindAllStringIndex(s, -1) {
+		spans = append(spans, span{m[0], m[1]})
+	}
+	return replaceSpans(s, spans, func(raw string) string {
+		a.learnRedacted(raw, RedactedEmail)
+		st.add("redact:email")
+		return RedactedEmail
+	})
+}
+
+func scrubHosts(a *Anonymizer, re *regexp.Regexp, s string, st *stats) string {
+	var spans []span
+	for _, m := range re.FindAllStringIndex(s, -1) {
+		// RE2 has no look-around: reject matches glued to a longer name.
+		if m[0] > 0 && (isWordByte(s[m[0]-1]) || s[m[0]-1] == '-' || s[m[0]-1] == '.') {
+			continue
+		}
+		if m[1] < len(s) && (isWordByte(s[m[1]]) || s[m[1]] == '-') {
+			continue
+		}
+		spans = append(spans, span{m[0], m[1]})
+	}
+	return replaceSpans(s, spans, func(raw string) string {
+		st.add("pseudonymize:" + TypeHost)
+		return a.learn(TypeHost, raw)
+	})
+}
+
+func scrubUsers(a *Anonymizer, s string, st *stats) string {
+	for _, re := range userRes {
+		var spans []span
+		for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+			start, end := m[2], m[3]
+			for end > start && strings.IndexByte(".:!?", s[end-1]) >= 0 {
+				end--
+			}
+			name := s[start:end]
+			if strings.TrimSpace(name) == "" || name == "-" || strings.HasPrefix(name, "<") || a.isIssued(name) {
+				continue
+			}
+			spans = append(spans, span{start, end})
+		}
+		s = replaceSpans(s, spans, func(raw string) string {
+			st.add("pseudonymize:" + TypeUser)
+			return a.learn(TypeUser, raw)
+		})
+	}
+	return s
+}
+
+// scrubIPs finds IP addresses by hand, validated by net/netip: first IPv6
+// candidates (runs of hex digits, ':' and '.' with at least two colons),
+// then IPv4 candidates (runs of digits and dots). A port stays (useful, not
+// identifying); brackets around IPv6 go with the address. Runs glued to a
+// word (v1.2.3, 12.5ms) and non-addresses (12:30:45, 1.2.3) are left alone.
+func scrubIPs(a *Anonymizer, s string, st *stats) string {
+	var spans []span
+	if strings.Count(s, ":") >= 2 {
+		for i := 0; i < len(s); {
+			if !isHexByte(s[i]) && s[i] != ':' {
+				i++
+				continue
+			}
+			j := i
+			for j < len(s) && (isHexByte(s[j]) || s[j] == ':' || s[j] == '.') {
+				j++
+			}
+			start, end := i, j
+			i = j
+			if s[start] == ':' && !(start+1 < end && s[start+1] == ':') {
+				start++ // "ip:2001:db8::1": a single leading ':' separates
+			}
+			for end > start && s[end-1] == '.' {
+				end--
+			}
+			cand := s[start:end]
+			if strings.Count(cand, ":") < 2 || start > 0 && isLetter(s[start-1]) || end == j && j < len(s) && isLetter(s[j]) {
+				continue
+			}
+			if _, err := netip.ParseAddr(cand); err != nil || !strings.ContainsAny(cand, "0123456789") {
+				continue // "12:30:45", MACs; "dead::beef" is a word
+			}
+			as, ae := start, end
+			if as > 0 && s[as-1] == '[' && ae < len(s) && s[ae] == ']' {
+				as, ae = as-1, ae+1
+			}
+			a.learnRedacted(cand, RedactedIP)
+			spans = append(spans, span{as, ae})
+		}
+	}
+	var v4 []span
+	for i := 0; i < len(s); {
+		if s[i] < '0' || s[i] > '9' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == '.') {
+			j++
+		}
+		start, end := i, j
+		i = j
+		for end > start && s[end-1] == '.' {
+			end--
+		}
+		if start > 0 && (isWordByte(s[start-1]) || s[start-1] == '.') || end == j && j < len(s) && isWordByte(s[j]) {
+			continue
+		}
+		if overlapsAny(spans, start, end) {
+			continue
+		}
+		cand := s[start:end]
+		if strings.Count(cand, ".") != 3 {
+			continue
+		}
+		if ip, err := netip.ParseAddr(cand); err != nil || !ip.Is4() {
+			continue
+		}
+		a.learnRedacted(cand, RedactedIP)
+		v4 = append(v4, span{start, end})
+	}
+	if len(v4) > 0 {
+		spans = append(spans, v4...)
+		sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	}
+	return replaceSpans(s, spans, func(string) string { st.add("redact:ip"); return RedactedIP })
+}
