@@ -252,8 +252,11 @@ def build(out: Path) -> Path:
             path = vdir / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(pa.Table.from_pylist(part, schema=SCHEMAS[table]), path)
-            files.append({"path": rel.as_posix(), "sha256": sha256(path),
-                          "bytes": path.stat().st_size, "rows": len(part), "table": table})
+            entry = {"path": rel.as_posix(), "sha256": sha256(path),
+                     "bytes": path.stat().st_size, "rows": len(part), "table": table}
+            if sub:
+                entry["partition"] = sub
+            files.append(entry)
     (vdir / "LICENSE").write_text("CDLA-Permissive-2.0\n")
     (vdir / "README.md").write_text(f"# {DATASET} {VERSION}\n\nHand-made test fixture.\n")
     for name in ["LICENSE", "README.md"]:
@@ -261,13 +264,28 @@ def build(out: Path) -> Path:
         files.append({"path": name, "sha256": sha256(p), "bytes": p.stat().st_size})
     files.sort(key=lambda f: f["path"])
     (vdir / "SHA256SUMS").write_text("".join(f"{f['sha256']}  {f['path']}\n" for f in files))
+    tables = {}
+    for f in files:
+        if "table" in f:
+            t = tables.setdefault(f["table"], {"files": 0, "rows": 0, "bytes": 0})
+            t["files"] += 1
+            t["rows"] += f["rows"]
+            t["bytes"] += f["bytes"]
+    # The shape of datasets/publish.Manifest, trimmed to what readers use.
     manifest = {
+        "format_version": 1,
         "dataset": DATASET,
         "version": VERSION,
-        "license": "CDLA-Permissive-2.0",
-        "time_range": {"start": START.isoformat().replace("+00:00", "Z"),
-                       "end": (START + N_WINDOWS * STEP).isoformat().replace("+00:00", "Z")},
+        "licence": "CDLA-Permissive-2.0",
+        "from": START.isoformat().replace("+00:00", "Z"),
+        "to": (START + N_WINDOWS * STEP).isoformat().replace("+00:00", "Z"),
+        "window": "5m0s",
+        "window_seconds": STEP.total_seconds(),
+        "entity_kind": "service",
         "schema_versions": {t: "1.0" for t in SCHEMAS},
+        "rows": sum(t["rows"] for t in tables.values()),
+        "bytes": sum(t["bytes"] for t in tables.values()),
+        "tables": tables,
         "files": files,
     }
     (vdir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
-from conftest import REPO_ROOT
-
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO_ROOT / "notebooks"
 QUICKSTART = NOTEBOOKS / "01-quickstart.ipynb"
 

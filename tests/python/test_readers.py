@@ -90,8 +90,8 @@ def test_sha256sums_check_passes(version_dir):
 def test_manifest_files_match_disk_and_sums(version_dir, manifest):
     sums = {}
     for line in (version_dir / "SHA256SUMS").read_text().splitlines():
-        digest, _, path = line.partition("  ")
-        sums[path] = digest
+        digest, path = line.split(maxsplit=1)
+        sums[path.removeprefix("*")] = digest  # "*" marks binary mode
     for f in manifest["files"]:
         path = version_dir / f["path"]
         assert path.is_file(), f"manifest names {f['path']}, which does not exist"
@@ -102,6 +102,16 @@ def test_manifest_files_match_disk_and_sums(version_dir, manifest):
         assert h.hexdigest() == f["sha256"], f"{f['path']}: sha256 differs from manifest"
         assert path.stat().st_size == f["bytes"], f"{f['path']}: size differs from manifest"
         assert sums.get(f["path"]) == f["sha256"], f"{f['path']}: missing or different in SHA256SUMS"
+
+
+def test_manifest_table_totals_add_up(manifest, table, table_files):
+    totals = manifest.get("tables", {}).get(table)
+    if totals is None:
+        assert "tables" not in manifest, f"manifest.tables has no entry for {table}"
+        return
+    assert totals["files"] == len(table_files)
+    assert totals["rows"] == sum(f["rows"] for f in table_files)
+    assert totals["bytes"] == sum(f["bytes"] for f in table_files)
 
 
 def test_table_directory_holds_exactly_manifest_files(version_dir, table, table_files):
@@ -213,6 +223,15 @@ def test_windows_log_counts_add_up(windows):
     assert pc.all(pc.equal(total, parts)).as_py(), "log_lines != sum of per-level counts"
     for name in LOG_COUNTS:
         assert pc.min(windows[name]).as_py() is None or pc.min(windows[name]).as_py() >= 0, name
+
+
+def test_windows_on_epoch_aligned_grid(version_dir, manifest):
+    step = manifest.get("window_seconds")
+    assert step, "manifest.json has no window_seconds"
+    step_ms = round(step * 1000)
+    [(off_grid,)] = duck(f"SELECT count(*) FROM {{t}} WHERE epoch_ms(window_start) % {step_ms} <> 0",
+                         version_dir, "windows")
+    assert off_grid == 0, f"{off_grid} windows not on the {step}s grid aligned to the epoch"
 
 
 def test_windows_sorted_within_each_file(version_dir, manifest):

@@ -166,17 +166,29 @@ func (m byLabels) Len() int           { return len(m) }
 func (m byLabels) Less(i, j int) bool { return labels.Compare(m[i].Metric, m[j].Metric) < 0 }
 func (m byLabels) Swap(i, j int)      { m[i], m[j] = m[j], m[i] }
 
-// LabelValues lists the values of label name over the grid's range.
+// LabelValues lists the values of label name among the series that have
+// samples in the grid's range (plus the lookback before it). It selects on
+// the shared querier: opening a second querier on a DBReadOnly reloads and
+// closes blocks the first one still reads.
 func (s *Source) LabelValues(ctx context.Context, grid pipeline.Grid, name string) ([]string, error) {
-	q, err := s.db.Querier(grid.Start.Add(-s.lookback).UnixMilli(), grid.End.UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("tsdb %s: %w", s.dir, err)
+	hints := &storage.SelectHints{
+		Start: grid.Start.Add(-s.lookback).UnixMilli(),
+		End:   grid.End.UnixMilli(),
+		Func:  "series", // metadata only: no need to decode samples
 	}
-	defer q.Close()
-	vals, _, err := q.LabelValues(ctx, name, nil)
-	if err != nil {
-		return nil, fmt.Errorf("tsdb %s: label values of %s: %w", s.dir, name, err)
+	set := s.querier.Select(ctx, false, hints, labels.MustNewMatcher(labels.MatchRegexp, name, ".+"))
+	seen := map[string]struct{}{}
+	for set.Next() {
+		seen[set.At().Labels().Get(name)] = struct{}{}
 	}
+	if err := set.Err(); err != nil {
+		return nil, fmt.Errorf("tsdb %s: values of label %s: %w", s.dir, name, err)
+	}
+	vals := make([]string, 0, len(seen))
+	for v := range seen {
+		vals = append(vals, v)
+	}
+	sort.Strings(vals)
 	return vals, nil
 }
 
