@@ -4,9 +4,13 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/align"
+	"github.com/opsdata/opsdata/pipeline/write"
+	"github.com/opsdata/opsdata/schemas"
 )
 
 // logStream merges the spec's log sources into one time-ordered stream.
@@ -113,4 +117,71 @@ func (h *heapOf) Pop() any {
 	x := old[n-1]
 	*h = old[:n-1]
 	return x
+}
+
+// logsDay consumes the merged log stream up to the end of day, writing the
+// day's logs partition and counting lines into the frame.
+func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame) error {
+	var f *write.File[schemas.Log]
+	batch := make([]schemas.Log, 0, 4096)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if f == nil {
+			var err error
+			if f, err = write.Create[schemas.Log](e.staging, write.PartPath(schemas.TableLogs, pipeline.Date(day.Start), 0), "ts"); err != nil {
+				return err
+			}
+		}
+		err := f.Write(batch)
+		batch = batch[:0]
+		return err
+	}
+	for {
+		rec, ok := logs.Next(day.End)
+		if !ok {
+			break
+		}
+		if rec.Time.Before(day.Start) {
+			if rec.Time.Before(e.grid.Start) {
+				e.logStats["outside_range"]++
+			} else {
+				// Older than a partition already written: counted, not placed.
+				e.problems.Add("log:"+rec.Source, fmt.Sprintf("%s:%d", rec.File, rec.Line), "late_for_partition", "more than the reorder buffer behind its source")
+			}
+			continue
+		}
+		if !frame.AddLog(rec.Entity, rec.Time, rec.Level) {
+			e.unknownEn[rec.Source]++
+		}
+		e.anon.Fields(rec.Fields)
+		batch = append(batch, schemas.Log{
+			Timestamp: rec.Time,
+			Entity:    e.entity(rec.Entity),
+			Level:     rec.Level,
+			Message:   e.anon.Text(rec.Message),
+			Source:    rec.Source,
+			File:      e.anon.Text(rec.File),
+			Line:      rec.Line,
+		})
+		e.logStats["lines"]++
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				f.Abort()
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		if f != nil {
+			f.Abort()
+		}
+		return err
+	}
+	if f == nil {
+		return nil
+	}
+	e.rows[schemas.TableLogs] += f.Rows()
+	return f.Close()
 }

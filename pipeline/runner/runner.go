@@ -8,17 +8,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/opsdata/opsdata/datasets/publish"
 	"github.com/opsdata/opsdata/datasets/spec"
@@ -26,7 +22,6 @@ import (
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/align"
 	"github.com/opsdata/opsdata/pipeline/anonymize"
-	"github.com/opsdata/opsdata/pipeline/write"
 	"github.com/opsdata/opsdata/schemas"
 )
 
@@ -291,119 +286,6 @@ func (e *export) run(ctx context.Context) error {
 	return e.writeTables()
 }
 
-func (e *export) readTickets(ctx context.Context) error {
-	for _, tc := range e.s.Tickets {
-		f, ok := e.o.Components.Tickets[tc.Format]
-		if !ok {
-			return fmt.Errorf("tickets %s: format %q is not registered", tc.Name, tc.Format)
-		}
-		src, err := f(tc, e.problems)
-		if err != nil {
-			return fmt.Errorf("tickets %s: %w", tc.Name, err)
-		}
-		ts, err := src.Tickets(ctx)
-		if err != nil {
-			return fmt.Errorf("tickets %s: %w", tc.Name, err)
-		}
-		e.tickets = append(e.tickets, ts...)
-	}
-	return nil
-}
-
-func (e *export) label(ctx context.Context) error {
-	in := pipeline.LabelInput{Grid: e.grid, Entities: e.entities, Tickets: e.tickets}
-	for i, lc := range e.s.Labelers {
-		f, ok := e.o.Components.Labelers[lc.Kind]
-		if !ok {
-			return fmt.Errorf("labelers[%d]: kind %q is not registered", i, lc.Kind)
-		}
-		l, err := f(lc, e.problems)
-		if err != nil {
-			return fmt.Errorf("labelers[%d] (%s): %w", i, lc.Kind, err)
-		}
-		inc, err := l.Incidents(ctx, in)
-		if err != nil {
-			return fmt.Errorf("labeler %s: %w", l.Name(), err)
-		}
-		e.incidents = append(e.incidents, inc...)
-		if i == 0 {
-			e.labelCfg = labelers.ConfigFrom(lc)
-		}
-	}
-	sort.SliceStable(e.incidents, func(i, j int) bool {
-		a, b := e.incidents[i], e.incidents[j]
-		if !a.Start.Equal(b.Start) {
-			return a.Start.Before(b.Start)
-		}
-		if a.Entity != b.Entity {
-			return a.Entity < b.Entity
-		}
-		return a.ID < b.ID
-	})
-	e.byEntity = map[string][]pipeline.Incident{}
-	for _, inc := range e.incidents {
-		e.byEntity[inc.Entity] = append(e.byEntity[inc.Entity], inc)
-	}
-	return nil
-}
-
-// metricsDay evaluates every feature over one day, fills the frame and
-// writes the day's metrics partition.
-func (e *export) metricsDay(ctx context.Context, msrc pipeline.MetricSource, day pipeline.Grid, frame *align.Frame) error {
-	var rows []schemas.Metric
-	seen := map[string]bool{}
-	for k, f := range e.s.Metrics.Features {
-		err := msrc.Evaluate(ctx, day, f, func(fs pipeline.FeatureSeries) error {
-			if _, err := frame.AddFeature(k, fs, seen); err != nil {
-				return err
-			}
-			id := e.seriesIDOf(fs)
-			for i, v := range fs.Values {
-				if !math.IsNaN(v) {
-					rows = append(rows, schemas.Metric{WindowStart: day.At(i), SeriesID: id, Value: v})
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-	}
-	sort.Slice(rows, func(i, j int) bool {
-		if !rows[i].WindowStart.Equal(rows[j].WindowStart) {
-			return rows[i].WindowStart.Before(rows[j].WindowStart)
-		}
-		return rows[i].SeriesID < rows[j].SeriesID
-	})
-	if len(rows) == 0 {
-		return nil
-	}
-	n, err := write.Table(e.staging, write.PartPath(schemas.TableMetrics, pipeline.Date(day.Start), 0), rows, "window_start", "series_id")
-	e.rows[schemas.TableMetrics] += n
-	return err
-}
-
-// seriesIDOf numbers feature series in order of first appearance, which is
-// deterministic: days in order, features in spec order, series sorted.
-func (e *export) seriesIDOf(fs pipeline.FeatureSeries) int64 {
-	key := fs.Feature + "\x00" + fs.Labels.String()
-	if id, ok := e.seriesID[key]; ok {
-		return id
-	}
-	id := int64(len(e.seriesID))
-	e.seriesID[key] = id
-	pub := e.anon.Labels(fs.Labels)
-	m := map[string]string{}
-	pub.Range(func(l labels.Label) { m[l.Name] = l.Value })
-	ent := fs.Labels.Get(e.s.Entity.Label)
-	if ent != "" {
-		m[e.s.Entity.Label] = e.entity(ent)
-	}
-	b, _ := json.Marshal(m) // map keys are sorted by encoding/json
-	e.series = append(e.series, schemas.Series{SeriesID: id, Feature: fs.Feature, Entity: e.entity(ent), Labels: string(b)})
-	return id
-}
-
 // entity is the published name of an entity: kept as is, unless the policy
 // pseudonymizes the entity label (hosts, for instance).
 func (e *export) entity(raw string) string {
@@ -414,142 +296,6 @@ func (e *export) entity(raw string) string {
 		return e.anon.Pseudonym("host", raw)
 	}
 	return raw
-}
-
-// logsDay consumes the merged log stream up to the end of day, writing the
-// day's logs partition and counting lines into the frame.
-func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame) error {
-	var f *write.File[schemas.Log]
-	batch := make([]schemas.Log, 0, 4096)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if f == nil {
-			var err error
-			if f, err = write.Create[schemas.Log](e.staging, write.PartPath(schemas.TableLogs, pipeline.Date(day.Start), 0), "ts"); err != nil {
-				return err
-			}
-		}
-		err := f.Write(batch)
-		batch = batch[:0]
-		return err
-	}
-	for {
-		rec, ok := logs.Next(day.End)
-		if !ok {
-			break
-		}
-		if rec.Time.Before(day.Start) {
-			if rec.Time.Before(e.grid.Start) {
-				e.logStats["outside_range"]++
-			} else {
-				// Older than a partition already written: counted, not placed.
-				e.problems.Add("log:"+rec.Source, fmt.Sprintf("%s:%d", rec.File, rec.Line), "late_for_partition", "more than the reorder buffer behind its source")
-			}
-			continue
-		}
-		if !frame.AddLog(rec.Entity, rec.Time, rec.Level) {
-			e.unknownEn[rec.Source]++
-		}
-		e.anon.Fields(rec.Fields)
-		batch = append(batch, schemas.Log{
-			Timestamp: rec.Time,
-			Entity:    e.entity(rec.Entity),
-			Level:     rec.Level,
-			Message:   e.anon.Text(rec.Message),
-			Source:    rec.Source,
-			File:      e.anon.Text(rec.File),
-			Line:      rec.Line,
-		})
-		e.logStats["lines"]++
-		if len(batch) == cap(batch) {
-			if err := flush(); err != nil {
-				f.Abort()
-				return err
-			}
-		}
-	}
-	if err := flush(); err != nil {
-		if f != nil {
-			f.Abort()
-		}
-		return err
-	}
-	if f == nil {
-		return nil
-	}
-	e.rows[schemas.TableLogs] += f.Rows()
-	return f.Close()
-}
-
-func (e *export) windowsDay(table *align.WindowTable, day pipeline.Grid, frame *align.Frame) error {
-	w, err := write.CreateDynamic(e.staging, write.PartPath(schemas.TableWindows, pipeline.Date(day.Start), 0), table.Type(), "window_start", "entity")
-	if err != nil {
-		return err
-	}
-	labelsOf := func(entity string) []schemas.WindowLabels {
-		return labelers.Apply(day, e.byEntity[entity], e.labelCfg)
-	}
-	published := map[string]string{}
-	for _, ent := range e.entities {
-		published[ent] = e.entity(ent)
-	}
-	err = frame.Rows(table, labelsOf, func(row any) error {
-		return w.Write(row)
-	})
-	if err != nil {
-		w.Abort()
-		return err
-	}
-	for _, ent := range e.entities {
-		for _, l := range labelsOf(ent) {
-			e.phases[l.Phase]++
-		}
-	}
-	e.rows[schemas.TableWindows] += w.Rows()
-	return w.Close()
-}
-
-func (e *export) writeTables() error {
-	if len(e.series) > 0 {
-		n, err := write.Table(e.staging, write.PartPath(schemas.TableSeries, "", 0), e.series, "series_id")
-		if err != nil {
-			return err
-		}
-		e.rows[schemas.TableSeries] = n
-	}
-	tickets := make([]schemas.Ticket, 0, len(e.tickets))
-	for _, t := range e.tickets {
-		ents := make([]string, len(t.Entities))
-		for i, x := range t.Entities {
-			ents[i] = e.entity(x)
-		}
-		tickets = append(tickets, schemas.Ticket{
-			TicketID: t.ID, Source: t.Source, Title: e.anon.Text(t.Title), Body: e.anon.Text(t.Body),
-			Status: t.Status, Severity: t.Severity, Created: t.Created.UTC(),
-			ImpactStart: utcPtr(t.ImpactStart), Resolved: utcPtr(t.Resolved), Entities: ents,
-		})
-	}
-	n, err := write.Table(e.staging, write.PartPath(schemas.TableTickets, "", 0), tickets, "ticket_id")
-	if err != nil {
-		return err
-	}
-	e.rows[schemas.TableTickets] = n
-	incidents := make([]schemas.Incident, 0, len(e.incidents))
-	for _, in := range e.incidents {
-		incidents = append(incidents, schemas.Incident{
-			IncidentID: in.ID, Entity: e.entity(in.Entity), Start: in.Start.UTC(), End: utcPtr(in.End), EffectEnd: utcPtr(in.EffectEnd),
-			Severity: in.Severity, Type: in.Type, Source: in.Source, SourceID: in.SourceID, Confidence: in.Confidence,
-			Title: e.anon.Text(in.Title),
-		})
-	}
-	n, err = write.Table(e.staging, write.PartPath(schemas.TableIncidents, "", 0), incidents, "start", "entity")
-	if err != nil {
-		return err
-	}
-	e.rows[schemas.TableIncidents] = n
-	return nil
 }
 
 func utcPtr(t *time.Time) *time.Time {
@@ -589,51 +335,4 @@ func (e *export) meta(version string) publish.Meta {
 func mustKey(k spec.Key) []byte {
 	b, _ := anonymize.LoadKey(k) // loaded successfully before the run started
 	return b
-}
-
-// labelSummary is the label part of the manifest and dataset card,
-// including the gaps a researcher must know about.
-func (e *export) labelSummary() publish.LabelSummary {
-	ls := publish.LabelSummary{
-		IncidentsBySource: map[string]int64{},
-		WindowsByPhase:    e.phases,
-		Windows:           e.rows[schemas.TableWindows],
-		LabelledWindows:   e.phases[schemas.PhaseIncident],
-		Incidents:         int64(len(e.incidents)),
-	}
-	for _, l := range e.s.Labelers {
-		ls.Labelers = append(ls.Labelers, l.Kind)
-	}
-	ls.Method = fmt.Sprintf("Incidents come from %s; a window [s, s+%s) of an entity is labelled incident when it overlaps an incident's [impact start, resolved) of that entity. pre_incident marks the %s before an incident, recovery the %s after one.",
-		strings.Join(ls.Labelers, ", "), e.grid.Step, e.labelCfg.Horizon, e.labelCfg.Recovery)
-	known := map[string]bool{}
-	for _, ent := range e.entities {
-		known[ent] = true
-	}
-	var open, unknown int
-	for _, in := range e.incidents {
-		ls.IncidentsBySource[in.Source]++
-		if in.End == nil {
-			open++
-		}
-		if !known[in.Entity] {
-			unknown++
-		}
-	}
-	if open > 0 {
-		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d incident interval(s) have no known end (ticket still open): labelled until the end of the export", open))
-	}
-	if unknown > 0 {
-		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d incident interval(s) name entities with no metrics in the range", unknown))
-	}
-	if len(e.s.Labelers) == 1 && e.s.Labelers[0].Kind == "ticket" {
-		ls.Gaps = append(ls.Gaps, "only ticketed incidents are labelled: incidents nobody filed a ticket for are missing (alert and rule labelers close this gap)")
-	}
-	for _, src := range sortedKeys(e.unknownEn) {
-		ls.Gaps = append(ls.Gaps, fmt.Sprintf("log source %s: %d lines name entities with no metrics; they are in the logs table but not counted in windows", src, e.unknownEn[src]))
-	}
-	if n := e.logStats["outside_range"]; n > 0 {
-		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d log lines fell outside the export range and were not exported", n))
-	}
-	return ls
 }

@@ -1,0 +1,116 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/opsdata/opsdata/datasets/publish"
+	"github.com/opsdata/opsdata/labelers"
+	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/schemas"
+)
+
+func (e *export) readTickets(ctx context.Context) error {
+	for _, tc := range e.s.Tickets {
+		f, ok := e.o.Components.Tickets[tc.Format]
+		if !ok {
+			return fmt.Errorf("tickets %s: format %q is not registered", tc.Name, tc.Format)
+		}
+		src, err := f(tc, e.problems)
+		if err != nil {
+			return fmt.Errorf("tickets %s: %w", tc.Name, err)
+		}
+		ts, err := src.Tickets(ctx)
+		if err != nil {
+			return fmt.Errorf("tickets %s: %w", tc.Name, err)
+		}
+		e.tickets = append(e.tickets, ts...)
+	}
+	return nil
+}
+
+func (e *export) label(ctx context.Context) error {
+	in := pipeline.LabelInput{Grid: e.grid, Entities: e.entities, Tickets: e.tickets}
+	for i, lc := range e.s.Labelers {
+		f, ok := e.o.Components.Labelers[lc.Kind]
+		if !ok {
+			return fmt.Errorf("labelers[%d]: kind %q is not registered", i, lc.Kind)
+		}
+		l, err := f(lc, e.problems)
+		if err != nil {
+			return fmt.Errorf("labelers[%d] (%s): %w", i, lc.Kind, err)
+		}
+		inc, err := l.Incidents(ctx, in)
+		if err != nil {
+			return fmt.Errorf("labeler %s: %w", l.Name(), err)
+		}
+		e.incidents = append(e.incidents, inc...)
+		if i == 0 {
+			e.labelCfg = labelers.ConfigFrom(lc)
+		}
+	}
+	sort.SliceStable(e.incidents, func(i, j int) bool {
+		a, b := e.incidents[i], e.incidents[j]
+		if !a.Start.Equal(b.Start) {
+			return a.Start.Before(b.Start)
+		}
+		if a.Entity != b.Entity {
+			return a.Entity < b.Entity
+		}
+		return a.ID < b.ID
+	})
+	e.byEntity = map[string][]pipeline.Incident{}
+	for _, inc := range e.incidents {
+		e.byEntity[inc.Entity] = append(e.byEntity[inc.Entity], inc)
+	}
+	return nil
+}
+
+// labelSummary is the label part of the manifest and dataset card,
+// including the gaps a researcher must know about.
+func (e *export) labelSummary() publish.LabelSummary {
+	ls := publish.LabelSummary{
+		IncidentsBySource: map[string]int64{},
+		WindowsByPhase:    e.phases,
+		Windows:           e.rows[schemas.TableWindows],
+		LabelledWindows:   e.phases[schemas.PhaseIncident],
+		Incidents:         int64(len(e.incidents)),
+	}
+	for _, l := range e.s.Labelers {
+		ls.Labelers = append(ls.Labelers, l.Kind)
+	}
+	ls.Method = fmt.Sprintf("Incidents come from %s; a window [s, s+%s) of an entity is labelled incident when it overlaps an incident's [impact start, resolved) of that entity. pre_incident marks the %s before an incident, recovery the %s after one.",
+		strings.Join(ls.Labelers, ", "), e.grid.Step, e.labelCfg.Horizon, e.labelCfg.Recovery)
+	known := map[string]bool{}
+	for _, ent := range e.entities {
+		known[ent] = true
+	}
+	var open, unknown int
+	for _, in := range e.incidents {
+		ls.IncidentsBySource[in.Source]++
+		if in.End == nil {
+			open++
+		}
+		if !known[in.Entity] {
+			unknown++
+		}
+	}
+	if open > 0 {
+		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d incident interval(s) have no known end (ticket still open): labelled until the end of the export", open))
+	}
+	if unknown > 0 {
+		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d incident interval(s) name entities with no metrics in the range", unknown))
+	}
+	if len(e.s.Labelers) == 1 && e.s.Labelers[0].Kind == "ticket" {
+		ls.Gaps = append(ls.Gaps, "only ticketed incidents are labelled: incidents nobody filed a ticket for are missing (alert and rule labelers close this gap)")
+	}
+	for _, src := range sortedKeys(e.unknownEn) {
+		ls.Gaps = append(ls.Gaps, fmt.Sprintf("log source %s: %d lines name entities with no metrics; they are in the logs table but not counted in windows", src, e.unknownEn[src]))
+	}
+	if n := e.logStats["outside_range"]; n > 0 {
+		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d log lines fell outside the export range and were not exported", n))
+	}
+	return ls
+}

@@ -1,0 +1,78 @@
+package runner
+
+import (
+	"github.com/opsdata/opsdata/labelers"
+	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/align"
+	"github.com/opsdata/opsdata/pipeline/write"
+	"github.com/opsdata/opsdata/schemas"
+)
+
+func (e *export) windowsDay(table *align.WindowTable, day pipeline.Grid, frame *align.Frame) error {
+	w, err := write.CreateDynamic(e.staging, write.PartPath(schemas.TableWindows, pipeline.Date(day.Start), 0), table.Type(), "window_start", "entity")
+	if err != nil {
+		return err
+	}
+	labelsOf := func(entity string) []schemas.WindowLabels {
+		return labelers.Apply(day, e.byEntity[entity], e.labelCfg)
+	}
+	published := map[string]string{}
+	for _, ent := range e.entities {
+		published[ent] = e.entity(ent)
+	}
+	err = frame.Rows(table, labelsOf, func(row any) error {
+		return w.Write(row)
+	})
+	if err != nil {
+		w.Abort()
+		return err
+	}
+	for _, ent := range e.entities {
+		for _, l := range labelsOf(ent) {
+			e.phases[l.Phase]++
+		}
+	}
+	e.rows[schemas.TableWindows] += w.Rows()
+	return w.Close()
+}
+
+func (e *export) writeTables() error {
+	if len(e.series) > 0 {
+		n, err := write.Table(e.staging, write.PartPath(schemas.TableSeries, "", 0), e.series, "series_id")
+		if err != nil {
+			return err
+		}
+		e.rows[schemas.TableSeries] = n
+	}
+	tickets := make([]schemas.Ticket, 0, len(e.tickets))
+	for _, t := range e.tickets {
+		ents := make([]string, len(t.Entities))
+		for i, x := range t.Entities {
+			ents[i] = e.entity(x)
+		}
+		tickets = append(tickets, schemas.Ticket{
+			TicketID: t.ID, Source: t.Source, Title: e.anon.Text(t.Title), Body: e.anon.Text(t.Body),
+			Status: t.Status, Severity: t.Severity, Created: t.Created.UTC(),
+			ImpactStart: utcPtr(t.ImpactStart), Resolved: utcPtr(t.Resolved), Entities: ents,
+		})
+	}
+	n, err := write.Table(e.staging, write.PartPath(schemas.TableTickets, "", 0), tickets, "ticket_id")
+	if err != nil {
+		return err
+	}
+	e.rows[schemas.TableTickets] = n
+	incidents := make([]schemas.Incident, 0, len(e.incidents))
+	for _, in := range e.incidents {
+		incidents = append(incidents, schemas.Incident{
+			IncidentID: in.ID, Entity: e.entity(in.Entity), Start: in.Start.UTC(), End: utcPtr(in.End), EffectEnd: utcPtr(in.EffectEnd),
+			Severity: in.Severity, Type: in.Type, Source: in.Source, SourceID: in.SourceID, Confidence: in.Confidence,
+			Title: e.anon.Text(in.Title),
+		})
+	}
+	n, err = write.Table(e.staging, write.PartPath(schemas.TableIncidents, "", 0), incidents, "start", "entity")
+	if err != nil {
+		return err
+	}
+	e.rows[schemas.TableIncidents] = n
+	return nil
+}
