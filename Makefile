@@ -23,7 +23,10 @@ $(DEMO_DIR)/ground_truth/incidents.json:
 demo-data: build $(DEMO_DIR)/ground_truth/incidents.json
 
 # Build, generate the demo cluster, export it and show what was published.
+# The demo's version is rebuilt each time: published versions are immutable,
+# and a new build of opsdata (code_version) makes different manifest bytes.
 demo: demo-data
+	@rm -rf $(OUT)/demo-cluster
 	$(BIN) export --spec $(SPEC)
 	$(BIN) inspect $(OUT)/demo-cluster
 
@@ -34,7 +37,7 @@ test-go:
 	$(GO) test -race -count=1 ./...
 
 # End-to-end: the built binary against the real demo export.
-test-e2e: demo
+test-e2e: demo venv
 	OPSDATA_BIN=$(CURDIR)/$(BIN) OPSDATA_DEMO_DIR=$(CURDIR)/$(DEMO_DIR) OPSDATA_OUT=$(CURDIR)/$(OUT) OPSDATA_SPEC=$(CURDIR)/$(SPEC) \
 		$(GO) test -race -count=1 -tags e2e ./tests/e2e/
 
@@ -48,7 +51,7 @@ bench:
 	scripts/bench.sh
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzText -fuzztime 30s ./pipeline/anonymize/
+	for f in FuzzText FuzzSecrets FuzzPolicy; do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime 20s ./pipeline/anonymize/ || exit 1; done
 
 clean:
 	rm -rf bin $(OUT) $(DEMO_DIR)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
 
 	"github.com/opsdata/opsdata/datasets/spec"
 )
@@ -55,6 +56,13 @@ type LabelInput struct {
 	Grid     Grid
 	Entities []string
 	Tickets  []Ticket
+	// EntityLabel is the metric label naming an entity (spec entity.label);
+	// alert and rule labelers map alert labels to entities with it.
+	EntityLabel string
+	// Queryable is the metric source's storage, for labelers that evaluate
+	// PromQL over history (rule, alerts_series); nil when the metric source
+	// exposes none.
+	Queryable storage.Queryable
 }
 
 // Labeler turns evidence (tickets, alerts, rules, manual files) into

@@ -30,6 +30,8 @@ var Versions = map[string]string{
 	TableLogs:      "1.0",
 	TableTickets:   "1.0",
 	TableIncidents: "1.0",
+	TableSamples:   "1.0", // raw export, schemas/raw.go
+	TableRawSeries: "1.0", // raw export, schemas/raw.go
 }
 
 // Partitioned tables are split into Hive partitions date=YYYY-MM-DD.

@@ -4,6 +4,7 @@ import (
 	"github.com/opsdata/opsdata/labelers"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/sources/logfile"
+	"github.com/opsdata/opsdata/pipeline/sources/promapi"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 	"github.com/opsdata/opsdata/pipeline/sources/ticketfile"
 )
@@ -13,7 +14,8 @@ import (
 func components() pipeline.Components {
 	return pipeline.Components{
 		Metrics: map[string]pipeline.MetricSourceFactory{
-			"tsdb": promtsdb.New,
+			"tsdb":       promtsdb.New,
+			"prometheus": promapi.New,
 		},
 		Logs: map[string]pipeline.LogSourceFactory{
 			"jsonl": logfile.New,
@@ -23,7 +25,11 @@ func components() pipeline.Components {
 			"json": ticketfile.New,
 		},
 		Labelers: map[string]pipeline.LabelerFactory{
-			"ticket": labelers.NewTicket,
+			"ticket":        labelers.NewTicket,
+			"rule":          labelers.NewRule,
+			"manual":        labelers.NewManual,
+			"alertmanager":  labelers.NewAlertmanager,
+			"alerts_series": labelers.NewAlertSeries,
 		},
 	}
 }

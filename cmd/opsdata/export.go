@@ -25,7 +25,8 @@ publishes an immutable version. Re-running with the same inputs is a no-op.`,
 			&cli.StringFlag{Name: "from", Usage: "range start (RFC 3339 or YYYY-MM-DD, UTC); overrides the spec"},
 			&cli.StringFlag{Name: "to", Usage: "range end, exclusive; overrides the spec"},
 			&cli.StringFlag{Name: "version", Usage: "version name (default: derived from the range)"},
-			&cli.StringFlag{Name: "output", Usage: "output URL (file://DIR); overrides the spec"},
+			&cli.StringFlag{Name: "output", Usage: "output URL (file://DIR or s3://BUCKET/PREFIX; S3 settings from the spec's s3: and AWS_* variables); overrides the spec"},
+			&cli.BoolFlag{Name: "public", Usage: "s3:// only: let anyone read (not write or list elsewhere) the dataset's prefix without credentials"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress to stderr"},
 		},
 		Action: func(c *cli.Context) error {
@@ -53,7 +54,7 @@ publishes an immutable version. Re-running with the same inputs is a no-op.`,
 			start := time.Now()
 			res, err := runner.Export(c.Context, runner.Options{
 				Spec: s, SpecBytes: b, From: from, To: to, Version: c.String("version"),
-				Output: c.String("output"), CodeVersion: version, Components: components(),
+				Output: c.String("output"), Public: c.Bool("public"), CodeVersion: version, Components: components(),
 				Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 			})
 			if err != nil {

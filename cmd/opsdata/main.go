@@ -38,6 +38,8 @@ func newApp() *cli.App {
 			exportCommand(),
 			checkCommand(),
 			inspectCommand(),
+			lsCommand(),
+			pullCommand(),
 		},
 		HideHelpCommand: true,
 	}

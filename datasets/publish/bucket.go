@@ -15,8 +15,9 @@ import (
 // OpenBucket parses an output URL and opens its bucket. "file://./out",
 // "file://out" (relative to the working directory) and "file:///abs/dir"
 // open a filesystem bucket rooted there, created if missing, with prefix "".
-// It returns the bucket and the key prefix inside it.
-func OpenBucket(ctx context.Context, url string) (objstore.Bucket, string, error) {
+// "s3://BUCKET/PREFIX" opens an S3 bucket (s3.go: settings from WithS3 and
+// the AWS_* environment). It returns the bucket and the key prefix inside it.
+func OpenBucket(ctx context.Context, url string, opts ...BucketOption) (objstore.Bucket, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
@@ -42,9 +43,9 @@ func OpenBucket(ctx context.Context, url string) (objstore.Bucket, string, error
 		}
 		return &atomicFS{Bucket: b, root: dir}, "", nil
 	case "s3":
-		return nil, "", fmt.Errorf("output %q: s3 output not supported yet; use file://DIR for now", url)
+		return openS3(ctx, url, opts)
 	default:
-		return nil, "", fmt.Errorf("output %q: unknown scheme %q; use file:// (or s3:// once supported)", url, scheme)
+		return nil, "", fmt.Errorf("output %q: unknown scheme %q; use file://DIR or s3://BUCKET/PREFIX", url, scheme)
 	}
 }
 

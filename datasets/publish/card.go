@@ -72,6 +72,7 @@ func renderCard(m *Manifest, tables []*tableInfo) []byte {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 
+	b.WriteString(hfFrontMatter(m, tables))
 	p("# %s\n\n", titleOf(m))
 	if d := strings.TrimSpace(m.Description); d != "" {
 		p("%s\n\n", d)
@@ -91,6 +92,7 @@ func renderCard(m *Manifest, tables []*tableInfo) []byte {
 	p("| Code version | `%s` |\n\n", orDash(m.CodeVersion))
 	p("All timestamps are UTC (Parquet timestamps with the UTC-adjusted logical type, so pandas reads `datetime64[..., UTC]`). Identifiers that came from the cloud (hosts, IPs, users, ...) are keyed pseudonyms.\n\n")
 
+	b.WriteString(datasheetIntro(m, tables))
 	p("## Tables\n\n")
 	for _, t := range tables {
 		p("### %s\n\n", t.name)
@@ -168,8 +170,9 @@ func renderCard(m *Manifest, tables []*tableInfo) []byte {
 	p("```python\nimport pandas as pd\nwindows = pd.read_parquet(\"windows/\")  # Hive partitions add a `date` column\nincidents = pd.read_parquet(\"incidents/\")\n```\n\n")
 	p("```python\nimport pyarrow.dataset as ds\nwindows = ds.dataset(\"windows/\", format=\"parquet\", partitioning=\"hive\").to_table()\n```\n\n")
 	p("```sql\n-- DuckDB\nSELECT entity, phase, count(*) FROM read_parquet('windows/**/*.parquet', hive_partitioning = true) GROUP BY ALL;\n```\n\n")
-	p("## Files and verification\n\n`manifest.json` lists every file with its size, SHA-256 and row count, and all metadata above. Check a download with:\n\n```sh\nsha256sum -c SHA256SUMS\n```\n\n")
+	p("## Files and verification\n\n`manifest.json` lists every file with its size, SHA-256 and row count, and all metadata above; `croissant.json` describes the tables in Croissant 1.0. Check a download with:\n\n```sh\nsha256sum -c SHA256SUMS\n```\n\n")
 
+	b.WriteString(datasheetMaintenance(m))
 	p("## Licence\n\n%s", m.Licence)
 	if m.LicenceName != "" {
 		p(" (%s)", m.LicenceName)

@@ -105,6 +105,8 @@ type TableTotals struct {
 	Files int   `json:"files"`
 	Rows  int64 `json:"rows"`
 	Bytes int64 `json:"bytes"`
+	// Columns lists the table's top-level columns in file order.
+	Columns []Column `json:"columns,omitempty"`
 }
 
 // Manifest describes one version completely. Its bytes are the version's
@@ -162,7 +164,7 @@ func encodeJSON(v any) ([]byte, error) {
 
 // reserved are the top-level files Prepare (re)writes; a previous Prepare's
 // copies are ignored when scanning, so Prepare can run twice.
-var reserved = map[string]bool{ManifestFile: true, SumsFile: true, ReadmeFile: true, LicenceFile: true}
+var reserved = map[string]bool{ManifestFile: true, SumsFile: true, ReadmeFile: true, LicenceFile: true, CroissantFile: true}
 
 // tableInfo is what Prepare learns about one table for the card.
 type tableInfo struct {
@@ -189,6 +191,7 @@ func Prepare(dir string, meta Meta) (*Manifest, error) {
 	}
 	m := newManifest(meta)
 	for _, t := range tables {
+		t.totals.Columns = exportColumns(t.columns)
 		m.Tables[t.name] = t.totals
 		m.Rows += t.totals.Rows
 		m.Bytes += t.totals.Bytes
@@ -196,10 +199,14 @@ func Prepare(dir string, meta Meta) (*Manifest, error) {
 
 	lic := licenceText(m)
 	readme := renderCard(m, tables)
+	croissant, err := renderCroissant(m, tables, files)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %s: %w", CroissantFile, err)
+	}
 	for _, gen := range []struct {
 		name string
 		data []byte
-	}{{LicenceFile, lic}, {ReadmeFile, readme}} {
+	}{{LicenceFile, lic}, {ReadmeFile, readme}, {CroissantFile, croissant}} {
 		if err := os.WriteFile(filepath.Join(dir, gen.name), gen.data, 0o644); err != nil {
 			return nil, fmt.Errorf("prepare: write %s: %w", gen.name, err)
 		}

@@ -320,7 +320,8 @@ func updatePointers(ctx context.Context, bkt objstore.Bucket, prefix, dataset st
 			return fmt.Errorf("upload %s: %w", k, err)
 		}
 	}
-	return nil
+	// The static pages (catalogpage.go) move last, with the catalog they show.
+	return writeCatalogPages(ctx, bkt, prefix, dataset, cat)
 }
 
 // buildCatalog lists the dataset's version directories and summarizes each

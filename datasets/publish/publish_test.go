@@ -36,7 +36,7 @@ func TestOpenBucket(t *testing.T) {
 		{url: "file://./out", wantDir: "out"},
 		{url: "file://rel/dir", wantDir: "rel/dir"},
 		{url: "file://" + abs + "/nested", wantDir: abs + "/nested"},
-		{url: "s3://bucket/prefix", wantErr: "s3 output not supported yet"},
+		{url: "s3://Bad_Bucket/prefix", wantErr: "not a valid S3 bucket name"},
 		{url: "gs://bucket", wantErr: "unknown scheme"},
 		{url: "./out", wantErr: "not a URL"},
 		{url: "file://", wantErr: "empty directory"},
@@ -138,7 +138,7 @@ func TestPrepareManifestAndCard(t *testing.T) {
 	for _, f := range m.Files {
 		paths = append(paths, f.Path)
 	}
-	if want := "LICENSE,README.md,incidents/part-00000.parquet,windows/date=2026-01-05/part-00000.parquet"; strings.Join(paths, ",") != want {
+	if want := "LICENSE,README.md,croissant.json,incidents/part-00000.parquet,windows/date=2026-01-05/part-00000.parquet"; strings.Join(paths, ",") != want {
 		t.Errorf("files %v, want %s", paths, want)
 	}
 	readme, err := os.ReadFile(filepath.Join(dir, publish.ReadmeFile))

@@ -41,6 +41,7 @@ type Spec struct {
 	Licence   string         `yaml:"licence"`
 	Citation  string         `yaml:"citation"`
 	Output    string         `yaml:"output"` // file://dir (default file://./out) or s3://bucket/prefix
+	S3        S3             `yaml:"s3"`     // s3:// output settings (s3.go); optional
 	Range     Range          `yaml:"range"`
 	Window    Duration       `yaml:"window"` // default 1m
 	Entity    Entity         `yaml:"entity"`
@@ -48,7 +49,10 @@ type Spec struct {
 	Logs      []LogSource    `yaml:"logs"`
 	Tickets   []TicketSource `yaml:"tickets"`
 	Labelers  []Labeler      `yaml:"labelers"`
+	Merge     Merge          `yaml:"merge"` // label merge policy (labels.go)
 	Anonymize Anonymize      `yaml:"anonymize"`
+	// LogFeatures chooses the per-window log template columns of windows.
+	LogFeatures LogFeatures `yaml:"log_features"`
 
 	// Path is the file the spec was read from (not a YAML key).
 	Path string `yaml:"-"`
@@ -68,10 +72,11 @@ type Entity struct {
 
 // Metrics is the metric source and the features evaluated on it.
 type Metrics struct {
-	Source        string    `yaml:"source"` // tsdb (default)
-	TSDB          TSDB      `yaml:"tsdb"`
-	LookbackDelta Duration  `yaml:"lookback_delta"`
-	Features      []Feature `yaml:"features"`
+	Source        string           `yaml:"source"` // tsdb (default) or prometheus
+	TSDB          TSDB             `yaml:"tsdb"`
+	Prometheus    PrometheusSource `yaml:"prometheus"` // the live API (source: prometheus); datasets/spec/prometheus.go
+	LookbackDelta Duration         `yaml:"lookback_delta"`
+	Features      []Feature        `yaml:"features"`
 }
 
 // TSDB is a Prometheus TSDB directory (blocks, as a snapshot leaves them),
@@ -119,6 +124,10 @@ type LogSource struct {
 	Timezone string `yaml:"timezone"`
 	// Entity fixes the entity for every line of the source.
 	Entity string `yaml:"entity"`
+	// LogFormat is the loghub format string of format logpai (see spec/logs.go).
+	LogFormat string `yaml:"log_format"`
+	// Templates are the template miner's parameters for this source.
+	Templates LogTemplates `yaml:"templates"`
 }
 
 // LogFields names the fields of a structured log line.
@@ -137,6 +146,14 @@ type TicketSource struct {
 	Fields TicketFields `yaml:"fields"`
 	// Timezone applies to naive timestamps when a ticket names no zone.
 	Timezone string `yaml:"timezone"`
+	// GitHub and Jira sources (format github / jira; see labels.go).
+	URL      string    `yaml:"url"`       // API base URL (github default https://api.github.com)
+	Repo     string    `yaml:"repo"`      // github: OWNER/NAME
+	Labels   []string  `yaml:"labels"`    // github: issue label filter, e.g. [incident]
+	Since    time.Time `yaml:"since"`     // github: only issues updated at or after
+	JQL      string    `yaml:"jql"`       // jira: the search
+	TokenEnv string    `yaml:"token_env"` // env variable holding the API token
+	UserEnv  string    `yaml:"user_env"`  // jira: env variable holding the user (basic auth with the token)
 }
 
 // TicketFields maps a ticket's fields onto opsdata's ticket model.
@@ -157,9 +174,17 @@ type TicketFields struct {
 
 // Labeler configures one labeler.
 type Labeler struct {
-	Kind     string   `yaml:"kind"` // ticket
+	Kind     string   `yaml:"kind"` // ticket, rule, alertmanager, alerts_series, manual
 	Horizon  Duration `yaml:"horizon"`
 	Recovery Duration `yaml:"recovery"`
+	// Keys of the other labelers (validated in labels.go).
+	Rules       []string `yaml:"rules"`        // rule: Prometheus alerting-rule files
+	Interval    Duration `yaml:"interval"`     // rule: evaluation step (default: the window)
+	URL         string   `yaml:"url"`          // alertmanager: base URL
+	EntityLabel string   `yaml:"entity_label"` // rule, alert: label naming the entity (default entity.label)
+	Path        string   `yaml:"path"`         // manual: file (glob)
+	Format      string   `yaml:"format"`       // manual: yaml, json or csv (default from the extension)
+	Timezone    string   `yaml:"timezone"`     // manual: zone of naive timestamps
 }
 
 // Anonymize is the anonymization policy.
@@ -177,6 +202,10 @@ type Anonymize struct {
 	HostDomains []string `yaml:"host_domains"`
 	// Canaries are strings that must never appear in a published version.
 	Canaries []string `yaml:"canaries"`
+	// Columns sets the rule of published free-text columns (see
+	// TextColumns in anonymize.go); Text configures the free-text detectors.
+	Columns map[string]string `yaml:"columns"`
+	Text    TextPolicy        `yaml:"text"`
 }
 
 // Key says where the anonymization key comes from; it is never written out.
@@ -363,6 +392,9 @@ func (s *Spec) Validate() error {
 	default:
 		add("output: %q must be file://DIR or s3://BUCKET/PREFIX", s.Output)
 	}
+	for _, e := range s.S3.ValidateS3() {
+		add("%s", e)
+	}
 	if !s.Range.From.IsZero() && !s.Range.To.IsZero() && !s.Range.To.After(s.Range.From) {
 		add("range: to (%s) must be after from (%s)", s.Range.To.Format(time.RFC3339), s.Range.From.Format(time.RFC3339))
 	}
@@ -376,8 +408,12 @@ func (s *Spec) Validate() error {
 		if s.Metrics.TSDB.Path == "" && len(s.Metrics.Features) > 0 {
 			add("metrics.tsdb.path: required for the tsdb source")
 		}
+	case "prometheus":
+		for _, e := range s.Metrics.Prometheus.Validate() {
+			add("%s", e)
+		}
 	default:
-		add("metrics.source: %q is not a known source (tsdb)", s.Metrics.Source)
+		add("metrics.source: %q is not a known source (tsdb, prometheus)", s.Metrics.Source)
 	}
 	seen := map[string]bool{}
 	for i, f := range s.Metrics.Features {
@@ -409,6 +445,8 @@ func (s *Spec) Validate() error {
 		}
 		switch l.Format {
 		case "jsonl":
+		case "logfmt", "syslog", "klog", "logpai":
+			errs = append(errs, validateLogFormat(s.Path, i, l)...)
 		case "text":
 			if l.Pattern == "" {
 				add("logs[%d] (%s).pattern: required for format text", i, l.Name)
@@ -418,7 +456,7 @@ func (s *Spec) Validate() error {
 				add("logs[%d] (%s).pattern: needs named groups (?P<time>...) and (?P<message>...)", i, l.Name)
 			}
 		default:
-			add("logs[%d] (%s).format: %q is not a known format (jsonl, text)", i, l.Name, l.Format)
+			add("logs[%d] (%s).format: %q is not a known format (jsonl, text, logfmt, syslog, klog, logpai)", i, l.Name, l.Format)
 		}
 		if l.Timezone != "" {
 			if _, err := time.LoadLocation(l.Timezone); err != nil {
@@ -430,28 +468,10 @@ func (s *Spec) Validate() error {
 		if t.Name == "" {
 			add("tickets[%d].name: required", i)
 		}
-		if t.Format != "json" {
-			add("tickets[%d] (%s).format: %q is not a known format (json)", i, t.Name, t.Format)
-		}
-		if t.Path == "" {
-			add("tickets[%d] (%s).path: required", i, t.Name)
-		}
-		if t.Timezone != "" {
-			if _, err := time.LoadLocation(t.Timezone); err != nil {
-				add("tickets[%d] (%s).timezone: %v", i, t.Name, err)
-			}
-		}
 	}
-	for i, l := range s.Labelers {
-		switch l.Kind {
-		case "ticket":
-		default:
-			add("labelers[%d].kind: %q is not a known labeler (ticket)", i, l.Kind)
-		}
-		if l.Horizon < 0 || l.Recovery < 0 {
-			add("labelers[%d]: horizon and recovery must not be negative", i)
-		}
-	}
+	s.validateLabels(add) // labelers, merge, ticket formats: labels.go
+	s.Anonymize.validateAnonymize(add)
+	errs = append(errs, validateLogs(s)...)
 	if s.Anonymize.Key.File == "" && s.Anonymize.Key.Env == "" {
 		add("anonymize.key: required: a file or an env variable holding the pseudonymization key")
 	}

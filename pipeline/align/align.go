@@ -214,3 +214,6 @@ func SortedSet(lists ...[]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// NewRow returns a pointer to a zero row, e.g. for deriving the schema.
+func (t *WindowTable) NewRow() any { return reflect.New(t.typ).Interface() }

@@ -43,6 +43,8 @@ const (
 	TypeUser  = "user"
 	TypePod   = "pod"
 	TypeIP    = "ip"
+	TypeMAC   = "mac"
+	TypeUUID  = "uuid"
 )
 
 // Anonymizer applies one policy with one key. It is safe for concurrent use.
@@ -55,6 +57,8 @@ type Anonymizer struct {
 	preBits  []uint32
 	detects  []detector
 	canaries []string
+	rules    rules      // parsed policy (policy.go)
+	cpan     *CryptoPAn // key derived from key, domain-separated
 
 	mu sync.RWMutex
 	// learned maps a (type, trimmed raw value) to its pseudonym.
@@ -96,8 +100,8 @@ func New(key []byte, policy spec.Anonymize, entityLabel string) (*Anonymizer, er
 		issued:   map[string]struct{}{},
 		counts:   map[string]int64{},
 	}
-	if entityLabel != "" {
-		a.keep[entityLabel] = true
+	if _, named := policy.Labels[entityLabel]; entityLabel != "" && !named {
+		a.keep[entityLabel] = true // kept unless the policy names it
 	}
 	for _, k := range policy.Keep {
 		a.keep[k] = true
@@ -108,7 +112,14 @@ func New(key []byte, policy spec.Anonymize, entityLabel string) (*Anonymizer, er
 		}
 	}
 	a.hmacs.New = func() any { return hmac.New(sha256.New, a.key) }
-	a.detects, a.pre, a.preBits = buildDetectors(policy.HostDomains)
+	var err error
+	if a.rules, err = parseRules(policy); err != nil {
+		return nil, err
+	}
+	if a.cpan, err = NewCryptoPAn(cryptoPAnKey(a.key)); err != nil {
+		return nil, err
+	}
+	a.detects, a.pre, a.preBits = buildDetectors(policy.HostDomains, a.rules)
 	a.tm.Store(&textMatcher{m: newMatcher(nil)})
 	return a, nil
 }
@@ -118,8 +129,10 @@ func New(key []byte, policy spec.Anonymize, entityLabel string) (*Anonymizer, er
 func normalize(typ, value string) string {
 	v := strings.TrimSpace(value)
 	switch typ {
-	case TypeHost, TypeEmail, TypeUser, TypePod:
+	case TypeHost, TypeEmail, TypeUser, TypePod, TypeUUID:
 		return strings.ToLower(v)
+	case TypeMAC:
+		return strings.ReplaceAll(strings.ToLower(v), "-", ":")
 	case TypeIP:
 		if ip, err := netip.ParseAddr(v); err == nil {
 			return ip.Unmap().String()
@@ -159,6 +172,11 @@ func (a *Anonymizer) Learn(typ, value string) { a.learn(typ, value) }
 // learn records value and returns its pseudonym; known values cost one read
 // lock and no HMAC.
 func (a *Anonymizer) learn(typ, value string) string {
+	return a.learnAs(typ, value, a.Pseudonym)
+}
+
+// learnAs is learn with the replacement computed by repl (IP rules).
+func (a *Anonymizer) learnAs(typ, value string, repl func(typ, raw string) string) string {
 	raw := strings.TrimSpace(value)
 	if raw == "" {
 		return ""
@@ -170,7 +188,7 @@ func (a *Anonymizer) learn(typ, value string) string {
 	if ok {
 		return p
 	}
-	p = a.Pseudonym(typ, raw)
+	p = repl(typ, raw)
 	a.mu.Lock()
 	if _, ok := a.learned[k]; !ok {
 		a.learned[k] = p
@@ -236,31 +254,24 @@ func worthMatching(v string) bool {
 	return letter && !(allHex && len(v) < 8)
 }
 
-// labelType is the pseudonym type of a label, or "" if it stays raw.
-func (a *Anonymizer) labelType(name string) string {
-	if a.keep[name] {
-		return ""
-	}
-	if t := a.policy.Labels[name]; t != "" {
-		return t
-	}
-	return name
-}
-
 // Labels applies the label policy: __name__, the entity label and Keep stay
-// raw; labels in policy.Labels get their mapped type; every other label is
+// raw; labels in policy.Labels get their rule; every other label is
 // pseudonymized under its own name, so nothing is published raw by accident.
+// A label whose rule is drop is removed.
 func (a *Anonymizer) Labels(l labels.Labels) labels.Labels {
 	b := labels.NewScratchBuilder(l.Len())
 	var st stats
 	l.Range(func(lb labels.Label) {
-		typ := a.labelType(lb.Name)
-		if typ == "" || lb.Value == "" {
+		r := a.labelRule(lb.Name)
+		if r.Kind == spec.RuleKeep || lb.Value == "" {
 			b.Add(lb.Name, lb.Value)
 			return
 		}
-		b.Add(lb.Name, a.learn(typ, lb.Value))
-		st.add("label:" + typ)
+		v, keep := a.apply(r, lb.Value)
+		st.add("label:" + ruleName(r))
+		if keep {
+			b.Add(lb.Name, v)
+		}
 	})
 	st.flush(a)
 	// Names are unchanged, so the input order (sorted) still holds.
@@ -268,7 +279,10 @@ func (a *Anonymizer) Labels(l labels.Labels) labels.Labels {
 }
 
 // Fields learns the values of the structured log fields named in
-// policy.LogFields and returns a copy with those values pseudonymized.
+// policy.LogFields and returns a copy with those values anonymized by their
+// rule (drop removes the field). Fields the policy does not name are
+// returned unchanged and not learned: opsdata publishes no log field as a
+// column, only the scrubbed message.
 func (a *Anonymizer) Fields(f map[string]string) map[string]string {
 	if f == nil {
 		return nil
@@ -276,13 +290,16 @@ func (a *Anonymizer) Fields(f map[string]string) map[string]string {
 	out := make(map[string]string, len(f))
 	var st stats
 	for k, v := range f {
-		typ, ok := a.policy.LogFields[k]
-		if !ok || typ == "" || strings.TrimSpace(v) == "" {
+		r, ok := a.rules.fields[k]
+		if !ok || r.Kind == spec.RuleKeep || strings.TrimSpace(v) == "" {
 			out[k] = v
 			continue
 		}
-		out[k] = a.learn(typ, v)
-		st.add("field:" + typ)
+		pv, keep := a.apply(r, v)
+		st.add("field:" + ruleName(r))
+		if keep {
+			out[k] = pv
+		}
 	}
 	st.flush(a)
 	return out

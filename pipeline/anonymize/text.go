@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/opsdata/opsdata/datasets/spec"
 )
 
 // textMatcher is an immutable snapshot of the learned values for Text,
@@ -37,7 +39,7 @@ func (a *Anonymizer) textMatcher() *textMatcher {
 	for k, p := range a.learned {
 		if worthMatching(k.raw) {
 			f := foldString(k.raw)
-			byFold[f] = append(byFold[f], textEntry{raw: k.raw, repl: p, rule: "pseudonymize:" + k.typ, ip: isIP(k.raw)})
+			byFold[f] = append(byFold[f], textEntry{raw: k.raw, repl: p, rule: textRule(k.typ), ip: isIP(k.raw)})
 		}
 	}
 	for raw, ph := range a.redacted {
@@ -70,6 +72,43 @@ func (a *Anonymizer) textMatcher() *textMatcher {
 	tm.m = newMatcher(pats)
 	a.tm.Store(tm)
 	return tm
+}
+
+// textRule names the report rule of a learned value of type typ.
+func textRule(typ string) string {
+	if typ == "ip_prefix" || strings.HasPrefix(typ, "generalize/") {
+		return typ + ":ip"
+	}
+	return "pseudonymize:" + typ
+}
+
+// issuedAddr says whether the address s[start:end] (with a following /N
+// prefix length, if any) is one opsdata wrote: Text must not anonymize its
+// own output again.
+func (a *Anonymizer) issuedAddr(s string, start, end int) bool {
+	if a.isIssued(s[start:end]) {
+		return true
+	}
+	if end < len(s) && s[end] == '/' {
+		j := end + 1
+		for j < len(s) && j < end+4 && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		if j > end+1 && a.isIssued(s[start:j]) {
+			return true
+		}
+	}
+	// An anonymized address with its port.
+	if end < len(s) && s[end] == ':' {
+		j := end + 1
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		if j > end+1 && a.isIssued(s[start:j]) {
+			return true
+		}
+	}
+	return false
 }
 
 func isIP(s string) bool {
@@ -136,9 +175,12 @@ func (a *Anonymizer) replaceLearned(s string, st *stats) string {
 		if e.ip {
 			// 10.0.0.1 inside 10.0.0.12: redact the whole longer address.
 			if as, ae := extendAddr(s, start, end); as != start || ae != end {
+				if a.issuedAddr(s, as, ae) {
+					continue // an address opsdata wrote (ip_prefix, generalize)
+				}
 				if _, err := netip.ParseAddr(s[as:ae]); err == nil {
-					a.learnRedacted(s[as:ae], RedactedIP)
-					start, end, repl, rule = as, ae, RedactedIP, "redact:ip"
+					repl, rule = a.textIP(s[as:ae])
+					start, end = as, ae
 				}
 			}
 		}
@@ -296,21 +338,31 @@ var (
 // buildDetectors returns the detectors in the order they run and the
 // keyword matcher of their pre-checks. Secrets go first: URL userinfo
 // ("user:pass@host") would otherwise look like an email.
-func buildDetectors(domains []string) ([]detector, *matcher, []uint32) {
+func buildDetectors(domains []string, r rules) ([]detector, *matcher, []uint32) {
 	var pats []string
 	var bits []uint32
-	for _, w := range secretWords {
+	for _, w := range append(append([]string{}, secretWords...), moreSecretWords...) {
 		pats, bits = append(pats, w), append(bits, preSecretKey)
 	}
 	pats, bits = append(pats, "://"), append(bits, preScheme)
 	pats, bits = append(pats, "bearer", "basic"), append(bits, preBearer, preBearer)
 	pats, bits = append(pats, "user"), append(bits, preUser)
-	ds := []detector{
-		{name: "userinfo", need: preScheme, bytes: "@", apply: scrubUserinfo},
-		{name: "secret", need: preSecretKey, bytes: "=:", apply: scrubSecretKV},
-		{name: "bearer", need: preBearer, apply: scrubBearer},
-		{name: "email", bytes: "@", apply: scrubEmails},
+	pats, bits = append(pats, "/home/", "/users/", "\\users\\"), append(bits, preHome, preHome, preHome)
+	var ds []detector
+	for _, td := range tokenDetectors {
+		for _, k := range td.keywords {
+			pats, bits = append(pats, k), append(bits, td.bit)
+		}
+		ds = append(ds, detector{name: td.name, need: td.bit, apply: redactToken(td.re, td.name)})
 	}
+	ds = append(ds,
+		detector{name: "userinfo", need: preScheme, bytes: "@", apply: scrubUserinfo},
+		detector{name: "secret", need: preSecretKey, bytes: "=:", apply: scrubSecretKV},
+		detector{name: "secret_entropy", need: preSecretKey, apply: scrubSecretAny},
+		detector{name: "bearer", need: preBearer, apply: scrubBearer},
+		detector{name: "email", bytes: "@", apply: scrubEmails},
+		detector{name: "home", need: preHome, apply: scrubHome},
+	)
 	var alts []string
 	for _, d := range domains {
 		d = strings.ToLower(strings.Trim(strings.TrimSpace(d), "."))
@@ -323,6 +375,16 @@ func buildDetectors(domains []string) ([]detector, *matcher, []uint32) {
 		ds = append(ds, detector{name: "host", need: preDomain, apply: func(a *Anonymizer, s string, st *stats) string {
 			return scrubHosts(a, re, s, st)
 		}})
+	}
+	if r.fqdn {
+		ds = append(ds,
+			detector{name: "url_host", need: preScheme, apply: scrubURLHosts},
+			detector{name: "fqdn", bytes: ".", apply: scrubFQDNs},
+		)
+	}
+	ds = append(ds, detector{name: "mac", bytes: ":-", apply: scrubMACs})
+	if r.uuids != spec.RuleKeep {
+		ds = append(ds, detector{name: "uuid", bytes: "-", apply: scrubUUIDs(r.uuids)})
 	}
 	ds = append(ds,
 		detector{name: "ip", bytes: ".:", apply: scrubIPs},
@@ -453,6 +515,7 @@ func scrubUsers(a *Anonymizer, s string, st *stats) string {
 // word (v1.2.3, 12.5ms) and non-addresses (12:30:45, 1.2.3) are left alone.
 func scrubIPs(a *Anonymizer, s string, st *stats) string {
 	var spans []span
+	var repls []string
 	if strings.Count(s, ":") >= 2 {
 		for i := 0; i < len(s); {
 			if !isHexByte(s[i]) && s[i] != ':' {
@@ -478,15 +541,20 @@ func scrubIPs(a *Anonymizer, s string, st *stats) string {
 			if _, err := netip.ParseAddr(cand); err != nil || !strings.ContainsAny(cand, "0123456789") {
 				continue // "12:30:45", MACs; "dead::beef" is a word
 			}
+			if a.issuedAddr(s, start, end) {
+				continue
+			}
+			repl, rule := a.textIP(cand)
+			st.add(rule)
 			as, ae := start, end
-			if as > 0 && s[as-1] == '[' && ae < len(s) && s[ae] == ']' {
+			if repl == RedactedIP && as > 0 && s[as-1] == '[' && ae < len(s) && s[ae] == ']' {
 				as, ae = as-1, ae+1
 			}
-			a.learnRedacted(cand, RedactedIP)
 			spans = append(spans, span{as, ae})
+			repls = append(repls, repl)
 		}
 	}
-	var v4 []span
+	nv6 := len(spans)
 	for i := 0; i < len(s); {
 		if s[i] < '0' || s[i] > '9' {
 			i++
@@ -504,7 +572,7 @@ func scrubIPs(a *Anonymizer, s string, st *stats) string {
 		if start > 0 && (isWordByte(s[start-1]) || s[start-1] == '.') || end == j && j < len(s) && isWordByte(s[j]) {
 			continue
 		}
-		if overlapsAny(spans, start, end) {
+		if overlapsAny(spans[:nv6], start, end) {
 			continue
 		}
 		cand := s[start:end]
@@ -514,12 +582,30 @@ func scrubIPs(a *Anonymizer, s string, st *stats) string {
 		if ip, err := netip.ParseAddr(cand); err != nil || !ip.Is4() {
 			continue
 		}
-		a.learnRedacted(cand, RedactedIP)
-		v4 = append(v4, span{start, end})
+		if a.issuedAddr(s, start, end) {
+			continue
+		}
+		repl, rule := a.textIP(cand)
+		st.add(rule)
+		spans = append(spans, span{start, end})
+		repls = append(repls, repl)
 	}
-	if len(v4) > 0 {
-		spans = append(spans, v4...)
-		sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	if len(spans) == 0 {
+		return s
 	}
-	return replaceSpans(s, spans, func(string) string { st.add("redact:ip"); return RedactedIP })
+	idx := make([]int, len(spans))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(i, j int) bool { return spans[idx[i]].start < spans[idx[j]].start })
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	last := 0
+	for _, k := range idx {
+		b.WriteString(s[last:spans[k].start])
+		b.WriteString(repls[k])
+		last = spans[k].end
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }

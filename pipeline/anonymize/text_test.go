@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/internal/benchutil"
 )
 
 var textPolicy = spec.Anonymize{HostDomains: []string{"prod.acme.internal", ".corp.example.com"}}
@@ -31,7 +32,9 @@ func TestText(t *testing.T) {
 		{"host", "conn to db-primary.prod.acme.internal refused", "conn to " + host("db-primary.prod.acme.internal") + " refused"},
 		{"host in URL", "GET https://API.corp.example.com:8443/v1/x", "GET https://" + host("api.corp.example.com") + ":8443/v1/x"},
 		{"host deep", "a.b-c.prod.acme.internal.", host("a.b-c.prod.acme.internal") + "."},
-		{"host other domain", "see docs.acme.com", "see docs.acme.com"},
+		{"host by shape", "see docs.acme.com", "see " + host("docs.acme.com")},
+		{"host public", "see docs.github.com and app.kubernetes.io/name", "see docs.github.com and app.kubernetes.io/name"},
+		{"host reverse-dns", "at com.acme.internal.Foo.bar(Foo.java:3)", "at com.acme.internal.Foo.bar(Foo.java:3)"},
 		{"host glued", "x.prod.acme.internalz", "x.prod.acme.internalz"},
 		// 3. emails
 		{"email", "mail alice.smith+ops@example.org now", "mail <email> now"},
@@ -72,7 +75,7 @@ func TestText(t *testing.T) {
 		{"fp version", "version 1.2.3", "version 1.2.3"},
 		{"fp v version", "running v1.2.3.4", "running v1.2.3.4"},
 		{"fp file line", "checkout.go:42: panic recovered", "checkout.go:42: panic recovered"},
-		{"fp mac", "nic 00:1a:2b:3c:4d:5e up", "nic 00:1a:2b:3c:4d:5e up"},
+		{"mac", "nic 00:1A:2b:3c:4d:5e up, 00-1a-2b-3c-4d-5e", "nic " + P("mac", "00:1a:2b:3c:4d:5e") + " up, " + P("mac", "00:1a:2b:3c:4d:5e")},
 		{"fp cpp", "std::vector and dead::beef", "std::vector and dead::beef"},
 		{"fp float", "ratio 0.25 of 3.14159", "ratio 0.25 of 3.14159"},
 		{"fp auth word", "auth: failed for request", "auth: failed for request"},
@@ -146,33 +149,38 @@ var realisticLines = []string{
 	`took 12:30:45 to compact 3 blocks (version 1.2.3)`,
 }
 
+// BenchmarkText: one op scrubs 200,000 realistic mixed log lines (learned
+// hosts and pods, IPs, emails, secrets, users) with 4,000 learned values.
 func BenchmarkText(b *testing.B) {
 	a := newTest(b, textPolicy)
 	for i := 0; i < 2000; i++ {
 		a.Learn("host", fmt.Sprintf("worker-%d", i))
 		a.Learn("pod", fmt.Sprintf("checkout-%05x", i*7919))
 	}
-	var bytes int64
-	for _, l := range realisticLines {
-		bytes += int64(len(l))
-	}
-	b.SetBytes(bytes / int64(len(realisticLines)))
+	const lines = 200000
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		_ = a.Text(realisticLines[i%len(realisticLines)])
+		for j := 0; j < lines; j++ {
+			_ = a.Text(realisticLines[j%len(realisticLines)])
+		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	benchutil.Report(b, float64(lines*b.N), "lines")
 }
 
+// BenchmarkTextClean: one op scrubs 1,000,000 lines holding nothing to
+// replace (the common case: the pre-checks must keep it cheap).
 func BenchmarkTextClean(b *testing.B) {
 	a := newTest(b, textPolicy)
 	line := `level=info msg="request served" path=/checkout duration=0.023 status=200`
+	const lines = 1000000
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		_ = a.Text(line)
+		for j := 0; j < lines; j++ {
+			_ = a.Text(line)
+		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	benchutil.Report(b, float64(lines*b.N), "lines")
 }
 
 func FuzzText(f *testing.F) {

@@ -32,7 +32,7 @@ func (e *export) readTickets(ctx context.Context) error {
 }
 
 func (e *export) label(ctx context.Context) error {
-	in := pipeline.LabelInput{Grid: e.grid, Entities: e.entities, Tickets: e.tickets}
+	in := pipeline.LabelInput{Grid: e.grid, Entities: e.entities, Tickets: e.tickets, EntityLabel: e.s.Entity.Label, Queryable: e.queryable}
 	for i, lc := range e.s.Labelers {
 		f, ok := e.o.Components.Labelers[lc.Kind]
 		if !ok {
@@ -50,6 +50,9 @@ func (e *export) label(ctx context.Context) error {
 		if i == 0 {
 			e.labelCfg = labelers.ConfigFrom(lc)
 		}
+	}
+	if err := e.mergeLabels(); err != nil { // labelreport.go
+		return err
 	}
 	sort.SliceStable(e.incidents, func(i, j int) bool {
 		a, b := e.incidents[i], e.incidents[j]
@@ -103,6 +106,7 @@ func (e *export) labelSummary() publish.LabelSummary {
 	if unknown > 0 {
 		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d incident interval(s) name entities with no metrics in the range", unknown))
 	}
+	ls.Gaps = append(ls.Gaps, e.reportGaps()...) // labelreport.go
 	if len(e.s.Labelers) == 1 && e.s.Labelers[0].Kind == "ticket" {
 		ls.Gaps = append(ls.Gaps, "only ticketed incidents are labelled: incidents nobody filed a ticket for are missing (alert and rule labelers close this gap)")
 	}

@@ -160,9 +160,9 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 			Timestamp: rec.Time,
 			Entity:    e.entity(rec.Entity),
 			Level:     rec.Level,
-			Message:   e.anon.Text(rec.Message),
+			Message:   e.anon.Column("logs.message", rec.Message),
 			Source:    rec.Source,
-			File:      e.anon.Text(rec.File),
+			File:      e.anon.Column("logs.file", rec.File),
 			Line:      rec.Line,
 		})
 		e.logStats["lines"]++

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/prometheus/storage"
+
 	"github.com/opsdata/opsdata/datasets/publish"
 	"github.com/opsdata/opsdata/datasets/spec"
 	"github.com/opsdata/opsdata/labelers"
@@ -40,6 +42,9 @@ type Options struct {
 	TempDir string
 	// Output overrides the spec's output URL.
 	Output string
+	// Public sets an anonymous read-only policy on the dataset's prefix
+	// of an s3:// output (publish.SetPublicRead) before publishing.
+	Public bool
 }
 
 // Result describes a finished export.
@@ -105,6 +110,11 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	// Leakage gate: every raw identifier the run saw, and the spec's
 	// canaries, must be absent from every byte about to be published.
 	meta := e.meta(version)
+	// The report (counts per rule and type, no values) is part of the
+	// version: written before Prepare so it is checksummed, and gated.
+	if err := anon.WriteReport(staging); err != nil {
+		return nil, err
+	}
 	if _, err := publish.Prepare(staging, meta); err != nil {
 		return nil, fmt.Errorf("prepare version: %w", err)
 	}
@@ -128,12 +138,17 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	if o.Output != "" {
 		output = o.Output
 	}
-	bkt, prefix, err := publish.OpenBucket(ctx, output)
+	bkt, prefix, err := publish.OpenBucket(ctx, output, publish.WithS3(s.S3))
 	if err != nil {
 		return nil, fmt.Errorf("output %s: %w", output, err)
 	}
 	defer bkt.Close()
 	res := &Result{Dataset: s.Dataset, Version: version, Output: output, Manifest: man, Rows: e.rows, Problems: e.problems.Report()}
+	if o.Public {
+		if err := publish.SetPublicRead(ctx, output, s.Dataset, publish.WithS3(s.S3)); err != nil {
+			return nil, fmt.Errorf("publish %s/%s: nothing published: %w", s.Dataset, version, err)
+		}
+	}
 	if err := publish.Publish(ctx, bkt, prefix, staging, man); err != nil {
 		if errors.Is(err, publish.ErrAlreadyPublished) {
 			res.AlreadyPublished = true
@@ -180,6 +195,10 @@ type export struct {
 	logStats  map[string]int64
 	bytesIn   int64
 	unknownEn map[string]int64
+	// queryable is the metric source's storage for rule labelers; report
+	// is what merging the labels did (labelreport.go).
+	queryable storage.Queryable
+	report    *labelers.LabelReport
 }
 
 func (e *export) run(ctx context.Context) error {
@@ -195,6 +214,9 @@ func (e *export) run(ctx context.Context) error {
 			return fmt.Errorf("metrics: %w", err)
 		}
 		defer msrc.Close()
+		if q, ok := msrc.(interface{ Queryable() storage.Queryable }); ok {
+			e.queryable = q.Queryable()
+		}
 		// Learn the raw values of every label the policy pseudonymizes, so
 		// the same strings are recognised in logs and tickets.
 		for _, name := range sortedKeys(s.Anonymize.Labels) {
@@ -203,7 +225,7 @@ func (e *export) run(ctx context.Context) error {
 				return fmt.Errorf("metrics: %w", err)
 			}
 			for _, v := range vals {
-				e.anon.Learn(s.Anonymize.Labels[name], v)
+				e.anon.LearnLabel(name, v)
 			}
 		}
 	}
@@ -289,13 +311,7 @@ func (e *export) run(ctx context.Context) error {
 // entity is the published name of an entity: kept as is, unless the policy
 // pseudonymizes the entity label (hosts, for instance).
 func (e *export) entity(raw string) string {
-	if typ, ok := e.s.Anonymize.Labels[e.s.Entity.Label]; ok && raw != "" {
-		return e.anon.Pseudonym(typ, raw)
-	}
-	if e.s.Entity.Kind == "host" && raw != "" {
-		return e.anon.Pseudonym("host", raw)
-	}
-	return raw
+	return e.anon.EntityValue(e.s.Entity.Label, e.s.Entity.Kind, raw)
 }
 
 func utcPtr(t *time.Time) *time.Time {

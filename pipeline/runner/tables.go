@@ -51,7 +51,7 @@ func (e *export) writeTables() error {
 			ents[i] = e.entity(x)
 		}
 		tickets = append(tickets, schemas.Ticket{
-			TicketID: t.ID, Source: t.Source, Title: e.anon.Text(t.Title), Body: e.anon.Text(t.Body),
+			TicketID: t.ID, Source: t.Source, Title: e.anon.Column("tickets.title", t.Title), Body: e.anon.Column("tickets.body", t.Body),
 			Status: t.Status, Severity: t.Severity, Created: t.Created.UTC(),
 			ImpactStart: utcPtr(t.ImpactStart), Resolved: utcPtr(t.Resolved), Entities: ents,
 		})
@@ -66,7 +66,7 @@ func (e *export) writeTables() error {
 		incidents = append(incidents, schemas.Incident{
 			IncidentID: in.ID, Entity: e.entity(in.Entity), Start: in.Start.UTC(), End: utcPtr(in.End), EffectEnd: utcPtr(in.EffectEnd),
 			Severity: in.Severity, Type: in.Type, Source: in.Source, SourceID: in.SourceID, Confidence: in.Confidence,
-			Title: e.anon.Text(in.Title),
+			Title: e.anon.Column("incidents.title", in.Title),
 		})
 	}
 	n, err = write.Table(e.staging, write.PartPath(schemas.TableIncidents, "", 0), incidents, "start", "entity")

@@ -36,10 +36,10 @@ func TestBadInput(t *testing.T) {
 			return strings.Replace(s, "avg by (service) (cpu_utilization_ratio)", "avg(cpu_utilization_ratio)", 1)
 		}, []string{"cpu_utilization", `without the entity label "service"`}},
 		{"raw label left in output", func(s string) string {
-			// keep the pod label raw: the leakage gate must refuse.
-			s = strings.Replace(s, "    pod: pod\n  keep: [job, code, le]", "  keep: [job, code, le, pod]", 1)
-			return strings.Replace(s, "expr: max by (service) (memory_working_set_bytes)", "expr: max by (service, pod) (memory_working_set_bytes)", 1)
-		}, nil},
+			// keep a "host" label raw and put a real node name in it: the leakage gate must refuse.
+			s = strings.Replace(s, "keep: [job, code, le]", "keep: [job, code, le, host]", 1)
+			return strings.Replace(s, "expr: max by (service) (memory_working_set_bytes)", `expr: label_replace(max by (service) (memory_working_set_bytes), "host", "worker-1.prod.acme.internal", "", "")`, 1)
+		}, []string{"leakage gate refused to publish", "series/part-00000.parquet", `"labels"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

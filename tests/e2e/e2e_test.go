@@ -29,7 +29,7 @@ import (
 
 type env struct {
 	bin, demo, out, spec string
-	version            string
+	version              string
 }
 
 func setup(t *testing.T) env {
@@ -110,6 +110,12 @@ func overlaps(s time.Time, step time.Duration, start time.Time, end *time.Time) 
 	return start.Before(s.Add(step)) && (end == nil || end.After(s))
 }
 
+// LabelTolerance is the documented tolerance of labels that only metrics
+// found (docs/decisions/0011-label-merge-and-validation.md): a window may
+// differ from the ground truth only within this distance of a ticket-less
+// incident's start or end. Ticketed incidents must match exactly.
+const LabelTolerance = 3 * time.Minute
+
 func TestLabelsEqualGroundTruth(t *testing.T) {
 	e := setup(t)
 	rows := readWindows(t, e.versionDir())
@@ -126,11 +132,11 @@ func TestLabelsEqualGroundTruth(t *testing.T) {
 	if ticketed < 5 || unticketed < 1 {
 		t.Fatalf("demo should have >=5 ticketed and >=1 ticket-less incidents, got %d and %d", ticketed, unticketed)
 	}
+	near := func(a, b time.Time) bool { d := a.Sub(b); return d <= LabelTolerance && d >= -LabelTolerance }
 	var mismatches []string
-	var active, unticketedWindows int
+	var active, unticketedWindows, tolerated int
 	for _, r := range rows {
-		want := false
-		inUnticketed := false
+		want, soft := false, false
 		for _, g := range gt {
 			hit := false
 			for _, ent := range g.Entities {
@@ -138,35 +144,43 @@ func TestLabelsEqualGroundTruth(t *testing.T) {
 					hit = true
 				}
 			}
-			if !hit || !overlaps(r.WindowStart, step, g.Start, g.End) {
+			if !hit {
 				continue
 			}
-			if g.Ticket != nil {
+			if overlaps(r.WindowStart, step, g.Start, g.End) {
 				want = true
-			} else {
-				inUnticketed = true
+				if g.Ticket == nil {
+					unticketedWindows++
+				}
 			}
-		}
-		if inUnticketed && !want {
-			unticketedWindows++
+			if g.Ticket == nil && (near(r.WindowStart, g.Start) || (g.End != nil && near(r.WindowStart, *g.End))) {
+				soft = true
+			}
 		}
 		if want {
 			active++
 		}
-		if r.IncidentActive != want && len(mismatches) < 10 {
-			mismatches = append(mismatches, fmt.Sprintf("%s %s: incident_active=%v, ground truth %v", r.WindowStart.Format(time.RFC3339), r.Entity, r.IncidentActive, want))
+		if r.IncidentActive != want {
+			if soft {
+				tolerated++
+			} else if len(mismatches) < 10 {
+				mismatches = append(mismatches, fmt.Sprintf("%s %s: incident_active=%v, ground truth %v", r.WindowStart.Format(time.RFC3339), r.Entity, r.IncidentActive, want))
+			}
 		}
 		if r.IncidentActive != (r.Phase == "incident") {
 			t.Fatalf("%s %s: incident_active=%v but phase=%s", r.WindowStart, r.Entity, r.IncidentActive, r.Phase)
 		}
 	}
 	if len(mismatches) > 0 {
-		t.Fatalf("labels differ from the ground truth:\n%s", strings.Join(mismatches, "\n"))
+		t.Fatalf("labels differ from the ground truth beyond the tolerance:\n%s", strings.Join(mismatches, "\n"))
 	}
 	if active == 0 || unticketedWindows == 0 {
 		t.Fatalf("expected labelled windows and ticket-less incident windows, got %d and %d", active, unticketedWindows)
 	}
-	t.Logf("%d windows active, matching ground truth; ticket-less incident spans %d unlabelled windows", active, unticketedWindows)
+	if limit := int(2 * LabelTolerance / step * time.Duration(unticketed)); tolerated > limit {
+		t.Fatalf("%d windows differ within the tolerance, more than %d", tolerated, limit)
+	}
+	t.Logf("%d windows active, matching ground truth (%d ticket-less); %d windows differ within the %s tolerance", active, unticketedWindows, tolerated, LabelTolerance)
 }
 
 func TestNoRawIdentifierPublished(t *testing.T) {

@@ -254,7 +254,8 @@ func AcceptanceTest(t *testing.T, bkt objstore.Bucket) {
 		v := d + "/2026-01-05"
 		want := []string{
 			d + "/catalog.json", d + "/latest", d + "/latest.json",
-			v + "/LICENSE", v + "/README.md", v + "/SHA256SUMS",
+			d + "/index.html", prefix + "/index.html",
+			v + "/LICENSE", v + "/README.md", v + "/SHA256SUMS", v + "/croissant.json",
 			v + "/incidents/part-00000.parquet", v + "/manifest.json",
 			v + "/windows/date=2026-01-05/part-00000.parquet",
 		}
@@ -356,8 +357,8 @@ func AcceptanceTest(t *testing.T, bkt objstore.Bucket) {
 		}
 	})
 
-	// Uploads of one version: 2 data files, LICENSE, README.md, SHA256SUMS, manifest.json.
-	const perVersion = 6
+	// Uploads of one version: 2 data files, LICENSE, README.md, croissant.json, SHA256SUMS, manifest.json.
+	const perVersion = 7
 	faults := []struct {
 		name            string
 		fail, corrupt   int64

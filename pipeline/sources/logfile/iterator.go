@@ -49,6 +49,13 @@ func openFile(src *Source, order int, path string) (*fileReader, error) {
 		return nil, fmt.Errorf("log source %q: %w", src.cfg.Name, err)
 	}
 	r := &fileReader{src: src, order: order, path: path, base: filepath.Base(path), f: f, parser: src.newParse()}
+	if fa, ok := r.parser.(fileAware); ok {
+		var mod time.Time
+		if st, err := f.Stat(); err == nil {
+			mod = st.ModTime()
+		}
+		fa.setFile(path, mod)
+	}
 	br := bufio.NewReaderSize(f, readBufSize)
 	magic, _ := br.Peek(2)
 	isGzip := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b

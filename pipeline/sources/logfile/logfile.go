@@ -109,8 +109,35 @@ func newSource(cfg spec.LogSource, problems *pipeline.Problems) (*Source, error)
 		}
 		p := newTextParser(re, cfg.Entity, tp)
 		s.newParse = func() lineParser { return p }
+	case FormatLogfmt:
+		fc := fieldsConfig{
+			time:    keysOr(cfg.Fields.Time, []string{"ts", "time", "timestamp", "t"}),
+			level:   keysOr(cfg.Fields.Level, []string{"level", "lvl", "severity"}),
+			message: keysOr(cfg.Fields.Message, []string{"msg", "message"}),
+		}
+		switch {
+		case cfg.Fields.Entity != "":
+			fc.entity = []string{cfg.Fields.Entity}
+		case cfg.Entity == "":
+			fc.entity = []string{"entity", "service", "app", "component"}
+		}
+		p := &logfmtParser{fc: fc, entity: cfg.Entity, timeParse: tp}
+		s.newParse = func() lineParser { return p }
+	case FormatSyslog:
+		// Per file: the year inference is per file.
+		s.newParse = func() lineParser {
+			return &syslogParser{entity: cfg.Entity, byHost: cfg.Fields.Entity == "host", loc: loc}
+		}
+	case FormatKlog:
+		s.newParse = func() lineParser { return &klogParser{entity: cfg.Entity, loc: loc} }
+	case FormatLogPAI:
+		p, err := newLogPAIParser(cfg.LogFormat, cfg.Fields.Entity, cfg.Entity, tp)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		s.newParse = func() lineParser { return p }
 	default:
-		return nil, fmt.Errorf("%s: format %q: %w (use jsonl or text)", where, cfg.Format, ErrFormat)
+		return nil, fmt.Errorf("%s: format %q: %w (use jsonl, text, logfmt, syslog, klog or logpai)", where, cfg.Format, ErrFormat)
 	}
 	return s, nil
 }

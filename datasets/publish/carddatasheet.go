@@ -1,0 +1,104 @@
+package publish
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// hfLicences maps lower-case SPDX ids to the licence ids the Hugging Face
+// Hub accepts in a dataset card's `license:` field; others become "other"
+// with license_name and license_link.
+var hfLicences = map[string]string{
+	"cdla-permissive-2.0": "cdla-permissive-2.0",
+	"cdla-permissive-1.0": "cdla-permissive-1.0",
+	"cdla-sharing-1.0":    "cdla-sharing-1.0",
+	"cc-by-4.0":           "cc-by-4.0",
+	"cc-by-sa-4.0":        "cc-by-sa-4.0",
+	"cc0-1.0":             "cc0-1.0",
+	"odbl-1.0":            "odbl",
+	"odc-by-1.0":          "odc-by",
+	"pddl-1.0":            "pddl",
+	"apache-2.0":          "apache-2.0",
+	"mit":                 "mit",
+}
+
+// sizeCategory is the Hub's size bucket for n examples.
+func sizeCategory(n int64) string {
+	bounds := []struct {
+		max   int64
+		label string
+	}{{1e3, "n<1K"}, {1e4, "1K<n<10K"}, {1e5, "10K<n<100K"}, {1e6, "100K<n<1M"}, {1e7, "1M<n<10M"}, {1e8, "10M<n<100M"}, {1e9, "100M<n<1B"}, {1e10, "1B<n<10B"}}
+	for _, b := range bounds {
+		if n < b.max {
+			return b.label
+		}
+	}
+	return "n>1T"
+}
+
+// hfFrontMatter is the YAML header of README.md in the Hugging Face dataset
+// card format: licence, pretty_name, task categories, size category and one
+// config per table whose data_files glob its Parquet files (the ML-ready
+// `windows` table is the default config). Strings are double-quoted
+// (JSON-style escapes are valid YAML), so titles cannot break the YAML.
+func hfFrontMatter(m *Manifest, tables []*tableInfo) string {
+	var b strings.Builder
+	b.WriteString("---\n")
+	if id, ok := hfLicences[strings.ToLower(m.Licence)]; ok {
+		fmt.Fprintf(&b, "license: %s\n", id)
+	} else {
+		fmt.Fprintf(&b, "license: other\nlicense_name: %s\nlicense_link: %s\n", strconv.Quote(strings.ToLower(m.Licence)), strconv.Quote(m.LicenceURL))
+	}
+	fmt.Fprintf(&b, "pretty_name: %s\n", strconv.Quote(titleOf(m)))
+	b.WriteString("language:\n- en\n")
+	b.WriteString("task_categories:\n- time-series-forecasting\n- tabular-classification\n")
+	b.WriteString("tags:\n- aiops\n- incident-prediction\n- anomaly-detection\n- observability\n- logs\n- metrics\n")
+	n := m.Rows
+	if t, ok := m.Tables["windows"]; ok {
+		n = t.Rows
+	}
+	fmt.Fprintf(&b, "size_categories:\n- %s\n", sizeCategory(n))
+	b.WriteString("configs:\n")
+	for _, t := range tables {
+		fmt.Fprintf(&b, "- config_name: %s\n", t.name)
+		if t.name == "windows" {
+			b.WriteString("  default: true\n")
+		}
+		fmt.Fprintf(&b, "  data_files:\n  - split: train\n    path: %s\n", strconv.Quote(tableGlob(t)))
+	}
+	b.WriteString("---\n\n")
+	return b.String()
+}
+
+// datasheetIntro is the datasheet's motivation, composition and collection
+// sections (after Gebru et al., "Datasheets for Datasets").
+func datasheetIntro(m *Manifest, tables []*tableInfo) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	p("## Motivation\n\n")
+	p("Public operations datasets are rare, and the few there are mix time zones and units, have missing or contradictory labels, unclear licences and no loaders. This dataset was exported by [opsdata](https://github.com/opsdata/opsdata) so that AIOps research (incident prediction, anomaly detection, root-cause analysis) can start from typed, labelled, verifiable Parquet tables.\n\n")
+	p("## Composition\n\n")
+	p("Each instance of the ML-ready `windows` table is one (window, %s): the feature values of that %s over a %s window, its log counts, and its incident and prediction labels. ", orDash(m.EntityKind), orDash(m.EntityKind), m.Window)
+	p("The other tables hold the raw material: ")
+	names := make([]string, 0, len(tables))
+	for _, t := range tables {
+		names = append(names, fmt.Sprintf("`%s` (%s)", t.name, plural(t.totals.Rows, "row")))
+	}
+	p("%s. ", strings.Join(names, ", "))
+	p("The data covers %s to %s (UTC). There is no train/test split: split by time (for example the last day as test) so that no future leaks into training. Nothing in the data identifies a person: user names, hosts and addresses are keyed pseudonyms.\n\n",
+		m.From.UTC().Format(time.RFC3339), m.To.UTC().Format(time.RFC3339))
+	p("## Collection process\n\n")
+	p("The operator's monitoring (Prometheus metrics), logs and incident tickets were read for the export range and aligned to a %s grid anchored at the Unix epoch; a window's features are PromQL expressions evaluated at its start. Malformed input records were counted and skipped (see Data quality). The export is deterministic: the same inputs, spec (digest `%s`) and code (`%s`) give the same bytes.\n\n", m.Window, orDash(m.SpecDigest), orDash(m.CodeVersion))
+	return b.String()
+}
+
+// datasheetMaintenance is the datasheet's maintenance section.
+func datasheetMaintenance(m *Manifest) string {
+	return fmt.Sprintf("## Maintenance\n\n"+
+		"Versions are immutable: once `%s/manifest.json` exists its files never change, and corrections are published as new versions. "+
+		"The dataset directory's `catalog.json` lists every version and `latest` names the newest. "+
+		"Pseudonyms stay stable across versions while the key epoch (`%s`) stays the same; a new epoch means identifiers cannot be joined across the change. "+
+		"Report problems with the data or its labels to the publisher named in the citation.\n\n", m.Version, orDash(m.KeyEpoch))
+}

@@ -1,0 +1,381 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/thanos-io/objstore"
+)
+
+// PageFile is the static catalog page: one at <prefix>/ listing the
+// datasets, one in each <prefix>/<dataset>/ describing its versions. The
+// pages are plain HTML with inline CSS and no JavaScript, rebuilt from the
+// manifests whenever the catalog moves, and deterministic (no clock).
+const PageFile = "index.html"
+
+// writeCatalogPages renders and uploads the dataset's page and the prefix's
+// index after catalog.json and latest have moved. Unchanged pages are not
+// rewritten.
+func writeCatalogPages(ctx context.Context, bkt objstore.Bucket, prefix, dataset string, cat *Catalog) error {
+	var manifests []*Manifest
+	for _, e := range cat.Versions {
+		k := key(prefix, dataset, e.Manifest)
+		var m Manifest
+		if err := readJSON(ctx, bkt, k, &m); err != nil {
+			return fmt.Errorf("catalog page: %w", err)
+		}
+		manifests = append(manifests, &m)
+	}
+	page, err := RenderDatasetPage(cat, manifests)
+	if err != nil {
+		return fmt.Errorf("catalog page for %s: %w", dataset, err)
+	}
+	if err := putIfChanged(ctx, bkt, key(prefix, dataset, PageFile), page); err != nil {
+		return err
+	}
+
+	// The index lists every dataset under the prefix that has a catalog.
+	var names []string
+	dir := ""
+	if prefix != "" {
+		dir = prefix + "/"
+	}
+	if err := bkt.Iter(ctx, dir, func(name string) error {
+		if n, ok := strings.CutSuffix(name, "/"); ok {
+			if n = path.Base(n); ValidateName("dataset", n) == nil {
+				names = append(names, n)
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("catalog index: list %s: %w", dir, err)
+	}
+	sort.Strings(names)
+	var cats []*Catalog
+	for _, n := range names {
+		c, err := ReadCatalog(ctx, bkt, prefix, n)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				continue // not a dataset directory
+			}
+			return fmt.Errorf("catalog index: %w", err)
+		}
+		cats = append(cats, c)
+	}
+	index, err := RenderIndexPage(prefix, cats)
+	if err != nil {
+		return fmt.Errorf("catalog index: %w", err)
+	}
+	return putIfChanged(ctx, bkt, key(prefix, PageFile), index)
+}
+
+func putIfChanged(ctx context.Context, bkt objstore.Bucket, k string, data []byte) error {
+	old, found, err := getBytes(ctx, bkt, k)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", k, err)
+	}
+	if found && bytes.Equal(old, data) {
+		return nil
+	}
+	if err := bkt.Upload(ctx, k, bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("upload %s: %w", k, err)
+	}
+	return nil
+}
+
+// pageTable is one table of a version as the page shows it.
+type pageTable struct {
+	Name, Description string
+	Totals            TableTotals
+	Size              string
+	Partitions        string
+	Schema            string
+}
+
+type pageVersion struct {
+	M          *Manifest
+	Size       string
+	Range      string
+	Semver     string
+	IsLatest   bool
+	Tables     []pageTable
+	PhaseList  string
+	SourceList string
+	Anon       string
+}
+
+type datasetPage struct {
+	Cat      *Catalog
+	Title    string
+	Latest   *pageVersion
+	Versions []*pageVersion
+	Snippets []snippet
+}
+
+type snippet struct{ Lang, Title, Code string }
+
+// RenderDatasetPage renders <dataset>/index.html from the catalog and the
+// manifests of its versions (in catalog order).
+func RenderDatasetPage(cat *Catalog, manifests []*Manifest) ([]byte, error) {
+	if len(manifests) != len(cat.Versions) {
+		return nil, fmt.Errorf("%d manifests for %d catalog versions", len(manifests), len(cat.Versions))
+	}
+	p := datasetPage{Cat: cat, Title: cat.Title}
+	if p.Title == "" {
+		p.Title = cat.Dataset
+	}
+	for i := len(manifests) - 1; i >= 0; i-- { // newest first
+		m := manifests[i]
+		pv := &pageVersion{
+			M: m, Size: humanBytes(m.Bytes), Semver: SemverOf(m), IsLatest: m.Version == cat.Latest,
+			Range:      m.From.UTC().Format("2006-01-02 15:04") + " – " + m.To.UTC().Format("2006-01-02 15:04") + " UTC",
+			PhaseList:  joinCounts(m.Labels.WindowsByPhase),
+			SourceList: joinCounts(m.Labels.IncidentsBySource),
+			Anon:       joinCounts(m.Anonymization),
+		}
+		for _, name := range sortedKeys(m.Tables) {
+			t := m.Tables[name]
+			pt := pageTable{Name: name, Description: tableDescriptions[name], Totals: t, Size: humanBytes(t.Bytes), Schema: m.SchemaVersions[name]}
+			var parts []string
+			for _, f := range m.Files {
+				if f.Table == name && f.Partition != "" && (len(parts) == 0 || parts[len(parts)-1] != f.Partition) {
+					parts = append(parts, f.Partition)
+				}
+			}
+			if len(parts) > 0 {
+				pt.Partitions = fmt.Sprintf("%s, %s … %s", plural(int64(len(parts)), "date partition"), parts[0], parts[len(parts)-1])
+			}
+			pv.Tables = append(pv.Tables, pt)
+		}
+		p.Versions = append(p.Versions, pv)
+		if pv.IsLatest {
+			p.Latest = pv
+		}
+	}
+	if p.Latest != nil {
+		p.Snippets = snippets(cat.Dataset, p.Latest.M)
+	}
+	var buf bytes.Buffer
+	if err := datasetTmpl.Execute(&buf, p); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func snippets(dataset string, m *Manifest) []snippet {
+	dir := dataset + "-" + m.Version
+	glob := func(t string) string {
+		if hasPartitions(m, t) {
+			return dir + "/" + t + "/*/*.parquet"
+		}
+		return dir + "/" + t + "/*.parquet"
+	}
+	return []snippet{
+		{"sh", "Download and verify", fmt.Sprintf("opsdata pull <bucket-url>/%s@%s %s\ncd %s && sha256sum -c SHA256SUMS", dataset, m.Version, dir, dir)},
+		{"python", "pandas", fmt.Sprintf("import pandas as pd\n\nwindows = pd.read_parquet(%q)  # Hive partitions add a `date` column\nincidents = pd.read_parquet(%q)\nprint(windows.dtypes)  # window_start is datetime64[ms, UTC]", dir+"/windows/", dir+"/incidents/")},
+		{"sql", "DuckDB", fmt.Sprintf("-- duckdb\nSELECT entity, phase, count(*) AS windows\nFROM read_parquet('%s', hive_partitioning = true)\nWHERE date >= '%s'  -- prunes partitions\nGROUP BY ALL ORDER BY ALL;", glob("windows"), m.From.UTC().Format("2006-01-02"))},
+		{"python", "polars", fmt.Sprintf("import polars as pl\n\nwindows = pl.scan_parquet(%q, hive_partitioning=True)\nprint(windows.group_by(\"entity\", \"phase\").len().collect())", glob("windows"))},
+	}
+}
+
+func hasPartitions(m *Manifest, table string) bool {
+	for _, f := range m.Files {
+		if f.Table == table && f.Partition != "" {
+			return true
+		}
+	}
+	return false
+}
+
+type indexEntry struct {
+	Cat    *Catalog
+	Title  string
+	Last   CatalogEntry
+	Size   string
+	Range  string
+	Has    bool
+	Active bool
+}
+
+// RenderIndexPage renders <prefix>/index.html listing the datasets.
+func RenderIndexPage(prefix string, cats []*Catalog) ([]byte, error) {
+	var es []indexEntry
+	for _, c := range cats {
+		e := indexEntry{Cat: c, Title: c.Title}
+		if e.Title == "" {
+			e.Title = c.Dataset
+		}
+		if n := len(c.Versions); n > 0 {
+			e.Has, e.Last = true, c.Versions[n-1]
+			e.Size = humanBytes(e.Last.Bytes)
+			e.Range = e.Last.From.UTC().Format("2006-01-02 15:04") + " – " + e.Last.To.UTC().Format("2006-01-02 15:04") + " UTC"
+		}
+		es = append(es, e)
+	}
+	var buf bytes.Buffer
+	if err := indexTmpl.Execute(&buf, struct {
+		Prefix   string
+		Datasets []indexEntry
+	}{prefix, es}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+var pageFuncs = template.FuncMap{
+	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"yesno":   yesNo,
+	"orDash":  orDash,
+	"json": func(v any) (string, error) {
+		b, err := json.Marshal(v)
+		return string(b), err
+	},
+}
+
+const pageCSS = `
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1f24;background:#fff;line-height:1.45}
+header{background:#17324d;color:#fff;padding:1.2rem 2rem}
+header h1{margin:0;font-size:1.6rem}
+header p{margin:.3rem 0 0;color:#d5e3f0}
+main{padding:1rem 2rem 3rem;max-width:75rem}
+h2{border-bottom:2px solid #17324d;padding-bottom:.2rem;margin-top:2rem}
+table{border-collapse:collapse;margin:.5rem 0 1rem}
+th,td{border:1px solid #c9d1d9;padding:.25rem .6rem;text-align:left;vertical-align:top}
+th{background:#eef3f8}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}
+pre{background:#f4f6f8;border:1px solid #d0d7de;padding:.7rem;overflow-x:auto}
+.badge{display:inline-block;background:#2d7d46;color:#fff;border-radius:.3rem;padding:0 .4rem;font-size:.85em}
+details{margin:.4rem 0}
+`
+
+var datasetTmpl = template.Must(template.New("dataset").Funcs(pageFuncs).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} — opsdata catalog</title>
+<style>` + pageCSS + `</style>
+</head>
+<body>
+<header>
+<h1 id="title">{{.Title}}</h1>
+<p>Dataset <code>{{.Cat.Dataset}}</code>{{with .Latest}} · latest version <code id="latest">{{.M.Version}}</code> · licence <a style="color:#fff" href="{{.M.LicenceURL}}">{{.M.Licence}}</a>{{end}}</p>
+</header>
+<main>
+<p><a href="../{{"index.html"}}">All datasets</a> · <a href="catalog.json">catalog.json</a> · <a href="latest.json">latest.json</a></p>
+{{with .Latest}}{{with .M.Description}}<p id="description">{{.}}</p>{{end}}{{end}}
+
+<h2 id="versions">Versions</h2>
+<table id="versions-table">
+<thead><tr><th>version</th><th>semver</th><th>time range</th><th>window</th><th>rows</th><th>size</th><th>licence</th><th>files</th></tr></thead>
+<tbody>
+{{range .Versions}}<tr data-version="{{.M.Version}}">
+<td><code>{{.M.Version}}</code>{{if .IsLatest}} <span class="badge">latest</span>{{end}}</td>
+<td>{{.Semver}}</td>
+<td>{{.Range}}</td>
+<td>{{.M.Window}}</td>
+<td class="num">{{.M.Rows}}</td>
+<td class="num">{{.Size}}</td>
+<td><a href="{{.M.LicenceURL}}">{{.M.Licence}}</a></td>
+<td><a href="{{.M.Version}}/README.md">card</a> · <a href="{{.M.Version}}/manifest.json">manifest</a> · <a href="{{.M.Version}}/SHA256SUMS">SHA256SUMS</a> · <a href="{{.M.Version}}/croissant.json">Croissant</a></td>
+</tr>
+{{end}}</tbody>
+</table>
+
+{{with .Latest}}
+<h2 id="tables">Tables in {{.M.Version}}</h2>
+<p>All timestamps are UTC. A window covers [window_start, window_start + {{.M.Window}}) per {{orDash .M.EntityKind}}.</p>
+{{range .Tables}}
+<section class="table" id="table-{{.Name}}">
+<h3>{{.Name}}</h3>
+{{with .Description}}<p>{{.}}</p>{{end}}
+<p><span class="rows">{{.Totals.Rows}}</span> rows · {{.Size}} in {{.Totals.Files}} file(s){{with .Partitions}} · {{.}}{{end}}{{with .Schema}} · schema version {{.}}{{end}}</p>
+<details open>
+<summary>{{len .Totals.Columns}} columns</summary>
+<table class="columns">
+<thead><tr><th>column</th><th>type</th><th>nullable</th></tr></thead>
+<tbody>
+{{range .Totals.Columns}}<tr><td><code>{{.Name}}</code></td><td>{{.Type}}</td><td>{{yesno .Nullable}}</td></tr>
+{{end}}</tbody>
+</table>
+</details>
+</section>
+{{end}}
+
+<h2 id="labels">Labels</h2>
+{{with .M.Labels}}
+{{with .Method}}<p>{{.}}</p>{{end}}
+<table id="label-summary">
+<tbody>
+<tr><th>labelers</th><td>{{range $i, $l := .Labelers}}{{if $i}}, {{end}}{{$l}}{{else}}-{{end}}</td></tr>
+<tr><th>incidents</th><td class="num" id="incidents">{{.Incidents}}</td></tr>
+<tr><th>incidents by source</th><td>{{orDash $.Latest.SourceList}}</td></tr>
+<tr><th>windows with an active incident</th><td>{{.LabelledWindows}} of {{.Windows}}</td></tr>
+<tr><th>windows per phase</th><td>{{orDash $.Latest.PhaseList}}</td></tr>
+</tbody>
+</table>
+<h3>Known gaps</h3>
+<ul id="gaps">
+{{range .Gaps}}<li>{{.}}</li>
+{{else}}<li>None recorded by the export. Incidents nobody ticketed or alerted on are labelled normal.</li>
+{{end}}</ul>
+{{end}}
+
+<h2 id="licence">Licence and citation</h2>
+<p>{{.M.Licence}}{{with .M.LicenceName}} ({{.}}){{end}}: <a href="{{.M.LicenceURL}}">{{.M.LicenceURL}}</a>.
+Identifiers are keyed pseudonyms (key epoch <code>{{orDash .M.KeyEpoch}}</code>){{with .Anon}}; replacements: {{.}}{{end}}.</p>
+{{with .M.Citation}}<pre id="citation">{{.}}</pre>{{end}}
+{{end}}
+
+{{with .Snippets}}
+<h2 id="load">Load it</h2>
+<p>Copy, paste, run. Paths assume the version was pulled into <code>{{$.Cat.Dataset}}-{{$.Latest.M.Version}}</code>.</p>
+{{range .}}<h3>{{.Title}}</h3>
+<pre class="snippet" data-lang="{{.Lang}}"><code>{{.Code}}</code></pre>
+{{end}}
+{{end}}
+</main>
+</body>
+</html>
+`))
+
+var indexTmpl = template.Must(template.New("index").Funcs(pageFuncs).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>opsdata datasets{{with .Prefix}} — {{.}}{{end}}</title>
+<style>` + pageCSS + `</style>
+</head>
+<body>
+<header>
+<h1>opsdata datasets</h1>
+<p>Labelled, anonymized operations data (metrics, logs, tickets) as Parquet.</p>
+</header>
+<main>
+<table id="datasets">
+<thead><tr><th>dataset</th><th>title</th><th>latest version</th><th>versions</th><th>time range</th><th>rows</th><th>size</th><th>licence</th></tr></thead>
+<tbody>
+{{range .Datasets}}<tr data-dataset="{{.Cat.Dataset}}">
+<td><a href="{{.Cat.Dataset}}/index.html">{{.Cat.Dataset}}</a></td>
+<td>{{.Title}}</td>
+{{if .Has}}<td><code>{{.Last.Version}}</code></td><td class="num">{{len .Cat.Versions}}</td><td>{{.Range}}</td><td class="num">{{.Last.Rows}}</td><td class="num">{{.Size}}</td><td>{{.Last.Licence}}</td>
+{{else}}<td colspan="6">no complete version yet</td>
+{{end}}</tr>
+{{else}}<tr><td colspan="8">No datasets published yet.</td></tr>
+{{end}}</tbody>
+</table>
+<p>Each dataset directory holds <code>catalog.json</code>, <code>latest</code> and one immutable directory per version with <code>manifest.json</code>, <code>SHA256SUMS</code>, <code>README.md</code> and <code>croissant.json</code>. Fetch one with <code>opsdata pull</code>.</p>
+</main>
+</body>
+</html>
+`))

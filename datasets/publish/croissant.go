@@ -1,0 +1,258 @@
+package publish
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CroissantFile is the Croissant 1.0 (JSON-LD) description of a version,
+// written by Prepare next to README.md so SHA256SUMS and the manifest cover it.
+const CroissantFile = "croissant.json"
+
+// Column is one top-level column of a table as the manifest, the card, the
+// catalog page and croissant.json describe it.
+type Column struct {
+	Name string `json:"name"`
+	// Type is a reader-friendly Parquet type, e.g. "timestamp[ms, UTC]",
+	// "double", "list<string>".
+	Type     string `json:"type"`
+	Nullable bool   `json:"nullable"`
+}
+
+func exportColumns(cols []column) []Column {
+	out := make([]Column, len(cols))
+	for i, c := range cols {
+		out[i] = Column{Name: c.Name, Type: c.Type, Nullable: c.Nullable}
+	}
+	return out
+}
+
+// croissantContext is the @context of Croissant 1.0 (the spec's example
+// context, https://docs.mlcommons.org/croissant/docs/croissant-spec.html).
+var croissantContext = map[string]any{
+	"@language":     "en",
+	"@vocab":        "https://schema.org/",
+	"citeAs":        "cr:citeAs",
+	"column":        "cr:column",
+	"conformsTo":    "dct:conformsTo",
+	"cr":            "http://mlcommons.org/croissant/",
+	"rai":           "http://mlcommons.org/croissant/RAI/",
+	"data":          map[string]string{"@id": "cr:data", "@type": "@json"},
+	"dataType":      map[string]string{"@id": "cr:dataType", "@type": "@vocab"},
+	"dct":           "http://purl.org/dc/terms/",
+	"examples":      map[string]string{"@id": "cr:examples", "@type": "@json"},
+	"extract":       "cr:extract",
+	"field":         "cr:field",
+	"fileProperty":  "cr:fileProperty",
+	"fileObject":    "cr:fileObject",
+	"fileSet":       "cr:fileSet",
+	"format":        "cr:format",
+	"includes":      "cr:includes",
+	"isLiveDataset": "cr:isLiveDataset",
+	"jsonPath":      "cr:jsonPath",
+	"key":           "cr:key",
+	"md5":           "cr:md5",
+	"parentField":   "cr:parentField",
+	"path":          "cr:path",
+	"recordSet":     "cr:recordSet",
+	"references":    "cr:references",
+	"regex":         "cr:regex",
+	"repeated":      "cr:repeated",
+	"replace":       "cr:replace",
+	"sc":            "https://schema.org/",
+	"separator":     "cr:separator",
+	"source":        "cr:source",
+	"subField":      "cr:subField",
+	"transform":     "cr:transform",
+}
+
+type crDataset struct {
+	Context          map[string]any `json:"@context"`
+	Type             string         `json:"@type"`
+	ConformsTo       string         `json:"conformsTo"`
+	Name             string         `json:"name"`
+	AlternateName    string         `json:"alternateName,omitempty"`
+	Description      string         `json:"description"`
+	License          string         `json:"license"`
+	Version          string         `json:"version"`
+	CiteAs           string         `json:"citeAs,omitempty"`
+	Keywords         []string       `json:"keywords"`
+	TemporalCoverage string         `json:"temporalCoverage"`
+	Distribution     []any          `json:"distribution"`
+	RecordSet        []crRecordSet  `json:"recordSet"`
+}
+
+type crFileObject struct {
+	Type           string `json:"@type"`
+	ID             string `json:"@id"`
+	Name           string `json:"name"`
+	ContentURL     string `json:"contentUrl"`
+	ContentSize    string `json:"contentSize"`
+	EncodingFormat string `json:"encodingFormat"`
+	SHA256         string `json:"sha256"`
+}
+
+type crFileSet struct {
+	Type           string `json:"@type"`
+	ID             string `json:"@id"`
+	Name           string `json:"name"`
+	Description    string `json:"description"`
+	EncodingFormat string `json:"encodingFormat"`
+	Includes       string `json:"includes"`
+}
+
+type crRecordSet struct {
+	Type        string    `json:"@type"`
+	ID          string    `json:"@id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Field       []crField `json:"field"`
+}
+
+type crField struct {
+	Type        string   `json:"@type"`
+	ID          string   `json:"@id"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	DataType    string   `json:"dataType"`
+	Repeated    bool     `json:"repeated,omitempty"`
+	Source      crSource `json:"source"`
+}
+
+type crSource struct {
+	FileSet map[string]string `json:"fileSet"`
+	Extract map[string]string `json:"extract"`
+}
+
+// renderCroissant describes the version in Croissant 1.0: one cr:FileObject
+// per data file (with its sha256), one cr:FileSet per table (a glob over
+// its files) and one cr:RecordSet per table whose fields read the FileSet's
+// columns. Paths are relative to the version directory, so the file works
+// wherever the version is copied (bucket, `opsdata pull` target).
+func renderCroissant(m *Manifest, tables []*tableInfo, files []File) ([]byte, error) {
+	d := crDataset{
+		Context:          croissantContext,
+		Type:             "sc:Dataset",
+		ConformsTo:       "http://mlcommons.org/croissant/1.0",
+		Name:             m.Dataset,
+		AlternateName:    m.Title,
+		Description:      croissantDescription(m),
+		License:          m.LicenceURL,
+		Version:          SemverOf(m),
+		CiteAs:           strings.TrimSpace(m.Citation),
+		Keywords:         []string{"AIOps", "operations data", "incident prediction", "time series", "logs"},
+		TemporalCoverage: m.From.UTC().Format(time.RFC3339) + "/" + m.To.UTC().Format(time.RFC3339),
+		Distribution:     []any{},
+		RecordSet:        []crRecordSet{},
+	}
+	for _, f := range files {
+		if f.Table == "" || !strings.HasSuffix(f.Path, ".parquet") {
+			continue
+		}
+		d.Distribution = append(d.Distribution, crFileObject{
+			Type: "cr:FileObject", ID: f.Path, Name: f.Path, ContentURL: f.Path,
+			ContentSize: strconv.FormatInt(f.Bytes, 10) + " B", EncodingFormat: "application/x-parquet", SHA256: f.SHA256,
+		})
+	}
+	for _, t := range tables {
+		fsID := t.name + "-files"
+		d.Distribution = append(d.Distribution, crFileSet{
+			Type: "cr:FileSet", ID: fsID, Name: fsID,
+			Description:    fmt.Sprintf("The Parquet files of table %s (%s).", t.name, plural(int64(t.totals.Files), "file")),
+			EncodingFormat: "application/x-parquet", Includes: tableGlob(t),
+		})
+		rs := crRecordSet{Type: "cr:RecordSet", ID: t.name, Name: t.name, Description: tableDescriptions[t.name], Field: []crField{}}
+		for _, c := range t.columns {
+			dt, rep := croissantType(c.Type)
+			nul := ""
+			if c.Nullable {
+				nul = ", nullable"
+			}
+			rs.Field = append(rs.Field, crField{
+				Type: "cr:Field", ID: t.name + "/" + c.Name, Name: c.Name,
+				Description: "Parquet type " + c.Type + nul + ".",
+				DataType:    dt, Repeated: rep,
+				Source: crSource{FileSet: map[string]string{"@id": fsID}, Extract: map[string]string{"column": c.Name}},
+			})
+		}
+		d.RecordSet = append(d.RecordSet, rs)
+	}
+	return encodeJSON(d)
+}
+
+func croissantDescription(m *Manifest) string {
+	desc := strings.TrimSpace(m.Description)
+	if desc != "" {
+		desc += " "
+	}
+	return desc + fmt.Sprintf("Operations data (metrics, logs, tickets) in %s windows per %s, labelled with incidents, anonymized. Version %s, %s to %s UTC.",
+		m.Window, orDash(m.EntityKind), m.Version, m.From.UTC().Format(time.RFC3339), m.To.UTC().Format(time.RFC3339))
+}
+
+// tableGlob is the glob matching a table's files, relative to the version.
+func tableGlob(t *tableInfo) string {
+	if len(t.parts) > 0 {
+		return t.name + "/*/*.parquet"
+	}
+	return t.name + "/*.parquet"
+}
+
+// croissantType maps a Column.Type to a schema.org data type; list columns
+// are repeated fields of their element type.
+func croissantType(typ string) (dataType string, repeated bool) {
+	if el, ok := strings.CutPrefix(typ, "list<"); ok {
+		dt, _ := croissantType(strings.TrimSuffix(el, ">"))
+		return dt, true
+	}
+	switch {
+	case typ == "bool":
+		return "sc:Boolean", false
+	case typ == "double" || typ == "float":
+		return "sc:Float", false
+	case strings.HasPrefix(typ, "int") || strings.HasPrefix(typ, "uint"):
+		return "sc:Integer", false
+	case strings.HasPrefix(typ, "timestamp"):
+		return "sc:DateTime", false
+	case typ == "date":
+		return "sc:Date", false
+	}
+	return "sc:Text", false
+}
+
+var semverRE = regexp.MustCompile(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
+
+// SemverOf maps a version to the semantic version croissant.json carries
+// (docs/decisions/0012-pull-catalog-page-croissant.md): a version named like
+// "1.2.3" or "v1.2.3" keeps that number; any other name (the runner's
+// date-range names) becomes MAJOR.FROM.TO, where MAJOR is the highest major
+// schema version of the tables (a breaking schema change bumps it) and FROM
+// and TO are the range's UTC dates as YYYYMMDD, with the version name as
+// build metadata (characters outside [0-9A-Za-z-] become '-') so two
+// versions of the same range stay distinct: 2026-01-05_2026-01-08 becomes
+// 1.20260105.20260108+2026-01-05-2026-01-08.
+func SemverOf(m *Manifest) string {
+	if g := semverRE.FindStringSubmatch(m.Version); g != nil {
+		return g[1] + "." + g[2] + "." + g[3]
+	}
+	major := 1
+	keys := sortedKeys(m.SchemaVersions)
+	sort.Strings(keys)
+	for _, k := range keys {
+		maj, _, _ := strings.Cut(m.SchemaVersions[k], ".")
+		if n, err := strconv.Atoi(maj); err == nil && n > major {
+			major = n
+		}
+	}
+	from, to := m.From.UTC(), m.To.UTC()
+	build := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' {
+			return r
+		}
+		return '-'
+	}, m.Version)
+	return fmt.Sprintf("%d.%s.%s+%s", major, from.Format("20060102"), to.Format("20060102"), build)
+}

@@ -1,0 +1,360 @@
+package pull_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/thanos-io/objstore"
+
+	"github.com/opsdata/opsdata/datasets/publish"
+	"github.com/opsdata/opsdata/datasets/publish/publishtest"
+	"github.com/opsdata/opsdata/datasets/pull"
+)
+
+const (
+	dataset = publishtest.Dataset
+	version = "2026-01-05"
+)
+
+// published publishes a small version with two windows partitions into a
+// fresh filesystem bucket and returns the bucket and its root directory.
+func published(t *testing.T) (objstore.Bucket, string) {
+	t.Helper()
+	stage := t.TempDir()
+	publishtest.WriteStaging(t, stage, 0)
+	src := filepath.Join(stage, "windows", "date=2026-01-05", "part-00000.parquet")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(stage, "windows", "date=2026-01-06"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stage, "windows", "date=2026-01-06", "part-00000.parquet"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := publish.Prepare(stage, publishtest.Meta(version))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	bkt, prefix, err := publish.OpenBucket(context.Background(), "file://"+root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bkt.Close() })
+	if err := publish.Publish(context.Background(), bkt, prefix, stage, m); err != nil {
+		t.Fatal(err)
+	}
+	return bkt, root
+}
+
+// sha256sumCheck runs the real coreutils check in dir.
+func sha256sumCheck(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := exec.LookPath("sha256sum"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("sha256sum missing under CI: %v", err)
+		}
+		t.Skip("sha256sum not installed (coreutils)")
+	}
+	cmd := exec.Command("sha256sum", "--strict", "-c", publish.SumsFile)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sha256sum -c in %s: %v\n%s", dir, err, out)
+	}
+}
+
+func listFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
+
+func TestPullSelections(t *testing.T) {
+	bkt, _ := published(t)
+	day := func(d int) time.Time { return time.Date(2026, 1, d, 0, 0, 0, 0, time.UTC) }
+	top := []string{"LICENSE", "README.md", "SHA256SUMS", "croissant.json", "manifest.json"}
+	tests := []struct {
+		name        string
+		version     string
+		opts        pull.Options
+		wantData    []string
+		wantPartial bool
+		wantErr     error
+	}{
+		{name: "everything, latest", wantData: []string{"incidents/part-00000.parquet", "windows/date=2026-01-05/part-00000.parquet", "windows/date=2026-01-06/part-00000.parquet"}},
+		{name: "explicit version, serial", version: version, opts: pull.Options{Parallel: 1}, wantData: []string{"incidents/part-00000.parquet", "windows/date=2026-01-05/part-00000.parquet", "windows/date=2026-01-06/part-00000.parquet"}},
+		{name: "one table", opts: pull.Options{Tables: []string{"windows"}}, wantData: []string{"windows/date=2026-01-05/part-00000.parquet", "windows/date=2026-01-06/part-00000.parquet"}, wantPartial: true},
+		{name: "from", opts: pull.Options{From: day(6)}, wantData: []string{"incidents/part-00000.parquet", "windows/date=2026-01-06/part-00000.parquet"}, wantPartial: true},
+		{name: "to mid-day", opts: pull.Options{To: day(5).Add(6 * time.Hour)}, wantData: []string{"incidents/part-00000.parquet", "windows/date=2026-01-05/part-00000.parquet"}, wantPartial: true},
+		{name: "range outside", opts: pull.Options{Tables: []string{"windows"}, From: day(9), To: day(10)}, wantPartial: true},
+		{name: "unknown table", opts: pull.Options{Tables: []string{"nope"}}, wantErr: pull.ErrUnknownTable},
+		{name: "missing version", version: "2030-01-01", wantErr: publish.ErrNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "target")
+			res, err := pull.Pull(context.Background(), bkt, "", dataset, tc.version, dir, tc.opts)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := append(append([]string(nil), top...), tc.wantData...)
+			if tc.wantPartial {
+				want = append(want, pull.FullSumsFile)
+			}
+			sort.Strings(want)
+			if got := listFiles(t, dir); strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("files:\n got %v\nwant %v", got, want)
+			}
+			if res.Partial != tc.wantPartial || res.Version != version || res.Fetched != res.Files || res.Skipped != 0 {
+				t.Errorf("result %+v", res)
+			}
+			sha256sumCheck(t, dir)
+
+			// A second pull resumes: everything is already there.
+			res2, err := pull.Pull(context.Background(), bkt, "", dataset, tc.version, dir, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res2.Skipped != res2.Files || res2.Fetched != 0 || res2.Downloaded != 0 {
+				t.Errorf("re-pull %+v, want all skipped", res2)
+			}
+		})
+	}
+}
+
+func TestPullFullAfterPartialDropsFullSums(t *testing.T) {
+	bkt, _ := published(t)
+	dir := t.TempDir()
+	if _, err := pull.Pull(context.Background(), bkt, "", dataset, "", dir, pull.Options{Tables: []string{"incidents"}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := pull.Pull(context.Background(), bkt, "", dataset, "", dir, pull.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Partial || res.Skipped != 4 || res.Fetched != 2 { // LICENSE, README, croissant, incidents kept
+		t.Errorf("result %+v", res)
+	}
+	if _, err := os.Stat(filepath.Join(dir, pull.FullSumsFile)); !os.IsNotExist(err) {
+		t.Errorf("%s left after a full pull: %v", pull.FullSumsFile, err)
+	}
+	sha256sumCheck(t, dir)
+}
+
+func TestPullDamaged(t *testing.T) {
+	const victim = "windows/date=2026-01-05/part-00000.parquet"
+	tests := []struct {
+		name   string
+		damage func(b []byte) []byte
+	}{
+		{"tampered", func(b []byte) []byte { c := bytes.Clone(b); c[len(c)/2] ^= 0xff; return c }},
+		{"truncated", func(b []byte) []byte { return b[:len(b)-10] }},
+		{"empty", func(b []byte) []byte { return nil }},
+	}
+	for _, tc := range tests {
+		t.Run("bucket "+tc.name, func(t *testing.T) {
+			bkt, root := published(t)
+			p := filepath.Join(root, dataset, version, filepath.FromSlash(victim))
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, tc.damage(b), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			_, err = pull.Pull(context.Background(), bkt, "", dataset, "", dir, pull.Options{})
+			if !errors.Is(err, pull.ErrChecksum) || !strings.Contains(err.Error(), victim) || !strings.Contains(err.Error(), "refetch") {
+				t.Fatalf("err = %v, want ErrChecksum naming %s after a refetch", err, victim)
+			}
+			// Neither the damaged file nor its .part is left behind, and no sums claim it.
+			for _, f := range listFiles(t, dir) {
+				if strings.HasPrefix(f, victim) || f == publish.SumsFile {
+					t.Errorf("left behind: %s", f)
+				}
+			}
+		})
+		t.Run("local "+tc.name, func(t *testing.T) {
+			bkt, _ := published(t)
+			dir := t.TempDir()
+			if _, err := pull.Pull(context.Background(), bkt, "", dataset, "", dir, pull.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, filepath.FromSlash(victim))
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, tc.damage(b), 0o644)
+			res, err := pull.Pull(context.Background(), bkt, "", dataset, "", dir, pull.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Fetched != 1 || res.Skipped != res.Files-1 {
+				t.Errorf("result %+v; want the damaged file fetched again, the rest skipped", res)
+			}
+			sha256sumCheck(t, dir)
+		})
+	}
+}
+
+// flakyBucket corrupts the first read of one object, like a bad transfer.
+type flakyBucket struct {
+	objstore.Bucket
+	victim string
+	hits   atomic.Int64
+}
+
+func (b *flakyBucket) Get(ctx context.Context, name string) (io.ReadCloser, error) {
+	rc, err := b.Bucket.Get(ctx, name)
+	if err != nil || !strings.HasSuffix(name, b.victim) || b.hits.Add(1) > 1 {
+		return rc, err
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(data[:len(data)/2])), nil
+}
+
+func TestPullRefetchesOnce(t *testing.T) {
+	bkt, _ := published(t)
+	fb := &flakyBucket{Bucket: bkt, victim: "incidents/part-00000.parquet"}
+	dir := t.TempDir()
+	res, err := pull.Pull(context.Background(), fb, "", dataset, "", dir, pull.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Refetched != 1 || fb.hits.Load() != 2 {
+		t.Errorf("refetched %d, gets %d; want 1 and 2", res.Refetched, fb.hits.Load())
+	}
+	sha256sumCheck(t, dir)
+}
+
+// rewrite replaces the published manifest (and SHA256SUMS, catalog) so the
+// version is self-consistent but names path p.
+func rewriteManifest(t *testing.T, root, p string) {
+	t.Helper()
+	vdir := filepath.Join(root, dataset, version)
+	var m map[string]any
+	b, err := os.ReadFile(filepath.Join(vdir, publish.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	files := m["files"].([]any)
+	files[0].(map[string]any)["path"] = p
+	nb, _ := json.Marshal(m)
+	if err := os.WriteFile(filepath.Join(vdir, publish.ManifestFile), nb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(root, dataset, publish.CatalogFile))
+}
+
+func TestPullRefusesUnsafeManifest(t *testing.T) {
+	for _, p := range []string{"../escape.parquet", "../../etc/cron.d/x", "windows/../../x", "/tmp/abs.parquet", "a//b", "./a", `a\..\b`, "", "SHA256SUMS", "x.part"} {
+		t.Run(p, func(t *testing.T) {
+			bkt, root := published(t)
+			rewriteManifest(t, root, p)
+			parent := t.TempDir()
+			dir := filepath.Join(parent, "target")
+			_, err := pull.Pull(context.Background(), bkt, "", dataset, "", dir, pull.Options{})
+			if !errors.Is(err, pull.ErrUnsafePath) {
+				t.Fatalf("err = %v, want ErrUnsafePath", err)
+			}
+			if got := listFiles(t, parent); len(got) != 0 {
+				t.Errorf("files written despite the refusal: %v", got)
+			}
+		})
+	}
+}
+
+func TestPullRefusesSymlinkEscape(t *testing.T) {
+	bkt, _ := published(t)
+	outside := t.TempDir()
+	dir := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dir, "windows")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := pull.Pull(context.Background(), bkt, "", dataset, "", dir, pull.Options{Parallel: 1})
+	if err == nil || !strings.Contains(err.Error(), "windows/") {
+		t.Fatalf("err = %v, want a refusal naming the windows file", err)
+	}
+	if got := listFiles(t, outside); len(got) != 0 {
+		t.Errorf("wrote through the symlink: %v", got)
+	}
+}
+
+func TestPullRefusesOtherVersionAndInconsistency(t *testing.T) {
+	bkt, root := published(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, publish.ManifestFile), []byte(`{"dataset":"acme-ops","version":"1999-01-01"}`), 0o644)
+	if _, err := pull.Pull(context.Background(), bkt, "", dataset, "", dir, pull.Options{}); !errors.Is(err, pull.ErrOtherVersion) {
+		t.Errorf("other version: err = %v", err)
+	}
+	// A SHA256SUMS that disagrees with the manifest is refused.
+	sums := filepath.Join(root, dataset, version, publish.SumsFile)
+	b, _ := os.ReadFile(sums)
+	os.WriteFile(sums, bytes.Replace(b, b[:8], []byte("00000000"), 1), 0o644)
+	if _, err := pull.Pull(context.Background(), bkt, "", dataset, "", t.TempDir(), pull.Options{}); !errors.Is(err, pull.ErrInconsistent) {
+		t.Errorf("bad sums: err = %v", err)
+	}
+}
+
+func TestPullCancelled(t *testing.T) {
+	bkt, _ := published(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := pull.Pull(ctx, bkt, "", dataset, "", t.TempDir(), pull.Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+type recorder struct {
+	files int
+	total int64
+	done  []string
+}
+
+func (r *recorder) Start(files int, bytes int64)         { r.files, r.total = files, bytes }
+func (r *recorder) Done(p string, n int64, skipped bool) { r.done = append(r.done, p) }
+
+func TestPullProgress(t *testing.T) {
+	bkt, _ := published(t)
+	rec := &recorder{}
+	res, err := pull.Pull(context.Background(), bkt, "", dataset, "", t.TempDir(), pull.Options{Progress: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.files != res.Files || rec.total != res.Bytes || len(rec.done) != res.Files {
+		t.Errorf("progress %+v, result %+v", rec, res)
+	}
+}

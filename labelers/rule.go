@@ -1,0 +1,242 @@
+package labelers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/rules"
+	"github.com/prometheus/prometheus/storage"
+
+	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/pipeline"
+)
+
+// ConfidenceRule is the confidence of an incident a rule found: the metrics
+// showed the symptom, but nobody confirmed an incident.
+const ConfidenceRule = 0.7
+
+// ErrNoQueryable means a rule or alerts_series labeler ran without a metric
+// source to query.
+var ErrNoQueryable = errors.New("no metric source to evaluate over (metrics.tsdb.path)")
+
+// RuleLabeler evaluates Prometheus alerting rules over history with
+// Prometheus's own rules package and PromQL engine: every interval in which
+// a rule would have fired (its `for:` honoured) becomes an incident of the
+// entity its alert labels name.
+type RuleLabeler struct {
+	cfg      spec.Labeler
+	rules    []ruleDef
+	problems *pipeline.Problems
+	// Lookback is the engine's lookback delta (default 5m).
+	Lookback time.Duration
+}
+
+type ruleDef struct {
+	group string
+	file  string
+	rule  rulefmt.Rule
+	expr  parser.Expr
+}
+
+// NewRule builds the rule labeler; it matches pipeline.LabelerFactory.
+func NewRule(cfg spec.Labeler, problems *pipeline.Problems) (pipeline.Labeler, error) {
+	return NewRuleLabeler(cfg, problems)
+}
+
+// NewRuleLabeler loads cfg.Rules (globs of standard Prometheus rule files).
+// Recording rules are ignored; a file that does not parse is an error.
+func NewRuleLabeler(cfg spec.Labeler, problems *pipeline.Problems) (*RuleLabeler, error) {
+	l := &RuleLabeler{cfg: cfg, problems: problems, Lookback: spec.DefaultLookback}
+	p := parser.NewParser(parser.Options{})
+	for _, pat := range cfg.Rules {
+		files, err := filepath.Glob(pat)
+		if err != nil {
+			return nil, fmt.Errorf("rule labeler: rules %q: %w", pat, err)
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("rule labeler: rules %q matches no file (paths are relative to where opsdata runs)", pat)
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			groups, errs := rulefmt.ParseFile(f, false, model.UTF8Validation, p, promslog.NewNopLogger())
+			if len(errs) > 0 {
+				return nil, fmt.Errorf("rule labeler: %w", errors.Join(errs...))
+			}
+			for _, g := range groups.Groups {
+				for _, r := range g.Rules {
+					if r.Alert == "" {
+						continue
+					}
+					e, err := p.ParseExpr(r.Expr)
+					if err != nil {
+						return nil, fmt.Errorf("rule labeler: %s: group %s: alert %s: %w", f, g.Name, r.Alert, err)
+					}
+					l.rules = append(l.rules, ruleDef{group: g.Name, file: f, rule: r, expr: e})
+				}
+			}
+		}
+	}
+	if len(l.rules) == 0 {
+		return nil, fmt.Errorf("rule labeler: no alerting rules in %v", cfg.Rules)
+	}
+	return l, nil
+}
+
+// Name is the labeler's kind.
+func (l *RuleLabeler) Name() string { return "rule" }
+
+// Incidents steps every rule through the grid (at cfg.Interval, default the
+// window step) from grid start to grid end. An alert contributes an incident
+// only if it reached firing; the incident's cause interval is [ActiveAt,
+// ResolvedAt): from the first evaluation at which the condition held to the
+// first at which it no longer did. An alert still firing at the grid end
+// has an unknown end.
+func (l *RuleLabeler) Incidents(ctx context.Context, in pipeline.LabelInput) ([]pipeline.Incident, error) {
+	if in.Queryable == nil {
+		return nil, fmt.Errorf("rule labeler: %w", ErrNoQueryable)
+	}
+	step := time.Duration(l.cfg.Interval)
+	if step <= 0 {
+		step = in.Grid.Step
+	}
+	entityLabel := l.cfg.EntityLabel
+	if entityLabel == "" {
+		entityLabel = in.EntityLabel
+	}
+	engine := promql.NewEngine(promql.EngineOpts{
+		MaxSamples: 50_000_000, Timeout: time.Hour, LookbackDelta: l.Lookback,
+		EnableAtModifier: true, EnableNegativeOffset: true,
+	})
+	defer engine.Close()
+	query := rules.EngineQueryFunc(engine, in.Queryable)
+	var out []pipeline.Incident
+	for _, rd := range l.rules {
+		incs, err := l.evalRule(ctx, rd, query, in.Grid, step, entityLabel)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, incs...)
+	}
+	sort.SliceStable(out, func(a, b int) bool { return incidentLess(&out[a], &out[b]) })
+	return out, nil
+}
+
+func (l *RuleLabeler) evalRule(ctx context.Context, rd ruleDef, query rules.QueryFunc, grid pipeline.Grid, step time.Duration, entityLabel string) ([]pipeline.Incident, error) {
+	r := rd.rule
+	rule := rules.NewAlertingRule(r.Alert, rd.expr, time.Duration(r.For), time.Duration(r.KeepFiringFor),
+		labels.FromMap(r.Labels), labels.FromMap(r.Annotations), labels.EmptyLabels(), "", false, promslog.NewNopLogger())
+	type open struct {
+		alert  rules.Alert
+		firing bool
+	}
+	live := map[uint64]*open{} // by alert labels hash
+	var out []pipeline.Incident
+	emit := func(o *open, end *time.Time) {
+		if !o.firing {
+			return
+		}
+		inc, ok := l.incident(rd, o.alert, end, entityLabel)
+		if ok {
+			out = append(out, inc)
+		}
+	}
+	for ts := grid.Start; !ts.After(grid.End); ts = ts.Add(step) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if _, err := rule.Eval(ctx, 0, ts, query, nil, 0); err != nil {
+			return nil, fmt.Errorf("rule labeler: %s: alert %s at %s: %w", rd.file, r.Alert, ts.UTC().Format(time.RFC3339), err)
+		}
+		seen := map[uint64]bool{}
+		rule.ForEachActiveAlert(func(a *rules.Alert) {
+			h := a.Labels.Hash()
+			o := live[h]
+			if a.State == rules.StateInactive || !a.ResolvedAt.IsZero() {
+				// resolved at this evaluation (or earlier, kept for resend)
+				if o != nil && o.alert.ActiveAt.Equal(a.ActiveAt) {
+					end := a.ResolvedAt
+					emit(o, &end)
+					delete(live, h)
+				}
+				return
+			}
+			seen[h] = true
+			if o != nil && !o.alert.ActiveAt.Equal(a.ActiveAt) {
+				delete(live, h) // a new activation replaced a pending one
+				o = nil
+			}
+			if o == nil {
+				o = &open{}
+				live[h] = o
+			}
+			o.alert = *a
+			o.firing = o.firing || a.State == rules.StateFiring
+		})
+		for h, o := range live {
+			if !seen[h] { // dropped without a resolve record (pending that stopped)
+				end := ts
+				emit(o, &end)
+				delete(live, h)
+			}
+		}
+	}
+	hs := make([]uint64, 0, len(live))
+	for h := range live {
+		hs = append(hs, h)
+	}
+	sort.Slice(hs, func(a, b int) bool { return hs[a] < hs[b] })
+	for _, h := range hs {
+		emit(live[h], nil) // still firing at the grid end: end unknown
+	}
+	return out, nil
+}
+
+func (l *RuleLabeler) incident(rd ruleDef, a rules.Alert, end *time.Time, entityLabel string) (pipeline.Incident, bool) {
+	start := a.ActiveAt.UTC()
+	ent := a.Labels.Get(entityLabel)
+	if ent == "" {
+		if l.problems != nil {
+			l.problems.Add("labeler:rule", fmt.Sprintf("%s: alert %s at %s", filepath.Base(rd.file), rd.rule.Alert, start.Format(time.RFC3339)),
+				"no_entity_label", fmt.Sprintf("alert labels carry no %q label; aggregate `by (%s)` in the rule", entityLabel, entityLabel))
+		}
+		return pipeline.Incident{}, false
+	}
+	if end != nil {
+		e := end.UTC()
+		end = &e
+	}
+	typ := a.Labels.Get("type")
+	if typ == "" {
+		typ = rd.rule.Alert
+	}
+	title := a.Annotations.Get("summary")
+	if title == "" {
+		title = rd.rule.Alert
+	}
+	return pipeline.Incident{
+		// no raw label values in ids: they are published unpseudonymized
+		ID:         fmt.Sprintf("rule:%s:%s:%08x", rd.rule.Alert, start.Format("20060102T150405Z"), uint32(a.Labels.Hash())),
+		Entity:     ent,
+		Start:      start,
+		End:        end,
+		Severity:   normSeverity(a.Labels.Get("severity")),
+		Type:       typ,
+		Source:     pipeline.SourceRule,
+		SourceID:   filepath.Base(rd.file) + ":" + rd.group + ":" + rd.rule.Alert,
+		Confidence: ConfidenceRule,
+		Title:      title,
+	}, true
+}
+
+// ensure the queryable type is the storage one (documentation for callers)
+var _ storage.Queryable = storage.QueryableFunc(nil)

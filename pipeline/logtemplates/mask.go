@@ -1,0 +1,417 @@
+package logtemplates
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Wildcard is the template token for a variable, as in Drain and the
+// public log-parsing benchmarks (loghub).
+const Wildcard = "<*>"
+
+// Mask kinds, the names used in the spec's templates.masks list.
+const (
+	MaskIP       = "ip"       // IPv4 and IPv6 addresses, with an optional :port or /prefix
+	MaskUUID     = "uuid"     // 8-4-4-4-12 hex
+	MaskNumber   = "number"   // integers, decimals, percentages, signed, exponents
+	MaskHex      = "hex"      // 0x1f, and hex strings of 8+ characters with a digit
+	MaskPath     = "path"     // /a/b, ./a, URLs (scheme://...)
+	MaskDuration = "duration" // 30s, 12.5ms, 1h2m3s
+	MaskSize     = "size"     // 10MB, 4KiB, 512b
+	MaskNumeric  = "numeric"  // digit-and-separator runs: dates, times, versions (2026-01-05, 12:00:01.5, 1.2.3)
+	MaskHost     = "host"     // fully qualified host names ending in a common TLD or internal suffix (db-1.prod.acme.internal)
+)
+
+// AllMasks lists every built-in mask in the order they are tried.
+var AllMasks = []string{MaskUUID, MaskIP, MaskPath, MaskHex, MaskNumber, MaskDuration, MaskSize, MaskNumeric, MaskHost}
+
+// Masker replaces variable parts of a message with Wildcard before mining.
+// Masking works token by token (tokens split at white space): brackets,
+// quotes and trailing punctuation around a token are kept, and in
+// key=value tokens only the value is masked. Extra user regexps run over
+// the whole message first (slower; use for formats the built-ins miss).
+type Masker struct {
+	on    [9]bool
+	extra []*regexp.Regexp
+}
+
+// NewMasker enables the named built-in masks (nil: all) and compiles the
+// extra regexps; every match of one is replaced by Wildcard.
+func NewMasker(masks []string, extra []string) (*Masker, error) {
+	m := &Masker{}
+	if masks == nil {
+		masks = AllMasks
+	}
+	for _, name := range masks {
+		i := indexOf(AllMasks, name)
+		if i < 0 {
+			return nil, fmt.Errorf("mask %q is not known (use %s)", name, strings.Join(AllMasks, ", "))
+		}
+		m.on[i] = true
+	}
+	for _, e := range extra {
+		re, err := regexp.Compile(e)
+		if err != nil {
+			return nil, fmt.Errorf("mask regexp %q: %w", e, err)
+		}
+		m.extra = append(m.extra, re)
+	}
+	return m, nil
+}
+
+func indexOf(l []string, s string) int {
+	for i, x := range l {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func (m *Masker) enabled(kind string) bool { return m.on[indexOf(AllMasks, kind)] }
+
+// Tokens masks msg and appends its tokens to dst.
+func (m *Masker) Tokens(dst []string, msg string) []string {
+	for _, re := range m.extra {
+		msg = re.ReplaceAllLiteralString(msg, Wildcard)
+	}
+	i := 0
+	for i < len(msg) {
+		for i < len(msg) && isSpace(msg[i]) {
+			i++
+		}
+		j := i
+		for j < len(msg) && !isSpace(msg[j]) {
+			j++
+		}
+		if j > i {
+			dst = append(dst, m.token(msg[i:j]))
+		}
+		i = j
+	}
+	return dst
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isHex(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// token masks one white-space-free token.
+func (m *Masker) token(t string) string {
+	// Cheap exit: a variable needs a digit, a slash or a dot.
+	has := false
+	for k := 0; k < len(t); k++ {
+		if isDigit(t[k]) || t[k] == '/' || t[k] == '.' {
+			has = true
+			break
+		}
+	}
+	if !has {
+		return t
+	}
+	// Leading brackets and quotes.
+	a := 0
+	for a < len(t) && strings.IndexByte(`([{<"'`, t[a]) >= 0 {
+		a++
+	}
+	b := len(t)
+	for b > a && strings.IndexByte(`)]}>"',;.:!?`, t[b-1]) >= 0 {
+		b--
+	}
+	core := t[a:b]
+	if core == "" {
+		return t
+	}
+	if m.variable(core) {
+		return t[:a] + Wildcard + t[b:]
+	}
+	// key=value or key:value: mask the value alone.
+	if k := strings.IndexAny(core, "=:"); k > 0 && k < len(core)-1 && isAlpha(core[0]) {
+		v := core[k+1:]
+		va := 0
+		for va < len(v) && strings.IndexByte(`([{<"'`, v[va]) >= 0 {
+			va++
+		}
+		if va < len(v) && m.variable(v[va:]) {
+			return t[:a] + core[:k+1] + v[:va] + Wildcard + t[b:]
+		}
+	}
+	return t
+}
+
+// variable reports whether s (stripped of surrounding punctuation) is a
+// value of an enabled kind.
+func (m *Masker) variable(s string) bool {
+	return m.on[0] && isUUID(s) ||
+		m.on[1] && isIP(s) ||
+		m.on[2] && isPath(s) ||
+		m.on[3] && isHexValue(s) ||
+		m.on[4] && isNumber(s) ||
+		m.on[5] && isUnitNumber(s, durationUnits) ||
+		m.on[6] && isUnitNumber(s, sizeUnits) ||
+		m.on[7] && isNumericRun(s) ||
+		m.on[8] && isHostName(s)
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		switch i {
+		case 8, 13, 18, 23:
+			if s[i] != '-' {
+				return false
+			}
+		default:
+			if !isHex(s[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isIP accepts a.b.c.d, a.b.c.d:port, a.b.c.d/len and IPv6 forms
+// (including [v6]:port after bracket stripping, and v6 with a zone-less
+// embedded IPv4).
+func isIP(s string) bool {
+	if isIPv4Port(s) {
+		return true
+	}
+	// IPv6: hex groups and colons, at least two colons.
+	colons, hex := 0, 0
+	end := len(s)
+	if k := strings.IndexByte(s, '/'); k > 0 {
+		end = k
+	}
+	if k := strings.Index(s, "]:"); k > 0 {
+		end = k
+	}
+	for i := 0; i < end; i++ {
+		c := s[i]
+		switch {
+		case c == ':':
+			colons++
+		case isHex(c):
+			hex++
+		case c == '.':
+		default:
+			return false
+		}
+	}
+	if colons < 2 || hex == 0 {
+		return false
+	}
+	// "12:00:01" is a time, not an address: require a hex letter or "::".
+	return strings.Contains(s[:end], "::") || strings.IndexFunc(s[:end], func(r rune) bool { return r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F' }) >= 0
+}
+
+func isIPv4Port(s string) bool {
+	parts := 0
+	i := 0
+	for parts < 4 {
+		j := i
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		if j == i || j-i > 3 {
+			return false
+		}
+		parts++
+		i = j
+		if parts < 4 {
+			if i >= len(s) || s[i] != '.' {
+				return false
+			}
+			i++
+		}
+	}
+	if i == len(s) {
+		return true
+	}
+	if s[i] != ':' && s[i] != '/' {
+		return false
+	}
+	i++
+	if i == len(s) {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isPath(s string) bool {
+	if strings.Contains(s, "://") {
+		return true
+	}
+	if s == "/" || len(s) > 1 && s[0] == '/' && s[1] != '/' {
+		return true
+	}
+	return strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") || strings.HasPrefix(s, "~/")
+}
+
+func isHexValue(s string) bool {
+	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		for i := 2; i < len(s); i++ {
+			if !isHex(s[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	if len(s) < 8 {
+		return false
+	}
+	digit := false
+	for i := 0; i < len(s); i++ {
+		if !isHex(s[i]) {
+			return false
+		}
+		digit = digit || isDigit(s[i])
+	}
+	return digit
+}
+
+// numberEnd returns the end of a leading number in s (sign, digits,
+// fraction, exponent) or 0 if s does not start with one.
+func numberEnd(s string) int {
+	i := 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	d := i
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	if i < len(s) && s[i] == '.' && i+1 < len(s) && isDigit(s[i+1]) {
+		i++
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+	}
+	if i == d {
+		return 0
+	}
+	if i+1 < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		k := i + 1
+		if s[k] == '-' || s[k] == '+' {
+			k++
+		}
+		if k < len(s) && isDigit(s[k]) {
+			for k < len(s) && isDigit(s[k]) {
+				k++
+			}
+			i = k
+		}
+	}
+	return i
+}
+
+func isNumber(s string) bool {
+	n := numberEnd(s)
+	if n == 0 {
+		return false
+	}
+	return n == len(s) || n == len(s)-1 && s[n] == '%'
+}
+
+var (
+	durationUnits = []string{"ns", "us", "µs", "ms", "s", "m", "h", "d", "sec", "secs", "min", "mins", "hr", "hrs", "seconds", "minutes", "hours", "days"}
+	sizeUnits     = []string{"b", "kb", "mb", "gb", "tb", "pb", "kib", "mib", "gib", "tib", "k", "m", "g", "t", "bytes", "kbps", "mbps", "gbps", "b/s"}
+)
+
+// isUnitNumber accepts one or more number+unit pairs ("1h2m3.5s", "10MB").
+func isUnitNumber(s string, units []string) bool {
+	if s == "" {
+		return false
+	}
+	for s != "" {
+		n := numberEnd(s)
+		if n == 0 {
+			return false
+		}
+		s = s[n:]
+		u := 0
+		for u < len(s) && !isDigit(s[u]) && s[u] != '.' && s[u] != '-' && s[u] != '+' {
+			u++
+		}
+		if u == 0 || !hasFold(units, s[:u]) {
+			return false
+		}
+		s = s[u:]
+	}
+	return true
+}
+
+func hasFold(l []string, s string) bool {
+	for _, x := range l {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// isNumericRun accepts digits joined by separators - : . , _ / + and a
+// T or Z inside timestamps: dates, clock times, versions, ranges.
+func isNumericRun(s string) bool {
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isDigit(c):
+			digits++
+		case strings.IndexByte("-:.,_/+", c) >= 0:
+		case (c == 'T' || c == 'Z') && i > 0 && isDigit(s[i-1]):
+		default:
+			return false
+		}
+	}
+	return digits > 0 && digits*2 >= len(s)
+}
+
+// hostSuffixes are the last labels that make a dotted name a host name and
+// not, say, a Java class (java.io.IOException stays a constant).
+var hostSuffixes = map[string]bool{
+	"com": true, "net": true, "org": true, "io": true, "edu": true, "gov": true, "mil": true, "int": true,
+	"internal": true, "local": true, "localdomain": true, "lan": true, "corp": true, "home": true, "intra": true,
+	"cloud": true, "dev": true, "svc": true, "cluster": true, "de": true, "uk": true, "fr": true, "cn": true,
+	"jp": true, "ru": true, "eu": true, "us": true, "ca": true, "au": true, "nl": true, "ch": true, "in": true,
+}
+
+// isHostName accepts lower-case DNS names with at least two labels whose
+// last label is in hostSuffixes.
+func isHostName(s string) bool {
+	if strings.Count(s, ".") < 1 {
+		return false
+	}
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	if !hostSuffixes[strings.ToLower(last)] {
+		return false
+	}
+	prev := byte('.')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', isDigit(c), c == '-', c == '_':
+		case c == '.':
+			if prev == '.' {
+				return false
+			}
+		default:
+			return false
+		}
+		prev = c
+	}
+	return prev != '.'
+}

@@ -1,0 +1,83 @@
+package raw
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/opsdata/opsdata/datasets/demo"
+	"github.com/opsdata/opsdata/internal/benchutil"
+)
+
+const benchGenEnv = "OPSDATA_RAW_BENCH_GEN"
+
+// TestGenerateBenchBlock is the benchmark's generator, run in a child
+// process (so the simulation's ~460 MB does not count in the benchmark's
+// peak RSS); it does nothing in a normal test run.
+func TestGenerateBenchBlock(t *testing.T) {
+	dir := os.Getenv(benchGenEnv)
+	if dir == "" {
+		return
+	}
+	if _, err := demo.Generate(context.Background(), demo.Config{Dir: dir, Duration: 24 * time.Hour, Services: 100, Instances: 5}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkRawTSDBToParquet: every sample of a generated block of 10,000
+// series × 1 day at 15 s (57.6 M samples; the demo generator with 100
+// services × 5 instances, cached in the temp dir) read from the TSDB and
+// written as the samples and raw_series tables. Reports samples/s,
+// bytes/sample of the samples table, the TSDB's own bytes/sample and peak RSS.
+func BenchmarkRawTSDBToParquet(b *testing.B) {
+	cache := filepath.Join(os.TempDir(), "opsdata-bench-raw-10k")
+	if _, err := os.Stat(filepath.Join(cache, "ground_truth")); err != nil {
+		os.RemoveAll(cache)
+		cmd := exec.Command(os.Args[0], "-test.run=^TestGenerateBenchBlock$")
+		cmd.Env = append(os.Environ(), benchGenEnv+"="+cache)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("generate the benchmark block: %v\n%s", err, out)
+		}
+	}
+	tsdbDir := filepath.Join(cache, "tsdb")
+	start := demo.DefaultStart
+	var st Stats
+	var out string
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out = b.TempDir()
+		db, err := OpenTSDB(tsdbDir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q, err := db.Querier(start, start.Add(24*time.Hour))
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err = Write(context.Background(), q, Options{Selectors: all, From: start, To: start.Add(24 * time.Hour), Dir: out})
+		q.Close()
+		db.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	benchutil.Report(b, float64(st.Samples)*float64(b.N), "samples")
+	b.ReportMetric(float64(dirBytes(filepath.Join(out, "samples")))/float64(st.Samples), "parquet-bytes/sample")
+	b.ReportMetric(float64(dirBytes(tsdbDir))/float64(st.Samples), "tsdb-bytes/sample")
+	b.ReportMetric(float64(st.Series), "series")
+}
+
+func dirBytes(dir string) int64 {
+	var n int64
+	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
+}

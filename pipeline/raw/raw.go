@@ -1,0 +1,252 @@
+// Package raw writes every sample of the selected series, unaggregated, as
+// the long tidy table `samples` (Hive-partitioned by UTC date) plus the
+// `raw_series` table (schemas/raw.go). It reads through storage.Querier,
+// so the same code serves TSDB blocks read directly (OpenTSDB) and a live
+// server by remote read with STREAMED_XOR_CHUNKS (OpenRemote). Series are
+// streamed one at a time and rows go out in bounded batches, so memory
+// stays flat in the number of samples (it grows only with the number of
+// series, for the id map). See docs/decisions/0007-raw-export.md.
+package raw
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/storage/remote"
+	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/write"
+	"github.com/opsdata/opsdata/schemas"
+)
+
+// ErrNativeHistogram is returned for a series holding native histogram
+// samples: the samples table has no place for them (decision 0007).
+var ErrNativeHistogram = errors.New("native histogram samples are not supported by the raw export; exclude the series with --match (e.g. {__name__!=\"...\"})")
+
+// batchRows bounds the rows buffered before they are handed to the
+// Parquet writer (which itself flushes a row group every
+// write.MaxRowsPerRowGroup rows).
+const batchRows = 8192
+
+// Options says what to export and where.
+type Options struct {
+	// Selectors are matcher sets; a series is exported when any set matches.
+	Selectors [][]*labels.Matcher
+	From, To  time.Time // [From, To), UTC
+	Dir       string    // staging directory; tables go under it
+	// Labels anonymizes a series' labels (without __name__) for raw_series;
+	// nil keeps them as they are.
+	Labels func(labels.Labels) labels.Labels
+}
+
+// Stats counts what was written.
+type Stats struct {
+	Series, Samples, Stale int64
+	Files                  int
+}
+
+// Write exports every sample of the selected series in [o.From, o.To) from
+// q, one UTC day per partition, series in label order within a day. Series
+// ids number series by first appearance (days in order), so the same input
+// gives the same bytes.
+func Write(ctx context.Context, q storage.Querier, o Options) (Stats, error) {
+	var st Stats
+	if len(o.Selectors) == 0 {
+		return st, errors.New("raw: no series selector (give at least one --match)")
+	}
+	if !o.To.After(o.From) {
+		return st, fmt.Errorf("raw: empty range %s..%s", o.From.UTC().Format(time.RFC3339), o.To.UTC().Format(time.RFC3339))
+	}
+	ids := map[string]int64{}
+	var series []schemas.RawSeries
+	buf := make([]schemas.Sample, 0, batchRows)
+	from, to := o.From.UnixMilli(), o.To.UnixMilli()
+	const dayMs = int64(24 * time.Hour / time.Millisecond)
+	for dayStart := from - ((from%dayMs)+dayMs)%dayMs; dayStart < to; dayStart += dayMs {
+		lo, hi := max(from, dayStart), min(to, dayStart+dayMs) // [lo, hi)
+		date := pipeline.Date(time.UnixMilli(dayStart).UTC())
+		var f *write.File[schemas.Sample]
+		flush := func() error {
+			if len(buf) == 0 {
+				return nil
+			}
+			if f == nil {
+				var err error
+				if f, err = write.Create[schemas.Sample](o.Dir, write.PartPath(schemas.TableSamples, date, 0)); err != nil {
+					return err
+				}
+			}
+			err := f.Write(buf)
+			buf = buf[:0]
+			return err
+		}
+		hints := &storage.SelectHints{Start: lo, End: hi - 1}
+		sets := make([]storage.SeriesSet, 0, len(o.Selectors))
+		for _, ms := range o.Selectors {
+			sets = append(sets, q.Select(ctx, true, hints, ms...))
+		}
+		set := storage.NewMergeSeriesSet(sets, 0, storage.ChainedSeriesMerge)
+		var it chunkenc.Iterator
+		for set.Next() {
+			if err := ctx.Err(); err != nil {
+				abort(f)
+				return st, err
+			}
+			s := set.At()
+			lset := s.Labels()
+			key := string(lset.Bytes(nil))
+			id, ok := ids[key]
+			if !ok {
+				id = int64(len(ids))
+				ids[key] = id
+				row, err := seriesRow(id, lset, o.Labels)
+				if err != nil {
+					abort(f)
+					return st, err
+				}
+				series = append(series, row)
+			}
+			it = s.Iterator(it)
+			for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+				if vt != chunkenc.ValFloat {
+					abort(f)
+					return st, fmt.Errorf("raw: series %s: %w", lset, ErrNativeHistogram)
+				}
+				t, v := it.At()
+				if t < lo || t >= hi {
+					continue
+				}
+				stale := value.IsStaleNaN(v)
+				if stale {
+					st.Stale++
+					v = math.NaN()
+				}
+				buf = append(buf, schemas.Sample{SeriesID: id, TS: time.UnixMilli(t).UTC(), Value: v, Stale: stale})
+				st.Samples++
+				if len(buf) == batchRows {
+					if err := flush(); err != nil {
+						abort(f)
+						return st, err
+					}
+				}
+			}
+			if err := it.Err(); err != nil {
+				abort(f)
+				return st, fmt.Errorf("raw: read series %s: %w", lset, err)
+			}
+		}
+		if err := set.Err(); err != nil {
+			abort(f)
+			return st, fmt.Errorf("raw: select %s: %w", date, err)
+		}
+		if err := flush(); err != nil {
+			abort(f)
+			return st, err
+		}
+		if f != nil {
+			if err := f.Close(); err != nil {
+				return st, err
+			}
+			st.Files++
+		}
+	}
+	st.Series = int64(len(series))
+	if len(series) > 0 {
+		if _, err := write.Table(o.Dir, write.PartPath(schemas.TableRawSeries, "", 0), series, "series_id"); err != nil {
+			return st, err
+		}
+		st.Files++
+	}
+	return st, nil
+}
+
+func abort(f *write.File[schemas.Sample]) {
+	if f != nil {
+		f.Abort()
+	}
+}
+
+func seriesRow(id int64, lset labels.Labels, anon func(labels.Labels) labels.Labels) (schemas.RawSeries, error) {
+	name := lset.Get(labels.MetricName)
+	rest := labels.NewBuilder(lset).Del(labels.MetricName).Labels()
+	if anon != nil {
+		rest = anon(rest)
+	}
+	b, err := json.Marshal(rest.Map()) // encoding/json sorts map keys
+	if err != nil {
+		return schemas.RawSeries{}, fmt.Errorf("raw: labels of %s: %w", lset, err)
+	}
+	return schemas.RawSeries{SeriesID: id, Metric: name, Labels: string(b)}, nil
+}
+
+// TSDB is a read-only TSDB directory opened for a raw export.
+type TSDB struct {
+	db      *tsdb.DBReadOnly
+	sandbox string
+}
+
+// OpenTSDB opens dir (blocks, as a snapshot or a stopped server leaves
+// them) read-only; the directory is never written.
+func OpenTSDB(dir string) (*TSDB, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("raw: tsdb %s: %w", dir, err)
+	}
+	sandbox, err := os.MkdirTemp("", "opsdata-raw-")
+	if err != nil {
+		return nil, fmt.Errorf("raw: scratch dir: %w", err)
+	}
+	db, err := tsdb.OpenDBReadOnly(dir, sandbox, promslog.NewNopLogger())
+	if err != nil {
+		os.RemoveAll(sandbox)
+		return nil, fmt.Errorf("raw: open tsdb %s: %w", dir, err)
+	}
+	return &TSDB{db: db, sandbox: sandbox}, nil
+}
+
+// Querier covers [from, to).
+func (t *TSDB) Querier(from, to time.Time) (storage.Querier, error) {
+	return t.db.Querier(from.UnixMilli(), to.UnixMilli()-1)
+}
+
+// Close releases the TSDB.
+func (t *TSDB) Close() error { return errors.Join(t.db.Close(), os.RemoveAll(t.sandbox)) }
+
+// OpenRemote is a querier over a server's remote-read endpoint
+// (<base>/api/v1/read), asking for STREAMED_XOR_CHUNKS responses, with
+// the given HTTP client config (promapi.HTTPClientConfig builds it).
+func OpenRemote(ctx context.Context, base string, hc config.HTTPClientConfig, timeout time.Duration, from, to time.Time) (storage.Querier, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("raw: remote read url %q: %w", base, err)
+	}
+	u = u.JoinPath("api", "v1", "read")
+	c, err := remote.NewReadClient("opsdata-raw", &remote.ClientConfig{
+		URL:              &config.URL{URL: u},
+		Timeout:          model.Duration(timeout),
+		HTTPClientConfig: hc,
+		ChunkedReadLimit: 50 << 20,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("raw: remote read client %s: %w", u, err)
+	}
+	qa := remote.NewSampleAndChunkQueryableClient(c, labels.EmptyLabels(), nil, true, func() (int64, error) { return 0, nil })
+	q, err := qa.Querier(from.UnixMilli(), to.UnixMilli()-1)
+	if err != nil {
+		return nil, fmt.Errorf("raw: remote read %s: %w", u, err)
+	}
+	return q, nil
+}

@@ -1,0 +1,72 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opsdata/opsdata/labelers"
+)
+
+// LabelReportFile is the label report's name in a version directory.
+const LabelReportFile = "label_report.json"
+
+// mergeLabels merges the labelers' incidents under the spec's merge policy
+// (labelers.Merge) and writes the label report into the staging directory,
+// so it is checksummed and published with the version.
+func (e *export) mergeLabels() error {
+	kinds := make([]string, 0, len(e.s.Labelers))
+	for _, l := range e.s.Labelers {
+		kinds = append(kinds, l.Kind)
+	}
+	merged, rep := labelers.Merge(e.incidents, labelers.MergeInput{
+		Grid: e.grid, Entities: e.entities, Policy: e.s.Merge, Labelers: kinds,
+	})
+	e.incidents = merged
+	// Entities are published under their pseudonyms when the policy says so.
+	ren := func(refs []labelers.Ref) {
+		for i := range refs {
+			refs[i].Entity = e.entity(refs[i].Entity)
+		}
+	}
+	ren(rep.Conflicts.TicketWithoutAlert)
+	ren(rep.Conflicts.AlertWithoutTicket)
+	for i, ex := range rep.WarningExamples {
+		if j := strings.LastIndex(ex, ", entity "); j >= 0 && strings.HasSuffix(ex, ")") {
+			rep.WarningExamples[i] = ex[:j] + ", entity " + e.entity(ex[j+len(", entity "):len(ex)-1]) + ")"
+		}
+	}
+	e.report = &rep
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("label report: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(e.staging, LabelReportFile), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("label report: %w", err)
+	}
+	return nil
+}
+
+// reportGaps summarises the label report for the manifest and card.
+func (e *export) reportGaps() []string {
+	r := e.report
+	if r == nil {
+		return nil
+	}
+	var out []string
+	if r.Overlaps > 0 {
+		out = append(out, fmt.Sprintf("labels merged under %s: %d overlapping groups, %d weaker intervals absorbed (see %s)", r.Policy, r.Overlaps, r.Absorbed, LabelReportFile))
+	}
+	if n := len(r.Conflicts.TicketWithoutAlert); n > 0 {
+		out = append(out, fmt.Sprintf("%d ticket/manual incident(s) no rule or alert confirms", n))
+	}
+	if n := len(r.Conflicts.AlertWithoutTicket); n > 0 {
+		out = append(out, fmt.Sprintf("%d rule/alert incident(s) with no ticket: labelled from metrics alone, boundaries approximate", n))
+	}
+	for _, k := range sortedKeys(r.Warnings) {
+		out = append(out, fmt.Sprintf("%d label interval(s) %s (see %s)", r.Warnings[k], strings.ReplaceAll(k, "_", " "), LabelReportFile))
+	}
+	return out
+}

@@ -1,0 +1,79 @@
+package schemas_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/opsdata/opsdata/pipeline/align"
+	"github.com/opsdata/opsdata/schemas"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden schema files")
+
+// TestGoldenSchemas pins every published table's Parquet schema. A diff here
+// is a change to the contract with researchers: bump schemas.Versions and
+// regenerate with `go test ./schemas -update`.
+func TestGoldenSchemas(t *testing.T) {
+	cases := []struct {
+		table  string
+		schema *parquet.Schema
+	}{
+		{schemas.TableMetrics, parquet.SchemaOf(new(schemas.Metric))},
+		{schemas.TableSeries, parquet.SchemaOf(new(schemas.Series))},
+		{schemas.TableLogs, parquet.SchemaOf(new(schemas.Log))},
+		{schemas.TableTickets, parquet.SchemaOf(new(schemas.Ticket))},
+		{schemas.TableIncidents, parquet.SchemaOf(new(schemas.Incident))},
+		// windows with two example features: the fixed columns around them are the contract.
+		{schemas.TableWindows, parquet.SchemaOf(align.NewWindowTable([]string{"requests_per_second", "cpu_utilization"}).NewRow())},
+	}
+	for _, tc := range cases {
+		t.Run(tc.table, func(t *testing.T) {
+			if _, ok := schemas.Versions[tc.table]; !ok {
+				t.Fatalf("table %s has no schema version", tc.table)
+			}
+			got := tc.schema.String() + "\n"
+			path := filepath.Join("testdata", tc.table+".schema.golden")
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run `go test ./schemas -update` to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("schema of %s changed; bump schemas.Versions[%q] and run `go test ./schemas -update`.\n--- want\n%s\n--- got\n%s", tc.table, tc.table, want, got)
+			}
+		})
+	}
+}
+
+// TestTimestampsAreUTCAdjusted: pandas must get tz-aware UTC timestamps.
+func TestTimestampsAreUTCAdjusted(t *testing.T) {
+	checked := 0
+	for _, v := range []any{new(schemas.Metric), new(schemas.Log), new(schemas.Ticket), new(schemas.Incident), new(schemas.WindowKey)} {
+		s := parquet.SchemaOf(v)
+		for _, path := range s.Columns() {
+			leaf, _ := s.Lookup(path...)
+			lt := leaf.Node.Type().LogicalType()
+			if lt == nil {
+				continue
+			}
+			if ts, ok := lt.Value.(*format.TimestampType); ok {
+				checked++
+				if !ts.IsAdjustedToUTC {
+					t.Errorf("%s.%v: timestamp not UTC-adjusted", s.Name(), path)
+				}
+			}
+		}
+	}
+	if checked < 8 {
+		t.Fatalf("found only %d timestamp columns", checked)
+	}
+}

@@ -1,0 +1,67 @@
+"""croissant.json is valid Croissant 1.0 (mlcroissant validates and loads it) and the
+README's Hugging Face header names the licence and one config per table."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mlcroissant as mlc
+import pandas as pd
+
+
+def mlcroissant_cli() -> str:
+    exe = Path(sys.executable).parent / "mlcroissant"
+    assert exe.exists() or shutil.which("mlcroissant"), "mlcroissant CLI missing: run scripts/venv.sh"
+    return str(exe) if exe.exists() else shutil.which("mlcroissant")
+
+
+def test_mlcroissant_validate(version_dir: Path):
+    res = subprocess.run([mlcroissant_cli(), "validate", "--jsonld", "croissant.json"], cwd=version_dir,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "error" not in (res.stdout + res.stderr).lower().replace("0 error", ""), res.stderr
+
+
+def test_croissant_matches_manifest(version_dir: Path, manifest: dict):
+    doc = json.loads((version_dir / "croissant.json").read_text())
+    assert doc["conformsTo"] == "http://mlcommons.org/croissant/1.0"
+    assert doc["license"] == manifest["licence_url"]
+    assert doc["version"].count(".") >= 2 and doc["citeAs"]
+    objects = {d["contentUrl"]: d for d in doc["distribution"] if d["@type"] == "cr:FileObject"}
+    parquet = {f["path"]: f for f in manifest["files"] if f["path"].endswith(".parquet")}
+    assert set(objects) == set(parquet)
+    for p, o in objects.items():
+        assert o["sha256"] == parquet[p]["sha256"] == hashlib.sha256((version_dir / p).read_bytes()).hexdigest()
+    sets = {d["@id"] for d in doc["distribution"] if d["@type"] == "cr:FileSet"}
+    assert sets == {f"{t}-files" for t in manifest["tables"]}
+    for rs in doc["recordSet"]:
+        cols = [c["name"] for c in manifest["tables"][rs["name"]]["columns"]]
+        assert [f["name"] for f in rs["field"]] == cols
+
+
+def test_mlcroissant_loads_records(version_dir: Path, manifest: dict, monkeypatch):
+    monkeypatch.chdir(version_dir)
+    ds = mlc.Dataset(jsonld="croissant.json")
+    records = list(ds.records(record_set="incidents"))
+    assert len(records) == manifest["tables"]["incidents"]["rows"]
+    inc = pd.read_parquet(version_dir / "incidents")
+    assert sorted(r["incidents/incident_id"].decode() for r in records) == sorted(inc["incident_id"])
+
+
+def test_readme_has_hugging_face_header(version_dir: Path, manifest: dict):
+    text = (version_dir / "README.md").read_text()
+    assert text.startswith("---\n")
+    header = text.split("---\n")[1]
+    assert f"license: {manifest['licence'].lower()}" in header
+    for key in ("pretty_name:", "task_categories:", "size_categories:", "configs:"):
+        assert key in header, key
+    for table in manifest["tables"]:
+        assert f"- config_name: {table}\n" in header
+    for section in ("## Motivation", "## Composition", "## Collection process", "## Labels",
+                    "**Known gaps.**", "## Anonymization", "## Maintenance"):
+        assert section in text, section
