@@ -390,3 +390,30 @@ func (st S3Settings) newMinioClient() (*minio.Client, func(), error) {
 	})
 	return cl, tr.CloseIdleConnections, err
 }
+
+// CheckOutput validates an output URL and its settings without touching
+// the network, so an export can refuse a bad --output or s3: section (or
+// --public on a file:// output) before it spends time staging.
+func CheckOutput(rawURL string, public bool, opts ...BucketOption) error {
+	scheme, _, ok := strings.Cut(rawURL, "://")
+	switch {
+	case !ok:
+		return fmt.Errorf("output %q: not a URL; use file://DIR (e.g. file://./out) or s3://BUCKET/PREFIX", rawURL)
+	case scheme == "file":
+		if public {
+			return fmt.Errorf("--public: output %q is not s3://; a public policy applies to S3 buckets only (share a file:// output with your web server instead)", rawURL)
+		}
+		return nil
+	case scheme == "s3":
+		st, err := ResolveS3(rawURL, opts...)
+		if err != nil {
+			return err
+		}
+		if public && st.Anonymous() {
+			return fmt.Errorf("--public: setting a bucket policy on %s needs credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or s3.credentials in the spec)", st.Bucket)
+		}
+		return nil
+	default:
+		return fmt.Errorf("output %q: unknown scheme %q; use file://DIR or s3://BUCKET/PREFIX", rawURL, scheme)
+	}
+}

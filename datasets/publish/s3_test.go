@@ -347,3 +347,31 @@ func TestMinIOStoppedMidPublish(t *testing.T) {
 		t.Errorf("Latest after re-run = %q, %v", v, err)
 	}
 }
+
+func TestCheckOutput(t *testing.T) {
+	keys := publish.WithGetenv(envOf(map[string]string{"AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "S"}))
+	none := publish.WithGetenv(envOf(map[string]string{}))
+	tests := []struct {
+		url     string
+		public  bool
+		opt     publish.BucketOption
+		wantErr string
+	}{
+		{url: "file://./out", opt: none},
+		{url: "file://./out", public: true, opt: none, wantErr: "S3 buckets only"},
+		{url: "s3://bucket/p", opt: none},
+		{url: "s3://bucket/p", public: true, opt: keys},
+		{url: "s3://bucket/p", public: true, opt: none, wantErr: "needs credentials"},
+		{url: "s3://B/p", opt: none, wantErr: "not a valid S3 bucket name"},
+		{url: "gs://x", opt: none, wantErr: "unknown scheme"},
+		{url: "out", opt: none, wantErr: "not a URL"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			err := publish.CheckOutput(tc.url, tc.public, tc.opt)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("CheckOutput(%q, public=%v) = %v, want %q", tc.url, tc.public, err, tc.wantErr)
+			}
+		})
+	}
+}

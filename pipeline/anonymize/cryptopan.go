@@ -18,7 +18,7 @@ import (
 // 128 bits. Safe for concurrent use (cipher.Block is stateless).
 //
 // Written here because the Go module proxy does not serve the usual module;
-// see docs/decisions/0006-anonymization-policy-cryptopan.md.
+// see docs/decisions/0019-anonymization-policy-cryptopan.md.
 type CryptoPAn struct {
 	block cipher.Block
 	pad   [16]byte

@@ -20,7 +20,7 @@ import (
 )
 
 // benchLines is the workload of BenchmarkLogsPath.
-const benchLines = 5_000_000
+var benchLines = 5_000_000
 
 // writeBenchLogs writes n JSON lines from 40 templates with hosts, users,
 // IPs, numbers and paths, time-ordered.
@@ -135,4 +135,10 @@ func BenchmarkLogsPath(b *testing.B) {
 		b.ReportMetric(float64(len(rows)), "templates")
 	}
 	benchutil.Report(b, float64(benchLines*b.N), "lines")
+}
+
+func init() {
+	if v := os.Getenv("OPSDATA_BENCH_LINES"); v != "" {
+		fmt.Sscan(v, &benchLines)
+	}
 }

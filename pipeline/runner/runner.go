@@ -87,6 +87,14 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	if version == "" {
 		version = DefaultVersion(grid)
 	}
+	output := s.Output
+	if o.Output != "" {
+		output = o.Output
+	}
+	// Refuse a bad output (or --public on file://) before the work, not after.
+	if err := publish.CheckOutput(output, o.Public, publish.WithS3(s.S3)); err != nil {
+		return nil, err
+	}
 	key, err := anonymize.LoadKey(s.Anonymize.Key)
 	if err != nil {
 		return nil, fmt.Errorf("anonymization key: %w", err)
@@ -133,10 +141,6 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	man, err := publish.Prepare(staging, meta)
 	if err != nil {
 		return nil, fmt.Errorf("prepare version: %w", err)
-	}
-	output := s.Output
-	if o.Output != "" {
-		output = o.Output
 	}
 	bkt, prefix, err := publish.OpenBucket(ctx, output, publish.WithS3(s.S3))
 	if err != nil {

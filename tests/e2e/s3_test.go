@@ -177,6 +177,10 @@ func TestS3Export(t *testing.T) {
 	if err != nil || !strings.Contains(out, "demo-cluster "+e.version) {
 		t.Errorf("inspect s3://: %v\n%s%s", err, out, stderr)
 	}
+	// --public is refused up front, before any work, where it cannot apply.
+	if _, stderr, err := run(t, e, "export", "--spec", e.spec, "--output", "file://"+t.TempDir(), "--public"); err == nil || !strings.Contains(stderr, "S3 buckets only") {
+		t.Errorf("--public on file://: %v %s; want a refusal", err, stderr)
+	}
 	// Anonymous readers (no keys at all) can inspect the public dataset.
 	anon := []string{"AWS_ENDPOINT_URL=" + srv.URL, "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent"}
 	if out, stderr, err := runEnv(t, e, anon, "inspect", "s3://opsdata-e2e/datasets/demo-cluster"); err != nil || !strings.Contains(out, "demo-cluster "+e.version) {
