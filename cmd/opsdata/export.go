@@ -2,14 +2,11 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
-	"os"
 	"sort"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/opsdata/opsdata/datasets/spec"
 	"github.com/opsdata/opsdata/pipeline/runner"
 )
 
@@ -30,32 +27,15 @@ publishes an immutable version. Re-running with the same inputs is a no-op.`,
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress to stderr"},
 		},
 		Action: func(c *cli.Context) error {
-			path := c.String("spec")
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return fmt.Errorf("read spec: %w", err)
-			}
-			s, err := spec.Parse(path, b)
+			a, err := readRunArgs(c) // runflags.go
 			if err != nil {
 				return err
-			}
-			from, err := parseTime("--from", c.String("from"))
-			if err != nil {
-				return err
-			}
-			to, err := parseTime("--to", c.String("to"))
-			if err != nil {
-				return err
-			}
-			level := slog.LevelWarn
-			if c.Bool("verbose") {
-				level = slog.LevelInfo
 			}
 			start := time.Now()
 			res, err := runner.Export(c.Context, runner.Options{
-				Spec: s, SpecBytes: b, From: from, To: to, Version: c.String("version"),
+				Spec: a.spec, SpecBytes: a.bytes, From: a.from, To: a.to, Version: c.String("version"),
 				Output: c.String("output"), Public: c.Bool("public"), CodeVersion: version, Components: components(),
-				Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+				Logger: a.logger,
 			})
 			if err != nil {
 				return err

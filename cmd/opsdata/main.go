@@ -36,6 +36,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			demoCommand(),
 			exportCommand(),
+			rawCommand(),
 			checkCommand(),
 			inspectCommand(),
 			lsCommand(),

@@ -335,6 +335,9 @@ func (b *s3Bucket) describe(err error) error {
 		hint = "; create the bucket first"
 	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch":
 		hint = "; check the credentials and the bucket policy"
+		if b.st.Anonymous() {
+			hint = "; this prefix is not public: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a shared credentials file), or ask the publisher to export it with --public"
+		}
 	}
 	return fmt.Errorf("s3 bucket %s at %s://%s (credentials: %s): %w%s", b.st.Bucket, scheme, b.st.Endpoint, b.st.CredentialSource, err, hint)
 }

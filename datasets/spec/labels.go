@@ -29,7 +29,7 @@ const DefaultMergeTolerance = 5 * time.Minute
 var LabelerKinds = []string{"ticket", "rule", "alertmanager", "alerts_series", "manual"}
 
 // TicketFormats are the ticket source formats the spec accepts.
-var TicketFormats = []string{"json"} // csv, github, jira: not built yet (issue 4)
+var TicketFormats = []string{"json", "csv", "github", "jira"}
 
 func (s *Spec) mergeDefaults() {
 	if len(s.Merge.Precedence) == 0 {

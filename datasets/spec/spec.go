@@ -147,13 +147,14 @@ type TicketSource struct {
 	// Timezone applies to naive timestamps when a ticket names no zone.
 	Timezone string `yaml:"timezone"`
 	// GitHub and Jira sources (format github / jira; see labels.go).
-	URL      string    `yaml:"url"`       // API base URL (github default https://api.github.com)
-	Repo     string    `yaml:"repo"`      // github: OWNER/NAME
-	Labels   []string  `yaml:"labels"`    // github: issue label filter, e.g. [incident]
-	Since    time.Time `yaml:"since"`     // github: only issues updated at or after
-	JQL      string    `yaml:"jql"`       // jira: the search
-	TokenEnv string    `yaml:"token_env"` // env variable holding the API token
-	UserEnv  string    `yaml:"user_env"`  // jira: env variable holding the user (basic auth with the token)
+	URL      string        `yaml:"url"`       // API base URL (github default https://api.github.com)
+	Repo     string        `yaml:"repo"`      // github: OWNER/NAME
+	Labels   []string      `yaml:"labels"`    // github: issue label filter, e.g. [incident]
+	Since    time.Time     `yaml:"since"`     // github: only issues updated at or after
+	JQL      string        `yaml:"jql"`       // jira: the search
+	TokenEnv string        `yaml:"token_env"` // env variable holding the API token
+	UserEnv  string        `yaml:"user_env"`  // jira: env variable holding the user (basic auth with the token)
+	Mapping  TicketMapping `yaml:"mapping"`   // github/jira: labels → severity, type, entities (tickets_remote.go)
 }
 
 // TicketFields maps a ticket's fields onto opsdata's ticket model.
@@ -469,7 +470,8 @@ func (s *Spec) Validate() error {
 			add("tickets[%d].name: required", i)
 		}
 	}
-	s.validateLabels(add) // labelers, merge, ticket formats: labels.go
+	s.validateLabels(add)        // labelers, merge, ticket formats: labels.go
+	s.validateRemoteTickets(add) // github/jira mapping: tickets_remote.go
 	s.Anonymize.validateAnonymize(add)
 	errs = append(errs, validateLogs(s)...)
 	if s.Anonymize.Key.File == "" && s.Anonymize.Key.Env == "" {

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"os"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/prometheus/prometheus/storage"
@@ -69,15 +68,9 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	from, to := s.Range.From, s.Range.To
-	if !o.From.IsZero() {
-		from = o.From
-	}
-	if !o.To.IsZero() {
-		to = o.To
-	}
-	if from.IsZero() || to.IsZero() {
-		return nil, fmt.Errorf("no export range: set range.from and range.to in %s or pass --from and --to", s.Path)
+	from, to, err := runRange(s, o.From, o.To)
+	if err != nil {
+		return nil, err
 	}
 	grid, err := pipeline.NewGrid(from.UTC(), to.UTC(), time.Duration(s.Window))
 	if err != nil {
@@ -87,21 +80,9 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	if version == "" {
 		version = DefaultVersion(grid)
 	}
-	output := s.Output
-	if o.Output != "" {
-		output = o.Output
-	}
-	// Refuse a bad output (or --public on file://) before the work, not after.
-	if err := publish.CheckOutput(output, o.Public, publish.WithS3(s.S3)); err != nil {
+	output, _, anon, err := runOutput(s, o.Output, o.Public)
+	if err != nil {
 		return nil, err
-	}
-	key, err := anonymize.LoadKey(s.Anonymize.Key)
-	if err != nil {
-		return nil, fmt.Errorf("anonymization key: %w", err)
-	}
-	anon, err := anonymize.New(key, s.Anonymize, s.Entity.Label)
-	if err != nil {
-		return nil, fmt.Errorf("anonymization policy: %w", err)
 	}
 	staging, err := os.MkdirTemp(o.TempDir, "opsdata-staging-")
 	if err != nil {
@@ -117,49 +98,11 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 
 	// Leakage gate: every raw identifier the run saw, and the spec's
 	// canaries, must be absent from every byte about to be published.
-	meta := e.meta(version)
-	// The report (counts per rule and type, no values) is part of the
-	// version: written before Prepare so it is checksummed, and gated.
-	if err := anon.WriteReport(staging); err != nil {
+	man, already, err := finish(ctx, staged{dir: staging, meta: e.meta(version), anon: anon, spec: s, output: output, public: o.Public})
+	if err != nil {
 		return nil, err
 	}
-	if _, err := publish.Prepare(staging, meta); err != nil {
-		return nil, fmt.Errorf("prepare version: %w", err)
-	}
-	leaks, err := anonymize.ScanDir(ctx, staging, anon.Inventory(), 10)
-	if err != nil {
-		return nil, fmt.Errorf("leakage gate: %w", err)
-	}
-	if len(leaks) > 0 {
-		var b strings.Builder
-		for _, l := range leaks {
-			fmt.Fprintf(&b, "\n  %s column %q row %d: %s", l.File, l.Column, l.Row, l.Needle)
-		}
-		return nil, fmt.Errorf("%w: %d raw identifier(s) found, first:%s\nfix the anonymization policy (anonymize: in %s); nothing was published", ErrLeak, len(leaks), b.String(), s.Path)
-	}
-	// Prepare again: the manifest must describe the files exactly as gated.
-	man, err := publish.Prepare(staging, meta)
-	if err != nil {
-		return nil, fmt.Errorf("prepare version: %w", err)
-	}
-	bkt, prefix, err := publish.OpenBucket(ctx, output, publish.WithS3(s.S3))
-	if err != nil {
-		return nil, fmt.Errorf("output %s: %w", output, err)
-	}
-	defer bkt.Close()
-	res := &Result{Dataset: s.Dataset, Version: version, Output: output, Manifest: man, Rows: e.rows, Problems: e.problems.Report()}
-	if o.Public {
-		if err := publish.SetPublicRead(ctx, output, s.Dataset, publish.WithS3(s.S3)); err != nil {
-			return nil, fmt.Errorf("publish %s/%s: nothing published: %w", s.Dataset, version, err)
-		}
-	}
-	if err := publish.Publish(ctx, bkt, prefix, staging, man); err != nil {
-		if errors.Is(err, publish.ErrAlreadyPublished) {
-			res.AlreadyPublished = true
-			return res, nil
-		}
-		return nil, fmt.Errorf("publish %s/%s: %w", s.Dataset, version, err)
-	}
+	res := &Result{Dataset: s.Dataset, Version: version, Output: output, Manifest: man, AlreadyPublished: already, Rows: e.rows, Problems: e.problems.Report()}
 	return res, nil
 }
 

@@ -185,30 +185,7 @@ func TestLabelsEqualGroundTruth(t *testing.T) {
 
 func TestNoRawIdentifierPublished(t *testing.T) {
 	e := setup(t)
-	b, err := os.ReadFile(filepath.Join(e.demo, "ground_truth", "identifiers.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids map[string][]string
-	if err := json.Unmarshal(b, &ids); err != nil {
-		t.Fatal(err)
-	}
-	var needles []string
-	for kind, vs := range ids {
-		if len(vs) == 0 && kind != "tokens" {
-			t.Errorf("identifiers.json lists no %s", kind)
-		}
-		needles = append(needles, vs...)
-	}
-	if len(needles) < 20 {
-		t.Fatalf("expected a substantial identifier inventory, got %d", len(needles))
-	}
-	// Also the key itself must never be published.
-	key, err := os.ReadFile(filepath.Join(e.demo, "anonymization.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	needles = append(needles, strings.TrimSpace(string(key)))
+	needles := identifierNeedles(t, e.demo) // raw_test.go
 	leaks, err := anonymize.ScanDir(context.Background(), e.versionDir(), needles, 20)
 	if err != nil {
 		t.Fatal(err)

@@ -186,6 +186,8 @@ func TestS3Export(t *testing.T) {
 	if out, stderr, err := runEnv(t, e, anon, "inspect", "s3://opsdata-e2e/datasets/demo-cluster"); err != nil || !strings.Contains(out, "demo-cluster "+e.version) {
 		t.Errorf("anonymous inspect s3://: %v\n%s%s", err, out, stderr)
 	}
+	// ls and pull without credentials, sharing this export (pull_s3_test.go).
+	t.Run("anonymous pull", func(t *testing.T) { testAnonymousPull(t, e, srv, "opsdata-e2e", "datasets") })
 }
 
 // TestS3ServerStoppedMidExport stops MinIO after the export's first data

@@ -69,8 +69,8 @@ func New(cfg spec.TicketSource, problems *pipeline.Problems) (pipeline.TicketSou
 	if problems == nil {
 		problems = &pipeline.Problems{}
 	}
-	if cfg.Format != "" && cfg.Format != FormatJSON {
-		return nil, fmt.Errorf("%s: format %q is not known (use json)", where, cfg.Format)
+	if cfg.Format != "" && cfg.Format != FormatJSON && cfg.Format != FormatCSV {
+		return nil, fmt.Errorf("%s: format %q is not known (use json or csv)", where, cfg.Format)
 	}
 	if cfg.Path == "" {
 		return nil, fmt.Errorf("%s: path is required", where)
@@ -130,7 +130,11 @@ func (s *Source) Tickets(ctx context.Context) ([]pipeline.Ticket, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		ts, err := s.readFile(path, seen)
+		read := s.readFile
+		if s.cfg.Format == FormatCSV {
+			read = s.readCSV // csv.go
+		}
+		ts, err := read(path, seen)
 		if err != nil {
 			return nil, err
 		}
