@@ -3,6 +3,8 @@ package main
 import (
 	"github.com/opsdata/opsdata/labelers"
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/sources/github"
+	"github.com/opsdata/opsdata/pipeline/sources/jira"
 	"github.com/opsdata/opsdata/pipeline/sources/logfile"
 	"github.com/opsdata/opsdata/pipeline/sources/promapi"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
@@ -22,7 +24,10 @@ func components() pipeline.Components {
 			"text":  logfile.New,
 		},
 		Tickets: map[string]pipeline.TicketSourceFactory{
-			"json": ticketfile.New,
+			"json":   ticketfile.New,
+			"csv":    ticketfile.New,
+			"github": github.New,
+			"jira":   jira.New,
 		},
 		Labelers: map[string]pipeline.LabelerFactory{
 			"ticket":        labelers.NewTicket,

@@ -116,6 +116,9 @@ func testAnonymousPull(t *testing.T, e env, srv *miniotest.Server, bucket, prefi
 			// The pulled bytes are the published bytes.
 			local := localFiles(t, e.versionDir())
 			for k, b := range localFiles(t, dir) {
+				if k == "SHA256SUMS" && tc.args != nil {
+					continue // a partial pull's list covers what it pulled; checked above
+				}
 				if want, ok := local[k]; ok && !bytes.Equal(b, want) {
 					t.Errorf("%s: pulled %d bytes differ from the filesystem publish (%d bytes)", k, len(b), len(want))
 				}

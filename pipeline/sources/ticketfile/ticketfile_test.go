@@ -230,7 +230,7 @@ func TestNewErrors(t *testing.T) {
 		cfg  spec.TicketSource
 		want string
 	}{
-		{"format", spec.TicketSource{Name: "ops", Format: "csv", Path: "x"}, `format "csv"`},
+		{"format", spec.TicketSource{Name: "ops", Format: "xml", Path: "x"}, `format "xml"`},
 		{"path", spec.TicketSource{Name: "ops", Format: "json"}, "path is required"},
 		{"glob", spec.TicketSource{Name: "ops", Format: "json", Path: "[x"}, "syntax error in pattern"},
 		{"timezone", spec.TicketSource{Name: "ops", Format: "json", Path: "x", Timezone: "Nowhere/Land"}, "Nowhere/Land"},
