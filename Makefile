@@ -34,12 +34,12 @@ venv:
 	scripts/venv.sh $(VENV)
 
 test-go:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 # End-to-end: the built binary against the real demo export.
 test-e2e: demo venv
 	OPSDATA_BIN=$(CURDIR)/$(BIN) OPSDATA_DEMO_DIR=$(CURDIR)/$(DEMO_DIR) OPSDATA_OUT=$(CURDIR)/$(OUT) OPSDATA_SPEC=$(CURDIR)/$(SPEC) \
-		$(GO) test -race -count=1 -tags e2e ./tests/e2e/
+		$(GO) test -race -count=1 -timeout 30m -tags e2e ./tests/e2e/
 
 test-python: venv demo
 	OPSDATA_VERSION_DIR=$(CURDIR)/$(OUT)/demo-cluster/$$(cat $(OUT)/demo-cluster/latest) $(VENV)/bin/python -m pytest tests/python -q

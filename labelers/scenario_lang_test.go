@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/opsdata/opsdata/datasets/spec"
@@ -40,6 +41,8 @@ type scenario struct {
 	winExpects []winExpect
 
 	mismatches []string
+
+	ext *scenarioExt // load/rules/eval rule (scenario_load_test.go)
 }
 
 type incExpect struct {
@@ -63,21 +66,36 @@ type winCheck struct {
 }
 
 // runScenarioFile runs the scenario in path.
-func runScenarioFile(path string) (mismatches []string, err error) {
+func runScenarioFile(tb testing.TB, path string) (mismatches []string, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read scenario: %w", err)
 	}
-	return runScenario(filepath.ToSlash(path), string(b))
+	return runScenarioTB(tb, filepath.ToSlash(path), string(b))
 }
 
 // runScenario parses and runs a scenario. err is a malformed scenario
 // (file:line: what is wrong); mismatches are failed expectations, each
 // "file:line: ... expected X, got Y".
 func runScenario(file, src string) (mismatches []string, err error) {
-	s := &scenario{file: file}
-	for i, raw := range strings.Split(src, "\n") {
+	return runScenarioTB(nil, file, src)
+}
+
+// runScenarioTB is runScenario with a test to hold loaded series.
+func runScenarioTB(tb testing.TB, file, src string) (mismatches []string, err error) {
+	s := &scenario{file: file, ext: &scenarioExt{tb: tb}}
+	lines := strings.Split(src, "\n")
+	for i := 0; i < len(lines); i++ {
+		raw := lines[i]
 		line := i + 1
+		if toks, _ := tokenize(raw); len(toks) > 0 && (toks[0] == "load" || toks[0] == "rules") {
+			n, err := s.block(line, toks, lines[i+1:])
+			if err != nil {
+				return nil, err
+			}
+			i += n
+			continue
+		}
 		toks, err := tokenize(raw)
 		if err != nil {
 			return nil, s.errf(line, "%v", err)
@@ -127,16 +145,22 @@ func (s *scenario) directive(line int, toks []string) error {
 		}
 		s.grid = &g
 	case "config":
-		kv, err := s.keyValues(line, toks[1:], "horizon", "recovery")
+		kv, err := s.keyValues(line, toks[1:], "horizon", "recovery", "tolerance", "entity_label")
 		if err != nil {
 			return err
+		}
+		if v, ok := kv["entity_label"]; ok {
+			s.ext.entityLbl = v
+			delete(kv, "entity_label")
 		}
 		for k, v := range kv {
 			d, err := spec.ParseDuration(v)
 			if err != nil {
 				return s.errf(line, "config %s: %v", k, err)
 			}
-			if k == "horizon" {
+			if k == "tolerance" {
+				s.ext.tolerance = d
+			} else if k == "horizon" {
 				s.cfg.Horizon = d
 			} else {
 				s.cfg.Recovery = d
@@ -254,9 +278,19 @@ func (s *scenario) eval(line int, labelers []string) error {
 				return s.errf(line, "ticket labeler: %v", err)
 			}
 			incs = append(incs, got...)
+		case "rule", "alerts_series":
+			got, err := s.runSeriesLabeler(line, name)
+			if err != nil {
+				return err
+			}
+			incs = append(incs, got...)
+		case "merge":
 		default:
-			return s.errf(line, "eval: unknown labeler %q (ticket)", name)
+			return s.errf(line, "eval: unknown labeler %q (ticket, rule, alerts_series; merge to merge them)", name)
 		}
+	}
+	if contains(labelers, "merge") {
+		incs = s.merge(incs)
 	}
 	byEntity := map[string][]pipeline.Incident{}
 	for _, e := range s.entities {

@@ -21,7 +21,7 @@ func TestScenarios(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".test"), func(t *testing.T) {
-			mismatches, err := runScenarioFile(f)
+			mismatches, err := runScenarioFile(t, f)
 			if err != nil {
 				t.Fatalf("malformed scenario: %v", err)
 			}

@@ -15,7 +15,7 @@ const (
 type Sample struct {
 	SeriesID int64     `parquet:"series_id,delta"`
 	TS       time.Time `parquet:"ts,timestamp(millisecond),delta"`
-	Value    float64   `parquet:"value"`
+	Value    float64   `parquet:"value,split"`
 	Stale    bool      `parquet:"stale"`
 }
 

@@ -179,7 +179,7 @@ func snippets(dataset string, m *Manifest) []snippet {
 		return dir + "/" + t + "/*.parquet"
 	}
 	return []snippet{
-		{"sh", "Download and verify", fmt.Sprintf("opsdata pull <bucket-url>/%s@%s %s\ncd %s && sha256sum -c SHA256SUMS", dataset, m.Version, dir, dir)},
+		{"sh", "Download and verify", fmt.Sprintf("# <bucket-url>: where this page was published, e.g. s3://bucket/prefix (public buckets need no credentials)\nopsdata pull <bucket-url>/%s@%s %s\ncd %s && sha256sum -c SHA256SUMS", dataset, m.Version, dir, dir)},
 		{"python", "pandas", fmt.Sprintf("import pandas as pd\n\nwindows = pd.read_parquet(%q)  # Hive partitions add a `date` column\nincidents = pd.read_parquet(%q)\nprint(windows.dtypes)  # window_start is datetime64[ms, UTC]", dir+"/windows/", dir+"/incidents/")},
 		{"sql", "DuckDB", fmt.Sprintf("-- duckdb\nSELECT entity, phase, count(*) AS windows\nFROM read_parquet('%s', hive_partitioning = true)\nWHERE date >= '%s'  -- prunes partitions\nGROUP BY ALL ORDER BY ALL;", glob("windows"), m.From.UTC().Format("2006-01-02"))},
 		{"python", "polars", fmt.Sprintf("import polars as pl\n\nwindows = pl.scan_parquet(%q, hive_partitioning=True)\nprint(windows.group_by(\"entity\", \"phase\").len().collect())", glob("windows"))},
@@ -234,6 +234,8 @@ var pageFuncs = template.FuncMap{
 	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"yesno":   yesNo,
 	"orDash":  orDash,
+	"code":    inlineCode,
+	"hasFile": hasFile,
 	"json": func(v any) (string, error) {
 		b, err := json.Marshal(v)
 		return string(b), err
@@ -255,6 +257,7 @@ code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}
 pre{background:#f4f6f8;border:1px solid #d0d7de;padding:.7rem;overflow-x:auto}
 .badge{display:inline-block;background:#2d7d46;color:#fff;border-radius:.3rem;padding:0 .4rem;font-size:.85em}
 details{margin:.4rem 0}
+#versions-table code{white-space:nowrap}
 `
 
 var datasetTmpl = template.Must(template.New("dataset").Funcs(pageFuncs).Parse(`<!DOCTYPE html>
@@ -271,8 +274,8 @@ var datasetTmpl = template.Must(template.New("dataset").Funcs(pageFuncs).Parse(`
 <p>Dataset <code>{{.Cat.Dataset}}</code>{{with .Latest}} · latest version <code id="latest">{{.M.Version}}</code> · licence <a style="color:#fff" href="{{.M.LicenceURL}}">{{.M.Licence}}</a>{{end}}</p>
 </header>
 <main>
-<p><a href="../{{"index.html"}}">All datasets</a> · <a href="catalog.json">catalog.json</a> · <a href="latest.json">latest.json</a></p>
-{{with .Latest}}{{with .M.Description}}<p id="description">{{.}}</p>{{end}}{{end}}
+<p><a href="../{{"index.html"}}">All datasets</a> · <a href="catalog.json">catalog.json</a> · <a href="latest.json">latest.json</a>{{if .Snippets}} · <strong><a href="#load">Download and load it</a></strong>{{end}}</p>
+{{with .Latest}}{{with .M.Description}}<p id="description">{{code .}}</p>{{end}}{{end}}
 
 <h2 id="versions">Versions</h2>
 <table id="versions-table">
@@ -297,7 +300,7 @@ var datasetTmpl = template.Must(template.New("dataset").Funcs(pageFuncs).Parse(`
 {{range .Tables}}
 <section class="table" id="table-{{.Name}}">
 <h3>{{.Name}}</h3>
-{{with .Description}}<p>{{.}}</p>{{end}}
+{{with .Description}}<p>{{code .}}</p>{{end}}
 <p><span class="rows">{{.Totals.Rows}}</span> rows · {{.Size}} in {{.Totals.Files}} file(s){{with .Partitions}} · {{.}}{{end}}{{with .Schema}} · schema version {{.}}{{end}}</p>
 <details open>
 <summary>{{len .Totals.Columns}} columns</summary>
@@ -331,9 +334,13 @@ var datasetTmpl = template.Must(template.New("dataset").Funcs(pageFuncs).Parse(`
 {{end}}
 
 <h2 id="licence">Licence and citation</h2>
-<p>{{.M.Licence}}{{with .M.LicenceName}} ({{.}}){{end}}: <a href="{{.M.LicenceURL}}">{{.M.LicenceURL}}</a>.
-Identifiers are keyed pseudonyms (key epoch <code>{{orDash .M.KeyEpoch}}</code>){{with .Anon}}; replacements: {{.}}{{end}}.</p>
-{{with .M.Citation}}<pre id="citation">{{.}}</pre>{{end}}
+<p>{{.M.Licence}}{{with .M.LicenceName}} ({{.}}){{end}}: <a href="{{.M.LicenceURL}}">{{.M.LicenceURL}}</a>.</p>
+{{with .M.Citation}}<p>Cite as:</p>
+<pre id="citation">{{.}}</pre>{{end}}
+
+<h2 id="anonymization">Anonymization</h2>
+<p>Identifiers are replaced by keyed pseudonyms (key epoch <code>{{orDash .M.KeyEpoch}}</code>): within one key epoch the same identifier always gets the same pseudonym, so joins across tables and versions still work.{{if hasFile .M "anonymization_report.json"}} Which rule applied to which column or label, and how often: <a href="{{.M.Version}}/anonymization_report.json">anonymization_report.json</a>.{{end}}</p>
+{{with .Anon}}<p>Replacements made: {{.}}.</p>{{end}}
 {{end}}
 
 {{with .Snippets}}

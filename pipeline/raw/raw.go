@@ -18,6 +18,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
@@ -63,6 +65,10 @@ type Stats struct {
 // q, one UTC day per partition, series in label order within a day. Series
 // ids number series by first appearance (days in order), so the same input
 // gives the same bytes.
+//
+// Decoding (this goroutine) and Parquet encoding and compression (a second
+// goroutine) overlap: batches of batchRows samples go from one to the other
+// through a fixed pool of buffers, so memory stays bounded.
 func Write(ctx context.Context, q storage.Querier, o Options) (Stats, error) {
 	var st Stats
 	if len(o.Selectors) == 0 {
@@ -71,28 +77,48 @@ func Write(ctx context.Context, q storage.Querier, o Options) (Stats, error) {
 	if !o.To.After(o.From) {
 		return st, fmt.Errorf("raw: empty range %s..%s", o.From.UTC().Format(time.RFC3339), o.To.UTC().Format(time.RFC3339))
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := newDayWriter(o.Dir, cancel)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run()
+	}()
+	series, err := decode(ctx, q, o, w, &st)
+	close(w.work)
+	<-done
+	if w.err != nil {
+		return st, w.err
+	}
+	if err != nil {
+		return st, err
+	}
+	st.Files = w.files
+	st.Series = int64(len(series))
+	if len(series) > 0 {
+		if _, err := write.Table(o.Dir, write.PartPath(schemas.TableRawSeries, "", 0), series, "series_id"); err != nil {
+			return st, err
+		}
+		st.Files++
+	}
+	return st, nil
+}
+
+// decode reads the selected series day by day and hands their samples to
+// w in batches; it returns the raw_series rows.
+func decode(ctx context.Context, q storage.Querier, o Options, w *dayWriter, st *Stats) ([]schemas.RawSeries, error) {
 	ids := map[string]int64{}
 	var series []schemas.RawSeries
-	buf := make([]schemas.Sample, 0, batchRows)
 	from, to := o.From.UnixMilli(), o.To.UnixMilli()
 	const dayMs = int64(24 * time.Hour / time.Millisecond)
+	var it chunkenc.Iterator
 	for dayStart := from - ((from%dayMs)+dayMs)%dayMs; dayStart < to; dayStart += dayMs {
 		lo, hi := max(from, dayStart), min(to, dayStart+dayMs) // [lo, hi)
 		date := pipeline.Date(time.UnixMilli(dayStart).UTC())
-		var f *write.File[schemas.Sample]
-		flush := func() error {
-			if len(buf) == 0 {
-				return nil
-			}
-			if f == nil {
-				var err error
-				if f, err = write.Create[schemas.Sample](o.Dir, write.PartPath(schemas.TableSamples, date, 0)); err != nil {
-					return err
-				}
-			}
-			err := f.Write(buf)
-			buf = buf[:0]
-			return err
+		buf, err := w.get(ctx)
+		if err != nil {
+			return nil, err
 		}
 		hints := &storage.SelectHints{Start: lo, End: hi - 1}
 		sets := make([]storage.SeriesSet, 0, len(o.Selectors))
@@ -100,11 +126,9 @@ func Write(ctx context.Context, q storage.Querier, o Options) (Stats, error) {
 			sets = append(sets, q.Select(ctx, true, hints, ms...))
 		}
 		set := storage.NewMergeSeriesSet(sets, 0, storage.ChainedSeriesMerge)
-		var it chunkenc.Iterator
 		for set.Next() {
 			if err := ctx.Err(); err != nil {
-				abort(f)
-				return st, err
+				return nil, err
 			}
 			s := set.At()
 			lset := s.Labels()
@@ -115,16 +139,14 @@ func Write(ctx context.Context, q storage.Querier, o Options) (Stats, error) {
 				ids[key] = id
 				row, err := seriesRow(id, lset, o.Labels)
 				if err != nil {
-					abort(f)
-					return st, err
+					return nil, err
 				}
 				series = append(series, row)
 			}
 			it = s.Iterator(it)
 			for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
 				if vt != chunkenc.ValFloat {
-					abort(f)
-					return st, fmt.Errorf("raw: series %s: %w", lset, ErrNativeHistogram)
+					return nil, fmt.Errorf("raw: series %s: %w", lset, ErrNativeHistogram)
 				}
 				t, v := it.At()
 				if t < lo || t >= hi {
@@ -138,45 +160,94 @@ func Write(ctx context.Context, q storage.Querier, o Options) (Stats, error) {
 				buf = append(buf, schemas.Sample{SeriesID: id, TS: time.UnixMilli(t).UTC(), Value: v, Stale: stale})
 				st.Samples++
 				if len(buf) == batchRows {
-					if err := flush(); err != nil {
-						abort(f)
-						return st, err
+					w.work <- batch{date: date, rows: buf}
+					if buf, err = w.get(ctx); err != nil {
+						return nil, err
 					}
 				}
 			}
 			if err := it.Err(); err != nil {
-				abort(f)
-				return st, fmt.Errorf("raw: read series %s: %w", lset, err)
+				return nil, fmt.Errorf("raw: read series %s: %w", lset, err)
 			}
 		}
 		if err := set.Err(); err != nil {
-			abort(f)
-			return st, fmt.Errorf("raw: select %s: %w", date, err)
+			return nil, fmt.Errorf("raw: select %s: %w", date, err)
 		}
-		if err := flush(); err != nil {
-			abort(f)
-			return st, err
-		}
-		if f != nil {
-			if err := f.Close(); err != nil {
-				return st, err
-			}
-			st.Files++
-		}
+		w.work <- batch{date: date, rows: buf, end: true}
 	}
-	st.Series = int64(len(series))
-	if len(series) > 0 {
-		if _, err := write.Table(o.Dir, write.PartPath(schemas.TableRawSeries, "", 0), series, "series_id"); err != nil {
-			return st, err
-		}
-		st.Files++
-	}
-	return st, nil
+	return series, nil
 }
 
-func abort(f *write.File[schemas.Sample]) {
+// batch is a run of one day's samples; end closes the day's file.
+type batch struct {
+	date string
+	rows []schemas.Sample
+	end  bool
+}
+
+// buffers is how many batches may be in flight between the decoder and
+// the writer (bounded memory: buffers × batchRows samples).
+const buffers = 4
+
+// dayWriter writes the batches it receives into one samples file per day.
+type dayWriter struct {
+	dir   string
+	work  chan batch
+	free  chan []schemas.Sample
+	files int
+	err   error // set by run before it returns
+	// stop tells the decoder to stop when writing failed.
+	stop context.CancelFunc
+}
+
+func newDayWriter(dir string, stop context.CancelFunc) *dayWriter {
+	w := &dayWriter{dir: dir, stop: stop, work: make(chan batch, buffers), free: make(chan []schemas.Sample, buffers)}
+	for range buffers {
+		w.free <- make([]schemas.Sample, 0, batchRows)
+	}
+	return w
+}
+
+// get is an empty buffer, once the writer has returned one.
+func (w *dayWriter) get(ctx context.Context) ([]schemas.Sample, error) {
+	select {
+	case b := <-w.free:
+		return b[:0], nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// samplesOptions tune the samples files: the fastest zstd level (the
+// delta-encoded columns are already small; see docs/benchmarks-notes.md).
+var samplesOptions = []parquet.WriterOption{parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest})}
+
+// run writes until work is closed; a day's file is moved into place only
+// when its end arrives, so a failed export leaves no finished file.
+func (w *dayWriter) run() {
+	var f *write.File[schemas.Sample]
+	for b := range w.work {
+		if w.err == nil && len(b.rows) > 0 {
+			if f == nil {
+				f, w.err = write.CreateWith[schemas.Sample](w.dir, write.PartPath(schemas.TableSamples, b.date, 0), samplesOptions)
+			}
+			if w.err == nil {
+				w.err = f.Write(b.rows)
+			}
+		}
+		if w.err == nil && b.end && f != nil {
+			w.err = f.Close()
+			f = nil
+			w.files++
+		}
+		w.free <- b.rows
+		if w.err != nil {
+			// Stop the decoder, and keep draining so it never blocks.
+			w.stop()
+		}
+	}
 	if f != nil {
-		f.Abort()
+		f.Abort() // the decoder stopped mid-day
 	}
 }
 

@@ -58,6 +58,12 @@ type File[T any] struct {
 // Create starts a file for rows of type T under dir/rel. sortBy names the
 // columns the caller writes rows ordered by; it is recorded in the footer.
 func Create[T any](dir, rel string, sortBy ...string) (*File[T], error) {
+	return CreateWith[T](dir, rel, nil, sortBy...)
+}
+
+// CreateWith is Create with extra writer options, applied after the
+// defaults (so they override them: a compression level, page size).
+func CreateWith[T any](dir, rel string, extra []parquet.WriterOption, sortBy ...string) (*File[T], error) {
 	path := filepath.Join(dir, rel)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", rel, err)
@@ -67,7 +73,7 @@ func Create[T any](dir, rel string, sortBy ...string) (*File[T], error) {
 		return nil, fmt.Errorf("create %s: %w", rel, err)
 	}
 	schema := parquet.SchemaOf(new(T))
-	return &File[T]{path: path, f: f, w: parquet.NewGenericWriter[T](f, options(schema, sortBy)...)}, nil
+	return &File[T]{path: path, f: f, w: parquet.NewGenericWriter[T](f, append(options(schema, sortBy), extra...)...)}, nil
 }
 
 // Write appends rows.
