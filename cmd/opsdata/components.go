@@ -7,6 +7,7 @@ import (
 	"github.com/opsdata/opsdata/pipeline/sources/jira"
 	"github.com/opsdata/opsdata/pipeline/sources/logfile"
 	"github.com/opsdata/opsdata/pipeline/sources/promapi"
+	"github.com/opsdata/opsdata/pipeline/sources/promfile"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 	"github.com/opsdata/opsdata/pipeline/sources/ticketfile"
 )
@@ -16,12 +17,18 @@ import (
 func components() pipeline.Components {
 	return pipeline.Components{
 		Metrics: map[string]pipeline.MetricSourceFactory{
-			"tsdb":       promtsdb.New,
-			"prometheus": promapi.New,
+			"tsdb":        promtsdb.New,
+			"prometheus":  promapi.New,
+			"openmetrics": promfile.NewOpenMetrics,
+			"csv":         promfile.NewCSV,
 		},
 		Logs: map[string]pipeline.LogSourceFactory{
-			"jsonl": logfile.New,
-			"text":  logfile.New,
+			"jsonl":  logfile.New,
+			"text":   logfile.New,
+			"logfmt": logfile.New,
+			"syslog": logfile.New,
+			"klog":   logfile.New,
+			"logpai": logfile.New,
 		},
 		Tickets: map[string]pipeline.TicketSourceFactory{
 			"json":   ticketfile.New,

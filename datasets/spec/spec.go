@@ -75,6 +75,7 @@ type Metrics struct {
 	Source        string           `yaml:"source"` // tsdb (default) or prometheus
 	TSDB          TSDB             `yaml:"tsdb"`
 	Prometheus    PrometheusSource `yaml:"prometheus"` // the live API (source: prometheus); datasets/spec/prometheus.go
+	File          MetricFile       `yaml:"file"`       // source openmetrics or csv; datasets/spec/promfile.go
 	LookbackDelta Duration         `yaml:"lookback_delta"`
 	Features      []Feature        `yaml:"features"`
 }
@@ -413,8 +414,12 @@ func (s *Spec) Validate() error {
 		for _, e := range s.Metrics.Prometheus.Validate() {
 			add("%s", e)
 		}
+	case "openmetrics", "csv":
+		for _, e := range s.Metrics.File.Validate(s.Metrics.Source, len(s.Metrics.Features) > 0) {
+			add("%s", e)
+		}
 	default:
-		add("metrics.source: %q is not a known source (tsdb, prometheus)", s.Metrics.Source)
+		add("metrics.source: %q is not a known source (tsdb, prometheus, openmetrics, csv)", s.Metrics.Source)
 	}
 	seen := map[string]bool{}
 	for i, f := range s.Metrics.Features {

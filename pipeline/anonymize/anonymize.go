@@ -212,11 +212,22 @@ func (a *Anonymizer) learnRedacted(raw, placeholder string) {
 	a.mu.Lock()
 	if _, ok := a.redacted[raw]; !ok {
 		a.redacted[raw] = placeholder
-		if worthMatching(raw) {
+		if worthMatching(raw) && !detectorCovered(placeholder) {
 			a.version.Add(1)
 		}
 	}
 	a.mu.Unlock()
+}
+
+// detectorCovered says whether the detector that produced placeholder finds
+// every occurrence on its own (addresses, e-mails), so the raw value needs
+// to be in the leakage scan's inventory but not in the text matcher. Real
+// logs carry millions of distinct client addresses: matching each one
+// again, and rebuilding the matcher per new address, would make Text
+// quadratic. Secrets stay in the matcher: a token seen once in
+// "token=..." must also go where it appears bare.
+func detectorCovered(placeholder string) bool {
+	return placeholder == RedactedIP || placeholder == RedactedEmail
 }
 
 func (a *Anonymizer) isIssued(p string) bool {

@@ -43,7 +43,7 @@ func (a *Anonymizer) textMatcher() *textMatcher {
 		}
 	}
 	for raw, ph := range a.redacted {
-		if worthMatching(raw) {
+		if worthMatching(raw) && !detectorCovered(ph) {
 			f := foldString(raw)
 			byFold[f] = append(byFold[f], textEntry{raw: raw, repl: ph, rule: "redact:" + strings.Trim(ph, "<>"), ip: isIP(raw)})
 		}

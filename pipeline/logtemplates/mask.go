@@ -93,7 +93,9 @@ func (m *Masker) Tokens(dst []string, msg string) []string {
 	return dst
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 

@@ -66,18 +66,7 @@ func BenchmarkRawTSDBToParquet(b *testing.B) {
 	}
 	b.StopTimer()
 	benchutil.Report(b, float64(st.Samples)*float64(b.N), "samples")
-	b.ReportMetric(float64(dirBytes(filepath.Join(out, "samples")))/float64(st.Samples), "parquet-bytes/sample")
-	b.ReportMetric(float64(dirBytes(tsdbDir))/float64(st.Samples), "tsdb-bytes/sample")
+	b.ReportMetric(float64(benchutil.DirBytes(filepath.Join(out, "samples")))/float64(st.Samples), "parquet-bytes/sample")
+	b.ReportMetric(float64(benchutil.DirBytes(tsdbDir))/float64(st.Samples), "tsdb-bytes/sample")
 	b.ReportMetric(float64(st.Series), "series")
-}
-
-func dirBytes(dir string) int64 {
-	var n int64
-	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() {
-			n += fi.Size()
-		}
-		return nil
-	})
-	return n
 }

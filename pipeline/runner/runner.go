@@ -282,7 +282,7 @@ func (e *export) meta(version string) publish.Meta {
 	sum := sha256.Sum256(e.o.SpecBytes)
 	feats := make([]publish.FeatureInfo, len(e.s.Metrics.Features))
 	for i, f := range e.s.Metrics.Features {
-		feats[i] = publish.FeatureInfo{Name: f.Name, Expr: f.Expr, Unit: f.Unit}
+		feats[i] = publish.FeatureInfo{Name: f.Name, Expr: f.Expr, Unit: f.Unit, Help: f.Help}
 	}
 	return publish.Meta{
 		Dataset: e.s.Dataset, Version: version, Title: e.s.Title, Description: e.s.Description,

@@ -57,7 +57,7 @@ func shortDemo(t *testing.T) string {
 }
 
 // demoSpec loads datasets/demo.yaml with paths pointing at dir and a 6h range.
-func demoSpec(t *testing.T, dir string, edit func(string) string) (*spec.Spec, []byte) {
+func demoSpec(t testing.TB, dir string, edit func(string) string) (*spec.Spec, []byte) {
 	t.Helper()
 	b, err := os.ReadFile("../../datasets/demo.yaml")
 	if err != nil {

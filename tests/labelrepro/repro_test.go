@@ -1,17 +1,22 @@
 // Package labelrepro proves the generic reproduction promise: given metric
 // series and a manual labels file of known windows, the published windows
 // table reproduces those windows exactly. Series and windows are generated
-// by the test (seeded), written to a real TSDB and a CSV labels file, and
-// exported by the real runner.
+// by the test (seeded); the series are written to a real TSDB and, per case,
+// to a CSV or OpenMetrics metric file read by the promfile source; the
+// windows to a CSV labels file. The real runner exports them, and the
+// windows table must carry exactly the generated windows and, as features,
+// exactly what Prometheus's engine returns over the reference TSDB.
 package labelrepro
 
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +31,7 @@ import (
 	"github.com/opsdata/opsdata/labelers"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/runner"
+	"github.com/opsdata/opsdata/pipeline/sources/promfile"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 )
 
@@ -36,6 +42,7 @@ type windowRow struct {
 	Entity         string    `parquet:"entity"`
 	IncidentActive bool      `parquet:"incident_active"`
 	IncidentIDs    []string  `parquet:"incident_ids,list"`
+	Load           *float64  `parquet:"load,optional"`
 }
 
 func TestManualWindowsReproducedExactly(t *testing.T) {
@@ -45,16 +52,21 @@ func TestManualWindowsReproducedExactly(t *testing.T) {
 		step  time.Duration
 		hours int
 		zone  string // labels file written in this zone, naive timestamps
+		// source is the metric source the export reads: tsdb, or a csv /
+		// openmetrics file holding the same samples.
+		source string
 	}{
-		{"utc-1m", 1, time.Minute, 6, ""},
-		{"berlin-5m", 2, 5 * time.Minute, 30, "Europe/Berlin"},
-		{"newyork-30s", 3, 30 * time.Second, 3, "America/New_York"},
+		{"utc-1m-tsdb", 1, time.Minute, 6, "", "tsdb"},
+		{"berlin-5m-csv", 2, 5 * time.Minute, 30, "Europe/Berlin", "csv"},
+		{"newyork-30s-openmetrics", 3, 30 * time.Second, 3, "America/New_York", "openmetrics"},
+		{"utc-2m-openmetrics", 4, 2 * time.Minute, 8, "", "openmetrics"},
+		{"tokyo-1m-csv", 5, time.Minute, 5, "Asia/Tokyo", "csv"},
 	} {
-		t.Run(tc.name, func(t *testing.T) { reproduce(t, tc.seed, tc.step, tc.hours, tc.zone) })
+		t.Run(tc.name, func(t *testing.T) { reproduce(t, tc.seed, tc.step, tc.hours, tc.zone, tc.source) })
 	}
 }
 
-func reproduce(t *testing.T, seed uint64, step time.Duration, hours int, zone string) {
+func reproduce(t *testing.T, seed uint64, step time.Duration, hours int, zone, source string) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	r := rand.New(rand.NewPCG(seed, 42))
@@ -62,7 +74,16 @@ func reproduce(t *testing.T, seed uint64, step time.Duration, hours int, zone st
 	to := from.Add(time.Duration(hours) * time.Hour)
 	entities := []string{"alpha", "beta", "gamma", "delta"}
 
-	// Series: two instances per entity, a sample every 15 s.
+	// Series: two instances per entity, a sample every 15 s, written to the
+	// reference TSDB and to the case's metric file.
+	var series strings.Builder
+	seriesPath := filepath.Join(dir, "series."+map[string]string{"csv": "csv", "openmetrics": "om"}[source])
+	switch source {
+	case "csv":
+		series.WriteString("timestamp,__name__,service,instance,value\n")
+	case "openmetrics":
+		series.WriteString("# HELP load Generated load.\n# TYPE load gauge\n")
+	}
 	db, err := tsdb.Open(filepath.Join(dir, "tsdb"), promslog.NewNopLogger(), nil, tsdb.DefaultOptions(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -72,8 +93,15 @@ func reproduce(t *testing.T, seed uint64, step time.Duration, hours int, zone st
 		for inst := 0; inst < 2; inst++ {
 			ls := labels.FromStrings("__name__", "load", "service", e, "instance", fmt.Sprintf("%s-%d:80", e, inst))
 			for ts := from; ts.Before(to); ts = ts.Add(15 * time.Second) {
-				if _, err := app.Append(0, ls, ts.UnixMilli(), r.Float64()); err != nil {
+				v := r.Float64()
+				if _, err := app.Append(0, ls, ts.UnixMilli(), v); err != nil {
 					t.Fatal(err)
+				}
+				switch source { // %g of a float64 with precision -1 round-trips exactly
+				case "csv":
+					fmt.Fprintf(&series, "%s,load,%s,%s,%s\n", ts.UTC().Format(time.RFC3339), e, ls.Get("instance"), strconv.FormatFloat(v, 'g', -1, 64))
+				case "openmetrics":
+					fmt.Fprintf(&series, "load{service=%q,instance=%q} %s %d\n", e, ls.Get("instance"), strconv.FormatFloat(v, 'g', -1, 64), ts.Unix())
 				}
 			}
 		}
@@ -83,6 +111,16 @@ func reproduce(t *testing.T, seed uint64, step time.Duration, hours int, zone st
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
+	}
+	metricsSpec := fmt.Sprintf("tsdb: {path: %s/tsdb}", dir)
+	if source != "tsdb" {
+		if source == "openmetrics" {
+			series.WriteString("# EOF\n")
+		}
+		if err := os.WriteFile(seriesPath, []byte(series.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		metricsSpec = fmt.Sprintf("source: %s\n  file: {path: %s}", source, seriesPath)
 	}
 
 	// Known windows: random runs of whole windows per entity.
@@ -128,7 +166,7 @@ range: {from: %s, to: %s}
 window: %s
 entity: {kind: service, label: service}
 metrics:
-  tsdb: {path: %s/tsdb}
+  %s
   features:
     - {name: load, expr: "avg by (service) (load)"}
 labelers:
@@ -138,7 +176,7 @@ labelers:
 anonymize:
   key: {file: %s}
   keep: [instance]
-`, dir, from.Format(time.RFC3339), to.Format(time.RFC3339), step, dir, labelsPath, zone, keyPath)
+`, dir, from.Format(time.RFC3339), to.Format(time.RFC3339), step, metricsSpec, labelsPath, zone, keyPath)
 	if zone == "" {
 		specText = strings.Replace(specText, "    timezone: \"\"\n", "", 1)
 	}
@@ -148,7 +186,8 @@ anonymize:
 	}
 	res, err := runner.Export(ctx, runner.Options{Spec: s, SpecBytes: []byte(specText), TempDir: dir,
 		Components: pipeline.Components{
-			Metrics:  map[string]pipeline.MetricSourceFactory{"tsdb": promtsdb.New},
+			Metrics: map[string]pipeline.MetricSourceFactory{"tsdb": promtsdb.New,
+				"csv": promfile.NewCSV, "openmetrics": promfile.NewOpenMetrics},
 			Labelers: map[string]pipeline.LabelerFactory{"manual": labelers.NewManual},
 		}})
 	if err != nil {
@@ -185,5 +224,37 @@ anonymize:
 	}
 	if active == 0 {
 		t.Fatal("no labelled windows generated")
+	}
+
+	// Features: exactly what Prometheus's engine returns over the
+	// reference TSDB, whatever source the export read.
+	ref, err := promtsdb.Open(ctx, filepath.Join(dir, "tsdb"), spec.DefaultLookback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	engine := map[string][]float64{}
+	err = ref.Evaluate(ctx, pipeline.Grid{Start: from, End: to, Step: step}, s.Metrics.Features[0], func(fs pipeline.FeatureSeries) error {
+		engine[fs.Labels.Get("service")] = fs.Values
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad = bad[:0]
+	for _, row := range rows {
+		want := engine[row.Entity][int(row.WindowStart.Sub(from)/step)]
+		switch {
+		case math.IsNaN(want) && row.Load != nil && !math.IsNaN(*row.Load):
+			bad = append(bad, fmt.Sprintf("%s %s: load=%v, want none", row.WindowStart.Format(time.RFC3339), row.Entity, *row.Load))
+		case !math.IsNaN(want) && (row.Load == nil || *row.Load != want):
+			bad = append(bad, fmt.Sprintf("%s %s: load=%v, want %v", row.WindowStart.Format(time.RFC3339), row.Entity, row.Load, want))
+		}
+	}
+	if len(bad) > 0 {
+		t.Fatalf("%d feature values differ from the engine's, first: %s", len(bad), strings.Join(bad[:min(5, len(bad))], "; "))
+	}
+	if len(engine) != len(entities) {
+		t.Fatalf("engine returned %d series, want %d", len(engine), len(entities))
 	}
 }

@@ -23,7 +23,9 @@ const (
 
 // fileAware parsers learn which file they read (syslog and klog infer the
 // missing year from the file's modification time).
-type fileAware interface{ setFile(path string, mod time.Time) }
+type fileAware interface {
+	setFile(path string, mod time.Time)
+}
 
 // ---- logfmt ----
 
