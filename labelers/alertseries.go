@@ -34,31 +34,15 @@ func (l *AlertSeriesLabeler) Name() string { return "alerts_series" }
 // cfg.Interval). A run ends at the first step without a firing sample; a
 // run reaching the grid end has an unknown end.
 func (l *AlertSeriesLabeler) Incidents(ctx context.Context, in pipeline.LabelInput) ([]pipeline.Incident, error) {
-	if in.Queryable == nil {
-		return nil, fmt.Errorf("alerts_series labeler: %w", ErrNoQueryable)
-	}
-	step := time.Duration(l.cfg.Interval)
-	if step <= 0 {
-		step = in.Grid.Step
-	}
-	entityLabel := l.cfg.EntityLabel
-	if entityLabel == "" {
-		entityLabel = in.EntityLabel
+	step, entityLabel, err := gridSetup("alerts_series", l.cfg, in) // gridquery.go
+	if err != nil {
+		return nil, err
 	}
 	// lookback of one step: a series that stops is gone at the next step
-	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 50_000_000, Timeout: time.Hour, LookbackDelta: step})
+	engine := newGridEngine(promql.EngineOpts{LookbackDelta: step})
 	defer engine.Close()
 	run := func(expr string) (promql.Matrix, error) {
-		q, err := engine.NewRangeQuery(ctx, in.Queryable, nil, expr, in.Grid.Start, in.Grid.End, step)
-		if err != nil {
-			return nil, err
-		}
-		defer q.Close()
-		res := q.Exec(ctx)
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		m, err := res.Matrix()
+		m, err := rangeMatrix(ctx, engine, in.Queryable, expr, in.Grid, step)
 		if err != nil {
 			return nil, err
 		}

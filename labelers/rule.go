@@ -102,21 +102,11 @@ func (l *RuleLabeler) Name() string { return "rule" }
 // first at which it no longer did. An alert still firing at the grid end
 // has an unknown end.
 func (l *RuleLabeler) Incidents(ctx context.Context, in pipeline.LabelInput) ([]pipeline.Incident, error) {
-	if in.Queryable == nil {
-		return nil, fmt.Errorf("rule labeler: %w", ErrNoQueryable)
+	step, entityLabel, err := gridSetup("rule", l.cfg, in) // gridquery.go
+	if err != nil {
+		return nil, err
 	}
-	step := time.Duration(l.cfg.Interval)
-	if step <= 0 {
-		step = in.Grid.Step
-	}
-	entityLabel := l.cfg.EntityLabel
-	if entityLabel == "" {
-		entityLabel = in.EntityLabel
-	}
-	engine := promql.NewEngine(promql.EngineOpts{
-		MaxSamples: 50_000_000, Timeout: time.Hour, LookbackDelta: l.Lookback,
-		EnableAtModifier: true, EnableNegativeOffset: true,
-	})
+	engine := newGridEngine(promql.EngineOpts{LookbackDelta: l.Lookback, EnableAtModifier: true, EnableNegativeOffset: true})
 	defer engine.Close()
 	var out []pipeline.Incident
 	for _, rd := range l.rules {
@@ -251,21 +241,9 @@ var _ storage.Queryable = storage.QueryableFunc(nil)
 // engine selects series once instead of once per step (~20x faster over
 // days of history).
 func rangeQueryFunc(ctx context.Context, engine *promql.Engine, q storage.Queryable, expr string, grid pipeline.Grid, step time.Duration) (rules.QueryFunc, error) {
-	qry, err := engine.NewRangeQuery(ctx, q, nil, expr, grid.Start, grid.End, step)
+	matrix, err := rangeMatrix(ctx, engine, q, expr, grid, step)
 	if err != nil {
 		return nil, err
-	}
-	defer qry.Close()
-	res := qry.Exec(ctx)
-	if res.Err != nil {
-		return nil, res.Err
-	}
-	var matrix promql.Matrix
-	switch v := res.Value.(type) {
-	case promql.Matrix:
-		matrix = v
-	default:
-		return nil, fmt.Errorf("expression returns %s, an alerting rule needs an instant vector", res.Value.Type())
 	}
 	n := int((grid.End.Sub(grid.Start))/step) + 1
 	steps := make([]promql.Vector, n)

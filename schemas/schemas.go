@@ -24,18 +24,20 @@ const (
 // Versions is the schema version of every table. Bump a table's version
 // when its columns change meaning or type; adding a column bumps the minor.
 var Versions = map[string]string{
-	TableWindows:   "1.0",
-	TableMetrics:   "1.0",
-	TableSeries:    "1.0",
-	TableLogs:      "1.0",
-	TableTickets:   "1.0",
-	TableIncidents: "1.0",
-	TableSamples:   "1.0", // raw export, schemas/raw.go
-	TableRawSeries: "1.0", // raw export, schemas/raw.go
+	TableWindows:      "1.1", // 1.1: tpl_<template_id> columns (log_features)
+	TableMetrics:      "1.0",
+	TableSeries:       "1.0",
+	TableLogs:         "1.1", // 1.1: template_id
+	TableTickets:      "1.0",
+	TableIncidents:    "1.0",
+	TableSamples:      "1.0", // raw export, schemas/raw.go
+	TableRawSeries:    "1.0", // raw export, schemas/raw.go
+	TableLogTemplates: "1.0", // schemas/logtemplates.go
+	TableLogCounts:    "1.0", // schemas/logtemplates.go
 }
 
 // Partitioned tables are split into Hive partitions date=YYYY-MM-DD.
-var Partitioned = map[string]bool{TableWindows: true, TableMetrics: true, TableLogs: true}
+var Partitioned = map[string]bool{TableWindows: true, TableMetrics: true, TableLogs: true, TableLogCounts: true}
 
 // WindowKey names a row of the windows table. The row type of windows is
 // built at run time: WindowKey's columns, then one optional DOUBLE column per
@@ -108,6 +110,8 @@ type Log struct {
 	Source    string    `parquet:"source,dict"`
 	File      string    `parquet:"file,dict"`
 	Line      int64     `parquet:"line,delta"`
+	// TemplateID is the line's template in log_templates.
+	TemplateID string `parquet:"template_id,dict"`
 }
 
 // Ticket is one incident ticket, title and body anonymized.

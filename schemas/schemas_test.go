@@ -29,7 +29,11 @@ func TestGoldenSchemas(t *testing.T) {
 		{schemas.TableTickets, parquet.SchemaOf(new(schemas.Ticket))},
 		{schemas.TableIncidents, parquet.SchemaOf(new(schemas.Incident))},
 		// windows with two example features: the fixed columns around them are the contract.
-		{schemas.TableWindows, parquet.SchemaOf(align.NewWindowTable([]string{"requests_per_second", "cpu_utilization"}).NewRow())},
+		// windows with two example features and two template count columns
+		// (log_features.top_templates): the fixed columns around them are the contract.
+		{schemas.TableWindows, parquet.SchemaOf(align.NewWindowTableTemplates([]string{"requests_per_second", "cpu_utilization"}, []string{"tpl_0123456789ab", "tpl_ba9876543210"}).NewRow())},
+		{schemas.TableLogTemplates, parquet.SchemaOf(new(schemas.LogTemplate))},
+		{schemas.TableLogCounts, parquet.SchemaOf(new(schemas.LogCount))},
 	}
 	for _, tc := range cases {
 		t.Run(tc.table, func(t *testing.T) {
@@ -57,7 +61,7 @@ func TestGoldenSchemas(t *testing.T) {
 // TestTimestampsAreUTCAdjusted: pandas must get tz-aware UTC timestamps.
 func TestTimestampsAreUTCAdjusted(t *testing.T) {
 	checked := 0
-	for _, v := range []any{new(schemas.Metric), new(schemas.Log), new(schemas.Ticket), new(schemas.Incident), new(schemas.WindowKey)} {
+	for _, v := range []any{new(schemas.Metric), new(schemas.Log), new(schemas.Ticket), new(schemas.Incident), new(schemas.WindowKey), new(schemas.LogTemplate), new(schemas.LogCount)} {
 		s := parquet.SchemaOf(v)
 		for _, path := range s.Columns() {
 			leaf, _ := s.Lookup(path...)
@@ -73,7 +77,7 @@ func TestTimestampsAreUTCAdjusted(t *testing.T) {
 			}
 		}
 	}
-	if checked < 8 {
+	if checked < 11 {
 		t.Fatalf("found only %d timestamp columns", checked)
 	}
 }

@@ -41,6 +41,7 @@ func newApp() *cli.App {
 			inspectCommand(),
 			lsCommand(),
 			pullCommand(),
+			templatesCommand(),
 		},
 		HideHelpCommand: true,
 	}

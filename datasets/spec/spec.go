@@ -129,6 +129,10 @@ type LogSource struct {
 	LogFormat string `yaml:"log_format"`
 	// Templates are the template miner's parameters for this source.
 	Templates LogTemplates `yaml:"templates"`
+	// Multiline joins stack traces into one entry (spec/multiline.go).
+	Multiline Multiline `yaml:"multiline"`
+	// Loki configures format loki (spec/loki.go).
+	Loki LokiSource `yaml:"loki"`
 }
 
 // LogFields names the fields of a structured log line.
@@ -446,11 +450,13 @@ func (s *Spec) Validate() error {
 			add("logs[%d].name: %q is used twice", i, l.Name)
 		}
 		names[l.Name] = true
-		if l.Path == "" {
+		if l.Path == "" && l.Format != "loki" {
 			add("logs[%d] (%s).path: required", i, l.Name)
 		}
+		errs = append(errs, validateMultiline(s.Path, i, l)...)
+		errs = append(errs, validateLoki(s.Path, i, l)...)
 		switch l.Format {
-		case "jsonl":
+		case "jsonl", "loki":
 		case "logfmt", "syslog", "klog", "logpai":
 			errs = append(errs, validateLogFormat(s.Path, i, l)...)
 		case "text":
@@ -462,7 +468,7 @@ func (s *Spec) Validate() error {
 				add("logs[%d] (%s).pattern: needs named groups (?P<time>...) and (?P<message>...)", i, l.Name)
 			}
 		default:
-			add("logs[%d] (%s).format: %q is not a known format (jsonl, text, logfmt, syslog, klog, logpai)", i, l.Name, l.Format)
+			add("logs[%d] (%s).format: %q is not a known format (jsonl, text, logfmt, syslog, klog, logpai, loki)", i, l.Name, l.Format)
 		}
 		if l.Timezone != "" {
 			if _, err := time.LoadLocation(l.Timezone); err != nil {

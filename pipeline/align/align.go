@@ -15,19 +15,29 @@ import (
 
 // WindowTable is the row type of the windows table for one spec: the
 // columns of schemas.WindowKey, one optional DOUBLE per feature (in spec
-// order), then schemas.WindowLogs and schemas.WindowLabels.
+// order), then schemas.WindowLogs, one INT64 count column per template
+// column (NewWindowTableTemplates) and schemas.WindowLabels.
 type WindowTable struct {
 	typ       reflect.Type
 	features  []string
+	templates []string
 	keyAt     []int // field index in typ for each WindowKey field
 	featureAt int   // index of the first feature field
 	logsAt    []int
+	tplAt     int // index of the first template count field
 	labelsAt  []int
 }
 
 // NewWindowTable builds the row type for the given feature names.
 func NewWindowTable(features []string) *WindowTable {
-	t := &WindowTable{features: features}
+	return NewWindowTableTemplates(features, nil)
+}
+
+// NewWindowTableTemplates builds the row type for the given feature names
+// and template count columns (e.g. tpl_<template_id>), placed after the
+// per-level log counts.
+func NewWindowTableTemplates(features, templates []string) *WindowTable {
+	t := &WindowTable{features: features, templates: templates}
 	var fields []reflect.StructField
 	add := func(src reflect.Type) []int {
 		var idx []int
@@ -48,6 +58,14 @@ func NewWindowTable(features []string) *WindowTable {
 		})
 	}
 	t.logsAt = add(reflect.TypeOf(schemas.WindowLogs{}))
+	t.tplAt = len(fields)
+	for i, name := range templates {
+		fields = append(fields, reflect.StructField{
+			Name: fmt.Sprintf("Template%d", i),
+			Type: reflect.TypeOf(int64(0)),
+			Tag:  reflect.StructTag(fmt.Sprintf(`parquet:"%s"`, name)),
+		})
+	}
 	t.labelsAt = add(reflect.TypeOf(schemas.WindowLabels{}))
 	t.typ = reflect.StructOf(fields)
 	return t
@@ -59,8 +77,18 @@ func (t *WindowTable) Type() reflect.Type { return t.typ }
 // Features are the feature column names in order.
 func (t *WindowTable) Features() []string { return t.features }
 
-// Row builds one row; NaN feature values become nulls.
+// Templates are the template count column names in order.
+func (t *WindowTable) Templates() []string { return t.templates }
+
+// Row builds one row; NaN feature values become nulls. Template counts
+// are zero.
 func (t *WindowTable) Row(key schemas.WindowKey, features []float64, logs schemas.WindowLogs, labels schemas.WindowLabels) any {
+	return t.RowTemplates(key, features, logs, nil, labels)
+}
+
+// RowTemplates builds one row with the template counts tpl (one per
+// template column; missing ones are zero).
+func (t *WindowTable) RowTemplates(key schemas.WindowKey, features []float64, logs schemas.WindowLogs, tpl []int64, labels schemas.WindowLabels) any {
 	p := reflect.New(t.typ)
 	v := p.Elem()
 	copyFields(v, t.keyAt, reflect.ValueOf(key))
@@ -71,6 +99,11 @@ func (t *WindowTable) Row(key schemas.WindowKey, features []float64, logs schema
 		}
 	}
 	copyFields(v, t.logsAt, reflect.ValueOf(logs))
+	for i, n := range tpl {
+		if i < len(t.templates) {
+			v.Field(t.tplAt + i).SetInt(n)
+		}
+	}
 	copyFields(v, t.labelsAt, reflect.ValueOf(labels))
 	return p.Interface()
 }
@@ -91,6 +124,34 @@ type Frame struct {
 	features    int
 	values      [][][]float64 // [entity][feature][window]
 	logs        [][]schemas.WindowLogs
+	templates   int
+	tpl         [][]int64 // [entity][window*templates+k]
+}
+
+// WithTemplates allocates n template count columns (all zero) and returns f.
+func (f *Frame) WithTemplates(n int) *Frame {
+	f.templates = n
+	f.tpl = make([][]int64, len(f.entities))
+	for e := range f.tpl {
+		f.tpl[e] = make([]int64, f.Grid.Len()*n)
+	}
+	return f
+}
+
+// AddTemplate counts one line of template column k (0 <= k < n of
+// WithTemplates). It returns false when the entity is unknown, the time is
+// outside the frame or k is out of range.
+func (f *Frame) AddTemplate(entity string, t time.Time, k int) bool {
+	e, ok := f.index[entity]
+	if !ok || k < 0 || k >= f.templates {
+		return false
+	}
+	i, ok := f.Grid.Index(t)
+	if !ok {
+		return false
+	}
+	f.tpl[e][i*f.templates+k]++
+	return true
 }
 
 // NewFrame allocates a frame for the entities (sorted) and nFeatures.
@@ -189,7 +250,11 @@ func (f *Frame) Rows(t *WindowTable, labels func(entity string) []schemas.Window
 			for k := range feats {
 				feats[k] = f.values[e][k][i]
 			}
-			if err := emit(t.Row(schemas.WindowKey{WindowStart: start, Entity: name}, feats, f.logs[e][i], perEntity[e][i])); err != nil {
+			var tpl []int64
+			if f.templates > 0 {
+				tpl = f.tpl[e][i*f.templates : (i+1)*f.templates]
+			}
+			if err := emit(t.RowTemplates(schemas.WindowKey{WindowStart: start, Entity: name}, feats, f.logs[e][i], tpl, perEntity[e][i])); err != nil {
 				return err
 			}
 		}

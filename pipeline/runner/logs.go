@@ -155,15 +155,17 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 		if !frame.AddLog(rec.Entity, rec.Time, rec.Level) {
 			e.unknownEn[rec.Source]++
 		}
-		e.anon.Fields(rec.Fields)
+		// rec.Fields were learned by the anonymizer in mineTemplates.
+		tplID := e.templates.assign(&rec, day, frame)
 		batch = append(batch, schemas.Log{
-			Timestamp: rec.Time,
-			Entity:    e.entity(rec.Entity),
-			Level:     rec.Level,
-			Message:   e.anon.Column("logs.message", rec.Message),
-			Source:    rec.Source,
-			File:      e.anon.Column("logs.file", rec.File),
-			Line:      rec.Line,
+			Timestamp:  rec.Time,
+			Entity:     e.entity(rec.Entity),
+			Level:      rec.Level,
+			Message:    e.anon.Column("logs.message", rec.Message),
+			Source:     rec.Source,
+			File:       e.anon.Column("logs.file", rec.File),
+			Line:       rec.Line,
+			TemplateID: tplID,
 		})
 		e.logStats["lines"]++
 		if len(batch) == cap(batch) {

@@ -146,6 +146,8 @@ type export struct {
 	// is what merging the labels did (labelreport.go).
 	queryable storage.Queryable
 	report    *labelers.LabelReport
+	// templates are the mined log templates (templates.go).
+	templates *templateSet
 }
 
 func (e *export) run(ctx context.Context) error {
@@ -210,6 +212,9 @@ func (e *export) run(ctx context.Context) error {
 		}
 		sources = append(sources, src)
 	}
+	if err := e.mineTemplates(ctx, s.Logs, sources); err != nil {
+		return err
+	}
 	logs, err := openLogs(ctx, sources)
 	if err != nil {
 		return fmt.Errorf("logs: %w", err)
@@ -220,7 +225,7 @@ func (e *export) run(ctx context.Context) error {
 	for i, f := range s.Metrics.Features {
 		features[i] = f.Name
 	}
-	table := align.NewWindowTable(features)
+	table := align.NewWindowTableTemplates(features, e.templates.columns)
 	e.phases = map[string]int64{}
 	e.logStats = map[string]int64{}
 	e.unknownEn = map[string]int64{}
@@ -228,13 +233,16 @@ func (e *export) run(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		frame := align.NewFrame(day, s.Entity.Label, e.entities, len(features))
+		frame := align.NewFrame(day, s.Entity.Label, e.entities, len(features)).WithTemplates(len(e.templates.columns))
 		if msrc != nil {
 			if err := e.metricsDay(ctx, msrc, day, frame); err != nil {
 				return err
 			}
 		}
 		if err := e.logsDay(logs, day, frame); err != nil {
+			return err
+		}
+		if err := e.writeDayCounts(day); err != nil {
 			return err
 		}
 		if err := e.windowsDay(table, day, frame); err != nil {
@@ -251,6 +259,9 @@ func (e *export) run(ctx context.Context) error {
 	}
 	if err := logs.Err(); err != nil {
 		return fmt.Errorf("logs: %w", err)
+	}
+	if err := e.writeTemplates(); err != nil {
+		return err
 	}
 	return e.writeTables()
 }

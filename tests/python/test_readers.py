@@ -28,9 +28,12 @@ TIME_COLUMNS = {
     "tickets": {"created": "ms", "impact_start": "ms", "resolved": "ms"},
     "incidents": {"start": "ms", "end": "ms", "effect_end": "ms"},
     "series": {},
+    "log_templates": {"first_seen": "us", "last_seen": "us"},
+    "log_counts": {"window_start": "ms"},
 }
 # Hive-partitioned tables (schemas.Partitioned) and the column their date= comes from.
-PARTITION_TIME = {"windows": "window_start", "metrics": "window_start", "logs": "ts"}
+PARTITION_TIME = {"windows": "window_start", "metrics": "window_start", "logs": "ts",
+                  "log_counts": "window_start"}
 REQUIRED_TABLES = {"windows", "incidents"}
 
 WINDOW_KEY = ["window_start", "entity"]
@@ -71,7 +74,12 @@ def incidents(version_dir: Path) -> pa.Table:
 
 def feature_columns(schema: pa.Schema) -> list[str]:
     fixed = set(WINDOW_KEY + LOG_COUNTS + LABELS + ["date"])
-    return [n for n in schema.names if n not in fixed]
+    return [n for n in schema.names if n not in fixed and not n.startswith("tpl_")]
+
+
+def template_columns(schema: pa.Schema) -> list[str]:
+    """The tpl_<template_id> count columns (spec log_features.top_templates)."""
+    return [n for n in schema.names if n.startswith("tpl_")]
 
 
 # --- manifest, files and checksums -------------------------------------------
@@ -192,7 +200,10 @@ def test_windows_column_order_and_types(windows):
     feats = feature_columns(schema)
     assert feats, "windows has no feature columns"
     names = [n for n in schema.names if n != "date"]
-    assert names == WINDOW_KEY + feats + LOG_COUNTS + LABELS
+    tpls = template_columns(schema)
+    assert names == WINDOW_KEY + feats + LOG_COUNTS + tpls + LABELS
+    for name in tpls:
+        assert schema.field(name).type == pa.int64(), f"{name}: {schema.field(name).type}, want int64"
     assert schema.field("entity").type == pa.string()
     for name in feats:
         assert schema.field(name).type == pa.float64(), f"feature {name}: {schema.field(name).type}, want double"

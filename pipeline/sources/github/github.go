@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/opsdata/opsdata/datasets/spec"
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/sources/internal/restclient"
 	"github.com/opsdata/opsdata/pipeline/sources/ticketfile"
 )
 
@@ -81,7 +81,7 @@ func NewSource(cfg spec.TicketSource, problems *pipeline.Problems) (*Source, err
 		env = spec.DefaultGitHubTokenEnv
 	}
 	s := &Source{cfg: cfg, m: cfg.Mapping.WithDefaults(), problems: problems, input: "tickets:" + cfg.Name,
-		base: base, token: os.Getenv(env), Client: &http.Client{Timeout: 60 * time.Second}, Sleep: sleep, Now: time.Now}
+		base: base, token: os.Getenv(env), Client: &http.Client{Timeout: 60 * time.Second}, Sleep: restclient.Sleep, Now: time.Now}
 	if cfg.TokenEnv != "" && s.token == "" {
 		return nil, fmt.Errorf("%s: env variable %s named by token_env is empty (export the token or drop token_env)", where, cfg.TokenEnv)
 	}
@@ -93,17 +93,6 @@ func NewSource(cfg spec.TicketSource, problems *pipeline.Problems) (*Source, err
 		s.loc = loc
 	}
 	return s, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Name returns the source's name from the spec.
@@ -178,20 +167,8 @@ func (s *Source) Tickets(ctx context.Context) ([]pipeline.Ticket, error) {
 		}
 		next = nextLink(link)
 	}
-	slices.SortFunc(out, func(a, b pipeline.Ticket) int {
-		if c := start(a).Compare(start(b)); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	ticketfile.SortTickets(out)
 	return out, nil
-}
-
-func start(t pipeline.Ticket) time.Time {
-	if t.ImpactStart != nil {
-		return *t.ImpactStart
-	}
-	return t.Created
 }
 
 // get fetches one page into v and returns its Link header. A rate-limited
@@ -200,64 +177,54 @@ func start(t pipeline.Ticket) time.Time {
 // the budget makes get wait for the reset before returning, so the next
 // request does not fail.
 func (s *Source) get(ctx context.Context, u string, v any) (string, error) {
-	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return "", err
-		}
-		req.Header.Set("Accept", "application/vnd.github+json")
-		req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
-		if s.token != "" {
-			req.Header.Set("Authorization", "Bearer "+s.token)
-		}
-		resp, err := s.Client.Do(req)
-		if err != nil {
-			return "", err
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-		resp.Body.Close()
-		if err != nil {
-			return "", fmt.Errorf("GET %s: %w", u, err)
-		}
-		wait, limited := s.rateWait(resp)
-		if resp.StatusCode == http.StatusOK {
-			if err := json.Unmarshal(body, v); err != nil {
-				return "", fmt.Errorf("GET %s: not a JSON array of issues: %w", u, err)
+	g := restclient.Getter{Client: s.Client, Sleep: s.Sleep, MaxRetries: MaxRetries,
+		Header: func(req *http.Request) {
+			req.Header.Set("Accept", "application/vnd.github+json")
+			req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
+			if s.token != "" {
+				req.Header.Set("Authorization", "Bearer "+s.token)
 			}
-			if limited && wait > 0 {
-				if err := s.Sleep(ctx, wait); err != nil {
-					return "", fmt.Errorf("waiting %s for the rate limit to reset: %w", wait, err)
-				}
-			}
-			return resp.Header.Get("Link"), nil
-		}
-		if (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests) && limited && attempt < MaxRetries {
-			if err := s.Sleep(ctx, wait); err != nil {
-				return "", fmt.Errorf("rate limited; waiting %s: %w", wait, err)
-			}
-			continue
-		}
-		msg := struct {
-			Message string `json:"message"`
-		}{}
-		_ = json.Unmarshal(body, &msg)
-		hint := ""
-		switch resp.StatusCode {
-		case http.StatusUnauthorized:
-			hint = " (check the token in token_env)"
-		case http.StatusNotFound:
-			hint = " (check repo:, and that the token can read it)"
-		case http.StatusForbidden, http.StatusTooManyRequests:
-			hint = " (rate limit: set a token, or retry later)"
-		}
-		return "", fmt.Errorf("GET %s: %w: %s %q%s", u, ErrHTTP, resp.Status, msg.Message, hint)
+		},
+		Retry: func(r *restclient.Response) (time.Duration, bool) {
+			wait, limited := s.rateWait(r.Header)
+			return wait, limited && (r.StatusCode == http.StatusForbidden || r.StatusCode == http.StatusTooManyRequests)
+		},
 	}
+	resp, err := g.Get(ctx, u)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode == http.StatusOK {
+		if err := resp.Decode(v, "a JSON array of issues"); err != nil {
+			return "", err
+		}
+		if wait, limited := s.rateWait(resp.Header); limited && wait > 0 {
+			if err := s.Sleep(ctx, wait); err != nil {
+				return "", fmt.Errorf("waiting %s for the rate limit to reset: %w", wait, err)
+			}
+		}
+		return resp.Header.Get("Link"), nil
+	}
+	msg := struct {
+		Message string `json:"message"`
+	}{}
+	_ = json.Unmarshal(resp.Body, &msg)
+	hint := ""
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		hint = " (check the token in token_env)"
+	case http.StatusNotFound:
+		hint = " (check repo:, and that the token can read it)"
+	case http.StatusForbidden, http.StatusTooManyRequests:
+		hint = " (rate limit: set a token, or retry later)"
+	}
+	return "", fmt.Errorf("GET %s: %w: %s %q%s", u, ErrHTTP, resp.Status, msg.Message, hint)
 }
 
 // rateWait reads Retry-After (seconds) or, when X-RateLimit-Remaining is 0,
 // X-RateLimit-Reset (epoch seconds). limited says the headers asked to wait.
-func (s *Source) rateWait(resp *http.Response) (time.Duration, bool) {
-	if ra := resp.Header.Get("Retry-After"); ra != "" {
+func (s *Source) rateWait(h http.Header) (time.Duration, bool) {
+	if ra := h.Get("Retry-After"); ra != "" {
 		if n, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil && n >= 0 {
 			return time.Duration(n) * time.Second, true
 		}
@@ -265,8 +232,8 @@ func (s *Source) rateWait(resp *http.Response) (time.Duration, bool) {
 			return max(t.Sub(s.Now()), 0), true
 		}
 	}
-	if resp.Header.Get("X-RateLimit-Remaining") == "0" {
-		if n, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+	if h.Get("X-RateLimit-Remaining") == "0" {
+		if n, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil {
 			// one extra second: the reset is whole seconds
 			return max(time.Unix(n, 0).Sub(s.Now())+time.Second, 0), true
 		}
@@ -345,7 +312,7 @@ func (s *Source) ticket(is issue) (pipeline.Ticket, string, string) {
 			t.Resolved = end
 		}
 	}
-	if t.Resolved != nil && t.Resolved.Before(start(t)) {
+	if t.Resolved != nil && t.Resolved.Before(ticketfile.Start(t)) {
 		return t, ticketfile.ReasonResolvedBefore, "closed_at (or the end field) is before the impact start"
 	}
 	if len(t.Entities) == 0 {

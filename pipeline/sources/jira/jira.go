@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/opsdata/opsdata/datasets/spec"
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/sources/internal/restclient"
 	"github.com/opsdata/opsdata/pipeline/sources/ticketfile"
 )
 
@@ -78,7 +78,7 @@ func NewSource(cfg spec.TicketSource, problems *pipeline.Problems) (*Source, err
 	}
 	s := &Source{cfg: cfg, m: cfg.Mapping.WithDefaults(), problems: problems, input: "tickets:" + cfg.Name, base: base,
 		startKey: cfg.Fields.ImpactStart, endKey: or(cfg.Fields.Resolved, "resolutiondate"), sevKey: or(cfg.Fields.Severity, "priority"),
-		Client: &http.Client{Timeout: 60 * time.Second}, Sleep: sleep}
+		Client: &http.Client{Timeout: 60 * time.Second}, Sleep: restclient.Sleep}
 	if cfg.TokenEnv != "" {
 		if s.token = os.Getenv(cfg.TokenEnv); s.token == "" {
 			return nil, fmt.Errorf("%s: env variable %s named by token_env is empty", where, cfg.TokenEnv)
@@ -107,17 +107,6 @@ func or(s, def string) string {
 		return s
 	}
 	return def
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Name returns the source's name from the spec.
@@ -177,73 +166,48 @@ func (s *Source) Tickets(ctx context.Context) ([]pipeline.Ticket, error) {
 			break
 		}
 	}
-	slices.SortFunc(out, func(a, b pipeline.Ticket) int {
-		if c := start(a).Compare(start(b)); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	ticketfile.SortTickets(out)
 	return out, nil
 }
 
-func start(t pipeline.Ticket) time.Time {
-	if t.ImpactStart != nil {
-		return *t.ImpactStart
-	}
-	return t.Created
-}
-
 func (s *Source) get(ctx context.Context, u string, v any) error {
-	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Accept", "application/json")
-		switch {
-		case s.user != "":
-			req.SetBasicAuth(s.user, s.token)
-		case s.token != "":
-			req.Header.Set("Authorization", "Bearer "+s.token)
-		}
-		resp, err := s.Client.Do(req)
-		if err != nil {
-			return err
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-		resp.Body.Close()
-		if err != nil {
-			return fmt.Errorf("GET %s: %w", u, err)
-		}
-		if resp.StatusCode == http.StatusOK {
-			if err := json.Unmarshal(body, v); err != nil {
-				return fmt.Errorf("GET %s: not a Jira search result: %w", u, err)
+	g := restclient.Getter{Client: s.Client, Sleep: s.Sleep, MaxRetries: MaxRetries,
+		Header: func(req *http.Request) {
+			req.Header.Set("Accept", "application/json")
+			switch {
+			case s.user != "":
+				req.SetBasicAuth(s.user, s.token)
+			case s.token != "":
+				req.Header.Set("Authorization", "Bearer "+s.token)
 			}
-			return nil
-		}
-		if resp.StatusCode == http.StatusTooManyRequests && attempt < MaxRetries {
+		},
+		Retry: func(r *restclient.Response) (time.Duration, bool) {
 			wait := 10 * time.Second
-			if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && n >= 0 {
+			if n, err := strconv.Atoi(r.Header.Get("Retry-After")); err == nil && n >= 0 {
 				wait = time.Duration(n) * time.Second
 			}
-			if err := s.Sleep(ctx, wait); err != nil {
-				return fmt.Errorf("rate limited; waiting %s: %w", wait, err)
-			}
-			continue
-		}
-		var msg struct {
-			ErrorMessages []string `json:"errorMessages"`
-		}
-		_ = json.Unmarshal(body, &msg)
-		hint := ""
-		switch resp.StatusCode {
-		case http.StatusBadRequest:
-			hint = " (check jql: and the custom field ids in fields:)"
-		case http.StatusUnauthorized, http.StatusForbidden:
-			hint = " (check user_env and token_env)"
-		}
-		return fmt.Errorf("GET %s: %w: %s %q%s", u, ErrHTTP, resp.Status, strings.Join(msg.ErrorMessages, "; "), hint)
+			return wait, r.StatusCode == http.StatusTooManyRequests
+		},
 	}
+	resp, err := g.Get(ctx, u)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp.Decode(v, "a Jira search result")
+	}
+	var msg struct {
+		ErrorMessages []string `json:"errorMessages"`
+	}
+	_ = json.Unmarshal(resp.Body, &msg)
+	hint := ""
+	switch resp.StatusCode {
+	case http.StatusBadRequest:
+		hint = " (check jql: and the custom field ids in fields:)"
+	case http.StatusUnauthorized, http.StatusForbidden:
+		hint = " (check user_env and token_env)"
+	}
+	return fmt.Errorf("GET %s: %w: %s %q%s", u, ErrHTTP, resp.Status, strings.Join(msg.ErrorMessages, "; "), hint)
 }
 
 // named is the shape of Jira's option-like values (priority, status, component).
@@ -305,7 +269,7 @@ func (s *Source) ticket(is issue) (pipeline.Ticket, string, string) {
 	if t.Resolved, reason, detail = tm(s.endKey); reason != "" {
 		return t, reason, detail
 	}
-	if t.Resolved != nil && t.Resolved.Before(start(t)) {
+	if t.Resolved != nil && t.Resolved.Before(ticketfile.Start(t)) {
 		return t, ticketfile.ReasonResolvedBefore, fmt.Sprintf("%s is before the impact start", s.endKey)
 	}
 	t.Entities = s.entities(f)

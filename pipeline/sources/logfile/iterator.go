@@ -41,6 +41,10 @@ type fileReader struct {
 	prev   time.Time
 	seen   bool // prev is set
 	closed bool
+	// The start line of the next multi-line entry, read ahead.
+	held     bool
+	heldText string
+	heldLine int64
 }
 
 func openFile(src *Source, order int, path string) (*fileReader, error) {
@@ -126,16 +130,16 @@ func (r *fileReader) problem(reason, detail string) {
 	r.src.problems.Add(r.src.input, r.base+":"+strconv.FormatInt(r.line, 10), reason, detail)
 }
 
-// advance reads up to the next well-formed record. It returns false at the
-// end of the file; an error means the file could not be read.
-func (r *fileReader) advance() (bool, error) {
+// nextText reads the next line as valid UTF-8. blank reports a line of
+// white space only; ok=false means the end of the file.
+func (r *fileReader) nextText() (s string, blank, ok bool, err error) {
 	for {
 		raw, tooLong, err := r.readLine()
 		if err == io.EOF {
-			return false, nil
+			return "", false, false, nil
 		}
 		if err != nil {
-			return false, fmt.Errorf("log source %q: %s: after line %d: %w", r.src.cfg.Name, r.path, r.line, err)
+			return "", false, false, fmt.Errorf("log source %q: %s: after line %d: %w", r.src.cfg.Name, r.path, r.line, err)
 		}
 		r.line++
 		if tooLong {
@@ -143,23 +147,49 @@ func (r *fileReader) advance() (bool, error) {
 			continue
 		}
 		if len(bytes.TrimSpace(raw)) == 0 {
-			continue // blank lines carry no record
+			return "", true, true, nil
 		}
-		var s string
 		if utf8.Valid(raw) {
-			s = string(raw)
+			return string(raw), false, true, nil
+		}
+		// Repaired and still emitted: one bad byte should not cost the line.
+		r.problem(reasonInvalidUTF8, "replaced invalid bytes with U+FFFD")
+		return strings.ToValidUTF8(string(raw), "\uFFFD"), false, true, nil
+	}
+}
+
+// advance reads up to the next well-formed record. It returns false at the
+// end of the file; an error means the file could not be read.
+func (r *fileReader) advance() (bool, error) {
+	for {
+		var (
+			s    string
+			line int64
+		)
+		if r.held {
+			s, line, r.held = r.heldText, r.heldLine, false
 		} else {
-			// Repaired and still emitted: one bad byte should not cost the line.
-			s = strings.ToValidUTF8(string(raw), "\uFFFD")
-			r.problem(reasonInvalidUTF8, "replaced invalid bytes with U+FFFD")
+			t, blank, ok, err := r.nextText()
+			if err != nil || !ok {
+				return false, err
+			}
+			if blank {
+				continue // blank lines carry no record
+			}
+			s, line = t, r.line
 		}
 		if p, ok := r.parser.parse(s, &r.rec); !ok {
 			r.problem(p.reason, p.detail)
 			continue
 		}
+		if r.src.ml != nil {
+			if err := r.continuation(line); err != nil {
+				return false, err
+			}
+		}
 		r.rec.Source = r.src.cfg.Name
 		r.rec.File = r.base
-		r.rec.Line = r.line
+		r.rec.Line = line
 		if r.seen && r.rec.Time.Before(r.prev) {
 			// Still emitted; the runner copes with late records.
 			r.problem(reasonOutOfOrder, "earlier than the previous record of the file by "+r.prev.Sub(r.rec.Time).String())

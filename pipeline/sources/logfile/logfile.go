@@ -49,6 +49,7 @@ type Source struct {
 	problems *pipeline.Problems
 	input    string // key in Problems
 	newParse func() lineParser
+	ml       *multiline // nil: one line is one entry
 }
 
 var _ pipeline.LogSource = (*Source)(nil)
@@ -80,6 +81,11 @@ func newSource(cfg spec.LogSource, problems *pipeline.Problems) (*Source, error)
 	}
 	tp := newTimeParser(cfg.TimeLayout, loc)
 	s := &Source{cfg: cfg, problems: problems, input: "log:" + cfg.Name}
+	ml, err := newMultiline(cfg.Multiline)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	s.ml = ml
 	switch cfg.Format {
 	case FormatJSONL:
 		fc := fieldsConfig{

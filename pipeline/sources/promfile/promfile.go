@@ -13,10 +13,12 @@
 // file:line. Every malformed line is an error naming file:line (fail fast:
 // a metric source has no partial result worth publishing).
 //
-// CSV format (header required, columns in any order):
+// CSV format (header required, columns in any order), for example:
 //
 //	timestamp,__name__,service,instance,value
 //	2026-03-01T00:00:00Z,load,api,api-0:80,0.25
+//
+// The columns:
 //
 //   - timestamp: RFC 3339 (with offset), Unix seconds (1772323200 or
 //     1772323200.5) or Unix milliseconds (any number >= 1e11), or a naive

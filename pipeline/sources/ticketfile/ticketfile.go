@@ -140,23 +140,8 @@ func (s *Source) Tickets(ctx context.Context) ([]pipeline.Ticket, error) {
 		}
 		out = append(out, ts...)
 	}
-	slices.SortFunc(out, func(a, b pipeline.Ticket) int {
-		if c := start(a).Compare(start(b)); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.ID, b.ID); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Where, b.Where)
-	})
+	SortTickets(out) // sort.go
 	return out, nil
-}
-
-func start(t pipeline.Ticket) time.Time {
-	if t.ImpactStart != nil {
-		return *t.ImpactStart
-	}
-	return t.Created
 }
 
 func (s *Source) readFile(path string, seen map[string]string) ([]pipeline.Ticket, error) {
@@ -294,7 +279,7 @@ func (s *Source) parse(raw json.RawMessage) (t pipeline.Ticket, reason, detail s
 	}
 	// A negative interval cannot be labelled; without impact_start the
 	// labelers start at created, so that is the bound then.
-	if t.Resolved != nil && t.Resolved.Before(start(t)) {
+	if t.Resolved != nil && t.Resolved.Before(Start(t)) {
 		return t, ReasonResolvedBefore, "resolved is before impact_start (or created when impact_start is absent)", false
 	}
 

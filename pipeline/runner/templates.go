@@ -1,0 +1,262 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/align"
+	"github.com/opsdata/opsdata/pipeline/logtemplates"
+	"github.com/opsdata/opsdata/pipeline/write"
+	"github.com/opsdata/opsdata/schemas"
+)
+
+// Template mining runs in two passes over the log sources, because a
+// template can still generalize while lines arrive and ids must come from
+// the final template text:
+//
+//   - pass 1 (mineTemplates) reads every source once, with one miner per
+//     source (its spec templates: parameters), and fixes the templates,
+//     published through the anonymizer's scrubber for logs.message so no
+//     raw identifier is in a template or its id;
+//   - pass 2 is the logs stage (logsDay): each line gets its template id
+//     with Match, and the counts for log_templates, log_counts and the
+//     windows table's tpl_<template_id> columns are taken there, so all
+//     three agree with the logs table exactly.
+//
+// Memory is flat in the number of lines: the miners and the per-template
+// statistics grow with the number of templates, the log_counts of a day
+// with windows x entities x templates seen.
+type templateSet struct {
+	publish func(string) string
+	miners  map[string]*logtemplates.Miner // by source name
+	cluster map[*logtemplates.Cluster]int  // cluster -> template index
+	index   map[string]int                 // template id -> index
+	tpls    []tplStats
+	// top maps a template index to its windows column.
+	top     map[int]int
+	columns []string
+	// day counts lines per (window, entity, template) of the current day.
+	day map[countKey]int64
+}
+
+type tplStats struct {
+	id, text    string
+	mined       int64 // pass 1 count, ranks the top templates
+	count       int64 // pass 2: lines in the logs table
+	first, last time.Time
+	sources     map[string]bool
+}
+
+type countKey struct {
+	window int
+	entity string
+	tpl    int
+}
+
+func minerConfig(t spec.LogTemplates) logtemplates.Config {
+	return logtemplates.Config{Depth: t.Depth, Similarity: t.Similarity, MaxChildren: t.MaxChildren, Masks: t.Masks, ExtraMasks: t.ExtraMasks}
+}
+
+// mineTemplates is pass 1. It also learns the raw identifiers of the
+// lines' structured fields before any template is published.
+func (e *export) mineTemplates(ctx context.Context, specs []spec.LogSource, sources []pipeline.LogSource) error {
+	ts := &templateSet{
+		publish: func(s string) string { return e.anon.Column("logs.message", s) },
+		miners:  map[string]*logtemplates.Miner{},
+		cluster: map[*logtemplates.Cluster]int{},
+		index:   map[string]int{},
+		top:     map[int]int{},
+		day:     map[countKey]int64{},
+	}
+	for i, src := range sources {
+		lc := specs[i]
+		m, err := logtemplates.New(minerConfig(lc.Templates))
+		if err != nil {
+			return fmt.Errorf("logs %s: templates: %w; fix logs[%d].templates in the spec", lc.Name, err, i)
+		}
+		ts.miners[lc.Name] = m
+		if err := e.mineSource(ctx, src, m); err != nil {
+			return fmt.Errorf("logs %s: mining templates: %w", lc.Name, err)
+		}
+	}
+	// Sources in spec order, templates in the miner's (count, id) order:
+	// the same text from two sources is one template.
+	for _, lc := range specs {
+		m := ts.miners[lc.Name]
+		if m == nil {
+			continue
+		}
+		rows, byCluster := m.Templates(ts.publish)
+		local := make([]int, len(rows))
+		for i, r := range rows {
+			k := ts.add(r.ID, r.Template)
+			ts.tpls[k].mined += r.Count
+			local[i] = k
+		}
+		for c, i := range byCluster {
+			ts.cluster[c] = local[i]
+		}
+	}
+	if n := e.s.LogFeatures.TopTemplates; n > 0 {
+		order := make([]int, len(ts.tpls))
+		for i := range order {
+			order[i] = i
+		}
+		sort.Slice(order, func(a, b int) bool {
+			x, y := ts.tpls[order[a]], ts.tpls[order[b]]
+			if x.mined != y.mined {
+				return x.mined > y.mined
+			}
+			return x.id < y.id
+		})
+		for _, k := range order {
+			if len(ts.columns) == n || ts.tpls[k].mined == 0 {
+				break
+			}
+			ts.top[k] = len(ts.columns)
+			ts.columns = append(ts.columns, "tpl_"+ts.tpls[k].id)
+		}
+	}
+	e.templates = ts
+	return nil
+}
+
+func (e *export) mineSource(ctx context.Context, src pipeline.LogSource, m *logtemplates.Miner) error {
+	it, err := src.Open(ctx)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for it.Next() {
+		rec := it.At()
+		if rec.Time.Before(e.grid.Start) || !rec.Time.Before(e.grid.End) {
+			continue
+		}
+		e.anon.Fields(rec.Fields)
+		m.Add(rec.Message, rec.Time)
+		if n++; n%65536 == 0 {
+			if err := ctx.Err(); err != nil {
+				it.Close()
+				return err
+			}
+		}
+	}
+	if err := it.Err(); err != nil {
+		it.Close()
+		return err
+	}
+	return it.Close()
+}
+
+func (ts *templateSet) add(id, text string) int {
+	if k, ok := ts.index[id]; ok {
+		return k
+	}
+	k := len(ts.tpls)
+	ts.index[id] = k
+	ts.tpls = append(ts.tpls, tplStats{id: id, text: text, sources: map[string]bool{}})
+	return k
+}
+
+// assign is pass 2 for one line placed in the logs table of day: it
+// returns the line's template id and counts the line.
+func (ts *templateSet) assign(rec *pipeline.LogRecord, day pipeline.Grid, frame *align.Frame) string {
+	k := -1
+	if m := ts.miners[rec.Source]; m != nil {
+		if c := m.Match(rec.Message); c != nil {
+			if i, ok := ts.cluster[c]; ok {
+				k = i
+			}
+		}
+		if k < 0 {
+			// Not similar enough to any final template (rare: a template
+			// that generalized past the line). The masked line is its own.
+			text := ts.publish(m.MaskedTemplate(rec.Message))
+			k = ts.add(logtemplates.ID(text), text)
+		}
+	} else {
+		text := ts.publish(rec.Message)
+		k = ts.add(logtemplates.ID(text), text)
+	}
+	t := &ts.tpls[k]
+	if t.count == 0 || rec.Time.Before(t.first) {
+		t.first = rec.Time
+	}
+	if t.count == 0 || rec.Time.After(t.last) {
+		t.last = rec.Time
+	}
+	t.count++
+	t.sources[rec.Source] = true
+	if w, ok := day.Index(rec.Time); ok {
+		ts.day[countKey{window: w, entity: rec.Entity, tpl: k}]++
+	}
+	if col, ok := ts.top[k]; ok {
+		frame.AddTemplate(rec.Entity, rec.Time, col)
+	}
+	return t.id
+}
+
+// writeDayCounts writes the day's log_counts partition and resets the
+// day's counts.
+func (e *export) writeDayCounts(day pipeline.Grid) error {
+	ts := e.templates
+	if ts == nil || len(ts.day) == 0 {
+		return nil
+	}
+	rows := make([]schemas.LogCount, 0, len(ts.day))
+	for key, n := range ts.day {
+		rows = append(rows, schemas.LogCount{WindowStart: day.At(key.window), Entity: e.entity(key.entity), TemplateID: ts.tpls[key.tpl].id, Count: n})
+	}
+	clear(ts.day)
+	sort.Slice(rows, func(a, b int) bool {
+		x, y := rows[a], rows[b]
+		if !x.WindowStart.Equal(y.WindowStart) {
+			return x.WindowStart.Before(y.WindowStart)
+		}
+		if x.Entity != y.Entity {
+			return x.Entity < y.Entity
+		}
+		return x.TemplateID < y.TemplateID
+	})
+	n, err := write.Table(e.staging, write.PartPath(schemas.TableLogCounts, pipeline.Date(day.Start), 0), rows, "window_start", "entity", "template_id")
+	if err != nil {
+		return fmt.Errorf("log_counts %s: %w", pipeline.Date(day.Start), err)
+	}
+	e.rows[schemas.TableLogCounts] += n
+	return nil
+}
+
+// writeTemplates writes log_templates: every template with at least one
+// line in the logs table, sorted by id.
+func (e *export) writeTemplates() error {
+	ts := e.templates
+	if ts == nil {
+		return nil
+	}
+	var rows []schemas.LogTemplate
+	for _, t := range ts.tpls {
+		if t.count == 0 {
+			continue
+		}
+		srcs := make([]string, 0, len(t.sources))
+		for s := range t.sources {
+			srcs = append(srcs, s)
+		}
+		sort.Strings(srcs)
+		rows = append(rows, schemas.LogTemplate{TemplateID: t.id, Template: t.text, Sources: srcs, FirstSeen: t.first.UTC(), LastSeen: t.last.UTC(), Count: t.count})
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	sort.Slice(rows, func(a, b int) bool { return rows[a].TemplateID < rows[b].TemplateID })
+	n, err := write.Table(e.staging, write.PartPath(schemas.TableLogTemplates, "", 0), rows, "template_id")
+	if err != nil {
+		return fmt.Errorf("log_templates: %w", err)
+	}
+	e.rows[schemas.TableLogTemplates] = n
+	return nil
+}
