@@ -17,15 +17,10 @@ func exportCommand() *cli.Command {
 		Description: `Reads the spec's sources, aligns them on the window grid, labels incidents,
 anonymizes, writes Parquet tables, checks that no raw identifier survived and
 publishes an immutable version. Re-running with the same inputs is a no-op.`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "spec", Aliases: []string{"s"}, Usage: "dataset spec `FILE`", Required: true},
-			&cli.StringFlag{Name: "from", Usage: "range start (RFC 3339 or YYYY-MM-DD, UTC); overrides the spec"},
-			&cli.StringFlag{Name: "to", Usage: "range end, exclusive; overrides the spec"},
-			&cli.StringFlag{Name: "version", Usage: "version name (default: derived from the range)"},
-			&cli.StringFlag{Name: "output", Usage: "output URL (file://DIR or s3://BUCKET/PREFIX; S3 settings from the spec's s3: and AWS_* variables); overrides the spec"},
-			&cli.BoolFlag{Name: "public", Usage: "s3:// only: let anyone read (not write or list elsewhere) the dataset's prefix without credentials"},
-			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress to stderr"},
-		},
+		Flags: runFlags( // runflags.go
+			"output URL (file://DIR or s3://BUCKET/PREFIX; S3 settings from the spec's s3: and AWS_* variables); overrides the spec",
+			"s3:// only: let anyone read (not write or list elsewhere) the dataset's prefix without credentials",
+			nil, nil),
 		Action: func(c *cli.Context) error {
 			a, err := readRunArgs(c) // runflags.go
 			if err != nil {
@@ -41,11 +36,7 @@ publishes an immutable version. Re-running with the same inputs is a no-op.`,
 				return err
 			}
 			w := c.App.Writer
-			state := "published"
-			if res.AlreadyPublished {
-				state = "already published (identical), nothing to do"
-			}
-			fmt.Fprintf(w, "%s %s/%s to %s in %s\n", state, res.Dataset, res.Version, res.Output, time.Since(start).Round(time.Millisecond))
+			printPublished(w, res.AlreadyPublished, res.Dataset, res.Version, res.Output, start)
 			tables := make([]string, 0, len(res.Rows))
 			for t := range res.Rows {
 				tables = append(tables, t)

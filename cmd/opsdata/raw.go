@@ -20,17 +20,11 @@ raw_series (series_id, metric, labels as JSON, anonymized by the spec's policy).
 The version goes through the same leakage gate and publish protocol as export,
 under the dataset <dataset>-raw. Native histogram series are refused: exclude
 them with a matcher.`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "spec", Aliases: []string{"s"}, Usage: "dataset spec `FILE`", Required: true},
-			&cli.StringSliceFlag{Name: "match", Usage: "series `SELECTOR` (e.g. 'up{job=\"api\"}'); repeatable, a series matching any is exported"},
-			&cli.StringFlag{Name: "from", Usage: "range start (RFC 3339 or YYYY-MM-DD, UTC); overrides the spec"},
-			&cli.StringFlag{Name: "to", Usage: "range end, exclusive; overrides the spec"},
-			&cli.StringFlag{Name: "source", Usage: "tsdb (the spec's metrics.tsdb.path) or remote-read (metrics.prometheus.url); default follows metrics.source"},
-			&cli.StringFlag{Name: "version", Usage: "version name (default: derived from the range)"},
-			&cli.StringFlag{Name: "output", Usage: "output URL (file://DIR or s3://BUCKET/PREFIX); overrides the spec"},
-			&cli.BoolFlag{Name: "public", Usage: "s3:// only: let anyone read the dataset's prefix without credentials"},
-			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress to stderr"},
-		},
+		Flags: runFlags( // runflags.go
+			"output URL (file://DIR or s3://BUCKET/PREFIX); overrides the spec",
+			"s3:// only: let anyone read the dataset's prefix without credentials",
+			[]cli.Flag{&cli.StringSliceFlag{Name: "match", Usage: "series `SELECTOR` (e.g. 'up{job=\"api\"}'); repeatable, a series matching any is exported"}},
+			[]cli.Flag{&cli.StringFlag{Name: "source", Usage: "tsdb (the spec's metrics.tsdb.path) or remote-read (metrics.prometheus.url); default follows metrics.source"}}),
 		Action: func(c *cli.Context) error {
 			a, err := readRunArgs(c) // runflags.go
 			if err != nil {
@@ -47,11 +41,7 @@ them with a matcher.`,
 				return err
 			}
 			w := c.App.Writer
-			state := "published"
-			if res.AlreadyPublished {
-				state = "already published (identical), nothing to do"
-			}
-			fmt.Fprintf(w, "%s %s/%s to %s in %s\n", state, res.Dataset, res.Version, res.Output, time.Since(start).Round(time.Millisecond))
+			printPublished(w, res.AlreadyPublished, res.Dataset, res.Version, res.Output, start)
 			fmt.Fprintf(w, "  %-10s %10d rows (%d staleness markers)\n", "samples", res.Stats.Samples, res.Stats.Stale)
 			fmt.Fprintf(w, "  %-10s %10d rows\n", "raw_series", res.Stats.Series)
 			return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -10,6 +11,33 @@ import (
 
 	"github.com/opsdata/opsdata/datasets/spec"
 )
+
+// runFlags are the flags of the commands that publish a version (export,
+// raw), in help order: spec, afterSpec, from, to, afterRange, version,
+// output, public, verbose. outputUsage and publicUsage word the last two
+// for the command.
+func runFlags(outputUsage, publicUsage string, afterSpec, afterRange []cli.Flag) []cli.Flag {
+	fs := []cli.Flag{&cli.StringFlag{Name: "spec", Aliases: []string{"s"}, Usage: "dataset spec `FILE`", Required: true}}
+	fs = append(fs, afterSpec...)
+	fs = append(fs,
+		&cli.StringFlag{Name: "from", Usage: "range start (RFC 3339 or YYYY-MM-DD, UTC); overrides the spec"},
+		&cli.StringFlag{Name: "to", Usage: "range end, exclusive; overrides the spec"})
+	fs = append(fs, afterRange...)
+	return append(fs,
+		&cli.StringFlag{Name: "version", Usage: "version name (default: derived from the range)"},
+		&cli.StringFlag{Name: "output", Usage: outputUsage},
+		&cli.BoolFlag{Name: "public", Usage: publicUsage},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress to stderr"})
+}
+
+// printPublished writes the first line of a publishing command's report.
+func printPublished(w io.Writer, already bool, dataset, version, output string, start time.Time) {
+	state := "published"
+	if already {
+		state = "already published (identical), nothing to do"
+	}
+	fmt.Fprintf(w, "%s %s/%s to %s in %s\n", state, dataset, version, output, time.Since(start).Round(time.Millisecond))
+}
 
 // runArgs is what the commands that publish a version (export, raw) read
 // from their common flags: the spec (and its bytes, for the digest), the

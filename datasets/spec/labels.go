@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Merge is the label merge policy: how incidents from several labelers
@@ -152,5 +154,5 @@ func (m Merge) Rank(source string) int {
 
 // String describes the policy in one line, for reports.
 func (m Merge) String() string {
-	return fmt.Sprintf("precedence %s, tolerance %s", strings.Join(m.Precedence, " > "), time.Duration(m.Tolerance))
+	return fmt.Sprintf("precedence %s, tolerance %s", strings.Join(m.Precedence, " > "), model.Duration(m.Tolerance))
 }

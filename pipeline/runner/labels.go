@@ -10,6 +10,7 @@ import (
 	"github.com/opsdata/opsdata/labelers"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/schemas"
+	"github.com/prometheus/common/model"
 )
 
 func (e *export) readTickets(ctx context.Context) error {
@@ -85,7 +86,7 @@ func (e *export) labelSummary() publish.LabelSummary {
 		ls.Labelers = append(ls.Labelers, l.Kind)
 	}
 	ls.Method = fmt.Sprintf("Incidents come from %s; a window [s, s+%s) of an entity is labelled incident when it overlaps an incident's [impact start, resolved) of that entity. pre_incident marks the %s before an incident, recovery the %s after one.",
-		strings.Join(ls.Labelers, ", "), e.grid.Step, e.labelCfg.Horizon, e.labelCfg.Recovery)
+		strings.Join(ls.Labelers, ", "), model.Duration(e.grid.Step), model.Duration(e.labelCfg.Horizon), model.Duration(e.labelCfg.Recovery))
 	known := map[string]bool{}
 	for _, ent := range e.entities {
 		known[ent] = true

@@ -151,6 +151,7 @@ type export struct {
 }
 
 func (e *export) run(ctx context.Context) error {
+	ctx = pipeline.WithRange(ctx, e.grid) // range-queried log sources (loki) read it
 	s, c := e.s, e.o.Components
 	var msrc pipeline.MetricSource
 	if len(s.Metrics.Features) > 0 {
@@ -212,7 +213,7 @@ func (e *export) run(ctx context.Context) error {
 		}
 		sources = append(sources, src)
 	}
-	if err := e.mineTemplates(ctx, s.Logs, sources); err != nil {
+	if err := e.mineTemplates(ctx, s.Logs); err != nil {
 		return err
 	}
 	logs, err := openLogs(ctx, sources)

@@ -62,8 +62,10 @@ func minerConfig(t spec.LogTemplates) logtemplates.Config {
 }
 
 // mineTemplates is pass 1. It also learns the raw identifiers of the
-// lines' structured fields before any template is published.
-func (e *export) mineTemplates(ctx context.Context, specs []spec.LogSource, sources []pipeline.LogSource) error {
+// lines' structured fields before any template is published. It opens its
+// own instances of the sources, whose bad-input reports are discarded:
+// pass 2 reads the same lines and reports them once.
+func (e *export) mineTemplates(ctx context.Context, specs []spec.LogSource) error {
 	ts := &templateSet{
 		publish: func(s string) string { return e.anon.Column("logs.message", s) },
 		miners:  map[string]*logtemplates.Miner{},
@@ -72,8 +74,15 @@ func (e *export) mineTemplates(ctx context.Context, specs []spec.LogSource, sour
 		top:     map[int]int{},
 		day:     map[countKey]int64{},
 	}
-	for i, src := range sources {
-		lc := specs[i]
+	for i, lc := range specs {
+		f, ok := e.o.Components.Logs[lc.Format]
+		if !ok {
+			return fmt.Errorf("logs %s: format %q is not registered", lc.Name, lc.Format)
+		}
+		src, err := f(lc, &pipeline.Problems{})
+		if err != nil {
+			return fmt.Errorf("logs %s: %w", lc.Name, err)
+		}
 		m, err := logtemplates.New(minerConfig(lc.Templates))
 		if err != nil {
 			return fmt.Errorf("logs %s: templates: %w; fix logs[%d].templates in the spec", lc.Name, err, i)

@@ -46,7 +46,9 @@ func TestGet(t *testing.T) {
 			g := Getter{Client: srv.Client(), MaxRetries: tc.maxRetries,
 				Sleep:  func(context.Context, time.Duration) error { sleeps++; return nil },
 				Header: func(r *http.Request) { r.Header.Set("X-Test", "yes") },
-				Retry:  func(r *Response) (time.Duration, bool) { return time.Second, r.StatusCode == http.StatusTooManyRequests },
+				Retry: func(r *Response) (time.Duration, bool) {
+					return time.Second, r.StatusCode == http.StatusTooManyRequests
+				},
 			}
 			r, err := g.Get(context.Background(), srv.URL)
 			if err != nil {
