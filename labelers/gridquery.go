@@ -53,5 +53,12 @@ func rangeMatrix(ctx context.Context, engine *promql.Engine, q storage.Queryable
 	if !ok {
 		return nil, fmt.Errorf("expression returns %s, an alerting rule needs an instant vector", res.Value.Type())
 	}
-	return m, nil
+	// qry.Close hands the result's point slices back to the engine's pool,
+	// where the next query overwrites them: copy what the caller keeps.
+	out := make(promql.Matrix, len(m))
+	for i, s := range m {
+		out[i] = promql.Series{Metric: s.Metric, DropName: s.DropName,
+			Floats: append([]promql.FPoint(nil), s.Floats...), Histograms: append([]promql.HPoint(nil), s.Histograms...)}
+	}
+	return out, nil
 }

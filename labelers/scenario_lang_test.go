@@ -88,7 +88,7 @@ func runScenarioTB(tb testing.TB, file, src string) (mismatches []string, err er
 	for i := 0; i < len(lines); i++ {
 		raw := lines[i]
 		line := i + 1
-		if toks, _ := tokenize(raw); len(toks) > 0 && (toks[0] == "load" || toks[0] == "rules") {
+		if toks, _ := tokenize(raw); len(toks) > 0 && (toks[0] == "load" || toks[0] == "rules" || toks[0] == "manual") {
 			n, err := s.block(line, toks, lines[i+1:])
 			if err != nil {
 				return nil, err
@@ -175,6 +175,8 @@ func (s *scenario) directive(line int, toks []string) error {
 		return s.ticket(line, toks)
 	case "incident":
 		return s.incident(line, toks)
+	case "alert":
+		return s.alert(line, toks) // scenario_alert_test.go
 	case "eval":
 		if err := s.check(); err != nil {
 			return err
@@ -190,8 +192,9 @@ func (s *scenario) directive(line int, toks []string) error {
 			return err
 		}
 		s.tickets, s.manual, s.entities, s.evaluated = nil, nil, nil, false
+		s.ext.am = nil // alert lines and manual files are evidence too
 	default:
-		return s.errf(line, "unknown directive %q (grid, config, entities, ticket, incident, eval, expect, clear)", toks[0])
+		return s.errf(line, "unknown directive %q (grid, config, entities, ticket, incident, alert, load, rules, manual, eval, expect, clear)", toks[0])
 	}
 	return nil
 }
@@ -284,9 +287,19 @@ func (s *scenario) eval(line int, labelers []string) error {
 				return err
 			}
 			incs = append(incs, got...)
+		case "alertmanager", "manual":
+			run := s.runAlertmanager
+			if name == "manual" {
+				run = s.runManual
+			}
+			got, err := run(line)
+			if err != nil {
+				return err
+			}
+			incs = append(incs, got...)
 		case "merge":
 		default:
-			return s.errf(line, "eval: unknown labeler %q (ticket, rule, alerts_series; merge to merge them)", name)
+			return s.errf(line, "eval: unknown labeler %q (ticket, rule, alerts_series, alertmanager, manual; merge to merge them)", name)
 		}
 	}
 	if contains(labelers, "merge") {

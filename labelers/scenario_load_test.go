@@ -29,6 +29,7 @@ type scenarioExt struct {
 	entityLbl  string
 	tolerance  time.Duration
 	mergeCount int
+	am         *scenarioAlerts // alert lines, manual files: scenario_alert_test.go
 }
 
 // block reports whether raw starts a load/rules block and, if so, consumes
@@ -59,6 +60,8 @@ func (s *scenario) block(line int, header []string, rest []string) (int, error) 
 			return n, s.errf(line, "%v", err)
 		}
 		s.ext.rules = append(s.ext.rules, path)
+	case "manual":
+		return n, s.manualBlock(line, header, body) // scenario_alert_test.go
 	}
 	return n, nil
 }
