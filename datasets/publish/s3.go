@@ -394,10 +394,11 @@ func (st S3Settings) newMinioClient() (*minio.Client, func(), error) {
 	return cl, tr.CloseIdleConnections, err
 }
 
-// CheckOutput validates an output URL and its settings without touching
+// ValidateOutput validates an output URL and its settings without touching
 // the network, so an export can refuse a bad --output or s3: section (or
-// --public on a file:// output) before it spends time staging.
-func CheckOutput(rawURL string, public bool, opts ...BucketOption) error {
+// --public on a file:// output) before it spends time staging. CheckOutput
+// (checkoutput.go) adds the network check that an s3:// bucket exists.
+func ValidateOutput(rawURL string, public bool, opts ...BucketOption) error {
 	scheme, _, ok := strings.Cut(rawURL, "://")
 	switch {
 	case !ok:

@@ -348,7 +348,7 @@ func TestMinIOStoppedMidPublish(t *testing.T) {
 	}
 }
 
-func TestCheckOutput(t *testing.T) {
+func TestValidateOutput(t *testing.T) {
 	keys := publish.WithGetenv(envOf(map[string]string{"AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "S"}))
 	none := publish.WithGetenv(envOf(map[string]string{}))
 	tests := []struct {
@@ -368,9 +368,9 @@ func TestCheckOutput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.url, func(t *testing.T) {
-			err := publish.CheckOutput(tc.url, tc.public, tc.opt)
+			err := publish.ValidateOutput(tc.url, tc.public, tc.opt)
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
-				t.Errorf("CheckOutput(%q, public=%v) = %v, want %q", tc.url, tc.public, err, tc.wantErr)
+				t.Errorf("ValidateOutput(%q, public=%v) = %v, want %q", tc.url, tc.public, err, tc.wantErr)
 			}
 		})
 	}

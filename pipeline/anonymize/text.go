@@ -333,7 +333,81 @@ var (
 		regexp.MustCompile(`(?i)\buser(?:name)?\s+'([^'<]+)'`),
 		regexp.MustCompile(`(?i)\bfor user\s+([^\s"',;&)<]+)`),
 	}
+	// userLiterals[i] is a lower-case literal every match of userRes[i] contains.
+	userLiterals = []string{`"user`, "=", "user", `"`, "'", "for user"}
 )
+
+// userAssignForm is the index of the `user=NAME` form in userRes. Its
+// regexp ((?:^|[^A-Za-z0-9_])(?:[A-Za-z0-9]+[_-])?user...) backtracks over
+// the whole line; findUserAssignments finds the same matches by hand.
+const userAssignForm = 1
+
+// findUserAssignments returns the matches of userRes[userAssignForm] in s,
+// in FindAllStringSubmatchIndex's shape (m[2]:m[3] is NAME). lower is
+// strings.ToLower(s) (same byte offsets for the ASCII it looks at).
+func findUserAssignments(s, lower string) [][]int {
+	var out [][]int
+	isWord := func(c byte) bool {
+		return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+	}
+	isAlnum := func(c byte) bool { return c != '_' && isWord(c) }
+	isSpace := func(c byte) bool { return strings.IndexByte(" \t\n\r\f\v", c) >= 0 }
+	stop := func(c byte) bool { return strings.IndexByte(" \t\n\r\f\v\"',;&)<", c) >= 0 }
+	last := 0
+	for from := 0; ; {
+		k := strings.Index(lower[from:], "user")
+		if k < 0 {
+			return out
+		}
+		i := from + k
+		from = i + 4
+		// left context: start, a non-word byte, or "<alnum>+[_-]" after one
+		if i > 0 {
+			c := s[i-1]
+			switch {
+			case c == '-':
+				// '-' is itself a non-word byte: "-user=" and "db-user=" both match
+			case c == '_':
+				j := i - 1
+				for j > 0 && isAlnum(s[j-1]) {
+					j--
+				}
+				if j == i-1 || (j > 0 && isWord(s[j-1])) {
+					continue
+				}
+			case isWord(c):
+				continue
+			}
+		}
+		j := i + 4
+		if strings.HasPrefix(lower[j:], "name") {
+			j += 4
+		}
+		for j < len(s) && isSpace(s[j]) {
+			j++
+		}
+		if j >= len(s) || s[j] != '=' {
+			continue
+		}
+		j++
+		for j < len(s) && isSpace(s[j]) {
+			j++
+		}
+		if j < len(s) && (s[j] == '"' || s[j] == '\'') {
+			j++
+		}
+		v := j
+		for j < len(s) && !stop(s[j]) {
+			j++
+		}
+		if j == v || i < last {
+			continue
+		}
+		out = append(out, []int{i, j, v, j})
+		last = j
+		from = j
+	}
+}
 
 // buildDetectors returns the detectors in the order they run and the
 // keyword matcher of their pre-checks. Secrets go first: URL userinfo
@@ -487,9 +561,21 @@ func scrubHosts(a *Anonymizer, re *regexp.Regexp, s string, st *stats) string {
 }
 
 func scrubUsers(a *Anonymizer, s string, st *stats) string {
-	for _, re := range userRes {
+	lower := strings.ToLower(s)
+	for i, re := range userRes {
+		// Each form needs a literal the line must contain; most lines
+		// that mention "user" use one form, so most regexps never run.
+		if !strings.Contains(lower, userLiterals[i]) {
+			continue
+		}
 		var spans []span
-		for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+		var ms [][]int
+		if i == userAssignForm {
+			ms = findUserAssignments(s, lower)
+		} else {
+			ms = re.FindAllStringSubmatchIndex(s, -1)
+		}
+		for _, m := range ms {
 			start, end := m[2], m[3]
 			for end > start && strings.IndexByte(".:!?", s[end-1]) >= 0 {
 				end--

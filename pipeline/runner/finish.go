@@ -92,12 +92,12 @@ func runRange(s *spec.Spec, from, to time.Time) (time.Time, time.Time, error) {
 // runOutput resolves the output URL (the spec's unless override is set),
 // refusing a bad one (or --public on file://) before the work rather than
 // after, and builds the anonymizer from the spec's key and policy.
-func runOutput(s *spec.Spec, override string, public bool) (output string, key []byte, anon *anonymize.Anonymizer, err error) {
+func runOutput(ctx context.Context, s *spec.Spec, override string, public bool) (output string, key []byte, anon *anonymize.Anonymizer, err error) {
 	output = s.Output
 	if override != "" {
 		output = override
 	}
-	if err := publish.CheckOutput(output, public, publish.WithS3(s.S3)); err != nil {
+	if err := publish.CheckOutput(ctx, output, public, publish.WithS3(s.S3)); err != nil {
 		return "", nil, nil, err
 	}
 	if key, err = anonymize.LoadKey(s.Anonymize.Key); err != nil {

@@ -102,7 +102,7 @@ func Raw(ctx context.Context, o RawOptions) (*RawResult, error) {
 	if version == "" {
 		version = DefaultVersion(pipeline.Grid{Start: from, End: to})
 	}
-	output, key, anon, err := runOutput(s, o.Output, o.Public)
+	output, key, anon, err := runOutput(ctx, s, o.Output, o.Public)
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	if version == "" {
 		version = DefaultVersion(grid)
 	}
-	output, _, anon, err := runOutput(s, o.Output, o.Public)
+	output, _, anon, err := runOutput(ctx, s, o.Output, o.Public)
 	if err != nil {
 		return nil, err
 	}
