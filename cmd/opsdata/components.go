@@ -6,6 +6,7 @@ import (
 	"github.com/opsdata/opsdata/pipeline/sources/github"
 	"github.com/opsdata/opsdata/pipeline/sources/jira"
 	"github.com/opsdata/opsdata/pipeline/sources/logfile"
+	"github.com/opsdata/opsdata/pipeline/sources/loki"
 	"github.com/opsdata/opsdata/pipeline/sources/promapi"
 	"github.com/opsdata/opsdata/pipeline/sources/promfile"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
@@ -29,6 +30,7 @@ func components() pipeline.Components {
 			"syslog": logfile.New,
 			"klog":   logfile.New,
 			"logpai": logfile.New,
+			"loki":   loki.New,
 		},
 		Tickets: map[string]pipeline.TicketSourceFactory{
 			"json":   ticketfile.New,

@@ -63,7 +63,7 @@ func CheckOutput(ctx context.Context, rawURL string, public bool, opts ...Bucket
 		return fmt.Errorf("output %q: checking the bucket before the export: %w", rawURL, b.describe(err))
 	case !exists:
 		return fmt.Errorf("output %q: %w; create the bucket first (mc mb, aws s3 mb s3://%s) or fix the bucket name",
-			rawURL, b.describe(fmt.Errorf("bucket %s: %w", st.Bucket, ErrBucketNotFound)), st.Bucket)
+			rawURL, b.describe(ErrBucketNotFound), st.Bucket)
 	}
 	return nil
 }

@@ -235,7 +235,7 @@ func (it *iterator) fetch() error {
 	}
 	page := raw[:0:0]
 	for _, e := range raw {
-		if false && e.ts == it.skipTS && it.skip[entryKey{e.ts, e.stream, e.line}] {
+		if e.ts == it.skipTS && it.skip[entryKey{e.ts, e.stream, e.line}] {
 			continue
 		}
 		page = append(page, e)
