@@ -68,8 +68,12 @@ type Anonymizer struct {
 	redacted map[string]string
 	// issued holds the pseudonyms of learned values: text already holding
 	// them is not scrubbed again (Text is idempotent).
-	issued  map[string]struct{}
-	version atomic.Uint64 // bumped when the text matcher must change
+	issued map[string]struct{}
+	// matchItems lists, in learning order, every value the text matcher
+	// must find (learned values and non-covered redactions worth
+	// matching); version is its length.
+	matchItems []textEntry
+	version    atomic.Uint64 // len(matchItems): the text matcher must change
 
 	buildMu sync.Mutex
 	tm      atomic.Pointer[textMatcher]
@@ -120,7 +124,7 @@ func New(key []byte, policy spec.Anonymize, entityLabel string) (*Anonymizer, er
 		return nil, err
 	}
 	a.detects, a.pre, a.preBits = buildDetectors(policy.HostDomains, a.rules)
-	a.tm.Store(&textMatcher{m: newMatcher(nil)})
+	a.tm.Store(&textMatcher{})
 	return a, nil
 }
 
@@ -194,6 +198,7 @@ func (a *Anonymizer) learnAs(typ, value string, repl func(typ, raw string) strin
 		a.learned[k] = p
 		a.issued[p] = struct{}{}
 		if worthMatching(raw) {
+			a.matchItems = append(a.matchItems, textEntry{raw: raw, repl: p, rule: textRule(typ), ip: isIP(raw)})
 			a.version.Add(1)
 		}
 	}
@@ -212,7 +217,8 @@ func (a *Anonymizer) learnRedacted(raw, placeholder string) {
 	a.mu.Lock()
 	if _, ok := a.redacted[raw]; !ok {
 		a.redacted[raw] = placeholder
-		if worthMatching(raw) && !detectorCovered(placeholder) {
+		if !detectorCovered(placeholder) && worthMatching(raw) {
+			a.matchItems = append(a.matchItems, textEntry{raw: raw, repl: placeholder, rule: "redact:" + strings.Trim(placeholder, "<>"), ip: isIP(raw)})
 			a.version.Add(1)
 		}
 	}

@@ -9,11 +9,21 @@ import (
 	"github.com/opsdata/opsdata/datasets/spec"
 )
 
-// textMatcher is an immutable snapshot of the learned values for Text,
-// rebuilt lazily when the inventory changed.
+// textMatcher is an immutable snapshot of the learned values for Text. It
+// has two parts so that learning stays cheap: base covers the first baseN
+// learned values and is rebuilt rarely; extra covers the values learned
+// since, and is rebuilt (small) on every change. When extra grows past a
+// quarter of base, everything moves into a new base: amortized, every
+// value is indexed O(log n) times, instead of the whole inventory being
+// rebuilt for each new user or host seen in a log line.
 type textMatcher struct {
-	version uint64
-	m       *matcher
+	n, baseN    int
+	base, extra matcherPart
+}
+
+// matcherPart finds the folded patterns of some learned values.
+type matcherPart struct {
+	m *matcher
 	// entries[id] lists the replacements for folded pattern id: pseudonyms
 	// first (sorted by raw, then type), then a redaction placeholder.
 	entries [][]textEntry
@@ -25,36 +35,42 @@ type textEntry struct {
 }
 
 func (a *Anonymizer) textMatcher() *textMatcher {
-	if tm := a.tm.Load(); tm.version == a.version.Load() {
+	if tm := a.tm.Load(); uint64(tm.n) == a.version.Load() {
 		return tm
 	}
 	a.buildMu.Lock()
 	defer a.buildMu.Unlock()
-	if tm := a.tm.Load(); tm.version == a.version.Load() {
-		return tm
-	}
-	byFold := map[string][]textEntry{}
+	old := a.tm.Load()
 	a.mu.RLock()
-	v := a.version.Load()
-	for k, p := range a.learned {
-		if worthMatching(k.raw) {
-			f := foldString(k.raw)
-			byFold[f] = append(byFold[f], textEntry{raw: k.raw, repl: p, rule: textRule(k.typ), ip: isIP(k.raw)})
-		}
-	}
-	for raw, ph := range a.redacted {
-		if worthMatching(raw) && !detectorCovered(ph) {
-			f := foldString(raw)
-			byFold[f] = append(byFold[f], textEntry{raw: raw, repl: ph, rule: "redact:" + strings.Trim(ph, "<>"), ip: isIP(raw)})
-		}
-	}
+	items := a.matchItems[:len(a.matchItems):len(a.matchItems)]
 	a.mu.RUnlock()
+	if old.n == len(items) {
+		return old
+	}
+	tm := &textMatcher{n: len(items), baseN: old.baseN, base: old.base}
+	if pending := len(items) - old.baseN; pending > 64 && pending > old.baseN/4 || old.base.m == nil {
+		tm.baseN = len(items)
+		tm.base = buildPart(items)
+	} else {
+		tm.extra = buildPart(items[old.baseN:])
+	}
+	a.tm.Store(tm)
+	return tm
+}
+
+// buildPart indexes items by their case-folded raw text.
+func buildPart(items []textEntry) matcherPart {
+	byFold := map[string][]textEntry{}
+	for _, e := range items {
+		f := foldString(e.raw)
+		byFold[f] = append(byFold[f], e)
+	}
 	pats := make([]string, 0, len(byFold))
 	for f := range byFold {
 		pats = append(pats, f)
 	}
 	sort.Strings(pats)
-	tm := &textMatcher{version: v, entries: make([][]textEntry, len(pats))}
+	part := matcherPart{entries: make([][]textEntry, len(pats))}
 	for i, f := range pats {
 		es := byFold[f]
 		sort.Slice(es, func(i, j int) bool {
@@ -67,11 +83,10 @@ func (a *Anonymizer) textMatcher() *textMatcher {
 			}
 			return es[i].rule < es[j].rule
 		})
-		tm.entries[i] = es
+		part.entries[i] = es
 	}
-	tm.m = newMatcher(pats)
-	a.tm.Store(tm)
-	return tm
+	part.m = newMatcher(pats)
+	return part
 }
 
 // textRule names the report rule of a learned value of type typ.
@@ -118,7 +133,7 @@ func isIP(s string) bool {
 
 // pick chooses the replacement for matched text: the entry with the exact
 // raw spelling if there is one, else the first (deterministic) one.
-func (tm *textMatcher) pick(id int32, text string) textEntry {
+func (tm *matcherPart) pick(id int32, text string) textEntry {
 	es := tm.entries[id]
 	for _, e := range es {
 		if e.raw == text {
@@ -155,7 +170,12 @@ func (a *Anonymizer) Text(s string) string {
 
 func (a *Anonymizer) replaceLearned(s string, st *stats) string {
 	tm := a.textMatcher()
-	if tm.m.empty() {
+	s = a.replacePart(&tm.base, s, st)
+	return a.replacePart(&tm.extra, s, st)
+}
+
+func (a *Anonymizer) replacePart(tm *matcherPart, s string, st *stats) string {
+	if tm.m == nil || tm.m.empty() {
 		return s
 	}
 	var buf [8]match

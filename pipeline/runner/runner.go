@@ -64,10 +64,7 @@ var ErrLeak = errors.New("leakage gate refused to publish")
 // Export runs the pipeline end to end.
 func Export(ctx context.Context, o Options) (*Result, error) {
 	s := o.Spec
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := runLogger(o.Logger)
 	from, to, err := runRange(s, o.From, o.To)
 	if err != nil {
 		return nil, err
@@ -84,9 +81,9 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	staging, err := os.MkdirTemp(o.TempDir, "opsdata-staging-")
+	staging, err := makeStaging(o.TempDir)
 	if err != nil {
-		return nil, fmt.Errorf("staging dir: %w", err)
+		return nil, err
 	}
 	defer os.RemoveAll(staging)
 
@@ -131,17 +128,19 @@ type export struct {
 	problems *pipeline.Problems
 	rows     map[string]int64
 
-	entities  []string
-	incidents []pipeline.Incident
-	tickets   []pipeline.Ticket
-	byEntity  map[string][]pipeline.Incident
-	labelCfg  labelers.LabelConfig
-	seriesID  map[string]int64
-	series    []schemas.Series
-	phases    map[string]int64
-	logStats  map[string]int64
-	bytesIn   int64
-	unknownEn map[string]int64
+	entities []string
+	// logEntities are the entities of the log lines in range (pass 1).
+	logEntities map[string]struct{}
+	incidents   []pipeline.Incident
+	tickets     []pipeline.Ticket
+	byEntity    map[string][]pipeline.Incident
+	labelCfg    labelers.LabelConfig
+	seriesID    map[string]int64
+	series      []schemas.Series
+	phases      map[string]int64
+	logStats    map[string]int64
+	bytesIn     int64
+	unknownEn   map[string]int64
 	// queryable is the metric source's storage for rule labelers; report
 	// is what merging the labels did (labelreport.go).
 	queryable storage.Queryable
@@ -193,14 +192,6 @@ func (e *export) run(ctx context.Context) error {
 	for _, t := range e.tickets {
 		ticketEntities = append(ticketEntities, t.Entities...)
 	}
-	e.entities = align.SortedSet(metricEntities, ticketEntities)
-	if len(e.entities) == 0 {
-		return fmt.Errorf("no entities: no metric carries the entity label %q in the range and no ticket names an entity", s.Entity.Label)
-	}
-	if err := e.label(ctx); err != nil {
-		return err
-	}
-
 	var sources []pipeline.LogSource
 	for _, lc := range s.Logs {
 		f, ok := c.Logs[lc.Format]
@@ -213,7 +204,24 @@ func (e *export) run(ctx context.Context) error {
 		}
 		sources = append(sources, src)
 	}
+	// Pass 1 over the logs (templates) also learns the logs' entities.
 	if err := e.mineTemplates(ctx, s.Logs); err != nil {
+		return err
+	}
+	// Rows of the windows table: the entities the metrics know, plus those
+	// tickets name. A spec without metric features (logs and tickets only)
+	// takes its entities from the logs too.
+	var logEntities []string
+	if len(s.Metrics.Features) == 0 {
+		for ent := range e.logEntities {
+			logEntities = append(logEntities, ent)
+		}
+	}
+	e.entities = align.SortedSet(metricEntities, ticketEntities, logEntities)
+	if len(e.entities) == 0 {
+		return fmt.Errorf("no entities: no metric carries the entity label %q in the range, no ticket names an entity and no log line has one", s.Entity.Label)
+	}
+	if err := e.label(ctx); err != nil {
 		return err
 	}
 	logs, err := openLogs(ctx, sources)

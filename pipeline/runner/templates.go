@@ -147,6 +147,12 @@ func (e *export) mineSource(ctx context.Context, src pipeline.LogSource, m *logt
 		}
 		e.anon.Fields(rec.Fields)
 		m.Add(rec.Message, rec.Time)
+		if _, ok := e.logEntities[rec.Entity]; !ok && rec.Entity != "" {
+			if e.logEntities == nil {
+				e.logEntities = map[string]struct{}{}
+			}
+			e.logEntities[rec.Entity] = struct{}{}
+		}
 		if n++; n%65536 == 0 {
 			if err := ctx.Err(); err != nil {
 				it.Close()

@@ -1,0 +1,102 @@
+package runner_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/internal/benchutil"
+	"github.com/opsdata/opsdata/pipeline/runner"
+)
+
+// writeBenchLogs writes n JSON log lines over one day for 12 services:
+// access lines with a distinct client address each, plus a mix of other
+// templates carrying hosts, users, durations and ids.
+func writeBenchLogs(tb testing.TB, path string, n int) {
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	rng := rand.New(rand.NewPCG(7, 11))
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	step := 24 * time.Hour / time.Duration(n)
+	levels := []string{"info", "info", "info", "debug", "warn", "error"}
+	for i := 0; i < n; i++ {
+		ts := start.Add(time.Duration(i) * step).Format("2006-01-02T15:04:05.000Z")
+		svc := "svc-" + strconv.Itoa(i%12)
+		var msg string
+		switch rng.IntN(6) {
+		case 0, 1:
+			msg = fmt.Sprintf("GET /v1/items/%d 200 %dms client=10.%d.%d.%d", rng.IntN(100000), rng.IntN(500), rng.IntN(256), rng.IntN(256), rng.IntN(256))
+		case 2:
+			msg = fmt.Sprintf("connection pool to db-%d.prod.acme.internal:5432 active=%d idle=%d", rng.IntN(4), rng.IntN(50), rng.IntN(20))
+		case 3:
+			msg = fmt.Sprintf("user=u%d logged in from 2001:db8::%x", rng.IntN(5000), rng.IntN(65536))
+		case 4:
+			msg = fmt.Sprintf("processed batch %d items=%d in %dms", rng.IntN(1e6), rng.IntN(1000), rng.IntN(900))
+		default:
+			msg = fmt.Sprintf("retrying call to worker-%d.prod.acme.internal attempt=%d", rng.IntN(3), rng.IntN(5))
+		}
+		fmt.Fprintf(w, `{"ts":%q,"level":%q,"service":%q,"host":"worker-%d.prod.acme.internal","msg":%q}`+"\n", ts, levels[rng.IntN(len(levels))], svc, i%3, msg)
+	}
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// BenchmarkExportLogs is the whole logs path of a real export: read and
+// parse JSON lines, mine templates (pass 1), anonymize, match and count
+// (pass 2), write logs/log_templates/log_counts/windows, run the leakage
+// gate over everything and publish. OPSDATA_BENCH_LINES sets the size
+// (default 5M lines, about 0.9 GB of JSON).
+func BenchmarkExportLogs(b *testing.B) {
+	n := 5_000_000
+	if v, err := strconv.Atoi(os.Getenv("OPSDATA_BENCH_LINES")); err == nil && v > 0 {
+		n = v
+	}
+	dir := b.TempDir()
+	logPath := filepath.Join(dir, "app.jsonl")
+	writeBenchLogs(b, logPath, n)
+	keyPath := filepath.Join(dir, "key")
+	if err := os.WriteFile(keyPath, []byte("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	src := fmt.Sprintf(`dataset: bench-logs
+licence: CC-BY-4.0
+range: {from: 2026-01-05T00:00:00Z, to: 2026-01-06T00:00:00Z}
+logs:
+  - {name: app, path: %q, format: jsonl, fields: {time: ts, level: level, message: msg, entity: service}}
+log_features: {top_templates: 5}
+anonymize:
+  key: {file: %q}
+  log_fields: {host: host}
+  host_domains: [acme.internal]
+`, logPath, keyPath)
+	sp, err := spec.Parse("bench.yaml", []byte(src))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out := filepath.Join(dir, fmt.Sprintf("out-%d", i))
+		res, err := runner.Export(context.Background(), runner.Options{Spec: sp, SpecBytes: []byte(src), Output: "file://" + out, Components: components()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got := res.Rows["logs"]; got != int64(n) {
+			b.Fatalf("logs rows %d, want %d", got, n)
+		}
+	}
+	benchutil.Report(b, float64(n*b.N), "lines")
+}
