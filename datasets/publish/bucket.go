@@ -76,7 +76,7 @@ func (b *atomicFS) Upload(ctx context.Context, name string, r io.Reader, _ ...ob
 			os.Remove(tmp.Name())
 		}
 	}()
-	if _, err = io.Copy(tmp, ctxReader{ctx, r}); err != nil {
+	if _, err = io.Copy(tmp, ContextReader{Ctx: ctx, R: r}); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	if err = tmp.Sync(); err != nil {
@@ -91,15 +91,16 @@ func (b *atomicFS) Upload(ctx context.Context, name string, r io.Reader, _ ...ob
 	return os.Rename(tmp.Name(), dst)
 }
 
-// ctxReader stops a long copy when the context is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
+// ContextReader reads R until Ctx is cancelled, so that a long copy stops
+// then (publish's uploads and pull's downloads use it).
+type ContextReader struct {
+	Ctx context.Context
+	R   io.Reader
 }
 
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
+func (c ContextReader) Read(p []byte) (int, error) {
+	if err := c.Ctx.Err(); err != nil {
 		return 0, err
 	}
-	return c.r.Read(p)
+	return c.R.Read(p)
 }

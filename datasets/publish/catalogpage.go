@@ -78,7 +78,7 @@ func writeCatalogPages(ctx context.Context, bkt objstore.Bucket, prefix, dataset
 }
 
 func putIfChanged(ctx context.Context, bkt objstore.Bucket, k string, data []byte) error {
-	old, found, err := getBytes(ctx, bkt, k)
+	old, found, err := GetBytes(ctx, bkt, k)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", k, err)
 	}

@@ -106,7 +106,7 @@ func Publish(ctx context.Context, bkt objstore.Bucket, prefix, dir string, m *Ma
 
 	vdir := key(prefix, m.Dataset, m.Version)
 	mkey := vdir + "/" + ManifestFile
-	existing, found, err := getBytes(ctx, bkt, mkey)
+	existing, found, err := GetBytes(ctx, bkt, mkey)
 	if err != nil {
 		return fmt.Errorf("publish: check %s: %w", mkey, err)
 	}
@@ -309,7 +309,7 @@ func updatePointers(ctx context.Context, bkt objstore.Bucket, prefix, dataset st
 	}
 	for _, w := range writes {
 		k := key(prefix, dataset, w.name)
-		old, found, err := getBytes(ctx, bkt, k)
+		old, found, err := GetBytes(ctx, bkt, k)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", k, err)
 		}
@@ -344,7 +344,7 @@ func buildCatalog(ctx context.Context, bkt objstore.Bucket, prefix, dataset stri
 	cat := &Catalog{FormatVersion: FormatVersion, Dataset: dataset, Versions: []CatalogEntry{}}
 	for _, v := range versions {
 		mk := key(prefix, dataset, v, ManifestFile)
-		b, found, err := getBytes(ctx, bkt, mk)
+		b, found, err := GetBytes(ctx, bkt, mk)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", mk, err)
 		}
@@ -368,8 +368,9 @@ func buildCatalog(ctx context.Context, bkt objstore.Bucket, prefix, dataset stri
 	return cat, nil
 }
 
-// getBytes reads a whole object; found is false if it does not exist.
-func getBytes(ctx context.Context, bkt objstore.BucketReader, k string) (data []byte, found bool, err error) {
+// GetBytes reads a whole object; found is false if it does not exist
+// (publish and pull use it).
+func GetBytes(ctx context.Context, bkt objstore.BucketReader, k string) (data []byte, found bool, err error) {
 	rc, err := bkt.Get(ctx, k)
 	if err != nil {
 		if bkt.IsObjNotFoundErr(err) {
@@ -419,7 +420,7 @@ func Latest(ctx context.Context, bkt objstore.BucketReader, prefix, dataset stri
 		return "", err
 	}
 	k := key(prefix, dataset, LatestFile)
-	b, found, err := getBytes(ctx, bkt, k)
+	b, found, err := GetBytes(ctx, bkt, k)
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", k, err)
 	}
@@ -434,7 +435,7 @@ func Latest(ctx context.Context, bkt objstore.BucketReader, prefix, dataset stri
 }
 
 func readJSON(ctx context.Context, bkt objstore.BucketReader, k string, v any) error {
-	b, found, err := getBytes(ctx, bkt, k)
+	b, found, err := GetBytes(ctx, bkt, k)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", k, err)
 	}

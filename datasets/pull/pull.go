@@ -316,7 +316,7 @@ func checkCatalog(ctx context.Context, bkt objstore.BucketReader, prefix, datase
 	}
 	for _, e := range cat.Versions {
 		if e.Version == version && e.ManifestSHA256 != "" && e.ManifestSHA256 != msum {
-			return fmt.Errorf("pull %s@%s: manifest sha256 %s, catalog.json says %s: %w", dataset, version, msum, e.ManifestSHA256, ErrInconsistent)
+			return fmt.Errorf("pull %s@%s: manifest sha256 %s, %s says %s: %w", dataset, version, msum, publish.CatalogFile, e.ManifestSHA256, ErrInconsistent)
 		}
 	}
 	return nil
@@ -443,7 +443,7 @@ func download(ctx context.Context, bkt objstore.BucketReader, k string, root *os
 		return 0, "", err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), ctxReader{ctx, rc})
+	n, err := io.Copy(io.MultiWriter(out, h), publish.ContextReader{Ctx: ctx, R: rc})
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -472,31 +472,17 @@ func writeAtomic(root *os.Root, name string, data []byte) error {
 }
 
 func getAll(ctx context.Context, bkt objstore.BucketReader, k string) ([]byte, error) {
-	rc, err := bkt.Get(ctx, k)
+	data, found, err := publish.GetBytes(ctx, bkt, k)
 	if err != nil {
-		if bkt.IsObjNotFoundErr(err) {
-			return nil, fmt.Errorf("%s: %w (is the version published? `opsdata ls` lists versions)", k, publish.ErrNotFound)
-		}
 		return nil, fmt.Errorf("get %s: %w", k, err)
 	}
-	defer rc.Close()
-	return io.ReadAll(rc)
+	if !found {
+		return nil, fmt.Errorf("%s: %w (is the version published? `opsdata ls` lists versions)", k, publish.ErrNotFound)
+	}
+	return data, nil
 }
 
 func sha256hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
-}
-
-// ctxReader stops a long copy when the context is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -3,7 +3,6 @@ package raw
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -33,15 +32,7 @@ func TestGenerateBenchBlock(t *testing.T) {
 // written as the samples and raw_series tables. Reports samples/s,
 // bytes/sample of the samples table, the TSDB's own bytes/sample and peak RSS.
 func BenchmarkRawTSDBToParquet(b *testing.B) {
-	cache := filepath.Join(os.TempDir(), "opsdata-bench-raw-10k")
-	if _, err := os.Stat(filepath.Join(cache, "ground_truth")); err != nil {
-		os.RemoveAll(cache)
-		cmd := exec.Command(os.Args[0], "-test.run=^TestGenerateBenchBlock$")
-		cmd.Env = append(os.Environ(), benchGenEnv+"="+cache)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("generate the benchmark block: %v\n%s", err, out)
-		}
-	}
+	cache := benchutil.ChildFixture(b, "opsdata-bench-raw-10k", "ground_truth", "TestGenerateBenchBlock", benchGenEnv)
 	tsdbDir := filepath.Join(cache, "tsdb")
 	start := demo.DefaultStart
 	var st Stats

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -41,15 +40,7 @@ func TestGenerateExportBenchFixture(t *testing.T) {
 // benchFixture is the cached one-day demo and its summary.
 func benchFixture(b *testing.B) (string, demo.Summary) {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), "opsdata-bench-export-1d")
-	if _, err := os.Stat(filepath.Join(dir, "summary.json")); err != nil {
-		os.RemoveAll(dir)
-		cmd := exec.Command(os.Args[0], "-test.run=^TestGenerateExportBenchFixture$")
-		cmd.Env = append(os.Environ(), benchFixtureEnv+"="+dir)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("generate the benchmark fixture: %v\n%s", err, out)
-		}
-	}
+	dir := benchutil.ChildFixture(b, "opsdata-bench-export-1d", "summary.json", "TestGenerateExportBenchFixture", benchFixtureEnv)
 	var sum demo.Summary
 	raw, err := os.ReadFile(filepath.Join(dir, "summary.json"))
 	if err == nil {

@@ -67,10 +67,7 @@ type RawResult struct {
 // through the same leakage gate and publish protocol as Export.
 func Raw(ctx context.Context, o RawOptions) (*RawResult, error) {
 	s := o.Spec
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := runLogger(o.Logger)
 	from, to, err := runRange(s, o.From, o.To)
 	if err != nil {
 		return nil, err
@@ -113,9 +110,9 @@ func Raw(ctx context.Context, o RawOptions) (*RawResult, error) {
 	}
 	defer closeQ()
 
-	staging, err := os.MkdirTemp(o.TempDir, "opsdata-staging-")
+	staging, err := makeStaging(o.TempDir)
 	if err != nil {
-		return nil, fmt.Errorf("staging dir: %w", err)
+		return nil, err
 	}
 	defer os.RemoveAll(staging)
 	// Labels are anonymized as series are met; Labels learns every raw

@@ -76,21 +76,16 @@ func NewSource(cfg spec.TicketSource, problems *pipeline.Problems) (*Source, err
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("%s: url %q must be an http(s) URL (GitHub Enterprise: https://HOST/api/v3)", where, cfg.URL)
 	}
-	env := cfg.TokenEnv
-	if env == "" {
-		env = spec.DefaultGitHubTokenEnv
-	}
 	s := &Source{cfg: cfg, m: cfg.Mapping.WithDefaults(), problems: problems, input: "tickets:" + cfg.Name,
-		base: base, token: os.Getenv(env), Client: &http.Client{Timeout: 60 * time.Second}, Sleep: restclient.Sleep, Now: time.Now}
-	if cfg.TokenEnv != "" && s.token == "" {
-		return nil, fmt.Errorf("%s: env variable %s named by token_env is empty (export the token or drop token_env)", where, cfg.TokenEnv)
-	}
-	if cfg.Timezone != "" {
-		loc, err := time.LoadLocation(cfg.Timezone)
-		if err != nil {
-			return nil, fmt.Errorf("%s: timezone %q: %w", where, cfg.Timezone, err)
+		base: base, token: os.Getenv(spec.DefaultGitHubTokenEnv), Client: &http.Client{Timeout: 60 * time.Second}, Sleep: restclient.Sleep, Now: time.Now}
+	var err error
+	if cfg.TokenEnv != "" {
+		if s.token, err = restclient.Env(where, "token_env", cfg.TokenEnv); err != nil {
+			return nil, err
 		}
-		s.loc = loc
+	}
+	if s.loc, err = restclient.Location(where, cfg.Timezone); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

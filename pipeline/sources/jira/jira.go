@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,25 +78,22 @@ func NewSource(cfg spec.TicketSource, problems *pipeline.Problems) (*Source, err
 	s := &Source{cfg: cfg, m: cfg.Mapping.WithDefaults(), problems: problems, input: "tickets:" + cfg.Name, base: base,
 		startKey: cfg.Fields.ImpactStart, endKey: or(cfg.Fields.Resolved, "resolutiondate"), sevKey: or(cfg.Fields.Severity, "priority"),
 		Client: &http.Client{Timeout: 60 * time.Second}, Sleep: restclient.Sleep}
+	var err error
 	if cfg.TokenEnv != "" {
-		if s.token = os.Getenv(cfg.TokenEnv); s.token == "" {
-			return nil, fmt.Errorf("%s: env variable %s named by token_env is empty", where, cfg.TokenEnv)
+		if s.token, err = restclient.Env(where, "token_env", cfg.TokenEnv); err != nil {
+			return nil, err
 		}
 	}
 	if cfg.UserEnv != "" {
-		if s.user = os.Getenv(cfg.UserEnv); s.user == "" {
-			return nil, fmt.Errorf("%s: env variable %s named by user_env is empty", where, cfg.UserEnv)
+		if s.user, err = restclient.Env(where, "user_env", cfg.UserEnv); err != nil {
+			return nil, err
 		}
 		if s.token == "" {
 			return nil, fmt.Errorf("%s: user_env needs token_env too (basic auth is user + API token)", where)
 		}
 	}
-	if cfg.Timezone != "" {
-		loc, err := time.LoadLocation(cfg.Timezone)
-		if err != nil {
-			return nil, fmt.Errorf("%s: timezone %q: %w", where, cfg.Timezone, err)
-		}
-		s.loc = loc
+	if s.loc, err = restclient.Location(where, cfg.Timezone); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

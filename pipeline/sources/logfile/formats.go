@@ -483,20 +483,14 @@ func (p *logpaiParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 	if m == nil {
 		return problem{reasonNoMatch, "line does not match log_format"}, false
 	}
-	group := func(i int) string {
-		if i < 0 || m[2*i] < 0 {
-			return ""
-		}
-		return line[m[2*i]:m[2*i+1]]
-	}
-	ts := group(p.times[0])
+	ts := group(line, m, p.times[0])
 	if len(p.times) > 1 {
 		var b bytes.Buffer
 		for k, i := range p.times {
 			if k > 0 {
 				b.WriteByte(' ')
 			}
-			b.WriteString(group(i))
+			b.WriteString(group(line, m, i))
 		}
 		ts = b.String()
 	}
@@ -505,22 +499,8 @@ func (p *logpaiParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 	if reason != "" {
 		return problem{reason, detail}, false
 	}
-	rec.Entity = p.entity
-	if p.entityIdx >= 0 {
-		if e := group(p.entityIdx); e != "" {
-			rec.Entity = e
-		}
-	}
-	if rec.Entity == "" {
-		return problem{reasonMissingEntity, "no entity field and no fixed entity"}, false
-	}
-	rec.Level = pipeline.LevelOther
-	if p.level >= 0 {
-		rec.Level = pipeline.NormalizeLevel(group(p.level))
-	}
-	rec.Message = group(p.content)
-	rec.Fields = nil
-	return problem{}, true
+	return fillMatched(rec, group(line, m, p.entityIdx), p.entity, group(line, m, p.level), group(line, m, p.content),
+		"no entity field and no fixed entity")
 }
 
 const reasonInvalidLogfmt = "invalid_logfmt"

@@ -177,29 +177,37 @@ func (p *textParser) parse(line string, rec *pipeline.LogRecord) (problem, bool)
 	if m == nil {
 		return problem{reasonNoMatch, "line does not match pattern"}, false
 	}
-	group := func(i int) string {
-		if i < 0 || m[2*i] < 0 {
-			return ""
-		}
-		return line[m[2*i]:m[2*i+1]]
-	}
 	var reason, detail string
-	rec.Time, reason, detail = p.timeParse.parse(group(p.iTime))
+	rec.Time, reason, detail = p.timeParse.parse(group(line, m, p.iTime))
 	if reason != "" {
 		return problem{reason, detail}, false
 	}
-	rec.Entity = group(p.iEnt)
+	return fillMatched(rec, group(line, m, p.iEnt), p.entity, group(line, m, p.iLevel), group(line, m, p.iMsg),
+		"no entity group matched and no fixed entity")
+}
+
+// group returns submatch i of line (m is FindStringSubmatchIndex's answer),
+// or "" when i < 0 or the group took no part in the match.
+func group(line string, m []int, i int) string {
+	if i < 0 || m[2*i] < 0 {
+		return ""
+	}
+	return line[m[2*i]:m[2*i+1]]
+}
+
+// fillMatched sets the rest of a regexp-parsed record: the matched entity,
+// else the fixed one (none: a problem saying noEntity), the normalized level
+// ("" gives LevelOther), the message, and no fields.
+func fillMatched(rec *pipeline.LogRecord, entity, fixedEntity, level, msg, noEntity string) (problem, bool) {
+	rec.Entity = entity
 	if rec.Entity == "" {
-		rec.Entity = p.entity
+		rec.Entity = fixedEntity
 	}
 	if rec.Entity == "" {
-		return problem{reasonMissingEntity, "no entity group matched and no fixed entity"}, false
+		return problem{reasonMissingEntity, noEntity}, false
 	}
-	rec.Level = pipeline.LevelOther
-	if p.iLevel >= 0 {
-		rec.Level = pipeline.NormalizeLevel(group(p.iLevel))
-	}
-	rec.Message = group(p.iMsg)
+	rec.Level = pipeline.NormalizeLevel(level)
+	rec.Message = msg
 	rec.Fields = nil
 	return problem{}, true
 }
