@@ -69,6 +69,11 @@ type Anonymizer struct {
 	// issued holds the pseudonyms of learned values: text already holding
 	// them is not scrubbed again (Text is idempotent).
 	issued map[string]struct{}
+	// covered holds the addresses and e-mails the detectors redacted, as
+	// 64-bit hashes of their canonical form: the leakage gate checks every
+	// address and e-mail it finds in the output against it (CoveredScan)
+	// rather than searching for millions of raw strings.
+	covered map[uint64]struct{}
 	// matchItems lists, in learning order, every value the text matcher
 	// must find (learned values and non-covered redactions worth
 	// matching); version is its length.
@@ -101,6 +106,7 @@ func New(key []byte, policy spec.Anonymize, entityLabel string) (*Anonymizer, er
 		keep:     map[string]bool{labels.MetricName: true},
 		learned:  map[learnKey]string{},
 		redacted: map[string]string{},
+		covered:  map[uint64]struct{}{},
 		issued:   map[string]struct{}{},
 		counts:   map[string]int64{},
 	}
@@ -208,6 +214,19 @@ func (a *Anonymizer) learnAs(typ, value string, repl func(typ, raw string) strin
 
 // learnRedacted records a raw value that a detector replaced by placeholder.
 func (a *Anonymizer) learnRedacted(raw, placeholder string) {
+	if detectorCovered(placeholder) {
+		if k, ok := coveredKey(raw); ok {
+			a.mu.RLock()
+			_, seen := a.covered[k]
+			a.mu.RUnlock()
+			if !seen {
+				a.mu.Lock()
+				a.covered[k] = struct{}{}
+				a.mu.Unlock()
+			}
+			return
+		}
+	}
 	a.mu.RLock()
 	_, ok := a.redacted[raw]
 	a.mu.RUnlock()

@@ -1,0 +1,54 @@
+package anonymize
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opsdata/opsdata/datasets/spec"
+)
+
+func TestCoveredScan(t *testing.T) {
+	a := newTest(t, spec.Anonymize{})
+	a.Text("client=10.9.8.7 from [2001:db8::5]:443 mail alice@acme.example")
+	cases := []struct {
+		in   string
+		leak bool
+	}{
+		{"GET / client=10.9.8.7", true},
+		{"10.9.8.7:8080 answered", true},
+		{"v1.10.9.8.7.2 build", true},   // glued into a longer dotted run
+		{"2001:DB8:0::5 is back", true}, // another spelling of the same address
+		{"mail ALICE@acme.example", true},
+		{"10.9.8.70 is another host", false},
+		{"10.9.8.6", false},
+		{"2001:db8::6", false},
+		{"bob@acme.example", false},
+		{"version 1.2.3 took 12:30:45", false},
+		{"", false},
+	}
+	for _, c := range cases {
+		masked, got := a.CoveredScan([]byte(c.in))
+		if got != c.leak {
+			t.Errorf("CoveredScan(%q) = %v (%s), want %v", c.in, got, masked, c.leak)
+		}
+	}
+}
+
+func TestScanDirWithCoveredScan(t *testing.T) {
+	a := newTest(t, spec.Anonymize{})
+	a.Text("client=10.9.8.7")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("fine\nleaked 10.9.8.7:443 here\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	leaks, err := ScanDirWith(context.Background(), dir, a.Inventory(), 0, a.CoveredScan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leaks) != 1 || leaks[0].File != "notes.txt" || leaks[0].Row != 2 || strings.Contains(leaks[0].Needle, "10.9.8.7") {
+		t.Fatalf("want one masked leak on line 2 of notes.txt, got %+v", leaks)
+	}
+}
