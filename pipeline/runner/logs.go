@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/opsdata/opsdata/pipeline"
@@ -13,41 +14,23 @@ import (
 	"github.com/opsdata/opsdata/schemas"
 )
 
-// logStream merges the spec's log sources into one time-ordered stream.
+// logMerge merges the spec's log sources into one time-ordered stream.
 // Each source is itself time-ordered (the file sources merge their files);
 // a bounded reorder buffer absorbs small disorder inside a source, so the
 // logs table stays sorted by time without holding a day of logs in memory.
-type logStream struct {
+type logMerge struct {
 	its     []pipeline.LogIterator
 	sources heapOf // heads of the sources, by time
 	buffer  heapOf // reorder buffer
 	err     error
+	cur     pipeline.LogRecord
 }
 
 // reorderBuffer is how many records may wait to be put in order.
 const reorderBuffer = 8192
 
-func openLogs(ctx context.Context, sources []pipeline.LogSource) (*logStream, error) {
-	s := &logStream{}
-	for i, src := range sources {
-		it, err := src.Open(ctx)
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
-		s.its = append(s.its, it)
-		if it.Next() {
-			heap.Push(&s.sources, item{rec: it.At(), src: i})
-		} else if err := it.Err(); err != nil {
-			s.Close()
-			return nil, err
-		}
-	}
-	return s, nil
-}
-
 // pullOne moves the oldest source head into the reorder buffer.
-func (s *logStream) pullOne() bool {
+func (s *logMerge) pullOne() bool {
 	if s.sources.Len() == 0 {
 		return false
 	}
@@ -62,8 +45,8 @@ func (s *logStream) pullOne() bool {
 	return true
 }
 
-// Next returns the next record whose time is before until, in time order.
-func (s *logStream) Next(until time.Time) (pipeline.LogRecord, bool) {
+// next returns the next record in time order.
+func (s *logMerge) next() (pipeline.LogRecord, bool) {
 	for s.err == nil && s.buffer.Len() < reorderBuffer && s.pullOne() {
 		// Once the buffer's oldest record is older than every source head,
 		// it cannot be overtaken any more: stop filling.
@@ -71,21 +54,82 @@ func (s *logStream) Next(until time.Time) (pipeline.LogRecord, bool) {
 			break
 		}
 	}
-	if s.buffer.Len() == 0 || !s.buffer[0].rec.Time.Before(until) {
+	if s.buffer.Len() == 0 {
 		return pipeline.LogRecord{}, false
 	}
 	return heap.Pop(&s.buffer).(item).rec, true
 }
 
-func (s *logStream) Err() error { return s.err }
-
-func (s *logStream) Close() error {
+func (s *logMerge) close() error {
 	var errs []error
 	for _, it := range s.its {
 		errs = append(errs, it.Close())
 	}
 	return errors.Join(errs...)
 }
+
+// logMerge is a pipeline.LogIterator over the merged stream.
+func (s *logMerge) Next() bool {
+	var ok bool
+	s.cur, ok = s.next()
+	return ok
+}
+func (s *logMerge) At() pipeline.LogRecord { return s.cur }
+func (s *logMerge) Err() error             { return s.err }
+func (s *logMerge) Close() error           { return s.close() }
+
+// logStream is the merged stream read ahead by a goroutine (parsing
+// overlaps anonymizing and writing on the other core), with a one-record
+// peek so a day's partition can stop at the day's end.
+type logStream struct {
+	p      *prefetch
+	head   pipeline.LogRecord
+	peeked bool
+}
+
+// logBatch is how many records the read-ahead hands over at once.
+const logBatch = 1024
+
+func openLogs(ctx context.Context, sources []pipeline.LogSource) (*logStream, error) {
+	m := &logMerge{}
+	for i, src := range sources {
+		it, err := src.Open(ctx)
+		if err != nil {
+			m.close()
+			return nil, err
+		}
+		m.its = append(m.its, it)
+		if it.Next() {
+			heap.Push(&m.sources, item{rec: it.At(), src: i})
+		} else if err := it.Err(); err != nil {
+			m.close()
+			return nil, err
+		}
+	}
+	return &logStream{p: newPrefetch(m)}, nil
+}
+
+// Next returns the next record if its time is before until, in time order.
+func (s *logStream) Next(until time.Time) (pipeline.LogRecord, bool) {
+	if !s.peeked {
+		if !s.p.Next() {
+			return pipeline.LogRecord{}, false
+		}
+		s.head, s.peeked = s.p.At(), true
+	}
+	if !s.head.Time.Before(until) {
+		return pipeline.LogRecord{}, false
+	}
+	s.peeked = false
+	return s.head, true
+}
+
+// Err is the first error of a source; final once Next returned false at
+// the end of the stream.
+func (s *logStream) Err() error { return s.p.Err() }
+
+// Close stops the read-ahead and closes the sources.
+func (s *logStream) Close() error { return s.p.Close() }
 
 type item struct {
 	rec pipeline.LogRecord
@@ -186,4 +230,81 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 	}
 	e.rows[schemas.TableLogs] += f.Rows()
 	return f.Close()
+}
+
+// prefetch wraps a log iterator so a goroutine reads and parses ahead of
+// the caller (the template-mining pass), in batches, in the same order.
+type prefetch struct {
+	it      pipeline.LogIterator
+	batches chan []pipeline.LogRecord
+	done    chan struct{}
+	wg      sync.WaitGroup
+	cur     []pipeline.LogRecord
+	pos     int
+	rec     pipeline.LogRecord
+	errMu   sync.Mutex
+	err     error
+	stopped bool
+}
+
+func newPrefetch(it pipeline.LogIterator) *prefetch {
+	p := &prefetch{it: it, batches: make(chan []pipeline.LogRecord, 4), done: make(chan struct{})}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer close(p.batches)
+		batch := make([]pipeline.LogRecord, 0, logBatch)
+		flush := func() bool {
+			select {
+			case p.batches <- batch:
+				batch = make([]pipeline.LogRecord, 0, logBatch)
+				return true
+			case <-p.done:
+				return false
+			}
+		}
+		for it.Next() {
+			batch = append(batch, it.At())
+			if len(batch) == logBatch && !flush() {
+				return
+			}
+		}
+		if len(batch) > 0 && !flush() {
+			return
+		}
+		p.errMu.Lock()
+		p.err = it.Err()
+		p.errMu.Unlock()
+	}()
+	return p
+}
+
+func (p *prefetch) Next() bool {
+	if p.pos == len(p.cur) {
+		b, ok := <-p.batches
+		if !ok {
+			return false
+		}
+		p.cur, p.pos = b, 0
+	}
+	p.rec = p.cur[p.pos]
+	p.pos++
+	return true
+}
+
+func (p *prefetch) At() pipeline.LogRecord { return p.rec }
+
+func (p *prefetch) Err() error {
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	return p.err
+}
+
+func (p *prefetch) Close() error {
+	if !p.stopped {
+		p.stopped = true
+		close(p.done)
+	}
+	p.wg.Wait()
+	return p.it.Close()
 }

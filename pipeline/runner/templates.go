@@ -135,10 +135,11 @@ func (e *export) mineTemplates(ctx context.Context, specs []spec.LogSource) erro
 }
 
 func (e *export) mineSource(ctx context.Context, src pipeline.LogSource, m *logtemplates.Miner) error {
-	it, err := src.Open(ctx)
+	raw, err := src.Open(ctx)
 	if err != nil {
 		return err
 	}
+	it := newPrefetch(raw)
 	n := 0
 	for it.Next() {
 		rec := it.At()
