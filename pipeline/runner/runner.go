@@ -77,7 +77,7 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	if version == "" {
 		version = DefaultVersion(grid)
 	}
-	output, _, anon, err := runOutput(ctx, s, o.Output, o.Public)
+	output, key, anon, err := runOutput(ctx, s, o.Output, o.Public)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer os.RemoveAll(staging)
 
-	e := &export{o: o, s: s, log: log, grid: grid, anon: anon, staging: staging,
+	e := &export{o: o, s: s, log: log, grid: grid, anon: anon, keyEpoch: anonymize.Epoch(key), staging: staging,
 		problems: &pipeline.Problems{}, rows: map[string]int64{}, seriesID: map[string]int64{}}
 	if err := e.run(ctx); err != nil {
 		return nil, err
@@ -124,6 +124,7 @@ type export struct {
 	log      *slog.Logger
 	grid     pipeline.Grid
 	anon     *anonymize.Anonymizer
+	keyEpoch string
 	staging  string
 	problems *pipeline.Problems
 	rows     map[string]int64
@@ -309,13 +310,8 @@ func (e *export) meta(version string) publish.Meta {
 		Licence: e.s.Licence, Citation: e.s.Citation,
 		From: e.grid.Start, To: e.grid.End, Window: e.grid.Step, EntityKind: e.s.Entity.Kind,
 		SpecDigest: "sha256:" + hex.EncodeToString(sum[:]), CodeVersion: e.o.CodeVersion,
-		KeyEpoch: anonymize.Epoch(mustKey(e.s.Anonymize.Key)), SchemaVersions: schemas.Versions,
+		KeyEpoch: e.keyEpoch, SchemaVersions: schemas.Versions,
 		Features: feats, Labels: e.labelSummary(), BadInput: e.problems.Report(),
 		Anonymization: e.anon.Report(),
 	}
-}
-
-func mustKey(k spec.Key) []byte {
-	b, _ := anonymize.LoadKey(k) // loaded successfully before the run started
-	return b
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,8 +24,18 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/prometheus/prometheus/tsdb/chunks.(*ChunkDiskMapper).Close"),
-		goleak.IgnoreAnyFunction("go.opencensus.io/stats/view.(*worker).start"))
+	code := m.Run()
+	if demoDir != "" {
+		os.RemoveAll(demoDir) // the short demo shared by this binary's tests
+	}
+	if code == 0 {
+		if err := goleak.Find(goleak.IgnoreTopFunction("github.com/prometheus/prometheus/tsdb/chunks.(*ChunkDiskMapper).Close"),
+			goleak.IgnoreAnyFunction("go.opencensus.io/stats/view.(*worker).start")); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 func components() pipeline.Components {
@@ -48,7 +59,6 @@ func shortDemo(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {}) // the directory is shared by the tests of this binary
 	if _, err := demo.Generate(context.Background(), demo.Config{Dir: filepath.Join(dir, "demo-data"), Duration: 6 * time.Hour}); err != nil {
 		t.Fatal(err)
 	}

@@ -13,24 +13,22 @@ func (e *export) windowsDay(table *align.WindowTable, day pipeline.Grid, frame *
 	if err != nil {
 		return err
 	}
-	labelsOf := func(entity string) []schemas.WindowLabels {
-		return labelers.Apply(day, e.byEntity[entity], e.labelCfg)
-	}
-	published := map[string]string{}
+	// Labels once per entity and day: the rows and the phase counts of
+	// the label summary both read them.
+	labels := make(map[string][]schemas.WindowLabels, len(e.entities))
 	for _, ent := range e.entities {
-		published[ent] = e.entity(ent)
+		ls := labelers.Apply(day, e.byEntity[ent], e.labelCfg)
+		labels[ent] = ls
+		for _, l := range ls {
+			e.phases[l.Phase]++
+		}
 	}
-	err = frame.Rows(table, labelsOf, func(row any) error {
+	err = frame.Rows(table, func(entity string) []schemas.WindowLabels { return labels[entity] }, func(row any) error {
 		return w.Write(row)
 	})
 	if err != nil {
 		w.Abort()
 		return err
-	}
-	for _, ent := range e.entities {
-		for _, l := range labelsOf(ent) {
-			e.phases[l.Phase]++
-		}
 	}
 	e.rows[schemas.TableWindows] += w.Rows()
 	return w.Close()
