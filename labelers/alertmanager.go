@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/alertmanager/api/v2/models"
 
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
 )
 

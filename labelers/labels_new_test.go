@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/prometheus/promql/promqltest"
 
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
 )
 

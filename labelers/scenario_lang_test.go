@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsdata/opsdata/datasets/spec"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/schemas"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // scenario is the state of one scenario file while it is being run.

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opsdata/opsdata/datasets/spec"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/schemas"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // LabelConfig holds the prediction-label settings of a labeler.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+
+	"github.com/opsdata/opsdata/schemas"
 )
 
 // MaxProblemExamples is how many examples per input a report keeps.
@@ -15,14 +17,7 @@ const MaxProblemExamples = 5
 // Examples must not carry raw record content: say where and why.
 type Problems struct {
 	mu     sync.Mutex
-	inputs map[string]*InputProblems
-}
-
-// InputProblems is the report for one input (a log source, a ticket source).
-type InputProblems struct {
-	Count    int64            `json:"count"`
-	Reasons  map[string]int64 `json:"reasons"`
-	Examples []string         `json:"examples"`
+	inputs map[string]*schemas.InputProblems
 }
 
 // Add records one malformed record of input at where (file:line) for reason.
@@ -30,11 +25,11 @@ func (p *Problems) Add(input, where, reason, detail string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.inputs == nil {
-		p.inputs = map[string]*InputProblems{}
+		p.inputs = map[string]*schemas.InputProblems{}
 	}
 	ip := p.inputs[input]
 	if ip == nil {
-		ip = &InputProblems{Reasons: map[string]int64{}}
+		ip = &schemas.InputProblems{Reasons: map[string]int64{}}
 		p.inputs[input] = ip
 	}
 	ip.Count++
@@ -49,12 +44,12 @@ func (p *Problems) Add(input, where, reason, detail string) {
 }
 
 // Report returns a copy of the counts per input, safe to serialize.
-func (p *Problems) Report() map[string]InputProblems {
+func (p *Problems) Report() map[string]schemas.InputProblems {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make(map[string]InputProblems, len(p.inputs))
+	out := make(map[string]schemas.InputProblems, len(p.inputs))
 	for k, v := range p.inputs {
-		c := InputProblems{Count: v.Count, Reasons: map[string]int64{}, Examples: append([]string(nil), v.Examples...)}
+		c := schemas.InputProblems{Count: v.Count, Reasons: map[string]int64{}, Examples: append([]string(nil), v.Examples...)}
 		for r, n := range v.Reasons {
 			c.Reasons[r] = n
 		}

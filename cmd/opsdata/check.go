@@ -5,7 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 )
 
 func checkCommand() *cli.Command {

@@ -7,9 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsdata/opsdata/internal/bucket"
 	"github.com/urfave/cli/v2"
-
-	"github.com/opsdata/opsdata/datasets/publish"
 )
 
 func inspectCommand() *cli.Command {
@@ -26,18 +25,18 @@ func inspectCommand() *cli.Command {
 				return fmt.Errorf("inspect: name a dataset, e.g. `opsdata inspect out/demo-cluster`")
 			}
 			output, dataset := splitDatasetURL(arg)
-			bkt, prefix, err := publish.OpenBucket(c.Context, output)
+			bkt, prefix, err := bucket.OpenBucket(c.Context, output)
 			if err != nil {
 				return fmt.Errorf("inspect %s: %w", arg, err)
 			}
 			defer bkt.Close()
 			version := c.String("version")
 			if version == "" {
-				if version, err = publish.Latest(c.Context, bkt, prefix, dataset); err != nil {
+				if version, err = bucket.Latest(c.Context, bkt, prefix, dataset); err != nil {
 					return fmt.Errorf("inspect %s: %w", arg, err)
 				}
 			}
-			m, err := publish.ReadManifest(c.Context, bkt, prefix, dataset, version)
+			m, err := bucket.ReadManifest(c.Context, bkt, prefix, dataset, version)
 			if err != nil {
 				return fmt.Errorf("inspect %s: %w", arg, err)
 			}

@@ -6,9 +6,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/opsdata/opsdata/internal/bucket"
 	"github.com/urfave/cli/v2"
-
-	"github.com/opsdata/opsdata/datasets/publish"
 )
 
 func lsCommand() *cli.Command {
@@ -22,12 +21,12 @@ func lsCommand() *cli.Command {
 				return fmt.Errorf("ls: name one dataset, e.g. `opsdata ls out/demo-cluster`")
 			}
 			output, dataset := splitDatasetURL(arg)
-			bkt, prefix, err := publish.OpenBucket(c.Context, output)
+			bkt, prefix, err := bucket.OpenBucket(c.Context, output)
 			if err != nil {
 				return fmt.Errorf("ls %s: %w", arg, err)
 			}
 			defer bkt.Close()
-			cat, err := publish.ReadCatalog(c.Context, bkt, prefix, dataset)
+			cat, err := bucket.ReadCatalog(c.Context, bkt, prefix, dataset)
 			if err != nil {
 				return fmt.Errorf("ls %s: %w", arg, err)
 			}

@@ -10,8 +10,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/opsdata/opsdata/datasets/publish"
 	"github.com/opsdata/opsdata/datasets/pull"
+	"github.com/opsdata/opsdata/internal/bucket"
+	"github.com/opsdata/opsdata/schemas"
 )
 
 func pullCommand() *cli.Command {
@@ -57,7 +58,7 @@ func pullCommand() *cli.Command {
 				return err
 			}
 			o.Parallel = c.Int("parallel")
-			bkt, prefix, err := publish.OpenBucket(c.Context, output)
+			bkt, prefix, err := bucket.OpenBucket(c.Context, output)
 			if err != nil {
 				return fmt.Errorf("pull %s: %w", ref, err)
 			}
@@ -79,7 +80,7 @@ func pullCommand() *cli.Command {
 			}
 			fmt.Fprintf(c.App.Writer, "pulled %s@%s into %s: %d files (%s), %d downloaded, %d already present, %s\n",
 				res.Dataset, res.Version, dir, res.Files, sizeString(res.Bytes), res.Fetched, res.Skipped, what)
-			fmt.Fprintf(c.App.Writer, "verify with: (cd %s && sha256sum -c %s)\n", dir, publish.SumsFile)
+			fmt.Fprintf(c.App.Writer, "verify with: (cd %s && sha256sum -c %s)\n", dir, schemas.SumsFile)
 			return nil
 		},
 	}

@@ -34,10 +34,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsdata/opsdata/internal/bucket"
+	"github.com/opsdata/opsdata/schemas"
 	"github.com/thanos-io/objstore"
 	"golang.org/x/sync/errgroup"
-
-	"github.com/opsdata/opsdata/datasets/publish"
 )
 
 // Sentinel errors; test with errors.Is.
@@ -102,47 +102,47 @@ type Result struct {
 func Pull(ctx context.Context, bkt objstore.BucketReader, prefix, dataset, version, dir string, o Options) (*Result, error) {
 	var err error
 	if version == "" {
-		if version, err = publish.Latest(ctx, bkt, prefix, dataset); err != nil {
+		if version, err = bucket.Latest(ctx, bkt, prefix, dataset); err != nil {
 			return nil, fmt.Errorf("pull %s: %w", dataset, err)
 		}
 	}
-	if err := errors.Join(publish.ValidateName("dataset", dataset), publish.ValidateName("version", version)); err != nil {
+	if err := errors.Join(schemas.ValidateName("dataset", dataset), schemas.ValidateName("version", version)); err != nil {
 		return nil, fmt.Errorf("pull: %w", err)
 	}
 	vkey := path.Join(prefix, dataset, version)
-	mb, err := getAll(ctx, bkt, vkey+"/"+publish.ManifestFile)
+	mb, err := getAll(ctx, bkt, vkey+"/"+schemas.ManifestFile)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s@%s: %w", dataset, version, err)
 	}
-	var m publish.Manifest
+	var m schemas.Manifest
 	if err := json.Unmarshal(mb, &m); err != nil {
-		return nil, fmt.Errorf("pull %s@%s: decode %s: %w", dataset, version, publish.ManifestFile, err)
+		return nil, fmt.Errorf("pull %s@%s: decode %s: %w", dataset, version, schemas.ManifestFile, err)
 	}
 	if m.Dataset != dataset || m.Version != version {
-		return nil, fmt.Errorf("pull: %s/%s names %s@%s: %w", vkey, publish.ManifestFile, m.Dataset, m.Version, ErrInconsistent)
+		return nil, fmt.Errorf("pull: %s/%s names %s@%s: %w", vkey, schemas.ManifestFile, m.Dataset, m.Version, ErrInconsistent)
 	}
 	msum := sha256hex(mb)
 	if err := checkCatalog(ctx, bkt, prefix, dataset, version, msum); err != nil {
 		return nil, err
 	}
 	// Refuse the whole manifest if any path is unsafe, before writing anything.
-	byPath := map[string]publish.File{}
+	byPath := map[string]schemas.File{}
 	for i, f := range m.Files {
 		if err := SafePath(f.Path); err != nil {
 			return nil, fmt.Errorf("pull %s@%s: manifest files[%d]: %w", dataset, version, i, err)
 		}
-		if f.Path == publish.ManifestFile || f.Path == publish.SumsFile || f.Path == FullSumsFile {
+		if f.Path == schemas.ManifestFile || f.Path == schemas.SumsFile || f.Path == FullSumsFile {
 			return nil, fmt.Errorf("pull %s@%s: manifest files[%d] %q is reserved: %w", dataset, version, i, f.Path, ErrUnsafePath)
 		}
 		byPath[f.Path] = f
 	}
-	sums, err := getAll(ctx, bkt, vkey+"/"+publish.SumsFile)
+	sums, err := getAll(ctx, bkt, vkey+"/"+schemas.SumsFile)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s@%s: %w", dataset, version, err)
 	}
 	sumLines, err := checkSums(sums, byPath, msum)
 	if err != nil {
-		return nil, fmt.Errorf("pull %s@%s: %s: %w", dataset, version, publish.SumsFile, err)
+		return nil, fmt.Errorf("pull %s@%s: %s: %w", dataset, version, schemas.SumsFile, err)
 	}
 
 	sel, partial, err := selectFiles(&m, o)
@@ -210,10 +210,10 @@ func Pull(ctx context.Context, bkt objstore.BucketReader, prefix, dataset, versi
 	}
 
 	// The metadata last: manifest.json, then the sums that cover it.
-	if err := writeAtomic(root, publish.ManifestFile, mb); err != nil {
-		return res, fmt.Errorf("pull: write %s: %w", publish.ManifestFile, err)
+	if err := writeAtomic(root, schemas.ManifestFile, mb); err != nil {
+		return res, fmt.Errorf("pull: write %s: %w", schemas.ManifestFile, err)
 	}
-	keep := map[string]bool{publish.ManifestFile: true}
+	keep := map[string]bool{schemas.ManifestFile: true}
 	for _, f := range sel {
 		keep[f.Path] = true
 	}
@@ -231,8 +231,8 @@ func Pull(ctx context.Context, bkt objstore.BucketReader, prefix, dataset, versi
 	} else if err := root.Remove(FullSumsFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return res, fmt.Errorf("pull: remove stale %s: %w", FullSumsFile, err)
 	}
-	if err := writeAtomic(root, publish.SumsFile, sub.Bytes()); err != nil {
-		return res, fmt.Errorf("pull: write %s: %w", publish.SumsFile, err)
+	if err := writeAtomic(root, schemas.SumsFile, sub.Bytes()); err != nil {
+		return res, fmt.Errorf("pull: write %s: %w", schemas.SumsFile, err)
 	}
 	return res, nil
 }
@@ -263,7 +263,7 @@ type sumLine struct{ path, sum, raw string }
 
 // checkSums parses SHA256SUMS and checks it against the manifest: the same
 // files with the same hashes, plus manifest.json with its hash.
-func checkSums(data []byte, byPath map[string]publish.File, msum string) ([]sumLine, error) {
+func checkSums(data []byte, byPath map[string]schemas.File, msum string) ([]sumLine, error) {
 	var out []sumLine
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -277,7 +277,7 @@ func checkSums(data []byte, byPath map[string]publish.File, msum string) ([]sumL
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
 		want := msum
-		if p != publish.ManifestFile {
+		if p != schemas.ManifestFile {
 			f, ok := byPath[p]
 			if !ok {
 				return nil, fmt.Errorf("line %d: %s is not in the manifest: %w", n, p, ErrInconsistent)
@@ -298,8 +298,8 @@ func checkSums(data []byte, byPath map[string]publish.File, msum string) ([]sumL
 			return nil, fmt.Errorf("%s is in the manifest but not listed: %w", p, ErrInconsistent)
 		}
 	}
-	if !seen[publish.ManifestFile] {
-		return nil, fmt.Errorf("%s not listed: %w", publish.ManifestFile, ErrInconsistent)
+	if !seen[schemas.ManifestFile] {
+		return nil, fmt.Errorf("%s not listed: %w", schemas.ManifestFile, ErrInconsistent)
 	}
 	return out, nil
 }
@@ -307,23 +307,23 @@ func checkSums(data []byte, byPath map[string]publish.File, msum string) ([]sumL
 // checkCatalog compares the manifest with the catalog's record of it, when
 // the catalog lists the version.
 func checkCatalog(ctx context.Context, bkt objstore.BucketReader, prefix, dataset, version, msum string) error {
-	cat, err := publish.ReadCatalog(ctx, bkt, prefix, dataset)
+	cat, err := bucket.ReadCatalog(ctx, bkt, prefix, dataset)
 	if err != nil {
-		if errors.Is(err, publish.ErrNotFound) {
+		if errors.Is(err, bucket.ErrNotFound) {
 			return nil
 		}
 		return fmt.Errorf("pull %s@%s: %w", dataset, version, err)
 	}
 	for _, e := range cat.Versions {
 		if e.Version == version && e.ManifestSHA256 != "" && e.ManifestSHA256 != msum {
-			return fmt.Errorf("pull %s@%s: manifest sha256 %s, %s says %s: %w", dataset, version, msum, publish.CatalogFile, e.ManifestSHA256, ErrInconsistent)
+			return fmt.Errorf("pull %s@%s: manifest sha256 %s, %s says %s: %w", dataset, version, msum, schemas.CatalogFile, e.ManifestSHA256, ErrInconsistent)
 		}
 	}
 	return nil
 }
 
 // selectFiles applies the table and time filters.
-func selectFiles(m *publish.Manifest, o Options) (sel []publish.File, partial bool, err error) {
+func selectFiles(m *schemas.Manifest, o Options) (sel []schemas.File, partial bool, err error) {
 	if !o.From.IsZero() && !o.To.IsZero() && !o.From.Before(o.To) {
 		return nil, false, fmt.Errorf("--from %s is not before --to %s", o.From.Format(time.RFC3339), o.To.Format(time.RFC3339))
 	}
@@ -370,12 +370,12 @@ func inRange(part string, from, to time.Time) bool {
 
 // checkTarget refuses a directory that holds another dataset or version.
 func checkTarget(root *os.Root, dir, dataset, version string) error {
-	b, err := root.ReadFile(publish.ManifestFile)
+	b, err := root.ReadFile(schemas.ManifestFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("pull: read %s in %s: %w", publish.ManifestFile, dir, err)
+		return fmt.Errorf("pull: read %s in %s: %w", schemas.ManifestFile, dir, err)
 	}
 	var old struct{ Dataset, Version string }
 	if json.Unmarshal(b, &old) == nil && (old.Dataset != dataset || old.Version != version) {
@@ -391,7 +391,7 @@ type fetchStatus struct {
 
 // fetchFile makes root/<f.Path> hold exactly f: kept if already right,
 // otherwise downloaded to .part, verified, renamed; one refetch on mismatch.
-func fetchFile(ctx context.Context, bkt objstore.BucketReader, vkey string, root *os.Root, f publish.File) (fetchStatus, error) {
+func fetchFile(ctx context.Context, bkt objstore.BucketReader, vkey string, root *os.Root, f schemas.File) (fetchStatus, error) {
 	var st fetchStatus
 	if fi, err := root.Lstat(f.Path); err == nil {
 		if !fi.Mode().IsRegular() {
@@ -443,7 +443,7 @@ func download(ctx context.Context, bkt objstore.BucketReader, k string, root *os
 		return 0, "", err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), publish.ContextReader{Ctx: ctx, R: rc})
+	n, err := io.Copy(io.MultiWriter(out, h), bucket.ContextReader{Ctx: ctx, R: rc})
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -472,12 +472,12 @@ func writeAtomic(root *os.Root, name string, data []byte) error {
 }
 
 func getAll(ctx context.Context, bkt objstore.BucketReader, k string) ([]byte, error) {
-	data, found, err := publish.GetBytes(ctx, bkt, k)
+	data, found, err := bucket.GetBytes(ctx, bkt, k)
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", k, err)
 	}
 	if !found {
-		return nil, fmt.Errorf("%s: %w (is the version published? `opsdata ls` lists versions)", k, publish.ErrNotFound)
+		return nil, fmt.Errorf("%s: %w (is the version published? `opsdata ls` lists versions)", k, bucket.ErrNotFound)
 	}
 	return data, nil
 }

@@ -17,9 +17,11 @@ import (
 
 	"github.com/thanos-io/objstore"
 
-	"github.com/opsdata/opsdata/datasets/publish"
-	"github.com/opsdata/opsdata/datasets/publish/publishtest"
 	"github.com/opsdata/opsdata/datasets/pull"
+	"github.com/opsdata/opsdata/internal/bucket"
+	"github.com/opsdata/opsdata/pipeline/publish"
+	"github.com/opsdata/opsdata/pipeline/publish/publishtest"
+	"github.com/opsdata/opsdata/schemas"
 )
 
 const (
@@ -49,7 +51,7 @@ func published(t *testing.T) (objstore.Bucket, string) {
 		t.Fatal(err)
 	}
 	root := t.TempDir()
-	bkt, prefix, err := publish.OpenBucket(context.Background(), "file://"+root)
+	bkt, prefix, err := bucket.OpenBucket(context.Background(), "file://"+root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,7 @@ func sha256sumCheck(t *testing.T, dir string) {
 		}
 		t.Skip("sha256sum not installed (coreutils)")
 	}
-	cmd := exec.Command("sha256sum", "--strict", "-c", publish.SumsFile)
+	cmd := exec.Command("sha256sum", "--strict", "-c", schemas.SumsFile)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -110,7 +112,7 @@ func TestPullSelections(t *testing.T) {
 		{name: "to mid-day", opts: pull.Options{To: day(5).Add(6 * time.Hour)}, wantData: []string{"incidents/part-00000.parquet", "windows/date=2026-01-05/part-00000.parquet"}, wantPartial: true},
 		{name: "range outside", opts: pull.Options{Tables: []string{"windows"}, From: day(9), To: day(10)}, wantPartial: true},
 		{name: "unknown table", opts: pull.Options{Tables: []string{"nope"}}, wantErr: pull.ErrUnknownTable},
-		{name: "missing version", version: "2030-01-01", wantErr: publish.ErrNotFound},
+		{name: "missing version", version: "2030-01-01", wantErr: bucket.ErrNotFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,7 +199,7 @@ func TestPullDamaged(t *testing.T) {
 			}
 			// Neither the damaged file nor its .part is left behind, and no sums claim it.
 			for _, f := range listFiles(t, dir) {
-				if strings.HasPrefix(f, victim) || f == publish.SumsFile {
+				if strings.HasPrefix(f, victim) || f == schemas.SumsFile {
 					t.Errorf("left behind: %s", f)
 				}
 			}
@@ -263,7 +265,7 @@ func rewriteManifest(t *testing.T, root, p string) {
 	t.Helper()
 	vdir := filepath.Join(root, dataset, version)
 	var m map[string]any
-	b, err := os.ReadFile(filepath.Join(vdir, publish.ManifestFile))
+	b, err := os.ReadFile(filepath.Join(vdir, schemas.ManifestFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,10 +275,10 @@ func rewriteManifest(t *testing.T, root, p string) {
 	files := m["files"].([]any)
 	files[0].(map[string]any)["path"] = p
 	nb, _ := json.Marshal(m)
-	if err := os.WriteFile(filepath.Join(vdir, publish.ManifestFile), nb, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(vdir, schemas.ManifestFile), nb, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(filepath.Join(root, dataset, publish.CatalogFile))
+	os.Remove(filepath.Join(root, dataset, schemas.CatalogFile))
 }
 
 func TestPullRefusesUnsafeManifest(t *testing.T) {
@@ -316,12 +318,12 @@ func TestPullRefusesSymlinkEscape(t *testing.T) {
 func TestPullRefusesOtherVersionAndInconsistency(t *testing.T) {
 	bkt, root := published(t)
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, publish.ManifestFile), []byte(`{"dataset":"acme-ops","version":"1999-01-01"}`), 0o644)
+	os.WriteFile(filepath.Join(dir, schemas.ManifestFile), []byte(`{"dataset":"acme-ops","version":"1999-01-01"}`), 0o644)
 	if _, err := pull.Pull(context.Background(), bkt, "", dataset, "", dir, pull.Options{}); !errors.Is(err, pull.ErrOtherVersion) {
 		t.Errorf("other version: err = %v", err)
 	}
 	// A SHA256SUMS that disagrees with the manifest is refused.
-	sums := filepath.Join(root, dataset, version, publish.SumsFile)
+	sums := filepath.Join(root, dataset, version, schemas.SumsFile)
 	b, _ := os.ReadFile(sums)
 	os.WriteFile(sums, bytes.Replace(b, b[:8], []byte("00000000"), 1), 0o644)
 	if _, err := pull.Pull(context.Background(), bkt, "", dataset, "", t.TempDir(), pull.Options{}); !errors.Is(err, pull.ErrInconsistent) {

@@ -189,7 +189,7 @@ func (s *Server) Env() []string {
 	}
 }
 
-// Getenv looks up Env (and nothing else), for publish.WithGetenv.
+// Getenv looks up Env (and nothing else), for bucket.WithGetenv.
 func (s *Server) Getenv(k string) string {
 	for _, kv := range s.Env() {
 		if name, v, _ := strings.Cut(kv, "="); name == k {

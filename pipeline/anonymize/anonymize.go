@@ -25,7 +25,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // Placeholders written instead of redacted values.

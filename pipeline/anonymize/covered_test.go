@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 )
 
 func TestCoveredScan(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // MinKeyBytes is the shortest key accepted: shorter keys make pseudonyms

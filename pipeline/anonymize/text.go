@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // textMatcher is an immutable snapshot of the learned values for Text. It

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/opsdata/opsdata/datasets/spec"
 	"github.com/opsdata/opsdata/internal/benchutil"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/anonymize"
@@ -17,6 +16,7 @@ import (
 	"github.com/opsdata/opsdata/pipeline/sources/logfile"
 	"github.com/opsdata/opsdata/pipeline/write"
 	"github.com/opsdata/opsdata/schemas"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // benchLines is the workload of BenchmarkLogsPath.

@@ -17,10 +17,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/opsdata/opsdata/datasets/demo"
-	"github.com/opsdata/opsdata/datasets/spec"
 	"github.com/opsdata/opsdata/internal/promtest"
 	"github.com/opsdata/opsdata/pipeline/sources/promapi"
 	"github.com/opsdata/opsdata/schemas"
+	"github.com/opsdata/opsdata/spec"
 )
 
 func TestMain(m *testing.M) {

@@ -9,9 +9,9 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/opsdata/opsdata/datasets/spec"
 	"github.com/opsdata/opsdata/pipeline/anonymize"
 	"github.com/opsdata/opsdata/schemas"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // readTable reads every Parquet file of a table in a version.

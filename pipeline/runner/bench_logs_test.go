@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/internal/benchutil"
 	"github.com/opsdata/opsdata/pipeline/runner"
 )

@@ -7,9 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opsdata/opsdata/datasets/publish"
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/internal/bucket"
 	"github.com/opsdata/opsdata/pipeline/anonymize"
+	"github.com/opsdata/opsdata/pipeline/publish"
+	"github.com/opsdata/opsdata/schemas"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // staged is a version written into a private staging directory, ready for
@@ -29,7 +31,7 @@ type staged struct {
 // raw identifier the anonymizer saw (or a canary) in any staged byte, and
 // publishes the version to output. already is true when the identical
 // version was published before (nothing was done).
-func finish(ctx context.Context, v staged) (man *publish.Manifest, already bool, err error) {
+func finish(ctx context.Context, v staged) (man *schemas.Manifest, already bool, err error) {
 	s := v.spec
 	// The report (counts per rule and type, no values) is part of the
 	// version: written before Prepare so it is checksummed, and gated.
@@ -55,13 +57,13 @@ func finish(ctx context.Context, v staged) (man *publish.Manifest, already bool,
 	if err != nil {
 		return nil, false, fmt.Errorf("prepare version: %w", err)
 	}
-	bkt, prefix, err := publish.OpenBucket(ctx, v.output, publish.WithS3(s.S3))
+	bkt, prefix, err := bucket.OpenBucket(ctx, v.output, bucket.WithS3(s.S3))
 	if err != nil {
 		return nil, false, fmt.Errorf("output %s: %w", v.output, err)
 	}
 	defer bkt.Close()
 	if v.public {
-		if err := publish.SetPublicRead(ctx, v.output, v.meta.Dataset, publish.WithS3(s.S3)); err != nil {
+		if err := bucket.SetPublicRead(ctx, v.output, v.meta.Dataset, bucket.WithS3(s.S3)); err != nil {
 			return nil, false, fmt.Errorf("publish %s/%s: nothing published: %w", v.meta.Dataset, v.meta.Version, err)
 		}
 	}
@@ -97,7 +99,7 @@ func runOutput(ctx context.Context, s *spec.Spec, override string, public bool) 
 	if override != "" {
 		output = override
 	}
-	if err := publish.CheckOutput(ctx, output, public, publish.WithS3(s.S3)); err != nil {
+	if err := bucket.CheckOutput(ctx, output, public, bucket.WithS3(s.S3)); err != nil {
 		return "", nil, nil, err
 	}
 	if key, err = anonymize.LoadKey(s.Anonymize.Key); err != nil {

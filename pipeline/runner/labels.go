@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/opsdata/opsdata/datasets/publish"
 	"github.com/opsdata/opsdata/labelers"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/schemas"
@@ -74,8 +73,8 @@ func (e *export) label(ctx context.Context) error {
 
 // labelSummary is the label part of the manifest and dataset card,
 // including the gaps a researcher must know about.
-func (e *export) labelSummary() publish.LabelSummary {
-	ls := publish.LabelSummary{
+func (e *export) labelSummary() schemas.LabelSummary {
+	ls := schemas.LabelSummary{
 		IncidentsBySource: map[string]int64{},
 		WindowsByPhase:    e.phases,
 		Windows:           e.rows[schemas.TableWindows],

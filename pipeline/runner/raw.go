@@ -15,13 +15,13 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
 
-	"github.com/opsdata/opsdata/datasets/publish"
-	"github.com/opsdata/opsdata/datasets/spec"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/anonymize"
+	"github.com/opsdata/opsdata/pipeline/publish"
 	"github.com/opsdata/opsdata/pipeline/raw"
 	"github.com/opsdata/opsdata/pipeline/sources/promapi"
 	"github.com/opsdata/opsdata/schemas"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // Raw export sources (RawOptions.Source).
@@ -57,7 +57,7 @@ type RawOptions struct {
 // RawResult describes a finished raw export.
 type RawResult struct {
 	Dataset, Version, Output string
-	Manifest                 *publish.Manifest
+	Manifest                 *schemas.Manifest
 	AlreadyPublished         bool
 	Stats                    raw.Stats
 }

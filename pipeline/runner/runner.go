@@ -17,13 +17,13 @@ import (
 
 	"github.com/prometheus/prometheus/storage"
 
-	"github.com/opsdata/opsdata/datasets/publish"
-	"github.com/opsdata/opsdata/datasets/spec"
 	"github.com/opsdata/opsdata/labelers"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/align"
 	"github.com/opsdata/opsdata/pipeline/anonymize"
+	"github.com/opsdata/opsdata/pipeline/publish"
 	"github.com/opsdata/opsdata/schemas"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // Options configure one export.
@@ -42,7 +42,7 @@ type Options struct {
 	// Output overrides the spec's output URL.
 	Output string
 	// Public sets an anonymous read-only policy on the dataset's prefix
-	// of an s3:// output (publish.SetPublicRead) before publishing.
+	// of an s3:// output (bucket.SetPublicRead) before publishing.
 	Public bool
 }
 
@@ -51,10 +51,10 @@ type Result struct {
 	Dataset          string
 	Version          string
 	Output           string
-	Manifest         *publish.Manifest
+	Manifest         *schemas.Manifest
 	AlreadyPublished bool
 	Rows             map[string]int64
-	Problems         map[string]pipeline.InputProblems
+	Problems         map[string]schemas.InputProblems
 }
 
 // ErrLeak is returned when the leakage gate finds a raw identifier in the
@@ -301,9 +301,9 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func (e *export) meta(version string) publish.Meta {
 	sum := sha256.Sum256(e.o.SpecBytes)
-	feats := make([]publish.FeatureInfo, len(e.s.Metrics.Features))
+	feats := make([]schemas.FeatureInfo, len(e.s.Metrics.Features))
 	for i, f := range e.s.Metrics.Features {
-		feats[i] = publish.FeatureInfo{Name: f.Name, Expr: f.Expr, Unit: f.Unit, Help: f.Help}
+		feats[i] = schemas.FeatureInfo{Name: f.Name, Expr: f.Expr, Unit: f.Unit, Help: f.Help}
 	}
 	return publish.Meta{
 		Dataset: e.s.Dataset, Version: version, Title: e.s.Title, Description: e.s.Description,

@@ -14,7 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/opsdata/opsdata/datasets/demo"
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/labelers"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/runner"

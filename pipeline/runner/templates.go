@@ -6,12 +6,12 @@ import (
 	"sort"
 	"time"
 
-	"github.com/opsdata/opsdata/datasets/spec"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/align"
 	"github.com/opsdata/opsdata/pipeline/logtemplates"
 	"github.com/opsdata/opsdata/pipeline/write"
 	"github.com/opsdata/opsdata/schemas"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // Template mining runs in two passes over the log sources, because a

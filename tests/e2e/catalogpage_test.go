@@ -17,9 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsdata/opsdata/schemas"
 	"golang.org/x/net/html"
-
-	"github.com/opsdata/opsdata/datasets/publish"
 )
 
 // chromium finds Debian's chromium through scripts/chromium.sh (which
@@ -82,8 +81,8 @@ func TestCatalogPageInChromium(t *testing.T) {
 	if !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
 		t.Fatalf("test server on %s, want 127.0.0.1", srv.URL)
 	}
-	var m publish.Manifest
-	mb, err := os.ReadFile(filepath.Join(e.versionDir(), publish.ManifestFile))
+	var m schemas.Manifest
+	mb, err := os.ReadFile(filepath.Join(e.versionDir(), schemas.ManifestFile))
 	if err != nil {
 		t.Fatal(err)
 	}

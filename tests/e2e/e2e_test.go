@@ -21,7 +21,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline/anonymize"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 )

@@ -20,9 +20,9 @@ import (
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
-	"github.com/opsdata/opsdata/datasets/spec"
 	"github.com/opsdata/opsdata/pipeline/anonymize"
 	"github.com/opsdata/opsdata/schemas"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // identifierNeedles is every raw identifier the demo generator planted

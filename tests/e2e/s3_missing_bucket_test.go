@@ -11,7 +11,7 @@ import (
 )
 
 // TestS3ExportMissingBucketFailsFast: an export to a bucket the real MinIO
-// does not have fails before any work (publish.CheckOutput probes the bucket
+// does not have fails before any work (bucket.CheckOutput probes the bucket
 // before staging): non-zero exit, the bucket, endpoint and advice on stderr,
 // no staging directory ever made, nothing in the bucket's place.
 func TestS3ExportMissingBucketFailsFast(t *testing.T) {

@@ -27,7 +27,7 @@ import (
 	"github.com/prometheus/prometheus/tsdb"
 	"go.uber.org/goleak"
 
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/labelers"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/runner"

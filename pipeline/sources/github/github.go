@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/sources/internal/restclient"
 	"github.com/opsdata/opsdata/pipeline/sources/ticketfile"

@@ -15,8 +15,9 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/opsdata/opsdata/datasets/spec"
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/schemas"
+	"github.com/opsdata/opsdata/spec"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -307,13 +308,13 @@ garbage line
 				t.Errorf("records:\n got %q\nwant %q", got, tc.want)
 			}
 			rep := problems.Report()
-			want := map[string]pipeline.InputProblems{}
+			want := map[string]schemas.InputProblems{}
 			if tc.reasons != nil {
 				var n int64
 				for _, c := range tc.reasons {
 					n += c
 				}
-				want["log:"+cfg.Name] = pipeline.InputProblems{Count: n, Reasons: tc.reasons}
+				want["log:"+cfg.Name] = schemas.InputProblems{Count: n, Reasons: tc.reasons}
 			}
 			for k, v := range rep {
 				v.Examples = nil // compared separately

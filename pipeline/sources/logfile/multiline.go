@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // Defaults bounding one multi-line entry.

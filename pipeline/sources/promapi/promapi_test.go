@@ -14,7 +14,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"go.uber.org/goleak"
 
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/internal/promtest"
 	"github.com/opsdata/opsdata/pipeline"
 )

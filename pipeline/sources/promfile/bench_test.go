@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsdata/opsdata/datasets/spec"
+	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/internal/benchutil"
 )
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsdata/opsdata/internal/bucket"
+	"github.com/opsdata/opsdata/schemas"
 	"github.com/thanos-io/objstore"
 )
 
@@ -24,12 +26,12 @@ const PageFile = "index.html"
 // writeCatalogPages renders and uploads the dataset's page and the prefix's
 // index after catalog.json and latest have moved. Unchanged pages are not
 // rewritten.
-func writeCatalogPages(ctx context.Context, bkt objstore.Bucket, prefix, dataset string, cat *Catalog) error {
-	var manifests []*Manifest
+func writeCatalogPages(ctx context.Context, bkt objstore.Bucket, prefix, dataset string, cat *schemas.Catalog) error {
+	var manifests []*schemas.Manifest
 	for _, e := range cat.Versions {
-		k := key(prefix, dataset, e.Manifest)
-		var m Manifest
-		if err := readJSON(ctx, bkt, k, &m); err != nil {
+		k := schemas.Key(prefix, dataset, e.Manifest)
+		var m schemas.Manifest
+		if err := bucket.ReadJSON(ctx, bkt, k, &m); err != nil {
 			return fmt.Errorf("catalog page: %w", err)
 		}
 		manifests = append(manifests, &m)
@@ -38,7 +40,7 @@ func writeCatalogPages(ctx context.Context, bkt objstore.Bucket, prefix, dataset
 	if err != nil {
 		return fmt.Errorf("catalog page for %s: %w", dataset, err)
 	}
-	if err := putIfChanged(ctx, bkt, key(prefix, dataset, PageFile), page); err != nil {
+	if err := putIfChanged(ctx, bkt, schemas.Key(prefix, dataset, PageFile), page); err != nil {
 		return err
 	}
 
@@ -50,7 +52,7 @@ func writeCatalogPages(ctx context.Context, bkt objstore.Bucket, prefix, dataset
 	}
 	if err := bkt.Iter(ctx, dir, func(name string) error {
 		if n, ok := strings.CutSuffix(name, "/"); ok {
-			if n = path.Base(n); ValidateName("dataset", n) == nil {
+			if n = path.Base(n); schemas.ValidateName("dataset", n) == nil {
 				names = append(names, n)
 			}
 		}
@@ -59,11 +61,11 @@ func writeCatalogPages(ctx context.Context, bkt objstore.Bucket, prefix, dataset
 		return fmt.Errorf("catalog index: list %s: %w", dir, err)
 	}
 	sort.Strings(names)
-	var cats []*Catalog
+	var cats []*schemas.Catalog
 	for _, n := range names {
-		c, err := ReadCatalog(ctx, bkt, prefix, n)
+		c, err := bucket.ReadCatalog(ctx, bkt, prefix, n)
 		if err != nil {
-			if errors.Is(err, ErrNotFound) {
+			if errors.Is(err, bucket.ErrNotFound) {
 				continue // not a dataset directory
 			}
 			return fmt.Errorf("catalog index: %w", err)
@@ -74,11 +76,11 @@ func writeCatalogPages(ctx context.Context, bkt objstore.Bucket, prefix, dataset
 	if err != nil {
 		return fmt.Errorf("catalog index: %w", err)
 	}
-	return putIfChanged(ctx, bkt, key(prefix, PageFile), index)
+	return putIfChanged(ctx, bkt, schemas.Key(prefix, PageFile), index)
 }
 
 func putIfChanged(ctx context.Context, bkt objstore.Bucket, k string, data []byte) error {
-	old, found, err := GetBytes(ctx, bkt, k)
+	old, found, err := bucket.GetBytes(ctx, bkt, k)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", k, err)
 	}
@@ -94,14 +96,14 @@ func putIfChanged(ctx context.Context, bkt objstore.Bucket, k string, data []byt
 // pageTable is one table of a version as the page shows it.
 type pageTable struct {
 	Name, Description string
-	Totals            TableTotals
+	Totals            schemas.TableTotals
 	Size              string
 	Partitions        string
 	Schema            string
 }
 
 type pageVersion struct {
-	M          *Manifest
+	M          *schemas.Manifest
 	Size       string
 	Range      string
 	Semver     string
@@ -113,7 +115,7 @@ type pageVersion struct {
 }
 
 type datasetPage struct {
-	Cat      *Catalog
+	Cat      *schemas.Catalog
 	Title    string
 	Latest   *pageVersion
 	Versions []*pageVersion
@@ -124,7 +126,7 @@ type snippet struct{ Lang, Title, Code string }
 
 // RenderDatasetPage renders <dataset>/index.html from the catalog and the
 // manifests of its versions (in catalog order).
-func RenderDatasetPage(cat *Catalog, manifests []*Manifest) ([]byte, error) {
+func RenderDatasetPage(cat *schemas.Catalog, manifests []*schemas.Manifest) ([]byte, error) {
 	if len(manifests) != len(cat.Versions) {
 		return nil, fmt.Errorf("%d manifests for %d catalog versions", len(manifests), len(cat.Versions))
 	}
@@ -170,7 +172,7 @@ func RenderDatasetPage(cat *Catalog, manifests []*Manifest) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func snippets(dataset string, m *Manifest) []snippet {
+func snippets(dataset string, m *schemas.Manifest) []snippet {
 	dir := dataset + "-" + m.Version
 	glob := func(t string) string {
 		if hasPartitions(m, t) {
@@ -186,7 +188,7 @@ func snippets(dataset string, m *Manifest) []snippet {
 	}
 }
 
-func hasPartitions(m *Manifest, table string) bool {
+func hasPartitions(m *schemas.Manifest, table string) bool {
 	for _, f := range m.Files {
 		if f.Table == table && f.Partition != "" {
 			return true
@@ -196,9 +198,9 @@ func hasPartitions(m *Manifest, table string) bool {
 }
 
 type indexEntry struct {
-	Cat    *Catalog
+	Cat    *schemas.Catalog
 	Title  string
-	Last   CatalogEntry
+	Last   schemas.CatalogEntry
 	Size   string
 	Range  string
 	Has    bool
@@ -206,7 +208,7 @@ type indexEntry struct {
 }
 
 // RenderIndexPage renders <prefix>/index.html listing the datasets.
-func RenderIndexPage(prefix string, cats []*Catalog) ([]byte, error) {
+func RenderIndexPage(prefix string, cats []*schemas.Catalog) ([]byte, error) {
 	var es []indexEntry
 	for _, c := range cats {
 		e := indexEntry{Cat: c, Title: c.Title}

@@ -3,6 +3,8 @@ package publish
 import (
 	"html/template"
 	"strings"
+
+	"github.com/opsdata/opsdata/schemas"
 )
 
 // inlineCode renders plain text for the catalog page: HTML-escaped, with
@@ -26,7 +28,7 @@ func inlineCode(s string) template.HTML {
 }
 
 // hasFile reports whether the version's manifest lists the file p.
-func hasFile(m *Manifest, p string) bool {
+func hasFile(m *schemas.Manifest, p string) bool {
 	for _, f := range m.Files {
 		if f.Path == p {
 			return true

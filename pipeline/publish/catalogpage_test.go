@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opsdata/opsdata/datasets/publish"
-	"github.com/opsdata/opsdata/datasets/publish/publishtest"
+	"github.com/opsdata/opsdata/internal/bucket"
+	"github.com/opsdata/opsdata/pipeline/publish"
+	"github.com/opsdata/opsdata/pipeline/publish/publishtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -20,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 func TestCatalogPagesGolden(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
-	bkt, _, err := publish.OpenBucket(ctx, "file://"+root)
+	bkt, _, err := bucket.OpenBucket(ctx, "file://"+root)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package publish
+package bucket
 
 import (
 	"context"
@@ -15,11 +15,10 @@ import (
 	"github.com/go-kit/log"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/opsdata/opsdata/schemas"
 	"github.com/thanos-io/objstore"
 	"github.com/thanos-io/objstore/exthttp"
 	"github.com/thanos-io/objstore/providers/s3"
-
-	"github.com/opsdata/opsdata/datasets/spec"
 )
 
 // Environment variables read for s3:// outputs besides the AWS_* ones; see
@@ -43,12 +42,12 @@ const s3MaxRetries = 5
 type BucketOption func(*bucketOptions)
 
 type bucketOptions struct {
-	s3     spec.S3
+	s3     S3
 	getenv func(string) string
 }
 
 // WithS3 applies a spec's s3: section to s3:// URLs.
-func WithS3(c spec.S3) BucketOption { return func(o *bucketOptions) { o.s3 = c } }
+func WithS3(c S3) BucketOption { return func(o *bucketOptions) { o.s3 = c } }
 
 // WithGetenv replaces os.Getenv when resolving s3:// settings (for tests).
 func WithGetenv(f func(string) string) BucketOption {
@@ -104,7 +103,7 @@ func ResolveS3(rawURL string, opts ...BucketOption) (S3Settings, error) {
 	if !bucketNameRe.MatchString(st.Bucket) {
 		return st, fmt.Errorf("output %q: bucket %q is not a valid S3 bucket name (3-63 lower-case letters, digits, '.' or '-'); use s3://BUCKET/PREFIX", rawURL, st.Bucket)
 	}
-	if err := validatePrefix(st.Prefix); err != nil {
+	if err := schemas.ValidatePrefix(st.Prefix); err != nil {
 		return st, fmt.Errorf("output %q: %w", rawURL, err)
 	}
 	if errs := c.ValidateS3(); len(errs) > 0 {
@@ -176,7 +175,7 @@ func ResolveS3(rawURL string, opts ...BucketOption) (S3Settings, error) {
 
 // resolveCredentials: anonymous: true > keys named by the spec > AWS_*
 // variables > the shared credentials file > anonymous.
-func resolveCredentials(st *S3Settings, c spec.S3Credentials, env func(string) string) error {
+func resolveCredentials(st *S3Settings, c S3Credentials, env func(string) string) error {
 	if c.Anonymous {
 		st.CredentialSource = "anonymous"
 		return nil

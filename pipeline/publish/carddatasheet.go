@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opsdata/opsdata/schemas"
 )
 
 // hfLicences maps lower-case SPDX ids to the licence ids the Hugging Face
@@ -43,7 +45,7 @@ func sizeCategory(n int64) string {
 // config per table whose data_files glob its Parquet files (the ML-ready
 // `windows` table is the default config). Strings are double-quoted
 // (JSON-style escapes are valid YAML), so titles cannot break the YAML.
-func hfFrontMatter(m *Manifest, tables []*tableInfo) string {
+func hfFrontMatter(m *schemas.Manifest, tables []*tableInfo) string {
 	var b strings.Builder
 	b.WriteString("---\n")
 	if id, ok := hfLicences[strings.ToLower(m.Licence)]; ok {
@@ -74,7 +76,7 @@ func hfFrontMatter(m *Manifest, tables []*tableInfo) string {
 
 // datasheetIntro is the datasheet's motivation, composition and collection
 // sections (after Gebru et al., "Datasheets for Datasets").
-func datasheetIntro(m *Manifest, tables []*tableInfo) string {
+func datasheetIntro(m *schemas.Manifest, tables []*tableInfo) string {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("## Motivation\n\n")
@@ -95,7 +97,7 @@ func datasheetIntro(m *Manifest, tables []*tableInfo) string {
 }
 
 // datasheetMaintenance is the datasheet's maintenance section.
-func datasheetMaintenance(m *Manifest) string {
+func datasheetMaintenance(m *schemas.Manifest) string {
 	return fmt.Sprintf("## Maintenance\n\n"+
 		"Versions are immutable: once `%s/manifest.json` exists its files never change, and corrections are published as new versions. "+
 		"The dataset directory's `catalog.json` lists every version and `latest` names the newest. "+

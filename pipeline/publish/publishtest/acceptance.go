@@ -25,8 +25,8 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/thanos-io/objstore"
 
-	"github.com/opsdata/opsdata/datasets/publish"
-	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/internal/bucket"
+	"github.com/opsdata/opsdata/pipeline/publish"
 	"github.com/opsdata/opsdata/schemas"
 )
 
@@ -86,20 +86,20 @@ func Meta(version string) publish.Meta {
 		Window: time.Minute, EntityKind: "service",
 		SpecDigest: strings.Repeat("ab", 32), CodeVersion: "test", KeyEpoch: "k1-0123abcd",
 		SchemaVersions: schemas.Versions,
-		Features:       []publish.FeatureInfo{{Name: "cpu_usage", Expr: `sum by (service) (rate(cpu_seconds_total[5m]))`, Unit: "cores"}},
-		Labels: publish.LabelSummary{
+		Features:       []schemas.FeatureInfo{{Name: "cpu_usage", Expr: `sum by (service) (rate(cpu_seconds_total[5m]))`, Unit: "cores"}},
+		Labels: schemas.LabelSummary{
 			Labelers: []string{"ticket"}, Incidents: 1, IncidentsBySource: map[string]int64{"ticket": 1},
 			Windows: 2, LabelledWindows: 1, WindowsByPhase: map[string]int64{"normal": 1, "incident": 1},
 			Gaps: []string{"No alert source configured."},
 		},
-		BadInput:      map[string]pipeline.InputProblems{"app-logs": {Count: 2, Reasons: map[string]int64{"bad json": 2}, Examples: []string{"app.log:3: bad json"}}},
+		BadInput:      map[string]schemas.InputProblems{"app-logs": {Count: 2, Reasons: map[string]int64{"bad json": 2}, Examples: []string{"app.log:3: bad json"}}},
 		Anonymization: map[string]int64{"ip": 3, "user": 1},
 	}
 }
 
 // Stage writes a staging directory for version (content picked by
 // variant), runs Prepare and returns the directory and manifest.
-func Stage(t testing.TB, version string, variant int) (string, *publish.Manifest) {
+func Stage(t testing.TB, version string, variant int) (string, *schemas.Manifest) {
 	t.Helper()
 	dir := t.TempDir()
 	WriteStaging(t, dir, variant)
@@ -238,7 +238,7 @@ func AcceptanceTest(t *testing.T, bkt objstore.Bucket) {
 		clear(t, bkt, prefix)
 		return prefix
 	}
-	mustPublish := func(t *testing.T, b objstore.Bucket, prefix, dir string, m *publish.Manifest) {
+	mustPublish := func(t *testing.T, b objstore.Bucket, prefix, dir string, m *schemas.Manifest) {
 		t.Helper()
 		if err := publish.Publish(ctx, b, prefix, dir, m); err != nil {
 			t.Fatalf("Publish %s: %v", m.Version, err)
@@ -263,7 +263,7 @@ func AcceptanceTest(t *testing.T, bkt objstore.Bucket) {
 		if got := names(Snapshot(t, bkt, prefix)); !slices.Equal(got, want) {
 			t.Fatalf("objects:\n got %q\nwant %q", got, want)
 		}
-		got, err := publish.ReadManifest(ctx, bkt, prefix, Dataset, "2026-01-05")
+		got, err := bucket.ReadManifest(ctx, bkt, prefix, Dataset, "2026-01-05")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,7 +275,7 @@ func AcceptanceTest(t *testing.T, bkt objstore.Bucket) {
 				t.Errorf("windows file entry = %+v, want 2 rows in table windows, partition date=2026-01-05", f)
 			}
 		}
-		if latest, err := publish.Latest(ctx, bkt, prefix, Dataset); err != nil || latest != "2026-01-05" {
+		if latest, err := bucket.Latest(ctx, bkt, prefix, Dataset); err != nil || latest != "2026-01-05" {
 			t.Errorf("Latest = %q, %v; want 2026-01-05", latest, err)
 		}
 
@@ -325,7 +325,7 @@ func AcceptanceTest(t *testing.T, bkt objstore.Bucket) {
 			dir, m := Stage(t, v, 0)
 			mustPublish(t, bkt, prefix, dir, m)
 		}
-		cat, err := publish.ReadCatalog(ctx, bkt, prefix, Dataset)
+		cat, err := bucket.ReadCatalog(ctx, bkt, prefix, Dataset)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -339,20 +339,20 @@ func AcceptanceTest(t *testing.T, bkt objstore.Bucket) {
 		if want := []string{"2026-01-08", "2026-01-09"}; !slices.Equal(vs, want) || cat.Latest != "2026-01-09" {
 			t.Errorf("catalog versions %q latest %q; want %q latest 2026-01-09", vs, cat.Latest, want)
 		}
-		if latest, err := publish.Latest(ctx, bkt, prefix, Dataset); err != nil || latest != "2026-01-09" {
+		if latest, err := bucket.Latest(ctx, bkt, prefix, Dataset); err != nil || latest != "2026-01-09" {
 			t.Errorf("Latest = %q, %v; want 2026-01-09", latest, err)
 		}
 	})
 
 	t.Run("not-found", func(t *testing.T) {
 		prefix := begin(t)
-		if _, err := publish.Latest(ctx, bkt, prefix, Dataset); !errors.Is(err, publish.ErrNotFound) {
+		if _, err := bucket.Latest(ctx, bkt, prefix, Dataset); !errors.Is(err, bucket.ErrNotFound) {
 			t.Errorf("Latest on empty bucket: %v, want ErrNotFound", err)
 		}
-		if _, err := publish.ReadCatalog(ctx, bkt, prefix, Dataset); !errors.Is(err, publish.ErrNotFound) {
+		if _, err := bucket.ReadCatalog(ctx, bkt, prefix, Dataset); !errors.Is(err, bucket.ErrNotFound) {
 			t.Errorf("ReadCatalog on empty bucket: %v, want ErrNotFound", err)
 		}
-		if _, err := publish.ReadManifest(ctx, bkt, prefix, Dataset, "nope"); !errors.Is(err, publish.ErrNotFound) {
+		if _, err := bucket.ReadManifest(ctx, bkt, prefix, Dataset, "nope"); !errors.Is(err, bucket.ErrNotFound) {
 			t.Errorf("ReadManifest of missing version: %v, want ErrNotFound", err)
 		}
 	})
@@ -402,7 +402,7 @@ func AcceptanceTest(t *testing.T, bkt objstore.Bucket) {
 				if err := publish.Publish(ctx, bkt, prefix, dir2, m2); !errors.Is(err, publish.ErrAlreadyPublished) {
 					t.Fatalf("re-run: %v, want ErrAlreadyPublished", err)
 				}
-				if latest, err := publish.Latest(ctx, bkt, prefix, Dataset); err != nil || latest != "2026-01-06" {
+				if latest, err := bucket.Latest(ctx, bkt, prefix, Dataset); err != nil || latest != "2026-01-06" {
 					t.Errorf("after repair Latest = %q, %v; want 2026-01-06", latest, err)
 				}
 				return
@@ -410,7 +410,7 @@ func AcceptanceTest(t *testing.T, bkt objstore.Bucket) {
 			if len(left) != 0 {
 				t.Errorf("objects left under the failed version: %v", names(left))
 			}
-			cat, err := publish.ReadCatalog(ctx, bkt, prefix, Dataset)
+			cat, err := bucket.ReadCatalog(ctx, bkt, prefix, Dataset)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,26 +7,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opsdata/opsdata/schemas"
 )
 
-// CroissantFile is the Croissant 1.0 (JSON-LD) description of a version,
-// written by Prepare next to README.md so SHA256SUMS and the manifest cover it.
-const CroissantFile = "croissant.json"
-
-// Column is one top-level column of a table as the manifest, the card, the
-// catalog page and croissant.json describe it.
-type Column struct {
-	Name string `json:"name"`
-	// Type is a reader-friendly Parquet type, e.g. "timestamp[ms, UTC]",
-	// "double", "list<string>".
-	Type     string `json:"type"`
-	Nullable bool   `json:"nullable"`
-}
-
-func exportColumns(cols []column) []Column {
-	out := make([]Column, len(cols))
+func exportColumns(cols []column) []schemas.Column {
+	out := make([]schemas.Column, len(cols))
 	for i, c := range cols {
-		out[i] = Column{Name: c.Name, Type: c.Type, Nullable: c.Nullable}
+		out[i] = schemas.Column{Name: c.Name, Type: c.Type, Nullable: c.Nullable}
 	}
 	return out
 }
@@ -133,7 +121,7 @@ type crSource struct {
 // its files) and one cr:RecordSet per table whose fields read the FileSet's
 // columns. Paths are relative to the version directory, so the file works
 // wherever the version is copied (bucket, `opsdata pull` target).
-func renderCroissant(m *Manifest, tables []*tableInfo, files []File) ([]byte, error) {
+func renderCroissant(m *schemas.Manifest, tables []*tableInfo, files []schemas.File) ([]byte, error) {
 	d := crDataset{
 		Context:          croissantContext,
 		Type:             "sc:Dataset",
@@ -181,10 +169,10 @@ func renderCroissant(m *Manifest, tables []*tableInfo, files []File) ([]byte, er
 		}
 		d.RecordSet = append(d.RecordSet, rs)
 	}
-	return encodeJSON(d)
+	return schemas.EncodeJSON(d)
 }
 
-func croissantDescription(m *Manifest) string {
+func croissantDescription(m *schemas.Manifest) string {
 	desc := strings.TrimSpace(m.Description)
 	if desc != "" {
 		desc += " "
@@ -201,7 +189,7 @@ func tableGlob(t *tableInfo) string {
 	return t.name + "/*.parquet"
 }
 
-// croissantType maps a Column.Type to a schema.org data type; list columns
+// croissantType maps a schemas.Column.Type to a schema.org data type; list columns
 // are repeated fields of their element type.
 func croissantType(typ string) (dataType string, repeated bool) {
 	if el, ok := strings.CutPrefix(typ, "list<"); ok {
@@ -234,7 +222,7 @@ var semverRE = regexp.MustCompile(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9]
 // build metadata (characters outside [0-9A-Za-z-] become '-') so two
 // versions of the same range stay distinct: 2026-01-05_2026-01-08 becomes
 // 1.20260105.20260108+2026-01-05-2026-01-08.
-func SemverOf(m *Manifest) string {
+func SemverOf(m *schemas.Manifest) string {
 	if g := semverRE.FindStringSubmatch(m.Version); g != nil {
 		return g[1] + "." + g[2] + "." + g[3]
 	}

@@ -1,4 +1,4 @@
-package publish_test
+package bucket_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opsdata/opsdata/datasets/publish"
+	"github.com/opsdata/opsdata/internal/bucket"
 	"github.com/opsdata/opsdata/internal/miniotest"
 )
 
@@ -54,7 +54,7 @@ func TestCheckOutputMinIO(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := publish.CheckOutput(context.Background(), tc.url, tc.public, publish.WithGetenv(env(tc.env)))
+			err := bucket.CheckOutput(context.Background(), tc.url, tc.public, bucket.WithGetenv(env(tc.env)))
 			if len(tc.wantErr) == 0 {
 				if err != nil {
 					t.Fatalf("CheckOutput(%s) = %v, want nil", tc.url, err)
@@ -69,7 +69,7 @@ func TestCheckOutputMinIO(t *testing.T) {
 					t.Errorf("CheckOutput(%s) = %v\nwant it to contain %q", tc.url, err, w)
 				}
 			}
-			if got := errors.Is(err, publish.ErrBucketNotFound); got != tc.notFound {
+			if got := errors.Is(err, bucket.ErrBucketNotFound); got != tc.notFound {
 				t.Errorf("errors.Is(err, ErrBucketNotFound) = %v, want %v", got, tc.notFound)
 			}
 		})
@@ -82,7 +82,7 @@ func TestCheckOutputCancelled(t *testing.T) {
 	srv.CreateBucket(t, "present")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := publish.CheckOutput(ctx, "s3://present/p", false, publish.WithGetenv(srv.Getenv))
+	err := bucket.CheckOutput(ctx, "s3://present/p", false, bucket.WithGetenv(srv.Getenv))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("CheckOutput with a cancelled context = %v, want context.Canceled", err)
 	}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsdata/opsdata/internal/bucket"
+	"github.com/opsdata/opsdata/schemas"
 	"github.com/thanos-io/objstore"
 )
 
@@ -26,54 +28,11 @@ var (
 	ErrAlreadyPublished = errors.New("version already published with identical content")
 	// ErrVersionExists: the version exists with different content.
 	ErrVersionExists = errors.New("version already exists with different content")
-	// ErrNotFound: the manifest, catalog or latest pointer does not exist.
-	ErrNotFound = errors.New("not found")
-)
-
-// Names of the pointer objects under <prefix>/<dataset>/.
-const (
-	CatalogFile    = "catalog.json"
-	LatestFile     = "latest"
-	LatestJSONFile = "latest.json"
 )
 
 // cleanupTimeout bounds the best-effort removal of a failed upload, which
 // runs even when ctx was cancelled.
 const cleanupTimeout = 2 * time.Minute
-
-// Catalog lists every visible version of a dataset.
-type Catalog struct {
-	FormatVersion int    `json:"format_version"`
-	Dataset       string `json:"dataset"`
-	Title         string `json:"title"`
-	// Latest is the newest version, the last of Versions.
-	Latest   string         `json:"latest"`
-	Versions []CatalogEntry `json:"versions"`
-}
-
-// CatalogEntry summarizes one version from its manifest.
-type CatalogEntry struct {
-	Version        string            `json:"version"`
-	From           time.Time         `json:"from"`
-	To             time.Time         `json:"to"`
-	Window         string            `json:"window"`
-	Rows           int64             `json:"rows"`
-	Bytes          int64             `json:"bytes"`
-	Licence        string            `json:"licence"`
-	KeyEpoch       string            `json:"key_epoch"`
-	SchemaVersions map[string]string `json:"schema_versions"`
-	// Manifest is the manifest's key relative to the dataset directory.
-	Manifest       string `json:"manifest"`
-	ManifestSHA256 string `json:"manifest_sha256"`
-}
-
-// LatestPointer is latest.json.
-type LatestPointer struct {
-	Dataset        string `json:"dataset"`
-	Version        string `json:"version"`
-	Manifest       string `json:"manifest"`
-	ManifestSHA256 string `json:"manifest_sha256"`
-}
 
 // Publish uploads the staging directory dir, prepared by Prepare into m, as
 // <prefix>/<dataset>/<version>/: data files first, then the card, licence
@@ -85,28 +44,28 @@ type LatestPointer struct {
 // pointers if needed and returns an error wrapping ErrAlreadyPublished; with
 // different bytes, one wrapping ErrVersionExists. Publish assumes one writer
 // per dataset at a time (objstore has no conditional put).
-func Publish(ctx context.Context, bkt objstore.Bucket, prefix, dir string, m *Manifest) error {
+func Publish(ctx context.Context, bkt objstore.Bucket, prefix, dir string, m *schemas.Manifest) error {
 	if m == nil {
 		return errors.New("publish: nil manifest; call Prepare first")
 	}
-	if err := errors.Join(validatePrefix(prefix), ValidateName("dataset", m.Dataset), ValidateName("version", m.Version)); err != nil {
+	if err := errors.Join(schemas.ValidatePrefix(prefix), schemas.ValidateName("dataset", m.Dataset), schemas.ValidateName("version", m.Version)); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
 	mb, err := m.Encode()
 	if err != nil {
 		return fmt.Errorf("publish: encode manifest: %w", err)
 	}
-	onDisk, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	onDisk, err := os.ReadFile(filepath.Join(dir, schemas.ManifestFile))
 	if err != nil {
 		return fmt.Errorf("publish: %w; run Prepare on the staging directory first", err)
 	}
 	if !bytes.Equal(onDisk, mb) {
-		return fmt.Errorf("publish: %s does not match the manifest passed in; run Prepare again", filepath.Join(dir, ManifestFile))
+		return fmt.Errorf("publish: %s does not match the manifest passed in; run Prepare again", filepath.Join(dir, schemas.ManifestFile))
 	}
 
-	vdir := key(prefix, m.Dataset, m.Version)
-	mkey := vdir + "/" + ManifestFile
-	existing, found, err := GetBytes(ctx, bkt, mkey)
+	vdir := schemas.Key(prefix, m.Dataset, m.Version)
+	mkey := vdir + "/" + schemas.ManifestFile
+	existing, found, err := bucket.GetBytes(ctx, bkt, mkey)
 	if err != nil {
 		return fmt.Errorf("publish: check %s: %w", mkey, err)
 	}
@@ -139,7 +98,7 @@ type upload struct {
 
 // uploadPlan orders the version's objects: table files, then top-level
 // files (README, LICENSE, ...), then SHA256SUMS, then manifest.json.
-func uploadPlan(dir string, m *Manifest, mb []byte) ([]upload, error) {
+func uploadPlan(dir string, m *schemas.Manifest, mb []byte) ([]upload, error) {
 	var data, top []upload
 	for _, f := range m.Files {
 		if err := validatePath(f.Path); err != nil {
@@ -154,18 +113,18 @@ func uploadPlan(dir string, m *Manifest, mb []byte) ([]upload, error) {
 	}
 	sort.Slice(data, func(i, j int) bool { return data[i].rel < data[j].rel })
 	sort.Slice(top, func(i, j int) bool { return top[i].rel < top[j].rel })
-	sums, err := os.ReadFile(filepath.Join(dir, SumsFile))
+	sums, err := os.ReadFile(filepath.Join(dir, schemas.SumsFile))
 	if err != nil {
 		return nil, fmt.Errorf("%w; run Prepare on the staging directory first", err)
 	}
 	plan := append(data, top...)
-	for _, f := range []File{fileOf(SumsFile, sums), fileOf(ManifestFile, mb)} {
+	for _, f := range []schemas.File{fileOf(schemas.SumsFile, sums), fileOf(schemas.ManifestFile, mb)} {
 		plan = append(plan, upload{rel: f.Path, sha256: f.SHA256, bytes: f.Bytes})
 	}
 	return plan, nil
 }
 
-func uploadVersion(ctx context.Context, bkt objstore.Bucket, vdir, dir string, m *Manifest, mb []byte) (err error) {
+func uploadVersion(ctx context.Context, bkt objstore.Bucket, vdir, dir string, m *schemas.Manifest, mb []byte) (err error) {
 	plan, err := uploadPlan(dir, m, mb)
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", vdir, err)
@@ -285,31 +244,31 @@ func updatePointers(ctx context.Context, bkt objstore.Bucket, prefix, dataset st
 	if err != nil {
 		return err
 	}
-	cb, err := encodeJSON(cat)
+	cb, err := schemas.EncodeJSON(cat)
 	if err != nil {
 		return err
 	}
 	writes := []struct {
 		name string
 		data []byte
-	}{{CatalogFile, cb}}
+	}{{schemas.CatalogFile, cb}}
 	if cat.Latest != "" {
 		last := cat.Versions[len(cat.Versions)-1]
-		lb, err := encodeJSON(LatestPointer{Dataset: dataset, Version: last.Version, Manifest: last.Manifest, ManifestSHA256: last.ManifestSHA256})
+		lb, err := schemas.EncodeJSON(schemas.LatestPointer{Dataset: dataset, Version: last.Version, Manifest: last.Manifest, ManifestSHA256: last.ManifestSHA256})
 		if err != nil {
 			return err
 		}
 		writes = append(writes, struct {
 			name string
 			data []byte
-		}{LatestJSONFile, lb}, struct {
+		}{schemas.LatestJSONFile, lb}, struct {
 			name string
 			data []byte
-		}{LatestFile, []byte(cat.Latest + "\n")})
+		}{schemas.LatestFile, []byte(cat.Latest + "\n")})
 	}
 	for _, w := range writes {
-		k := key(prefix, dataset, w.name)
-		old, found, err := GetBytes(ctx, bkt, k)
+		k := schemas.Key(prefix, dataset, w.name)
+		old, found, err := bucket.GetBytes(ctx, bkt, k)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", k, err)
 		}
@@ -326,13 +285,13 @@ func updatePointers(ctx context.Context, bkt objstore.Bucket, prefix, dataset st
 
 // buildCatalog lists the dataset's version directories and summarizes each
 // one that has a manifest; directories without one are incomplete uploads.
-func buildCatalog(ctx context.Context, bkt objstore.Bucket, prefix, dataset string) (*Catalog, error) {
-	ddir := key(prefix, dataset) + "/"
+func buildCatalog(ctx context.Context, bkt objstore.Bucket, prefix, dataset string) (*schemas.Catalog, error) {
+	ddir := schemas.Key(prefix, dataset) + "/"
 	var versions []string
 	if err := bkt.Iter(ctx, ddir, func(name string) error {
 		if v, ok := strings.CutSuffix(name, "/"); ok {
 			v = path.Base(v)
-			if ValidateName("version", v) == nil {
+			if schemas.ValidateName("version", v) == nil {
 				versions = append(versions, v)
 			}
 		}
@@ -341,109 +300,29 @@ func buildCatalog(ctx context.Context, bkt objstore.Bucket, prefix, dataset stri
 		return nil, fmt.Errorf("list %s: %w", ddir, err)
 	}
 	sort.Slice(versions, func(i, j int) bool { return versionLess(versions[i], versions[j]) })
-	cat := &Catalog{FormatVersion: FormatVersion, Dataset: dataset, Versions: []CatalogEntry{}}
+	cat := &schemas.Catalog{FormatVersion: schemas.FormatVersion, Dataset: dataset, Versions: []schemas.CatalogEntry{}}
 	for _, v := range versions {
-		mk := key(prefix, dataset, v, ManifestFile)
-		b, found, err := GetBytes(ctx, bkt, mk)
+		mk := schemas.Key(prefix, dataset, v, schemas.ManifestFile)
+		b, found, err := bucket.GetBytes(ctx, bkt, mk)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", mk, err)
 		}
 		if !found {
 			continue
 		}
-		var m Manifest
+		var m schemas.Manifest
 		if err := json.Unmarshal(b, &m); err != nil {
 			return nil, fmt.Errorf("decode %s: %w", mk, err)
 		}
 		sum := sha256.Sum256(b)
-		cat.Versions = append(cat.Versions, CatalogEntry{
+		cat.Versions = append(cat.Versions, schemas.CatalogEntry{
 			Version: v, From: m.From, To: m.To, Window: m.Window,
 			Rows: m.Rows, Bytes: m.Bytes, Licence: m.Licence, KeyEpoch: m.KeyEpoch,
 			SchemaVersions: nonNil(m.SchemaVersions),
-			Manifest:       v + "/" + ManifestFile, ManifestSHA256: hex.EncodeToString(sum[:]),
+			Manifest:       v + "/" + schemas.ManifestFile, ManifestSHA256: hex.EncodeToString(sum[:]),
 		})
 		cat.Title = m.Title
 		cat.Latest = v
 	}
 	return cat, nil
-}
-
-// GetBytes reads a whole object; found is false if it does not exist
-// (publish and pull use it).
-func GetBytes(ctx context.Context, bkt objstore.BucketReader, k string) (data []byte, found bool, err error) {
-	rc, err := bkt.Get(ctx, k)
-	if err != nil {
-		if bkt.IsObjNotFoundErr(err) {
-			return nil, false, nil
-		}
-		return nil, false, err
-	}
-	defer rc.Close()
-	data, err = io.ReadAll(rc)
-	if err != nil {
-		return nil, false, err
-	}
-	return data, true, nil
-}
-
-// ReadManifest reads a published version's manifest. A version without a
-// manifest is not published: the error wraps ErrNotFound.
-func ReadManifest(ctx context.Context, bkt objstore.BucketReader, prefix, dataset, version string) (*Manifest, error) {
-	if err := errors.Join(validatePrefix(prefix), ValidateName("dataset", dataset), ValidateName("version", version)); err != nil {
-		return nil, err
-	}
-	k := key(prefix, dataset, version, ManifestFile)
-	var m Manifest
-	if err := readJSON(ctx, bkt, k, &m); err != nil {
-		return nil, err
-	}
-	return &m, nil
-}
-
-// ReadCatalog reads a dataset's catalog.json; the error wraps ErrNotFound
-// if nothing has been published.
-func ReadCatalog(ctx context.Context, bkt objstore.BucketReader, prefix, dataset string) (*Catalog, error) {
-	if err := errors.Join(validatePrefix(prefix), ValidateName("dataset", dataset)); err != nil {
-		return nil, err
-	}
-	var c Catalog
-	if err := readJSON(ctx, bkt, key(prefix, dataset, CatalogFile), &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
-
-// Latest returns the newest complete version of a dataset; the error wraps
-// ErrNotFound if nothing has been published.
-func Latest(ctx context.Context, bkt objstore.BucketReader, prefix, dataset string) (string, error) {
-	if err := errors.Join(validatePrefix(prefix), ValidateName("dataset", dataset)); err != nil {
-		return "", err
-	}
-	k := key(prefix, dataset, LatestFile)
-	b, found, err := GetBytes(ctx, bkt, k)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", k, err)
-	}
-	if !found {
-		return "", fmt.Errorf("%s: %w (nothing published yet?)", k, ErrNotFound)
-	}
-	v := strings.TrimSuffix(string(b), "\n")
-	if err := ValidateName("version", v); err != nil {
-		return "", fmt.Errorf("%s: corrupt pointer: %w", k, err)
-	}
-	return v, nil
-}
-
-func readJSON(ctx context.Context, bkt objstore.BucketReader, k string, v any) error {
-	b, found, err := GetBytes(ctx, bkt, k)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", k, err)
-	}
-	if !found {
-		return fmt.Errorf("%s: %w", k, ErrNotFound)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decode %s: %w", k, err)
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package publish
+package bucket
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/opsdata/opsdata/schemas"
 )
 
 // PublicReadPolicy returns the bucket-policy statements that let anyone
@@ -40,7 +42,7 @@ func SetPublicRead(ctx context.Context, rawURL, dataset string, opts ...BucketOp
 	if !strings.HasPrefix(rawURL, "s3://") {
 		return fmt.Errorf("--public: output %q is not s3://; a public policy applies to S3 buckets only (share a file:// output with your web server instead)", rawURL)
 	}
-	if err := ValidateName("dataset", dataset); err != nil {
+	if err := schemas.ValidateName("dataset", dataset); err != nil {
 		return fmt.Errorf("--public: %w", err)
 	}
 	st, err := ResolveS3(rawURL, opts...)
@@ -55,7 +57,7 @@ func SetPublicRead(ctx context.Context, rawURL, dataset string, opts ...BucketOp
 		return fmt.Errorf("--public: s3 client for %s: %w", st.Endpoint, err)
 	}
 	defer done()
-	dir := key(st.Prefix, dataset)
+	dir := schemas.Key(st.Prefix, dataset)
 	cur, err := cl.GetBucketPolicy(ctx, st.Bucket)
 	if err != nil && s3Code(err) != "NoSuchBucketPolicy" {
 		return fmt.Errorf("--public: read the policy of bucket %s at %s: %w", st.Bucket, st.Endpoint, err)

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/opsdata/opsdata/schemas"
 )
 
 // knownLicences maps lower-cased SPDX ids of common data licences to their
@@ -33,7 +35,7 @@ func licenceInfo(id string) (canonical, name, url string) {
 
 // licenceText is the LICENSE file: a notice naming the licence, not its
 // full text (which lives at the SPDX URL).
-func licenceText(m *Manifest) []byte {
+func licenceText(m *schemas.Manifest) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n", titleOf(m))
 	if m.LicenceName != "" {
@@ -49,7 +51,7 @@ func licenceText(m *Manifest) []byte {
 	return []byte(b.String())
 }
 
-func titleOf(m *Manifest) string {
+func titleOf(m *schemas.Manifest) string {
 	if m.Title != "" {
 		return m.Title
 	}
@@ -68,7 +70,7 @@ var tableDescriptions = map[string]string{
 
 // renderCard writes README.md, the dataset card. It reads only m and the
 // tables, so it is as deterministic as they are.
-func renderCard(m *Manifest, tables []*tableInfo) []byte {
+func renderCard(m *schemas.Manifest, tables []*tableInfo) []byte {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 
@@ -184,7 +186,7 @@ func renderCard(m *Manifest, tables []*tableInfo) []byte {
 	return []byte(b.String())
 }
 
-func countData(m *Manifest) int {
+func countData(m *schemas.Manifest) int {
 	n := 0
 	for _, t := range m.Tables {
 		n += t.Files

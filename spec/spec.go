@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsdata/opsdata/internal/bucket"
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 )
@@ -41,7 +42,7 @@ type Spec struct {
 	Licence   string         `yaml:"licence"`
 	Citation  string         `yaml:"citation"`
 	Output    string         `yaml:"output"` // file://dir (default file://./out) or s3://bucket/prefix
-	S3        S3             `yaml:"s3"`     // s3:// output settings (s3.go); optional
+	S3        bucket.S3      `yaml:"s3"`     // s3:// output settings (s3.go); optional
 	Range     Range          `yaml:"range"`
 	Window    Duration       `yaml:"window"` // default 1m
 	Entity    Entity         `yaml:"entity"`

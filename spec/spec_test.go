@@ -9,7 +9,7 @@ import (
 )
 
 func TestDemoSpecIsValid(t *testing.T) {
-	s, err := Load("../demo.yaml")
+	s, err := Load("../datasets/demo.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,10 +10,8 @@
 package publish
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,49 +23,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsdata/opsdata/schemas"
 	"github.com/parquet-go/parquet-go"
-
-	"github.com/opsdata/opsdata/pipeline"
 )
-
-// Names of the files Prepare writes at the top of a version.
-const (
-	ManifestFile = "manifest.json"
-	SumsFile     = "SHA256SUMS"
-	ReadmeFile   = "README.md"
-	LicenceFile  = "LICENSE"
-)
-
-// FormatVersion is the version of the manifest and catalog layout.
-const FormatVersion = 1
-
-// FeatureInfo describes one feature column of the windows table.
-type FeatureInfo struct {
-	Name string `json:"name"`
-	Expr string `json:"expr"`
-	Unit string `json:"unit,omitempty"`
-	Help string `json:"help,omitempty"`
-}
-
-// LabelSummary is what the runner knows about the labels of a version.
-type LabelSummary struct {
-	// Labelers names the labelers that ran, in spec order (e.g. "ticket", "alert").
-	Labelers []string `json:"labelers"`
-	// Method is one or two sentences on how incidents were derived.
-	Method string `json:"method,omitempty"`
-	// Incidents is the total number of incident intervals.
-	Incidents int64 `json:"incidents"`
-	// IncidentsBySource counts incidents per label source (ticket, alert, rule, manual).
-	IncidentsBySource map[string]int64 `json:"incidents_by_source"`
-	// Windows is the number of rows in the windows table.
-	Windows int64 `json:"windows"`
-	// LabelledWindows is the number of windows with an active incident.
-	LabelledWindows int64 `json:"labelled_windows"`
-	// WindowsByPhase counts windows per prediction phase.
-	WindowsByPhase map[string]int64 `json:"windows_by_phase"`
-	// Gaps lists known gaps and caveats (missing sources, unknown end times, ...).
-	Gaps []string `json:"gaps"`
-}
 
 // Meta is what the runner knows about the version.
 type Meta struct {
@@ -80,96 +38,20 @@ type Meta struct {
 	CodeVersion    string
 	KeyEpoch       string // anonymization key fingerprint
 	SchemaVersions map[string]string
-	Features       []FeatureInfo
-	Labels         LabelSummary
-	BadInput       map[string]pipeline.InputProblems
+	Features       []schemas.FeatureInfo
+	Labels         schemas.LabelSummary
+	BadInput       map[string]schemas.InputProblems
 	Anonymization  map[string]int64
-}
-
-// File is one file of a version.
-type File struct {
-	// Path is slash-separated, relative to the version directory.
-	Path   string `json:"path"`
-	SHA256 string `json:"sha256"`
-	Bytes  int64  `json:"bytes"`
-	// Rows is set for Parquet files (from the footer).
-	Rows *int64 `json:"rows,omitempty"`
-	// Table and Partition are set for files under a table directory,
-	// e.g. windows and date=2026-01-05.
-	Table     string `json:"table,omitempty"`
-	Partition string `json:"partition,omitempty"`
-}
-
-// TableTotals sums a table's files.
-type TableTotals struct {
-	Files int   `json:"files"`
-	Rows  int64 `json:"rows"`
-	Bytes int64 `json:"bytes"`
-	// Columns lists the table's top-level columns in file order.
-	Columns []Column `json:"columns,omitempty"`
-}
-
-// Manifest describes one version completely. Its bytes are the version's
-// identity: publishing the same manifest twice is a no-op.
-type Manifest struct {
-	FormatVersion int       `json:"format_version"`
-	Dataset       string    `json:"dataset"`
-	Version       string    `json:"version"`
-	Title         string    `json:"title"`
-	Description   string    `json:"description"`
-	Licence       string    `json:"licence"`
-	LicenceName   string    `json:"licence_name"`
-	LicenceURL    string    `json:"licence_url"`
-	Citation      string    `json:"citation"`
-	From          time.Time `json:"from"`
-	To            time.Time `json:"to"`
-	// Window is a Go duration string ("1m0s"); WindowSeconds the same in seconds.
-	Window         string                            `json:"window"`
-	WindowSeconds  float64                           `json:"window_seconds"`
-	EntityKind     string                            `json:"entity_kind"`
-	SpecDigest     string                            `json:"spec_digest"`
-	CodeVersion    string                            `json:"code_version"`
-	KeyEpoch       string                            `json:"key_epoch"`
-	SchemaVersions map[string]string                 `json:"schema_versions"`
-	Features       []FeatureInfo                     `json:"features"`
-	Labels         LabelSummary                      `json:"labels"`
-	BadInput       map[string]pipeline.InputProblems `json:"bad_input"`
-	Anonymization  map[string]int64                  `json:"anonymization"`
-	// Rows and Bytes total the tables' files.
-	Rows   int64                  `json:"rows"`
-	Bytes  int64                  `json:"bytes"`
-	Tables map[string]TableTotals `json:"tables"`
-	// Files lists every file of the version except manifest.json and
-	// SHA256SUMS (written after it), sorted by path.
-	Files []File `json:"files"`
-}
-
-// Encode returns the manifest's canonical bytes: two-space indented JSON
-// with sorted map keys and a final newline.
-func (m *Manifest) Encode() ([]byte, error) {
-	return encodeJSON(m)
-}
-
-func encodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	// Titles and descriptions may contain <, > and &: keep them readable.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // reserved are the top-level files Prepare (re)writes; a previous Prepare's
 // copies are ignored when scanning, so Prepare can run twice.
-var reserved = map[string]bool{ManifestFile: true, SumsFile: true, ReadmeFile: true, LicenceFile: true, CroissantFile: true}
+var reserved = map[string]bool{schemas.ManifestFile: true, schemas.SumsFile: true, schemas.ReadmeFile: true, schemas.LicenceFile: true, schemas.CroissantFile: true}
 
 // tableInfo is what Prepare learns about one table for the card.
 type tableInfo struct {
 	name    string
-	totals  TableTotals
+	totals  schemas.TableTotals
 	columns []column
 	parts   []string // distinct partitions, sorted
 }
@@ -178,7 +60,7 @@ type tableInfo struct {
 // staging directory dir (in that order, since each covers the ones before)
 // and returns the manifest. The output depends only on dir's contents and
 // meta, never on the clock or on dir's own path.
-func Prepare(dir string, meta Meta) (*Manifest, error) {
+func Prepare(dir string, meta Meta) (*schemas.Manifest, error) {
 	if err := validateMeta(meta); err != nil {
 		return nil, err
 	}
@@ -201,12 +83,12 @@ func Prepare(dir string, meta Meta) (*Manifest, error) {
 	readme := renderCard(m, tables)
 	croissant, err := renderCroissant(m, tables, files)
 	if err != nil {
-		return nil, fmt.Errorf("prepare: %s: %w", CroissantFile, err)
+		return nil, fmt.Errorf("prepare: %s: %w", schemas.CroissantFile, err)
 	}
 	for _, gen := range []struct {
 		name string
 		data []byte
-	}{{LicenceFile, lic}, {ReadmeFile, readme}, {CroissantFile, croissant}} {
+	}{{schemas.LicenceFile, lic}, {schemas.ReadmeFile, readme}, {schemas.CroissantFile, croissant}} {
 		if err := os.WriteFile(filepath.Join(dir, gen.name), gen.data, 0o644); err != nil {
 			return nil, fmt.Errorf("prepare: write %s: %w", gen.name, err)
 		}
@@ -219,28 +101,28 @@ func Prepare(dir string, meta Meta) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare: encode manifest: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, ManifestFile), mb, 0o644); err != nil {
-		return nil, fmt.Errorf("prepare: write %s: %w", ManifestFile, err)
+	if err := os.WriteFile(filepath.Join(dir, schemas.ManifestFile), mb, 0o644); err != nil {
+		return nil, fmt.Errorf("prepare: write %s: %w", schemas.ManifestFile, err)
 	}
-	sums := append(append([]File(nil), files...), fileOf(ManifestFile, mb))
+	sums := append(append([]schemas.File(nil), files...), fileOf(schemas.ManifestFile, mb))
 	sort.Slice(sums, func(i, j int) bool { return sums[i].Path < sums[j].Path })
 	var sb strings.Builder
 	for _, f := range sums {
 		// GNU coreutils text format: hash, two spaces, path.
 		fmt.Fprintf(&sb, "%s  %s\n", f.SHA256, f.Path)
 	}
-	if err := os.WriteFile(filepath.Join(dir, SumsFile), []byte(sb.String()), 0o644); err != nil {
-		return nil, fmt.Errorf("prepare: write %s: %w", SumsFile, err)
+	if err := os.WriteFile(filepath.Join(dir, schemas.SumsFile), []byte(sb.String()), 0o644); err != nil {
+		return nil, fmt.Errorf("prepare: write %s: %w", schemas.SumsFile, err)
 	}
 	return m, nil
 }
 
 func validateMeta(meta Meta) error {
 	var errs []error
-	if err := ValidateName("dataset", meta.Dataset); err != nil {
+	if err := schemas.ValidateName("dataset", meta.Dataset); err != nil {
 		errs = append(errs, err)
 	}
-	if err := ValidateName("version", meta.Version); err != nil {
+	if err := schemas.ValidateName("version", meta.Version); err != nil {
 		errs = append(errs, err)
 	}
 	if strings.TrimSpace(meta.Licence) == "" {
@@ -260,10 +142,10 @@ func validateMeta(meta Meta) error {
 	return nil
 }
 
-func newManifest(meta Meta) *Manifest {
+func newManifest(meta Meta) *schemas.Manifest {
 	id, name, url := licenceInfo(meta.Licence)
-	m := &Manifest{
-		FormatVersion:  FormatVersion,
+	m := &schemas.Manifest{
+		FormatVersion:  schemas.FormatVersion,
 		Dataset:        meta.Dataset,
 		Version:        meta.Version,
 		Title:          meta.Title,
@@ -285,11 +167,11 @@ func newManifest(meta Meta) *Manifest {
 		Labels:         meta.Labels,
 		BadInput:       nonNil(meta.BadInput),
 		Anonymization:  nonNil(meta.Anonymization),
-		Tables:         map[string]TableTotals{},
+		Tables:         map[string]schemas.TableTotals{},
 	}
 	// Empty collections encode as [] / {}, never null, so readers need no special case.
 	if m.Features == nil {
-		m.Features = []FeatureInfo{}
+		m.Features = []schemas.FeatureInfo{}
 	}
 	if m.Labels.Labelers == nil {
 		m.Labels.Labelers = []string{}
@@ -309,16 +191,16 @@ func nonNil[K comparable, V any](m map[K]V) map[K]V {
 	return m
 }
 
-func fileOf(name string, data []byte) File {
+func fileOf(name string, data []byte) schemas.File {
 	sum := sha256.Sum256(data)
-	return File{Path: name, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(data))}
+	return schemas.File{Path: name, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(data))}
 }
 
 // scanStaging hashes every file under dir (except the reserved top-level
 // files) and reads the Parquet footers. Files directly under a top-level
 // directory, or one partition directory below it, belong to that table.
-func scanStaging(dir string) ([]File, []*tableInfo, error) {
-	var files []File
+func scanStaging(dir string) ([]schemas.File, []*tableInfo, error) {
+	var files []schemas.File
 	tables := map[string]*tableInfo{}
 	schemaOf := map[string]string{} // table -> path of the file its columns came from
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -389,31 +271,31 @@ func scanStaging(dir string) ([]File, []*tableInfo, error) {
 // escape the version directory.
 func validatePath(rel string) error {
 	for _, seg := range strings.Split(rel, "/") {
-		if err := checkSegment(seg); err != nil {
+		if err := schemas.CheckSegment(seg); err != nil {
 			return fmt.Errorf("%s: %w", rel, err)
 		}
 	}
 	return nil
 }
 
-func hashFile(p, rel string) (File, []column, error) {
+func hashFile(p, rel string) (schemas.File, []column, error) {
 	fh, err := os.Open(p)
 	if err != nil {
-		return File{}, nil, err
+		return schemas.File{}, nil, err
 	}
 	defer fh.Close()
 	h := sha256.New()
 	n, err := io.Copy(h, fh)
 	if err != nil {
-		return File{}, nil, fmt.Errorf("%s: read: %w", rel, err)
+		return schemas.File{}, nil, fmt.Errorf("%s: read: %w", rel, err)
 	}
-	f := File{Path: rel, SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: n}
+	f := schemas.File{Path: rel, SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: n}
 	if path.Ext(rel) != ".parquet" {
 		return f, nil, nil
 	}
 	pf, err := parquet.OpenFile(fh, n, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
-		return File{}, nil, fmt.Errorf("%s: not a readable Parquet file: %w", rel, err)
+		return schemas.File{}, nil, fmt.Errorf("%s: not a readable Parquet file: %w", rel, err)
 	}
 	rows := pf.NumRows()
 	f.Rows = &rows

@@ -9,12 +9,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opsdata/opsdata/datasets/publish"
-	"github.com/opsdata/opsdata/datasets/publish/publishtest"
+	"github.com/opsdata/opsdata/internal/bucket"
+	"github.com/opsdata/opsdata/pipeline/publish"
+	"github.com/opsdata/opsdata/pipeline/publish/publishtest"
+	"github.com/opsdata/opsdata/schemas"
 )
 
 func TestAcceptanceFilesystem(t *testing.T) {
-	bkt, prefix, err := publish.OpenBucket(context.Background(), "file://"+t.TempDir())
+	bkt, prefix, err := bucket.OpenBucket(context.Background(), "file://"+t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +45,7 @@ func TestOpenBucket(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.url, func(t *testing.T) {
-			bkt, prefix, err := publish.OpenBucket(context.Background(), tc.url)
+			bkt, prefix, err := bucket.OpenBucket(context.Background(), tc.url)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -79,7 +81,7 @@ func TestOpenBucket(t *testing.T) {
 func readAll(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	for _, n := range []string{publish.ManifestFile, publish.ReadmeFile, publish.LicenceFile, publish.SumsFile} {
+	for _, n := range []string{schemas.ManifestFile, schemas.ReadmeFile, schemas.LicenceFile, schemas.SumsFile} {
 		b, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil {
 			t.Fatal(err)
@@ -115,7 +117,7 @@ func TestPrepareDeterministic(t *testing.T) {
 		}
 	}
 	for _, leak := range []string{dir, other, "0001-01-01"} {
-		if bytes.Contains(first[publish.ManifestFile], []byte(leak)) || bytes.Contains(first[publish.ReadmeFile], []byte(leak)) {
+		if bytes.Contains(first[schemas.ManifestFile], []byte(leak)) || bytes.Contains(first[schemas.ReadmeFile], []byte(leak)) {
 			t.Errorf("output mentions %q (staging path or zero time)", leak)
 		}
 	}
@@ -141,7 +143,7 @@ func TestPrepareManifestAndCard(t *testing.T) {
 	if want := "LICENSE,README.md,croissant.json,incidents/part-00000.parquet,windows/date=2026-01-05/part-00000.parquet"; strings.Join(paths, ",") != want {
 		t.Errorf("files %v, want %s", paths, want)
 	}
-	readme, err := os.ReadFile(filepath.Join(dir, publish.ReadmeFile))
+	readme, err := os.ReadFile(filepath.Join(dir, schemas.ReadmeFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +196,7 @@ func TestLicence(t *testing.T) {
 			if m.Licence != tc.wantID || m.LicenceName != tc.wantName {
 				t.Errorf("licence = %q %q, want %q %q", m.Licence, m.LicenceName, tc.wantID, tc.wantName)
 			}
-			lic, _ := os.ReadFile(filepath.Join(dir, publish.LicenceFile))
+			lic, _ := os.ReadFile(filepath.Join(dir, schemas.LicenceFile))
 			for _, want := range []string{"SPDX-License-Identifier: " + tc.wantID, "https://spdx.org/licenses/" + tc.wantID + ".html", tc.wantName} {
 				if !bytes.Contains(lic, []byte(want)) {
 					t.Errorf("LICENSE lacks %q:\n%s", want, lic)
@@ -263,24 +265,24 @@ func TestPublishRejects(t *testing.T) {
 	tests := []struct {
 		name    string
 		prefix  string
-		modify  func(t *testing.T, dir string, m *publish.Manifest)
+		modify  func(t *testing.T, dir string, m *schemas.Manifest)
 		wantErr string
 	}{
-		{name: "staging changed after prepare", modify: func(t *testing.T, dir string, m *publish.Manifest) {
+		{name: "staging changed after prepare", modify: func(t *testing.T, dir string, m *schemas.Manifest) {
 			publishtest.WriteStaging(t, dir, 1)
 		}, wantErr: "changed after Prepare"},
-		{name: "manifest differs from disk", modify: func(t *testing.T, dir string, m *publish.Manifest) {
+		{name: "manifest differs from disk", modify: func(t *testing.T, dir string, m *schemas.Manifest) {
 			m.Title = "other"
 		}, wantErr: "does not match the manifest"},
 		{name: "bad prefix", prefix: "a/../b", wantErr: `".." is not allowed`},
-		{name: "not prepared", modify: func(t *testing.T, dir string, m *publish.Manifest) {
-			os.Remove(filepath.Join(dir, publish.ManifestFile))
+		{name: "not prepared", modify: func(t *testing.T, dir string, m *schemas.Manifest) {
+			os.Remove(filepath.Join(dir, schemas.ManifestFile))
 		}, wantErr: "run Prepare"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
-			bkt, _, err := publish.OpenBucket(ctx, "file://"+root)
+			bkt, _, err := bucket.OpenBucket(ctx, "file://"+root)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -295,7 +297,7 @@ func TestPublishRejects(t *testing.T) {
 			if errors.Is(err, publish.ErrAlreadyPublished) {
 				t.Fatal("unexpected ErrAlreadyPublished")
 			}
-			if _, err := os.Stat(filepath.Join(root, publishtest.Dataset, "v1", publish.ManifestFile)); !os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(root, publishtest.Dataset, "v1", schemas.ManifestFile)); !os.IsNotExist(err) {
 				t.Errorf("manifest written despite error (stat err %v)", err)
 			}
 		})
@@ -305,7 +307,7 @@ func TestPublishRejects(t *testing.T) {
 func TestPublishUnderPrefix(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
-	bkt, _, err := publish.OpenBucket(ctx, "file://"+root)
+	bkt, _, err := bucket.OpenBucket(ctx, "file://"+root)
 	if err != nil {
 		t.Fatal(err)
 	}
