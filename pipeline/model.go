@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"strings"
 	"time"
 )
 
@@ -29,6 +30,19 @@ const (
 	SourceRule     = "rule"
 	SourceManual   = "manual"
 	SourceInjected = "injected"
+)
+
+// Confidence of a label by where it came from (Incident.Confidence): a
+// ticket with its impact start, a ticket known only from its creation time
+// (impact began earlier by an unknown amount), a firing alert or rule, an
+// alert a human silenced (maintenance, a known false alarm), a curated file.
+const (
+	ConfidenceImpactStart   = 1.0
+	ConfidenceCreated       = 0.8
+	ConfidenceAlert         = 0.7
+	ConfidenceRule          = 0.7
+	ConfidenceSilencedAlert = 0.3
+	ConfidenceManual        = 1.0
 )
 
 // Incident is one labelled interval for one entity. The cause interval is
@@ -97,4 +111,72 @@ func toLower(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// IncidentLess orders by (Start, Entity, ID), then by the remaining fields
+// so duplicate ids from different ticket sources still sort deterministically.
+func IncidentLess(a, b *Incident) bool {
+	if !a.Start.Equal(b.Start) {
+		return a.Start.Before(b.Start)
+	}
+	if a.Entity != b.Entity {
+		return a.Entity < b.Entity
+	}
+	if a.ID != b.ID {
+		return a.ID < b.ID
+	}
+	ae, be := endKey(a.End), endKey(b.End)
+	if ae != be {
+		return ae < be
+	}
+	if a.Severity != b.Severity {
+		return a.Severity < b.Severity
+	}
+	return a.Title < b.Title
+}
+
+func endKey(t *time.Time) int64 {
+	if t == nil {
+		return 1<<63 - 1
+	}
+	return t.UnixNano()
+}
+
+// NormalizeSeverity lower-cases a severity; empty is "unknown".
+func NormalizeSeverity(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// CleanEntities trims, drops blanks and de-duplicates, keeping first-seen order.
+func CleanEntities(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, e := range in {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			continue
+		}
+		dup := false
+		for _, o := range out {
+			if o == e {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// NormalizeType is the incident type a source states, "unknown" when it has none.
+func NormalizeType(t string) string {
+	if t = strings.ToLower(strings.TrimSpace(t)); t != "" {
+		return t
+	}
+	return "unknown"
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
@@ -26,6 +27,10 @@ type MetricSource interface {
 	// LabelValues lists the values a label takes in the source over grid,
 	// so the anonymizer can recognise them in free text.
 	LabelValues(ctx context.Context, grid Grid, name string) ([]string, error)
+	// Queryable is the source's storage for PromQL over history (rule and
+	// ALERTS labelers); nil when the source has none (its factory says
+	// which in MetricSourceFactory.Queryable).
+	Queryable() storage.Queryable
 	Close() error
 }
 
@@ -34,7 +39,9 @@ type MetricSource interface {
 // means the source as a whole failed (missing file, I/O).
 type LogSource interface {
 	Name() string
-	Open(ctx context.Context) (LogIterator, error)
+	// Open starts reading the records of grid's range (sources that query
+	// a range, like Loki, fetch just that; file sources read their files).
+	Open(ctx context.Context, grid Grid) (LogIterator, error)
 }
 
 // LogIterator is a Prometheus-style pull iterator over log records.
@@ -72,13 +79,46 @@ type Labeler interface {
 	Incidents(ctx context.Context, in LabelInput) ([]Incident, error)
 }
 
-// Factories build components from their spec sections. The CLI registers
-// every kind explicitly in one Components value (cmd/opsdata/components.go).
+// Config is a component's own configuration: the kind declares it next to
+// its factory, with defaults (NewConfig) and Validate, and decodes it from
+// its spec section. Validate names keys relative to the section.
+type Config interface {
+	Validate() error
+}
+
+// Factories build components from their own configs. The CLI registers
+// every kind explicitly in one Components value (cmd/opsdata/components.go);
+// the runner resolves the spec against it and never names a kind.
 type (
-	MetricSourceFactory func(ctx context.Context, cfg spec.Metrics) (MetricSource, error)
-	LogSourceFactory    func(cfg spec.LogSource, problems *Problems) (LogSource, error)
-	TicketSourceFactory func(cfg spec.TicketSource, problems *Problems) (TicketSource, error)
-	LabelerFactory      func(cfg spec.Labeler, problems *Problems) (Labeler, error)
+	// MetricSourceFactory builds a metric source. Its config is the metrics
+	// section's Section key (tsdb, prometheus, file), shared by kinds that
+	// read the same settings (openmetrics and csv both read file:).
+	MetricSourceFactory struct {
+		Section   string
+		NewConfig func() Config
+		// Queryable: the source serves PromQL storage (MetricSource.Queryable)
+		// to labelers that evaluate rules or read ALERTS over history.
+		Queryable bool
+		New       func(ctx context.Context, m spec.Metrics, cfg Config) (MetricSource, error)
+		// OpenRaw, when set, reads every raw sample in [from, to) for
+		// opsdata raw; the closer releases what it opened.
+		OpenRaw func(ctx context.Context, cfg Config, from, to time.Time) (storage.Querier, func(), error)
+	}
+	LogSourceFactory struct {
+		NewConfig func() Config
+		New       func(name string, cfg Config, problems *Problems) (LogSource, error)
+	}
+	TicketSourceFactory struct {
+		NewConfig func() Config
+		New       func(name string, cfg Config, problems *Problems) (TicketSource, error)
+	}
+	LabelerFactory struct {
+		NewConfig func() Config
+		// NeedsQueryable: the labeler evaluates PromQL over the metric
+		// source's storage; the spec's metric source must be Queryable.
+		NeedsQueryable bool
+		New            func(cfg Config, problems *Problems) (Labeler, error)
+	}
 )
 
 // Components is the registry of every source and labeler kind, keyed by the

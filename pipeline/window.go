@@ -111,3 +111,28 @@ func (g Grid) Days() []Grid {
 
 // Date is the partition value of a time: its UTC date.
 func Date(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+// FirstEndingAfter is the first window i with At(i)+Step > t, clamped
+// to [0, Len()]: the window holding t, or 0 / Len() when t is outside.
+func (g Grid) FirstEndingAfter(t time.Time) int {
+	if t.Before(g.Start) {
+		return 0
+	}
+	if !t.Before(g.End) {
+		return g.Len()
+	}
+	return int(t.Sub(g.Start) / g.Step)
+}
+
+// FirstStartingAtOrAfter is the first window i with At(i) >= t,
+// clamped to [0, Len()].
+func (g Grid) FirstStartingAtOrAfter(t time.Time) int {
+	if !t.After(g.Start) {
+		return 0
+	}
+	if !t.Before(g.End) {
+		return g.Len()
+	}
+	d := t.Sub(g.Start)
+	return int((d + g.Step - 1) / g.Step)
+}

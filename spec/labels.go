@@ -27,12 +27,6 @@ var DefaultPrecedence = []string{"manual", "ticket", "rule", "alert", "injected"
 // DefaultMergeTolerance is the merge tolerance when the spec names none.
 const DefaultMergeTolerance = 5 * time.Minute
 
-// LabelerKinds are the labeler kinds the spec accepts.
-var LabelerKinds = []string{"ticket", "rule", "alertmanager", "alerts_series", "manual"}
-
-// TicketFormats are the ticket source formats the spec accepts.
-var TicketFormats = []string{"json", "csv", "github", "jira"}
-
 func (s *Spec) mergeDefaults() {
 	if len(s.Merge.Precedence) == 0 {
 		s.Merge.Precedence = append([]string(nil), DefaultPrecedence...)
@@ -42,9 +36,8 @@ func (s *Spec) mergeDefaults() {
 	}
 }
 
-// validateLabels checks the labelers, the merge policy and the ticket
-// sources' format-specific keys; add reports one error.
-func (s *Spec) validateLabels(add func(format string, a ...any)) {
+// validateMerge checks the label merge policy; add reports one error.
+func (s *Spec) validateMerge(add func(format string, a ...any)) {
 	s.mergeDefaults()
 	seen := map[string]bool{}
 	for i, p := range s.Merge.Precedence {
@@ -60,74 +53,8 @@ func (s *Spec) validateLabels(add func(format string, a ...any)) {
 		add("merge.tolerance: must not be negative")
 	}
 	for i, l := range s.Labelers {
-		if !contains(LabelerKinds, l.Kind) {
-			add("labelers[%d].kind: %q is not a known labeler (%s)", i, l.Kind, strings.Join(LabelerKinds, ", "))
-			continue
-		}
-		if l.Horizon < 0 || l.Recovery < 0 || l.Interval < 0 {
-			add("labelers[%d]: horizon, recovery and interval must not be negative", i)
-		}
-		switch l.Kind {
-		case "rule":
-			if len(l.Rules) == 0 {
-				add("labelers[%d] (rule).rules: required: one or more Prometheus alerting-rule files", i)
-			}
-			if s.Metrics.TSDB.Path == "" {
-				add("labelers[%d] (rule): needs metrics.tsdb.path (rules are evaluated over the metric source)", i)
-			}
-		case "alerts_series":
-			if s.Metrics.TSDB.Path == "" {
-				add("labelers[%d] (alerts_series): needs metrics.tsdb.path (ALERTS series are read from the metric source)", i)
-			}
-		case "alertmanager":
-			if !strings.HasPrefix(l.URL, "http://") && !strings.HasPrefix(l.URL, "https://") {
-				add("labelers[%d] (alertmanager).url: %q must be an http(s) URL of Alertmanager", i, l.URL)
-			}
-		case "manual":
-			if l.Path == "" {
-				add("labelers[%d] (manual).path: required: a YAML, JSON or CSV file (glob) of curated incidents", i)
-			}
-			switch l.Format {
-			case "", "yaml", "json", "csv":
-			default:
-				add("labelers[%d] (manual).format: %q is not yaml, json or csv", i, l.Format)
-			}
-		}
-		if l.Timezone != "" {
-			if _, err := time.LoadLocation(l.Timezone); err != nil {
-				add("labelers[%d].timezone: %v", i, err)
-			}
-		}
-	}
-	for i, t := range s.Tickets {
-		if !contains(TicketFormats, t.Format) {
-			add("tickets[%d] (%s).format: %q is not a known format (%s)", i, t.Name, t.Format, strings.Join(TicketFormats, ", "))
-			continue
-		}
-		switch t.Format {
-		case "json", "csv":
-			if t.Path == "" {
-				add("tickets[%d] (%s).path: required", i, t.Name)
-			}
-		case "github":
-			if strings.Count(t.Repo, "/") != 1 {
-				add("tickets[%d] (%s).repo: %q must be OWNER/NAME", i, t.Name, t.Repo)
-			}
-		case "jira":
-			if t.URL == "" {
-				add("tickets[%d] (%s).url: required: the Jira base URL", i, t.Name)
-			}
-			if t.JQL == "" {
-				add("tickets[%d] (%s).jql: required: the JQL selecting incident issues", i, t.Name)
-			}
-		}
-		if t.URL != "" && !strings.HasPrefix(t.URL, "http://") && !strings.HasPrefix(t.URL, "https://") {
-			add("tickets[%d] (%s).url: %q must be an http(s) URL", i, t.Name, t.URL)
-		}
-		if t.Timezone != "" {
-			if _, err := time.LoadLocation(t.Timezone); err != nil {
-				add("tickets[%d] (%s).timezone: %v", i, t.Name, err)
-			}
+		if l.Horizon < 0 || l.Recovery < 0 {
+			add("labelers[%d]: horizon and recovery must not be negative", i)
 		}
 	}
 }

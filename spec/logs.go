@@ -25,45 +25,6 @@ type LogFeatures struct {
 	TopTemplates int `yaml:"top_templates"`
 }
 
-var logpaiField = regexp.MustCompile(`<([A-Za-z][A-Za-z0-9_]*)>`)
-
-// validateLogFormat checks the keys of the formats logfmt, syslog, klog
-// and logpai.
-func validateLogFormat(path string, i int, l LogSource) []string {
-	var errs []string
-	add := func(format string, a ...any) {
-		errs = append(errs, path+": "+fmt.Sprintf("logs[%d] (%s).", i, l.Name)+fmt.Sprintf(format, a...))
-	}
-	switch l.Format {
-	case "logpai":
-		if l.LogFormat == "" {
-			add("log_format: required for format logpai, e.g. \"<Date> <Time> <Level> <Component>: <Content>\"")
-			break
-		}
-		names := map[string]bool{}
-		for _, m := range logpaiField.FindAllStringSubmatch(l.LogFormat, -1) {
-			names[m[1]] = true
-		}
-		if !names["Content"] {
-			add("log_format: %q needs a <Content> field", l.LogFormat)
-		}
-		if !names["Date"] && !names["Time"] && !names["Timestamp"] && !names["DateTime"] {
-			add("log_format: %q needs a time field (<Date>, <Time> or <Timestamp>) and time_layout for it", l.LogFormat)
-		}
-		if l.Fields.Entity != "" && !names[l.Fields.Entity] {
-			add("fields.entity: %q is not a field of log_format", l.Fields.Entity)
-		}
-	case "syslog":
-		if l.Fields.Entity != "" && l.Fields.Entity != "host" && l.Fields.Entity != "app" {
-			add("fields.entity: %q must be host or app for syslog", l.Fields.Entity)
-		}
-	}
-	if l.LogFormat != "" && l.Format != "logpai" {
-		add("log_format: only for format logpai")
-	}
-	return errs
-}
-
 var builtinMasks = map[string]bool{"ip": true, "uuid": true, "path": true, "hex": true, "number": true, "duration": true, "size": true, "numeric": true, "host": true}
 
 // validateLogs checks the template parameters and log_features.

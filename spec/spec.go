@@ -4,33 +4,17 @@
 package spec
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/opsdata/opsdata/internal/bucket"
-	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 )
-
-// checkPromQL parses a feature expression the way the engine will, and
-// insists on a result that can be evaluated at every window.
-func checkPromQL(expr string) error {
-	e, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
-	if err != nil {
-		return fmt.Errorf("invalid PromQL: %w", err)
-	}
-	switch e.Type() {
-	case parser.ValueTypeVector, parser.ValueTypeScalar:
-		return nil
-	default:
-		return fmt.Errorf("PromQL result is a %s; a feature needs an instant vector or a scalar (wrap range selectors in rate(), avg_over_time(), ...)", e.Type())
-	}
-}
 
 // Spec is one dataset spec (datasets/demo.yaml is the example).
 type Spec struct {
@@ -57,6 +41,8 @@ type Spec struct {
 
 	// Path is the file the spec was read from (not a YAML key).
 	Path string `yaml:"-"`
+	// windowSet: the spec wrote window: (so 0 is an error, not the default).
+	windowSet bool
 }
 
 // Range is the default export range; the CLI's --from/--to override it.
@@ -71,20 +57,15 @@ type Entity struct {
 	Label string `yaml:"label"` // the metric label naming the entity
 }
 
-// Metrics is the metric source and the features evaluated on it.
+// Metrics is the metric source and the features evaluated on it. The
+// source's own settings sit under a key its kind names (tsdb:, prometheus:,
+// file:); that kind decodes them from Config.
 type Metrics struct {
-	Source        string           `yaml:"source"` // tsdb (default) or prometheus
-	TSDB          TSDB             `yaml:"tsdb"`
-	Prometheus    PrometheusSource `yaml:"prometheus"` // the live API (source: prometheus); datasets/spec/prometheus.go
-	File          MetricFile       `yaml:"file"`       // source openmetrics or csv; datasets/spec/promfile.go
-	LookbackDelta Duration         `yaml:"lookback_delta"`
-	Features      []Feature        `yaml:"features"`
-}
-
-// TSDB is a Prometheus TSDB directory (blocks, as a snapshot leaves them),
-// opened read-only.
-type TSDB struct {
-	Path string `yaml:"path"`
+	Source        string    `yaml:"source"` // a registered kind; default tsdb
+	LookbackDelta Duration  `yaml:"lookback_delta"`
+	Features      []Feature `yaml:"features"`
+	// Config is the whole metrics mapping, for the kinds' sections.
+	Config Section `yaml:"-"`
 }
 
 // Feature is a named PromQL expression evaluated at every window; its
@@ -110,88 +91,32 @@ func (f *Feature) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// LogSource is a set of log files in one format.
+// LogSource is one log source. Name, format and the template miner's
+// parameters are the spec's; every other key belongs to the format's kind,
+// which decodes it from Config.
 type LogSource struct {
 	Name   string `yaml:"name"`
-	Path   string `yaml:"path"`   // a glob
-	Format string `yaml:"format"` // jsonl or text
-	// Fields names the JSON fields (jsonl) holding time, level, message and entity.
-	Fields LogFields `yaml:"fields"`
-	// Pattern is a regexp with named groups time, level, entity, message (text).
-	Pattern string `yaml:"pattern"`
-	// TimeLayout is a Go time layout; empty means RFC 3339.
-	TimeLayout string `yaml:"time_layout"`
-	// Timezone is an IANA zone for timestamps that carry no offset. Without
-	// it such a timestamp is an error.
-	Timezone string `yaml:"timezone"`
-	// Entity fixes the entity for every line of the source.
-	Entity string `yaml:"entity"`
-	// LogFormat is the loghub format string of format logpai (see spec/logs.go).
-	LogFormat string `yaml:"log_format"`
+	Format string `yaml:"format"` // a registered log kind; default jsonl
 	// Templates are the template miner's parameters for this source.
 	Templates LogTemplates `yaml:"templates"`
-	// Multiline joins stack traces into one entry (spec/multiline.go).
-	Multiline Multiline `yaml:"multiline"`
-	// Loki configures format loki (spec/loki.go).
-	Loki LokiSource `yaml:"loki"`
+	Config    Section      `yaml:"-"`
 }
 
-// LogFields names the fields of a structured log line.
-type LogFields struct {
-	Time    string `yaml:"time"`
-	Level   string `yaml:"level"`
-	Message string `yaml:"message"`
-	Entity  string `yaml:"entity"`
-}
-
-// TicketSource is where tickets come from.
+// TicketSource is where tickets come from; the format's kind decodes its
+// own keys from Config.
 type TicketSource struct {
-	Name   string       `yaml:"name"`
-	Format string       `yaml:"format"` // json
-	Path   string       `yaml:"path"`
-	Fields TicketFields `yaml:"fields"`
-	// Timezone applies to naive timestamps when a ticket names no zone.
-	Timezone string `yaml:"timezone"`
-	// GitHub and Jira sources (format github / jira; see labels.go).
-	URL      string        `yaml:"url"`       // API base URL (github default https://api.github.com)
-	Repo     string        `yaml:"repo"`      // github: OWNER/NAME
-	Labels   []string      `yaml:"labels"`    // github: issue label filter, e.g. [incident]
-	Since    time.Time     `yaml:"since"`     // github: only issues updated at or after
-	JQL      string        `yaml:"jql"`       // jira: the search
-	TokenEnv string        `yaml:"token_env"` // env variable holding the API token
-	UserEnv  string        `yaml:"user_env"`  // jira: env variable holding the user (basic auth with the token)
-	Mapping  TicketMapping `yaml:"mapping"`   // github/jira: labels → severity, type, entities (tickets_remote.go)
+	Name   string  `yaml:"name"`
+	Format string  `yaml:"format"` // a registered ticket kind; default json
+	Config Section `yaml:"-"`
 }
 
-// TicketFields maps a ticket's fields onto opsdata's ticket model.
-type TicketFields struct {
-	ID          string `yaml:"id"`
-	Title       string `yaml:"title"`
-	Body        string `yaml:"body"`
-	Status      string `yaml:"status"`
-	Created     string `yaml:"created"`
-	ImpactStart string `yaml:"impact_start"`
-	Resolved    string `yaml:"resolved"`
-	Severity    string `yaml:"severity"`
-	Entities    string `yaml:"entities"`
-	Type        string `yaml:"type"`
-	// Timezone names the field holding a ticket's IANA zone for its naive timestamps.
-	Timezone string `yaml:"timezone"`
-}
-
-// Labeler configures one labeler.
+// Labeler configures one labeler: its kind and the window labelling of its
+// incidents are the spec's; the kind decodes its own keys from Config.
 type Labeler struct {
-	Kind     string   `yaml:"kind"` // ticket, rule, alertmanager, alerts_series, manual
+	Kind     string   `yaml:"kind"` // a registered labeler kind
 	Horizon  Duration `yaml:"horizon"`
 	Recovery Duration `yaml:"recovery"`
-	// Keys of the other labelers (validated in labels.go).
-	Rules       []string `yaml:"rules"`        // rule: Prometheus alerting-rule files
-	Interval    Duration `yaml:"interval"`     // rule: evaluation step (default: the window)
-	URL         string   `yaml:"url"`          // alertmanager: base URL
-	EntityLabel string   `yaml:"entity_label"` // rule, alert: label naming the entity (default entity.label)
-	Path        string   `yaml:"path"`         // manual: file (glob)
-	Format      string   `yaml:"format"`       // manual: yaml, json or csv (default from the extension)
-	Timezone    string   `yaml:"timezone"`     // manual: zone of naive timestamps
+	Config   Section  `yaml:"-"`
 }
 
 // Anonymize is the anonymization policy.
@@ -292,12 +217,28 @@ func Load(path string) (*Spec, error) {
 
 var yamlLineRe = regexp.MustCompile(`line (\d+): (.*)`)
 
-// Parse decodes a spec strictly; errors name path:line.
+// Parse decodes a spec strictly; errors name path:line. Unknown keys are
+// errors at every depth of the spec's own keys; a component's keys are
+// checked when the component decodes its Section (pipeline/runner.Resolve).
 func Parse(path string, b []byte) (*Spec, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, locate(path, err.Error()))
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, fmt.Errorf("%w: %s: the spec is empty; start from datasets/demo.yaml (every key is in docs/spec.md)", ErrInvalid, path)
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%w: %s:%d: the spec must be a mapping of keys (dataset:, licence:, ...)", ErrInvalid, path, root.Line)
+	}
+	var errs []string
+	checkKeys(path, root, reflect.TypeOf(Spec{}), nil, &errs)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
+	}
 	var s Spec
-	if err := dec.Decode(&s); err != nil {
+	if err := root.Decode(&s); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) && len(te.Errors) > 0 {
 			msgs := make([]string, 0, len(te.Errors))
@@ -309,11 +250,22 @@ func Parse(path string, b []byte) (*Spec, error) {
 		return nil, fmt.Errorf("%w: %s", ErrInvalid, locate(path, err.Error()))
 	}
 	s.Path = path
+	s.windowSet = hasKey(root, "window")
+	s.withPath()
 	s.applyDefaults()
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+func hasKey(n *yaml.Node, key string) bool {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
 }
 
 // locate rewrites yaml.v3's "line N: msg" as "path:N: msg".
@@ -333,7 +285,7 @@ func locate(path, msg string) string {
 var fieldRe = regexp.MustCompile(`^field (\S+) is not a known key of`)
 
 func (s *Spec) applyDefaults() {
-	if s.Window == 0 {
+	if s.Window == 0 && !s.windowSet {
 		s.Window = Duration(DefaultWindow)
 	}
 	if s.Output == "" {
@@ -410,22 +362,6 @@ func (s *Spec) Validate() error {
 	default:
 		add("entity.kind: %q must be service, namespace or host", s.Entity.Kind)
 	}
-	switch s.Metrics.Source {
-	case "tsdb":
-		if s.Metrics.TSDB.Path == "" && len(s.Metrics.Features) > 0 {
-			add("metrics.tsdb.path: required for the tsdb source")
-		}
-	case "prometheus":
-		for _, e := range s.Metrics.Prometheus.Validate() {
-			add("%s", e)
-		}
-	case "openmetrics", "csv":
-		for _, e := range s.Metrics.File.Validate(s.Metrics.Source, len(s.Metrics.Features) > 0) {
-			add("%s", e)
-		}
-	default:
-		add("metrics.source: %q is not a known source (tsdb, prometheus, openmetrics, csv)", s.Metrics.Source)
-	}
 	seen := map[string]bool{}
 	for i, f := range s.Metrics.Features {
 		switch {
@@ -439,8 +375,6 @@ func (s *Spec) Validate() error {
 		seen[f.Name] = true
 		if strings.TrimSpace(f.Expr) == "" {
 			add("metrics.features[%d] (%s).expr: required", i, f.Name)
-		} else if err := checkPromQL(f.Expr); err != nil {
-			errs = append(errs, fmt.Sprintf("%s:%d: metrics.features[%d] (%s).expr: %v", s.Path, f.Line, i, f.Name, err))
 		}
 	}
 	names := map[string]bool{}
@@ -451,39 +385,13 @@ func (s *Spec) Validate() error {
 			add("logs[%d].name: %q is used twice", i, l.Name)
 		}
 		names[l.Name] = true
-		if l.Path == "" && l.Format != "loki" {
-			add("logs[%d] (%s).path: required", i, l.Name)
-		}
-		errs = append(errs, validateMultiline(s.Path, i, l)...)
-		errs = append(errs, validateLoki(s.Path, i, l)...)
-		switch l.Format {
-		case "jsonl", "loki":
-		case "logfmt", "syslog", "klog", "logpai":
-			errs = append(errs, validateLogFormat(s.Path, i, l)...)
-		case "text":
-			if l.Pattern == "" {
-				add("logs[%d] (%s).pattern: required for format text", i, l.Name)
-			} else if re, err := regexp.Compile(l.Pattern); err != nil {
-				add("logs[%d] (%s).pattern: %v", i, l.Name, err)
-			} else if re.SubexpIndex("time") < 0 || re.SubexpIndex("message") < 0 {
-				add("logs[%d] (%s).pattern: needs named groups (?P<time>...) and (?P<message>...)", i, l.Name)
-			}
-		default:
-			add("logs[%d] (%s).format: %q is not a known format (jsonl, text, logfmt, syslog, klog, logpai, loki)", i, l.Name, l.Format)
-		}
-		if l.Timezone != "" {
-			if _, err := time.LoadLocation(l.Timezone); err != nil {
-				add("logs[%d] (%s).timezone: %v", i, l.Name, err)
-			}
-		}
 	}
 	for i, t := range s.Tickets {
 		if t.Name == "" {
 			add("tickets[%d].name: required", i)
 		}
 	}
-	s.validateLabels(add)        // labelers, merge, ticket formats: labels.go
-	s.validateRemoteTickets(add) // github/jira mapping: tickets_remote.go
+	s.validateMerge(add) // labels.go
 	s.Anonymize.validateAnonymize(add)
 	errs = append(errs, validateLogs(s)...)
 	if s.Anonymize.Key.File == "" && s.Anonymize.Key.Env == "" {

@@ -40,17 +40,8 @@ func TestParseErrors(t *testing.T) {
 		want []string
 	}{
 		{"unknown top-level key", func(s string) string { return s + "windwo: 5m\n" }, []string{"spec.yaml:11:", `unknown key "windwo"`}},
-		{"unknown nested key", func(s string) string {
-			return strings.Replace(s, "  tsdb: {path: ./tsdb}", "  tsdb: {path: ./tsdb, pth: x}", 1)
-		}, []string{"spec.yaml:5:", `unknown key "pth"`}},
 		{"missing licence", func(s string) string { return strings.Replace(s, "licence: CC-BY-4.0\n", "", 1) }, []string{"licence: required", "SPDX"}},
 		{"bad licence", func(s string) string { return strings.Replace(s, "CC-BY-4.0", "'CC BY'", 1) }, []string{"not an SPDX licence id"}},
-		{"invalid PromQL", func(s string) string {
-			return strings.Replace(s, "[5m]))", "[5m])", 1)
-		}, []string{"spec.yaml:7:", "features[0] (rps).expr", "invalid PromQL"}},
-		{"range vector feature", func(s string) string {
-			return strings.Replace(s, "sum by (service) (rate(http_requests_total[5m]))", "http_requests_total[5m]", 1)
-		}, []string{"needs an instant vector or a scalar"}},
 		{"reserved feature name", func(s string) string { return strings.Replace(s, "name: rps", "name: phase", 1) }, []string{"reserved column"}},
 		{"bad feature name", func(s string) string { return strings.Replace(s, "name: rps", "name: Rps-1", 1) }, []string{"must match"}},
 		{"bad window", func(s string) string { return s + "window: 5 minutes\n" }, []string{"invalid duration"}},
@@ -59,13 +50,10 @@ func TestParseErrors(t *testing.T) {
 		}, []string{"range: to"}},
 		{"no key", func(s string) string { return strings.Replace(s, "  key: {env: OPSDATA_KEY}\n", "  keep: []\n", 1) }, []string{"anonymize.key: required"}},
 		{"bad output", func(s string) string { return s + "output: ./out\n" }, []string{"file://DIR or s3://"}},
-		{"text log without pattern", func(s string) string {
-			return s + "logs:\n  - {name: a, path: x.log, format: text}\n"
-		}, []string{"logs[0] (a).pattern: required"}},
-		{"bad timezone", func(s string) string {
-			return s + "logs:\n  - {name: a, path: x.log, timezone: Mars/Olympus}\n"
-		}, []string{"logs[0] (a).timezone"}},
 		{"wrong type", func(s string) string { return s + "labelers: {kind: ticket}\n" }, []string{"spec.yaml:11:"}},
+		{"unknown feature key", func(s string) string { return strings.Replace(s, "    - name: rps\n", "    - name: rps\n      halp: x\n", 1) }, []string{"spec.yaml:8:", `unknown key "halp"`}},
+		{"zero window", func(s string) string { return s + "window: 0s\n" }, []string{"window: must be positive"}},
+		{"unknown key under anonymize", func(s string) string { return strings.Replace(s, "  key: {env: OPSDATA_KEY}", "  key: {env: OPSDATA_KEY, fiel: k}", 1) }, []string{"spec.yaml:10:", `unknown key "fiel"`}},
 	}
 	if _, err := Parse("spec.yaml", []byte(minimal)); err != nil {
 		t.Fatalf("the minimal spec must be valid: %v", err)
@@ -120,5 +108,14 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := Load("does-not-exist.yaml")
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("want a not-exist error, got %v", err)
+	}
+}
+
+func TestEmptySpec(t *testing.T) {
+	for _, in := range []string{"", "\n# only a comment\n"} {
+		_, err := Parse("empty.yaml", []byte(in))
+		if err == nil || !strings.Contains(err.Error(), "empty.yaml: the spec is empty") {
+			t.Errorf("Parse(%q) = %v, want the empty-spec message", in, err)
+		}
 	}
 }

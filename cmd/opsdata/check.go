@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/opsdata/opsdata/pipeline/runner"
 	"github.com/opsdata/opsdata/spec"
 )
 
@@ -26,6 +27,9 @@ func checkCommand() *cli.Command {
 			}
 			s, err := spec.Load(path)
 			if err != nil {
+				return err
+			}
+			if _, err := runner.Resolve(s, components()); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "%s: ok (dataset %s, %d features, %d log sources, %d ticket sources, licence %s)\n",

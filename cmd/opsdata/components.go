@@ -1,7 +1,11 @@
 package main
 
 import (
-	"github.com/opsdata/opsdata/labelers"
+	"github.com/opsdata/opsdata/labelers/alertmanager"
+	"github.com/opsdata/opsdata/labelers/alertseries"
+	"github.com/opsdata/opsdata/labelers/manual"
+	"github.com/opsdata/opsdata/labelers/rule"
+	"github.com/opsdata/opsdata/labelers/ticket"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/sources/github"
 	"github.com/opsdata/opsdata/pipeline/sources/jira"
@@ -14,36 +18,37 @@ import (
 )
 
 // components registers every source and labeler kind in one place: adding
-// a kind means one line here and its spec validation, nothing hidden in init().
+// a kind means one line here and its package's Config and factory, nothing
+// hidden in init() and nothing in the spec or the runner.
 func components() pipeline.Components {
 	return pipeline.Components{
 		Metrics: map[string]pipeline.MetricSourceFactory{
-			"tsdb":        promtsdb.New,
-			"prometheus":  promapi.New,
-			"openmetrics": promfile.NewOpenMetrics,
-			"csv":         promfile.NewCSV,
+			"tsdb":        promtsdb.Factory(),
+			"prometheus":  promapi.Factory(),
+			"openmetrics": promfile.Factory(promfile.OpenMetrics),
+			"csv":         promfile.Factory(promfile.CSV),
 		},
 		Logs: map[string]pipeline.LogSourceFactory{
-			"jsonl":  logfile.New,
-			"text":   logfile.New,
-			"logfmt": logfile.New,
-			"syslog": logfile.New,
-			"klog":   logfile.New,
-			"logpai": logfile.New,
-			"loki":   loki.New,
+			"jsonl":  logfile.Factory("jsonl"),
+			"text":   logfile.Factory("text"),
+			"logfmt": logfile.Factory("logfmt"),
+			"syslog": logfile.Factory("syslog"),
+			"klog":   logfile.Factory("klog"),
+			"logpai": logfile.Factory("logpai"),
+			"loki":   loki.Factory(),
 		},
 		Tickets: map[string]pipeline.TicketSourceFactory{
-			"json":   ticketfile.New,
-			"csv":    ticketfile.New,
-			"github": github.New,
-			"jira":   jira.New,
+			"json":   ticketfile.Factory(ticketfile.FormatJSON),
+			"csv":    ticketfile.Factory(ticketfile.FormatCSV),
+			"github": github.Factory(),
+			"jira":   jira.Factory(),
 		},
 		Labelers: map[string]pipeline.LabelerFactory{
-			"ticket":        labelers.NewTicket,
-			"rule":          labelers.NewRule,
-			"manual":        labelers.NewManual,
-			"alertmanager":  labelers.NewAlertmanager,
-			"alerts_series": labelers.NewAlertSeries,
+			"ticket":        ticket.Factory(),
+			"rule":          rule.Factory(),
+			"manual":        manual.Factory(),
+			"alertmanager":  alertmanager.Factory(),
+			"alerts_series": alertseries.Factory(),
 		},
 	}
 }

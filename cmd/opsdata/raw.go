@@ -34,7 +34,7 @@ them with a matcher.`,
 			res, err := runner.Raw(c.Context, runner.RawOptions{
 				Spec: a.spec, SpecBytes: a.bytes, Match: c.StringSlice("match"), From: a.from, To: a.to,
 				Source: c.String("source"), Version: c.String("version"), Output: c.String("output"),
-				Public: c.Bool("public"), CodeVersion: version,
+				Public: c.Bool("public"), CodeVersion: version, Components: components(),
 				Logger: a.logger,
 			})
 			if err != nil {

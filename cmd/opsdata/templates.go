@@ -17,7 +17,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/logtemplates"
 	"github.com/opsdata/opsdata/pipeline/sources/logfile"
@@ -248,17 +247,17 @@ func templatesReader(o templatesOptions, path string, problems *pipeline.Problem
 			return eachRawLine(ctx, path, problems, fn)
 		}, nil
 	}
-	cfg := spec.LogSource{
+	cfg := logfile.Config{
 		Name: "templates", Path: globEscape(path), Format: o.format, Pattern: o.pattern, LogFormat: o.logFormat,
 		TimeLayout: o.timeLayout, Timezone: o.timezone, Entity: "-",
-		Multiline: spec.Multiline{Start: o.multiline},
+		Multiline: logfile.Multiline{Start: o.multiline},
 	}
 	src, err := logfile.New(cfg, problems)
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
 	return func(ctx context.Context, fn func(entry) error) error {
-		it, err := src.Open(ctx)
+		it, err := src.Open(ctx, pipeline.Grid{})
 		if err != nil {
 			return fmt.Errorf("templates: %w", err)
 		}

@@ -71,7 +71,7 @@ func BenchmarkLogsPath(b *testing.B) {
 	dir := b.TempDir()
 	path := filepath.Join(dir, "app.jsonl")
 	writeBenchLogs(b, path, benchLines)
-	cfg := spec.LogSource{Name: "bench", Format: "jsonl", Path: path}
+	cfg := logfile.Config{Name: "bench", Format: "jsonl", Path: path}
 	policy := spec.Anonymize{LogFields: map[string]string{"host": "host"}, HostDomains: []string{"acme.internal"}}
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
@@ -88,7 +88,7 @@ func BenchmarkLogsPath(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			li, err := src.Open(context.Background())
+			li, err := src.Open(context.Background(), pipeline.Grid{})
 			if err != nil {
 				b.Fatal(err)
 			}

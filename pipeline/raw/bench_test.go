@@ -9,6 +9,7 @@ import (
 
 	"github.com/opsdata/opsdata/datasets/demo"
 	"github.com/opsdata/opsdata/internal/benchutil"
+	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 )
 
 const benchGenEnv = "OPSDATA_RAW_BENCH_GEN"
@@ -40,17 +41,17 @@ func BenchmarkRawTSDBToParquet(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		out = b.TempDir()
-		db, err := OpenTSDB(tsdbDir)
+		db, cleanup, err := promtsdb.OpenReadOnly(tsdbDir)
 		if err != nil {
 			b.Fatal(err)
 		}
-		q, err := db.Querier(start, start.Add(24*time.Hour))
+		q, err := db.Querier(start.UnixMilli(), start.Add(24*time.Hour).UnixMilli()-1)
 		if err != nil {
 			b.Fatal(err)
 		}
 		st, err = Write(context.Background(), q, Options{Selectors: all, From: start, To: start.Add(24 * time.Hour), Dir: out})
 		q.Close()
-		db.Close()
+		cleanup()
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -14,20 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
-	"os"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
-	"github.com/prometheus/common/config"
-	"github.com/prometheus/common/model"
-	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
-	"github.com/prometheus/prometheus/storage/remote"
-	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/opsdata/opsdata/pipeline"
@@ -262,62 +255,4 @@ func seriesRow(id int64, lset labels.Labels, anon func(labels.Labels) labels.Lab
 		return schemas.RawSeries{}, fmt.Errorf("raw: labels of %s: %w", lset, err)
 	}
 	return schemas.RawSeries{SeriesID: id, Metric: name, Labels: string(b)}, nil
-}
-
-// TSDB is a read-only TSDB directory opened for a raw export.
-type TSDB struct {
-	db      *tsdb.DBReadOnly
-	sandbox string
-}
-
-// OpenTSDB opens dir (blocks, as a snapshot or a stopped server leaves
-// them) read-only; the directory is never written.
-func OpenTSDB(dir string) (*TSDB, error) {
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("raw: tsdb %s: %w", dir, err)
-	}
-	sandbox, err := os.MkdirTemp("", "opsdata-raw-")
-	if err != nil {
-		return nil, fmt.Errorf("raw: scratch dir: %w", err)
-	}
-	db, err := tsdb.OpenDBReadOnly(dir, sandbox, promslog.NewNopLogger())
-	if err != nil {
-		os.RemoveAll(sandbox)
-		return nil, fmt.Errorf("raw: open tsdb %s: %w", dir, err)
-	}
-	return &TSDB{db: db, sandbox: sandbox}, nil
-}
-
-// Querier covers [from, to).
-func (t *TSDB) Querier(from, to time.Time) (storage.Querier, error) {
-	return t.db.Querier(from.UnixMilli(), to.UnixMilli()-1)
-}
-
-// Close releases the TSDB.
-func (t *TSDB) Close() error { return errors.Join(t.db.Close(), os.RemoveAll(t.sandbox)) }
-
-// OpenRemote is a querier over a server's remote-read endpoint
-// (<base>/api/v1/read), asking for STREAMED_XOR_CHUNKS responses, with
-// the given HTTP client config (promapi.HTTPClientConfig builds it).
-func OpenRemote(ctx context.Context, base string, hc config.HTTPClientConfig, timeout time.Duration, from, to time.Time) (storage.Querier, error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return nil, fmt.Errorf("raw: remote read url %q: %w", base, err)
-	}
-	u = u.JoinPath("api", "v1", "read")
-	c, err := remote.NewReadClient("opsdata-raw", &remote.ClientConfig{
-		URL:              &config.URL{URL: u},
-		Timeout:          model.Duration(timeout),
-		HTTPClientConfig: hc,
-		ChunkedReadLimit: 50 << 20,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("raw: remote read client %s: %w", u, err)
-	}
-	qa := remote.NewSampleAndChunkQueryableClient(c, labels.EmptyLabels(), nil, true, func() (int64, error) { return 0, nil })
-	q, err := qa.Querier(from.UnixMilli(), to.UnixMilli()-1)
-	if err != nil {
-		return nil, fmt.Errorf("raw: remote read %s: %w", u, err)
-	}
-	return q, nil
 }

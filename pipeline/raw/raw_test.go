@@ -19,8 +19,8 @@ import (
 	"github.com/opsdata/opsdata/datasets/demo"
 	"github.com/opsdata/opsdata/internal/promtest"
 	"github.com/opsdata/opsdata/pipeline/sources/promapi"
+	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 	"github.com/opsdata/opsdata/schemas"
-	"github.com/opsdata/opsdata/spec"
 )
 
 func TestMain(m *testing.M) {
@@ -44,12 +44,12 @@ type sample struct {
 // sourceSamples iterates the TSDB independently of Write.
 func sourceSamples(t *testing.T, dir string) map[string][]sample {
 	t.Helper()
-	db, err := OpenTSDB(dir)
+	db, cleanup, err := promtsdb.OpenReadOnly(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	q, err := db.Querier(from, to)
+	defer cleanup()
+	q, err := db.Querier(from.UnixMilli(), to.UnixMilli()-1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,12 +127,12 @@ func generate(t *testing.T, om bool) string {
 
 func exportTSDB(t *testing.T, tsdbDir string) (string, Stats) {
 	t.Helper()
-	db, err := OpenTSDB(tsdbDir)
+	db, cleanup, err := promtsdb.OpenReadOnly(tsdbDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	q, err := db.Querier(from, to)
+	defer cleanup()
+	q, err := db.Querier(from.UnixMilli(), to.UnixMilli()-1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestRemoteReadEqualsTSDB(t *testing.T) {
 	srv := promtest.Start(t, prom, data, 5*time.Minute)
 
 	emb, _ := exportTSDB(t, filepath.Join(dir, "tsdb"))
-	q, err := OpenRemote(context.Background(), srv.URL, promapi.HTTPClientConfig(spec.PrometheusSource{URL: srv.URL}), time.Minute, from, to)
+	q, err := promapi.OpenRemoteRead(context.Background(), srv.URL, promapi.HTTPClientConfig(promapi.Config{URL: srv.URL}), time.Minute, from, to)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/internal/benchutil"
 	"github.com/opsdata/opsdata/pipeline/runner"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // writeBenchLogs writes n JSON log lines over one day for 12 services:

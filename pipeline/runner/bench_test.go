@@ -104,6 +104,6 @@ func BenchmarkExportLive(b *testing.B) {
 	promtest.Backfill(b, promtool, filepath.Join(dir, "demo-data", "metrics.om"), data)
 	srv := promtest.Start(b, prom, data, 5*time.Minute)
 	comps := components()
-	comps.Metrics["prometheus"] = promapi.New
+	comps.Metrics["prometheus"] = promapi.Factory()
 	benchExport(b, dir, comps, srv.URL)
 }

@@ -7,26 +7,26 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/opsdata/opsdata/labelers"
+	"github.com/opsdata/opsdata/pipeline/label"
 )
 
 // LabelReportFile is the label report's name in a version directory.
 const LabelReportFile = "label_report.json"
 
 // mergeLabels merges the labelers' incidents under the spec's merge policy
-// (labelers.Merge) and writes the label report into the staging directory,
+// (label.Merge) and writes the label report into the staging directory,
 // so it is checksummed and published with the version.
 func (e *export) mergeLabels() error {
 	kinds := make([]string, 0, len(e.s.Labelers))
 	for _, l := range e.s.Labelers {
 		kinds = append(kinds, l.Kind)
 	}
-	merged, rep := labelers.Merge(e.incidents, labelers.MergeInput{
+	merged, rep := label.Merge(e.incidents, label.MergeInput{
 		Grid: e.grid, Entities: e.entities, Policy: e.s.Merge, Labelers: kinds,
 	})
 	e.incidents = merged
 	// Entities are published under their pseudonyms when the policy says so.
-	ren := func(refs []labelers.Ref) {
+	ren := func(refs []label.Ref) {
 		for i := range refs {
 			refs[i].Entity = e.entity(refs[i].Entity)
 		}

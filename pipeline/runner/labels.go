@@ -5,26 +5,23 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
-	"github.com/opsdata/opsdata/labelers"
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/label"
 	"github.com/opsdata/opsdata/schemas"
 	"github.com/prometheus/common/model"
 )
 
 func (e *export) readTickets(ctx context.Context) error {
-	for _, tc := range e.s.Tickets {
-		f, ok := e.o.Components.Tickets[tc.Format]
-		if !ok {
-			return fmt.Errorf("tickets %s: format %q is not registered", tc.Name, tc.Format)
-		}
-		src, err := f(tc, e.problems)
+	for _, tp := range e.plan.Tickets {
+		src, err := tp.Factory.New(tp.Spec.Name, tp.Config, e.problems)
 		if err != nil {
-			return fmt.Errorf("tickets %s: %w", tc.Name, err)
+			return fmt.Errorf("tickets %s: %w", tp.Spec.Name, err)
 		}
 		ts, err := src.Tickets(ctx)
 		if err != nil {
-			return fmt.Errorf("tickets %s: %w", tc.Name, err)
+			return fmt.Errorf("tickets %s: %w", tp.Spec.Name, err)
 		}
 		e.tickets = append(e.tickets, ts...)
 	}
@@ -33,14 +30,10 @@ func (e *export) readTickets(ctx context.Context) error {
 
 func (e *export) label(ctx context.Context) error {
 	in := pipeline.LabelInput{Grid: e.grid, Entities: e.entities, Tickets: e.tickets, EntityLabel: e.s.Entity.Label, Queryable: e.queryable}
-	for i, lc := range e.s.Labelers {
-		f, ok := e.o.Components.Labelers[lc.Kind]
-		if !ok {
-			return fmt.Errorf("labelers[%d]: kind %q is not registered", i, lc.Kind)
-		}
-		l, err := f(lc, e.problems)
+	for i, lp := range e.plan.Labelers {
+		l, err := lp.Factory.New(lp.Config, e.problems)
 		if err != nil {
-			return fmt.Errorf("labelers[%d] (%s): %w", i, lc.Kind, err)
+			return fmt.Errorf("labelers[%d] (%s): %w", i, lp.Spec.Kind, err)
 		}
 		inc, err := l.Incidents(ctx, in)
 		if err != nil {
@@ -48,7 +41,7 @@ func (e *export) label(ctx context.Context) error {
 		}
 		e.incidents = append(e.incidents, inc...)
 		if i == 0 {
-			e.labelCfg = labelers.ConfigFrom(lc)
+			e.labelCfg = label.Config{Horizon: time.Duration(lp.Spec.Horizon), Recovery: time.Duration(lp.Spec.Recovery)}
 		}
 	}
 	if err := e.mergeLabels(); err != nil { // labelreport.go

@@ -90,10 +90,10 @@ type logStream struct {
 // logBatch is how many records the read-ahead hands over at once.
 const logBatch = 1024
 
-func openLogs(ctx context.Context, sources []pipeline.LogSource) (*logStream, error) {
+func openLogs(ctx context.Context, sources []pipeline.LogSource, grid pipeline.Grid) (*logStream, error) {
 	m := &logMerge{}
 	for i, src := range sources {
-		it, err := src.Open(ctx)
+		it, err := src.Open(ctx, grid)
 		if err != nil {
 			m.close()
 			return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,21 +12,13 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
-	"github.com/prometheus/prometheus/storage"
 
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/anonymize"
 	"github.com/opsdata/opsdata/pipeline/publish"
 	"github.com/opsdata/opsdata/pipeline/raw"
-	"github.com/opsdata/opsdata/pipeline/sources/promapi"
 	"github.com/opsdata/opsdata/schemas"
 	"github.com/opsdata/opsdata/spec"
-)
-
-// Raw export sources (RawOptions.Source).
-const (
-	RawSourceTSDB       = "tsdb"        // the spec's metrics.tsdb.path, read directly
-	RawSourceRemoteRead = "remote-read" // the spec's metrics.prometheus.url, by remote read
 )
 
 // RawDatasetSuffix names the dataset a raw export publishes to:
@@ -43,9 +34,11 @@ type RawOptions struct {
 	Match []string
 	// From and To override the spec's range when set.
 	From, To time.Time
-	// Source is RawSourceTSDB or RawSourceRemoteRead; empty follows the
-	// spec's metrics.source (prometheus → remote read).
+	// Source names the metric source kind to read raw samples from (its
+	// metrics section must be in the spec); remote-read is an alias of
+	// prometheus; empty follows the spec's metrics.source.
 	Source      string
+	Components  pipeline.Components
 	Version     string
 	CodeVersion string
 	Logger      *slog.Logger
@@ -88,12 +81,13 @@ func Raw(ctx context.Context, o RawOptions) (*RawResult, error) {
 		}
 		selectors = append(selectors, ms)
 	}
-	source := o.Source
-	if source == "" {
-		source = RawSourceTSDB
-		if s.Metrics.Source == "prometheus" {
-			source = RawSourceRemoteRead
-		}
+	plan, err := Resolve(s, o.Components)
+	if err != nil {
+		return nil, err
+	}
+	rawSrc, rawCfg, source, err := plan.RawSource(o.Source)
+	if err != nil {
+		return nil, err
 	}
 	version := o.Version
 	if version == "" {
@@ -104,9 +98,9 @@ func Raw(ctx context.Context, o RawOptions) (*RawResult, error) {
 		return nil, err
 	}
 
-	q, closeQ, err := openRawSource(ctx, s, source, from, to)
+	q, closeQ, err := rawSrc.OpenRaw(ctx, rawCfg, from, to)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("raw export from %s: %w", source, err)
 	}
 	defer closeQ()
 
@@ -148,40 +142,4 @@ func Raw(ctx context.Context, o RawOptions) (*RawResult, error) {
 		return nil, err
 	}
 	return &RawResult{Dataset: dataset, Version: version, Output: output, Manifest: man, AlreadyPublished: already, Stats: st}, nil
-}
-
-// openRawSource opens the querier a raw export reads.
-func openRawSource(ctx context.Context, s *spec.Spec, source string, from, to time.Time) (storage.Querier, func(), error) {
-	switch source {
-	case RawSourceTSDB:
-		if s.Metrics.TSDB.Path == "" {
-			return nil, nil, fmt.Errorf("--source tsdb: metrics.tsdb.path is not set in %s", s.Path)
-		}
-		db, err := raw.OpenTSDB(s.Metrics.TSDB.Path)
-		if err != nil {
-			return nil, nil, err
-		}
-		q, err := db.Querier(from, to)
-		if err != nil {
-			db.Close()
-			return nil, nil, fmt.Errorf("raw: tsdb %s: %w", s.Metrics.TSDB.Path, err)
-		}
-		return q, func() { q.Close(); db.Close() }, nil
-	case RawSourceRemoteRead:
-		p := s.Metrics.Prometheus.WithEnv()
-		if errs := p.Validate(); len(errs) > 0 {
-			return nil, nil, fmt.Errorf("--source remote-read: %s", strings.Join(errs, "; "))
-		}
-		timeout := time.Duration(p.Timeout)
-		if timeout <= 0 {
-			timeout = 2 * time.Minute
-		}
-		q, err := raw.OpenRemote(ctx, p.URL, promapi.HTTPClientConfig(p), timeout, from, to)
-		if err != nil {
-			return nil, nil, err
-		}
-		return q, func() { q.Close() }, nil
-	default:
-		return nil, nil, errors.New("--source " + source + ": use tsdb or remote-read")
-	}
 }

@@ -17,10 +17,10 @@ import (
 
 	"github.com/prometheus/prometheus/storage"
 
-	"github.com/opsdata/opsdata/labelers"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/align"
 	"github.com/opsdata/opsdata/pipeline/anonymize"
+	"github.com/opsdata/opsdata/pipeline/label"
 	"github.com/opsdata/opsdata/pipeline/publish"
 	"github.com/opsdata/opsdata/schemas"
 	"github.com/opsdata/opsdata/spec"
@@ -65,6 +65,10 @@ var ErrLeak = errors.New("leakage gate refused to publish")
 func Export(ctx context.Context, o Options) (*Result, error) {
 	s := o.Spec
 	log := runLogger(o.Logger)
+	plan, err := Resolve(s, o.Components)
+	if err != nil {
+		return nil, err
+	}
 	from, to, err := runRange(s, o.From, o.To)
 	if err != nil {
 		return nil, err
@@ -87,7 +91,7 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer os.RemoveAll(staging)
 
-	e := &export{o: o, s: s, log: log, grid: grid, anon: anon, keyEpoch: anonymize.Epoch(key), staging: staging,
+	e := &export{o: o, s: s, plan: plan, log: log, grid: grid, anon: anon, keyEpoch: anonymize.Epoch(key), staging: staging,
 		problems: &pipeline.Problems{}, rows: map[string]int64{}, seriesID: map[string]int64{}}
 	if err := e.run(ctx); err != nil {
 		return nil, err
@@ -121,6 +125,7 @@ func DefaultVersion(g pipeline.Grid) string {
 type export struct {
 	o        Options
 	s        *spec.Spec
+	plan     *Plan
 	log      *slog.Logger
 	grid     pipeline.Grid
 	anon     *anonymize.Anonymizer
@@ -135,7 +140,7 @@ type export struct {
 	incidents   []pipeline.Incident
 	tickets     []pipeline.Ticket
 	byEntity    map[string][]pipeline.Incident
-	labelCfg    labelers.LabelConfig
+	labelCfg    label.Config
 	seriesID    map[string]int64
 	series      []schemas.Series
 	phases      map[string]int64
@@ -145,28 +150,21 @@ type export struct {
 	// queryable is the metric source's storage for rule labelers; report
 	// is what merging the labels did (labelreport.go).
 	queryable storage.Queryable
-	report    *labelers.LabelReport
+	report    *label.Report
 	// templates are the mined log templates (templates.go).
 	templates *templateSet
 }
 
 func (e *export) run(ctx context.Context) error {
-	ctx = pipeline.WithRange(ctx, e.grid) // range-queried log sources (loki) read it
-	s, c := e.s, e.o.Components
+	s := e.s
 	var msrc pipeline.MetricSource
-	if len(s.Metrics.Features) > 0 {
-		mf, ok := c.Metrics[s.Metrics.Source]
-		if !ok {
-			return fmt.Errorf("metrics.source %q is not registered", s.Metrics.Source)
-		}
+	if mp := e.plan.Metrics; mp != nil {
 		var err error
-		if msrc, err = mf(ctx, s.Metrics); err != nil {
+		if msrc, err = mp.Factory.New(ctx, s.Metrics, mp.Config); err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
 		defer msrc.Close()
-		if q, ok := msrc.(interface{ Queryable() storage.Queryable }); ok {
-			e.queryable = q.Queryable()
-		}
+		e.queryable = msrc.Queryable()
 		// Learn the raw values of every label the policy pseudonymizes, so
 		// the same strings are recognised in logs and tickets.
 		for _, name := range sortedKeys(s.Anonymize.Labels) {
@@ -194,26 +192,22 @@ func (e *export) run(ctx context.Context) error {
 		ticketEntities = append(ticketEntities, t.Entities...)
 	}
 	var sources []pipeline.LogSource
-	for _, lc := range s.Logs {
-		f, ok := c.Logs[lc.Format]
-		if !ok {
-			return fmt.Errorf("logs %s: format %q is not registered", lc.Name, lc.Format)
-		}
-		src, err := f(lc, e.problems)
+	for _, lp := range e.plan.Logs {
+		src, err := lp.Factory.New(lp.Spec.Name, lp.Config, e.problems)
 		if err != nil {
-			return fmt.Errorf("logs %s: %w", lc.Name, err)
+			return fmt.Errorf("logs %s: %w", lp.Spec.Name, err)
 		}
 		sources = append(sources, src)
 	}
 	// Pass 1 over the logs (templates) also learns the logs' entities.
-	if err := e.mineTemplates(ctx, s.Logs); err != nil {
+	if err := e.mineTemplates(ctx); err != nil {
 		return err
 	}
 	// Rows of the windows table: the entities the metrics know, plus those
 	// tickets name. A spec without metric features (logs and tickets only)
 	// takes its entities from the logs too.
 	var logEntities []string
-	if len(s.Metrics.Features) == 0 {
+	if msrc == nil {
 		for ent := range e.logEntities {
 			logEntities = append(logEntities, ent)
 		}
@@ -225,7 +219,7 @@ func (e *export) run(ctx context.Context) error {
 	if err := e.label(ctx); err != nil {
 		return err
 	}
-	logs, err := openLogs(ctx, sources)
+	logs, err := openLogs(ctx, sources, e.grid)
 	if err != nil {
 		return fmt.Errorf("logs: %w", err)
 	}

@@ -14,13 +14,14 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/opsdata/opsdata/datasets/demo"
-	"github.com/opsdata/opsdata/spec"
-	"github.com/opsdata/opsdata/labelers"
+	"github.com/opsdata/opsdata/labelers/rule"
+	"github.com/opsdata/opsdata/labelers/ticket"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/runner"
 	"github.com/opsdata/opsdata/pipeline/sources/logfile"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 	"github.com/opsdata/opsdata/pipeline/sources/ticketfile"
+	"github.com/opsdata/opsdata/spec"
 )
 
 func TestMain(m *testing.M) {
@@ -40,10 +41,10 @@ func TestMain(m *testing.M) {
 
 func components() pipeline.Components {
 	return pipeline.Components{
-		Metrics:  map[string]pipeline.MetricSourceFactory{"tsdb": promtsdb.New},
-		Logs:     map[string]pipeline.LogSourceFactory{"jsonl": logfile.New, "text": logfile.New},
-		Tickets:  map[string]pipeline.TicketSourceFactory{"json": ticketfile.New},
-		Labelers: map[string]pipeline.LabelerFactory{"ticket": labelers.NewTicket, "rule": labelers.NewRule},
+		Metrics:  map[string]pipeline.MetricSourceFactory{"tsdb": promtsdb.Factory()},
+		Logs:     map[string]pipeline.LogSourceFactory{"jsonl": logfile.Factory("jsonl"), "text": logfile.Factory("text")},
+		Tickets:  map[string]pipeline.TicketSourceFactory{"json": ticketfile.Factory(ticketfile.FormatJSON)},
+		Labelers: map[string]pipeline.LabelerFactory{"ticket": ticket.Factory(), "rule": rule.Factory()},
 	}
 }
 

@@ -1,9 +1,9 @@
 package runner
 
 import (
-	"github.com/opsdata/opsdata/labelers"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/align"
+	"github.com/opsdata/opsdata/pipeline/label"
 	"github.com/opsdata/opsdata/pipeline/write"
 	"github.com/opsdata/opsdata/schemas"
 )
@@ -17,7 +17,7 @@ func (e *export) windowsDay(table *align.WindowTable, day pipeline.Grid, frame *
 	// the label summary both read them.
 	labels := make(map[string][]schemas.WindowLabels, len(e.entities))
 	for _, ent := range e.entities {
-		ls := labelers.Apply(day, e.byEntity[ent], e.labelCfg)
+		ls := label.Apply(day, e.byEntity[ent], e.labelCfg)
 		labels[ent] = ls
 		for _, l := range ls {
 			e.phases[l.Phase]++

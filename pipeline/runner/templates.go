@@ -65,7 +65,7 @@ func minerConfig(t spec.LogTemplates) logtemplates.Config {
 // lines' structured fields before any template is published. It opens its
 // own instances of the sources, whose bad-input reports are discarded:
 // pass 2 reads the same lines and reports them once.
-func (e *export) mineTemplates(ctx context.Context, specs []spec.LogSource) error {
+func (e *export) mineTemplates(ctx context.Context) error {
 	ts := &templateSet{
 		publish: func(s string) string { return e.anon.Column("logs.message", s) },
 		miners:  map[string]*logtemplates.Miner{},
@@ -74,12 +74,9 @@ func (e *export) mineTemplates(ctx context.Context, specs []spec.LogSource) erro
 		top:     map[int]int{},
 		day:     map[countKey]int64{},
 	}
-	for i, lc := range specs {
-		f, ok := e.o.Components.Logs[lc.Format]
-		if !ok {
-			return fmt.Errorf("logs %s: format %q is not registered", lc.Name, lc.Format)
-		}
-		src, err := f(lc, &pipeline.Problems{})
+	for i, lp := range e.plan.Logs {
+		lc := lp.Spec
+		src, err := lp.Factory.New(lc.Name, lp.Config, &pipeline.Problems{})
 		if err != nil {
 			return fmt.Errorf("logs %s: %w", lc.Name, err)
 		}
@@ -94,8 +91,8 @@ func (e *export) mineTemplates(ctx context.Context, specs []spec.LogSource) erro
 	}
 	// Sources in spec order, templates in the miner's (count, id) order:
 	// the same text from two sources is one template.
-	for _, lc := range specs {
-		m := ts.miners[lc.Name]
+	for _, lp := range e.plan.Logs {
+		m := ts.miners[lp.Spec.Name]
 		if m == nil {
 			continue
 		}
@@ -135,7 +132,7 @@ func (e *export) mineTemplates(ctx context.Context, specs []spec.LogSource) erro
 }
 
 func (e *export) mineSource(ctx context.Context, src pipeline.LogSource, m *logtemplates.Miner) error {
-	raw, err := src.Open(ctx)
+	raw, err := src.Open(ctx, e.grid)
 	if err != nil {
 		return err
 	}

@@ -27,12 +27,12 @@ import (
 	"github.com/prometheus/prometheus/tsdb"
 	"go.uber.org/goleak"
 
-	"github.com/opsdata/opsdata/spec"
-	"github.com/opsdata/opsdata/labelers"
+	"github.com/opsdata/opsdata/labelers/manual"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/runner"
 	"github.com/opsdata/opsdata/pipeline/sources/promfile"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
+	"github.com/opsdata/opsdata/spec"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -186,9 +186,9 @@ anonymize:
 	}
 	res, err := runner.Export(ctx, runner.Options{Spec: s, SpecBytes: []byte(specText), TempDir: dir,
 		Components: pipeline.Components{
-			Metrics: map[string]pipeline.MetricSourceFactory{"tsdb": promtsdb.New,
-				"csv": promfile.NewCSV, "openmetrics": promfile.NewOpenMetrics},
-			Labelers: map[string]pipeline.LabelerFactory{"manual": labelers.NewManual},
+			Metrics: map[string]pipeline.MetricSourceFactory{"tsdb": promtsdb.Factory(),
+				"csv": promfile.Factory(promfile.CSV), "openmetrics": promfile.Factory(promfile.OpenMetrics)},
+			Labelers: map[string]pipeline.LabelerFactory{"manual": manual.Factory()},
 		}})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,7 @@
 // rate-limit headers. Pull requests (items with "pull_request") are skipped;
 // issues that cannot be labelled (no entity label, bad impact time) are
 // counted in pipeline.Problems under "tickets:<source name>". The mapping of
-// labels and issue-form body fields is spec.TicketMapping's doc comment.
+// labels and issue-form body fields is ticketfile.Mapping's doc comment.
 package github
 
 import (
@@ -21,7 +21,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/sources/internal/restclient"
 	"github.com/opsdata/opsdata/pipeline/sources/ticketfile"
@@ -35,8 +34,8 @@ const MaxRetries = 5
 
 // Source reads one repository's issues.
 type Source struct {
-	cfg      spec.TicketSource
-	m        spec.TicketMapping
+	cfg      Config
+	m        ticketfile.Mapping
 	problems *pipeline.Problems
 	input    string
 	base     string
@@ -53,15 +52,10 @@ type Source struct {
 
 var _ pipeline.TicketSource = (*Source)(nil)
 
-// New builds the source from its spec section (pipeline.TicketSourceFactory).
-// The token is read from the env variable token_env (default GITHUB_TOKEN);
-// without one, requests are anonymous (60 per hour on github.com).
-func New(cfg spec.TicketSource, problems *pipeline.Problems) (pipeline.TicketSource, error) {
-	return NewSource(cfg, problems)
-}
-
-// NewSource is New returning the concrete type.
-func NewSource(cfg spec.TicketSource, problems *pipeline.Problems) (*Source, error) {
+// NewSource builds the source from its config (Factory's New; tests call it
+// directly). The token is read from the env variable token_env; without
+// one, requests are anonymous.
+func NewSource(cfg Config, problems *pipeline.Problems) (*Source, error) {
 	where := fmt.Sprintf("ticket source %q (github)", cfg.Name)
 	if problems == nil {
 		problems = &pipeline.Problems{}
@@ -71,13 +65,13 @@ func NewSource(cfg spec.TicketSource, problems *pipeline.Problems) (*Source, err
 	}
 	base := strings.TrimRight(cfg.URL, "/")
 	if base == "" {
-		base = spec.DefaultGitHubURL
+		base = ticketfile.DefaultGitHubURL
 	}
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("%s: url %q must be an http(s) URL (GitHub Enterprise: https://HOST/api/v3)", where, cfg.URL)
 	}
 	s := &Source{cfg: cfg, m: cfg.Mapping.WithDefaults(), problems: problems, input: "tickets:" + cfg.Name,
-		base: base, token: os.Getenv(spec.DefaultGitHubTokenEnv), Client: &http.Client{Timeout: 60 * time.Second}, Sleep: restclient.Sleep, Now: time.Now}
+		base: base, token: os.Getenv(ticketfile.DefaultGitHubTokenEnv), Client: &http.Client{Timeout: 60 * time.Second}, Sleep: restclient.Sleep, Now: time.Now}
 	var err error
 	if cfg.TokenEnv != "" {
 		if s.token, err = restclient.Env(where, "token_env", cfg.TokenEnv); err != nil {
@@ -292,7 +286,7 @@ func (s *Source) ticket(is issue) (pipeline.Ticket, string, string) {
 	}
 	startKey := s.cfg.Fields.ImpactStart
 	if startKey == "" {
-		startKey = spec.DefaultImpactStartBody
+		startKey = ticketfile.DefaultImpactStartBody
 	}
 	var reason, detail string
 	if t.ImpactStart, reason, detail = s.bodyTime(t.Body, startKey); reason != "" {

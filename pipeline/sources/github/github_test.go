@@ -16,7 +16,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
 )
 
@@ -103,7 +102,7 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestTickets(t *testing.T) {
-	base := spec.TicketSource{Name: "gh", Format: "github", Repo: "acme/ops", Labels: []string{"incident"},
+	base := Config{Name: "gh", Repo: "acme/ops", Labels: []string{"incident"},
 		Since: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), TokenEnv: "OPSDATA_TEST_GH_TOKEN"}
 	withZone := base
 	withZone.Timezone = "Europe/Berlin"
@@ -111,7 +110,7 @@ func TestTickets(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		cfg      spec.TicketSource
+		cfg      Config
 		limited  int
 		status   int
 		want     []pipeline.Ticket
@@ -224,7 +223,7 @@ func TestWaitBoundedByContext(t *testing.T) {
 	fake := &fakeGitHub{t: t}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	src, err := NewSource(spec.TicketSource{Name: "gh", Repo: "acme/ops", URL: srv.URL + "/api/v3"}, nil)
+	src, err := NewSource(Config{Name: "gh", Repo: "acme/ops", URL: srv.URL + "/api/v3"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,16 +258,16 @@ func TestNewErrors(t *testing.T) {
 	t.Setenv("OPSDATA_EMPTY_TOKEN", "")
 	tests := []struct {
 		name string
-		cfg  spec.TicketSource
+		cfg  Config
 		want string
 	}{
-		{"repo", spec.TicketSource{Name: "x", Repo: "acme"}, "OWNER/NAME"},
-		{"url", spec.TicketSource{Name: "x", Repo: "a/b", URL: "ftp://h"}, "http(s) URL"},
-		{"token env empty", spec.TicketSource{Name: "x", Repo: "a/b", TokenEnv: "OPSDATA_EMPTY_TOKEN"}, "OPSDATA_EMPTY_TOKEN"},
-		{"zone", spec.TicketSource{Name: "x", Repo: "a/b", Timezone: "Mars/Base"}, "timezone"},
+		{"repo", Config{Name: "x", Repo: "acme"}, "OWNER/NAME"},
+		{"url", Config{Name: "x", Repo: "a/b", URL: "ftp://h"}, "http(s) URL"},
+		{"token env empty", Config{Name: "x", Repo: "a/b", TokenEnv: "OPSDATA_EMPTY_TOKEN"}, "OPSDATA_EMPTY_TOKEN"},
+		{"zone", Config{Name: "x", Repo: "a/b", Timezone: "Mars/Base"}, "timezone"},
 	}
 	for _, tc := range tests {
-		if _, err := New(tc.cfg, nil); err == nil || !contains(err.Error(), tc.want) {
+		if _, err := NewSource(tc.cfg, nil); err == nil || !contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
 		}
 	}

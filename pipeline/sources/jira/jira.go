@@ -3,7 +3,7 @@
 // page by page until startAt reaches total. Authentication is basic (user
 // from user_env, API token from token_env — Jira Cloud) or bearer (token
 // only — Jira Data Center personal access tokens). The field mapping is
-// spec.TicketMapping's doc comment; issues that cannot be labelled are
+// ticketfile.Mapping's doc comment; issues that cannot be labelled are
 // counted in pipeline.Problems under "tickets:<source name>".
 package jira
 
@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/sources/internal/restclient"
 	"github.com/opsdata/opsdata/pipeline/sources/ticketfile"
@@ -37,8 +36,8 @@ const TimeLayout = "2006-01-02T15:04:05.000-0700"
 
 // Source reads the issues one JQL search selects.
 type Source struct {
-	cfg      spec.TicketSource
-	m        spec.TicketMapping
+	cfg      Config
+	m        ticketfile.Mapping
 	problems *pipeline.Problems
 	input    string
 	base     string
@@ -58,12 +57,14 @@ type Source struct {
 var _ pipeline.TicketSource = (*Source)(nil)
 
 // New builds the source (pipeline.TicketSourceFactory).
-func New(cfg spec.TicketSource, problems *pipeline.Problems) (pipeline.TicketSource, error) {
+func New(cfg Config, problems *pipeline.Problems) (pipeline.TicketSource, error) {
 	return NewSource(cfg, problems)
 }
 
-// NewSource is New returning the concrete type.
-func NewSource(cfg spec.TicketSource, problems *pipeline.Problems) (*Source, error) {
+// NewSource builds the source from its config (Factory's New; tests call it
+// directly). The token is read from the env variable token_env; without
+// one, requests are anonymous.
+func NewSource(cfg Config, problems *pipeline.Problems) (*Source, error) {
 	where := fmt.Sprintf("ticket source %q (jira)", cfg.Name)
 	if problems == nil {
 		problems = &pipeline.Problems{}

@@ -15,8 +15,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/sources/ticketfile"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -72,9 +72,9 @@ func (f *fakeJira) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestTickets(t *testing.T) {
-	base := spec.TicketSource{Name: "jira", Format: "jira", JQL: "project = OPS AND issuetype = Incident ORDER BY created ASC",
+	base := Config{Name: "jira", JQL: "project = OPS AND issuetype = Incident ORDER BY created ASC",
 		TokenEnv: "OPSDATA_TEST_JIRA_TOKEN", UserEnv: "OPSDATA_TEST_JIRA_USER",
-		Fields: spec.TicketFields{ImpactStart: "customfield_10050"}, Mapping: spec.TicketMapping{PageSize: 2}}
+		Fields: ticketfile.Fields{ImpactStart: "customfield_10050"}, Mapping: ticketfile.Mapping{PageSize: 2}}
 	zoned := base
 	zoned.Timezone = "UTC"
 	byLabels := base
@@ -92,7 +92,7 @@ func TestTickets(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		cfg      spec.TicketSource
+		cfg      Config
 		limited  int
 		status   int
 		want     []pipeline.Ticket
@@ -185,7 +185,7 @@ func TestBearerAndErrors(t *testing.T) {
 		fmt.Fprint(w, `{"startAt":0,"maxResults":50,"total":0,"issues":[]}`)
 	}))
 	defer srv.Close()
-	src, err := New(spec.TicketSource{Name: "dc", URL: srv.URL, JQL: "project = OPS", TokenEnv: "OPSDATA_TEST_PAT"}, nil)
+	src, err := New(Config{Name: "dc", URL: srv.URL, JQL: "project = OPS", TokenEnv: "OPSDATA_TEST_PAT"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,13 +194,13 @@ func TestBearerAndErrors(t *testing.T) {
 		t.Errorf("got %v, %v, auth %q; want no tickets, bearer auth", got, err, auth)
 	}
 	for _, tc := range []struct {
-		cfg  spec.TicketSource
+		cfg  Config
 		want string
 	}{
-		{spec.TicketSource{Name: "x", URL: "jira.example", JQL: "a"}, "base URL"},
-		{spec.TicketSource{Name: "x", URL: "https://j.example"}, "jql is required"},
-		{spec.TicketSource{Name: "x", URL: "https://j.example", JQL: "a", TokenEnv: "OPSDATA_EMPTY"}, "OPSDATA_EMPTY"},
-		{spec.TicketSource{Name: "x", URL: "https://j.example", JQL: "a", UserEnv: "OPSDATA_TEST_PAT"}, "needs token_env"},
+		{Config{Name: "x", URL: "jira.example", JQL: "a"}, "base URL"},
+		{Config{Name: "x", URL: "https://j.example"}, "jql is required"},
+		{Config{Name: "x", URL: "https://j.example", JQL: "a", TokenEnv: "OPSDATA_EMPTY"}, "OPSDATA_EMPTY"},
+		{Config{Name: "x", URL: "https://j.example", JQL: "a", UserEnv: "OPSDATA_TEST_PAT"}, "needs token_env"},
 	} {
 		if _, err := New(tc.cfg, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want %q", tc.cfg, err, tc.want)

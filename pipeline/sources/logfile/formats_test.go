@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
 )
 
@@ -19,14 +18,14 @@ func TestFormats(t *testing.T) {
 	mod := time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name    string
-		cfg     spec.LogSource
+		cfg     Config
 		file    string
 		want    []string
 		reasons map[string]int64
 	}{
 		{
 			name: "logfmt",
-			cfg:  spec.LogSource{Name: "lf", Format: "logfmt"},
+			cfg:  Config{Name: "lf", Format: "logfmt"},
 			file: "app.logfmt",
 			want: []string{
 				`2026-01-05T10:00:00.123Z checkout info app.logfmt:1 "order placed"`,
@@ -39,7 +38,7 @@ func TestFormats(t *testing.T) {
 		},
 		{
 			name: "syslog RFC 3164 and 5424, year inference over new year",
-			cfg:  spec.LogSource{Name: "sys", Format: "syslog", Timezone: "UTC"},
+			cfg:  Config{Name: "sys", Format: "syslog", Timezone: "UTC"},
 			file: "syslog.log",
 			want: []string{
 				`2025-10-11T22:14:15Z su error syslog.log:1 "'su root' failed for lonvick on /dev/pts/8"`,
@@ -53,7 +52,7 @@ func TestFormats(t *testing.T) {
 		},
 		{
 			name: "klog",
-			cfg:  spec.LogSource{Name: "k", Format: "klog", Timezone: "UTC", Entity: "kubelet"},
+			cfg:  Config{Name: "k", Format: "klog", Timezone: "UTC", Entity: "kubelet"},
 			file: "kubelet.klog",
 			want: []string{
 				`2026-01-05T10:00:00.123456Z kubelet info kubelet.klog:1 "\"SyncLoop ADD\" source=\"api\" pods=[\"default/nginx-7c5b4f\"]"`,
@@ -65,8 +64,8 @@ func TestFormats(t *testing.T) {
 		},
 		{
 			name: "logpai format string (HDFS)",
-			cfg: spec.LogSource{Name: "hdfs", Format: "logpai", LogFormat: "<Date> <Time> <Pid> <Level> <Component>: <Content>",
-				TimeLayout: "060102 150405", Timezone: "UTC", Fields: spec.LogFields{Entity: "Component"}},
+			cfg: Config{Name: "hdfs", Format: "logpai", LogFormat: "<Date> <Time> <Pid> <Level> <Component>: <Content>",
+				TimeLayout: "060102 150405", Timezone: "UTC", Fields: LogFields{Entity: "Component"}},
 			file: "hdfs.log",
 			want: []string{
 				`2008-11-09T20:36:15Z dfs.DataNode$PacketResponder info hdfs.log:1 "PacketResponder 1 for block blk_38865049064139660 terminating"`,
@@ -114,7 +113,7 @@ func TestFormats(t *testing.T) {
 }
 
 // readAllUnsorted reads a one-file source (records stay in file order).
-func readAllUnsorted(t *testing.T, cfg spec.LogSource, problems *pipeline.Problems) []pipeline.LogRecord {
+func readAllUnsorted(t *testing.T, cfg Config, problems *pipeline.Problems) []pipeline.LogRecord {
 	return readAll(t, cfg, problems)
 }
 

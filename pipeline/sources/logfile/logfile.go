@@ -13,7 +13,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
 )
 
@@ -45,7 +44,7 @@ var (
 
 // Source is a log source over files matched by a glob.
 type Source struct {
-	cfg      spec.LogSource
+	cfg      Config
 	problems *pipeline.Problems
 	input    string // key in Problems
 	newParse func() lineParser
@@ -54,13 +53,13 @@ type Source struct {
 
 var _ pipeline.LogSource = (*Source)(nil)
 
-// New builds a log source from its spec section. It matches
-// pipeline.LogSourceFactory; files are globbed when the source is opened.
-func New(cfg spec.LogSource, problems *pipeline.Problems) (pipeline.LogSource, error) {
+// New builds a log source from its config (Factory's New; tests call it
+// directly); files are globbed when the source is opened.
+func New(cfg Config, problems *pipeline.Problems) (pipeline.LogSource, error) {
 	return newSource(cfg, problems)
 }
 
-func newSource(cfg spec.LogSource, problems *pipeline.Problems) (*Source, error) {
+func newSource(cfg Config, problems *pipeline.Problems) (*Source, error) {
 	where := fmt.Sprintf("log source %q", cfg.Name)
 	if problems == nil {
 		problems = &pipeline.Problems{}
@@ -160,7 +159,7 @@ func (s *Source) Name() string { return s.cfg.Name }
 
 // Open globs the files and opens them all; the iterator merges their records
 // by time (ties: file order, then line). The caller must Close it.
-func (s *Source) Open(ctx context.Context) (pipeline.LogIterator, error) {
+func (s *Source) Open(ctx context.Context, _ pipeline.Grid) (pipeline.LogIterator, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/schemas"
-	"github.com/opsdata/opsdata/spec"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -59,7 +58,7 @@ func writeFiles(t *testing.T, files []file) string {
 	return dir
 }
 
-func readAll(t *testing.T, cfg spec.LogSource, problems *pipeline.Problems) []pipeline.LogRecord {
+func readAll(t *testing.T, cfg Config, problems *pipeline.Problems) []pipeline.LogRecord {
 	t.Helper()
 	src, err := New(cfg, problems)
 	if err != nil {
@@ -68,7 +67,7 @@ func readAll(t *testing.T, cfg spec.LogSource, problems *pipeline.Problems) []pi
 	if src.Name() != cfg.Name {
 		t.Errorf("Name() = %q, want %q", src.Name(), cfg.Name)
 	}
-	it, err := src.Open(context.Background())
+	it, err := src.Open(context.Background(), pipeline.Grid{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -86,15 +85,15 @@ func readAll(t *testing.T, cfg spec.LogSource, problems *pipeline.Problems) []pi
 }
 
 func TestRead(t *testing.T) {
-	jsonl := spec.LogSource{Name: "app", Format: "jsonl", Path: "*.jsonl*"}
-	text := spec.LogSource{Name: "legacy", Format: "text", Path: "*.log", Pattern: demoPattern,
+	jsonl := Config{Name: "app", Format: "jsonl", Path: "*.jsonl*"}
+	text := Config{Name: "legacy", Format: "text", Path: "*.log", Pattern: demoPattern,
 		TimeLayout: "2006-01-02 15:04:05.000", Timezone: "Europe/Berlin"}
-	with := func(c spec.LogSource, f func(*spec.LogSource)) spec.LogSource { f(&c); return c }
+	with := func(c Config, f func(*Config)) Config { f(&c); return c }
 	longLine := `{"ts":"2026-01-05T00:00:01Z","service":"a","msg":"` + strings.Repeat("x", MaxLineBytes) + `"}`
 
 	tests := []struct {
 		name    string
-		cfg     spec.LogSource
+		cfg     Config
 		files   []file
 		want    []string
 		reasons map[string]int64 // nil: no problems at all
@@ -117,7 +116,7 @@ func TestRead(t *testing.T) {
 		},
 		{
 			name:  "naive timestamp with timezone, both sides of DST",
-			cfg:   with(jsonl, func(c *spec.LogSource) { c.Timezone = "Europe/Berlin" }),
+			cfg:   with(jsonl, func(c *Config) { c.Timezone = "Europe/Berlin" }),
 			files: []file{{name: "a.jsonl", content: "{\"ts\":\"2026-01-05 01:00:00.5\",\"service\":\"a\"}\n{\"ts\":\"2026-07-05T01:00:00\",\"service\":\"a\"}\n"}},
 			want: []string{
 				`2026-01-05T00:00:00.5Z a other a.jsonl:1 ""`,
@@ -245,8 +244,8 @@ not json at all
 		},
 		{
 			name: "configured fields and fixed entity fallback",
-			cfg: with(jsonl, func(c *spec.LogSource) {
-				c.Fields = spec.LogFields{Time: "@t", Level: "sev", Message: "text", Entity: "app"}
+			cfg: with(jsonl, func(c *Config) {
+				c.Fields = LogFields{Time: "@t", Level: "sev", Message: "text", Entity: "app"}
 				c.Entity = "fallback"
 			}),
 			files: []file{{name: "a.jsonl", content: `{"@t":"2026-01-05T00:00:01Z","sev":"E","app":"x","text":"m1","ts":"ignored"}
@@ -259,14 +258,14 @@ not json at all
 		},
 		{
 			name:    "time layout with zone",
-			cfg:     with(jsonl, func(c *spec.LogSource) { c.TimeLayout = "02/Jan/2006:15:04:05 -0700"; c.Entity = "web" }),
+			cfg:     with(jsonl, func(c *Config) { c.TimeLayout = "02/Jan/2006:15:04:05 -0700"; c.Entity = "web" }),
 			files:   []file{{name: "a.jsonl", content: `{"ts":"05/Jan/2026:10:00:00 +0200"}` + "\n" + `{"ts":"2026-01-05T10:00:00Z"}` + "\n"}},
 			want:    []string{`2026-01-05T08:00:00Z web other a.jsonl:1 ""`},
 			reasons: map[string]int64{"bad_timestamp": 1},
 		},
 		{
 			name:    "time layout without zone and no timezone",
-			cfg:     with(text, func(c *spec.LogSource) { c.Timezone = "" }),
+			cfg:     with(text, func(c *Config) { c.Timezone = "" }),
 			files:   []file{{name: "a.log", content: "2026-01-05 01:00:03.120 ERROR [cart] boom\n"}},
 			reasons: map[string]int64{"naive_timestamp": 1},
 		},
@@ -286,7 +285,7 @@ garbage line
 		},
 		{
 			name: "text without entity group uses the fixed entity",
-			cfg: with(text, func(c *spec.LogSource) {
+			cfg: with(text, func(c *Config) {
 				c.Pattern = `^(?P<time>\S+ \S+) (?P<message>.*)$`
 				c.Entity = "node-1"
 			}),
@@ -331,7 +330,7 @@ func TestFields(t *testing.T) {
 	dir := writeFiles(t, []file{{name: "a.jsonl", content: `{"ts":"2026-01-05T00:00:03.120Z","level":"info","service":"checkout","host":"worker-1.prod.acme.internal","pod":"checkout-5d8f7b9c4-x2k9p","user":"jd\"oe42","msg":"m","code":500,"ok":false,"nested":{"a":"b"},"list":["x"],"nil":null}
 {"ts":"2026-01-05T00:00:04Z","service":"checkout"}
 `}})
-	recs := readAll(t, spec.LogSource{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*")}, &pipeline.Problems{})
+	recs := readAll(t, Config{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*")}, &pipeline.Problems{})
 	if len(recs) != 2 {
 		t.Fatalf("got %d records, want 2", len(recs))
 	}
@@ -361,7 +360,7 @@ func TestProblemExamplesCarryNoContent(t *testing.T) {
 		`{"ts":"2026-01-05T00:00:01Z","service":"a","password":"` + secret + "\xff\"}\n" +
 		`{"ts":"2026-01-05T00:00:01 ` + strings.Repeat("z", 100) + secret + `","service":"a"}` + "\n"}})
 	var problems pipeline.Problems
-	readAll(t, spec.LogSource{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*")}, &problems)
+	readAll(t, Config{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*")}, &problems)
 	rep := problems.Report()["log:app"]
 	if rep.Count != 4 {
 		t.Fatalf("count = %d, want 4 (%v)", rep.Count, rep.Reasons)
@@ -381,18 +380,18 @@ func TestOpenErrors(t *testing.T) {
 	dir := writeFiles(t, []file{{name: "bad.jsonl.gz", content: "not gzip"}})
 	tests := []struct {
 		name    string
-		cfg     spec.LogSource
+		cfg     Config
 		newErr  string // substring of New's error
 		openErr string // substring of Open's error
 		is      error
 	}{
-		{name: "no match", cfg: spec.LogSource{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*.nope")},
+		{name: "no match", cfg: Config{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*.nope")},
 			openErr: `log source "app": no log files match "` + filepath.Join(dir, "*.nope"), is: ErrNoFiles},
-		{name: "bad glob", cfg: spec.LogSource{Name: "app", Format: "jsonl", Path: "[x"}, newErr: "syntax error in pattern"},
-		{name: "unknown format", cfg: spec.LogSource{Name: "app", Format: "xml", Path: "*"}, newErr: `format "xml"`, is: ErrFormat},
-		{name: "bad timezone", cfg: spec.LogSource{Name: "app", Format: "jsonl", Path: "*", Timezone: "Mars/Olympus"}, newErr: "Mars/Olympus"},
-		{name: "text without groups", cfg: spec.LogSource{Name: "app", Format: "text", Path: "*", Pattern: "(.*)"}, newErr: "named groups"},
-		{name: "corrupt gzip", cfg: spec.LogSource{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*.gz")}, openErr: "not a readable gzip file"},
+		{name: "bad glob", cfg: Config{Name: "app", Format: "jsonl", Path: "[x"}, newErr: "syntax error in pattern"},
+		{name: "unknown format", cfg: Config{Name: "app", Format: "xml", Path: "*"}, newErr: `format "xml"`, is: ErrFormat},
+		{name: "bad timezone", cfg: Config{Name: "app", Format: "jsonl", Path: "*", Timezone: "Mars/Olympus"}, newErr: "Mars/Olympus"},
+		{name: "text without groups", cfg: Config{Name: "app", Format: "text", Path: "*", Pattern: "(.*)"}, newErr: "named groups"},
+		{name: "corrupt gzip", cfg: Config{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*.gz")}, openErr: "not a readable gzip file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -409,7 +408,7 @@ func TestOpenErrors(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			it, err := src.Open(context.Background())
+			it, err := src.Open(context.Background(), pipeline.Grid{})
 			if err == nil {
 				it.Close()
 				t.Fatal("Open succeeded, want error")
@@ -430,12 +429,12 @@ func TestContextCanceled(t *testing.T) {
 		fmt.Fprintf(&b, `{"ts":%d,"service":"a"}`+"\n", 1767571200+i)
 	}
 	dir := writeFiles(t, []file{{name: "a.jsonl", content: b.String()}})
-	src, err := New(spec.LogSource{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*")}, &pipeline.Problems{})
+	src, err := New(Config{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*")}, &pipeline.Problems{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	it, err := src.Open(ctx)
+	it, err := src.Open(ctx, pipeline.Grid{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,14 +462,14 @@ func BenchmarkJSONL(b *testing.B) {
 	if err := os.WriteFile(filepath.Join(dir, "a.jsonl"), buf.Bytes(), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	src, err := New(spec.LogSource{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*.jsonl")}, &pipeline.Problems{})
+	src, err := New(Config{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*.jsonl")}, &pipeline.Problems{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(buf.Len()))
 	b.ResetTimer()
 	for b.Loop() {
-		it, err := src.Open(context.Background())
+		it, err := src.Open(context.Background(), pipeline.Grid{})
 		if err != nil {
 			b.Fatal(err)
 		}

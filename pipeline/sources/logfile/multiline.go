@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-
-	"github.com/opsdata/opsdata/spec"
 )
 
 // Defaults bounding one multi-line entry.
@@ -26,7 +24,7 @@ type multiline struct {
 	maxBytes int
 }
 
-func newMultiline(cfg spec.Multiline) (*multiline, error) {
+func newMultiline(cfg Multiline) (*multiline, error) {
 	if cfg.Start == "" {
 		return nil, nil
 	}

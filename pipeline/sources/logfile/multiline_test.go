@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
 )
 
@@ -26,18 +25,18 @@ func TestMultiline(t *testing.T) {
 		"    raise TimeoutError(\"gateway timed out after 30s\")\n" +
 		"TimeoutError: gateway timed out after 30s"
 	javaStart := `^\d{4}-\d{2}-\d{2} `
-	pyLogpai := spec.LogSource{Format: "logpai", LogFormat: "<Date> <Time> <Level> <Component>: <Content>",
-		TimeLayout: "2006-01-02 15:04:05,000", Timezone: "UTC", Fields: spec.LogFields{Entity: "Component"}}
+	pyLogpai := Config{Format: "logpai", LogFormat: "<Date> <Time> <Level> <Component>: <Content>",
+		TimeLayout: "2006-01-02 15:04:05,000", Timezone: "UTC", Fields: LogFields{Entity: "Component"}}
 	tests := []struct {
 		name    string
-		cfg     spec.LogSource
+		cfg     Config
 		file    string
 		want    []string
 		reasons map[string]int64
 	}{
 		{
 			name: "text java",
-			cfg:  spec.LogSource{Format: "text", Pattern: demoPattern, TimeLayout: "2006-01-02 15:04:05.000", Timezone: "UTC", Multiline: spec.Multiline{Start: javaStart}},
+			cfg:  Config{Format: "text", Pattern: demoPattern, TimeLayout: "2006-01-02 15:04:05.000", Timezone: "UTC", Multiline: Multiline{Start: javaStart}},
 			file: "java.log",
 			want: []string{
 				`2026-01-05T10:00:00Z checkout info java.log:2 "order placed"`,
@@ -49,7 +48,7 @@ func TestMultiline(t *testing.T) {
 		},
 		{
 			name: "text java, cut at 3 lines",
-			cfg:  spec.LogSource{Format: "text", Pattern: demoPattern, TimeLayout: "2006-01-02 15:04:05.000", Timezone: "UTC", Multiline: spec.Multiline{Start: javaStart, MaxLines: 3}},
+			cfg:  Config{Format: "text", Pattern: demoPattern, TimeLayout: "2006-01-02 15:04:05.000", Timezone: "UTC", Multiline: Multiline{Start: javaStart, MaxLines: 3}},
 			file: "java.log",
 			want: []string{
 				`2026-01-05T10:00:00Z checkout info java.log:2 "order placed"`,
@@ -60,7 +59,7 @@ func TestMultiline(t *testing.T) {
 		},
 		{
 			name: "text java, cut at 70 bytes",
-			cfg:  spec.LogSource{Format: "text", Pattern: demoPattern, TimeLayout: "2006-01-02 15:04:05.000", Timezone: "UTC", Multiline: spec.Multiline{Start: javaStart, MaxBytes: 70}},
+			cfg:  Config{Format: "text", Pattern: demoPattern, TimeLayout: "2006-01-02 15:04:05.000", Timezone: "UTC", Multiline: Multiline{Start: javaStart, MaxBytes: 70}},
 			file: "java.log",
 			want: []string{
 				`2026-01-05T10:00:00Z checkout info java.log:2 "order placed"`,
@@ -117,8 +116,8 @@ func TestMultiline(t *testing.T) {
 	}
 }
 
-func withMultiline(c spec.LogSource, start string) spec.LogSource {
-	c.Multiline = spec.Multiline{Start: start}
+func withMultiline(c Config, start string) Config {
+	c.Multiline = Multiline{Start: start}
 	return c
 }
 

@@ -30,7 +30,6 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
 )
 
@@ -53,8 +52,6 @@ const (
 )
 
 var (
-	// ErrNoRange means Open was called without pipeline.WithRange.
-	ErrNoRange = errors.New("no export range in the context")
 	// ErrLoki means Loki answered with an error.
 	ErrLoki = errors.New("loki error")
 )
@@ -66,7 +63,7 @@ var (
 
 // Source is a Loki log source.
 type Source struct {
-	cfg      spec.LogSource
+	cfg      Config
 	base     *url.URL
 	limit    int
 	chunk    time.Duration
@@ -83,13 +80,12 @@ type Source struct {
 
 var _ pipeline.LogSource = (*Source)(nil)
 
-// New builds a Loki source from its spec section (format loki). It matches
-// pipeline.LogSourceFactory.
-func New(cfg spec.LogSource, problems *pipeline.Problems) (pipeline.LogSource, error) {
+// New builds a Loki source from its config (Factory's New; tests call it directly).
+func New(cfg Config, problems *pipeline.Problems) (pipeline.LogSource, error) {
 	return newSource(cfg, problems)
 }
 
-func newSource(cfg spec.LogSource, problems *pipeline.Problems) (*Source, error) {
+func newSource(cfg Config, problems *pipeline.Problems) (*Source, error) {
 	where := fmt.Sprintf("log source %q (loki)", cfg.Name)
 	if problems == nil {
 		problems = &pipeline.Problems{}
@@ -142,15 +138,10 @@ func newSource(cfg spec.LogSource, problems *pipeline.Problems) (*Source, error)
 // Name returns the source's name from the spec.
 func (s *Source) Name() string { return s.cfg.Name }
 
-// Open starts reading the export range that pipeline.WithRange put into
-// ctx. Requests are made lazily, one page at a time.
-func (s *Source) Open(ctx context.Context) (pipeline.LogIterator, error) {
+// Open starts reading g's range. Requests are made lazily, one page at a time.
+func (s *Source) Open(ctx context.Context, g pipeline.Grid) (pipeline.LogIterator, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
-	}
-	g, ok := pipeline.RangeFrom(ctx)
-	if !ok {
-		return nil, fmt.Errorf("log source %q (loki): %w (the runner sets it with pipeline.WithRange)", s.cfg.Name, ErrNoRange)
 	}
 	if !g.End.After(g.Start) {
 		return nil, fmt.Errorf("log source %q (loki): empty range %s..%s", s.cfg.Name, g.Start, g.End)

@@ -19,8 +19,8 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"go.uber.org/goleak"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/spec"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -178,9 +178,9 @@ var all = []string{
 	`2026-01-05T13:30:00Z checkout debug ` + checkout + `:5 "level=debug msg=\"after the empty chunk\""`,
 }
 
-func readAll(t *testing.T, src *Source, ctx context.Context) ([]string, error) {
+func readAll(t *testing.T, src *Source, ctx context.Context, g pipeline.Grid) ([]string, error) {
 	t.Helper()
-	it, err := src.Open(ctx)
+	it, err := src.Open(ctx, g)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +197,7 @@ func readAll(t *testing.T, src *Source, ctx context.Context) ([]string, error) {
 func newTestSource(t *testing.T, url string, limit int, chunk time.Duration) (*Source, *pipeline.Problems) {
 	t.Helper()
 	problems := &pipeline.Problems{}
-	src, err := newSource(spec.LogSource{Name: "loki", Format: "loki", Loki: spec.LokiSource{
+	src, err := newSource(Config{Name: "loki", Loki: Settings{
 		URL: url, Query: query, Limit: limit, Chunk: spec.Duration(chunk), TenantID: "tenant-1",
 	}}, problems)
 	if err != nil {
@@ -254,7 +254,7 @@ func TestPagination(t *testing.T) {
 			srv := httptest.NewServer(fake)
 			defer srv.Close()
 			src, problems := newTestSource(t, srv.URL, tc.limit, tc.chunk)
-			got, err := readAll(t, src, pipeline.WithRange(context.Background(), pipeline.Grid{Start: from, End: to, Step: time.Minute}))
+			got, err := readAll(t, src, context.Background(), pipeline.Grid{Start: from, End: to, Step: time.Minute})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -296,7 +296,7 @@ func TestErrors(t *testing.T) {
 		{name: "502 twice then success", fail: map[int]failure{0: {502, "bad gateway"}, 1: {503, "too many outstanding requests"}}, wantReqs: 6},
 		{name: "429 then success", fail: map[int]failure{2: {429, "Ingestion rate limit exceeded"}}, wantReqs: 5},
 		{name: "500 five times", fail: map[int]failure{0: {500, "x"}, 1: {500, "x"}, 2: {500, "x"}, 3: {500, "x"}, 4: {500, "internal: store unavailable"}}, wantErr: "store unavailable", wantReqs: 5},
-		{name: "no range in the context", noRange: true, wantErr: ErrNoRange.Error()},
+		{name: "empty range", noRange: true, wantErr: "empty range"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -305,11 +305,11 @@ func TestErrors(t *testing.T) {
 			srv := httptest.NewServer(fake)
 			defer srv.Close()
 			src, _ := newTestSource(t, srv.URL, 100, time.Hour)
-			ctx := context.Background()
-			if !tc.noRange {
-				ctx = pipeline.WithRange(ctx, pipeline.Grid{Start: from, End: to, Step: time.Minute})
+			g := pipeline.Grid{Start: from, End: to, Step: time.Minute}
+			if tc.noRange {
+				g = pipeline.Grid{Start: from, End: from, Step: time.Minute}
 			}
-			got, err := readAll(t, src, ctx)
+			got, err := readAll(t, src, context.Background(), g)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
@@ -337,15 +337,15 @@ func TestNew(t *testing.T) {
 	t.Setenv("LOKI_TEST_TOKEN", "")
 	tests := []struct {
 		name string
-		cfg  spec.LokiSource
+		cfg  Settings
 		want string
 	}{
-		{"bad url", spec.LokiSource{URL: "127.0.0.1:3100", Query: query}, "loki.url"},
-		{"metric query", spec.LokiSource{URL: "http://127.0.0.1:3100", Query: `rate({a="b"}[1m])`}, "loki.query"},
-		{"empty token", spec.LokiSource{URL: "http://127.0.0.1:3100", Query: query, TokenEnv: "LOKI_TEST_TOKEN"}, "LOKI_TEST_TOKEN"},
+		{"bad url", Settings{URL: "127.0.0.1:3100", Query: query}, "loki.url"},
+		{"metric query", Settings{URL: "http://127.0.0.1:3100", Query: `rate({a="b"}[1m])`}, "loki.query"},
+		{"empty token", Settings{URL: "http://127.0.0.1:3100", Query: query, TokenEnv: "LOKI_TEST_TOKEN"}, "LOKI_TEST_TOKEN"},
 	}
 	for _, tc := range tests {
-		_, err := New(spec.LogSource{Name: "l", Format: "loki", Loki: tc.cfg}, nil)
+		_, err := New(Config{Name: "l", Loki: tc.cfg}, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
 		}

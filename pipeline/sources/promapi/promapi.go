@@ -21,10 +21,11 @@ import (
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // MaxPoints is the most points one query_range call may return per series;
@@ -39,30 +40,17 @@ var ErrPrometheus = errors.New("prometheus")
 type Source struct {
 	url     string
 	api     v1.API
-	cfg     spec.PrometheusSource
+	cfg     Config
 	backoff time.Duration // first retry delay; doubles per attempt
 	// lookback widens LabelValues' range as the embedded source does.
 	lookback time.Duration
 }
 
-// New builds the source from the spec's metrics.prometheus section, with
-// the environment filling what the spec leaves empty (spec.WithEnv).
-func New(_ context.Context, m spec.Metrics) (pipeline.MetricSource, error) {
-	s, err := Open(m.Prometheus)
-	if err != nil {
-		return nil, err
-	}
-	if m.LookbackDelta > 0 {
-		s.lookback = time.Duration(m.LookbackDelta)
-	}
-	return s, nil
-}
-
-// Open is New for callers without a whole spec (tests, benchmarks).
-func Open(p spec.PrometheusSource) (*Source, error) {
+// Open connects to the server of p (Factory's New; tests call it directly).
+func Open(p Config) (*Source, error) {
 	p = p.WithEnv()
-	if errs := p.Validate(); len(errs) > 0 {
-		return nil, errors.New(strings.Join(errs, "; "))
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("metrics.prometheus: %w", err)
 	}
 	rt, err := RoundTripper(p)
 	if err != nil {
@@ -78,7 +66,7 @@ func Open(p spec.PrometheusSource) (*Source, error) {
 // HTTPClientConfig translates the spec's connection settings to Prometheus's
 // own HTTP client configuration (prometheus/common/config), which does the
 // bearer token, basic auth, file-based secrets and TLS.
-func HTTPClientConfig(p spec.PrometheusSource) config.HTTPClientConfig {
+func HTTPClientConfig(p Config) config.HTTPClientConfig {
 	p = p.WithEnv()
 	hc := config.DefaultHTTPClientConfig
 	hc.BearerToken = config.Secret(p.BearerToken)
@@ -95,7 +83,7 @@ func HTTPClientConfig(p spec.PrometheusSource) config.HTTPClientConfig {
 }
 
 // RoundTripper is the authenticated, TLS-configured transport for p.
-func RoundTripper(p spec.PrometheusSource) (http.RoundTripper, error) {
+func RoundTripper(p Config) (http.RoundTripper, error) {
 	hc := HTTPClientConfig(p)
 	if err := hc.Validate(); err != nil {
 		return nil, fmt.Errorf("metrics.prometheus: %w", err)
@@ -330,3 +318,7 @@ func nanSlice(n int) []float64 {
 	}
 	return v
 }
+
+// Queryable is nil: a live server has no local storage to hand to the rule
+// labelers (its factory is not Queryable).
+func (s *Source) Queryable() storage.Queryable { return nil }

@@ -14,9 +14,9 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"go.uber.org/goleak"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/internal/promtest"
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/spec"
 )
 
 func TestMain(m *testing.M) {
@@ -83,7 +83,7 @@ func TestRetriesTransientErrors(t *testing.T) {
 		w.Write([]byte(`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"service":"a"},"values":[[60,"1.5"],[120,"2.5"]]}]}}`))
 	}))
 	defer ts.Close()
-	s, err := Open(spec.PrometheusSource{URL: ts.URL, Retries: 3})
+	s, err := Open(Config{URL: ts.URL, Retries: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestRetriesTransientErrors(t *testing.T) {
 func TestRealPrometheus(t *testing.T) {
 	prom, _ := promtest.Require(t)
 	srv := promtest.Start(t, prom, t.TempDir(), 5*time.Minute)
-	s, err := Open(spec.PrometheusSource{URL: srv.URL, MaxConcurrency: 2})
+	s, err := Open(Config{URL: srv.URL, MaxConcurrency: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/internal/benchutil"
 )
 
@@ -52,7 +51,7 @@ func benchLoad(b *testing.B, format Format) {
 	path, n := benchFile(b, format)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		src, err := Open(context.Background(), format, spec.MetricFile{Path: path}, 5*time.Minute)
+		src, err := Open(context.Background(), format, Config{Path: path}, 5*time.Minute)
 		if err != nil {
 			b.Fatal(err)
 		}

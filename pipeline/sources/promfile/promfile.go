@@ -52,8 +52,6 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 
-	"github.com/opsdata/opsdata/spec"
-	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 )
 
@@ -75,19 +73,9 @@ type Source struct {
 	Samples, Series int64
 }
 
-// NewOpenMetrics is the factory of metrics.source openmetrics.
-func NewOpenMetrics(ctx context.Context, cfg spec.Metrics) (pipeline.MetricSource, error) {
-	return Open(ctx, OpenMetrics, cfg.File, time.Duration(cfg.LookbackDelta))
-}
-
-// NewCSV is the factory of metrics.source csv.
-func NewCSV(ctx context.Context, cfg spec.Metrics) (pipeline.MetricSource, error) {
-	return Open(ctx, CSV, cfg.File, time.Duration(cfg.LookbackDelta))
-}
-
 // Open loads the files matching f.Path in the given format into a
 // temporary TSDB and opens it for evaluation.
-func Open(ctx context.Context, format Format, f spec.MetricFile, lookback time.Duration) (*Source, error) {
+func Open(ctx context.Context, format Format, f Config, lookback time.Duration) (*Source, error) {
 	files, err := filepath.Glob(f.Path)
 	if err != nil {
 		return nil, fmt.Errorf("metrics.file.path %q: %w", f.Path, err)

@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"go.uber.org/goleak"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/spec"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -220,7 +220,7 @@ func TestOpenEvaluates(t *testing.T) {
 		file   string
 	}{{CSV, "m.csv"}, {OpenMetrics, "m.om"}} {
 		t.Run(string(tc.format), func(t *testing.T) {
-			src, err := Open(context.Background(), tc.format, spec.MetricFile{Path: filepath.Join(dir, tc.file)}, 5*time.Minute)
+			src, err := Open(context.Background(), tc.format, Config{Path: filepath.Join(dir, tc.file)}, 5*time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -275,7 +275,7 @@ func TestOpenErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before, _ := filepath.Glob(filepath.Join(os.TempDir(), "opsdata-promfile-*"))
-			src, err := Open(context.Background(), CSV, spec.MetricFile{Path: tc.path}, 0)
+			src, err := Open(context.Background(), CSV, Config{Path: tc.path}, 0)
 			if err == nil {
 				src.Close()
 				t.Fatal("no error")

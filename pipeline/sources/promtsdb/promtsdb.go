@@ -9,63 +9,33 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"sort"
 	"time"
 
-	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/storage"
-	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/util/annotations"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // Source evaluates features over a read-only TSDB.
 type Source struct {
 	dir      string
-	sandbox  string
-	db       *tsdb.DBReadOnly
 	querier  storage.Querier
+	release  func() error
 	engine   *promql.Engine
 	lookback time.Duration
 }
 
-// New opens cfg.TSDB.Path read-only. The TSDB's blocks and WAL are loaded
-// once; the directory itself is never written (the read-only loader needs a
-// scratch directory, which lives in the system temp dir).
-func New(ctx context.Context, cfg spec.Metrics) (pipeline.MetricSource, error) {
-	return Open(ctx, cfg.TSDB.Path, time.Duration(cfg.LookbackDelta))
-}
-
-// Open is New for callers that have no spec (tests, benchmarks).
+// Open opens dir read-only for feature evaluation (Factory's New; tests
+// and benchmarks call it directly). The directory is never written.
 func Open(_ context.Context, dir string, lookback time.Duration) (*Source, error) {
-	st, err := os.Stat(dir)
+	q, release, err := openAllTime(dir)
 	if err != nil {
-		return nil, fmt.Errorf("tsdb %s: %w (run `opsdata demo` or point metrics.tsdb.path at a Prometheus data dir or snapshot)", dir, err)
-	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("tsdb %s: not a directory", dir)
-	}
-	sandbox, err := os.MkdirTemp("", "opsdata-tsdb-")
-	if err != nil {
-		return nil, fmt.Errorf("tsdb scratch dir: %w", err)
-	}
-	db, err := tsdb.OpenDBReadOnly(dir, sandbox, promslog.NewNopLogger())
-	if err != nil {
-		os.RemoveAll(sandbox)
-		return nil, fmt.Errorf("open tsdb %s: %w", dir, err)
-	}
-	// One querier over all time: DBReadOnly reloads blocks and replays the
-	// WAL on every Querier call, which we must not do per query.
-	q, err := db.Querier(math.MinInt64, math.MaxInt64)
-	if err != nil {
-		db.Close()
-		os.RemoveAll(sandbox)
-		return nil, fmt.Errorf("open tsdb %s: %w", dir, err)
+		return nil, err
 	}
 	if lookback <= 0 {
 		lookback = spec.DefaultLookback
@@ -77,7 +47,7 @@ func Open(_ context.Context, dir string, lookback time.Duration) (*Source, error
 		EnableAtModifier:     true,
 		EnableNegativeOffset: true,
 	})
-	return &Source{dir: dir, sandbox: sandbox, db: db, querier: q, engine: engine, lookback: lookback}, nil
+	return &Source{dir: dir, querier: q, release: release, engine: engine, lookback: lookback}, nil
 }
 
 // Queryable exposes the shared querier to the engine; Close is a no-op so
@@ -194,6 +164,5 @@ func (s *Source) LabelValues(ctx context.Context, grid pipeline.Grid, name strin
 
 // Close releases the TSDB and its scratch directory.
 func (s *Source) Close() error {
-	err := errors.Join(s.querier.Close(), s.db.Close())
-	return errors.Join(err, os.RemoveAll(s.sandbox))
+	return s.release()
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
 )
 
@@ -18,8 +17,8 @@ func TestCSVTickets(t *testing.T) {
 		"OPS-106,Nobody,open,low,2026-01-07T10:00:00Z,,,,\n" +
 		"OPS-107,short row\n" +
 		"OPS-101,Duplicate,open,low,2026-01-07T10:00:00Z,,,checkout,\n"
-	cfg := spec.TicketSource{Name: "csvops", Format: "csv", Path: "*.csv",
-		Fields: spec.TicketFields{ID: "key", Title: "summary", Entities: "services"}}
+	cfg := Config{Name: "csvops", Format: "csv", Path: "*.csv",
+		Fields: Fields{ID: "key", Title: "summary", Entities: "services"}}
 	tests := []struct {
 		name    string
 		files   map[string]string

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
 )
 
@@ -53,7 +52,7 @@ type keys struct {
 
 // Source reads tickets from the files its path (a glob) matches.
 type Source struct {
-	cfg      spec.TicketSource
+	cfg      Config
 	problems *pipeline.Problems
 	input    string
 	keys     keys
@@ -62,9 +61,9 @@ type Source struct {
 
 var _ pipeline.TicketSource = (*Source)(nil)
 
-// New builds a ticket source from its spec section. It matches
-// pipeline.TicketSourceFactory; files are read by Tickets.
-func New(cfg spec.TicketSource, problems *pipeline.Problems) (pipeline.TicketSource, error) {
+// New builds a ticket source from its config (Factory's New; tests call
+// it directly); files are read by Tickets.
+func New(cfg Config, problems *pipeline.Problems) (pipeline.TicketSource, error) {
 	where := fmt.Sprintf("ticket source %q", cfg.Name)
 	if problems == nil {
 		problems = &pipeline.Problems{}

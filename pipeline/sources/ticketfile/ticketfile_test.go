@@ -12,7 +12,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline"
 )
 
@@ -39,7 +38,7 @@ func write(t *testing.T, files map[string]string) string {
 	return dir
 }
 
-func read(t *testing.T, cfg spec.TicketSource, problems *pipeline.Problems) ([]pipeline.Ticket, error) {
+func read(t *testing.T, cfg Config, problems *pipeline.Problems) ([]pipeline.Ticket, error) {
 	t.Helper()
 	src, err := New(cfg, problems)
 	if err != nil {
@@ -56,10 +55,10 @@ func TestTickets(t *testing.T) {
  {"id":"OPS-104","title":"Cart slow","body":"b","status":"resolved","severity":"High","created":"2026-01-06 16:42:10","impact_start":"2026-01-06T16:30:00","resolved":null,"services":["cart"," cart","search",""],"timezone":"America/New_York"},
  {"id":"OPS-101","title":"Checkout down","body":"...","status":"resolved","severity":"critical","created":"2026-01-05T09:20:00Z","impact_start":"2026-01-05T09:13:27Z","resolved":"2026-01-05T09:51:02Z","services":["checkout"]}
 ]`
-	cfg := spec.TicketSource{Name: "ops", Format: "json", Path: "*.json", Fields: spec.TicketFields{Entities: "services"}}
+	cfg := Config{Name: "ops", Format: "json", Path: "*.json", Fields: Fields{Entities: "services"}}
 	tests := []struct {
 		name    string
-		cfg     spec.TicketSource
+		cfg     Config
 		files   map[string]string
 		want    []pipeline.Ticket
 		reasons map[string]int64
@@ -80,7 +79,7 @@ func TestTickets(t *testing.T) {
 		},
 		{
 			name: "source timezone across DST, comma-separated entities, numeric id",
-			cfg: func() spec.TicketSource {
+			cfg: func() Config {
 				c := cfg
 				c.Timezone = "Europe/Berlin"
 				c.Fields.Entities = ""
@@ -180,7 +179,7 @@ func TestProblemExamples(t *testing.T) {
  {"id":"X-3","created":"2026-01-05 09:20:00","entities":"a"}
 ]`})
 	var problems pipeline.Problems
-	if _, err := read(t, spec.TicketSource{Name: "ops", Path: filepath.Join(dir, "t.json")}, &problems); err != nil {
+	if _, err := read(t, Config{Name: "ops", Path: filepath.Join(dir, "t.json")}, &problems); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -213,7 +212,7 @@ func TestFileErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := read(t, spec.TicketSource{Name: "ops", Format: "json", Path: filepath.Join(dir, tc.path)}, &pipeline.Problems{})
+			_, err := read(t, Config{Name: "ops", Format: "json", Path: filepath.Join(dir, tc.path)}, &pipeline.Problems{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want containing %q", err, tc.want)
 			}
@@ -227,13 +226,13 @@ func TestFileErrors(t *testing.T) {
 func TestNewErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  spec.TicketSource
+		cfg  Config
 		want string
 	}{
-		{"format", spec.TicketSource{Name: "ops", Format: "xml", Path: "x"}, `format "xml"`},
-		{"path", spec.TicketSource{Name: "ops", Format: "json"}, "path is required"},
-		{"glob", spec.TicketSource{Name: "ops", Format: "json", Path: "[x"}, "syntax error in pattern"},
-		{"timezone", spec.TicketSource{Name: "ops", Format: "json", Path: "x", Timezone: "Nowhere/Land"}, "Nowhere/Land"},
+		{"format", Config{Name: "ops", Format: "xml", Path: "x"}, `format "xml"`},
+		{"path", Config{Name: "ops", Format: "json"}, "path is required"},
+		{"glob", Config{Name: "ops", Format: "json", Path: "[x"}, "syntax error in pattern"},
+		{"timezone", Config{Name: "ops", Format: "json", Path: "x", Timezone: "Nowhere/Land"}, "Nowhere/Land"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,98 @@
+package gridquery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/storage"
+
+	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/spec"
+)
+
+// ErrNoQueryable means a rule or alerts_series labeler ran without a metric
+// source to query (Resolve refuses such a spec; direct callers may not).
+var ErrNoQueryable = errors.New("no metric source with local storage to evaluate over")
+
+// Setup is what the labelers that query metrics over the grid (rule,
+// alerts_series) start from: it checks there is a metric source and returns
+// the evaluation step (cfg.Interval, default the grid step) and the entity
+// label (cfg.EntityLabel, default the input's). kind prefixes the error.
+func Setup(kind string, cfg Config, in pipeline.LabelInput) (time.Duration, string, error) {
+	if in.Queryable == nil {
+		return 0, "", fmt.Errorf("%s labeler: %w", kind, ErrNoQueryable)
+	}
+	step := time.Duration(cfg.Interval)
+	if step <= 0 {
+		step = in.Grid.Step
+	}
+	entityLabel := cfg.EntityLabel
+	if entityLabel == "" {
+		entityLabel = in.EntityLabel
+	}
+	return step, entityLabel, nil
+}
+
+// NewEngine builds the PromQL engine for a labeler: opts with the
+// sample and time bounds every labeler uses. The caller closes it.
+func NewEngine(opts promql.EngineOpts) *promql.Engine {
+	opts.MaxSamples, opts.Timeout = 50_000_000, time.Hour
+	return promql.NewEngine(opts)
+}
+
+// RangeMatrix runs expr as a range query over the grid at step.
+func RangeMatrix(ctx context.Context, engine *promql.Engine, q storage.Queryable, expr string, grid pipeline.Grid, step time.Duration) (promql.Matrix, error) {
+	qry, err := engine.NewRangeQuery(ctx, q, nil, expr, grid.Start, grid.End, step)
+	if err != nil {
+		return nil, err
+	}
+	defer qry.Close()
+	res := qry.Exec(ctx)
+	if res.Err != nil {
+		return nil, res.Err
+	}
+	m, ok := res.Value.(promql.Matrix)
+	if !ok {
+		return nil, fmt.Errorf("expression returns %s, an alerting rule needs an instant vector", res.Value.Type())
+	}
+	// qry.Close hands the result's point slices back to the engine's pool,
+	// where the next query overwrites them: copy what the caller keeps.
+	out := make(promql.Matrix, len(m))
+	for i, s := range m {
+		out[i] = promql.Series{Metric: s.Metric, DropName: s.DropName,
+			Floats: append([]promql.FPoint(nil), s.Floats...), Histograms: append([]promql.HPoint(nil), s.Histograms...)}
+	}
+	return out, nil
+}
+
+// Config is the section of the labelers that query the metric source
+// over the grid (rule, alerts_series).
+type Config struct {
+	Interval    spec.Duration `yaml:"interval"`     // evaluation step (default: the window)
+	EntityLabel string        `yaml:"entity_label"` // label naming the entity (default entity.label)
+}
+
+// Problems lists what is wrong with the section.
+func (c Config) Problems() []error {
+	if c.Interval < 0 {
+		return []error{errors.New("interval: must not be negative")}
+	}
+	return nil
+}
+
+// Factory adapts a kind's typed constructor to pipeline.LabelerFactory.
+func Factory[C any, P interface {
+	*C
+	pipeline.Config
+}](needsQueryable bool, build func(*C, *pipeline.Problems) (pipeline.Labeler, error)) pipeline.LabelerFactory {
+	return pipeline.LabelerFactory{
+		NewConfig:      func() pipeline.Config { return P(new(C)) },
+		NeedsQueryable: needsQueryable,
+		New: func(cfg pipeline.Config, problems *pipeline.Problems) (pipeline.Labeler, error) {
+			return build(cfg.(P), problems)
+		},
+	}
+}
