@@ -110,6 +110,16 @@ func randString(r *rand.Rand, alphabet string, n int) string {
 
 // serviceName names service s: the six base names, then copies suffixed
 // -2, -3, ... for scale benchmarks.
+// namespaceOf places a service in one of two namespaces: the customer-facing
+// shop (the first half of the profiles) and the platform behind it, so specs
+// can window by namespace (entity.kind: namespace).
+func namespaceOf(s *service) string {
+	if s.base < (len(profiles)+1)/2 {
+		return "shop"
+	}
+	return "platform"
+}
+
 func serviceName(s int) string {
 	base := profiles[s%len(profiles)].name
 	if s < len(profiles) {

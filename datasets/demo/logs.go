@@ -392,13 +392,14 @@ var (
 )
 
 type jsonLine struct {
-	TS      string `json:"ts"`
-	Level   string `json:"level"`
-	Service string `json:"service"`
-	Host    string `json:"host"`
-	Pod     string `json:"pod"`
-	User    string `json:"user,omitempty"`
-	Msg     string `json:"msg"`
+	TS        string `json:"ts"`
+	Level     string `json:"level"`
+	Service   string `json:"service"`
+	Namespace string `json:"namespace"`
+	Host      string `json:"host"`
+	Pod       string `json:"pod"`
+	User      string `json:"user,omitempty"`
+	Msg       string `json:"msg"`
 }
 
 // writeServiceLogs writes one service's file; it returns the number of lines
@@ -462,7 +463,7 @@ func writeServiceLogs(ctx context.Context, dir string, c *cluster, svc *service,
 		if svc.prof.jsonLogs {
 			buf.Reset()
 			if err := enc.Encode(jsonLine{
-				TS: t.UTC().Format(jsonLayout), Level: ev.level, Service: svc.name,
+				TS: t.UTC().Format(jsonLayout), Level: ev.level, Service: svc.name, Namespace: namespaceOf(svc),
 				Host: c.nodes[ev.inst.node].host, Pod: ev.inst.pod, User: ev.user, Msg: ev.msg,
 			}); err != nil {
 				return 0, 0, "", fmt.Errorf("demo: encode %s line %d: %w", file, i+1, err)

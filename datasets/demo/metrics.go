@@ -283,6 +283,7 @@ func seriesLabels(c *cluster) [][]labels.Labels {
 				"__name__", name,
 				"job", "demo",
 				"service", inst.svc.name,
+				"namespace", namespaceOf(inst.svc),
 				"instance", inst.addr,
 				"pod", inst.pod,
 				"node", c.nodes[inst.node].host,

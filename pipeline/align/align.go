@@ -237,16 +237,20 @@ func (f *Frame) AddLog(entity string, t time.Time, level string) bool {
 }
 
 // Rows calls emit for every (window, entity) in order: by window start,
-// then entity. labels returns the label columns of an entity's windows.
-func (f *Frame) Rows(t *WindowTable, labels func(entity string) []schemas.WindowLabels, emit func(row any) error) error {
+// then the frame's entity order. name gives an entity's published name (the
+// runner orders the entities by it); labels returns the label columns of an
+// entity's windows.
+func (f *Frame) Rows(t *WindowTable, name func(entity string) string, labels func(entity string) []schemas.WindowLabels, emit func(row any) error) error {
 	perEntity := make([][]schemas.WindowLabels, len(f.entities))
-	for e, name := range f.entities {
-		perEntity[e] = labels(name)
+	published := make([]string, len(f.entities))
+	for e, raw := range f.entities {
+		perEntity[e] = labels(raw)
+		published[e] = name(raw)
 	}
 	feats := make([]float64, f.features)
 	for i := 0; i < f.Grid.Len(); i++ {
 		start := f.Grid.At(i)
-		for e, name := range f.entities {
+		for e := range f.entities {
 			for k := range feats {
 				feats[k] = f.values[e][k][i]
 			}
@@ -254,7 +258,7 @@ func (f *Frame) Rows(t *WindowTable, labels func(entity string) []schemas.Window
 			if f.templates > 0 {
 				tpl = f.tpl[e][i*f.templates : (i+1)*f.templates]
 			}
-			if err := emit(t.RowTemplates(schemas.WindowKey{WindowStart: start, Entity: name}, feats, f.logs[e][i], tpl, perEntity[e][i])); err != nil {
+			if err := emit(t.RowTemplates(schemas.WindowKey{WindowStart: start, Entity: published[e]}, feats, f.logs[e][i], tpl, perEntity[e][i])); err != nil {
 				return err
 			}
 		}

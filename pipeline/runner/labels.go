@@ -44,6 +44,7 @@ func (e *export) label(ctx context.Context) error {
 			e.labelCfg = label.Config{Horizon: time.Duration(lp.Spec.Horizon), Recovery: time.Duration(lp.Spec.Recovery)}
 		}
 	}
+	e.incidents = e.knownIncidents(e.incidents) // entities.go
 	if err := e.mergeLabels(); err != nil { // labelreport.go
 		return err
 	}
@@ -79,25 +80,18 @@ func (e *export) labelSummary() schemas.LabelSummary {
 	}
 	ls.Method = fmt.Sprintf("Incidents come from %s; a window [s, s+%s) of an entity is labelled incident when it overlaps an incident's [impact start, resolved) of that entity. pre_incident marks the %s before an incident, recovery the %s after one.",
 		strings.Join(ls.Labelers, ", "), model.Duration(e.grid.Step), model.Duration(e.labelCfg.Horizon), model.Duration(e.labelCfg.Recovery))
-	known := map[string]bool{}
-	for _, ent := range e.entities {
-		known[ent] = true
-	}
-	var open, unknown int
+	var open int
 	for _, in := range e.incidents {
 		ls.IncidentsBySource[in.Source]++
 		if in.End == nil {
 			open++
 		}
-		if !known[in.Entity] {
-			unknown++
-		}
 	}
 	if open > 0 {
 		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d incident interval(s) have no known end (ticket still open): labelled until the end of the export", open))
 	}
-	if unknown > 0 {
-		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d incident interval(s) name entities with no metrics in the range", unknown))
+	for _, src := range sortedKeys(e.unknownIncidents) {
+		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d %s incident interval(s) name entities that are not %s entities of the range: not published (see bad_input)", e.unknownIncidents[src], src, e.s.Entity.Kind))
 	}
 	ls.Gaps = append(ls.Gaps, e.reportGaps()...) // labelreport.go
 	if len(e.s.Labelers) == 1 && e.s.Labelers[0].Kind == "ticket" {

@@ -92,7 +92,7 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	defer os.RemoveAll(staging)
 
 	e := &export{o: o, s: s, plan: plan, log: log, grid: grid, anon: anon, keyEpoch: anonymize.Epoch(key), staging: staging,
-		problems: &pipeline.Problems{}, rows: map[string]int64{}, seriesID: map[string]int64{}}
+		problems: &pipeline.Problems{}, rows: map[string]int64{}, seriesID: map[string]int64{}, unknownIncidents: map[string]int64{}}
 	if err := e.run(ctx); err != nil {
 		return nil, err
 	}
@@ -147,6 +147,10 @@ type export struct {
 	logStats    map[string]int64
 	bytesIn     int64
 	unknownEn   map[string]int64
+	// names are the published entity names (entities.go);
+	// unknownIncidents counts incidents of other entities, per source.
+	names            map[string]string
+	unknownIncidents map[string]int64
 	// queryable is the metric source's storage for rule labelers; report
 	// is what merging the labels did (labelreport.go).
 	queryable storage.Queryable
@@ -203,19 +207,27 @@ func (e *export) run(ctx context.Context) error {
 	if err := e.mineTemplates(ctx); err != nil {
 		return err
 	}
-	// Rows of the windows table: the entities the metrics know, plus those
-	// tickets name. A spec without metric features (logs and tickets only)
-	// takes its entities from the logs too.
-	var logEntities []string
-	if msrc == nil {
+	// Rows of the windows table: the entities the metrics know; a spec
+	// without a metric source takes them from its logs and tickets
+	// (entities.go: one path for entity names).
+	if msrc != nil {
+		e.entities = align.SortedSet(metricEntities)
+	} else {
+		var logEntities []string
 		for ent := range e.logEntities {
 			logEntities = append(logEntities, ent)
 		}
+		e.entities = align.SortedSet(ticketEntities, logEntities)
 	}
-	e.entities = align.SortedSet(metricEntities, ticketEntities, logEntities)
 	if len(e.entities) == 0 {
-		return fmt.Errorf("no entities: no metric carries the entity label %q in the range, no ticket names an entity and no log line has one", s.Entity.Label)
+		if msrc != nil {
+			return fmt.Errorf("no entities: no metric carries the entity label %q (entity.label) in the range; check the range and the label", s.Entity.Label)
+		}
+		return fmt.Errorf("no entities: no ticket names an entity and no log line has one (fields.entity of the log sources)")
 	}
+	e.nameEntities()
+	// Template texts are published only now, when every entity is learned.
+	e.fixTemplates()
 	if err := e.label(ctx); err != nil {
 		return err
 	}
@@ -268,12 +280,6 @@ func (e *export) run(ctx context.Context) error {
 		return err
 	}
 	return e.writeTables()
-}
-
-// entity is the published name of an entity: kept as is, unless the policy
-// pseudonymizes the entity label (hosts, for instance).
-func (e *export) entity(raw string) string {
-	return e.anon.EntityValue(e.s.Entity.Label, e.s.Entity.Kind, raw)
 }
 
 func utcPtr(t *time.Time) *time.Time {

@@ -23,7 +23,7 @@ func (e *export) windowsDay(table *align.WindowTable, day pipeline.Grid, frame *
 			e.phases[l.Phase]++
 		}
 	}
-	err = frame.Rows(table, func(entity string) []schemas.WindowLabels { return labels[entity] }, func(row any) error {
+	err = frame.Rows(table, e.entity, func(entity string) []schemas.WindowLabels { return labels[entity] }, func(row any) error {
 		return w.Write(row)
 	})
 	if err != nil {
@@ -44,10 +44,7 @@ func (e *export) writeTables() error {
 	}
 	tickets := make([]schemas.Ticket, 0, len(e.tickets))
 	for _, t := range e.tickets {
-		ents := make([]string, len(t.Entities))
-		for i, x := range t.Entities {
-			ents[i] = e.entity(x)
-		}
+		ents := e.publishedEntities(t.Entities)
 		tickets = append(tickets, schemas.Ticket{
 			TicketID: t.ID, Source: t.Source, Title: e.anon.Column("tickets.title", t.Title), Body: e.anon.Column("tickets.body", t.Body),
 			Status: t.Status, Severity: t.Severity, Created: t.Created.UTC(),

@@ -89,6 +89,14 @@ func (e *export) mineTemplates(ctx context.Context) error {
 			return fmt.Errorf("logs %s: mining templates: %w", lc.Name, err)
 		}
 	}
+	e.templates = ts
+	return nil
+}
+
+// fixTemplates publishes the mined templates' texts, once every entity has
+// its published name (entities.go), and picks the windows' top templates.
+func (e *export) fixTemplates() {
+	ts := e.templates
 	// Sources in spec order, templates in the miner's (count, id) order:
 	// the same text from two sources is one template.
 	for _, lp := range e.plan.Logs {
@@ -127,8 +135,6 @@ func (e *export) mineTemplates(ctx context.Context) error {
 			ts.columns = append(ts.columns, "tpl_"+ts.tpls[k].id)
 		}
 	}
-	e.templates = ts
-	return nil
 }
 
 func (e *export) mineSource(ctx context.Context, src pipeline.LogSource, m *logtemplates.Miner) error {
