@@ -457,8 +457,8 @@ func writeOpenMetrics(ctx context.Context, path string, c *cluster, g grid, vals
 			for _, j := range fam.slots {
 				name, xn, xv := slotMetric(j)
 				var prefix strings.Builder
-				fmt.Fprintf(&prefix, `%s{job="demo",service="%s",instance="%s",pod="%s",node="%s"`,
-					name, inst.svc.name, inst.addr, inst.pod, c.nodes[inst.node].host)
+				fmt.Fprintf(&prefix, `%s{job="demo",service="%s",namespace="%s",instance="%s",pod="%s",node="%s"`,
+					name, inst.svc.name, namespaceOf(inst.svc), inst.addr, inst.pod, c.nodes[inst.node].host)
 				if xn != "" {
 					fmt.Fprintf(&prefix, `,%s="%s"`, xn, xv)
 				}
