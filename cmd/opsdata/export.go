@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -35,19 +34,7 @@ publishes an immutable version. Re-running with the same inputs is a no-op.`,
 			if err != nil {
 				return err
 			}
-			w := c.App.Writer
-			printPublished(w, res.AlreadyPublished, res.Dataset, res.Version, res.Output, start)
-			tables := make([]string, 0, len(res.Rows))
-			for t := range res.Rows {
-				tables = append(tables, t)
-			}
-			sort.Strings(tables)
-			for _, t := range tables {
-				fmt.Fprintf(w, "  %-10s %10d rows\n", t, res.Rows[t])
-			}
-			for input, p := range res.Problems {
-				fmt.Fprintf(w, "  malformed input %s: %d records skipped (see manifest.json bad_input)\n", input, p.Count)
-			}
+			printReport(c.App.Writer, a.logger, res.AlreadyPublished, res.Dataset, res.Version, res.Output, start, res.Rows, res.Problems)
 			return nil
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/opsdata/opsdata/internal/bucket"
+	"github.com/opsdata/opsdata/pipeline/publish"
 	"github.com/urfave/cli/v2"
 )
 
@@ -41,7 +42,7 @@ func lsCommand() *cli.Command {
 					name += " (latest)"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", name, e.From.UTC().Format(time.RFC3339), e.To.UTC().Format(time.RFC3339),
-					e.Window, e.Rows, sizeString(e.Bytes), e.Licence)
+					e.Window, e.Rows, publish.HumanBytes(e.Bytes), e.Licence)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -52,17 +53,4 @@ func lsCommand() *cli.Command {
 			return nil
 		},
 	}
-}
-
-func sizeString(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -43,7 +43,6 @@ func newApp() *cli.App {
 			pullCommand(),
 			templatesCommand(),
 		},
-		HideHelpCommand: true,
 	}
 }
 

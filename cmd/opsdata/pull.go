@@ -12,6 +12,7 @@ import (
 
 	"github.com/opsdata/opsdata/datasets/pull"
 	"github.com/opsdata/opsdata/internal/bucket"
+	"github.com/opsdata/opsdata/pipeline/publish"
 	"github.com/opsdata/opsdata/schemas"
 )
 
@@ -79,7 +80,7 @@ func pullCommand() *cli.Command {
 				what = "a subset (full list in " + pull.FullSumsFile + ")"
 			}
 			fmt.Fprintf(c.App.Writer, "pulled %s@%s into %s: %d files (%s), %d downloaded, %d already present, %s\n",
-				res.Dataset, res.Version, dir, res.Files, sizeString(res.Bytes), res.Fetched, res.Skipped, what)
+				res.Dataset, res.Version, dir, res.Files, publish.HumanBytes(res.Bytes), res.Fetched, res.Skipped, what)
 			fmt.Fprintf(c.App.Writer, "verify with: (cd %s && sha256sum -c %s)\n", dir, schemas.SumsFile)
 			return nil
 		},
@@ -127,7 +128,7 @@ func newProgress(w io.Writer, tty bool) *progress { return &progress{w: w, tty: 
 func (p *progress) Start(files int, bytes int64) {
 	p.files, p.total = files, bytes
 	if !p.tty {
-		fmt.Fprintf(p.w, "pull: %d files, %s\n", files, sizeString(bytes))
+		fmt.Fprintf(p.w, "pull: %d files, %s\n", files, publish.HumanBytes(bytes))
 	}
 }
 
@@ -139,7 +140,7 @@ func (p *progress) Done(path string, bytes int64, skipped bool) {
 		if skipped {
 			verb = "present"
 		}
-		fmt.Fprintf(p.w, "pull: [%d/%d] %s %s (%s)\n", p.n, p.files, verb, path, sizeString(bytes))
+		fmt.Fprintf(p.w, "pull: [%d/%d] %s %s (%s)\n", p.n, p.files, verb, path, publish.HumanBytes(bytes))
 		return
 	}
 	if now := time.Now(); p.n < p.files && now.Sub(p.last) < 100*time.Millisecond {
@@ -153,7 +154,7 @@ func (p *progress) Done(path string, bytes int64, skipped bool) {
 		frac = float64(p.got) / float64(p.total)
 	}
 	fill := int(frac * width)
-	fmt.Fprintf(p.w, "\r[%s%s] %3.0f%%  %d/%d files  %s/%s ", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), frac*100, p.n, p.files, sizeString(p.got), sizeString(p.total))
+	fmt.Fprintf(p.w, "\r[%s%s] %3.0f%%  %d/%d files  %s/%s ", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), frac*100, p.n, p.files, publish.HumanBytes(p.got), publish.HumanBytes(p.total))
 }
 
 func (p *progress) finish() {

@@ -41,7 +41,7 @@ them with a matcher.`,
 				return err
 			}
 			w := c.App.Writer
-			printPublished(w, res.AlreadyPublished, res.Dataset, res.Version, res.Output, start)
+			printReport(w, a.logger, res.AlreadyPublished, res.Dataset, res.Version, res.Output, start, nil, nil)
 			fmt.Fprintf(w, "  %-10s %10d rows (%d staleness markers)\n", "samples", res.Stats.Samples, res.Stats.Stale)
 			fmt.Fprintf(w, "  %-10s %10d rows\n", "raw_series", res.Stats.Series)
 			return nil

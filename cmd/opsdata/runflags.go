@@ -5,10 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/opsdata/opsdata/schemas"
 	"github.com/opsdata/opsdata/spec"
 )
 
@@ -30,13 +32,32 @@ func runFlags(outputUsage, publicUsage string, afterSpec, afterRange []cli.Flag)
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress to stderr"})
 }
 
-// printPublished writes the first line of a publishing command's report.
-func printPublished(w io.Writer, already bool, dataset, version, output string, start time.Time) {
-	state := "published"
+// printReport writes a publishing command's report: what was published
+// where, the rows per table and the malformed input per source, each in a
+// fixed order, so two runs over the same inputs print the same bytes (the
+// duration goes to the --verbose log, not here).
+func printReport(w io.Writer, log *slog.Logger, already bool, dataset, version, output string, start time.Time, rows map[string]int64, problems map[string]schemas.InputProblems) {
 	if already {
-		state = "already published (identical), nothing to do"
+		fmt.Fprintf(w, "%s/%s at %s is already published with identical content: nothing to do\n", dataset, version, output)
+	} else {
+		fmt.Fprintf(w, "published %s/%s to %s\n", dataset, version, output)
 	}
-	fmt.Fprintf(w, "%s %s/%s to %s in %s\n", state, dataset, version, output, time.Since(start).Round(time.Millisecond))
+	log.Info("run finished", "dataset", dataset, "version", version, "duration", time.Since(start).Round(time.Millisecond))
+	for _, t := range sortedKeys(rows) {
+		fmt.Fprintf(w, "  %-14s %10d rows\n", t, rows[t])
+	}
+	for _, input := range sortedKeys(problems) {
+		fmt.Fprintf(w, "  malformed input %s: %d records skipped (see manifest.json bad_input)\n", input, problems[input].Count)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // runArgs is what the commands that publish a version (export, raw) read

@@ -87,7 +87,7 @@ func renderCard(m *schemas.Manifest, tables []*tableInfo) []byte {
 	p("| Time range | %s to %s (UTC, end exclusive) |\n", m.From.Format(time.RFC3339), m.To.Format(time.RFC3339))
 	p("| Window | %s — a row covers [window_start, window_start + %s) |\n", m.Window, m.Window)
 	p("| Entity | %s |\n", cell(orDash(m.EntityKind)))
-	p("| Size | %s, %s in %s |\n", plural(m.Rows, "row"), humanBytes(m.Bytes), plural(int64(countData(m)), "file"))
+	p("| Size | %s, %s in %s |\n", plural(m.Rows, "row"), HumanBytes(m.Bytes), plural(int64(countData(m)), "file"))
 	p("| Licence | [%s](%s)%s |\n", m.Licence, m.LicenceURL, prefixed(" — ", m.LicenceName))
 	p("| Key epoch | `%s` |\n", orDash(m.KeyEpoch))
 	p("| Spec digest | `%s` |\n", orDash(m.SpecDigest))
@@ -101,7 +101,7 @@ func renderCard(m *schemas.Manifest, tables []*tableInfo) []byte {
 		if d, ok := tableDescriptions[t.name]; ok {
 			p("%s\n\n", d)
 		}
-		p("%s, %s in %s", plural(t.totals.Rows, "row"), humanBytes(t.totals.Bytes), plural(int64(t.totals.Files), "file"))
+		p("%s, %s in %s", plural(t.totals.Rows, "row"), HumanBytes(t.totals.Bytes), plural(int64(t.totals.Files), "file"))
 		if len(t.parts) > 0 {
 			p("; Hive-partitioned by date, %s from `%s` to `%s`", plural(int64(len(t.parts)), "partition"), t.parts[0], t.parts[len(t.parts)-1])
 		}
@@ -116,7 +116,7 @@ func renderCard(m *schemas.Manifest, tables []*tableInfo) []byte {
 	}
 
 	if len(m.Features) > 0 {
-		p("## Features\n\nEach feature is a PromQL expression evaluated at every window start; it is a column of `windows`.\n\n")
+		p("## Features\n\nEach feature is a PromQL expression evaluated at the end of every window (window_start + window), from data up to that instant, so a row never looks ahead; it is a column of `windows`.\n\n")
 		p("| feature | unit | expression | description |\n|---|---|---|---|\n")
 		for _, f := range m.Features {
 			p("| `%s` | %s | `%s` | %s |\n", f.Name, cell(orDash(f.Unit)), cell(f.Expr), cell(orDash(f.Help)))
@@ -251,7 +251,9 @@ func plural(n int64, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-func humanBytes(n int64) string {
+// HumanBytes writes a size in binary units (KiB, MiB, ...), as the card,
+// the catalog page and `opsdata ls` show it.
+func HumanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

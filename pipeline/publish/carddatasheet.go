@@ -92,7 +92,7 @@ func datasheetIntro(m *schemas.Manifest, tables []*tableInfo) string {
 	p("The data covers %s to %s (UTC). There is no train/test split: split by time (for example the last day as test) so that no future leaks into training. Nothing in the data identifies a person: user names, hosts and addresses are keyed pseudonyms.\n\n",
 		m.From.UTC().Format(time.RFC3339), m.To.UTC().Format(time.RFC3339))
 	p("## Collection process\n\n")
-	p("The operator's monitoring (Prometheus metrics), logs and incident tickets were read for the export range and aligned to a %s grid anchored at the Unix epoch; a window's features are PromQL expressions evaluated at its start. Malformed input records were counted and skipped (see Data quality). The export is deterministic: the same inputs, spec (digest `%s`) and code (`%s`) give the same bytes.\n\n", m.Window, orDash(m.SpecDigest), orDash(m.CodeVersion))
+	p("The operator's monitoring (Prometheus metrics), logs and incident tickets were read for the export range and aligned to a %s grid anchored at the Unix epoch; a window's features are PromQL expressions evaluated at its end (window_start + window: no look-ahead). Malformed input records were counted and skipped (see Data quality). The export is deterministic: the same inputs, spec (digest `%s`) and code (`%s`) give the same bytes.\n\n", m.Window, orDash(m.SpecDigest), orDash(m.CodeVersion))
 	return b.String()
 }
 

@@ -137,7 +137,7 @@ func RenderDatasetPage(cat *schemas.Catalog, manifests []*schemas.Manifest) ([]b
 	for i := len(manifests) - 1; i >= 0; i-- { // newest first
 		m := manifests[i]
 		pv := &pageVersion{
-			M: m, Size: humanBytes(m.Bytes), Semver: SemverOf(m), IsLatest: m.Version == cat.Latest,
+			M: m, Size: HumanBytes(m.Bytes), Semver: SemverOf(m), IsLatest: m.Version == cat.Latest,
 			Range:      m.From.UTC().Format("2006-01-02 15:04") + " – " + m.To.UTC().Format("2006-01-02 15:04") + " UTC",
 			PhaseList:  joinCounts(m.Labels.WindowsByPhase),
 			SourceList: joinCounts(m.Labels.IncidentsBySource),
@@ -145,7 +145,7 @@ func RenderDatasetPage(cat *schemas.Catalog, manifests []*schemas.Manifest) ([]b
 		}
 		for _, name := range sortedKeys(m.Tables) {
 			t := m.Tables[name]
-			pt := pageTable{Name: name, Description: tableDescriptions[name], Totals: t, Size: humanBytes(t.Bytes), Schema: m.SchemaVersions[name]}
+			pt := pageTable{Name: name, Description: tableDescriptions[name], Totals: t, Size: HumanBytes(t.Bytes), Schema: m.SchemaVersions[name]}
 			var parts []string
 			for _, f := range m.Files {
 				if f.Table == name && f.Partition != "" && (len(parts) == 0 || parts[len(parts)-1] != f.Partition) {
@@ -217,7 +217,7 @@ func RenderIndexPage(prefix string, cats []*schemas.Catalog) ([]byte, error) {
 		}
 		if n := len(c.Versions); n > 0 {
 			e.Has, e.Last = true, c.Versions[n-1]
-			e.Size = humanBytes(e.Last.Bytes)
+			e.Size = HumanBytes(e.Last.Bytes)
 			e.Range = e.Last.From.UTC().Format("2006-01-02 15:04") + " – " + e.Last.To.UTC().Format("2006-01-02 15:04") + " UTC"
 		}
 		es = append(es, e)

@@ -3,7 +3,6 @@ package runner
 import (
 	"container/heap"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -14,43 +13,27 @@ import (
 	"github.com/opsdata/opsdata/schemas"
 )
 
-// logMerge merges the spec's log sources into one time-ordered stream.
-// Each source is itself time-ordered (the file sources merge their files);
-// a bounded reorder buffer absorbs small disorder inside a source, so the
-// logs table stays sorted by time without holding a day of logs in memory.
+// logMerge merges the spec's log sources into one time-ordered stream
+// (pipeline.MergeLogs). Each source is itself time-ordered (the file
+// sources merge their files the same way); a bounded reorder buffer absorbs
+// small disorder inside a source, so the logs table stays sorted by time
+// without holding a day of logs in memory.
 type logMerge struct {
-	its     []pipeline.LogIterator
-	sources heapOf // heads of the sources, by time
-	buffer  heapOf // reorder buffer
-	err     error
-	cur     pipeline.LogRecord
+	m      *pipeline.LogMerge
+	buffer heapOf // reorder buffer
+	cur    pipeline.LogRecord
 }
 
 // reorderBuffer is how many records may wait to be put in order.
 const reorderBuffer = 8192
 
-// pullOne moves the oldest source head into the reorder buffer.
-func (s *logMerge) pullOne() bool {
-	if s.sources.Len() == 0 {
-		return false
-	}
-	top := heap.Pop(&s.sources).(item)
-	heap.Push(&s.buffer, top)
-	it := s.its[top.src]
-	if it.Next() {
-		heap.Push(&s.sources, item{rec: it.At(), src: top.src, seq: top.seq + 1})
-	} else if err := it.Err(); err != nil && s.err == nil {
-		s.err = err
-	}
-	return true
-}
-
 // next returns the next record in time order.
 func (s *logMerge) next() (pipeline.LogRecord, bool) {
-	for s.err == nil && s.buffer.Len() < reorderBuffer && s.pullOne() {
+	for s.buffer.Len() < reorderBuffer && s.m.Next() {
+		heap.Push(&s.buffer, item{rec: s.m.At(), src: s.m.Input()})
 		// Once the buffer's oldest record is older than every source head,
 		// it cannot be overtaken any more: stop filling.
-		if s.sources.Len() > 0 && s.buffer[0].rec.Time.Before(s.sources[0].rec.Time) {
+		if head, ok := s.m.Peek(); ok && s.buffer[0].rec.Time.Before(head.Time) {
 			break
 		}
 	}
@@ -60,14 +43,6 @@ func (s *logMerge) next() (pipeline.LogRecord, bool) {
 	return heap.Pop(&s.buffer).(item).rec, true
 }
 
-func (s *logMerge) close() error {
-	var errs []error
-	for _, it := range s.its {
-		errs = append(errs, it.Close())
-	}
-	return errors.Join(errs...)
-}
-
 // logMerge is a pipeline.LogIterator over the merged stream.
 func (s *logMerge) Next() bool {
 	var ok bool
@@ -75,8 +50,8 @@ func (s *logMerge) Next() bool {
 	return ok
 }
 func (s *logMerge) At() pipeline.LogRecord { return s.cur }
-func (s *logMerge) Err() error             { return s.err }
-func (s *logMerge) Close() error           { return s.close() }
+func (s *logMerge) Err() error             { return s.m.Err() }
+func (s *logMerge) Close() error           { return s.m.Close() }
 
 // logStream is the merged stream read ahead by a goroutine (parsing
 // overlaps anonymizing and writing on the other core), with a one-record
@@ -91,22 +66,23 @@ type logStream struct {
 const logBatch = 1024
 
 func openLogs(ctx context.Context, sources []pipeline.LogSource, grid pipeline.Grid) (*logStream, error) {
-	m := &logMerge{}
-	for i, src := range sources {
+	var its []pipeline.LogIterator
+	for _, src := range sources {
 		it, err := src.Open(ctx, grid)
 		if err != nil {
-			m.close()
+			for _, o := range its {
+				o.Close()
+			}
 			return nil, err
 		}
-		m.its = append(m.its, it)
-		if it.Next() {
-			heap.Push(&m.sources, item{rec: it.At(), src: i})
-		} else if err := it.Err(); err != nil {
-			m.close()
-			return nil, err
-		}
+		its = append(its, it)
 	}
-	return &logStream{p: newPrefetch(m)}, nil
+	m := pipeline.MergeLogs(its)
+	if err := m.Err(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return &logStream{p: newPrefetch(&logMerge{m: m})}, nil
 }
 
 // Next returns the next record if its time is before until, in time order.
@@ -134,7 +110,6 @@ func (s *logStream) Close() error { return s.p.Close() }
 type item struct {
 	rec pipeline.LogRecord
 	src int
-	seq int64
 }
 
 type heapOf []item

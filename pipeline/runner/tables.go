@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"sort"
+
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/align"
 	"github.com/opsdata/opsdata/pipeline/label"
@@ -51,6 +53,13 @@ func (e *export) writeTables() error {
 			ImpactStart: utcPtr(t.ImpactStart), Resolved: utcPtr(t.Resolved), Entities: ents,
 		})
 	}
+	// The table is declared sorted by ticket_id: sources read in start order.
+	sort.SliceStable(tickets, func(i, j int) bool {
+		if tickets[i].TicketID != tickets[j].TicketID {
+			return tickets[i].TicketID < tickets[j].TicketID
+		}
+		return tickets[i].Source < tickets[j].Source
+	})
 	n, err := write.Table(e.staging, write.PartPath(schemas.TableTickets, "", 0), tickets, "ticket_id")
 	if err != nil {
 		return err

@@ -46,13 +46,53 @@ func options(schema *parquet.Schema, sortBy []string) []parquet.WriterOption {
 	return opts
 }
 
-// File is a Parquet file being written: rows go to <path>.tmp, Close
-// renames it into place. Abort removes it.
-type File[T any] struct {
+// staged is the file under both writers: rows go to <path>.tmp and only a
+// finished file is renamed to its final name, so nothing half-written is
+// ever visible.
+type staged struct {
 	path string
 	f    *os.File
-	w    *parquet.GenericWriter[T]
 	rows int64
+}
+
+func createStaged(dir, rel string) (staged, error) {
+	path := filepath.Join(dir, rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return staged{}, fmt.Errorf("create %s: %w", rel, err)
+	}
+	f, err := os.Create(path + ".tmp")
+	if err != nil {
+		return staged{}, fmt.Errorf("create %s: %w", rel, err)
+	}
+	return staged{path: path, f: f}, nil
+}
+
+// finish closes the Parquet writer w, then the file, and renames it.
+func (s *staged) finish(closeWriter func() error) error {
+	if err := closeWriter(); err != nil {
+		s.abort()
+		return fmt.Errorf("finish %s: %w", s.path, err)
+	}
+	if err := s.f.Close(); err != nil {
+		os.Remove(s.f.Name())
+		return fmt.Errorf("finish %s: %w", s.path, err)
+	}
+	if err := os.Rename(s.path+".tmp", s.path); err != nil {
+		return fmt.Errorf("finish %s: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *staged) abort() {
+	s.f.Close()
+	os.Remove(s.f.Name())
+}
+
+// File is a Parquet file of rows of type T being written; Close moves it
+// into place, Abort removes it.
+type File[T any] struct {
+	staged
+	w *parquet.GenericWriter[T]
 }
 
 // Create starts a file for rows of type T under dir/rel. sortBy names the
@@ -64,16 +104,12 @@ func Create[T any](dir, rel string, sortBy ...string) (*File[T], error) {
 // CreateWith is Create with extra writer options, applied after the
 // defaults (so they override them: a compression level, page size).
 func CreateWith[T any](dir, rel string, extra []parquet.WriterOption, sortBy ...string) (*File[T], error) {
-	path := filepath.Join(dir, rel)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", rel, err)
-	}
-	f, err := os.Create(path + ".tmp")
+	st, err := createStaged(dir, rel)
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", rel, err)
+		return nil, err
 	}
 	schema := parquet.SchemaOf(new(T))
-	return &File[T]{path: path, f: f, w: parquet.NewGenericWriter[T](f, append(options(schema, sortBy), extra...)...)}, nil
+	return &File[T]{staged: st, w: parquet.NewGenericWriter[T](st.f, append(options(schema, sortBy), extra...)...)}, nil
 }
 
 // Write appends rows.
@@ -90,25 +126,13 @@ func (p *File[T]) Write(rows []T) error {
 func (p *File[T]) Rows() int64 { return p.rows }
 
 // Close finishes the file and moves it to its final name.
-func (p *File[T]) Close() error {
-	if err := p.w.Close(); err != nil {
-		p.Abort()
-		return fmt.Errorf("finish %s: %w", p.path, err)
-	}
-	if err := p.f.Close(); err != nil {
-		os.Remove(p.f.Name())
-		return fmt.Errorf("finish %s: %w", p.path, err)
-	}
-	if err := os.Rename(p.path+".tmp", p.path); err != nil {
-		return fmt.Errorf("finish %s: %w", p.path, err)
-	}
-	return nil
-}
+func (p *File[T]) Close() error { return p.finish(p.w.Close) }
 
-// Abort discards the file.
+// Abort discards the file; on a nil File (Create failed) it does nothing.
 func (p *File[T]) Abort() {
-	p.f.Close()
-	os.Remove(p.f.Name())
+	if p != nil {
+		p.abort()
+	}
 }
 
 // Table writes all rows of one file in one call.
@@ -128,24 +152,18 @@ func Table[T any](dir, rel string, rows []T, sortBy ...string) (int64, error) {
 // table, whose feature columns come from the spec). Rows are pointers to
 // values of that type.
 type Dynamic struct {
-	path string
-	f    *os.File
-	w    *parquet.Writer
-	rows int64
+	staged
+	w *parquet.Writer
 }
 
 // CreateDynamic starts a file for rows of the struct type typ.
 func CreateDynamic(dir, rel string, typ reflect.Type, sortBy ...string) (*Dynamic, error) {
-	path := filepath.Join(dir, rel)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", rel, err)
-	}
-	f, err := os.Create(path + ".tmp")
+	st, err := createStaged(dir, rel)
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", rel, err)
+		return nil, err
 	}
 	schema := parquet.SchemaOf(reflect.New(typ).Interface())
-	return &Dynamic{path: path, f: f, w: parquet.NewWriter(f, options(schema, sortBy)...)}, nil
+	return &Dynamic{staged: st, w: parquet.NewWriter(st.f, options(schema, sortBy)...)}, nil
 }
 
 // Write appends one row (a pointer to a value of the file's type).
@@ -161,20 +179,11 @@ func (d *Dynamic) Write(row any) error {
 func (d *Dynamic) Rows() int64 { return d.rows }
 
 // Close finishes the file and moves it to its final name.
-func (d *Dynamic) Close() error {
-	if err := d.w.Close(); err != nil {
-		d.Abort()
-		return fmt.Errorf("finish %s: %w", d.path, err)
-	}
-	if err := d.f.Close(); err != nil {
-		os.Remove(d.f.Name())
-		return fmt.Errorf("finish %s: %w", d.path, err)
-	}
-	return os.Rename(d.path+".tmp", d.path)
-}
+func (d *Dynamic) Close() error { return d.finish(d.w.Close) }
 
-// Abort discards the file.
+// Abort discards the file; on a nil Dynamic it does nothing.
 func (d *Dynamic) Abort() {
-	d.f.Close()
-	os.Remove(d.f.Name())
+	if d != nil {
+		d.abort()
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -214,68 +213,60 @@ func (r *fileReader) close() error {
 	return errors.Join(errs...)
 }
 
-// readerHeap orders files by their current record: time, then file order,
-// then line.
-type readerHeap []*fileReader
-
-func (h readerHeap) Len() int { return len(h) }
-func (h readerHeap) Less(i, j int) bool {
-	a, b := h[i], h[j]
-	if !a.rec.Time.Equal(b.rec.Time) {
-		return a.rec.Time.Before(b.rec.Time)
-	}
-	if a.order != b.order {
-		return a.order < b.order
-	}
-	return a.rec.Line < b.rec.Line
-}
-func (h readerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *readerHeap) Push(x any)   { *h = append(*h, x.(*fileReader)) }
-func (h *readerHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return x
+// fileIter is one file's reader as a pipeline.LogIterator, so the files
+// of a source are merged by the pipeline's one k-way merge. An exhausted
+// file is closed at once, so empty and finished files hold no descriptor.
+type fileIter struct {
+	r   *fileReader
+	err error
 }
 
-// mergeIter is a k-way merge over the files' readers.
+func (f *fileIter) Next() bool {
+	ok, err := f.r.advance()
+	if err != nil {
+		f.err = err
+		return false
+	}
+	if !ok {
+		if err := f.r.close(); err != nil {
+			f.err = fmt.Errorf("log source %q: %s: %w", f.r.src.cfg.Name, f.r.path, err)
+		}
+		return false
+	}
+	return true
+}
+
+func (f *fileIter) At() pipeline.LogRecord { return f.r.rec }
+func (f *fileIter) Err() error             { return f.err }
+func (f *fileIter) Close() error           { return f.r.close() }
+
+// mergeIter merges the source's files in time order (file order, then line,
+// breaks ties) and checks the context now and then.
 type mergeIter struct {
-	ctx     context.Context
-	h       readerHeap
-	all     []*fileReader
-	cur     pipeline.LogRecord
-	err     error
-	started bool
-	n       int
+	ctx context.Context
+	m   *pipeline.LogMerge
+	err error
+	n   int
 }
 
 func newMergeIter(ctx context.Context, src *Source, files []string) (*mergeIter, error) {
-	it := &mergeIter{ctx: ctx}
+	its := make([]pipeline.LogIterator, 0, len(files))
 	for i, path := range files {
 		r, err := openFile(src, i, path)
 		if err != nil {
-			_ = it.Close()
-			return nil, err
-		}
-		it.all = append(it.all, r)
-		ok, err := r.advance()
-		if err != nil {
-			_ = it.Close()
-			return nil, err
-		}
-		if !ok {
-			// No records: close now so empty files hold no descriptor.
-			if err := r.close(); err != nil {
-				_ = it.Close()
-				return nil, fmt.Errorf("log source %q: %s: %w", src.cfg.Name, path, err)
+			for _, it := range its {
+				it.Close()
 			}
-			continue
+			return nil, err
 		}
-		it.h = append(it.h, r)
+		its = append(its, &fileIter{r: r})
 	}
-	heap.Init(&it.h)
-	return it, nil
+	m := pipeline.MergeLogs(its)
+	if err := m.Err(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return &mergeIter{ctx: ctx, m: m}, nil
 }
 
 // Next advances to the next record in time order.
@@ -283,49 +274,25 @@ func (it *mergeIter) Next() bool {
 	if it.err != nil {
 		return false
 	}
-	if it.started && len(it.h) > 0 {
-		r := it.h[0]
-		ok, err := r.advance()
-		if err != nil {
-			it.err = err
-			return false
-		}
-		if ok {
-			heap.Fix(&it.h, 0)
-		} else {
-			heap.Pop(&it.h)
-			if err := r.close(); err != nil {
-				it.err = fmt.Errorf("log source %q: %s: %w", r.src.cfg.Name, r.path, err)
-				return false
-			}
-		}
-	}
-	it.started = true
 	if it.n++; it.n%ctxCheckEvery == 0 {
 		if err := it.ctx.Err(); err != nil {
 			it.err = err
 			return false
 		}
 	}
-	if len(it.h) == 0 {
-		return false
-	}
-	it.cur = it.h[0].rec
-	return true
+	return it.m.Next()
 }
 
 // At returns the current record. Its Fields map is not reused.
-func (it *mergeIter) At() pipeline.LogRecord { return it.cur }
+func (it *mergeIter) At() pipeline.LogRecord { return it.m.At() }
 
 // Err returns the error that stopped the iteration, if any.
-func (it *mergeIter) Err() error { return it.err }
+func (it *mergeIter) Err() error {
+	if it.err != nil {
+		return it.err
+	}
+	return it.m.Err()
+}
 
 // Close closes every file still open. It is safe to call twice.
-func (it *mergeIter) Close() error {
-	var errs []error
-	for _, r := range it.all {
-		errs = append(errs, r.close())
-	}
-	it.h = nil
-	return errors.Join(errs...)
-}
+func (it *mergeIter) Close() error { return it.m.Close() }

@@ -1,0 +1,98 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+type sliceIter struct {
+	recs   []LogRecord
+	i      int
+	err    error // returned after the records
+	closed bool
+}
+
+func (s *sliceIter) Next() bool {
+	if s.i < len(s.recs) {
+		s.i++
+		return true
+	}
+	return false
+}
+func (s *sliceIter) At() LogRecord { return s.recs[s.i-1] }
+func (s *sliceIter) Err() error {
+	if s.i == len(s.recs) {
+		return s.err
+	}
+	return nil
+}
+func (s *sliceIter) Close() error { s.closed = true; return nil }
+
+func recs(src string, minutes ...int) []LogRecord {
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	out := make([]LogRecord, len(minutes))
+	for i, m := range minutes {
+		out[i] = LogRecord{Time: t0.Add(time.Duration(m) * time.Minute), Source: src, Line: int64(i + 1)}
+	}
+	return out
+}
+
+func TestMergeLogs(t *testing.T) {
+	boom := errors.New("boom")
+	cases := []struct {
+		name    string
+		inputs  [][]LogRecord
+		errAt   int // input that fails after its records; -1 none
+		want    []string
+		wantErr error
+	}{
+		{"interleaved", [][]LogRecord{recs("a", 1, 3, 5), recs("b", 2, 4)}, -1, []string{"a1", "b1", "a2", "b2", "a3"}, nil},
+		{"ties by input order", [][]LogRecord{recs("a", 1, 1), recs("b", 1)}, -1, []string{"a1", "a2", "b1"}, nil},
+		{"empty inputs", [][]LogRecord{nil, recs("b", 7), nil}, -1, []string{"b1"}, nil},
+		{"error stops after the records before it", [][]LogRecord{recs("a", 1, 9), recs("b", 2)}, 1, []string{"a1", "b1"}, boom},
+		{"nothing", nil, -1, nil, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var its []LogIterator
+			var raw []*sliceIter
+			for i, r := range tc.inputs {
+				s := &sliceIter{recs: r}
+				if i == tc.errAt {
+					s.err = boom
+				}
+				its = append(its, s)
+				raw = append(raw, s)
+			}
+			m := MergeLogs(its)
+			var got []string
+			for {
+				next, peeked := m.Peek()
+				if !m.Next() {
+					if peeked {
+						t.Fatal("Peek promised a record Next did not return")
+					}
+					break
+				}
+				if !peeked || !next.Time.Equal(m.At().Time) || next.Source != m.At().Source {
+					t.Fatalf("Peek %+v, then Next %+v", next, m.At())
+				}
+				got = append(got, fmt.Sprintf("%s%d", m.At().Source, m.At().Line))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("merged %v, want %v", got, tc.want)
+			}
+			if !errors.Is(m.Err(), tc.wantErr) || (tc.wantErr == nil && m.Err() != nil) {
+				t.Errorf("Err = %v, want %v", m.Err(), tc.wantErr)
+			}
+			m.Close()
+			for i, s := range raw {
+				if !s.closed {
+					t.Errorf("input %d not closed", i)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,66 @@
+package runner_test
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/opsdata/opsdata/schemas"
+)
+
+// The tickets table is declared sorted by ticket_id, whatever the order in
+// which the sources return tickets (by start time): ids out of time order.
+func TestTicketsSortedByID(t *testing.T) {
+	dir := shortDemo(t)
+	tickets := filepath.Join(t.TempDir(), "tickets.json")
+	if err := os.WriteFile(tickets, []byte(`[
+  {"id": "OPS-9", "title": "late id, early start", "status": "resolved", "severity": "major",
+   "created": "2026-01-05T01:10:00Z", "resolved": "2026-01-05T01:30:00Z", "services": ["checkout"]},
+  {"id": "OPS-10", "title": "early id, late start", "status": "resolved", "severity": "minor",
+   "created": "2026-01-05T03:10:00Z", "resolved": "2026-01-05T03:20:00Z", "services": ["cart"]},
+  {"id": "ALPHA-1", "title": "middle", "status": "resolved", "severity": "minor",
+   "created": "2026-01-05T02:10:00Z", "resolved": "2026-01-05T02:20:00Z", "services": ["cart"]}
+]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sp, b := demoSpec(t, dir, func(s string) string {
+		return strings.Replace(s, filepath.Join(dir, "demo-data", "tickets.json"), tickets, 1)
+	})
+	out := t.TempDir()
+	res, err := export(t, sp, b, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readTable[schemas.Ticket](t, filepath.Join(out, "demo-cluster", res.Version), schemas.TableTickets)
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.TicketID
+	}
+	if len(ids) != 3 || !sort.StringsAreSorted(ids) {
+		t.Fatalf("tickets rows in order %q, want sorted by ticket_id", ids)
+	}
+}
+
+// The card says where features are evaluated exactly as the code does
+// (decision 0005): at the window's end, never its start.
+func TestCardFeatureTimestamps(t *testing.T) {
+	dir := shortDemo(t)
+	sp, b := demoSpec(t, dir, nil)
+	out := t.TempDir()
+	res, err := export(t, sp, b, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := os.ReadFile(filepath.Join(out, "demo-cluster", res.Version, schemas.ReadmeFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(card), "evaluated at every window start") || strings.Contains(string(card), "evaluated at its start") {
+		t.Error("the card says features are evaluated at the window start")
+	}
+	if !strings.Contains(string(card), "evaluated at the end of every window") {
+		t.Error("the card does not say features are evaluated at the window end")
+	}
+}
