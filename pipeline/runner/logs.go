@@ -138,25 +138,18 @@ func (h *heapOf) Pop() any {
 	return x
 }
 
-// logsDay consumes the merged log stream up to the end of day, writing the
-// day's logs partition and counting lines into the frame.
+// logsDay is pass 2 of the logs path for one day: a chain that each
+// record passes once, in flow order, each stage with one job:
+//
+//	parse      the sources, merged in time order (logStream)
+//	anonymize  the published entity, message and file (anonymizeLog)
+//	mine       the line's template, by the templates fixed in pass 1 (templateSet.match)
+//	align      counts per window and entity: levels, top templates, log_counts (alignLog)
+//	write      the day's logs partition (logWriter)
+//
+// It is also the seam where the stages can run in parallel.
 func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame) error {
-	var f *write.File[schemas.Log]
-	batch := make([]schemas.Log, 0, 4096)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if f == nil {
-			var err error
-			if f, err = write.Create[schemas.Log](e.staging, write.PartPath(schemas.TableLogs, pipeline.Date(day.Start), 0), "ts"); err != nil {
-				return err
-			}
-		}
-		err := f.Write(batch)
-		batch = batch[:0]
-		return err
-	}
+	w := &logWriter{staging: e.staging, rel: write.PartPath(schemas.TableLogs, pipeline.Date(day.Start), 0)}
 	for {
 		rec, ok := logs.Next(day.End)
 		if !ok {
@@ -171,41 +164,94 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 			}
 			continue
 		}
-		if !frame.AddLog(rec.Entity, rec.Time, rec.Level) {
-			e.unknownEn[rec.Source]++
+		row := e.anonymizeLog(&rec)
+		k := e.templates.match(&rec)
+		row.TemplateID = e.templates.tpls[k].id
+		e.alignLog(&rec, k, day, frame)
+		if err := w.add(row); err != nil {
+			w.abort()
+			return err
 		}
-		// rec.Fields were learned by the anonymizer in mineTemplates.
-		tplID := e.templates.assign(&rec, day, frame)
-		batch = append(batch, schemas.Log{
-			Timestamp:  rec.Time,
-			Entity:     e.entity(rec.Entity),
-			Level:      rec.Level,
-			Message:    e.anon.Column("logs.message", rec.Message),
-			Source:     rec.Source,
-			File:       e.anon.Column("logs.file", rec.File),
-			Line:       rec.Line,
-			TemplateID: tplID,
-		})
 		e.logStats["lines"]++
-		if len(batch) == cap(batch) {
-			if err := flush(); err != nil {
-				f.Abort()
-				return err
-			}
-		}
 	}
-	if err := flush(); err != nil {
-		if f != nil {
-			f.Abort()
-		}
-		return err
+	n, err := w.close()
+	e.rows[schemas.TableLogs] += n
+	return err
+}
+
+// anonymizeLog is the anonymize stage: the row as published, every string
+// from the policy (the fields were learned in pass 1).
+func (e *export) anonymizeLog(rec *pipeline.LogRecord) schemas.Log {
+	return schemas.Log{
+		Timestamp: rec.Time,
+		Entity:    e.entity(rec.Entity),
+		Level:     rec.Level,
+		Message:   e.anon.Column("logs.message", rec.Message),
+		Source:    rec.Source,
+		File:      e.anon.Column("logs.file", rec.File),
+		Line:      rec.Line,
 	}
-	if f == nil {
+}
+
+// alignLog is the align stage: the line counted in its window of its
+// entity (level, top-template column) and in the day's log_counts.
+func (e *export) alignLog(rec *pipeline.LogRecord, tpl int, day pipeline.Grid, frame *align.Frame) {
+	if !frame.AddLog(rec.Entity, rec.Time, rec.Level) {
+		e.unknownEn[rec.Source]++
+	}
+	e.templates.count(rec, tpl, day, frame)
+}
+
+// logWriter is the write stage: rows in batches into the day's partition,
+// created with the first row (a day without logs has no file).
+type logWriter struct {
+	staging, rel string
+	f            *write.File[schemas.Log]
+	batch        []schemas.Log
+}
+
+const logWriteBatch = 4096
+
+func (w *logWriter) add(row schemas.Log) error {
+	if w.batch == nil {
+		w.batch = make([]schemas.Log, 0, logWriteBatch)
+	}
+	w.batch = append(w.batch, row)
+	if len(w.batch) == cap(w.batch) {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *logWriter) flush() error {
+	if len(w.batch) == 0 {
 		return nil
 	}
-	e.rows[schemas.TableLogs] += f.Rows()
-	return f.Close()
+	if w.f == nil {
+		f, err := write.Create[schemas.Log](w.staging, w.rel, "ts")
+		if err != nil {
+			return err
+		}
+		w.f = f
+	}
+	err := w.f.Write(w.batch)
+	w.batch = w.batch[:0]
+	return err
 }
+
+// close flushes and finishes the file; it returns the rows written.
+func (w *logWriter) close() (int64, error) {
+	if err := w.flush(); err != nil {
+		w.abort()
+		return 0, err
+	}
+	if w.f == nil {
+		return 0, nil
+	}
+	return w.f.Rows(), w.f.Close()
+}
+
+func (w *logWriter) abort() { w.f.Abort() }
 
 // prefetch wraps a log iterator so a goroutine reads and parses ahead of
 // the caller (the template-mining pass), in batches, in the same order.

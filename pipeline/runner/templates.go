@@ -181,9 +181,10 @@ func (ts *templateSet) add(id, text string) int {
 	return k
 }
 
-// assign is pass 2 for one line placed in the logs table of day: it
-// returns the line's template id and counts the line.
-func (ts *templateSet) assign(rec *pipeline.LogRecord, day pipeline.Grid, frame *align.Frame) string {
+// match is the mine stage of pass 2 for one line of the logs table: it
+// returns the line's template (an index into tpls) and counts the line in
+// the template's statistics (log_templates).
+func (ts *templateSet) match(rec *pipeline.LogRecord) int {
 	k := -1
 	if m := ts.miners[rec.Source]; m != nil {
 		if c := m.Match(rec.Message); c != nil {
@@ -210,13 +211,19 @@ func (ts *templateSet) assign(rec *pipeline.LogRecord, day pipeline.Grid, frame 
 	}
 	t.count++
 	t.sources[rec.Source] = true
+	return k
+}
+
+// count is the template part of the align stage: the line's count per
+// (window, entity, template) of the day for log_counts, and its windows
+// column when the template is a top one.
+func (ts *templateSet) count(rec *pipeline.LogRecord, k int, day pipeline.Grid, frame *align.Frame) {
 	if w, ok := day.Index(rec.Time); ok {
 		ts.day[countKey{window: w, entity: rec.Entity, tpl: k}]++
 	}
 	if col, ok := ts.top[k]; ok {
 		frame.AddTemplate(rec.Entity, rec.Time, col)
 	}
-	return t.id
 }
 
 // writeDayCounts writes the day's log_counts partition and resets the
