@@ -9,7 +9,7 @@ import (
 )
 
 // Merge is the label merge policy: how incidents from several labelers
-// become one set of labels per entity (labelers/merge.go applies it).
+// become one set of labels per entity (pipeline/label/merge.go applies it).
 type Merge struct {
 	// Precedence orders label sources, strongest first. Within a group of
 	// incidents of one entity that overlap (or lie within Tolerance of each

@@ -26,7 +26,7 @@ var ErrNaiveTime = errors.New("timestamp has no zone and none is declared")
 
 // ManualLabeler reads curated incidents (post-mortems, labels published
 // with other datasets) from YAML, JSON or CSV files; see
-// labelers/testdata/README.md#manual-label-files for the format. Curated
+// docs/spec.md (manual label files) and labelers/labeltest/testdata/README.md for the format. Curated
 // files are small and hand-edited, so every malformed entry is an error
 // naming file:line, never a silent skip.
 type ManualLabeler struct {

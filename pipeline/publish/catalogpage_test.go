@@ -51,7 +51,7 @@ func TestCatalogPagesGolden(t *testing.T) {
 			t.Fatalf("%v (run go test -update to create it)", err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from %s (go test ./datasets/publish -run CatalogPages -update, then review the diff)", tc.object, gp)
+			t.Errorf("%s differs from %s (go test ./pipeline/publish -run CatalogPages -update, then review the diff)", tc.object, gp)
 		}
 		low := strings.ToLower(string(got))
 		if strings.Contains(low, "<script") || strings.Contains(low, "javascript:") || strings.Contains(low, " on") && strings.Contains(low, "onclick") {

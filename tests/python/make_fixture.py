@@ -271,7 +271,7 @@ def build(out: Path) -> Path:
             t["files"] += 1
             t["rows"] += f["rows"]
             t["bytes"] += f["bytes"]
-    # The shape of datasets/publish.Manifest, trimmed to what readers use.
+    # The shape of pipeline/publish.Manifest, trimmed to what readers use.
     manifest = {
         "format_version": 1,
         "dataset": DATASET,
