@@ -1,6 +1,6 @@
-// Package ticketfile reads incident tickets from JSON files: each file holds
-// one JSON array of ticket objects whose keys the spec maps onto opsdata's
-// ticket model. Malformed tickets are counted in pipeline.Problems under
+// Package ticketfile reads incident tickets from JSON files (one array of
+// ticket objects each) and CSV files (a header row, one ticket per row),
+// whose keys or columns the spec maps onto opsdata's ticket model. Malformed tickets are counted in pipeline.Problems under
 // "tickets:<source name>" and skipped; a file that is not a JSON array is an
 // error.
 package ticketfile
