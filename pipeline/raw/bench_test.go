@@ -41,7 +41,7 @@ func BenchmarkRawTSDBToParquet(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		out = b.TempDir()
-		db, cleanup, err := promtsdb.OpenReadOnly(tsdbDir)
+		db, err := promtsdb.OpenDir(tsdbDir)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -51,7 +51,7 @@ func BenchmarkRawTSDBToParquet(b *testing.B) {
 		}
 		st, err = Write(context.Background(), q, Options{Selectors: all, From: start, To: start.Add(24 * time.Hour), Dir: out})
 		q.Close()
-		cleanup()
+		db.Close()
 		if err != nil {
 			b.Fatal(err)
 		}

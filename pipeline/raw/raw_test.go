@@ -44,11 +44,11 @@ type sample struct {
 // sourceSamples iterates the TSDB independently of Write.
 func sourceSamples(t *testing.T, dir string) map[string][]sample {
 	t.Helper()
-	db, cleanup, err := promtsdb.OpenReadOnly(dir)
+	db, err := promtsdb.OpenDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cleanup()
+	defer db.Close()
 	q, err := db.Querier(from.UnixMilli(), to.UnixMilli()-1)
 	if err != nil {
 		t.Fatal(err)
@@ -127,11 +127,11 @@ func generate(t *testing.T, om bool) string {
 
 func exportTSDB(t *testing.T, tsdbDir string) (string, Stats) {
 	t.Helper()
-	db, cleanup, err := promtsdb.OpenReadOnly(tsdbDir)
+	db, err := promtsdb.OpenDir(tsdbDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cleanup()
+	defer db.Close()
 	q, err := db.Querier(from.UnixMilli(), to.UnixMilli()-1)
 	if err != nil {
 		t.Fatal(err)

@@ -64,3 +64,49 @@ func TestCardFeatureTimestamps(t *testing.T) {
 		t.Error("the card does not say features are evaluated at the window end")
 	}
 }
+
+// A TSDB as operators copy it — blocks without wal/, symlinked into a
+// directory of their own — exports the same windows as the original.
+func TestExportFromSymlinkedBlocksWithoutWAL(t *testing.T) {
+	dir := shortDemo(t)
+	orig := filepath.Join(dir, "demo-data", "tsdb")
+	links := filepath.Join(t.TempDir(), "tsdb")
+	if err := os.Mkdir(links, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != "wal" {
+			if err := os.Symlink(filepath.Join(orig, e.Name()), filepath.Join(links, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sp, b := demoSpec(t, dir, nil)
+	out1 := t.TempDir()
+	r1, err := export(t, sp, b, out1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp2, b2 := demoSpec(t, dir, func(s string) string {
+		if !strings.Contains(s, "path: "+orig+"\n") {
+			t.Fatal("demo.yaml changed shape: no metrics.tsdb.path line")
+		}
+		return strings.Replace(s, "path: "+orig+"\n", "path: "+links+"\n", 1)
+	})
+	out2 := t.TempDir()
+	r2, err := export(t, sp2, b2, out2)
+	if err != nil {
+		t.Fatalf("export from symlinked blocks without wal/: %v", err)
+	}
+	for _, day := range []string{"windows/date=2026-01-05/part-00000.parquet", "metrics/date=2026-01-05/part-00000.parquet"} {
+		a, _ := os.ReadFile(filepath.Join(out1, "demo-cluster", r1.Version, day))
+		c, _ := os.ReadFile(filepath.Join(out2, "demo-cluster", r2.Version, day))
+		if len(a) == 0 || string(a) != string(c) {
+			t.Errorf("%s differs between the original TSDB and its symlinked blocks", day)
+		}
+	}
+}

@@ -1,0 +1,158 @@
+package promtsdb
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
+)
+
+// ErrNoData means a TSDB directory holds neither blocks nor a WAL.
+var ErrNoData = errors.New("no TSDB blocks (<ULID>/meta.json) and no WAL (wal/) in the directory")
+
+// Dir is a TSDB directory opened read-only as operators have it: a stopped
+// server's data dir or a snapshot (blocks and a WAL), a copy or a Thanos
+// download of blocks without wal/, a promtool backfill, blocks that are
+// symlinks to directories elsewhere. Prometheus's read-only loader needs a
+// wal/ (it would create one) and skips symlinked blocks, so Dir opens the
+// blocks itself and uses the loader only for the WAL's head. Nothing in the
+// directory is ever written.
+type Dir struct {
+	path    string
+	blocks  []*tsdb.Block
+	db      *tsdb.DBReadOnly // the WAL's head (and the plain blocks) when wal/ has segments
+	sandbox string
+}
+
+// OpenDir opens dir read-only.
+func OpenDir(dir string) (*Dir, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("tsdb %s: %w (run `opsdata demo` or point metrics.tsdb.path at a Prometheus data dir or snapshot)", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("tsdb %s: not a directory", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("tsdb %s: %w", dir, err)
+	}
+	d := &Dir{path: dir}
+	withWAL := hasSegments(filepath.Join(dir, "wal"))
+	seen := map[ulid.ULID]bool{}
+	var own []string // blocks Dir opens itself: all, or with a WAL only the symlinked ones
+	for _, e := range entries {
+		if _, err := ulid.ParseStrict(e.Name()); err != nil {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+			continue // a dangling link or a file named like a block
+		}
+		if _, err := os.Stat(filepath.Join(p, "meta.json")); err != nil {
+			continue // an unfinished block (no meta.json yet): Prometheus skips it too
+		}
+		if withWAL && e.Type()&os.ModeSymlink == 0 {
+			continue // the loader reads plain block directories itself
+		}
+		own = append(own, p)
+	}
+	sort.Strings(own)
+	for _, p := range own {
+		b, err := tsdb.OpenBlock(promslog.NewNopLogger(), p, nil, tsdb.DefaultPostingsDecoderFactory)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("tsdb %s: block %s: %w", dir, filepath.Base(p), err)
+		}
+		if seen[b.Meta().ULID] {
+			b.Close() // the same block twice (a link to a block also present)
+			continue
+		}
+		seen[b.Meta().ULID] = true
+		d.blocks = append(d.blocks, b)
+	}
+	if withWAL {
+		if d.sandbox, err = os.MkdirTemp("", "opsdata-tsdb-"); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("tsdb scratch dir: %w", err)
+		}
+		if d.db, err = tsdb.OpenDBReadOnly(dir, d.sandbox, promslog.NewNopLogger()); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("open tsdb %s: %w", dir, err)
+		}
+	}
+	if len(d.blocks) == 0 && d.db == nil {
+		return nil, fmt.Errorf("tsdb %s: %w; point metrics.tsdb.path at a Prometheus data directory, a snapshot or a directory of blocks", dir, ErrNoData)
+	}
+	return d, nil
+}
+
+// hasSegments reports whether a WAL directory holds any segment.
+func hasSegments(wal string) bool {
+	entries, err := os.ReadDir(wal)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if !e.IsDir() && e.Name() != "" && e.Name()[0] >= '0' && e.Name()[0] <= '9' {
+			return true
+		}
+		if e.IsDir() && len(e.Name()) > len("checkpoint.") && e.Name()[:len("checkpoint.")] == "checkpoint." {
+			return true
+		}
+	}
+	return false
+}
+
+// Querier covers [mint, maxt] (milliseconds, inclusive) over every block
+// and the WAL. The loader replays the WAL on each call: take one querier
+// for a run, not one per query.
+func (d *Dir) Querier(mint, maxt int64) (storage.Querier, error) {
+	qs := make([]storage.Querier, 0, len(d.blocks)+1)
+	closeAll := func() {
+		for _, q := range qs {
+			q.Close()
+		}
+	}
+	for _, b := range d.blocks {
+		if b.MaxTime() < mint || b.MinTime() > maxt {
+			continue
+		}
+		q, err := tsdb.NewBlockQuerier(b, mint, maxt)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("tsdb %s: %w", d.path, err)
+		}
+		qs = append(qs, q)
+	}
+	if d.db != nil {
+		q, err := d.db.Querier(mint, maxt)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("tsdb %s: %w", d.path, err)
+		}
+		qs = append(qs, q)
+	}
+	return storage.NewMergeQuerier(qs, nil, storage.ChainedSeriesMerge), nil
+}
+
+// Close releases the blocks, the loader and its scratch directory.
+func (d *Dir) Close() error {
+	var errs []error
+	for _, b := range d.blocks {
+		errs = append(errs, b.Close())
+	}
+	if d.db != nil {
+		errs = append(errs, d.db.Close())
+	}
+	if d.sandbox != "" {
+		errs = append(errs, os.RemoveAll(d.sandbox))
+	}
+	return errors.Join(errs...)
+}
