@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/github/go-spdx/v2/spdxexp"
 	"github.com/opsdata/opsdata/internal/bucket"
 	"gopkg.in/yaml.v3"
 )
@@ -318,7 +319,6 @@ func (s *Spec) applyDefaults() {
 var (
 	nameRe    = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	datasetRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
-	spdxRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+-]*$`)
 )
 
 // ReservedColumns are windows-table columns a feature may not be named after.
@@ -340,8 +340,8 @@ func (s *Spec) Validate() error {
 	}
 	if s.Licence == "" {
 		add("licence: required: an SPDX licence id for the published data, such as CDLA-Permissive-2.0 or CC-BY-4.0")
-	} else if !spdxRe.MatchString(s.Licence) {
-		add("licence: %q is not an SPDX licence id", s.Licence)
+	} else if err := ValidateLicence(s.Licence); err != nil {
+		add("licence: %v", err)
 	}
 	if time.Duration(s.Window) <= 0 {
 		add("window: must be positive")
@@ -409,4 +409,19 @@ func (s *Spec) Horizon() time.Duration {
 		return time.Duration(l.Horizon)
 	}
 	return 0
+}
+
+// ValidateLicence accepts an SPDX licence id or expression of current,
+// listed licences (github.com/github/go-spdx): "CC-BY-4.0",
+// "CDLA-Permissive-2.0 OR CC-BY-4.0". Deprecated ids and LicenseRef-/
+// DocumentRef- references are refused: a published dataset's licence must be
+// one a reader can look up.
+func ValidateLicence(expr string) error {
+	ok, invalid := spdxexp.ValidateLicensesWithOptions([]string{expr}, spdxexp.ValidateLicensesOptions{
+		FailDeprecatedLicenses: true, FailAllLicenseRefs: true, FailAllDocumentRefs: true,
+	})
+	if !ok || len(invalid) > 0 {
+		return fmt.Errorf("%q is not a current SPDX licence id or expression (for data: CDLA-Permissive-2.0, CDLA-Sharing-1.0, CC-BY-4.0, CC0-1.0, ODbL-1.0; see https://spdx.org/licenses/)", expr)
+	}
+	return nil
 }

@@ -41,7 +41,7 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"unknown top-level key", func(s string) string { return s + "windwo: 5m\n" }, []string{"spec.yaml:11:", `unknown key "windwo"`}},
 		{"missing licence", func(s string) string { return strings.Replace(s, "licence: CC-BY-4.0\n", "", 1) }, []string{"licence: required", "SPDX"}},
-		{"bad licence", func(s string) string { return strings.Replace(s, "CC-BY-4.0", "'CC BY'", 1) }, []string{"not an SPDX licence id"}},
+		{"bad licence", func(s string) string { return strings.Replace(s, "CC-BY-4.0", "'CC BY'", 1) }, []string{"not a current SPDX licence id"}},
 		{"reserved feature name", func(s string) string { return strings.Replace(s, "name: rps", "name: phase", 1) }, []string{"reserved column"}},
 		{"bad feature name", func(s string) string { return strings.Replace(s, "name: rps", "name: Rps-1", 1) }, []string{"must match"}},
 		{"bad window", func(s string) string { return s + "window: 5 minutes\n" }, []string{"invalid duration"}},
@@ -116,6 +116,22 @@ func TestEmptySpec(t *testing.T) {
 		_, err := Parse("empty.yaml", []byte(in))
 		if err == nil || !strings.Contains(err.Error(), "empty.yaml: the spec is empty") {
 			t.Errorf("Parse(%q) = %v, want the empty-spec message", in, err)
+		}
+	}
+}
+
+func TestValidateLicence(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"CDLA-Permissive-2.0", true}, {"CC-BY-4.0", true}, {"cc-by-4.0", true}, {"CC0-1.0", true},
+		{"CDLA-Permissive-2.0 OR CC-BY-4.0", true}, {"ODbL-1.0", true},
+		{"CC-BY-5.0", false}, {"Open-Data-Licence", false}, {"LicenseRef-acme", false},
+		{"MIT AND", false}, {"GPL-2.0", false}, // deprecated id
+	} {
+		if err := ValidateLicence(tc.in); (err == nil) != tc.ok {
+			t.Errorf("ValidateLicence(%q) = %v, want ok=%v", tc.in, err, tc.ok)
 		}
 	}
 }

@@ -27,6 +27,9 @@ var knownLicences = map[string][2]string{
 // SPDX URL of a licence id. SPDX ids match case-insensitively.
 func licenceInfo(id string) (canonical, name, url string) {
 	canonical = id
+	if strings.ContainsAny(id, " ()") { // an expression: its licences are on the SPDX list
+		return canonical, "", "https://spdx.org/licenses/"
+	}
 	if k, ok := knownLicences[strings.ToLower(id)]; ok {
 		canonical, name = k[0], k[1]
 	}
