@@ -25,7 +25,7 @@ func inspectCommand() *cli.Command {
 				return fmt.Errorf("inspect: name a dataset, e.g. `opsdata inspect out/demo-cluster`")
 			}
 			output, dataset := splitDatasetURL(arg)
-			bkt, prefix, err := bucket.OpenBucket(c.Context, output)
+			bkt, prefix, err := bucket.OpenBucket(c.Context, output, bucket.ForReading())
 			if err != nil {
 				return fmt.Errorf("inspect %s: %w", arg, err)
 			}

@@ -22,7 +22,7 @@ func lsCommand() *cli.Command {
 				return fmt.Errorf("ls: name one dataset, e.g. `opsdata ls out/demo-cluster`")
 			}
 			output, dataset := splitDatasetURL(arg)
-			bkt, prefix, err := bucket.OpenBucket(c.Context, output)
+			bkt, prefix, err := bucket.OpenBucket(c.Context, output, bucket.ForReading())
 			if err != nil {
 				return fmt.Errorf("ls %s: %w", arg, err)
 			}

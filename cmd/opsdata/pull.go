@@ -59,7 +59,7 @@ func pullCommand() *cli.Command {
 				return err
 			}
 			o.Parallel = c.Int("parallel")
-			bkt, prefix, err := bucket.OpenBucket(c.Context, output)
+			bkt, prefix, err := bucket.OpenBucket(c.Context, output, bucket.ForReading())
 			if err != nil {
 				return fmt.Errorf("pull %s: %w", ref, err)
 			}

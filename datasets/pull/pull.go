@@ -413,8 +413,13 @@ func fetchFile(ctx context.Context, bkt objstore.BucketReader, vkey string, root
 	}
 	var lastErr error
 	for attempt := 0; attempt < 2; attempt++ {
-		n, sum, err := download(ctx, bkt, vkey+"/"+f.Path, root, f.Path+".part")
+		n, sum, err := download(ctx, bkt, vkey+"/"+f.Path, root, f.Path+".part", f.Bytes)
 		st.downloaded += n
+		if errors.Is(err, errOversized) {
+			// Longer than the manifest says: no refetch can make it right.
+			root.Remove(f.Path + ".part")
+			return st, fmt.Errorf("%s: the object is longer than the manifest's %d bytes (stopped reading there): %w; the object in the bucket is damaged or was replaced — tell the publisher", f.Path, f.Bytes, ErrChecksum)
+		}
 		if err != nil {
 			root.Remove(f.Path + ".part")
 			return st, err
@@ -432,7 +437,12 @@ func fetchFile(ctx context.Context, bkt objstore.BucketReader, vkey string, root
 	return st, fmt.Errorf("%w (after one refetch; the object in the bucket is damaged or was replaced — tell the publisher)", lastErr)
 }
 
-func download(ctx context.Context, bkt objstore.BucketReader, k string, root *os.Root, part string) (int64, string, error) {
+// errOversized: an object has more bytes than its manifest entry.
+var errOversized = errors.New("object longer than the manifest says")
+
+// download copies k to part, reading at most size+1 bytes: an object
+// longer than its manifest entry stops the copy there (errOversized).
+func download(ctx context.Context, bkt objstore.BucketReader, k string, root *os.Root, part string, size int64) (int64, string, error) {
 	rc, err := bkt.Get(ctx, k)
 	if err != nil {
 		return 0, "", fmt.Errorf("get %s: %w", k, err)
@@ -443,9 +453,12 @@ func download(ctx context.Context, bkt objstore.BucketReader, k string, root *os
 		return 0, "", err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), bucket.ContextReader{Ctx: ctx, R: rc})
+	n, err := io.Copy(io.MultiWriter(out, h), io.LimitReader(bucket.ContextReader{Ctx: ctx, R: rc}, size+1))
 	if cerr := out.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && n > size {
+		return n, "", errOversized
 	}
 	if err != nil {
 		return n, "", fmt.Errorf("download %s: %w", k, err)

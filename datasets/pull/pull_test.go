@@ -360,3 +360,52 @@ func TestPullProgress(t *testing.T) {
 		t.Errorf("progress %+v, result %+v", rec, res)
 	}
 }
+
+// countingBucket counts the bytes read from every object.
+type countingBucket struct {
+	objstore.Bucket
+	read atomic.Int64
+}
+
+type countingReader struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (b *countingBucket) Get(ctx context.Context, name string) (io.ReadCloser, error) {
+	rc, err := b.Bucket.Get(ctx, name)
+	if err != nil {
+		return rc, err
+	}
+	return countingReader{rc, &b.read}, nil
+}
+
+// An object longer than its manifest entry is not downloaded in full (let
+// alone twice): reading stops one byte past the manifest's size.
+func TestPullStopsAtManifestSize(t *testing.T) {
+	const victim = "windows/date=2026-01-05/part-00000.parquet"
+	bkt, root := published(t)
+	p := filepath.Join(root, dataset, version, filepath.FromSlash(victim))
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const extra = 8 << 20
+	if err := os.WriteFile(p, append(b, make([]byte, extra)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cb := &countingBucket{Bucket: bkt}
+	_, err = pull.Pull(context.Background(), cb, "", dataset, "", t.TempDir(), pull.Options{Tables: []string{"windows"}})
+	if !errors.Is(err, pull.ErrChecksum) || !strings.Contains(err.Error(), "longer than the manifest") {
+		t.Fatalf("err = %v, want ErrChecksum for an oversized object", err)
+	}
+	if got := cb.read.Load(); got > extra/2 {
+		t.Errorf("read %d bytes of objects; an oversized object must stop at its manifest size", got)
+	}
+}

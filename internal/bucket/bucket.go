@@ -34,7 +34,11 @@ func OpenBucket(ctx context.Context, url string, opts ...BucketOption) (objstore
 		if err != nil {
 			return nil, "", fmt.Errorf("output %q: %w", url, err)
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if applyOptions(opts).readOnly {
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				return nil, "", fmt.Errorf("%s: no such directory (check the URL; nothing was created): %w", url, ErrNotFound)
+			}
+		} else if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, "", fmt.Errorf("output %q: create directory: %w", url, err)
 		}
 		b, err := filesystem.NewBucket(dir)

@@ -42,12 +42,17 @@ const s3MaxRetries = 5
 type BucketOption func(*bucketOptions)
 
 type bucketOptions struct {
+	readOnly bool
 	s3     S3
 	getenv func(string) string
 }
 
 // WithS3 applies a spec's s3: section to s3:// URLs.
 func WithS3(c S3) BucketOption { return func(o *bucketOptions) { o.s3 = c } }
+
+// ForReading opens a bucket to read from (ls, pull, inspect): a file://
+// directory that does not exist is an error, never created.
+func ForReading() BucketOption { return func(o *bucketOptions) { o.readOnly = true } }
 
 // WithGetenv replaces os.Getenv when resolving s3:// settings (for tests).
 func WithGetenv(f func(string) string) BucketOption {
