@@ -19,7 +19,7 @@ publishes an immutable version. Re-running with the same inputs is a no-op.`,
 		Flags: runFlags( // runflags.go
 			"output URL (file://DIR or s3://BUCKET/PREFIX; S3 settings from the spec's s3: and AWS_* variables); overrides the spec",
 			"s3:// only: let anyone read (not write or list elsewhere) the dataset's prefix without credentials",
-			nil, nil),
+			nil, []cli.Flag{&cli.BoolFlag{Name: "allow-empty", Usage: "publish even when the range holds no metric sample and no log line"}}),
 		Action: func(c *cli.Context) error {
 			a, err := readRunArgs(c) // runflags.go
 			if err != nil {
@@ -28,7 +28,7 @@ publishes an immutable version. Re-running with the same inputs is a no-op.`,
 			start := time.Now()
 			res, err := runner.Export(c.Context, runner.Options{
 				Spec: a.spec, SpecBytes: a.bytes, From: a.from, To: a.to, Version: c.String("version"),
-				Output: c.String("output"), Public: c.Bool("public"), CodeVersion: version, Components: components(),
+				Output: c.String("output"), Public: c.Bool("public"), AllowEmpty: c.Bool("allow-empty"), CodeVersion: version, Components: components(),
 				Logger: a.logger,
 			})
 			if err != nil {

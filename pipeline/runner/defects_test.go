@@ -1,13 +1,19 @@
 package runner_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/opsdata/opsdata/pipeline/runner"
 	"github.com/opsdata/opsdata/schemas"
+	specpkg "github.com/opsdata/opsdata/spec"
 )
 
 // The tickets table is declared sorted by ticket_id, whatever the order in
@@ -108,5 +114,48 @@ func TestExportFromSymlinkedBlocksWithoutWAL(t *testing.T) {
 		if len(a) == 0 || string(a) != string(c) {
 			t.Errorf("%s differs between the original TSDB and its symlinked blocks", day)
 		}
+	}
+}
+
+// A range without any metric sample or log line is refused unless the
+// operator asks for it: an empty dataset must not be published by mistake.
+func TestEmptyRangeRefused(t *testing.T) {
+	dir := shortDemo(t)
+	sp, b := demoSpec(t, dir, func(s string) string {
+		return strings.Replace(s, "  from: 2026-01-05T00:00:00Z\n  to: 2026-01-05T06:00:00Z\n", "  from: 2026-01-05T07:00:00Z\n  to: 2026-01-05T08:00:00Z\n", 1)
+	})
+	if !sp.Range.From.Equal(time.Date(2026, 1, 5, 7, 0, 0, 0, time.UTC)) {
+		t.Fatal("demo.yaml changed shape: range not moved")
+	}
+	out := t.TempDir()
+	if _, err := export(t, sp, b, out); !errors.Is(err, runner.ErrEmpty) {
+		t.Fatalf("export of a range after the data: %v, want ErrEmpty", err)
+	}
+	// Tickets only: windows with labels and nothing else.
+	spec := fmt.Sprintf(`dataset: tickets-only
+licence: CC-BY-4.0
+range: {from: 2026-01-05T00:00:00Z, to: 2026-01-05T06:00:00Z}
+tickets:
+  - {name: t, format: json, path: %s, fields: {entities: services, timezone: timezone}}
+labelers:
+  - {kind: ticket}
+anonymize:
+  key: {file: %s}
+`, filepath.Join(dir, "demo-data", "tickets.json"), filepath.Join(dir, "demo-data", "anonymization.key"))
+	s2, err := specpkg.Parse("tickets.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := runner.Options{Spec: s2, SpecBytes: []byte(spec), Output: "file://" + out, CodeVersion: "test", Components: components()}
+	if _, err := runner.Export(context.Background(), o); !errors.Is(err, runner.ErrEmpty) {
+		t.Fatalf("tickets-only export: %v, want ErrEmpty", err)
+	}
+	o.AllowEmpty = true
+	res, err := runner.Export(context.Background(), o)
+	if err != nil {
+		t.Fatalf("tickets-only export with AllowEmpty: %v", err)
+	}
+	if res.Rows[schemas.TableWindows] == 0 {
+		t.Error("AllowEmpty published no windows")
 	}
 }

@@ -41,6 +41,9 @@ type Options struct {
 	TempDir string
 	// Output overrides the spec's output URL.
 	Output string
+	// AllowEmpty publishes a range without any metric sample or log line
+	// (windows with labels only); by default such a range is refused.
+	AllowEmpty bool
 	// Public sets an anonymous read-only policy on the dataset's prefix
 	// of an s3:// output (bucket.SetPublicRead) before publishing.
 	Public bool
@@ -56,6 +59,9 @@ type Result struct {
 	Rows             map[string]int64
 	Problems         map[string]schemas.InputProblems
 }
+
+// ErrEmpty: the range holds no metric sample and no log line.
+var ErrEmpty = errors.New("nothing to export")
 
 // ErrLeak is returned when the leakage gate finds a raw identifier in the
 // staged version; nothing is published.
@@ -221,9 +227,9 @@ func (e *export) run(ctx context.Context) error {
 	}
 	if len(e.entities) == 0 {
 		if msrc != nil {
-			return fmt.Errorf("no entities: no metric carries the entity label %q (entity.label) in the range; check the range and the label", s.Entity.Label)
+			return fmt.Errorf("%w: no metric carries the entity label %q (entity.label) in %s..%s; check the range and the label", ErrEmpty, s.Entity.Label, e.grid.Start.Format(time.RFC3339), e.grid.End.Format(time.RFC3339))
 		}
-		return fmt.Errorf("no entities: no ticket names an entity and no log line has one (fields.entity of the log sources)")
+		return fmt.Errorf("%w: no ticket names an entity and no log line has one in %s..%s (fields.entity of the log sources)", ErrEmpty, e.grid.Start.Format(time.RFC3339), e.grid.End.Format(time.RFC3339))
 	}
 	e.nameEntities()
 	// Template texts are published only now, when every entity is learned.
@@ -275,6 +281,10 @@ func (e *export) run(ctx context.Context) error {
 	}
 	if err := logs.Err(); err != nil {
 		return fmt.Errorf("logs: %w", err)
+	}
+	if e.rows[schemas.TableMetrics] == 0 && e.logStats["lines"] == 0 && !e.o.AllowEmpty {
+		return fmt.Errorf("%w: no metric sample and no log line in %s..%s; check the range and the sources (--allow-empty publishes the empty windows anyway)",
+			ErrEmpty, e.grid.Start.Format(time.RFC3339), e.grid.End.Format(time.RFC3339))
 	}
 	if err := e.writeTemplates(); err != nil {
 		return err
