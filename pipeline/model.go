@@ -142,13 +142,71 @@ func endKey(t *time.Time) int64 {
 	return t.UnixNano()
 }
 
-// NormalizeSeverity lower-cases a severity; empty is "unknown".
+// Severities is the closed vocabulary of published severities, highest
+// first. Sources' spellings map onto it (severityAliases); anything else is
+// "unknown" in the published tables and counted as bad input.
+var Severities = []string{"critical", "major", "minor", "warning", "info", "unknown"}
+
+var severityAliases = map[string]string{
+	"crit": "critical", "fatal": "critical", "emergency": "critical", "emerg": "critical", "blocker": "critical",
+	"highest": "critical", "page": "critical", "sev1": "critical", "sev-1": "critical", "p1": "critical", "s1": "critical",
+	"high": "major", "error": "major", "err": "major", "sev2": "major", "sev-2": "major", "p2": "major", "s2": "major",
+	"medium": "minor", "moderate": "minor", "sev3": "minor", "sev-3": "minor", "p3": "minor", "s3": "minor",
+	"warn": "warning", "low": "warning", "sev4": "warning", "sev-4": "warning", "p4": "warning", "s4": "warning",
+	"information": "info", "informational": "info", "notice": "info", "lowest": "info", "trivial": "info",
+	"sev5": "info", "sev-5": "info", "p5": "info", "s5": "info",
+}
+
+// NormalizeSeverity maps a source's severity onto Severities when it is a
+// known spelling; empty is "unknown"; any other value comes back lower-cased
+// (SeverityKnown tells, so the runner can report and replace it).
 func NormalizeSeverity(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" {
 		return "unknown"
 	}
+	if v, ok := severityAliases[s]; ok {
+		return v
+	}
 	return s
+}
+
+// SeverityKnown reports whether s is a term of Severities.
+func SeverityKnown(s string) bool {
+	for _, v := range Severities {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Ticket statuses as published (a closed vocabulary, like severities).
+const (
+	StatusOpen     = "open"
+	StatusResolved = "resolved"
+	StatusClosed   = "closed"
+	StatusOther    = "other"
+)
+
+var statusAliases = map[string]string{
+	"open": StatusOpen, "opened": StatusOpen, "new": StatusOpen, "to do": StatusOpen, "todo": StatusOpen,
+	"in progress": StatusOpen, "investigating": StatusOpen, "identified": StatusOpen, "monitoring": StatusOpen,
+	"acknowledged": StatusOpen, "triggered": StatusOpen, "firing": StatusOpen, "reopened": StatusOpen,
+	"resolved": StatusResolved, "fixed": StatusResolved, "mitigated": StatusResolved, "done": StatusResolved,
+	"closed": StatusClosed, "cancelled": StatusClosed, "canceled": StatusClosed, "won't fix": StatusClosed,
+	"wontfix": StatusClosed, "duplicate": StatusClosed, "rejected": StatusClosed,
+}
+
+// NormalizeStatus maps a ticket system's status onto the published
+// vocabulary; ok is false for a status it does not know (published as
+// "other", never as written: a status is free text in some systems).
+func NormalizeStatus(s string) (string, bool) {
+	v, ok := statusAliases[strings.ToLower(strings.TrimSpace(s))]
+	if !ok {
+		return StatusOther, false
+	}
+	return v, true
 }
 
 // CleanEntities trims, drops blanks and de-duplicates, keeping first-seen order.

@@ -19,7 +19,7 @@ type Config struct {
 
 // Severities from highest to lowest. A severity not listed ranks below
 // "unknown"; an empty one counts as "unknown".
-var severityOrder = []string{"critical", "major", "minor", "warning", "info", "unknown"}
+var severityOrder = pipeline.Severities
 
 func severityRank(s string) int {
 	for i, v := range severityOrder {

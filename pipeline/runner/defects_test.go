@@ -159,3 +159,45 @@ anonymize:
 		t.Error("AllowEmpty published no windows")
 	}
 }
+
+// Severities and statuses are published from closed vocabularies: known
+// spellings are mapped, anything else is counted and published as
+// unknown/other, never as written (a status may hold an e-mail address).
+func TestTicketVocabularies(t *testing.T) {
+	dir := shortDemo(t)
+	tickets := filepath.Join(t.TempDir(), "tickets.json")
+	if err := os.WriteFile(tickets, []byte(`[
+  {"id": "OPS-1", "title": "a", "status": "In Progress", "severity": "SEV-1",
+   "created": "2026-01-05T01:10:00Z", "resolved": "2026-01-05T01:30:00Z", "services": ["checkout"]},
+  {"id": "OPS-2", "title": "b", "status": "escalated to carol.k@acme-corp.example", "severity": "bananas",
+   "created": "2026-01-05T03:10:00Z", "resolved": "2026-01-05T03:20:00Z", "services": ["cart"]}
+]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sp, b := demoSpec(t, dir, func(s string) string {
+		return strings.Replace(s, filepath.Join(dir, "demo-data", "tickets.json"), tickets, 1)
+	})
+	out := t.TempDir()
+	res, err := export(t, sp, b, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := filepath.Join(out, "demo-cluster", res.Version)
+	got := map[string][2]string{}
+	for _, r := range readTable[schemas.Ticket](t, v, schemas.TableTickets) {
+		got[r.TicketID] = [2]string{r.Status, r.Severity}
+	}
+	want := map[string][2]string{"OPS-1": {"open", "critical"}, "OPS-2": {"other", "unknown"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("tickets (status, severity) = %v, want %v", got, want)
+	}
+	for _, in := range readTable[schemas.Incident](t, v, schemas.TableIncidents) {
+		if in.Severity != "critical" && in.Severity != "unknown" {
+			t.Errorf("incident %s severity %q", in.IncidentID, in.Severity)
+		}
+	}
+	rep := res.Problems["labels:ticket"]
+	if rep.Reasons["unknown_severity"] != 1 || res.Problems["tickets:ops-tickets"].Reasons["unknown_status"] != 1 {
+		t.Errorf("problems %+v: want one unknown_severity (labels:ticket) and one unknown_status (tickets:ops-tickets)", res.Problems)
+	}
+}

@@ -45,6 +45,7 @@ func (e *export) label(ctx context.Context) error {
 		}
 	}
 	e.incidents = e.knownIncidents(e.incidents) // entities.go
+	e.vocabulary(e.incidents)
 	if err := e.mergeLabels(); err != nil {     // labelreport.go
 		return err
 	}
@@ -104,4 +105,36 @@ func (e *export) labelSummary() schemas.LabelSummary {
 		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d log lines fell outside the export range and were not exported", n))
 	}
 	return ls
+}
+
+// vocabulary puts every incident's severity into the published vocabulary
+// (pipeline.Severities): a value outside it is published as "unknown" and
+// counted, per label source, with its shape (never its text).
+func (e *export) vocabulary(incs []pipeline.Incident) {
+	for i := range incs {
+		if pipeline.SeverityKnown(incs[i].Severity) {
+			continue
+		}
+		e.problems.Add("labels:"+incs[i].Source, "incident "+incs[i].SourceID, "unknown_severity",
+			fmt.Sprintf("a severity of %d characters outside the vocabulary (%s) is published as unknown", len(incs[i].Severity), strings.Join(pipeline.Severities, ", ")))
+		incs[i].Severity = "unknown"
+	}
+}
+
+// ticketStatus is a ticket's published status; an unknown one is counted.
+func (e *export) ticketStatus(t pipeline.Ticket) string {
+	st, ok := pipeline.NormalizeStatus(t.Status)
+	if !ok && t.Status != "" {
+		e.problems.Add("tickets:"+t.Source, "ticket "+t.ID, "unknown_status",
+			fmt.Sprintf("a status of %d characters outside the vocabulary (open, resolved, closed) is published as other", len(t.Status)))
+	}
+	return st
+}
+
+// ticketSeverity is a ticket's published severity (the vocabulary).
+func ticketSeverity(t pipeline.Ticket) string {
+	if s := pipeline.NormalizeSeverity(t.Severity); pipeline.SeverityKnown(s) {
+		return s
+	}
+	return "unknown"
 }

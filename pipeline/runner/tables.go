@@ -49,7 +49,7 @@ func (e *export) writeTables() error {
 		ents := e.publishedEntities(t.Entities)
 		tickets = append(tickets, schemas.Ticket{
 			TicketID: t.ID, Source: t.Source, Title: e.anon.Column("tickets.title", t.Title), Body: e.anon.Column("tickets.body", t.Body),
-			Status: t.Status, Severity: t.Severity, Created: t.Created.UTC(),
+			Status: e.ticketStatus(t), Severity: ticketSeverity(t), Created: t.Created.UTC(),
 			ImpactStart: utcPtr(t.ImpactStart), Resolved: utcPtr(t.Resolved), Entities: ents,
 		})
 	}
@@ -69,7 +69,7 @@ func (e *export) writeTables() error {
 	for _, in := range e.incidents {
 		incidents = append(incidents, schemas.Incident{
 			IncidentID: in.ID, Entity: e.entity(in.Entity), Start: in.Start.UTC(), End: utcPtr(in.End), EffectEnd: utcPtr(in.EffectEnd),
-			Severity: in.Severity, Type: in.Type, Source: in.Source, SourceID: in.SourceID, Confidence: in.Confidence,
+			Severity: in.Severity, Type: e.anon.Column("incidents.type", in.Type), Source: in.Source, SourceID: in.SourceID, Confidence: in.Confidence,
 			Title: e.anon.Column("incidents.title", in.Title),
 		})
 	}
