@@ -218,7 +218,7 @@ func TestRawExportRefusals(t *testing.T) {
 	}{
 		{"bad selector", []string{"--match", "up{"}, `--match "up{"`},
 		{"nothing matches", []string{"--match", "no_such_metric"}, "no sample matches"},
-		{"unknown source", []string{"--source", "carrier-pigeon"}, "use tsdb or remote-read"},
+		{"unknown source", []string{"--source", "carrier-pigeon"}, "not a metric source that reads raw samples; use prometheus, tsdb"},
 		{"empty range", []string{"--from", "2026-01-05T06:00:00Z", "--to", "2026-01-05T06:00:00Z"}, "empty range"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
