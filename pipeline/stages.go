@@ -79,6 +79,15 @@ type Labeler interface {
 	Incidents(ctx context.Context, in LabelInput) ([]Incident, error)
 }
 
+// Checker is implemented by components that can check their inputs
+// without an export (opsdata check): files exist, open and parse. Records a
+// run would count as malformed go to the component's Problems, not err.
+// entityLabel is the spec's entity.label, for files that name entities by
+// series selectors.
+type Checker interface {
+	Check(ctx context.Context, entityLabel string) error
+}
+
 // Config is a component's own configuration: the kind declares it next to
 // its factory, with defaults (NewConfig) and Validate, and decodes it from
 // its spec section. Validate names keys relative to the section.

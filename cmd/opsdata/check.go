@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/runner"
 	"github.com/opsdata/opsdata/spec"
 )
@@ -12,7 +15,7 @@ import (
 func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "check",
-		Usage:     "validate a dataset spec without running it",
+		Usage:     "validate a dataset spec and open every file it references, without running it",
 		ArgsUsage: "[SPEC]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "spec", Aliases: []string{"s"}, Usage: "dataset spec `FILE`"},
@@ -29,11 +32,22 @@ func checkCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := runner.Resolve(s, components()); err != nil {
+			plan, err := runner.Resolve(s, components())
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "%s: ok (dataset %s, %d features, %d log sources, %d ticket sources, licence %s)\n",
-				path, s.Dataset, len(s.Metrics.Features), len(s.Logs), len(s.Tickets), s.Licence)
+			// Open every referenced file, reporting all problems at once.
+			problems := &pipeline.Problems{}
+			if errs := runner.CheckInputs(c.Context, plan, problems); len(errs) > 0 {
+				return fmt.Errorf("%w: %w", spec.ErrInvalid, errors.Join(errs...))
+			}
+			for _, input := range problems.Inputs() {
+				r := problems.Report()[input]
+				fmt.Fprintf(c.App.Writer, "%s: warning: %s: %d malformed records in what was read (a run counts and skips them), e.g. %s\n",
+					path, input, r.Count, strings.Join(r.Examples, "; "))
+			}
+			fmt.Fprintf(c.App.Writer, "%s: ok (dataset %s, %d features, %d log sources, %d ticket sources, %d labelers, licence %s; every referenced file opened)\n",
+				path, s.Dataset, len(s.Metrics.Features), len(s.Logs), len(s.Tickets), len(s.Labelers), s.Licence)
 			return nil
 		},
 	}

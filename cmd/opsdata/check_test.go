@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -118,5 +121,35 @@ func TestResolveComponents(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// `opsdata check` opens what the spec references and reports every missing
+// or unreadable input at once, each naming its key.
+func TestCheckOpensInputs(t *testing.T) {
+	dir := t.TempDir()
+	specPath := dir + "/spec.yaml"
+	text := strings.Replace(checkBase, "./tsdb", dir+"/no-tsdb", 1) +
+		"logs:\n  - {name: app, path: " + dir + "/logs/*.jsonl}\n" +
+		"tickets:\n  - {name: t, format: json, path: " + dir + "/tickets.json}\n" +
+		"labelers:\n  - {kind: rule, rules: [" + dir + "/rules.yml]}\n  - {kind: manual, path: " + dir + "/labels.yaml}\n"
+	text = strings.Replace(text, "key: {env: OPSDATA_KEY}", "key: {file: "+dir+"/no.key}", 1)
+	if err := os.WriteFile(specPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/labels.yaml", []byte("incidents:\n  - {id: x, start: yesterday}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	app := newApp()
+	app.Writer = &out
+	err := app.RunContext(context.Background(), []string{"opsdata", "check", "--spec", specPath})
+	if err == nil {
+		t.Fatalf("check passed a spec whose inputs are missing:\n%s", out.String())
+	}
+	for _, want := range []string{"anonymize.key", "metrics.tsdb", "logs[0] (app)", "tickets[0] (t)", "labelers[0] (rule)", "labelers[1] (manual)", "labels.yaml:2"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("check error lacks %q:\n%v", want, err)
+		}
 	}
 }

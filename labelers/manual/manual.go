@@ -310,3 +310,9 @@ func ParseLabelTime(s string, loc *time.Location) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("%q is not RFC 3339 (2026-01-05T08:47:19Z) or a naive timestamp with a declared zone", s)
 }
+
+// Check reads and parses every matched file (pipeline.Checker).
+func (l *ManualLabeler) Check(ctx context.Context, entityLabel string) error {
+	_, err := l.Incidents(ctx, pipeline.LabelInput{EntityLabel: entityLabel})
+	return err
+}

@@ -176,3 +176,19 @@ func (s *Source) Open(ctx context.Context, _ pipeline.Grid) (pipeline.LogIterato
 	slices.Sort(files)
 	return newMergeIter(ctx, s, files)
 }
+
+// checkRecords is how many records Check reads: enough to catch a wrong
+// format or field mapping, cheap on any size of log.
+const checkRecords = 1000
+
+// Check opens the source's files and parses the first records of the
+// merged stream (pipeline.Checker).
+func (s *Source) Check(ctx context.Context, _ string) error {
+	it, err := s.Open(ctx, pipeline.Grid{})
+	if err != nil {
+		return err
+	}
+	for n := 0; n < checkRecords && it.Next(); n++ {
+	}
+	return errors.Join(it.Err(), it.Close())
+}

@@ -372,3 +372,9 @@ func short(s string) string {
 	}
 	return strings.ToValidUTF8(s[:40], "") + "…"
 }
+
+// Check reads every file as a run would (pipeline.Checker).
+func (s *Source) Check(ctx context.Context, _ string) error {
+	_, err := s.Tickets(ctx)
+	return err
+}
