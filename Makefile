@@ -8,7 +8,7 @@ DEMO_DIR := demo-data
 OUT      := out
 VENV     := .venv
 
-.PHONY: all build demo demo-data test test-go test-e2e test-python venv bench fuzz lint clean
+.PHONY: all build demo demo-data test test-go test-fuzz test-e2e test-python venv bench fuzz lint clean
 
 all: build
 
@@ -45,13 +45,25 @@ test-python: venv demo
 	OPSDATA_VERSION_DIR=$(CURDIR)/$(OUT)/demo-cluster/$$(cat $(OUT)/demo-cluster/latest) $(VENV)/bin/python -m pytest tests/python -q
 
 # Everything: unit tests with -race, the end-to-end suite, the Python readers and notebooks.
-test: test-go test-e2e test-python
+test: test-go test-fuzz test-e2e test-python
 
 bench:
 	scripts/bench.sh
 
+# Every fuzz target with its package: the anonymizer, the log line parsers,
+# the spec parser (committed corpora under each package's testdata/fuzz).
+FUZZ_TARGETS := FuzzText:./pipeline/anonymize FuzzSecrets:./pipeline/anonymize FuzzPolicy:./pipeline/anonymize \
+	FuzzLineParsers:./pipeline/sources/logfile FuzzJSONLine:./pipeline/sources/logfile FuzzParse:./spec
+FUZZTIME ?= 20s
+
 fuzz:
-	for f in FuzzText FuzzSecrets FuzzPolicy; do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime 20s ./pipeline/anonymize/ || exit 1; done
+	@for t in $(FUZZ_TARGETS); do f=$${t%%:*}; p=$${t#*:}; \
+		echo "fuzz $$f ($$p) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$p || exit 1; done
+
+# A few seconds of each fuzz target, part of make test.
+test-fuzz:
+	$(MAKE) fuzz FUZZTIME=3s
 
 clean:
 	rm -rf bin $(OUT) $(DEMO_DIR)

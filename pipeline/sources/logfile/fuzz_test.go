@@ -1,0 +1,53 @@
+package logfile
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsdata/opsdata/pipeline"
+)
+
+// fuzzFormats are one configuration per line format the package parses.
+var fuzzFormats = []Config{
+	{Name: "j", Format: FormatJSONL, Path: "x", Timezone: "Europe/Berlin"},
+	{Name: "t", Format: FormatText, Path: "x", Timezone: "Europe/Berlin", TimeLayout: "2006-01-02 15:04:05.000",
+		Pattern: `^(?P<time>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}) (?P<level>[A-Z]+) \[(?P<entity>[a-z-]+)\] (?P<message>.*)$`},
+	{Name: "l", Format: "logfmt", Path: "x", Timezone: "UTC"},
+	{Name: "s", Format: "syslog", Path: "x", Timezone: "UTC"},
+	{Name: "k", Format: "klog", Path: "x", Timezone: "UTC", Entity: "kubelet"},
+	{Name: "p", Format: "logpai", Path: "x", Timezone: "UTC", Entity: "hdfs", TimeLayout: "060102 150405",
+		LogFormat: "<Date> <Time> <Pid> <Level> <Component>: <Content>"},
+}
+
+// FuzzLineParsers: no line, however broken, panics a parser of any format,
+// and a parsed record always has a UTC time.
+func FuzzLineParsers(f *testing.F) {
+	for i, s := range []string{
+		`{"ts":"2026-01-05T00:00:03.120Z","level":"info","service":"checkout","msg":"m"}`,
+		`2026-01-05 01:00:00.123 WARN [cart] slow`,
+		`ts=2026-01-05T00:00:00Z level=error msg="boom" service=api`,
+		`<34>1 2026-01-05T00:00:00.003Z host app 123 ID47 - message`,
+		`<13>Jan  5 00:00:00 host app[12]: text`,
+		`I0105 00:00:00.123456    1 main.go:12] started`,
+		`081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_38865049064139660 terminating`,
+	} {
+		f.Add(uint8(i), s)
+	}
+	parsers := make([]func() lineParser, len(fuzzFormats))
+	for i, c := range fuzzFormats {
+		s, err := newSource(c, &pipeline.Problems{})
+		if err != nil {
+			f.Fatalf("%s: %v", c.Format, err)
+		}
+		parsers[i] = s.newParse
+	}
+	f.Fuzz(func(t *testing.T, format uint8, line string) {
+		line = strings.ToValidUTF8(line, "\uFFFD")
+		p := parsers[int(format)%len(parsers)]()
+		var r pipeline.LogRecord
+		if _, ok := p.parse(line, &r); ok && r.Time.Location() != time.UTC {
+			t.Errorf("%s: parsed %q into a non-UTC time %v", fuzzFormats[int(format)%len(parsers)].Format, line, r.Time)
+		}
+	})
+}
