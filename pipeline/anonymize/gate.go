@@ -140,17 +140,24 @@ type scan struct {
 func (s *scan) full() bool { return s.max > 0 && len(s.leaks) >= s.max }
 
 func (s *scan) check(b []byte, file, col string, row int64) bool {
+	masked, ok := s.hit(b)
+	if ok {
+		s.leaks = append(s.leaks, Leak{File: file, Column: col, Row: row, Needle: masked})
+	}
+	return ok
+}
+
+// hit reports the masked needle b holds, if any.
+func (s *scan) hit(b []byte) (string, bool) {
 	if mt, ok := s.m.first(b); ok {
-		s.leaks = append(s.leaks, Leak{File: file, Column: col, Row: row, Needle: MaskNeedle(s.pats[mt.id])})
-		return true
+		return MaskNeedle(s.pats[mt.id]), true
 	}
 	if s.extra != nil {
 		if masked, ok := s.extra(b); ok {
-			s.leaks = append(s.leaks, Leak{File: file, Column: col, Row: row, Needle: masked})
-			return true
+			return masked, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // text renders a value as the bytes a reader would see, without
@@ -199,6 +206,11 @@ func (s *scan) rawFile(rel, path string) error {
 // stop at max keeps the first leaks in sorted order), reading decoded pages.
 // Values of one row in a list column share the row: a row starts where the
 // repetition level is 0.
+//
+// Only byte-array columns are read: a number, a boolean or a timestamp is
+// not text a raw identifier can hide in, and rendering 57M of them was most
+// of a raw export's CPU. Every string column is still checked (default
+// deny); dictionary-encoded pages are checked once per distinct value.
 func (s *scan) parquetFile(ctx context.Context, rel, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -215,15 +227,21 @@ func (s *scan) parquetFile(ctx context.Context, rel, path string) error {
 		return s.rawFile(rel, path)
 	}
 	cols := pf.Schema().Columns()
-	order := make([]int, len(cols))
+	order := make([]int, 0, len(cols))
 	names := make([]string, len(cols))
 	for i, c := range cols {
-		order[i], names[i] = i, strings.Join(c, ".")
+		names[i] = strings.Join(c, ".")
+		leaf, ok := pf.Schema().Lookup(c...)
+		if ok && !textKind(leaf.Node.Type().Kind()) {
+			continue
+		}
+		order = append(order, i)
 	}
 	sort.SliceStable(order, func(i, j int) bool { return names[order[i]] < names[order[j]] })
 	buf := make([]parquet.Value, 1024)
 	for _, ci := range order {
 		var base int64
+		dicts := map[parquet.Dictionary]bool{}
 		for _, rg := range pf.RowGroups() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -231,7 +249,7 @@ func (s *scan) parquetFile(ctx context.Context, rel, path string) error {
 			if s.full() {
 				return nil
 			}
-			if err := s.columnChunk(rg.ColumnChunks()[ci], rel, names[ci], base, buf); err != nil {
+			if err := s.columnChunk(rg.ColumnChunks()[ci], rel, names[ci], base, buf, dicts); err != nil {
 				return err
 			}
 			base += rg.NumRows()
@@ -240,7 +258,29 @@ func (s *scan) parquetFile(ctx context.Context, rel, path string) error {
 	return nil
 }
 
-func (s *scan) columnChunk(cc parquet.ColumnChunk, rel, col string, base int64, buf []parquet.Value) error {
+// textKind says whether a Parquet physical type can hold text.
+func textKind(k parquet.Kind) bool {
+	return k == parquet.ByteArray || k == parquet.FixedLenByteArray
+}
+
+// cleanDict says whether no value of dictionary d holds a needle, checking
+// each distinct value once per column (cached in seen).
+func (s *scan) cleanDict(d parquet.Dictionary, seen map[parquet.Dictionary]bool) bool {
+	if clean, ok := seen[d]; ok {
+		return clean
+	}
+	clean := true
+	for i := 0; i < d.Len() && clean; i++ {
+		v := d.Index(int32(i))
+		if _, hit := s.hit(s.text(v)); hit {
+			clean = false
+		}
+	}
+	seen[d] = clean
+	return clean
+}
+
+func (s *scan) columnChunk(cc parquet.ColumnChunk, rel, col string, base int64, buf []parquet.Value, dicts map[parquet.Dictionary]bool) error {
 	pages := cc.Pages()
 	defer pages.Close()
 	row := base - 1
@@ -252,6 +292,13 @@ func (s *scan) columnChunk(cc parquet.ColumnChunk, rel, col string, base int64, 
 		}
 		if err != nil {
 			return fmt.Errorf("leakage scan: %s column %s: %w", rel, col, err)
+		}
+		if d := page.Dictionary(); d != nil && s.cleanDict(d, dicts) {
+			// No distinct value leaks: the rows need not be read. A page
+			// holds whole rows, so the row count carries over.
+			row += page.NumRows()
+			parquet.Release(page)
+			continue
 		}
 		vr := page.Values()
 		for {
