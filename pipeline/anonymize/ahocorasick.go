@@ -175,6 +175,24 @@ func (m *matcher) first(text []byte) (match, bool) {
 	return match{}, false
 }
 
+// each calls fn for every occurrence (overlapping ones too) in order of
+// end position, until fn returns false.
+func (m *matcher) each(text []byte, fn func(match) bool) {
+	if m.empty() {
+		return
+	}
+	s := int32(0)
+	for i := 0; i < len(text); i++ {
+		s = m.step(s, fold(text[i]))
+		for o := m.output(s); o >= 0; o = m.states[o].dict {
+			st := &m.states[o]
+			if !fn(match{start: i + 1 - int(st.depth), end: i + 1, id: st.out}) {
+				return
+			}
+		}
+	}
+}
+
 func (m *matcher) output(s int32) int32 {
 	if m.states[s].out >= 0 {
 		return s

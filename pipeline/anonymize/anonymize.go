@@ -83,6 +83,11 @@ type Anonymizer struct {
 	buildMu sync.Mutex
 	tm      atomic.Pointer[textMatcher]
 
+	// vocab holds the dataset's own words (AddVocabulary); weakN counts
+	// the distinct weak values learned per type (vocab.go).
+	vocab map[string]bool
+	weakN map[string]int64
+
 	countMu sync.Mutex
 	counts  map[string]int64
 }
@@ -109,6 +114,8 @@ func New(key []byte, policy spec.Anonymize, entityLabel string) (*Anonymizer, er
 		covered:  map[uint64]struct{}{},
 		issued:   map[string]struct{}{},
 		counts:   map[string]int64{},
+		vocab:    map[string]bool{},
+		weakN:    map[string]int64{},
 	}
 	if _, named := policy.Labels[entityLabel]; entityLabel != "" && !named {
 		a.keep[entityLabel] = true // kept unless the policy names it
@@ -203,7 +210,9 @@ func (a *Anonymizer) learnAs(typ, value string, repl func(typ, raw string) strin
 	if _, ok := a.learned[k]; !ok {
 		a.learned[k] = p
 		a.issued[p] = struct{}{}
-		if worthMatching(raw) {
+		if a.weak(raw) {
+			a.weakN[typ]++
+		} else {
 			a.matchItems = append(a.matchItems, textEntry{raw: raw, repl: p, rule: textRule(typ), ip: isIP(raw)})
 			a.version.Add(1)
 		}
@@ -366,7 +375,9 @@ func (a *Anonymizer) Inventory() []string {
 		}
 	}
 	for k := range a.learned {
-		add(k.raw)
+		if !a.weak(k.raw) {
+			add(k.raw)
+		}
 	}
 	for v := range a.redacted {
 		add(v)

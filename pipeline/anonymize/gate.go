@@ -59,6 +59,11 @@ func ScanDir(ctx context.Context, dir string, needles []string, max int) ([]Leak
 // reports a leak its own way (Anonymizer.CoveredScan: addresses and
 // e-mails by shape, against the hashes of those the run redacted).
 func ScanDirWith(ctx context.Context, dir string, needles []string, max int, extra func([]byte) (string, bool)) ([]Leak, error) {
+	return scanDir(ctx, dir, needles, max, extra, nil)
+}
+
+func scanDir(ctx context.Context, dir string, needles []string, max int, extra func([]byte) (string, bool),
+	skip func(pats []string, files []string) (func(b []byte, start, end int, id int32, meta bool) bool, error)) ([]Leak, error) {
 	var pats []string
 	seen := map[string]bool{}
 	for _, n := range needles {
@@ -97,6 +102,15 @@ func ScanDirWith(ctx context.Context, dir string, needles []string, max int, ext
 	sort.Slice(fl, func(i, j int) bool { return fl[i].rel < fl[j].rel })
 
 	s := &scan{m: m, pats: pats, max: max, extra: extra}
+	if skip != nil {
+		paths := make([]string, len(fl))
+		for i, f := range fl {
+			paths[i] = f.path
+		}
+		if s.skip, err = skip(pats, paths); err != nil {
+			return nil, err
+		}
+	}
 	for _, f := range fl {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -108,7 +122,9 @@ func ScanDirWith(ctx context.Context, dir string, needles []string, max int, ext
 		if strings.HasSuffix(f.rel, ".parquet") {
 			err = s.parquetFile(ctx, f.rel, f.path)
 		} else {
+			s.meta = true
 			err = s.rawFile(f.rel, f.path)
+			s.meta = false
 		}
 		if err != nil {
 			return nil, err
@@ -130,6 +146,11 @@ func ScanDirWith(ctx context.Context, dir string, needles []string, max int, ext
 type scan struct {
 	m     *matcher
 	pats  []string
+	// skip, if set, says that an occurrence of needle id at b[start:end] is
+	// not a leak (it lies inside a pseudonym opsdata issued, or is a word
+	// of the version's own vocabulary in a metadata file).
+	skip  func(b []byte, start, end int, id int32, meta bool) bool
+	meta  bool // the file being scanned is not Parquet
 	extra func([]byte) (string, bool)
 	max   int
 	leaks []Leak
@@ -149,8 +170,27 @@ func (s *scan) check(b []byte, file, col string, row int64) bool {
 
 // hit reports the masked needle b holds, if any.
 func (s *scan) hit(b []byte) (string, bool) {
-	if mt, ok := s.m.first(b); ok {
-		return MaskNeedle(s.pats[mt.id]), true
+	if s.skip == nil {
+		if mt, ok := s.m.first(b); ok {
+			return MaskNeedle(s.pats[mt.id]), true
+		}
+	} else if mt, ok := s.m.first(b); ok {
+		// Rare (a candidate was found): look at every occurrence.
+		hit := int32(-1)
+		if !s.skip(b, mt.start, mt.end, mt.id, s.meta) {
+			hit = mt.id
+		} else {
+			s.m.each(b, func(m match) bool {
+				if !s.skip(b, m.start, m.end, m.id, s.meta) {
+					hit = m.id
+					return false
+				}
+				return true
+			})
+		}
+		if hit >= 0 {
+			return MaskNeedle(s.pats[hit]), true
+		}
 	}
 	if s.extra != nil {
 		if masked, ok := s.extra(b); ok {

@@ -17,6 +17,25 @@ type gateRow struct {
 	Count   int64    `parquet:"count"`
 }
 
+// writeGeneric writes rows of any row type.
+func writeGeneric[T any](t *testing.T, path string, rows []T) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parquet.NewGenericWriter[T](f)
+	if _, err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // writeParquet writes rows zstd-compressed in row groups of 2000 rows.
 func writeParquet(t *testing.T, path string, rows []gateRow) {
 	t.Helper()
