@@ -80,13 +80,16 @@ type Anonymizer struct {
 	matchItems []textEntry
 	version    atomic.Uint64 // len(matchItems): the text matcher must change
 
-	buildMu sync.Mutex
-	tm      atomic.Pointer[textMatcher]
+	buildMu sync.Mutex // one rebuild of idx's base at a time
+	idx     textIndex
 
 	// vocab holds the dataset's own words (AddVocabulary); weakN counts
 	// the distinct weak values learned per type (vocab.go).
 	vocab map[string]bool
 	weakN map[string]int64
+	// shorts holds the folded short names of learned FQDNs (shortName)
+	// in the text matcher.
+	shorts map[string]bool
 
 	countMu sync.Mutex
 	counts  map[string]int64
@@ -116,6 +119,7 @@ func New(key []byte, policy spec.Anonymize, entityLabel string) (*Anonymizer, er
 		counts:   map[string]int64{},
 		vocab:    map[string]bool{},
 		weakN:    map[string]int64{},
+		shorts:   map[string]bool{},
 	}
 	if _, named := policy.Labels[entityLabel]; entityLabel != "" && !named {
 		a.keep[entityLabel] = true // kept unless the policy names it
@@ -137,7 +141,6 @@ func New(key []byte, policy spec.Anonymize, entityLabel string) (*Anonymizer, er
 		return nil, err
 	}
 	a.detects, a.pre, a.preBits = buildDetectors(policy.HostDomains, a.rules)
-	a.tm.Store(&textMatcher{})
 	return a, nil
 }
 
@@ -189,11 +192,24 @@ func (a *Anonymizer) Learn(typ, value string) { a.learn(typ, value) }
 // learn records value and returns its pseudonym; known values cost one read
 // lock and no HMAC.
 func (a *Anonymizer) learn(typ, value string) string {
-	return a.learnAs(typ, value, a.Pseudonym)
+	return a.learnOpt(typ, value, a.Pseudonym, true)
+}
+
+// learnFound is learn for a value a detector found by its shape (a name
+// under a host domain, an FQDN): the detector finds it again wherever it
+// occurs, so it goes into the gate's inventory but not into the text
+// matcher. A day's 350k churning pod and node names would otherwise be
+// most of the matcher's memory.
+func (a *Anonymizer) learnFound(typ, value string) string {
+	return a.learnOpt(typ, value, a.Pseudonym, false)
 }
 
 // learnAs is learn with the replacement computed by repl (IP rules).
 func (a *Anonymizer) learnAs(typ, value string, repl func(typ, raw string) string) string {
+	return a.learnOpt(typ, value, repl, true)
+}
+
+func (a *Anonymizer) learnOpt(typ, value string, repl func(typ, raw string) string, match bool) string {
 	raw := strings.TrimSpace(value)
 	if raw == "" {
 		return ""
@@ -206,18 +222,33 @@ func (a *Anonymizer) learnAs(typ, value string, repl func(typ, raw string) strin
 		return p
 	}
 	p = repl(typ, raw)
+	short, shortP := "", ""
+	if typ == TypeHost {
+		if short = shortName(raw); short != "" {
+			shortP = a.Pseudonym(TypeHost, short)
+		}
+	}
+	rebuild := false
 	a.mu.Lock()
 	if _, ok := a.learned[k]; !ok {
 		a.learned[k] = p
 		a.issued[p] = struct{}{}
-		if a.weak(raw) {
+		switch {
+		case a.weak(raw):
 			a.weakN[typ]++
-		} else {
-			a.matchItems = append(a.matchItems, textEntry{raw: raw, repl: p, rule: textRule(typ), ip: isIP(raw)})
-			a.version.Add(1)
+		case match:
+			rebuild = a.addMatchItem(textEntry{raw: raw, repl: p, rule: textRule(typ), ip: isIP(raw)})
+		}
+		if f := foldString(short); short != "" && !a.shorts[f] && !a.vocab[f] && !builtinVocab()[f] {
+			a.shorts[f] = true
+			a.issued[shortP] = struct{}{}
+			rebuild = a.addMatchItem(textEntry{raw: short, repl: shortP, rule: "pseudonymize:host_short", word: true}) || rebuild
 		}
 	}
 	a.mu.Unlock()
+	if rebuild {
+		a.rebuildIndex()
+	}
 	return p
 }
 
@@ -242,15 +273,18 @@ func (a *Anonymizer) learnRedacted(raw, placeholder string) {
 	if ok {
 		return
 	}
+	rebuild := false
 	a.mu.Lock()
 	if _, ok := a.redacted[raw]; !ok {
 		a.redacted[raw] = placeholder
 		if !detectorCovered(placeholder) && worthMatching(raw) {
-			a.matchItems = append(a.matchItems, textEntry{raw: raw, repl: placeholder, rule: "redact:" + strings.Trim(placeholder, "<>"), ip: isIP(raw)})
-			a.version.Add(1)
+			rebuild = a.addMatchItem(textEntry{raw: raw, repl: placeholder, rule: "redact:" + strings.Trim(placeholder, "<>"), ip: isIP(raw)})
 		}
 	}
 	a.mu.Unlock()
+	if rebuild {
+		a.rebuildIndex()
+	}
 }
 
 // detectorCovered says whether the detector that produced placeholder finds

@@ -272,7 +272,7 @@ func scrubFQDNs(a *Anonymizer, s string, st *stats) string {
 	}
 	return replaceSpans(s, spans, func(raw string) string {
 		st.add("pseudonymize:" + TypeHost)
-		return a.learn(TypeHost, raw)
+		return a.learnFound(TypeHost, raw)
 	})
 }
 

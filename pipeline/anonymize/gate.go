@@ -180,7 +180,7 @@ func (s *scan) hit(b []byte) (string, bool) {
 		if !s.skip(b, mt.start, mt.end, mt.id, s.meta) {
 			hit = mt.id
 		} else {
-			s.m.each(b, func(m match) bool {
+			s.m.each(string(b), func(m match) bool {
 				if !s.skip(b, m.start, m.end, m.id, s.meta) {
 					hit = m.id
 					return false
