@@ -100,6 +100,15 @@ type learnKey struct{ typ, raw string }
 // New returns an Anonymizer for policy. entityLabel is the metric label that
 // names a row's entity; it is published raw, like policy.Keep.
 func New(key []byte, policy spec.Anonymize, entityLabel string) (*Anonymizer, error) {
+	return newAnonymizer(key, policy, entityLabel, options{})
+}
+
+// options are knobs for tests and measurements, not configuration.
+type options struct {
+	noGitleaks bool // only opsdata's own secret detectors (the baseline of BENCHMARKS.md)
+}
+
+func newAnonymizer(key []byte, policy spec.Anonymize, entityLabel string, opt options) (*Anonymizer, error) {
 	if len(key) < MinKeyBytes {
 		return nil, fmt.Errorf("%w: key has %d bytes, need at least %d", ErrKey, len(key), MinKeyBytes)
 	}
@@ -140,7 +149,13 @@ func New(key []byte, policy spec.Anonymize, entityLabel string) (*Anonymizer, er
 	if a.cpan, err = NewCryptoPAn(cryptoPAnKey(a.key)); err != nil {
 		return nil, err
 	}
-	a.detects, a.pre, a.preBits = buildDetectors(policy.HostDomains, a.rules)
+	var gl *gitleaksSet
+	if !opt.noGitleaks {
+		if gl, err = loadGitleaks(); err != nil {
+			return nil, err
+		}
+	}
+	a.detects, a.pre, a.preBits = buildDetectors(policy.HostDomains, a.rules, gl)
 	return a, nil
 }
 

@@ -39,7 +39,9 @@ func BenchmarkTextDistinctIPs(b *testing.B) {
 // stays flat from 1k to 1M distinct.
 func BenchmarkTextDistinctHosts(b *testing.B) {
 	const lines = 200_000
-	host := func(k int) string { return fmt.Sprintf("ip-10-%d-%d-%d.node.acme.internal", k>>16&255, k>>8&255, k&255) }
+	host := func(k int) string {
+		return fmt.Sprintf("ip-10-%d-%d-%d.node.acme.internal", k>>16&255, k>>8&255, k&255)
+	}
 	for _, d := range []int{1_000, 10_000, 100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("distinct=%d", d), func(b *testing.B) {
 			msgs := make([]string, lines)

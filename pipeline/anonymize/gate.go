@@ -144,8 +144,8 @@ func scanDir(ctx context.Context, dir string, needles []string, max int, extra f
 }
 
 type scan struct {
-	m     *matcher
-	pats  []string
+	m    *matcher
+	pats []string
 	// skip, if set, says that an occurrence of needle id at b[start:end] is
 	// not a leak (it lies inside a pseudonym opsdata issued, or is a word
 	// of the version's own vocabulary in a metadata file).

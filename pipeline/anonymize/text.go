@@ -208,8 +208,10 @@ func (a *Anonymizer) Text(s string) string {
 		return s
 	}
 	var st stats
-	v0 := a.version.Load()
-	s = a.replaceLearned(s, &st)
+	// Detectors first, on the text as written: a learned value replaced
+	// first could take away a detector's context. One log line
+	// "api_token = api_token" would otherwise teach the secret "api_token"
+	// and hide the key of every later "datadog_api_token = <secret>".
 	mask := a.pre.mask(s, a.preBits)
 	for i := range a.detects {
 		d := &a.detects[i]
@@ -218,9 +220,7 @@ func (a *Anonymizer) Text(s string) string {
 		}
 		s = d.apply(a, s, &st)
 	}
-	if a.version.Load() != v0 {
-		s = a.replaceLearned(s, &st)
-	}
+	s = a.replaceLearned(s, &st)
 	st.flush(a)
 	return s
 }
@@ -612,7 +612,7 @@ func findUserAssignments(s, lower string) [][]int {
 // buildDetectors returns the detectors in the order they run and the
 // keyword matcher of their pre-checks. Secrets go first: URL userinfo
 // ("user:pass@host") would otherwise look like an email.
-func buildDetectors(domains []string, r rules) ([]detector, *matcher, []uint32) {
+func buildDetectors(domains []string, r rules, gl *gitleaksSet) ([]detector, *matcher, []uint32) {
 	var pats []string
 	var bits []uint32
 	for _, w := range append(append([]string{}, secretWords...), moreSecretWords...) {
@@ -623,13 +623,25 @@ func buildDetectors(domains []string, r rules) ([]detector, *matcher, []uint32) 
 	pats, bits = append(pats, "user"), append(bits, preUser)
 	pats, bits = append(pats, "/home/", "/users/", "\\users\\"), append(bits, preHome, preHome, preHome)
 	var ds []detector
+	if gl != nil {
+		need := preGitleaks
+		if len(gl.always) > 0 {
+			need = 0
+		}
+		for _, k := range gl.keywords {
+			pats, bits = append(pats, k), append(bits, preGitleaks)
+		}
+		ds = append(ds, detector{name: "gitleaks", need: need, apply: scrubGitleaks(gl)})
+	}
 	for _, td := range tokenDetectors {
 		for _, k := range td.keywords {
 			pats, bits = append(pats, k), append(bits, td.bit)
 		}
 		ds = append(ds, detector{name: td.name, need: td.bit, apply: redactToken(td.re, td.name)})
 	}
+	pats, bits = append(pats, "curl"), append(bits, preCurl)
 	ds = append(ds,
+		detector{name: "curl_user", need: preCurl, apply: scrubCurlUser},
 		detector{name: "userinfo", need: preScheme, bytes: "@", apply: scrubUserinfo},
 		detector{name: "secret", need: preSecretKey, bytes: "=:", apply: scrubSecretKV},
 		detector{name: "secret_entropy", need: preSecretKey, apply: scrubSecretAny},
@@ -664,7 +676,21 @@ func buildDetectors(domains []string, r rules) ([]detector, *matcher, []uint32) 
 		detector{name: "ip", bytes: ".:", apply: scrubIPs},
 		detector{name: "user", need: preUser, apply: scrubUsers},
 	)
-	return ds, newMatcher(pats), bits
+	// One pattern may serve several detectors (gitleaks' "akia" and the
+	// AWS detector's): merge their bits, the matcher keeps one id.
+	idx := map[string]int{}
+	var up []string
+	var ub []uint32
+	for i, p := range pats {
+		p = foldString(p)
+		if j, ok := idx[p]; ok {
+			ub[j] |= bits[i]
+			continue
+		}
+		idx[p] = len(up)
+		up, ub = append(up, p), append(ub, bits[i])
+	}
+	return ds, newMatcher(up), ub
 }
 
 // mask ORs the bits of every pattern occurring in text.
