@@ -90,6 +90,8 @@ type Anonymizer struct {
 	// shorts holds the folded short names of learned FQDNs (shortName)
 	// in the text matcher.
 	shorts map[string]bool
+	// workloads are known workload names (AddWorkloads, k8s.go).
+	workloads map[string]bool
 
 	countMu sync.Mutex
 	counts  map[string]int64
@@ -118,17 +120,18 @@ func newAnonymizer(key []byte, policy spec.Anonymize, entityLabel string, opt op
 		}
 	}
 	a := &Anonymizer{
-		key:      append([]byte(nil), key...),
-		policy:   policy,
-		keep:     map[string]bool{labels.MetricName: true},
-		learned:  map[learnKey]string{},
-		redacted: map[string]string{},
-		covered:  map[uint64]struct{}{},
-		issued:   map[string]struct{}{},
-		counts:   map[string]int64{},
-		vocab:    map[string]bool{},
-		weakN:    map[string]int64{},
-		shorts:   map[string]bool{},
+		key:       append([]byte(nil), key...),
+		policy:    policy,
+		keep:      map[string]bool{labels.MetricName: true},
+		learned:   map[learnKey]string{},
+		redacted:  map[string]string{},
+		covered:   map[uint64]struct{}{},
+		issued:    map[string]struct{}{},
+		counts:    map[string]int64{},
+		vocab:     map[string]bool{},
+		weakN:     map[string]int64{},
+		shorts:    map[string]bool{},
+		workloads: map[string]bool{},
 	}
 	if _, named := policy.Labels[entityLabel]; entityLabel != "" && !named {
 		a.keep[entityLabel] = true // kept unless the policy names it

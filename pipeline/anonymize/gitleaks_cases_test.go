@@ -225,10 +225,10 @@ func evalString(e ast.Expr, env map[string][]string) (string, bool) {
 
 // ruleScore is one rule's row of the recall/precision table.
 type ruleScore struct {
-	rule                          string
-	tps, gitleaksSaw              int
-	caughtOwn, caughtAll          int
-	fps, flaggedOwn, flaggedAll   int
+	rule                        string
+	tps, gitleaksSaw            int
+	caughtOwn, caughtAll        int
+	fps, flaggedOwn, flaggedAll int
 }
 
 // TestGitleaksCases measures recall on every rule's true positives and

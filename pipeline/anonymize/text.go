@@ -673,6 +673,8 @@ func buildDetectors(domains []string, r rules, gl *gitleaksSet) ([]detector, *ma
 		ds = append(ds, detector{name: "uuid", bytes: "-", apply: scrubUUIDs(r.uuids)})
 	}
 	ds = append(ds,
+		detector{name: "k8s", bytes: "-", apply: scrubK8sNames},
+		detector{name: "tilde_user", bytes: "~", apply: scrubTildeUsers},
 		detector{name: "ip", bytes: ".:", apply: scrubIPs},
 		detector{name: "user", need: preUser, apply: scrubUsers},
 	)
