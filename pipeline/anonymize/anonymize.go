@@ -56,6 +56,7 @@ type Anonymizer struct {
 	pre      *matcher // keyword pre-check of the detectors, one pass per line
 	preBits  []uint32
 	detects  []detector
+	gitleaks *gitleaksSet // nil: own detectors only
 	canaries []string
 	rules    rules      // parsed policy (policy.go)
 	cpan     *CryptoPAn // key derived from key, domain-separated
@@ -158,6 +159,7 @@ func newAnonymizer(key []byte, policy spec.Anonymize, entityLabel string, opt op
 			return nil, err
 		}
 	}
+	a.gitleaks = gl
 	a.detects, a.pre, a.preBits = buildDetectors(policy.HostDomains, a.rules, gl)
 	return a, nil
 }

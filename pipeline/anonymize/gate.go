@@ -62,8 +62,13 @@ func ScanDirWith(ctx context.Context, dir string, needles []string, max int, ext
 	return scanDir(ctx, dir, needles, max, extra, nil)
 }
 
-func scanDir(ctx context.Context, dir string, needles []string, max int, extra func([]byte) (string, bool),
-	skip func(pats []string, files []string) (func(b []byte, start, end int, id int32, meta bool) bool, error)) ([]Leak, error) {
+// gateHooks are the anonymizer's additions to the plain scan (scan.go).
+type gateHooks struct {
+	skip      func(pats []string, files []string) (func(b []byte, start, end int, id int32, meta bool) bool, error)
+	metaCheck func([]byte) (string, bool)
+}
+
+func scanDir(ctx context.Context, dir string, needles []string, max int, extra func([]byte) (string, bool), hooks *gateHooks) ([]Leak, error) {
 	var pats []string
 	seen := map[string]bool{}
 	for _, n := range needles {
@@ -87,7 +92,7 @@ func scanDir(ctx context.Context, dir string, needles []string, max int, extra f
 	if err != nil {
 		return nil, fmt.Errorf("leakage scan: walk %s: %w", dir, err)
 	}
-	if m.empty() && extra == nil {
+	if m.empty() && extra == nil && hooks == nil {
 		return nil, nil
 	}
 	type file struct{ rel, path string }
@@ -102,7 +107,8 @@ func scanDir(ctx context.Context, dir string, needles []string, max int, extra f
 	sort.Slice(fl, func(i, j int) bool { return fl[i].rel < fl[j].rel })
 
 	s := &scan{m: m, pats: pats, max: max, extra: extra}
-	if skip != nil {
+	if hooks != nil && hooks.skip != nil {
+		skip := hooks.skip
 		paths := make([]string, len(fl))
 		for i, f := range fl {
 			paths[i] = f.path
@@ -110,6 +116,9 @@ func scanDir(ctx context.Context, dir string, needles []string, max int, extra f
 		if s.skip, err = skip(pats, paths); err != nil {
 			return nil, err
 		}
+	}
+	if hooks != nil {
+		s.metaCheck = hooks.metaCheck
 	}
 	for _, f := range fl {
 		if err := ctx.Err(); err != nil {
@@ -149,11 +158,14 @@ type scan struct {
 	// skip, if set, says that an occurrence of needle id at b[start:end] is
 	// not a leak (it lies inside a pseudonym opsdata issued, or is a word
 	// of the version's own vocabulary in a metadata file).
-	skip  func(b []byte, start, end int, id int32, meta bool) bool
-	meta  bool // the file being scanned is not Parquet
-	extra func([]byte) (string, bool)
-	max   int
-	leaks []Leak
+	skip func(b []byte, start, end int, id int32, meta bool) bool
+	meta bool // the file being scanned is not Parquet
+	// metaCheck, if set, is one more check for metadata files (secrets by
+	// shape in README, manifest examples, croissant.json).
+	metaCheck func([]byte) (string, bool)
+	extra     func([]byte) (string, bool)
+	max       int
+	leaks     []Leak
 	// scratch holds a number's text between check calls.
 	scratch []byte
 }
@@ -194,6 +206,11 @@ func (s *scan) hit(b []byte) (string, bool) {
 	}
 	if s.extra != nil {
 		if masked, ok := s.extra(b); ok {
+			return masked, true
+		}
+	}
+	if s.meta && s.metaCheck != nil {
+		if masked, ok := s.metaCheck(b); ok {
 			return masked, true
 		}
 	}

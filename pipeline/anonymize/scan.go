@@ -21,9 +21,34 @@ import (
 //     (a column name or one of its '_' parts) is not a leak: it is how the
 //     tool names its columns, not something it learned from data.
 //
-// Parquet data is checked against every needle.
+// Parquet data is checked against every needle; metadata files are also
+// searched for secrets by shape (secretShape), so a malformed value quoted
+// in a problem example is caught even though nothing learned it.
 func (a *Anonymizer) ScanDir(ctx context.Context, dir string, max int) ([]Leak, error) {
-	return scanDir(ctx, dir, a.Inventory(), max, a.CoveredScan, a.gateSkip)
+	return scanDir(ctx, dir, a.Inventory(), max, a.CoveredScan, &gateHooks{skip: a.gateSkip, metaCheck: a.secretShape})
+}
+
+// secretShape finds a secret by its shape in metadata text, whether or not
+// the run ever saw it: problem examples and other generated text are
+// checked like data. Only the unmistakable shapes count (gitleaks' rules
+// and the token detectors); "key_epoch": "<hex>" in a manifest is not a
+// secret, so the key=value and entropy detectors are not used here.
+func (a *Anonymizer) secretShape(b []byte) (string, bool) {
+	s := string(b)
+	for _, td := range tokenDetectors {
+		if m := td.re.FindString(s); m != "" {
+			return MaskNeedle(m), true
+		}
+	}
+	if m := curlUserRe.FindStringSubmatch(s); m != nil {
+		return MaskNeedle(m[1]), true
+	}
+	if a.gitleaks != nil {
+		if fs := a.gitleaks.find(s); len(fs) > 0 {
+			return MaskNeedle(s[fs[0].start:fs[0].end]), true
+		}
+	}
+	return "", false
 }
 
 func (a *Anonymizer) gateSkip(pats []string, files []string) (func(b []byte, start, end int, id int32, meta bool) bool, error) {

@@ -164,3 +164,30 @@ func TestGateSchemaWordsInMetadata(t *testing.T) {
 		t.Fatalf("learned value in data: %v", leaks)
 	}
 }
+
+// Metadata is scanned for secrets by shape, learned or not: a problem
+// example quoting a malformed timestamp that was an AWS key is refused; a
+// manifest's digests and key epoch are not secrets.
+func TestGateSecretShapesInMetadata(t *testing.T) {
+	a := newTest(t, spec.Anonymize{})
+	for _, tc := range []struct {
+		name, text string
+		leaks      int
+	}{
+		{"manifest digests", `{"key_epoch": "3f2a9c0e1b7d4a65", "files": [{"path": "windows/date=2026-01-05/part-0.parquet", "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}]}`, 0},
+		{"sha256sums", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  logs/date=2026-01-05/part-0.parquet\n", 0},
+		{"aws key in an example", `{"bad_input": {"logs": {"examples": ["app.log:7: bad_timestamp: not RFC 3339: \"AKIAZ4X7Q2LMNB5RTY3W\""]}}}`, 1},
+		{"github token in README", "token ghp_0123456789abcdefghijABCDEFGHIJ012345 here\n", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(tc.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			leaks, err := a.ScanDir(context.Background(), dir, 0)
+			if err != nil || len(leaks) != tc.leaks {
+				t.Fatalf("leaks %v, %v; want %d", leaks, err, tc.leaks)
+			}
+		})
+	}
+}
