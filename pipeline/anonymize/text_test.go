@@ -196,6 +196,9 @@ func FuzzText(f *testing.F) {
 	for _, l := range []string{
 		"user=worker-17 at [2001:db8::1]:80", "WORKER-17WORKER-17", "host-", "<ip><email>",
 		"https://a:b@c.prod.acme.internal/?token=x", "for user \"", "::", "1.2.3.4.5.6", "\xff\xfeuser=\xff",
+		"api_token = api_token then datadog_api_token = 0123456789abcdef0123456789abcdef",
+		"session closed user=window", "checkout-7d9f8b6c5-x2x9z on ip-10-0-1-23.ec2.internal", "~carol/ db1 db1.x",
+		"curl -u elastic:P@ss!w0rd http://x", "key AIzaSyA1bC2dE3fG4hI5jK6lM7nO8pQ9rS0tUv-",
 	} {
 		f.Add(l)
 	}
