@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"hash"
 	"net/netip"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -57,6 +58,9 @@ type Anonymizer struct {
 	preBits  []uint32
 	detects  []detector
 	gitleaks *gitleaksSet // nil: own detectors only
+	// hostRe finds names under the policy's host domains (nil: none); a
+	// host it matches whole is found in text by the host detector.
+	hostRe   *regexp.Regexp
 	canaries []string
 	rules    rules      // parsed policy (policy.go)
 	cpan     *CryptoPAn // key derived from key, domain-separated
@@ -160,7 +164,7 @@ func newAnonymizer(key []byte, policy spec.Anonymize, entityLabel string, opt op
 		}
 	}
 	a.gitleaks = gl
-	a.detects, a.pre, a.preBits = buildDetectors(policy.HostDomains, a.rules, gl)
+	a.detects, a.pre, a.preBits, a.hostRe = buildDetectors(policy.HostDomains, a.rules, gl)
 	return a, nil
 }
 
@@ -224,6 +228,27 @@ func (a *Anonymizer) learnFound(typ, value string) string {
 	return a.learnOpt(typ, value, a.Pseudonym, false)
 }
 
+// foundByShape says whether the host detector finds raw whole wherever it
+// occurs in text (then it needs no place in the text matcher).
+func (a *Anonymizer) foundByShape(typ, raw string) bool {
+	if typ != TypeHost || a.hostRe == nil {
+		return false
+	}
+	m := a.hostRe.FindStringIndex(raw)
+	return m != nil && m[0] == 0 && m[1] == len(raw)
+}
+
+// isLearned says whether raw (or its lower-case spelling) was learned as typ.
+func (a *Anonymizer) isLearned(typ, raw string) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if _, ok := a.learned[learnKey{typ, raw}]; ok {
+		return true
+	}
+	_, ok := a.learned[learnKey{typ, strings.ToLower(raw)}]
+	return ok
+}
+
 // learnAs is learn with the replacement computed by repl (IP rules).
 func (a *Anonymizer) learnAs(typ, value string, repl func(typ, raw string) string) string {
 	return a.learnOpt(typ, value, repl, true)
@@ -256,7 +281,7 @@ func (a *Anonymizer) learnOpt(typ, value string, repl func(typ, raw string) stri
 		switch {
 		case a.weak(raw):
 			a.weakN[typ]++
-		case match:
+		case match && !a.foundByShape(typ, raw):
 			rebuild = a.addMatchItem(textEntry{raw: raw, repl: p, rule: textRule(typ), ip: isIP(raw)})
 		}
 		if f := foldString(short); short != "" && !a.shorts[f] && !a.vocab[f] && !builtinVocab()[f] {

@@ -299,7 +299,7 @@ func scrubFQDNs(a *Anonymizer, s string, st *stats) string {
 	}
 	return replaceSpans(s, spans, func(raw string) string {
 		st.add("pseudonymize:" + TypeHost)
-		return a.learnFound(TypeHost, raw)
+		return a.learn(TypeHost, raw)
 	})
 }
 

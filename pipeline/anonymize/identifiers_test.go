@@ -75,3 +75,25 @@ func TestWorkloadLearnedFromReplicaSetPod(t *testing.T) {
 		t.Fatalf("known workload: %q", out)
 	}
 }
+
+// Hosts under a host domain are found by the host detector, not the text
+// matcher; every spelling and gluing of a learned one must still go.
+func TestHostsFoundByShapeEverywhere(t *testing.T) {
+	a := newTest(t, spec.Anonymize{HostDomains: []string{"prod.acme.internal"}})
+	a.Learn(TypeHost, "worker-2.prod.acme.internal") // from a label
+	a.Text("dial worker-7.prod.acme.internal ok")      // from text
+	for _, e := range a.matchItems {
+		if !e.word { // short names (worker-2) are matched as whole names
+			t.Fatalf("%q in the text matcher: found by shape, it needs no place there", e.raw)
+		}
+	}
+	for _, in := range []string{
+		"node=worker-2.prod.acme.internal", "x_worker-2.prod.acme.internal_y", "WORKER-7.PROD.ACME.INTERNAL.",
+		"ping worker-7.prod.acme.internal-lb", "a.worker-2.prod.acme.internal", "(worker-7.prod.acme.internal)",
+	} {
+		out := a.Text(in)
+		if strings.Contains(strings.ToLower(out), "worker-2.prod") || strings.Contains(strings.ToLower(out), "worker-7.prod") {
+			t.Errorf("Text(%q) = %q", in, out)
+		}
+	}
+}

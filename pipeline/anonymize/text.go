@@ -612,7 +612,7 @@ func findUserAssignments(s, lower string) [][]int {
 // buildDetectors returns the detectors in the order they run and the
 // keyword matcher of their pre-checks. Secrets go first: URL userinfo
 // ("user:pass@host") would otherwise look like an email.
-func buildDetectors(domains []string, r rules, gl *gitleaksSet) ([]detector, *matcher, []uint32) {
+func buildDetectors(domains []string, r rules, gl *gitleaksSet) (ds []detector, pre *matcher, preBits []uint32, hostRe *regexp.Regexp) {
 	var pats []string
 	var bits []uint32
 	for _, w := range append(append([]string{}, secretWords...), moreSecretWords...) {
@@ -622,7 +622,6 @@ func buildDetectors(domains []string, r rules, gl *gitleaksSet) ([]detector, *ma
 	pats, bits = append(pats, "bearer", "basic"), append(bits, preBearer, preBearer)
 	pats, bits = append(pats, "user"), append(bits, preUser)
 	pats, bits = append(pats, "/home/", "/users/", "\\users\\"), append(bits, preHome, preHome, preHome)
-	var ds []detector
 	if gl != nil {
 		need := preGitleaks
 		if len(gl.always) > 0 {
@@ -658,6 +657,7 @@ func buildDetectors(domains []string, r rules, gl *gitleaksSet) ([]detector, *ma
 	if len(alts) > 0 {
 		sort.Sort(sort.Reverse(sort.StringSlice(alts))) // longer suffix first among shared prefixes
 		re := regexp.MustCompile(`(?i)(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:` + strings.Join(alts, "|") + `)`)
+		hostRe = re
 		ds = append(ds, detector{name: "host", need: preDomain, apply: func(a *Anonymizer, s string, st *stats) string {
 			return scrubHosts(a, re, s, st)
 		}})
@@ -692,7 +692,7 @@ func buildDetectors(domains []string, r rules, gl *gitleaksSet) ([]detector, *ma
 		idx[p] = len(up)
 		up, ub = append(up, p), append(ub, bits[i])
 	}
-	return ds, newMatcher(up), ub
+	return ds, newMatcher(up), ub, hostRe
 }
 
 // mask ORs the bits of every pattern occurring in text.
@@ -773,11 +773,13 @@ func scrubEmails(a *Anonymizer, s string, st *stats) string {
 func scrubHosts(a *Anonymizer, re *regexp.Regexp, s string, st *stats) string {
 	var spans []span
 	for _, m := range re.FindAllStringIndex(s, -1) {
-		// RE2 has no look-around: reject matches glued to a longer name.
-		if m[0] > 0 && (isWordByte(s[m[0]-1]) || s[m[0]-1] == '-' || s[m[0]-1] == '.') {
-			continue
-		}
-		if m[1] < len(s) && (isWordByte(s[m[1]]) || s[m[1]] == '-') {
+		// RE2 has no look-around: reject matches glued to a longer name,
+		// unless the match is a host already learned. Such hosts are not in
+		// the text matcher (learnFound), so this detector must find every
+		// occurrence: "_worker-2.prod.acme.internal" too.
+		glued := m[0] > 0 && (isWordByte(s[m[0]-1]) || s[m[0]-1] == '-' || s[m[0]-1] == '.') ||
+			m[1] < len(s) && (isWordByte(s[m[1]]) || s[m[1]] == '-')
+		if glued && !a.isLearned(TypeHost, s[m[0]:m[1]]) {
 			continue
 		}
 		spans = append(spans, span{m[0], m[1]})
