@@ -43,3 +43,20 @@ func BenchmarkTextOwnDetectors(b *testing.B) {
 	}
 	benchTextWith(b, a)
 }
+
+// A line can teach a value that is part of a key ("user=api_token"); the
+// detectors still see every later key, because they run before learned
+// values are replaced (an attacker's line must not blind them).
+func TestLearnedSecretCannotHideKeys(t *testing.T) {
+	a := newTest(t, textPolicy)
+	a.Text("login by user=api_token")
+	a.Text("login by user=db_password")
+	for _, tc := range []struct{ line, secret string }{
+		{`datadog_api_token = "0123456789abcdef0123456789abcdef01234567"`, "0123456789abcdef0123456789abcdef01234567"},
+		{"db_password=password123x9 user=svc", "password123x9"},
+	} {
+		if out := a.Text(tc.line); strings.Contains(out, tc.secret) {
+			t.Errorf("Text(%q) = %q", tc.line, out)
+		}
+	}
+}
