@@ -81,7 +81,7 @@ func TestWorkloadLearnedFromReplicaSetPod(t *testing.T) {
 func TestHostsFoundByShapeEverywhere(t *testing.T) {
 	a := newTest(t, spec.Anonymize{HostDomains: []string{"prod.acme.internal"}})
 	a.Learn(TypeHost, "worker-2.prod.acme.internal") // from a label
-	a.Text("dial worker-7.prod.acme.internal ok")      // from text
+	a.Text("dial worker-7.prod.acme.internal ok")    // from text
 	for _, e := range a.matchItems {
 		if !e.word { // short names (worker-2) are matched as whole names
 			t.Fatalf("%q in the text matcher: found by shape, it needs no place there", e.raw)
