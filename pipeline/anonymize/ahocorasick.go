@@ -12,25 +12,34 @@ import "sort"
 // the original; non-ASCII bytes must match exactly.
 type matcher struct {
 	root     [256]int32 // dense transitions out of the root: most bytes stay there
-	states   []acState
-	patterns []string // folded patterns, index = pattern id
+	states   []acState  // breadth-first order; no pointers, so the GC skips it
+	patterns []string   // folded patterns, index = pattern id
 }
 
 type acState struct {
-	edges []acEdge // sorted by byte
+	// The children of state s are states[first:states[s+1].first] (the
+	// states are numbered breadth-first), sorted by b, the byte on the edge
+	// into each. A state's depth is the length of its output pattern.
+	first int32
 	fail  int32
 	// out is the id of the longest pattern ending here (-1 if none); dict is
 	// the nearest state on the fail chain with an output (-1 if none).
 	out  int32
 	dict int32
-	// depth is the length of the path from the root.
-	depth int32
+	b    byte
 }
 
-type acEdge struct {
-	b    byte
-	next int32
+// children returns the range of s's children.
+func (m *matcher) children(s int32) (int32, int32) {
+	hi := int32(len(m.states))
+	if int(s)+1 < len(m.states) {
+		hi = m.states[s+1].first
+	}
+	return m.states[s].first, hi
 }
+
+// depth is the length of the pattern ending at output state o.
+func (m *matcher) depth(o int32) int { return len(m.patterns[m.states[o].out]) }
 
 // match is one occurrence of pattern id at text[start:end].
 type match struct {
@@ -60,58 +69,80 @@ func foldString(s string) string {
 
 // newMatcher builds the automaton. Patterns are folded; empty ones never
 // match. Pattern ids are indexes into pats.
+//
+// It is built level by level from the sorted patterns: the patterns sharing
+// a prefix are contiguous, so each state's children are created together
+// and stored contiguously (no per-state edge slices to allocate or scan).
 func newMatcher(pats []string) *matcher {
-	m := &matcher{states: []acState{{fail: 0, out: -1, dict: -1}}, patterns: make([]string, len(pats))}
+	m := &matcher{patterns: make([]string, len(pats))}
+	type item struct {
+		p  string
+		id int32
+	}
+	items := make([]item, 0, len(pats))
 	for id, p := range pats {
 		p = foldString(p)
 		m.patterns[id] = p
-		if p == "" {
-			continue
-		}
-		s := int32(0)
-		for i := 0; i < len(p); i++ {
-			next := m.child(s, p[i])
-			if next < 0 {
-				next = int32(len(m.states))
-				m.states = append(m.states, acState{out: -1, dict: -1, depth: m.states[s].depth + 1})
-				m.addEdge(s, p[i], next)
-			}
-			s = next
-		}
-		// Keep the first id for duplicate patterns: callers resolve ties.
-		if m.states[s].out < 0 {
-			m.states[s].out = int32(id)
+		if p != "" {
+			items = append(items, item{p, int32(id)})
 		}
 	}
-	// Breadth-first: fail links point to strictly shallower states.
-	queue := make([]int32, 0, len(m.states))
-	for _, e := range m.states[0].edges {
-		m.states[e.next].fail = 0
-		queue = append(queue, e.next)
-	}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
-		for _, e := range m.states[s].edges {
-			f := m.states[s].fail
-			for {
-				if n := m.child(f, e.b); n >= 0 && n != e.next {
-					m.states[e.next].fail = n
-					break
-				}
-				if f == 0 {
-					m.states[e.next].fail = 0
-					break
-				}
-				f = m.states[f].fail
+	// Duplicates sort by id: the first id wins, callers resolve ties.
+	sort.Slice(items, func(i, j int) bool {
+		if items[i].p != items[j].p {
+			return items[i].p < items[j].p
+		}
+		return items[i].id < items[j].id
+	})
+	type span32 struct{ lo, hi, d int32 }
+	m.states = []acState{{out: -1, dict: -1}}
+	ranges := []span32{{0, int32(len(items)), 0}}
+	for s := 0; s < len(m.states); s++ {
+		lo, hi, d := ranges[s].lo, ranges[s].hi, int(ranges[s].d)
+		i := lo
+		for ; i < hi && len(items[i].p) == d; i++ {
+			if m.states[s].out < 0 {
+				m.states[s].out = items[i].id
 			}
-			fs := m.states[e.next].fail
-			if m.states[fs].out >= 0 {
-				m.states[e.next].dict = fs
+		}
+		m.states[s].first = int32(len(m.states))
+		for i < hi {
+			b := items[i].p[d]
+			j := i + 1
+			for j < hi && items[j].p[d] == b {
+				j++
+			}
+			m.states = append(m.states, acState{b: b, out: -1, dict: -1})
+			ranges = append(ranges, span32{i, j, int32(d + 1)})
+			i = j
+		}
+	}
+	ranges = nil
+	// States are in breadth-first order: fail links point to strictly
+	// shallower states, already linked.
+	for s := 0; s < len(m.states); s++ {
+		st := m.states[s]
+		clo, chi := m.children(int32(s))
+		for c := clo; c < chi; c++ {
+			b := m.states[c].b
+			var fl int32
+			if s != 0 {
+				for f := st.fail; ; f = m.states[f].fail {
+					if n := m.child(f, b); n >= 0 {
+						fl = n
+						break
+					}
+					if f == 0 {
+						break
+					}
+				}
+			}
+			m.states[c].fail = fl
+			if m.states[fl].out >= 0 {
+				m.states[c].dict = fl
 			} else {
-				m.states[e.next].dict = m.states[fs].dict
+				m.states[c].dict = m.states[fl].dict
 			}
-			queue = append(queue, e.next)
 		}
 	}
 	for b := 0; b < 256; b++ {
@@ -121,29 +152,28 @@ func newMatcher(pats []string) *matcher {
 }
 
 func (m *matcher) child(s int32, b byte) int32 {
-	edges := m.states[s].edges
-	if len(edges) <= 8 {
-		for _, e := range edges {
-			if e.b == b {
-				return e.next
+	lo, hi := m.children(s)
+	end := hi
+	if hi-lo <= 8 {
+		for c := lo; c < hi; c++ {
+			if m.states[c].b == b {
+				return c
 			}
 		}
 		return -1
 	}
-	i := sort.Search(len(edges), func(i int) bool { return edges[i].b >= b })
-	if i < len(edges) && edges[i].b == b {
-		return edges[i].next
+	for lo < hi {
+		mid := int32(uint32(lo+hi) >> 1)
+		if m.states[mid].b < b {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo < end && m.states[lo].b == b {
+		return lo
 	}
 	return -1
-}
-
-func (m *matcher) addEdge(s int32, b byte, next int32) {
-	edges := m.states[s].edges
-	i := sort.Search(len(edges), func(i int) bool { return edges[i].b >= b })
-	edges = append(edges, acEdge{})
-	copy(edges[i+1:], edges[i:])
-	edges[i] = acEdge{b: b, next: next}
-	m.states[s].edges = edges
 }
 
 func (m *matcher) step(s int32, b byte) int32 {
@@ -168,11 +198,27 @@ func (m *matcher) first(text []byte) (match, bool) {
 	for i := 0; i < len(text); i++ {
 		s = m.step(s, fold(text[i]))
 		if o := m.output(s); o >= 0 {
-			st := &m.states[o]
-			return match{start: i + 1 - int(st.depth), end: i + 1, id: st.out}, true
+			return match{start: i + 1 - m.depth(o), end: i + 1, id: m.states[o].out}, true
 		}
 	}
 	return match{}, false
+}
+
+// each calls fn for every occurrence (overlapping ones too) in order of
+// end position, until fn returns false.
+func (m *matcher) each(text string, fn func(match) bool) {
+	if m.empty() {
+		return
+	}
+	s := int32(0)
+	for i := 0; i < len(text); i++ {
+		s = m.step(s, fold(text[i]))
+		for o := m.output(s); o >= 0; o = m.states[o].dict {
+			if !fn(match{start: i + 1 - m.depth(o), end: i + 1, id: m.states[o].out}) {
+				return
+			}
+		}
+	}
 }
 
 func (m *matcher) output(s int32) int32 {
@@ -194,8 +240,7 @@ func (m *matcher) findAll(text string, dst []match) []match {
 	for i := 0; i < len(text); i++ {
 		s = m.step(s, fold(text[i]))
 		for o := m.output(s); o >= 0; o = m.states[o].dict {
-			st := &m.states[o]
-			dst = append(dst, match{start: i + 1 - int(st.depth), end: i + 1, id: st.out})
+			dst = append(dst, match{start: i + 1 - m.depth(o), end: i + 1, id: m.states[o].out})
 		}
 	}
 	all := dst[base:]

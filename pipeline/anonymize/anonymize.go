@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"hash"
 	"net/netip"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -56,6 +57,10 @@ type Anonymizer struct {
 	pre      *matcher // keyword pre-check of the detectors, one pass per line
 	preBits  []uint32
 	detects  []detector
+	gitleaks *gitleaksSet // nil: own detectors only
+	// hostRe finds names under the policy's host domains (nil: none); a
+	// host it matches whole is found in text by the host detector.
+	hostRe   *regexp.Regexp
 	canaries []string
 	rules    rules      // parsed policy (policy.go)
 	cpan     *CryptoPAn // key derived from key, domain-separated
@@ -80,8 +85,18 @@ type Anonymizer struct {
 	matchItems []textEntry
 	version    atomic.Uint64 // len(matchItems): the text matcher must change
 
-	buildMu sync.Mutex
-	tm      atomic.Pointer[textMatcher]
+	buildMu sync.Mutex // one rebuild of idx's base at a time
+	idx     textIndex
+
+	// vocab holds the dataset's own words (AddVocabulary); weakN counts
+	// the distinct weak values learned per type (vocab.go).
+	vocab map[string]bool
+	weakN map[string]int64
+	// shorts holds the folded short names of learned FQDNs (shortName)
+	// in the text matcher.
+	shorts map[string]bool
+	// workloads are known workload names (AddWorkloads, k8s.go).
+	workloads map[string]bool
 
 	countMu sync.Mutex
 	counts  map[string]int64
@@ -92,6 +107,15 @@ type learnKey struct{ typ, raw string }
 // New returns an Anonymizer for policy. entityLabel is the metric label that
 // names a row's entity; it is published raw, like policy.Keep.
 func New(key []byte, policy spec.Anonymize, entityLabel string) (*Anonymizer, error) {
+	return newAnonymizer(key, policy, entityLabel, options{})
+}
+
+// options are knobs for tests and measurements, not configuration.
+type options struct {
+	noGitleaks bool // only opsdata's own secret detectors (the baseline of BENCHMARKS.md)
+}
+
+func newAnonymizer(key []byte, policy spec.Anonymize, entityLabel string, opt options) (*Anonymizer, error) {
 	if len(key) < MinKeyBytes {
 		return nil, fmt.Errorf("%w: key has %d bytes, need at least %d", ErrKey, len(key), MinKeyBytes)
 	}
@@ -101,14 +125,18 @@ func New(key []byte, policy spec.Anonymize, entityLabel string) (*Anonymizer, er
 		}
 	}
 	a := &Anonymizer{
-		key:      append([]byte(nil), key...),
-		policy:   policy,
-		keep:     map[string]bool{labels.MetricName: true},
-		learned:  map[learnKey]string{},
-		redacted: map[string]string{},
-		covered:  map[uint64]struct{}{},
-		issued:   map[string]struct{}{},
-		counts:   map[string]int64{},
+		key:       append([]byte(nil), key...),
+		policy:    policy,
+		keep:      map[string]bool{labels.MetricName: true},
+		learned:   map[learnKey]string{},
+		redacted:  map[string]string{},
+		covered:   map[uint64]struct{}{},
+		issued:    map[string]struct{}{},
+		counts:    map[string]int64{},
+		vocab:     map[string]bool{},
+		weakN:     map[string]int64{},
+		shorts:    map[string]bool{},
+		workloads: map[string]bool{},
 	}
 	if _, named := policy.Labels[entityLabel]; entityLabel != "" && !named {
 		a.keep[entityLabel] = true // kept unless the policy names it
@@ -129,8 +157,14 @@ func New(key []byte, policy spec.Anonymize, entityLabel string) (*Anonymizer, er
 	if a.cpan, err = NewCryptoPAn(cryptoPAnKey(a.key)); err != nil {
 		return nil, err
 	}
-	a.detects, a.pre, a.preBits = buildDetectors(policy.HostDomains, a.rules)
-	a.tm.Store(&textMatcher{})
+	var gl *gitleaksSet
+	if !opt.noGitleaks {
+		if gl, err = loadGitleaks(); err != nil {
+			return nil, err
+		}
+	}
+	a.gitleaks = gl
+	a.detects, a.pre, a.preBits, a.hostRe = buildDetectors(policy.HostDomains, a.rules, gl)
 	return a, nil
 }
 
@@ -182,11 +216,45 @@ func (a *Anonymizer) Learn(typ, value string) { a.learn(typ, value) }
 // learn records value and returns its pseudonym; known values cost one read
 // lock and no HMAC.
 func (a *Anonymizer) learn(typ, value string) string {
-	return a.learnAs(typ, value, a.Pseudonym)
+	return a.learnOpt(typ, value, a.Pseudonym, true)
+}
+
+// learnFound is learn for a value a detector found by its shape (a name
+// under a host domain, an FQDN): the detector finds it again wherever it
+// occurs, so it goes into the gate's inventory but not into the text
+// matcher. A day's 350k churning pod and node names would otherwise be
+// most of the matcher's memory.
+func (a *Anonymizer) learnFound(typ, value string) string {
+	return a.learnOpt(typ, value, a.Pseudonym, false)
+}
+
+// foundByShape says whether the host detector finds raw whole wherever it
+// occurs in text (then it needs no place in the text matcher).
+func (a *Anonymizer) foundByShape(typ, raw string) bool {
+	if typ != TypeHost || a.hostRe == nil {
+		return false
+	}
+	m := a.hostRe.FindStringIndex(raw)
+	return m != nil && m[0] == 0 && m[1] == len(raw)
+}
+
+// isLearned says whether raw (or its lower-case spelling) was learned as typ.
+func (a *Anonymizer) isLearned(typ, raw string) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if _, ok := a.learned[learnKey{typ, raw}]; ok {
+		return true
+	}
+	_, ok := a.learned[learnKey{typ, strings.ToLower(raw)}]
+	return ok
 }
 
 // learnAs is learn with the replacement computed by repl (IP rules).
 func (a *Anonymizer) learnAs(typ, value string, repl func(typ, raw string) string) string {
+	return a.learnOpt(typ, value, repl, true)
+}
+
+func (a *Anonymizer) learnOpt(typ, value string, repl func(typ, raw string) string, match bool) string {
 	raw := strings.TrimSpace(value)
 	if raw == "" {
 		return ""
@@ -199,16 +267,33 @@ func (a *Anonymizer) learnAs(typ, value string, repl func(typ, raw string) strin
 		return p
 	}
 	p = repl(typ, raw)
+	short, shortP := "", ""
+	if typ == TypeHost {
+		if short = shortName(raw); short != "" {
+			shortP = a.Pseudonym(TypeHost, short)
+		}
+	}
+	rebuild := false
 	a.mu.Lock()
 	if _, ok := a.learned[k]; !ok {
 		a.learned[k] = p
 		a.issued[p] = struct{}{}
-		if worthMatching(raw) {
-			a.matchItems = append(a.matchItems, textEntry{raw: raw, repl: p, rule: textRule(typ), ip: isIP(raw)})
-			a.version.Add(1)
+		switch {
+		case a.weak(raw):
+			a.weakN[typ]++
+		case match && !a.foundByShape(typ, raw):
+			rebuild = a.addMatchItem(textEntry{raw: raw, repl: p, rule: textRule(typ), ip: isIP(raw)})
+		}
+		if f := foldString(short); short != "" && !a.shorts[f] && !a.vocab[f] && !builtinVocab()[f] {
+			a.shorts[f] = true
+			a.issued[shortP] = struct{}{}
+			rebuild = a.addMatchItem(textEntry{raw: short, repl: shortP, rule: "pseudonymize:host_short", word: true}) || rebuild
 		}
 	}
 	a.mu.Unlock()
+	if rebuild {
+		a.rebuildIndex()
+	}
 	return p
 }
 
@@ -233,15 +318,18 @@ func (a *Anonymizer) learnRedacted(raw, placeholder string) {
 	if ok {
 		return
 	}
+	rebuild := false
 	a.mu.Lock()
 	if _, ok := a.redacted[raw]; !ok {
 		a.redacted[raw] = placeholder
 		if !detectorCovered(placeholder) && worthMatching(raw) {
-			a.matchItems = append(a.matchItems, textEntry{raw: raw, repl: placeholder, rule: "redact:" + strings.Trim(placeholder, "<>"), ip: isIP(raw)})
-			a.version.Add(1)
+			rebuild = a.addMatchItem(textEntry{raw: raw, repl: placeholder, rule: "redact:" + strings.Trim(placeholder, "<>"), ip: isIP(raw)})
 		}
 	}
 	a.mu.Unlock()
+	if rebuild {
+		a.rebuildIndex()
+	}
 }
 
 // detectorCovered says whether the detector that produced placeholder finds
@@ -366,7 +454,9 @@ func (a *Anonymizer) Inventory() []string {
 		}
 	}
 	for k := range a.learned {
-		add(k.raw)
+		if !a.weak(k.raw) {
+			add(k.raw)
+		}
 	}
 	for v := range a.redacted {
 		add(v)

@@ -24,6 +24,9 @@ const (
 	preGoogle
 	preStripe
 	preHome
+	preAIKey
+	preCurl
+	preGitleaks uint32 = 1 << 24 // any keyword of gitleaks' rules (secrets.go)
 )
 
 // tokenDetector is a secret recognisable by its own shape.
@@ -49,7 +52,13 @@ var tokenDetectors = []tokenDetector{
 		regexp.MustCompile(`\bxox[abprs]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/_-]+`)},
 	{"jwt", []string{"eyj"}, preJWT,
 		regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)},
-	{"google_api_key", []string{"aiza"}, preGoogle, regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{35}\b`)},
+	// No \b at the end: a key may end in '-', where \b cannot match.
+	{"google_api_key", []string{"aiza"}, preGoogle, regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{35,}`)},
+	// Provider API keys by prefix, looser than gitleaks' exact lengths so a
+	// truncated or reformatted key in a log line is still redacted.
+	{"openai_key", []string{"sk-proj-", "sk-svcacct-", "sk-admin-"}, preAIKey, regexp.MustCompile(`\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}`)},
+	{"anthropic_key", []string{"sk-ant-"}, preAIKey, regexp.MustCompile(`\bsk-ant-[a-z]{2,6}[0-9]{2}-[A-Za-z0-9_-]{20,}`)},
+	{"huggingface_token", []string{"hf_"}, preAIKey, regexp.MustCompile(`\bhf_[A-Za-z0-9]{30,}`)},
 	{"stripe_key", []string{"k_live_", "k_test_"}, preStripe, regexp.MustCompile(`\b[rs]k_(?:live|test)_[0-9A-Za-z]{20,}\b`)},
 }
 
@@ -84,6 +93,24 @@ var publicDomains = []string{"kubernetes.io", "k8s.io", "docker.io", "docker.com
 
 // Secret words whose appearance before '=' or ':' triggers secretAnyRe.
 var moreSecretWords = []string{"passphrase", "credential", "access_key", "accesskey", "privatekey", "private_key"}
+
+// curlUserRe finds curl's -u/--user USER:PASSWORD; group 1 is the password
+// (any bytes up to a space or quote: P@ss!w0rd is one).
+var curlUserRe = regexp.MustCompile(`(?i)\bcurl\b[^\n]*?\s(?:-u|--user)(?:=|\s+)['"]?[^\s'":]*:([^\s'"]+)`)
+
+func scrubCurlUser(a *Anonymizer, s string, st *stats) string {
+	var spans []span
+	for _, m := range curlUserRe.FindAllStringSubmatchIndex(s, -1) {
+		if v := s[m[2]:m[3]]; v != RedactedSecret && !a.isIssued(v) {
+			spans = append(spans, span{m[2], m[3]})
+		}
+	}
+	return replaceSpans(s, spans, func(raw string) string {
+		a.learnRedacted(raw, RedactedSecret)
+		st.add("redact:secret:curl_user")
+		return RedactedSecret
+	})
+}
 
 func redactToken(re *regexp.Regexp, name string) func(a *Anonymizer, s string, st *stats) string {
 	return func(a *Anonymizer, s string, st *stats) string {

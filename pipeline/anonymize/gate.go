@@ -59,6 +59,16 @@ func ScanDir(ctx context.Context, dir string, needles []string, max int) ([]Leak
 // reports a leak its own way (Anonymizer.CoveredScan: addresses and
 // e-mails by shape, against the hashes of those the run redacted).
 func ScanDirWith(ctx context.Context, dir string, needles []string, max int, extra func([]byte) (string, bool)) ([]Leak, error) {
+	return scanDir(ctx, dir, needles, max, extra, nil)
+}
+
+// gateHooks are the anonymizer's additions to the plain scan (scan.go).
+type gateHooks struct {
+	skip      func(pats []string, files []string) (func(b []byte, start, end int, id int32, meta bool) bool, error)
+	metaCheck func([]byte) (string, bool)
+}
+
+func scanDir(ctx context.Context, dir string, needles []string, max int, extra func([]byte) (string, bool), hooks *gateHooks) ([]Leak, error) {
 	var pats []string
 	seen := map[string]bool{}
 	for _, n := range needles {
@@ -82,7 +92,7 @@ func ScanDirWith(ctx context.Context, dir string, needles []string, max int, ext
 	if err != nil {
 		return nil, fmt.Errorf("leakage scan: walk %s: %w", dir, err)
 	}
-	if m.empty() && extra == nil {
+	if m.empty() && extra == nil && hooks == nil {
 		return nil, nil
 	}
 	type file struct{ rel, path string }
@@ -97,6 +107,19 @@ func ScanDirWith(ctx context.Context, dir string, needles []string, max int, ext
 	sort.Slice(fl, func(i, j int) bool { return fl[i].rel < fl[j].rel })
 
 	s := &scan{m: m, pats: pats, max: max, extra: extra}
+	if hooks != nil && hooks.skip != nil {
+		skip := hooks.skip
+		paths := make([]string, len(fl))
+		for i, f := range fl {
+			paths[i] = f.path
+		}
+		if s.skip, err = skip(pats, paths); err != nil {
+			return nil, err
+		}
+	}
+	if hooks != nil {
+		s.metaCheck = hooks.metaCheck
+	}
 	for _, f := range fl {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -108,7 +131,9 @@ func ScanDirWith(ctx context.Context, dir string, needles []string, max int, ext
 		if strings.HasSuffix(f.rel, ".parquet") {
 			err = s.parquetFile(ctx, f.rel, f.path)
 		} else {
+			s.meta = true
 			err = s.rawFile(f.rel, f.path)
+			s.meta = false
 		}
 		if err != nil {
 			return nil, err
@@ -128,11 +153,19 @@ func ScanDirWith(ctx context.Context, dir string, needles []string, max int, ext
 }
 
 type scan struct {
-	m     *matcher
-	pats  []string
-	extra func([]byte) (string, bool)
-	max   int
-	leaks []Leak
+	m    *matcher
+	pats []string
+	// skip, if set, says that an occurrence of needle id at b[start:end] is
+	// not a leak (it lies inside a pseudonym opsdata issued, or is a word
+	// of the version's own vocabulary in a metadata file).
+	skip func(b []byte, start, end int, id int32, meta bool) bool
+	meta bool // the file being scanned is not Parquet
+	// metaCheck, if set, is one more check for metadata files (secrets by
+	// shape in README, manifest examples, croissant.json).
+	metaCheck func([]byte) (string, bool)
+	extra     func([]byte) (string, bool)
+	max       int
+	leaks     []Leak
 	// scratch holds a number's text between check calls.
 	scratch []byte
 }
@@ -140,17 +173,48 @@ type scan struct {
 func (s *scan) full() bool { return s.max > 0 && len(s.leaks) >= s.max }
 
 func (s *scan) check(b []byte, file, col string, row int64) bool {
-	if mt, ok := s.m.first(b); ok {
-		s.leaks = append(s.leaks, Leak{File: file, Column: col, Row: row, Needle: MaskNeedle(s.pats[mt.id])})
-		return true
+	masked, ok := s.hit(b)
+	if ok {
+		s.leaks = append(s.leaks, Leak{File: file, Column: col, Row: row, Needle: masked})
+	}
+	return ok
+}
+
+// hit reports the masked needle b holds, if any.
+func (s *scan) hit(b []byte) (string, bool) {
+	if s.skip == nil {
+		if mt, ok := s.m.first(b); ok {
+			return MaskNeedle(s.pats[mt.id]), true
+		}
+	} else if mt, ok := s.m.first(b); ok {
+		// Rare (a candidate was found): look at every occurrence.
+		hit := int32(-1)
+		if !s.skip(b, mt.start, mt.end, mt.id, s.meta) {
+			hit = mt.id
+		} else {
+			s.m.each(string(b), func(m match) bool {
+				if !s.skip(b, m.start, m.end, m.id, s.meta) {
+					hit = m.id
+					return false
+				}
+				return true
+			})
+		}
+		if hit >= 0 {
+			return MaskNeedle(s.pats[hit]), true
+		}
 	}
 	if s.extra != nil {
 		if masked, ok := s.extra(b); ok {
-			s.leaks = append(s.leaks, Leak{File: file, Column: col, Row: row, Needle: masked})
-			return true
+			return masked, true
 		}
 	}
-	return false
+	if s.meta && s.metaCheck != nil {
+		if masked, ok := s.metaCheck(b); ok {
+			return masked, true
+		}
+	}
+	return "", false
 }
 
 // text renders a value as the bytes a reader would see, without
@@ -199,6 +263,11 @@ func (s *scan) rawFile(rel, path string) error {
 // stop at max keeps the first leaks in sorted order), reading decoded pages.
 // Values of one row in a list column share the row: a row starts where the
 // repetition level is 0.
+//
+// Only byte-array columns are read: a number, a boolean or a timestamp is
+// not text a raw identifier can hide in, and rendering 57M of them was most
+// of a raw export's CPU. Every string column is still checked (default
+// deny); dictionary-encoded pages are checked once per distinct value.
 func (s *scan) parquetFile(ctx context.Context, rel, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -215,15 +284,21 @@ func (s *scan) parquetFile(ctx context.Context, rel, path string) error {
 		return s.rawFile(rel, path)
 	}
 	cols := pf.Schema().Columns()
-	order := make([]int, len(cols))
+	order := make([]int, 0, len(cols))
 	names := make([]string, len(cols))
 	for i, c := range cols {
-		order[i], names[i] = i, strings.Join(c, ".")
+		names[i] = strings.Join(c, ".")
+		leaf, ok := pf.Schema().Lookup(c...)
+		if ok && !textKind(leaf.Node.Type().Kind()) {
+			continue
+		}
+		order = append(order, i)
 	}
 	sort.SliceStable(order, func(i, j int) bool { return names[order[i]] < names[order[j]] })
 	buf := make([]parquet.Value, 1024)
 	for _, ci := range order {
 		var base int64
+		dicts := map[parquet.Dictionary]bool{}
 		for _, rg := range pf.RowGroups() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -231,7 +306,7 @@ func (s *scan) parquetFile(ctx context.Context, rel, path string) error {
 			if s.full() {
 				return nil
 			}
-			if err := s.columnChunk(rg.ColumnChunks()[ci], rel, names[ci], base, buf); err != nil {
+			if err := s.columnChunk(rg.ColumnChunks()[ci], rel, names[ci], base, buf, dicts); err != nil {
 				return err
 			}
 			base += rg.NumRows()
@@ -240,7 +315,29 @@ func (s *scan) parquetFile(ctx context.Context, rel, path string) error {
 	return nil
 }
 
-func (s *scan) columnChunk(cc parquet.ColumnChunk, rel, col string, base int64, buf []parquet.Value) error {
+// textKind says whether a Parquet physical type can hold text.
+func textKind(k parquet.Kind) bool {
+	return k == parquet.ByteArray || k == parquet.FixedLenByteArray
+}
+
+// cleanDict says whether no value of dictionary d holds a needle, checking
+// each distinct value once per column (cached in seen).
+func (s *scan) cleanDict(d parquet.Dictionary, seen map[parquet.Dictionary]bool) bool {
+	if clean, ok := seen[d]; ok {
+		return clean
+	}
+	clean := true
+	for i := 0; i < d.Len() && clean; i++ {
+		v := d.Index(int32(i))
+		if _, hit := s.hit(s.text(v)); hit {
+			clean = false
+		}
+	}
+	seen[d] = clean
+	return clean
+}
+
+func (s *scan) columnChunk(cc parquet.ColumnChunk, rel, col string, base int64, buf []parquet.Value, dicts map[parquet.Dictionary]bool) error {
 	pages := cc.Pages()
 	defer pages.Close()
 	row := base - 1
@@ -252,6 +349,13 @@ func (s *scan) columnChunk(cc parquet.ColumnChunk, rel, col string, base int64, 
 		}
 		if err != nil {
 			return fmt.Errorf("leakage scan: %s column %s: %w", rel, col, err)
+		}
+		if d := page.Dictionary(); d != nil && s.cleanDict(d, dicts) {
+			// No distinct value leaks: the rows need not be read. A page
+			// holds whole rows, so the row count carries over.
+			row += page.NumRows()
+			parquet.Release(page)
+			continue
 		}
 		vr := page.Values()
 		for {

@@ -31,6 +31,10 @@ type ReportDoc struct {
 	Text map[string]string `json:"text"`
 	// InventorySize is how many raw values (and canaries) the gate searched for.
 	InventorySize int `json:"inventory_size"`
+	// Weak is, per type, how many distinct learned values were common or
+	// vocabulary words or too short to identify anyone: pseudonymized where
+	// found, but neither matched in other text nor searched for by the gate.
+	Weak map[string]int64 `json:"weak_identifiers,omitempty"`
 }
 
 func ruleString(r spec.Rule) string {
@@ -46,7 +50,7 @@ func ruleString(r spec.Rule) string {
 // ReportDoc returns the report of the run so far.
 func (a *Anonymizer) ReportDoc() ReportDoc {
 	d := ReportDoc{KeyEpoch: Epoch(a.key), Counts: a.Report(), Rules: map[string]string{},
-		Default: "pseudonymize:<label name>", InventorySize: len(a.Inventory())}
+		Default: "pseudonymize:<label name>", InventorySize: len(a.Inventory()), Weak: a.weakCounts()}
 	for k, r := range a.rules.labels {
 		d.Rules["labels."+k] = ruleString(r)
 	}
@@ -90,4 +94,17 @@ func (a *Anonymizer) WriteReport(dir string) error {
 		return fmt.Errorf("anonymization report: write %s: %w", p, err)
 	}
 	return nil
+}
+
+func (a *Anonymizer) weakCounts() map[string]int64 {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if len(a.weakN) == 0 {
+		return nil
+	}
+	out := make(map[string]int64, len(a.weakN))
+	for k, v := range a.weakN {
+		out[k] = v
+	}
+	return out
 }

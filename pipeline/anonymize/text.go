@@ -5,21 +5,32 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/opsdata/opsdata/spec"
 )
 
-// textMatcher is an immutable snapshot of the learned values for Text. It
-// has two parts so that learning stays cheap: base covers the first baseN
-// learned values and is rebuilt rarely; extra covers the values learned
-// since, and is rebuilt (small) on every change. When extra grows past a
-// quarter of base, everything moves into a new base: amortized, every
-// value is indexed O(log n) times, instead of the whole inventory being
-// rebuilt for each new user or host seen in a log line.
-type textMatcher struct {
-	n, baseN    int
-	base, extra matcherPart
+// textIndex finds the learned values in free text. Learning must stay
+// cheap while Text runs over millions of lines with hundreds of thousands of
+// distinct hosts, so it has two parts: base, an Aho-Corasick automaton over
+// the first baseN values (immutable, rebuilt rarely), and pend, a trie of
+// the values learned since, to which a value is added in O(its length).
+// When pend holds as many values as base, base is rebuilt over all of
+// them (doubling: every value is indexed O(1) times amortized). Matches of
+// both parts are merged, so which part holds a value never changes output.
+type textIndex struct {
+	mu    sync.RWMutex
+	baseN int
+	base  matcherPart
+	pend  trie
+	// pendEntries[id] lists the replacements of trie pattern id, sorted
+	// like matcherPart.entries; replaced (never appended in place) so a
+	// picked slice stays valid.
+	pendEntries [][]textEntry
 }
+
+// minRebuild is the smallest pend that triggers a rebuild of base.
+const minRebuild = 1024
 
 // matcherPart finds the folded patterns of some learned values.
 type matcherPart struct {
@@ -32,30 +43,75 @@ type matcherPart struct {
 type textEntry struct {
 	raw, repl, rule string
 	ip              bool // match only at address boundaries
+	word            bool // match only as a whole name (shortName)
 }
 
-func (a *Anonymizer) textMatcher() *textMatcher {
-	if tm := a.tm.Load(); uint64(tm.n) == a.version.Load() {
-		return tm
+// entryLess orders the replacements of one folded pattern.
+func entryLess(x, y textEntry) bool {
+	if x.word != y.word {
+		return !x.word
 	}
-	a.buildMu.Lock()
+	px, py := x.repl[0] != '<', y.repl[0] != '<'
+	if px != py {
+		return px
+	}
+	if x.raw != y.raw {
+		return x.raw < y.raw
+	}
+	return x.rule < y.rule
+}
+
+// addMatchItem records e for Text; called with a.mu held. It reports
+// whether base should be rebuilt (see rebuildIndex).
+func (a *Anonymizer) addMatchItem(e textEntry) bool {
+	a.matchItems = append(a.matchItems, e)
+	a.version.Add(1)
+	x := &a.idx
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.addPend(e)
+	pending := len(a.matchItems) - x.baseN
+	return pending >= minRebuild && pending >= x.baseN
+}
+
+func (x *textIndex) addPend(e textEntry) {
+	id := x.pend.insert(foldString(e.raw))
+	if int(id) == len(x.pendEntries) {
+		x.pendEntries = append(x.pendEntries, []textEntry{e})
+		return
+	}
+	old := x.pendEntries[id]
+	es := make([]textEntry, 0, len(old)+1)
+	i := sort.Search(len(old), func(i int) bool { return entryLess(e, old[i]) })
+	es = append(append(append(es, old[:i]...), e), old[i:]...)
+	x.pendEntries[id] = es
+}
+
+// rebuildIndex moves every value learned so far into a new base. The
+// automaton is built without holding any lock Text needs; values learned
+// meanwhile go into the new pend.
+func (a *Anonymizer) rebuildIndex() {
+	if !a.buildMu.TryLock() {
+		return // another goroutine is rebuilding
+	}
 	defer a.buildMu.Unlock()
-	old := a.tm.Load()
 	a.mu.RLock()
 	items := a.matchItems[:len(a.matchItems):len(a.matchItems)]
 	a.mu.RUnlock()
-	if old.n == len(items) {
-		return old
+	if len(items) <= a.idx.baseN {
+		return
 	}
-	tm := &textMatcher{n: len(items), baseN: old.baseN, base: old.base}
-	if pending := len(items) - old.baseN; pending > 64 && pending > old.baseN/4 || old.base.m == nil {
-		tm.baseN = len(items)
-		tm.base = buildPart(items)
-	} else {
-		tm.extra = buildPart(items[old.baseN:])
+	base := buildPart(items)
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	x := &a.idx
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.base, x.baseN = base, len(items)
+	x.pend, x.pendEntries = trie{}, nil
+	for _, e := range a.matchItems[len(items):] {
+		x.addPend(e)
 	}
-	a.tm.Store(tm)
-	return tm
 }
 
 // buildPart indexes items by their case-folded raw text.
@@ -73,16 +129,7 @@ func buildPart(items []textEntry) matcherPart {
 	part := matcherPart{entries: make([][]textEntry, len(pats))}
 	for i, f := range pats {
 		es := byFold[f]
-		sort.Slice(es, func(i, j int) bool {
-			pi, pj := es[i].repl[0] != '<', es[j].repl[0] != '<'
-			if pi != pj {
-				return pi
-			}
-			if es[i].raw != es[j].raw {
-				return es[i].raw < es[j].raw
-			}
-			return es[i].rule < es[j].rule
-		})
+		sort.Slice(es, func(i, j int) bool { return entryLess(es[i], es[j]) })
 		part.entries[i] = es
 	}
 	part.m = newMatcher(pats)
@@ -131,16 +178,26 @@ func isIP(s string) bool {
 	return err == nil
 }
 
-// pick chooses the replacement for matched text: the entry with the exact
-// raw spelling if there is one, else the first (deterministic) one.
-func (tm *matcherPart) pick(id int32, text string) textEntry {
-	es := tm.entries[id]
-	for _, e := range es {
-		if e.raw == text {
-			return e
+// pick chooses the replacement for matched text among the entries of its
+// folded pattern (from base, pend or both): the first entry with the exact
+// raw spelling if there is one, else the first one.
+func pick(text string, lists ...[]textEntry) textEntry {
+	var best, exact textEntry
+	var haveBest, haveExact bool
+	for _, es := range lists {
+		for _, e := range es {
+			if e.raw == text && (!haveExact || entryLess(e, exact)) {
+				exact, haveExact = e, true
+			}
+			if !haveBest || entryLess(e, best) {
+				best, haveBest = e, true
+			}
 		}
 	}
-	return es[0]
+	if haveExact {
+		return exact
+	}
+	return best
 }
 
 // Text scrubs free text (log messages, ticket titles and bodies): learned
@@ -151,8 +208,10 @@ func (a *Anonymizer) Text(s string) string {
 		return s
 	}
 	var st stats
-	v0 := a.version.Load()
-	s = a.replaceLearned(s, &st)
+	// Detectors first, on the text as written: a learned value replaced
+	// first could take away a detector's context. One log line
+	// "api_token = api_token" would otherwise teach the secret "api_token"
+	// and hide the key of every later "datadog_api_token = <secret>".
 	mask := a.pre.mask(s, a.preBits)
 	for i := range a.detects {
 		d := &a.detects[i]
@@ -161,36 +220,89 @@ func (a *Anonymizer) Text(s string) string {
 		}
 		s = d.apply(a, s, &st)
 	}
-	if a.version.Load() != v0 {
-		s = a.replaceLearned(s, &st)
-	}
+	s = a.replaceLearned(s, &st)
 	st.flush(a)
 	return s
 }
 
-func (a *Anonymizer) replaceLearned(s string, st *stats) string {
-	tm := a.textMatcher()
-	s = a.replacePart(&tm.base, s, st)
-	return a.replacePart(&tm.extra, s, st)
+// idxMatch is an occurrence of a learned value: base pattern id or pend
+// pattern id (-1 when the part has none).
+type idxMatch struct {
+	start, end int
+	base, pend int32
 }
 
-func (a *Anonymizer) replacePart(tm *matcherPart, s string, st *stats) string {
-	if tm.m == nil || tm.m.empty() {
+func (a *Anonymizer) replaceLearned(s string, st *stats) string {
+	x := &a.idx
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.base.m.empty() && len(x.pendEntries) == 0 {
 		return s
 	}
-	var buf [8]match
-	ms := tm.m.findAll(s, buf[:0])
-	if len(ms) == 0 {
+	var buf [16]idxMatch
+	all := buf[:0]
+	if !x.base.m.empty() {
+		x.base.m.each(s, func(m match) bool {
+			all = append(all, idxMatch{m.start, m.end, m.id, -1})
+			return true
+		})
+	}
+	all = x.pend.findAll(s, all)
+	// A short name counts only as a whole name: not inside db10, mydb1,
+	// db1-backup or db1.other.example.
+	n := 0
+	for _, m := range all {
+		if !wordBounded(s, m.start, m.end) && x.wordOnly(m) {
+			continue
+		}
+		all[n] = m
+		n++
+	}
+	all = all[:n]
+	if len(all) == 0 {
 		return s
+	}
+	// Leftmost-longest, non-overlapping, over both parts at once; the same
+	// folded pattern found by both merges into one match.
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].start != all[j].start {
+			return all[i].start < all[j].start
+		}
+		return all[i].end > all[j].end
+	})
+	kept := all[:0]
+	end := -1
+	for _, c := range all {
+		if c.start >= end {
+			kept = append(kept, c)
+			end = c.end
+		} else if n := len(kept); n > 0 && kept[n-1].start == c.start && kept[n-1].end == c.end {
+			if c.base >= 0 {
+				kept[n-1].base = c.base
+			}
+			if c.pend >= 0 {
+				kept[n-1].pend = c.pend
+			}
+		}
 	}
 	prot := a.protectedSpans(s)
 	var b strings.Builder
 	last := 0
-	for _, m := range ms {
+	for _, m := range kept {
 		if m.start < last || overlapsAny(prot, m.start, m.end) {
 			continue
 		}
-		e := tm.pick(m.id, s[m.start:m.end])
+		var bl, pl []textEntry
+		if m.base >= 0 {
+			bl = x.base.entries[m.base]
+		}
+		if m.pend >= 0 {
+			pl = x.pendEntries[m.pend]
+		}
+		e := pick(s[m.start:m.end], bl, pl)
+		if e.word && !wordBounded(s, m.start, m.end) {
+			continue
+		}
 		start, end, repl, rule := m.start, m.end, e.repl, e.rule
 		if e.ip {
 			// 10.0.0.1 inside 10.0.0.12: redact the whole longer address.
@@ -217,6 +329,74 @@ func (a *Anonymizer) replacePart(tm *matcherPart, s string, st *stats) string {
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// wordOnly says whether every entry of m's pattern is a short name.
+func (x *textIndex) wordOnly(m idxMatch) bool {
+	if m.base >= 0 {
+		for _, e := range x.base.entries[m.base] {
+			if !e.word {
+				return false
+			}
+		}
+	}
+	if m.pend >= 0 {
+		for _, e := range x.pendEntries[m.pend] {
+			if !e.word {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// wordBounded says whether s[start:end] is a whole name: not glued to a
+// letter, digit, '_' or '-', nor to a '.' that continues a longer name.
+func wordBounded(s string, start, end int) bool {
+	if start > 0 {
+		if c := s[start-1]; isWordByte(c) || c == '-' || c == '.' {
+			return false
+		}
+	}
+	if end < len(s) {
+		c := s[end]
+		if isWordByte(c) || c == '-' {
+			return false
+		}
+		if c == '.' && end+1 < len(s) && isWordByte(s[end+1]) {
+			return false
+		}
+	}
+	return true
+}
+
+// shortName returns the first label of an FQDN when it is distinctive
+// enough to stand for the host alone in text ("db1" of db1.corp.example.com):
+// three or more characters mixing letters and digits. A plain word
+// ("checkout", "www") is a service name or common, and is left alone.
+func shortName(fqdn string) string {
+	i := strings.IndexByte(fqdn, '.')
+	if i < 3 || isIP(fqdn) {
+		return ""
+	}
+	h := fqdn[:i]
+	letter, digit := false, false
+	for j := 0; j < len(h); j++ {
+		c := h[j]
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+			letter = true
+		case '0' <= c && c <= '9':
+			digit = true
+		case c == '-':
+		default:
+			return ""
+		}
+	}
+	if !letter || !digit {
+		return ""
+	}
+	return h
 }
 
 type span struct{ start, end int }
@@ -432,7 +612,7 @@ func findUserAssignments(s, lower string) [][]int {
 // buildDetectors returns the detectors in the order they run and the
 // keyword matcher of their pre-checks. Secrets go first: URL userinfo
 // ("user:pass@host") would otherwise look like an email.
-func buildDetectors(domains []string, r rules) ([]detector, *matcher, []uint32) {
+func buildDetectors(domains []string, r rules, gl *gitleaksSet) (ds []detector, pre *matcher, preBits []uint32, hostRe *regexp.Regexp) {
 	var pats []string
 	var bits []uint32
 	for _, w := range append(append([]string{}, secretWords...), moreSecretWords...) {
@@ -442,14 +622,25 @@ func buildDetectors(domains []string, r rules) ([]detector, *matcher, []uint32) 
 	pats, bits = append(pats, "bearer", "basic"), append(bits, preBearer, preBearer)
 	pats, bits = append(pats, "user"), append(bits, preUser)
 	pats, bits = append(pats, "/home/", "/users/", "\\users\\"), append(bits, preHome, preHome, preHome)
-	var ds []detector
+	if gl != nil {
+		need := preGitleaks
+		if len(gl.always) > 0 {
+			need = 0
+		}
+		for _, k := range gl.keywords {
+			pats, bits = append(pats, k), append(bits, preGitleaks)
+		}
+		ds = append(ds, detector{name: "gitleaks", need: need, apply: scrubGitleaks(gl)})
+	}
 	for _, td := range tokenDetectors {
 		for _, k := range td.keywords {
 			pats, bits = append(pats, k), append(bits, td.bit)
 		}
 		ds = append(ds, detector{name: td.name, need: td.bit, apply: redactToken(td.re, td.name)})
 	}
+	pats, bits = append(pats, "curl"), append(bits, preCurl)
 	ds = append(ds,
+		detector{name: "curl_user", need: preCurl, apply: scrubCurlUser},
 		detector{name: "userinfo", need: preScheme, bytes: "@", apply: scrubUserinfo},
 		detector{name: "secret", need: preSecretKey, bytes: "=:", apply: scrubSecretKV},
 		detector{name: "secret_entropy", need: preSecretKey, apply: scrubSecretAny},
@@ -466,6 +657,7 @@ func buildDetectors(domains []string, r rules) ([]detector, *matcher, []uint32) 
 	if len(alts) > 0 {
 		sort.Sort(sort.Reverse(sort.StringSlice(alts))) // longer suffix first among shared prefixes
 		re := regexp.MustCompile(`(?i)(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:` + strings.Join(alts, "|") + `)`)
+		hostRe = re
 		ds = append(ds, detector{name: "host", need: preDomain, apply: func(a *Anonymizer, s string, st *stats) string {
 			return scrubHosts(a, re, s, st)
 		}})
@@ -481,10 +673,26 @@ func buildDetectors(domains []string, r rules) ([]detector, *matcher, []uint32) 
 		ds = append(ds, detector{name: "uuid", bytes: "-", apply: scrubUUIDs(r.uuids)})
 	}
 	ds = append(ds,
+		detector{name: "k8s", bytes: "-", apply: scrubK8sNames},
+		detector{name: "tilde_user", bytes: "~", apply: scrubTildeUsers},
 		detector{name: "ip", bytes: ".:", apply: scrubIPs},
 		detector{name: "user", need: preUser, apply: scrubUsers},
 	)
-	return ds, newMatcher(pats), bits
+	// One pattern may serve several detectors (gitleaks' "akia" and the
+	// AWS detector's): merge their bits, the matcher keeps one id.
+	idx := map[string]int{}
+	var up []string
+	var ub []uint32
+	for i, p := range pats {
+		p = foldString(p)
+		if j, ok := idx[p]; ok {
+			ub[j] |= bits[i]
+			continue
+		}
+		idx[p] = len(up)
+		up, ub = append(up, p), append(ub, bits[i])
+	}
+	return ds, newMatcher(up), ub, hostRe
 }
 
 // mask ORs the bits of every pattern occurring in text.
@@ -565,18 +773,20 @@ func scrubEmails(a *Anonymizer, s string, st *stats) string {
 func scrubHosts(a *Anonymizer, re *regexp.Regexp, s string, st *stats) string {
 	var spans []span
 	for _, m := range re.FindAllStringIndex(s, -1) {
-		// RE2 has no look-around: reject matches glued to a longer name.
-		if m[0] > 0 && (isWordByte(s[m[0]-1]) || s[m[0]-1] == '-' || s[m[0]-1] == '.') {
-			continue
-		}
-		if m[1] < len(s) && (isWordByte(s[m[1]]) || s[m[1]] == '-') {
+		// RE2 has no look-around: reject matches glued to a longer name,
+		// unless the match is a host already learned. Such hosts are not in
+		// the text matcher (learnFound), so this detector must find every
+		// occurrence: "_worker-2.prod.acme.internal" too.
+		glued := m[0] > 0 && (isWordByte(s[m[0]-1]) || s[m[0]-1] == '-' || s[m[0]-1] == '.') ||
+			m[1] < len(s) && (isWordByte(s[m[1]]) || s[m[1]] == '-')
+		if glued && !a.isLearned(TypeHost, s[m[0]:m[1]]) {
 			continue
 		}
 		spans = append(spans, span{m[0], m[1]})
 	}
 	return replaceSpans(s, spans, func(raw string) string {
 		st.add("pseudonymize:" + TypeHost)
-		return a.learn(TypeHost, raw)
+		return a.learnFound(TypeHost, raw)
 	})
 }
 

@@ -156,8 +156,9 @@ var realisticLines = []string{
 
 // BenchmarkText: one op scrubs 200,000 realistic mixed log lines (learned
 // hosts and pods, IPs, emails, secrets, users) with 4,000 learned values.
-func BenchmarkText(b *testing.B) {
-	a := newTest(b, textPolicy)
+func BenchmarkText(b *testing.B) { benchTextWith(b, newTest(b, textPolicy)) }
+
+func benchTextWith(b *testing.B, a *Anonymizer) {
 	for i := 0; i < 2000; i++ {
 		a.Learn("host", fmt.Sprintf("worker-%d", i))
 		a.Learn("pod", fmt.Sprintf("checkout-%05x", i*7919))
@@ -195,6 +196,9 @@ func FuzzText(f *testing.F) {
 	for _, l := range []string{
 		"user=worker-17 at [2001:db8::1]:80", "WORKER-17WORKER-17", "host-", "<ip><email>",
 		"https://a:b@c.prod.acme.internal/?token=x", "for user \"", "::", "1.2.3.4.5.6", "\xff\xfeuser=\xff",
+		"api_token = api_token then datadog_api_token = 0123456789abcdef0123456789abcdef",
+		"session closed user=window", "checkout-7d9f8b6c5-x2x9z on ip-10-0-1-23.ec2.internal", "~carol/ db1 db1.x",
+		"curl -u elastic:P@ss!w0rd http://x", "key AIzaSyA1bC2dE3fG4hI5jK6lM7nO8pQ9rS0tUv-",
 	} {
 		f.Add(l)
 	}

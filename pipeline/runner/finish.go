@@ -41,7 +41,7 @@ func finish(ctx context.Context, v staged) (man *schemas.Manifest, already bool,
 	if _, err := publish.Prepare(v.dir, v.meta); err != nil {
 		return nil, false, fmt.Errorf("prepare version: %w", err)
 	}
-	leaks, err := anonymize.ScanDirWith(ctx, v.dir, v.anon.Inventory(), 10, v.anon.CoveredScan)
+	leaks, err := v.anon.ScanDir(ctx, v.dir, 10)
 	if err != nil {
 		return nil, false, fmt.Errorf("leakage gate: %w", err)
 	}

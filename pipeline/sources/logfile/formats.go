@@ -232,7 +232,7 @@ func (p *syslogParser) parse5424(s string, rec *pipeline.LogRecord) (problem, bo
 	}
 	t, err := time.Parse(time.RFC3339Nano, ts)
 	if err != nil {
-		return problem{reasonBadTime, "RFC 5424 timestamp not RFC 3339: " + quoteShort(ts)}, false
+		return problem{reasonBadTime, "RFC 5424 timestamp not RFC 3339: " + pipeline.DescribeShape(ts)}, false
 	}
 	rec.Time = t.UTC()
 	// Structured data: "-" or one or more [id k="v" ...] elements.
@@ -277,7 +277,7 @@ func (p *syslogParser) parse3164(s string, rec *pipeline.LogRecord) (problem, bo
 	mm, err3 := strconv.Atoi(s[10:12])
 	ss, err4 := strconv.Atoi(s[13:15])
 	if !ok || err1 != nil || err2 != nil || err3 != nil || err4 != nil || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 {
-		return problem{reasonBadTime, "bad RFC 3164 timestamp " + quoteShort(s[:15])}, false
+		return problem{reasonBadTime, "bad RFC 3164 timestamp " + pipeline.DescribeShape(s[:15])}, false
 	}
 	if p.loc == nil {
 		return problem{reasonNaive, naiveDetail}, false
@@ -342,7 +342,7 @@ func (p *klogParser) parse(line string, rec *pipeline.LogRecord) (problem, bool)
 	}
 	frac := line[15:j]
 	if mon < 1 || mon > 12 || day < 1 || day > 31 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 || frac == "" || len(frac) > 9 {
-		return problem{reasonBadTime, "bad klog timestamp " + quoteShort(line[1:min(j, len(line))])}, false
+		return problem{reasonBadTime, "bad klog timestamp " + pipeline.DescribeShape(line[1:min(j, len(line))])}, false
 	}
 	if p.loc == nil {
 		return problem{reasonNaive, naiveDetail}, false

@@ -6,16 +6,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/opsdata/opsdata/pipeline"
 )
 
 // Problem reasons for timestamps.
 const (
-	reasonNaive      = "naive_timestamp"
-	reasonBadTime    = "bad_timestamp"
-	reasonMissingTS  = "missing_timestamp"
-	naiveDetail      = "timestamp has no zone; set timezone: in the log source"
-	maxDetailTimeLen = 40
+	reasonNaive     = "naive_timestamp"
+	reasonBadTime   = "bad_timestamp"
+	reasonMissingTS = "missing_timestamp"
+	naiveDetail     = "timestamp has no zone; set timezone: in the log source"
 )
 
 // naiveLayouts are tried when no layout is configured and RFC 3339 fails,
@@ -64,12 +64,12 @@ func (p *timeParser) parse(s string) (time.Time, string, string) {
 				return t.UTC(), "", ""
 			}
 		}
-		return time.Time{}, reasonBadTime, "not RFC 3339: " + quoteShort(s)
+		return time.Time{}, reasonBadTime, "not RFC 3339: " + pipeline.DescribeShape(s)
 	}
 	if p.hasZone {
 		t, err := time.Parse(p.layout, s)
 		if err != nil {
-			return time.Time{}, reasonBadTime, fmt.Sprintf("does not match time_layout %q: %s", p.layout, quoteShort(s))
+			return time.Time{}, reasonBadTime, fmt.Sprintf("does not match time_layout %q: %s", p.layout, pipeline.DescribeShape(s))
 		}
 		return t.UTC(), "", ""
 	}
@@ -79,7 +79,7 @@ func (p *timeParser) parse(s string) (time.Time, string, string) {
 	}
 	t, err := time.ParseInLocation(p.layout, s, loc)
 	if err != nil {
-		return time.Time{}, reasonBadTime, fmt.Sprintf("does not match time_layout %q: %s", p.layout, quoteShort(s))
+		return time.Time{}, reasonBadTime, fmt.Sprintf("does not match time_layout %q: %s", p.layout, pipeline.DescribeShape(s))
 	}
 	if p.loc == nil {
 		return time.Time{}, reasonNaive, naiveDetail
@@ -91,7 +91,7 @@ func (p *timeParser) parse(s string) (time.Time, string, string) {
 // the magnitude: seconds up to 1e11 (year 5138), then millis, micros, nanos.
 func parseEpoch(num string) (time.Time, string, string) {
 	bad := func() (time.Time, string, string) {
-		return time.Time{}, reasonBadTime, "bad epoch number " + quoteShort(num)
+		return time.Time{}, reasonBadTime, "bad epoch number " + pipeline.DescribeShape(num)
 	}
 	if i, err := strconv.ParseInt(num, 10, 64); err == nil {
 		a := i
@@ -130,19 +130,4 @@ func parseEpoch(num string) (time.Time, string, string) {
 	}
 	// Round to the microsecond: float seconds carry no more precision.
 	return time.Unix(0, int64(ns)).UTC().Round(time.Microsecond), "", ""
-}
-
-// quoteShort quotes at most the first 40 characters of s, so problem
-// examples say what was wrong without carrying whole (maybe secret) lines.
-func quoteShort(s string) string {
-	if utf8.RuneCountInString(s) > maxDetailTimeLen {
-		n := 0
-		for i := range s {
-			if n == maxDetailTimeLen {
-				return strconv.Quote(s[:i]) + "…"
-			}
-			n++
-		}
-	}
-	return strconv.Quote(s)
 }

@@ -245,7 +245,7 @@ func (s *Source) parse(raw json.RawMessage) (t pipeline.Ticket, reason, detail s
 	}
 	if zone != "" {
 		if loc, err = time.LoadLocation(zone); err != nil {
-			return t, ReasonBadTimezone, fmt.Sprintf("field %q: %q is not an IANA zone", s.keys.timezone, short(zone)), false
+			return t, ReasonBadTimezone, fmt.Sprintf("field %q: %s is not an IANA zone", s.keys.timezone, pipeline.DescribeShape(zone)), false
 		}
 	}
 	tm := func(key string) (*time.Time, string, string) {
@@ -361,16 +361,7 @@ func parseTime(s string, loc *time.Location) (time.Time, string, string) {
 		t, _ := time.ParseInLocation(l, s, loc)
 		return t.UTC(), "", ""
 	}
-	return time.Time{}, ReasonBadTimestamp, fmt.Sprintf("%q is not RFC 3339", short(s))
-}
-
-// short keeps problem details short: at most 40 bytes of a value, cut on a
-// rune boundary.
-func short(s string) string {
-	if len(s) <= 40 {
-		return s
-	}
-	return strings.ToValidUTF8(s[:40], "") + "…"
+	return time.Time{}, ReasonBadTimestamp, pipeline.DescribeShape(s) + " is not RFC 3339"
 }
 
 // Check reads every file as a run would (pipeline.Checker).

@@ -184,7 +184,7 @@ func TestProblemExamples(t *testing.T) {
 	}
 	want := []string{
 		`t.json:ticket #0: missing_id: no "id" field`,
-		`t.json:ticket X-2: bad_timestamp: field "created": "not-a-time-and-more-text-that-is-long-en…" is not RFC 3339`,
+		`t.json:ticket X-2: bad_timestamp: field "created": value of 51 chars [a-z punct] is not RFC 3339`,
 		`t.json:ticket X-3: naive_timestamp: field "created": timestamp has no zone; set timezone: in the ticket source or a timezone field on the ticket`,
 	}
 	got := problems.Report()["tickets:ops"].Examples

@@ -1,0 +1,93 @@
+package anonymize
+
+// trie is an ASCII-case-folded trie of patterns that grows in place: an
+// insert costs O(len(pattern)) (times a short sibling walk), where adding
+// to the Aho-Corasick matcher would mean rebuilding it. findAll walks it
+// from every start position; the dense root table makes the common case (no
+// pattern starts with this byte) one load. Nodes hold no pointers, so a
+// trie of millions of nodes costs the GC nothing to scan.
+type trie struct {
+	root  [256]int32 // child of the root per byte, 0 = none
+	nodes []trieNode // nodes[0] is the root
+	n     int32      // number of patterns
+}
+
+type trieNode struct {
+	child, next int32 // first child; next sibling (siblings sorted by b); 0 = none
+	out         int32 // pattern id ending here, or -1
+	b           byte
+}
+
+func (t *trie) child(s int32, b byte) int32 {
+	if s == 0 {
+		return t.root[b]
+	}
+	for c := t.nodes[s].child; c != 0; c = t.nodes[c].next {
+		if cb := t.nodes[c].b; cb >= b {
+			if cb == b {
+				return c
+			}
+			return 0
+		}
+	}
+	return 0
+}
+
+// insert adds a folded pattern and returns its id (the existing id if it is
+// already there). Empty patterns are not allowed.
+func (t *trie) insert(p string) int32 {
+	if len(t.nodes) == 0 {
+		t.nodes = append(t.nodes, trieNode{out: -1})
+	}
+	s := int32(0)
+	for i := 0; i < len(p); i++ {
+		b := p[i]
+		next := t.child(s, b)
+		if next == 0 {
+			next = int32(len(t.nodes))
+			t.nodes = append(t.nodes, trieNode{out: -1, b: b})
+			if s == 0 {
+				t.root[b] = next
+			} else {
+				// Link into the sorted sibling list.
+				prev, c := int32(0), t.nodes[s].child
+				for c != 0 && t.nodes[c].b < b {
+					prev, c = c, t.nodes[c].next
+				}
+				t.nodes[next].next = c
+				if prev == 0 {
+					t.nodes[s].child = next
+				} else {
+					t.nodes[prev].next = next
+				}
+			}
+		}
+		s = next
+	}
+	if t.nodes[s].out < 0 {
+		t.nodes[s].out = t.n
+		t.n++
+	}
+	return t.nodes[s].out
+}
+
+// findAll appends every occurrence (overlapping ones too) to dst as pend
+// matches.
+func (t *trie) findAll(text string, dst []idxMatch) []idxMatch {
+	if t.n == 0 {
+		return dst
+	}
+	for i := 0; i < len(text); i++ {
+		s := t.root[fold(text[i])]
+		for j := i + 1; s != 0; j++ {
+			if o := t.nodes[s].out; o >= 0 {
+				dst = append(dst, idxMatch{start: i, end: j, base: -1, pend: o})
+			}
+			if j == len(text) {
+				break
+			}
+			s = t.child(s, fold(text[j]))
+		}
+	}
+	return dst
+}
