@@ -262,3 +262,22 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// A learned address (an instance label host:port) keeps its keyed
+// pseudonym in free text, the same as in the labels, instead of the IP
+// detector's <ip>; secrets after it are still found.
+func TestLearnedAddressBeforeDetectors(t *testing.T) {
+	a, err := New([]byte("0123456789abcdef0123456789abcdef"), spec.Anonymize{Labels: map[string]string{"instance": "instance"}}, "service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.LearnLabel("instance", "10.42.1.7:8080")
+	want := a.Pseudonym("instance", "10.42.1.7:8080")
+	got := a.Text("health check ok instance=10.42.1.7:8080 token=ghp_" + strings.Repeat("a1B2", 9))
+	if !strings.Contains(got, "instance="+want) || strings.Contains(got, "10.42.1.7") || strings.Contains(got, "a1B2a1B2") {
+		t.Errorf("Text = %q; want the instance as %s and the token redacted", got, want)
+	}
+	if got := a.Text("from 10.42.1.9 port 22"); strings.Contains(got, "10.42.1.9") {
+		t.Errorf("an address not learned must still be redacted: %q", got)
+	}
+}

@@ -212,6 +212,10 @@ func (a *Anonymizer) Text(s string) string {
 	// first could take away a detector's context. One log line
 	// "api_token = api_token" would otherwise teach the secret "api_token"
 	// and hide the key of every later "datadog_api_token = <secret>".
+	// Learned addresses (an instance 10.42.1.7:8080) go first, though: they
+	// cannot be a detector's key word, and their keyed pseudonym, the same
+	// as in the metric labels, is worth more than a detector's <ip>.
+	s = a.replaceLearned(s, &st, addressLike)
 	mask := a.pre.mask(s, a.preBits)
 	for i := range a.detects {
 		d := &a.detects[i]
@@ -220,9 +224,26 @@ func (a *Anonymizer) Text(s string) string {
 		}
 		s = d.apply(a, s, &st)
 	}
-	s = a.replaceLearned(s, &st)
+	s = a.replaceLearned(s, &st, nil)
 	st.flush(a)
 	return s
+}
+
+// addressLike: a learned value shaped like an address or host:port (digits
+// with dots or colons, no key-value or path syntax).
+func addressLike(v string) bool {
+	digit, sep := false, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c >= '0' && c <= '9':
+			digit = true
+		case c == '.' || c == ':':
+			sep = true
+		case c == '=' || c == '/' || c == ' ' || c == '"':
+			return false
+		}
+	}
+	return digit && sep
 }
 
 // idxMatch is an occurrence of a learned value: base pattern id or pend
@@ -232,7 +253,9 @@ type idxMatch struct {
 	base, pend int32
 }
 
-func (a *Anonymizer) replaceLearned(s string, st *stats) string {
+// replaceLearned replaces the learned values in s (only those whose raw
+// text passes only, when it is set).
+func (a *Anonymizer) replaceLearned(s string, st *stats, only func(string) bool) string {
 	x := &a.idx
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -253,6 +276,9 @@ func (a *Anonymizer) replaceLearned(s string, st *stats) string {
 	n := 0
 	for _, m := range all {
 		if !wordBounded(s, m.start, m.end) && x.wordOnly(m) {
+			continue
+		}
+		if only != nil && !only(s[m.start:m.end]) {
 			continue
 		}
 		all[n] = m

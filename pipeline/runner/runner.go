@@ -232,6 +232,11 @@ func (e *export) run(ctx context.Context) error {
 		return fmt.Errorf("%w: no ticket names an entity and no log line has one in %s..%s (fields.entity of the log sources)", ErrEmpty, e.grid.Start.Format(time.RFC3339), e.grid.End.Format(time.RFC3339))
 	}
 	e.nameEntities()
+	if s.Entity.Kind == "service" {
+		// Services are the workloads whose pods' generated names
+		// (web-0, api-7d9f8b6c5-x2x9z) are pseudonymized in text.
+		e.anon.AddWorkloads(e.entities...)
+	}
 	// Template texts are published only now, when every entity is learned.
 	e.fixTemplates()
 	if err := e.label(ctx); err != nil {
