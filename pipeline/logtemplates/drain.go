@@ -46,6 +46,10 @@ type Config struct {
 	// key=<*>-shaped tokens, the merge of templates): with no masks it
 	// gives Drain3's clusters line for line.
 	Classic bool
+	// IDText maps a new cluster's first text to the text its id hashes
+	// (nil: the text itself). The export passes the anonymizer's scrubber,
+	// so no published id is the hash of a raw identifier.
+	IDText func(string) string
 }
 
 // Defaults.
@@ -325,6 +329,9 @@ func (m *Miner) addTokens(tokens []string, t time.Time) *Cluster {
 // the k-th later cluster created with the same text (possible once the
 // first one generalized) ID of text, NUL and k.
 func (m *Miner) newID(text string) string {
+	if m.cfg.IDText != nil {
+		text = m.cfg.IDText(text)
+	}
 	id := ID(text)
 	for k := 1; m.ids[id]; k++ {
 		id = ID(text + "\x00" + fmt.Sprint(k))
