@@ -174,3 +174,44 @@ func TestTwoRunsSameIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestCorpusVsDrain3 scores the default miner and Drain3 with the same
+// settings (depth, sim_th, max_children; Drain3 with and without its
+// example masks) on every corpus, prints the BENCHMARKS.md table, and
+// fails where the miner is not above Drain3.
+func TestCorpusVsDrain3(t *testing.T) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| corpus | lines | events | GA ours | GA Drain3 | GA Drain3+masks | PA ours | PA Drain3 | PA Drain3+masks |\n|---|---|---|---|---|---|---|---|---|\n")
+	var sum [6]float64
+	names := corpusNames(t)
+	for _, name := range names {
+		c := loadCorpus(t, name)
+		path := filepath.Join("testdata", "corpus", name, "content.log")
+		ids, tpls, _ := mineCorpus(t, Config{}, nil, c.lines)
+		pid, ptpl := drain3(t, path, "none")
+		mid, mtpl := drain3(t, path, "drain3")
+		v := [6]float64{
+			GroupingAccuracy(c.events, ids), GroupingAccuracy(c.events, pid), GroupingAccuracy(c.events, mid),
+			ParsingAccuracy(c.tpls, tpls), ParsingAccuracy(c.tpls, ptpl), ParsingAccuracy(c.tpls, mtpl),
+		}
+		events := map[string]bool{}
+		for _, e := range c.events {
+			events[e] = true
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | **%.3f** | %.3f | %.3f | **%.3f** | %.3f | %.3f |\n", name, len(c.lines), len(events), v[0], v[1], v[2], v[3], v[4], v[5])
+		for i := range v {
+			sum[i] += v[i]
+		}
+		if v[0] <= max(v[1], v[2]) && v[0] < 1 {
+			t.Errorf("%s: GA %.3f not above Drain3's %.3f / %.3f", name, v[0], v[1], v[2])
+		}
+	}
+	n := float64(len(names))
+	fmt.Fprintf(&b, "| **mean** | | | **%.3f** | %.3f | %.3f | **%.3f** | %.3f | %.3f |\n", sum[0]/n, sum[1]/n, sum[2]/n, sum[3]/n, sum[4]/n, sum[5]/n)
+	t.Log("\n" + b.String())
+	if out := os.Getenv("OPSDATA_MINER_TABLE"); out != "" {
+		if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

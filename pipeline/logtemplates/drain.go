@@ -118,6 +118,7 @@ type Miner struct {
 	clusters []*Cluster
 	ids      map[string]bool
 	toks     []string // scratch
+	routeBuf []string // scratch
 }
 
 // New returns a miner with the given parameters and an empty registry.
@@ -135,11 +136,12 @@ func NewMiner(cfg Config, reg *Registry) (*Miner, error) {
 	if err != nil {
 		return nil, err
 	}
+	mk.quoted = !cfg.Classic
 	m := &Miner{cfg: cfg, mask: mk, root: map[int]*node{}, ids: map[string]bool{}}
 	if reg != nil {
 		for _, r := range reg.rows {
-			first := strings.Fields(r.FirstTemplate)
-			cur := strings.Fields(r.Template)
+			first := splitTokens(nil, r.FirstTemplate, mk.quoted)
+			cur := splitTokens(nil, r.Template, mk.quoted)
 			if len(first) != len(cur) {
 				return nil, fmt.Errorf("registry: template %s: first text %q and text %q differ in length", r.ID, r.FirstTemplate, r.Template)
 			}
@@ -174,6 +176,9 @@ func hasDigit(s string) bool {
 // holding a mask (key=<*>, (<*>)) and key=value or user@host shapes,
 // whose literal text is a value.
 func (m *Miner) variableKey(t string) bool {
+	if !m.cfg.Classic && isMsgToken(t) {
+		return false // the message of a logfmt line is its statement
+	}
 	if hasDigit(t) {
 		return true
 	}
@@ -183,7 +188,7 @@ func (m *Miner) variableKey(t string) bool {
 // insert adds a new cluster to the tree along its first tokens, as
 // Drain3's add_seq_to_prefix_tree, and registers it.
 func (m *Miner) insert(c *Cluster) {
-	tokens := c.first
+	tokens := m.route(c.first)
 	n := m.root[len(tokens)]
 	if n == nil {
 		n = &node{}
@@ -230,6 +235,7 @@ func (m *Miner) levels(n int) int {
 // find walks the tree as Drain3's tree_search: the token's child, else
 // the <*> child, else no leaf.
 func (m *Miner) find(tokens []string) *node {
+	tokens = m.route(tokens)
 	n := m.root[len(tokens)]
 	if n == nil {
 		return nil
@@ -246,10 +252,53 @@ func (m *Miner) find(tokens []string) *node {
 	return n
 }
 
+// isMsgToken reports a logfmt message pair (msg=..., message=...).
+func isMsgToken(t string) bool {
+	return strings.HasPrefix(t, "msg=") || strings.HasPrefix(t, "message=")
+}
+
+// route returns the tokens in routing order: beyond Drain, a logfmt
+// message pair routes first wherever it stands, since it names the
+// statement while level=, ts= and the like are shared by all of them.
+func (m *Miner) route(tokens []string) []string {
+	if m.cfg.Classic {
+		return tokens
+	}
+	for i, t := range tokens {
+		if i > 0 && isMsgToken(t) {
+			r := append(m.routeBuf[:0], t)
+			r = append(r, tokens[:i]...)
+			r = append(r, tokens[i+1:]...)
+			m.routeBuf = r
+			return r
+		}
+	}
+	return tokens
+}
+
+// keyLen is the length of a key=value token's "key=" (identifier keys
+// only), or 0.
+func keyLen(t string) int {
+	k := 0
+	for k < len(t) && (isAlpha(t[k]) || isDigit(t[k]) || t[k] == '_' || t[k] == '.' || t[k] == '-') {
+		k++
+	}
+	if k == 0 || k == len(t) || t[k] != '=' || !isAlpha(t[0]) {
+		return 0
+	}
+	return k + 1
+}
+
+// keyWild reports whether tpl is key=<*> and line has the same key.
+func keyWild(tpl, line string) bool {
+	n := len(tpl) - len(Wildcard)
+	return n > 1 && tpl[n-1] == '=' && tpl[n:] == Wildcard && len(line) >= n && line[:n] == tpl[:n]
+}
+
 // similarity is Drain3's get_seq_distance: the share of positions where
 // the template holds the line's token; template wildcards count only
 // when params is set (matching against final templates).
-func similarity(tpl, line []string, params bool) (sim float64, wild int) {
+func similarity(tpl, line []string, params, keys bool) (sim float64, wild int) {
 	if len(tpl) == 0 {
 		return 1, 0
 	}
@@ -259,7 +308,8 @@ func similarity(tpl, line []string, params bool) (sim float64, wild int) {
 			wild++
 			continue
 		}
-		if t == line[i] {
+		// Beyond Drain: key=<*> keeps its key as evidence.
+		if t == line[i] || keys && keyWild(t, line[i]) {
 			eq++
 		}
 	}
@@ -271,11 +321,11 @@ func similarity(tpl, line []string, params bool) (sim float64, wild int) {
 
 // best is Drain3's fast_match: the most similar cluster, ties to the one
 // with more wildcards, then the older one.
-func best(clusters []*Cluster, tokens []string, threshold float64, params bool) *Cluster {
+func best(clusters []*Cluster, tokens []string, threshold float64, params, keys bool) *Cluster {
 	var top *Cluster
 	topSim, topWild := -1.0, -1
 	for _, c := range clusters {
-		s, w := similarity(c.tokens, tokens, params)
+		s, w := similarity(c.tokens, tokens, params, keys)
 		if s > topSim || s == topSim && w > topWild {
 			top, topSim, topWild = c, s, w
 		}
@@ -296,7 +346,7 @@ func (m *Miner) Add(msg string, t time.Time) *Cluster {
 func (m *Miner) addTokens(tokens []string, t time.Time) *Cluster {
 	var c *Cluster
 	if leaf := m.find(tokens); leaf != nil {
-		c = best(leaf.clusters, tokens, m.cfg.Similarity, false)
+		c = best(leaf.clusters, tokens, m.cfg.Similarity, false, !m.cfg.Classic)
 	}
 	if c == nil {
 		first := append([]string(nil), tokens...)
@@ -306,13 +356,22 @@ func (m *Miner) addTokens(tokens []string, t time.Time) *Cluster {
 	} else {
 		changed := false
 		for i, tok := range c.tokens {
-			if tok != tokens[i] && tok != Wildcard {
-				if !changed {
-					c.history = append(c.history, c.Template())
-					changed = true
-				}
-				c.tokens[i] = Wildcard
+			if tok == tokens[i] || tok == Wildcard {
+				continue
 			}
+			to := Wildcard
+			// Beyond Drain: key=a and key=b generalize to key=<*>.
+			if k := keyLen(tok); k > 0 && !m.cfg.Classic && strings.HasPrefix(tokens[i], tok[:k]) {
+				to = tok[:k] + Wildcard
+			}
+			if to == tok {
+				continue
+			}
+			if !changed {
+				c.history = append(c.history, c.Template())
+				changed = true
+			}
+			c.tokens[i] = to
 		}
 	}
 	c.Count++
@@ -349,7 +408,7 @@ func (m *Miner) Match(msg string) *Cluster {
 	if leaf == nil {
 		return nil
 	}
-	return best(leaf.clusters, m.toks, m.cfg.Similarity, true)
+	return best(leaf.clusters, m.toks, m.cfg.Similarity, true, !m.cfg.Classic)
 }
 
 // MaskedTemplate is the masked, tokenized message itself: the template of a

@@ -32,8 +32,9 @@ var AllMasks = []string{MaskUUID, MaskIP, MaskPath, MaskHex, MaskNumber, MaskDur
 // key=value tokens only the value is masked. Extra user regexps run over
 // the whole message first (slower; use for formats the built-ins miss).
 type Masker struct {
-	on    [9]bool
-	extra []*regexp.Regexp
+	on     [9]bool
+	extra  []*regexp.Regexp
+	quoted bool // key="a b" is one token (the miner's default, not Classic)
 }
 
 // NewMasker enables the named built-in masks (nil: all) and compiles the
@@ -81,16 +82,90 @@ func (m *Masker) Tokens(dst []string, msg string) []string {
 		for i < len(msg) && isSpace(msg[i]) {
 			i++
 		}
-		j := i
-		for j < len(msg) && !isSpace(msg[j]) {
-			j++
-		}
+		j, q := tokenEnd(msg, i, m.quoted)
 		if j > i {
-			dst = append(dst, m.token(msg[i:j]))
+			if q > 0 {
+				dst = append(dst, m.quotedToken(msg[i:j], q-i))
+			} else {
+				dst = append(dst, m.token(msg[i:j]))
+			}
 		}
 		i = j
 	}
 	return dst
+}
+
+// tokenEnd returns the end of the token starting at i and, when quoted is
+// set and the token is key="...", the index of its opening quote (else 0):
+// such a value is one token however many spaces it holds, so a logfmt
+// line has one token per pair and a fixed length per statement.
+func tokenEnd(s string, i int, quoted bool) (end, quote int) {
+	j := i
+	if quoted {
+		k := i
+		for k < len(s) && (isAlpha(s[k]) || isDigit(s[k]) || s[k] == '_' || s[k] == '.' || s[k] == '-') {
+			k++
+		}
+		if k > i && k+1 < len(s) && s[k] == '=' && s[k+1] == '"' {
+			for e := k + 2; e < len(s); e++ {
+				if s[e] == '\\' {
+					e++
+					continue
+				}
+				if s[e] == '"' {
+					for e++; e < len(s) && !isSpace(s[e]); e++ {
+					}
+					return e, k + 1
+				}
+			}
+			// No closing quote: an ordinary token.
+		}
+	}
+	for j < len(s) && !isSpace(s[j]) {
+		j++
+	}
+	return j, 0
+}
+
+// splitTokens splits a template text (already masked) into its tokens.
+func splitTokens(dst []string, s string, quoted bool) []string {
+	i := 0
+	for i < len(s) {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		j, _ := tokenEnd(s, i, quoted)
+		if j > i {
+			dst = append(dst, s[i:j])
+		}
+		i = j
+	}
+	return dst
+}
+
+// quotedToken masks the words of a key="..." token's value one by one.
+func (m *Masker) quotedToken(t string, q int) string {
+	end := strings.LastIndexByte(t, '"')
+	inner := t[q+1 : end]
+	var b strings.Builder
+	b.WriteString(t[:q+1])
+	w := 0
+	for w < len(inner) {
+		for w < len(inner) && isSpace(inner[w]) {
+			b.WriteByte(inner[w])
+			w++
+		}
+		e := w
+		for e < len(inner) && !isSpace(inner[e]) {
+			e++
+		}
+		if e > w {
+			b.WriteString(m.token(inner[w:e]))
+		}
+		w = e
+	}
+	b.WriteString(t[end:])
+	return b.String()
 }
 
 func isSpace(c byte) bool {
@@ -117,12 +192,13 @@ func (m *Masker) token(t string) string {
 		return t
 	}
 	// Leading brackets and quotes.
+	// An escaped quote (\" inside a quoted logfmt value) is a quote.
 	a := 0
-	for a < len(t) && strings.IndexByte(`([{<"'`, t[a]) >= 0 {
+	for a < len(t) && (strings.IndexByte(`([{<"'`, t[a]) >= 0 || t[a] == '\\' && a+1 < len(t) && t[a+1] == '"') {
 		a++
 	}
 	b := len(t)
-	for b > a && strings.IndexByte(`)]}>"',;.:!?`, t[b-1]) >= 0 {
+	for b > a && (strings.IndexByte(`)]}>"',;.:!?`, t[b-1]) >= 0 || t[b-1] == '\\' && b < len(t) && t[b] == '"') {
 		b--
 	}
 	core := t[a:b]

@@ -1,0 +1,31 @@
+package logtemplates
+
+import (
+	"os"
+	"sort"
+	"testing"
+)
+
+func TestDebugCorpus(t *testing.T) {
+	name := os.Getenv("DBG")
+	if name == "" {
+		t.Skip()
+	}
+	c := loadCorpus(t, name)
+	ids, tpls, _ := mineCorpus(t, Config{}, nil, c.lines)
+	type k struct{ ev, id string }
+	n := map[k]int{}
+	tp := map[string]string{}
+	for i := range ids {
+		n[k{c.events[i], ids[i]}]++
+		tp[ids[i]] = tpls[i]
+	}
+	keys := make([]k, 0, len(n))
+	for x := range n {
+		keys = append(keys, x)
+	}
+	sort.Slice(keys, func(a, b int) bool { return keys[a].ev < keys[b].ev || keys[a].ev == keys[b].ev && keys[a].id < keys[b].id })
+	for _, x := range keys {
+		t.Logf("%-50.50s %5d %s", x.ev, n[x], tp[x.id])
+	}
+}
