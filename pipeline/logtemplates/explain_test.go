@@ -6,8 +6,11 @@ import (
 	"testing"
 )
 
-func TestDebugCorpus(t *testing.T) {
-	name := os.Getenv("DBG")
+// TestExplainCorpus lists, for the corpus named by MINER_EXPLAIN, every
+// (ground-truth event, predicted template) pair with its line count: the
+// tool for finding what a change splits or joins.
+func TestExplainCorpus(t *testing.T) {
+	name := os.Getenv("MINER_EXPLAIN")
 	if name == "" {
 		t.Skip()
 	}
