@@ -10,6 +10,15 @@ truth, derived from the emitting statements, never from a miner:
                 "startup packages %s", "status %s %s %s", log_action("install"
                 | "upgrade" | "configure" | "trigproc" | "disappear" |
                 "remove" | "purge", ...) = "<action> %s %s %s", "conffile %s %s").
+  apt-term      /var/log/apt/term.log: the console output of apt and dpkg
+                runs, lines of the statements below only (dpkg's gettext
+                strings "Selecting previously unselected package %s.",
+                "Preparing to unpack %s ...", "Unpacking %s (%s) ...",
+                "Unpacking %s (%s) over (%s) ...", "Setting up %s (%s) ...",
+                "Processing triggers for %s (%s) ..."; apt's "Log started: %s";
+                update-alternatives, invoke-rc.d, debconf, systemctl and
+                update-ca-certificates messages); maintainer scripts' free
+                output and dpkg's "(Reading database ..." progress are left out.
   prometheus    Prometheus 2.42 (Debian), --log.level=debug, go-kit logfmt.
   alertmanager  Alertmanager 0.25 (Debian), the same.
                 A go-kit statement is one caller=file:line with a constant
@@ -19,7 +28,7 @@ truth, derived from the emitting statements, never from a miner:
   demo          the demo simulator's logs (go run ./cmd/opsdata demo), the
                 event from the format-string regexps of demo_test.go.
 
-Usage: scripts/miner_corpus.py --dpkg F --prometheus F --alertmanager F[,F] --demo DIR
+Usage: scripts/miner_corpus.py --dpkg F --apt-term F --prometheus F --alertmanager F[,F] --demo DIR
 """
 import argparse
 import csv
@@ -70,6 +79,42 @@ def dpkg(path):
                 break
         else:
             sys.exit(f"dpkg: no statement for {content!r}")
+    return rows[:MAX]
+
+
+S = r"\S+"
+APT_TERM = [(re.compile("^" + rx + "$"), tpl) for rx, tpl in [
+    (r"Selecting previously unselected package \S+\.", "Selecting previously unselected package <*>."),
+    (r"Preparing to unpack \S+ \.\.\.", "Preparing to unpack <*> ..."),
+    (r"Unpacking \S+ \(\S+\) over \(\S+\) \.\.\.", "Unpacking <*> (<*>) over (<*>) ..."),
+    (r"Unpacking \S+ \(\S+\) \.\.\.", "Unpacking <*> (<*>) ..."),
+    (r"Setting up \S+ \(\S+\) \.\.\.", "Setting up <*> (<*>) ..."),
+    (r"Processing triggers for \S+ \(\S+\) \.\.\.", "Processing triggers for <*> (<*>) ..."),
+    (r"Log started: .+", "Log started: <*>"),
+    (r"Log ended: .+", "Log ended: <*>"),
+    (r"update-alternatives: using \S+ to provide \S+ \(\S+\) in auto mode", "update-alternatives: using <*> to provide <*> (<*>) in auto mode"),
+    (r"invoke-rc\.d: could not determine current runlevel", "invoke-rc.d: could not determine current runlevel"),
+    (r"invoke-rc\.d: policy-rc\.d denied execution of \S+\.", "invoke-rc.d: policy-rc.d denied execution of <*>."),
+    (r"debconf: unable to initialize frontend: \S+", "debconf: unable to initialize frontend: <*>"),
+    (r"debconf: falling back to frontend: \S+", "debconf: falling back to frontend: <*>"),
+    (r"debconf: \(This frontend requires a controlling tty\.\)", "debconf: (This frontend requires a controlling tty.)"),
+    (r"debconf: \(TERM is not set, so the dialog frontend is not usable\.\)", "debconf: (TERM is not set, so the dialog frontend is not usable.)"),
+    (r"Adding debian:\S+", "Adding debian:<*>"),
+    (r"Updating certificates in /etc/ssl/certs\.\.\.", "Updating certificates in /etc/ssl/certs..."),
+    (r"\d+ added, \d+ removed; done\.", "<*> added, <*> removed; done."),
+    (r"done\.", "done."),
+    (r"Created symlink \S+ → \S+\.", "Created symlink <*> → <*>."),
+]]
+
+
+def apt_term(path):
+    rows = []
+    for line in open(path, errors="replace"):
+        line = line.rstrip("\n").strip()
+        for rx, tpl in APT_TERM:
+            if rx.match(line):
+                rows.append((line, tpl, tpl))
+                break
     return rows[:MAX]
 
 
@@ -173,12 +218,15 @@ def demo(d):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dpkg")
+    ap.add_argument("--apt-term")
     ap.add_argument("--prometheus")
     ap.add_argument("--alertmanager")
     ap.add_argument("--demo")
     a = ap.parse_args()
     if a.dpkg:
         write("dpkg", dpkg(a.dpkg))
+    if a.apt_term:
+        write("apt-term", apt_term(a.apt_term))
     if a.prometheus:
         write("prometheus", gokit(a.prometheus.split(",")))
     if a.alertmanager:
