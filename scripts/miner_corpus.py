@@ -39,7 +39,7 @@ import re
 import sys
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "pipeline", "logtemplates", "testdata", "corpus")
-MAX = 2000
+MAX = 1000
 
 
 def write(name, rows):

@@ -32,3 +32,24 @@ func TestExplainCorpus(t *testing.T) {
 		t.Logf("%-50.50s %5d %s", x.ev, n[x], tp[x.id])
 	}
 }
+
+// TestExplainPA lists the (truth, predicted) template pairs that differ
+// after normalization, for the corpus named by MINER_EXPLAIN.
+func TestExplainPA(t *testing.T) {
+	name := os.Getenv("MINER_EXPLAIN")
+	if name == "" {
+		t.Skip()
+	}
+	c := loadCorpus(t, name)
+	_, tpls, _ := mineCorpus(t, Config{}, nil, c.lines)
+	n := map[[2]string]int{}
+	for i := range tpls {
+		a, b := NormalizeTemplate(c.tpls[i]), NormalizeTemplate(tpls[i])
+		if a != b {
+			n[[2]string{a, b}]++
+		}
+	}
+	for k, v := range n {
+		t.Logf("%5d truth %q\n      ours  %q", v, k[0], k[1])
+	}
+}
