@@ -90,6 +90,7 @@ func (c Config) Validate() error {
 // Cluster is one template and its statistics.
 type Cluster struct {
 	tokens    []string
+	raw       []string // per position: the one raw value a soft mask hid in every line, or ""
 	first     []string // the tokens it was created with: its tree route and id
 	id        string
 	seq       int      // creation order
@@ -99,8 +100,33 @@ type Cluster struct {
 	LastSeen  time.Time
 }
 
+// restoreMin is the number of lines from which a masked number, duration
+// or size that had the same value in every line of a cluster is shown as
+// the constant it is (limit 100, ttl 30s). Chosen by measurement (0024):
+// 3 and 5 score the same; 2 shows chance constants of pairs, 10 hides
+// real ones of rare statements.
+var restoreMin int64 = 3
+
 // Template is the cluster's current template text.
-func (c *Cluster) Template() string { return strings.Join(c.tokens, " ") }
+func (c *Cluster) Template() string {
+	if c.raw == nil || c.Count < restoreMin {
+		return strings.Join(c.tokens, " ")
+	}
+	var b strings.Builder
+	for i, t := range c.tokens {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if c.raw[i] != "" {
+			t = c.raw[i]
+		}
+		b.WriteString(t)
+	}
+	return b.String()
+}
+
+// masked is the template text the miner matches: every mask kept.
+func (c *Cluster) masked() string { return strings.Join(c.tokens, " ") }
 
 // ID is the cluster's stable id.
 func (c *Cluster) ID() string { return c.id }
@@ -119,6 +145,7 @@ type Miner struct {
 	ids      map[string]bool
 	toks     []string // scratch
 	routeBuf []string // scratch
+	raws     []string // scratch
 }
 
 // New returns a miner with the given parameters and an empty registry.
@@ -150,6 +177,12 @@ func NewMiner(cfg Config, reg *Registry) (*Miner, error) {
 			}
 			c := &Cluster{tokens: cur, first: first, id: r.ID, seq: len(m.clusters), Count: r.Count,
 				FirstSeen: r.FirstSeen, LastSeen: r.LastSeen, history: append([]string(nil), r.PreviousTemplates...)}
+			if r.Constants != nil {
+				if len(r.Constants) != len(cur) {
+					return nil, fmt.Errorf("registry: template %s: %d constants for %d tokens", r.ID, len(r.Constants), len(cur))
+				}
+				c.raw = append([]string(nil), r.Constants...)
+			}
 			m.insert(c)
 		}
 	}
@@ -339,11 +372,11 @@ func best(clusters []*Cluster, tokens []string, threshold float64, params, keys 
 // Add mines one message seen at t and returns its cluster (whose template
 // may still change as more lines arrive; its id does not).
 func (m *Miner) Add(msg string, t time.Time) *Cluster {
-	m.toks = m.mask.Tokens(m.toks[:0], msg)
-	return m.addTokens(m.toks, t)
+	m.toks, m.raws = m.mask.tokens(m.toks[:0], m.raws[:0], msg, !m.cfg.Classic)
+	return m.addTokens(m.toks, m.raws, t)
 }
 
-func (m *Miner) addTokens(tokens []string, t time.Time) *Cluster {
+func (m *Miner) addTokens(tokens, raw []string, t time.Time) *Cluster {
 	var c *Cluster
 	if leaf := m.find(tokens); leaf != nil {
 		c = best(leaf.clusters, tokens, m.cfg.Similarity, false, !m.cfg.Classic)
@@ -351,10 +384,28 @@ func (m *Miner) addTokens(tokens []string, t time.Time) *Cluster {
 	if c == nil {
 		first := append([]string(nil), tokens...)
 		c = &Cluster{tokens: append([]string(nil), tokens...), first: first, FirstSeen: t, LastSeen: t}
+		for _, r := range raw {
+			if r != "" {
+				c.raw = append([]string(nil), raw...)
+				break
+			}
+		}
 		c.id = m.newID(strings.Join(first, " "))
 		m.insert(c)
 	} else {
 		changed := false
+		before := ""
+		if c.Count+1 == restoreMin && c.raw != nil {
+			changed, before = true, c.Template() // constants show from now on
+		}
+		for i, r := range c.raw {
+			if r != "" && raw[i] != r {
+				if !changed {
+					changed, before = true, c.Template()
+				}
+				c.raw[i] = ""
+			}
+		}
 		for i, tok := range c.tokens {
 			if tok == tokens[i] || tok == Wildcard {
 				continue
@@ -368,10 +419,16 @@ func (m *Miner) addTokens(tokens []string, t time.Time) *Cluster {
 				continue
 			}
 			if !changed {
-				c.history = append(c.history, c.Template())
-				changed = true
+				changed, before = true, c.Template()
 			}
 			c.tokens[i] = to
+		}
+		if changed {
+			if after := c.Template(); after != before || c.Count+1 == restoreMin {
+				if after != before {
+					c.history = append(c.history, before)
+				}
+			}
 		}
 	}
 	c.Count++

@@ -74,6 +74,14 @@ func (m *Masker) enabled(kind string) bool { return m.on[indexOf(AllMasks, kind)
 
 // Tokens masks msg and appends its tokens to dst.
 func (m *Masker) Tokens(dst []string, msg string) []string {
+	dst, _ = m.tokens(dst, nil, msg, false)
+	return dst
+}
+
+// tokens masks msg and appends its tokens to dst and, when withRaw, to raw
+// the token before masking where only constant-like kinds (numbers,
+// durations, sizes) were masked in it, else "".
+func (m *Masker) tokens(dst, raw []string, msg string, withRaw bool) ([]string, []string) {
 	for _, re := range m.extra {
 		msg = re.ReplaceAllLiteralString(msg, Wildcard)
 	}
@@ -84,15 +92,25 @@ func (m *Masker) Tokens(dst []string, msg string) []string {
 		}
 		j, q := tokenEnd(msg, i, m.quoted)
 		if j > i {
+			var tok string
+			var soft bool
 			if q > 0 {
-				dst = append(dst, m.quotedToken(msg[i:j], q-i))
+				tok, soft = m.quotedToken(msg[i:j], q-i)
 			} else {
-				dst = append(dst, m.token(msg[i:j]))
+				tok, soft = m.token(msg[i:j])
+			}
+			dst = append(dst, tok)
+			if withRaw {
+				r := ""
+				if soft {
+					r = msg[i:j]
+				}
+				raw = append(raw, r)
 			}
 		}
 		i = j
 	}
-	return dst
+	return dst, raw
 }
 
 // tokenEnd returns the end of the token starting at i and, when quoted is
@@ -143,13 +161,15 @@ func splitTokens(dst []string, s string, quoted bool) []string {
 	return dst
 }
 
-// quotedToken masks the words of a key="..." token's value one by one.
-func (m *Masker) quotedToken(t string, q int) string {
+// quotedToken masks the words of a key="..." token's value one by one;
+// soft as for token, for all masked words.
+func (m *Masker) quotedToken(t string, q int) (string, bool) {
 	end := strings.LastIndexByte(t, '"')
 	inner := t[q+1 : end]
 	var b strings.Builder
 	b.WriteString(t[:q+1])
 	w := 0
+	masked, soft := false, true
 	for w < len(inner) {
 		for w < len(inner) && isSpace(inner[w]) {
 			b.WriteByte(inner[w])
@@ -160,12 +180,16 @@ func (m *Masker) quotedToken(t string, q int) string {
 			e++
 		}
 		if e > w {
-			b.WriteString(m.token(inner[w:e]))
+			tok, sf := m.token(inner[w:e])
+			if tok != inner[w:e] {
+				masked, soft = true, soft && sf
+			}
+			b.WriteString(tok)
 		}
 		w = e
 	}
 	b.WriteString(t[end:])
-	return b.String()
+	return b.String(), masked && soft
 }
 
 func isSpace(c byte) bool {
@@ -179,7 +203,9 @@ func isHex(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c 
 func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // token masks one white-space-free token.
-func (m *Masker) token(t string) string {
+// soft reports that only a number, duration or size was masked: a kind
+// whose value may be a constant of the statement (limit 100, ttl 30s).
+func (m *Masker) token(t string) (string, bool) {
 	// Cheap exit: a variable needs a digit, a slash or a dot.
 	has := false
 	for k := 0; k < len(t); k++ {
@@ -189,7 +215,7 @@ func (m *Masker) token(t string) string {
 		}
 	}
 	if !has {
-		return t
+		return t, false
 	}
 	// Leading brackets and quotes.
 	// An escaped quote (\" inside a quoted logfmt value) is a quote.
@@ -203,10 +229,10 @@ func (m *Masker) token(t string) string {
 	}
 	core := t[a:b]
 	if core == "" {
-		return t
+		return t, false
 	}
-	if m.variable(core) {
-		return t[:a] + Wildcard + t[b:]
+	if k := m.kind(core); k >= 0 {
+		return t[:a] + Wildcard + t[b:], softKind(k)
 	}
 	// key=value or key:value: mask the value alone.
 	if k := strings.IndexAny(core, "=:"); k > 0 && k < len(core)-1 && isAlpha(core[0]) {
@@ -215,26 +241,48 @@ func (m *Masker) token(t string) string {
 		for va < len(v) && strings.IndexByte(`([{<"'`, v[va]) >= 0 {
 			va++
 		}
-		if va < len(v) && m.variable(v[va:]) {
-			return t[:a] + core[:k+1] + v[:va] + Wildcard + t[b:]
+		if va < len(v) {
+			if kd := m.kind(v[va:]); kd >= 0 {
+				// A key's value is a variable however constant it looks.
+				return t[:a] + core[:k+1] + v[:va] + Wildcard + t[b:], false
+			}
 		}
 	}
-	return t
+	return t, false
 }
 
 // variable reports whether s (stripped of surrounding punctuation) is a
 // value of an enabled kind.
-func (m *Masker) variable(s string) bool {
-	return m.on[0] && isUUID(s) ||
-		m.on[1] && isIP(s) ||
-		m.on[2] && isPath(s) ||
-		m.on[3] && isHexValue(s) ||
-		m.on[4] && isNumber(s) ||
-		m.on[5] && isUnitNumber(s, durationUnits) ||
-		m.on[6] && isUnitNumber(s, sizeUnits) ||
-		m.on[7] && isNumericRun(s) ||
-		m.on[8] && isHostName(s)
+func (m *Masker) variable(s string) bool { return m.kind(s) >= 0 }
+
+// kind is the index in AllMasks of the first enabled kind s is, or -1.
+func (m *Masker) kind(s string) int {
+	switch {
+	case m.on[0] && isUUID(s):
+		return 0
+	case m.on[1] && isIP(s):
+		return 1
+	case m.on[2] && isPath(s):
+		return 2
+	case m.on[3] && isHexValue(s):
+		return 3
+	case m.on[4] && isNumber(s):
+		return 4
+	case m.on[5] && isUnitNumber(s, durationUnits):
+		return 5
+	case m.on[6] && isUnitNumber(s, sizeUnits):
+		return 6
+	case m.on[7] && isNumericRun(s):
+		return 7
+	case m.on[8] && isHostName(s):
+		return 8
+	}
+	return -1
 }
+
+// softKind: numbers, durations and sizes (not addresses, ids, paths,
+// dates or names, which are never shown raw).
+func softKind(k int) bool { return k == 4 || k == 5 || k == 6 }
 
 func isUUID(s string) bool {
 	if len(s) != 36 {

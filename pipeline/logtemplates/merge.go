@@ -123,23 +123,37 @@ func (m *Miner) merged() []*Cluster {
 			}
 		}
 	}
+	// A group's copy: its tokens, its lines, and the constants all its
+	// clusters share.
+	groups := map[int][]int{}
 	for i := range m.clusters {
-		r := find(i)
-		if r != i || generalized[i] {
-			c := *m.clusters[r]
-			c.tokens = toks[r]
-			rep[i] = &c
+		if r := find(i); r != i || generalized[i] {
+			groups[r] = append(groups[r], i)
 		}
 	}
-	// One copy per group, so equal pointers mean one row.
-	shared := map[int]*Cluster{}
-	for i := range m.clusters {
-		r := find(i)
-		if s, ok := shared[r]; ok {
-			rep[i] = s
-		} else {
-			shared[r] = rep[i]
+	for r, g := range groups {
+		c := *m.clusters[r]
+		c.tokens = toks[r]
+		c.Count = 0
+		if c.raw != nil {
+			c.raw = append([]string(nil), c.raw...)
 		}
+		for _, i := range g {
+			o := m.clusters[i]
+			if i != r {
+				c.Count += o.Count
+			}
+			for p := range c.raw {
+				if o.raw == nil || o.raw[p] != c.raw[p] || c.tokens[p] == Wildcard {
+					c.raw[p] = ""
+				}
+			}
+		}
+		c.Count += m.clusters[r].Count
+		for _, i := range g {
+			rep[i] = &c
+		}
+		rep[r] = &c
 	}
 	return rep
 }

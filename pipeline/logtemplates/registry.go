@@ -10,7 +10,9 @@ import (
 // run's miner resumes with the same ids. Rows are in creation order.
 type RegistryRow struct {
 	ID                string    // stable: ID of FirstTemplate (plus a collision counter)
-	Template          string    // current text
+	Template          string    // current text as the miner matches it (every mask kept)
+	Text              string    // current text as published: Template with its constants shown
+	Constants         []string  // per token of Template: the raw number, duration or size it always had, or ""; nil: none
 	FirstTemplate     string    // the text it was created with (its tree route)
 	PreviousTemplates []string  // the texts it had before Template, oldest first
 	Count             int64     // lines so far
@@ -50,7 +52,7 @@ func (m *Miner) Export() *Registry {
 	rows := make([]RegistryRow, len(m.clusters))
 	for i, c := range m.clusters {
 		rows[i] = RegistryRow{
-			ID: c.id, Template: c.Template(), FirstTemplate: joinTokens(c.first),
+			ID: c.id, Template: c.masked(), Text: c.Template(), Constants: append([]string(nil), c.raw...), FirstTemplate: joinTokens(c.first),
 			PreviousTemplates: append([]string(nil), c.history...),
 			Count:             c.Count, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen,
 		}
