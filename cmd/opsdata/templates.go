@@ -237,6 +237,10 @@ func runTemplates(ctx context.Context, o templatesOptions, stdin io.Reader, stdo
 	if err != nil {
 		return err
 	}
+	if len(lines) == 0 && problems.Total() > 0 {
+		reportProblems(stderr, problems)
+		return fmt.Errorf("templates: none of the %d lines could be read; check --format, --log-format and --time-layout", problems.Total())
+	}
 	rows, byCluster := miner.Templates(nil)
 	rowOf := make([]int, len(miner.Clusters()))
 	for i, c := range miner.Clusters() {

@@ -63,7 +63,7 @@ func (p *logfmtParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 		return problem{reasonMissingTS, "no time key"}, false
 	}
 	var reason, detail string
-	if isAllDigits(tv) {
+	if isAllDigits(tv) && p.timeParse.epoch == 0 {
 		rec.Time, reason, detail = parseEpoch(tv)
 	} else {
 		rec.Time, reason, detail = p.timeParse.parse(tv)
@@ -390,16 +390,36 @@ var timeHeaders = map[string]bool{"Date": true, "Time": true, "Day": true, "Mont
 // CompileLogFormat turns a loghub format string into a regexp with one
 // named group per <Field>; white space matches any run of white space and
 // <Content> (required) takes the rest of the line.
+//
+// A format holding a backslash is written the way Loghub/logparser's
+// benchmark settings write them: the text between fields is a regexp, as
+// logparser's generate_logformat_regex uses it (escapes such as \[ and \|,
+// optional groups such as (\[<PID>\])?). Without a backslash the text is
+// literal, so "[<Level>]" means brackets.
 func CompileLogFormat(format string) (*regexp.Regexp, []string, error) {
 	locs := headerRe.FindAllStringSubmatchIndex(format, -1)
 	if len(locs) == 0 {
 		return nil, nil, fmt.Errorf("log_format %q has no <Field>", format)
 	}
+	regexMode := strings.Contains(format, `\`)
 	var b strings.Builder
 	b.WriteString("^")
 	var names []string
 	// lit writes literal text: runs of white space match \s+.
 	lit := func(s string) {
+		if regexMode {
+			for s != "" {
+				i := strings.IndexAny(s, " \t")
+				if i < 0 {
+					b.WriteString(s)
+					break
+				}
+				b.WriteString(s[:i])
+				s = strings.TrimLeft(s[i:], " \t")
+				b.WriteString(`\s+`)
+			}
+			return
+		}
 		for s != "" {
 			if i := strings.IndexAny(s, " \t"); i != 0 {
 				if i < 0 {
@@ -469,6 +489,15 @@ func newLogPAIParser(format, entityField, fixedEntity string, tp *timeParser) (*
 	}
 	if len(p.times) == 0 {
 		return nil, fmt.Errorf("log_format %q has no time field (<Date>, <Time>, <Timestamp>, <Month>, <Day>, <Year>)", format)
+	}
+	// An epoch is one field: <Timestamp> if the format has it (BGL and
+	// Thunderbird carry a date and a time beside it), else the first.
+	if tp.epoch > 0 && len(p.times) > 1 {
+		k := p.times[0]
+		if i := re.SubexpIndex("Timestamp"); i >= 0 {
+			k = i
+		}
+		p.times = []int{k}
 	}
 	if entityField != "" {
 		if p.entityIdx = re.SubexpIndex(entityField); p.entityIdx < 0 {
