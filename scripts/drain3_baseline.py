@@ -6,11 +6,13 @@ TemplateMiner with the given settings, and prints one line per input line:
 <cluster id> TAB <final template of that cluster>. --masks drain3 applies
 the masking instructions of Drain3's examples/drain3.ini (masks become <*>,
 Drain3's parameter token); --masks none masks nothing. --quiet prints only
-the timing on stderr (for the speed rows).
+the timing on stderr (for the speed rows). --log-format parses each line's
+header as logparser does and mines its <Content>.
 
   /tmp/benchvenv/bin/python scripts/drain3_baseline.py --depth 4 --sim 0.4 --max-children 100 FILE
 """
 import argparse
+import re
 import sys
 import time
 
@@ -29,6 +31,19 @@ DRAIN3_MASKS = [
 ]
 
 
+def logformat_regex(fmt):
+    """logparser's generate_logformat_regex: the text between <Field>s is a
+    regexp, spaces match runs of white space."""
+    parts = re.split(r"(<[^<>]+>)", fmt)
+    rx = ""
+    for k, p in enumerate(parts):
+        if k % 2 == 0:
+            rx += re.sub(" +", r"\\s+", p)
+        else:
+            rx += "(?P<%s>.*?)" % p.strip("<>")
+    return re.compile("^" + rx + "$")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--depth", type=int, default=4)
@@ -36,6 +51,7 @@ def main():
     ap.add_argument("--max-children", type=int, default=100)
     ap.add_argument("--masks", choices=["none", "drain3"], default="drain3")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--log-format", help="a logparser log_format: mine its <Content> (lines that do not match are skipped)")
     ap.add_argument("file", nargs="?", default="-")
     a = ap.parse_args()
     cfg = TemplateMinerConfig()
@@ -48,11 +64,17 @@ def main():
     tm = TemplateMiner(config=cfg)
     f = sys.stdin if a.file == "-" else open(a.file, errors="replace")
     ids = []
+    head = logformat_regex(a.log_format) if a.log_format else None
     t0 = time.perf_counter()
     for line in f:
         line = line.rstrip("\n")
         if not line.strip():
             continue
+        if head:
+            m = head.match(line)
+            if not m:
+                continue
+            line = m.group("Content")
         ids.append(tm.add_log_message(line)["cluster_id"])
     dt = time.perf_counter() - t0
     print(f"drain3: {len(ids)} lines in {dt:.2f}s: {len(ids) / dt:.0f} lines/s, {len(tm.drain.clusters)} clusters", file=sys.stderr)

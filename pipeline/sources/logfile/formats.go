@@ -464,6 +464,8 @@ func CompileLogFormat(format string) (*regexp.Regexp, []string, error) {
 
 type logpaiParser struct {
 	re        *regexp.Regexp
+	fast      *headerMatcher // nil: the format needs the regexp
+	m         []int          // scratch for fast
 	names     []string
 	times     []int // group indexes forming the timestamp
 	level     int
@@ -478,7 +480,7 @@ func newLogPAIParser(format, entityField, fixedEntity string, tp *timeParser) (*
 	if err != nil {
 		return nil, err
 	}
-	p := &logpaiParser{re: re, names: names, level: re.SubexpIndex("Level"), content: re.SubexpIndex("Content"), entity: fixedEntity, timeParse: tp, entityIdx: -1}
+	p := &logpaiParser{re: re, fast: newHeaderMatcher(format), names: names, level: re.SubexpIndex("Level"), content: re.SubexpIndex("Content"), entity: fixedEntity, timeParse: tp, entityIdx: -1}
 	if p.level < 0 {
 		p.level = re.SubexpIndex("Severity")
 	}
@@ -508,7 +510,18 @@ func newLogPAIParser(format, entityField, fixedEntity string, tp *timeParser) (*
 }
 
 func (p *logpaiParser) parse(line string, rec *pipeline.LogRecord) (problem, bool) {
-	m := p.re.FindStringSubmatchIndex(line)
+	var m []int
+	if p.fast != nil {
+		if p.m == nil {
+			p.m = make([]int, 2*(p.re.NumSubexp()+1))
+		}
+		if p.fast.match(line, p.m) {
+			m = p.m
+		}
+	}
+	if m == nil {
+		m = p.re.FindStringSubmatchIndex(line)
+	}
 	if m == nil {
 		return problem{reasonNoMatch, "line does not match log_format"}, false
 	}
@@ -533,3 +546,140 @@ func (p *logpaiParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 }
 
 const reasonInvalidLogfmt = "invalid_logfmt"
+
+// headerMatcher matches a format string whose text between fields is
+// literal (escapes allowed, no groups or classes) without the regexp: each
+// field ends at the first occurrence of the text after it, which is the
+// match the regexp's lazy groups prefer whenever the whole line matches;
+// when it does not, the caller falls back to the regexp, so results are
+// the same, only one header scan faster.
+type headerMatcher struct {
+	seps []string // seps[i] precedes field i; seps[n] follows the last; " " = a run of white space
+}
+
+func newHeaderMatcher(format string) *headerMatcher {
+	locs := headerRe.FindAllStringIndex(format, -1)
+	regexMode := strings.Contains(format, `\`)
+	h := &headerMatcher{}
+	prev := 0
+	lit := func(s string) (string, bool) {
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case c == ' ' || c == '\t':
+				b.WriteByte(' ')
+				for i+1 < len(s) && (s[i+1] == ' ' || s[i+1] == '\t') {
+					i++
+				}
+			case regexMode && c == '\\' && i+1 < len(s) && strings.IndexByte(`[]|().{}*+?^$-:/\`, s[i+1]) >= 0:
+				b.WriteByte(s[i+1])
+				i++
+			case regexMode && strings.IndexByte(`[]|().{}*+?^$\`, c) >= 0:
+				return "", false
+			default:
+				b.WriteByte(c)
+			}
+		}
+		return b.String(), true
+	}
+	for _, l := range locs {
+		sep, ok := lit(format[prev:l[0]])
+		if !ok {
+			return nil
+		}
+		h.seps = append(h.seps, sep)
+		prev = l[1]
+	}
+	sep, ok := lit(format[prev:])
+	if !ok {
+		return nil
+	}
+	h.seps = append(h.seps, sep)
+	for _, sp := range h.seps[1 : len(h.seps)-1] {
+		if sp == "" {
+			return nil // two adjacent fields: only the regexp knows where one ends
+		}
+	}
+	return h
+}
+
+// isRegexpSpace is the regexp's \s: [\t\n\f\r ].
+func isRegexpSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+
+// matchSep matches separator sep at s[i:]: literal bytes, a space
+// standing for a run of white space. It returns the end or -1.
+func matchSep(s string, i int, sep string) int {
+	for k := 0; k < len(sep); k++ {
+		if sep[k] == ' ' {
+			j := i
+			for j < len(s) && isRegexpSpace(s[j]) {
+				j++
+			}
+			if j == i {
+				return -1
+			}
+			i = j
+			continue
+		}
+		if i >= len(s) || s[i] != sep[k] {
+			return -1
+		}
+		i++
+	}
+	return i
+}
+
+// match fills m as FindStringSubmatchIndex would (group i+1 = field i).
+func (h *headerMatcher) match(s string, m []int) bool {
+	i := matchSep(s, 0, h.seps[0])
+	if i < 0 {
+		return false
+	}
+	m[0], m[1] = 0, len(s)
+	n := len(h.seps) - 1
+	for f := 0; f < n; f++ {
+		start := i
+		if f == n-1 {
+			// The last field is greedy: it ends where the trailing text starts.
+			tail := h.seps[n]
+			end := len(s)
+			if tail != "" {
+				if strings.Contains(tail, " ") || !strings.HasSuffix(s, tail) || len(s)-len(tail) < start {
+					return false
+				}
+				end = len(s) - len(tail)
+			}
+			m[2*f+2], m[2*f+3] = start, end
+			return true
+		}
+		sep := h.seps[f+1]
+		// The first position from start where sep matches.
+		j := start
+		for ; j <= len(s); j++ {
+			if sep[0] == ' ' {
+				if j < len(s) && isRegexpSpace(s[j]) {
+					if e := matchSep(s, j, sep); e >= 0 {
+						m[2*f+2], m[2*f+3] = start, j
+						i = e
+						break
+					}
+					return false // the regexp might backtrack: let it
+				}
+				continue
+			}
+			if j < len(s) && s[j] == sep[0] {
+				if e := matchSep(s, j, sep); e >= 0 {
+					m[2*f+2], m[2*f+3] = start, j
+					i = e
+					break
+				}
+				return false
+			}
+		}
+		if j > len(s) {
+			return false
+		}
+	}
+	return true
+}

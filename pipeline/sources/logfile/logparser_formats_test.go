@@ -1,8 +1,10 @@
 package logfile
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -137,5 +139,73 @@ func TestEpochLayouts(t *testing.T) {
 				t.Errorf("time %v, want %v", recs[0].Time, tc.want)
 			}
 		})
+	}
+}
+
+// TestHeaderMatcherAgreesWithRegexp: wherever the regexp-free header
+// matcher accepts a line, its fields are the regexp's, on the logparser
+// formats and mutations of their lines (spaces doubled, bytes dropped,
+// separators repeated).
+func TestHeaderMatcherAgreesWithRegexp(t *testing.T) {
+	formats := map[string]string{
+		"HDFS":      "<Date> <Time> <Pid> <Level> <Component>: <Content>",
+		"Hadoop":    `<Date> <Time> <Level> \[<Process>\] <Component>: <Content>`,
+		"Zookeeper": `<Date> <Time> - <Level>  \[<Node>:<Component>@<Id>\] - <Content>`,
+		"HealthApp": `<Time>\|<Component>\|<Pid>\|<Content>`,
+		"Apache":    `\[<Time>\] \[<Level>\] <Content>`,
+		"Windows":   `<Date> <Time>, <Level>                  <Component>    <Content>`,
+		"literal":   "[<Time>] <Level>: <Content> (end)",
+	}
+	lines := []string{
+		"081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_38865049064139660 terminating",
+		"2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created: MRAppMaster [x]",
+		"2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774] - Notification - time out: 3200",
+		"20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged|3579",
+		"[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() [ok] /etc/httpd/conf/workers2.properties",
+		"2016-09-28 04:30:30, Info                  CBS    Loaded Servicing Stack v6.1.7601.23505 with Core",
+		"[10:00] WARN: disk: full (end)",
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	checked := 0
+	for name, f := range formats {
+		re, _, err := CompileLogFormat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := newHeaderMatcher(f)
+		if h == nil {
+			t.Fatalf("%s: no fast matcher for %q", name, f)
+		}
+		m := make([]int, 2*(re.NumSubexp()+1))
+		for _, base := range lines {
+			for k := 0; k < 300; k++ {
+				line := []byte(base)
+				for e := 0; e < k%4; e++ {
+					i := r.IntN(len(line))
+					switch r.IntN(4) {
+					case 3:
+						line[i] = "\r\t\f\v"[r.IntN(4)]
+					case 0:
+						line = append(line[:i], line[i+1:]...)
+					case 1:
+						line = append(line[:i], append([]byte{' '}, line[i:]...)...)
+					default:
+						line = append(line[:i], append([]byte{line[r.IntN(len(line))]}, line[i:]...)...)
+					}
+				}
+				s := string(line)
+				if !h.match(s, m) {
+					continue
+				}
+				want := re.FindStringSubmatchIndex(s)
+				if !slices.Equal(m, want) {
+					t.Fatalf("%s: %q: fast %v, regexp %v", name, s, m, want)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 1000 {
+		t.Errorf("only %d lines compared", checked)
 	}
 }
