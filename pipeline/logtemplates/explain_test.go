@@ -27,7 +27,9 @@ func TestExplainCorpus(t *testing.T) {
 	for x := range n {
 		keys = append(keys, x)
 	}
-	sort.Slice(keys, func(a, b int) bool { return keys[a].ev < keys[b].ev || keys[a].ev == keys[b].ev && keys[a].id < keys[b].id })
+	sort.Slice(keys, func(a, b int) bool {
+		return keys[a].ev < keys[b].ev || keys[a].ev == keys[b].ev && keys[a].id < keys[b].id
+	})
 	for _, x := range keys {
 		t.Logf("%-50.50s %5d %s", x.ev, n[x], tp[x.id])
 	}

@@ -119,30 +119,33 @@ func (m *Masker) tokens(dst, raw []string, msg string, withRaw bool) ([]string, 
 // line has one token per pair and a fixed length per statement.
 func tokenEnd(s string, i int, quoted bool) (end, quote int) {
 	j := i
-	if quoted {
-		k := i
-		for k < len(s) && (isAlpha(s[k]) || isDigit(s[k]) || s[k] == '_' || s[k] == '.' || s[k] == '-') {
-			k++
-		}
-		if k > i && k+1 < len(s) && s[k] == '=' && s[k+1] == '"' {
-			for e := k + 2; e < len(s); e++ {
-				if s[e] == '\\' {
-					e++
-					continue
-				}
-				if s[e] == '"' {
-					for e++; e < len(s) && !isSpace(s[e]); e++ {
-					}
-					return e, k + 1
-				}
-			}
-			// No closing quote: an ordinary token.
-		}
-	}
+	eq := -1
 	for j < len(s) && !isSpace(s[j]) {
+		if s[j] == '=' && eq < 0 {
+			eq = j
+		}
 		j++
 	}
-	return j, 0
+	if !quoted || eq <= i || eq+1 >= len(s) || s[eq+1] != '"' {
+		return j, 0
+	}
+	for k := i; k < eq; k++ {
+		if c := s[k]; !isAlpha(c) && !isDigit(c) && c != '_' && c != '.' && c != '-' {
+			return j, 0
+		}
+	}
+	for e := eq + 2; e < len(s); e++ {
+		if s[e] == '\\' {
+			e++
+			continue
+		}
+		if s[e] == '"' {
+			for e++; e < len(s) && !isSpace(s[e]); e++ {
+			}
+			return e, eq + 1
+		}
+	}
+	return j, 0 // no closing quote: an ordinary token
 }
 
 // splitTokens splits a template text (already masked) into its tokens.
