@@ -5,7 +5,8 @@ Reads one message per line from FILE (or stdin), mines it with Drain3's
 TemplateMiner with the given settings, and prints one line per input line:
 <cluster id> TAB <final template of that cluster>. --masks drain3 applies
 the masking instructions of Drain3's examples/drain3.ini (masks become <*>,
-Drain3's parameter token); --masks none masks nothing. --quiet prints only
+Drain3's parameter token); --masks hdfs the two HDFS regexps of logparser's
+benchmark settings; --masks none masks nothing. --quiet prints only
 the timing on stderr (for the speed rows). --log-format parses each line's
 header as logparser does and mines its <Content>.
 
@@ -31,6 +32,10 @@ DRAIN3_MASKS = [
 ]
 
 
+# The HDFS masks of Loghub/logparser's benchmark settings.
+HDFS_MASKS = [r"blk_-?\d+", r"(\d+\.){3}\d+(:\d+)?"]
+
+
 def logformat_regex(fmt):
     """logparser's generate_logformat_regex: the text between <Field>s is a
     regexp, spaces match runs of white space."""
@@ -49,7 +54,7 @@ def main():
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--sim", type=float, default=0.4)
     ap.add_argument("--max-children", type=int, default=100)
-    ap.add_argument("--masks", choices=["none", "drain3"], default="drain3")
+    ap.add_argument("--masks", choices=["none", "drain3", "hdfs"], default="drain3")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--log-format", help="a logparser log_format: mine its <Content> (lines that do not match are skipped)")
     ap.add_argument("file", nargs="?", default="-")
@@ -60,7 +65,8 @@ def main():
     cfg.drain_max_children = a.max_children
     cfg.profiling_enabled = False
     cfg.mask_prefix, cfg.mask_suffix = "<", ">"
-    cfg.masking_instructions = [MaskingInstruction(p, "*") for p in DRAIN3_MASKS] if a.masks == "drain3" else []
+    masks = {"none": [], "drain3": DRAIN3_MASKS, "hdfs": HDFS_MASKS}[a.masks]
+    cfg.masking_instructions = [MaskingInstruction(p, "*") for p in masks]
     tm = TemplateMiner(config=cfg)
     f = sys.stdin if a.file == "-" else open(a.file, errors="replace")
     ids = []

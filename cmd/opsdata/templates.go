@@ -220,21 +220,37 @@ func runTemplates(ctx context.Context, o templatesOptions, stdin io.Reader, stdo
 		lines []int64
 		seqs  []int32
 	)
-	index := map[*logtemplates.Cluster]int32{}
-	for i, c := range miner.Clusters() {
-		index[c] = int32(i)
+	// Parsing runs on a second goroutine, a batch ahead of the miner; the
+	// miner takes the batches in file order, so the output is the same.
+	batches, free := make(chan []entry, 4), make(chan []entry, 6)
+	for i := 0; i < cap(free); i++ {
+		free <- make([]entry, 0, 1024)
 	}
-	err = each(ctx, func(e entry) error {
-		c := miner.Add(e.msg, e.t)
-		k, ok := index[c]
-		if !ok {
-			k = int32(len(index))
-			index[c] = k
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		b := <-free
+		err := each(ctx, func(e entry) error {
+			b = append(b, e)
+			if len(b) == cap(b) {
+				batches <- b
+				b = (<-free)[:0]
+			}
+			return nil
+		})
+		if len(b) > 0 {
+			batches <- b
 		}
-		lines, seqs = append(lines, e.line), append(seqs, k)
-		return nil
-	})
-	if err != nil {
+		readErr <- err
+	}()
+	for b := range batches {
+		for _, e := range b {
+			c := miner.Add(e.msg, e.t)
+			lines, seqs = append(lines, e.line), append(seqs, int32(c.Index()))
+		}
+		free <- b[:0]
+	}
+	if err := <-readErr; err != nil {
 		return err
 	}
 	if len(lines) == 0 && problems.Total() > 0 {
@@ -261,11 +277,18 @@ func runTemplates(ctx context.Context, o templatesOptions, stdin io.Reader, stdo
 		w = outFile
 	}
 	bw := bufio.NewWriterSize(w, 256<<10)
-	cw := csv.NewWriter(bw)
-	if err := cw.Write([]string{"line_number", "template_id", "template"}); err != nil {
+	// Each row's ",id,template\n" is encoded once, as encoding/csv would.
+	tails := make([][]byte, len(rows))
+	for i, r := range rows {
+		var b bytes.Buffer
+		cw := csv.NewWriter(&b)
+		_ = cw.Write([]string{"", r.ID, r.Template})
+		cw.Flush()
+		tails[i] = b.Bytes()
+	}
+	if _, err := bw.WriteString("line_number,template_id,template\n"); err != nil {
 		return fmt.Errorf("templates: writing CSV: %w", err)
 	}
-	rec := make([]string, 3)
 	num := make([]byte, 0, 20)
 	for i, line := range lines {
 		r := rowOf[seqs[i]]
@@ -275,14 +298,10 @@ func runTemplates(ctx context.Context, o templatesOptions, stdin io.Reader, stdo
 		}
 		s.count++
 		num = strconv.AppendInt(num[:0], line, 10)
-		rec[0], rec[1], rec[2] = string(num), rows[r].ID, rows[r].Template
-		if err := cw.Write(rec); err != nil {
+		bw.Write(num)
+		if _, err := bw.Write(tails[r]); err != nil {
 			return fmt.Errorf("templates: writing CSV: %w", err)
 		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("templates: writing CSV: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("templates: writing CSV: %w", err)

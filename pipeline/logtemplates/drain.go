@@ -128,6 +128,9 @@ func (c *Cluster) Template() string {
 // masked is the template text the miner matches: every mask kept.
 func (c *Cluster) masked() string { return strings.Join(c.tokens, " ") }
 
+// Index is the cluster's index in Clusters() (its creation order).
+func (c *Cluster) Index() int { return c.seq }
+
 // ID is the cluster's stable id.
 func (c *Cluster) ID() string { return c.id }
 
