@@ -224,3 +224,21 @@ func TestCorpusVsDrain3(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMinerCorpora mines every corpus (content only, default
+// settings) and reports lines/s: the miner without header parsing.
+func BenchmarkMinerCorpora(b *testing.B) {
+	var all []string
+	for _, name := range corpusNames(b) {
+		all = append(all, loadCorpus(b, name).lines...)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m, _ := New(Config{})
+		for _, l := range all {
+			m.Add(l, time.Time{})
+		}
+		m.Templates(nil)
+	}
+	b.ReportMetric(float64(len(all)*b.N)/b.Elapsed().Seconds(), "lines/s")
+}

@@ -90,13 +90,13 @@ func (m *Masker) tokens(dst, raw []string, msg string, withRaw bool) ([]string, 
 		for i < len(msg) && isSpace(msg[i]) {
 			i++
 		}
-		j, q := tokenEnd(msg, i, m.quoted)
+		j, q, hasVar := tokenScan(msg, i, m.quoted)
 		if j > i {
-			var tok string
-			var soft bool
-			if q > 0 {
+			tok, soft := msg[i:j], false
+			switch {
+			case q > 0:
 				tok, soft = m.quotedToken(msg[i:j], q-i)
-			} else {
+			case hasVar:
 				tok, soft = m.token(msg[i:j])
 			}
 			dst = append(dst, tok)
@@ -118,20 +118,34 @@ func (m *Masker) tokens(dst, raw []string, msg string, withRaw bool) ([]string, 
 // such a value is one token however many spaces it holds, so a logfmt
 // line has one token per pair and a fixed length per statement.
 func tokenEnd(s string, i int, quoted bool) (end, quote int) {
+	end, quote, _ = tokenScan(s, i, quoted)
+	return end, quote
+}
+
+// tokenScan is tokenEnd that also reports whether the token holds a byte
+// a variable needs (a digit, '/' or '.').
+func tokenScan(s string, i int, quoted bool) (end, quote int, hasVar bool) {
 	j := i
 	eq := -1
-	for j < len(s) && !isSpace(s[j]) {
-		if s[j] == '=' && eq < 0 {
+	var seen uint8
+	for j < len(s) {
+		c := classes[s[j]]
+		if c&clsSpace != 0 {
+			break
+		}
+		if c&clsEq != 0 && eq < 0 {
 			eq = j
 		}
+		seen |= c
 		j++
 	}
+	hasVar = seen&clsVar != 0
 	if !quoted || eq <= i || eq+1 >= len(s) || s[eq+1] != '"' {
-		return j, 0
+		return j, 0, hasVar
 	}
 	for k := i; k < eq; k++ {
 		if c := s[k]; !isAlpha(c) && !isDigit(c) && c != '_' && c != '.' && c != '-' {
-			return j, 0
+			return j, 0, hasVar
 		}
 	}
 	for e := eq + 2; e < len(s); e++ {
@@ -142,10 +156,10 @@ func tokenEnd(s string, i int, quoted bool) (end, quote int) {
 		if s[e] == '"' {
 			for e++; e < len(s) && !isSpace(s[e]); e++ {
 			}
-			return e, eq + 1
+			return e, eq + 1, true
 		}
 	}
-	return j, 0 // no closing quote: an ordinary token
+	return j, 0, hasVar // no closing quote: an ordinary token
 }
 
 // splitTokens splits a template text (already masked) into its tokens.
@@ -195,10 +209,26 @@ func (m *Masker) quotedToken(t string, q int) (string, bool) {
 	return b.String(), masked && soft
 }
 
-// spaces is a lookup table: the tokenizer's hottest test.
-var spaces = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '\v': true, '\f': true}
+// Byte classes of the tokenizer's one scan per token (a lookup table: the
+// hottest loop).
+const (
+	clsSpace = 1 << iota
+	clsEq         // '='
+	clsVar        // a digit, '/' or '.': a token without one is no variable
+)
 
-func isSpace(c byte) bool { return spaces[c] }
+var classes = func() (t [256]uint8) {
+	for _, c := range " \t\n\r\v\f" {
+		t[c] = clsSpace
+	}
+	t['='] = clsEq
+	for _, c := range "0123456789/." {
+		t[c] = clsVar
+	}
+	return t
+}()
+
+func isSpace(c byte) bool { return classes[c]&clsSpace != 0 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
@@ -236,6 +266,9 @@ func (m *Masker) token(t string) (string, bool) {
 		return t, false
 	}
 	if k := m.kind(core); k >= 0 {
+		if a == 0 && b == len(t) {
+			return Wildcard, softKind(k) // the common case, no allocation
+		}
 		return t[:a] + Wildcard + t[b:], softKind(k)
 	}
 	// key=value or key:value: mask the value alone.
