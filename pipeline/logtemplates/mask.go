@@ -213,8 +213,8 @@ func (m *Masker) quotedToken(t string, q int) (string, bool) {
 // hottest loop).
 const (
 	clsSpace = 1 << iota
-	clsEq         // '='
-	clsVar        // a digit, '/' or '.': a token without one is no variable
+	clsEq    // '='
+	clsVar   // a digit, '/' or '.': a token without one is no variable
 )
 
 var classes = func() (t [256]uint8) {
