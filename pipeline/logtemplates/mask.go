@@ -272,7 +272,7 @@ func (m *Masker) token(t string) (string, bool) {
 		return t[:a] + Wildcard + t[b:], softKind(k)
 	}
 	// key=value or key:value: mask the value alone.
-	if k := strings.IndexAny(core, "=:"); k > 0 && k < len(core)-1 && isAlpha(core[0]) {
+	if k := indexEqColon(core); k > 0 && k < len(core)-1 && isAlpha(core[0]) {
 		v := core[k+1:]
 		va := 0
 		for va < len(v) && strings.IndexByte(`([{<"'`, v[va]) >= 0 {
@@ -344,8 +344,11 @@ func isUUID(s string) bool {
 // (including [v6]:port after bracket stripping, and v6 with a zone-less
 // embedded IPv4).
 func isIP(s string) bool {
-	if isIPv4Port(s) {
+	if s != "" && isDigit(s[0]) && isIPv4Port(s) {
 		return true
+	}
+	if strings.IndexByte(s, ':') < 0 {
+		return false // IPv6 has colons
 	}
 	// IPv6: hex groups and colons, at least two colons.
 	colons, hex := 0, 0
@@ -411,6 +414,16 @@ func isIPv4Port(s string) bool {
 		}
 	}
 	return true
+}
+
+// indexEqColon is strings.IndexAny(s, "=:") without building a set per call.
+func indexEqColon(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '=' || s[i] == ':' {
+			return i
+		}
+	}
+	return -1
 }
 
 func isPath(s string) bool {
