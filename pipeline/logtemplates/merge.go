@@ -21,7 +21,7 @@ var mergeMin = 4
 func (m *Miner) merged() []*Cluster {
 	rep := make([]*Cluster, len(m.clusters))
 	copy(rep, m.clusters)
-	if m.cfg.Classic || len(m.clusters) < mergeMin {
+	if !m.cfg.has(offMerge) || len(m.clusters) < mergeMin {
 		return rep
 	}
 	// Union-find over creation order; a root's tokens are the group's.
@@ -85,8 +85,13 @@ func (m *Miner) merged() []*Cluster {
 				for _, k := range order {
 					g := buckets[k]
 					values := map[string]bool{}
+					msg := false
 					for _, r := range g {
 						values[toks[r][p]] = true
+						msg = msg || m.cfg.has(offKeys) && isMsgToken(toks[r][p])
+					}
+					if msg {
+						continue // a logfmt message names its statement: never a variable
 					}
 					if len(g) < mergeMin || len(values) < mergeMin {
 						continue
