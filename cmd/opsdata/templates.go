@@ -46,8 +46,9 @@ func templatesCommand() *cli.Command {
 		ArgsUsage: "FILE|-\n\n" +
 			"Writes one CSV row per log entry (line_number, template_id, template) and, with\n" +
 			"--templates, the template table (template_id, template, count, first_line).\n" +
-			"Template ids are the same as in a dataset's log_templates table for the same\n" +
-			"miner parameters (before anonymization). Malformed lines are counted on stderr.",
+			"A template's id is that of the first text it had, so it stays when the template\n" +
+			"generalizes; with --registry a later run resumes with the same ids. Flags may\n" +
+			"follow the file name. Malformed lines are counted on stderr.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: "raw", Usage: "raw (each line is the message), jsonl, text (with --pattern), logfmt, syslog, klog or logpai (with --log-format)"},
 			&cli.StringFlag{Name: "pattern", Usage: "format text: regexp with named groups time and message (level, entity optional)"},
