@@ -466,6 +466,10 @@ type logpaiParser struct {
 	re        *regexp.Regexp
 	fast      *headerMatcher // nil: the format needs the regexp
 	m         []int          // scratch for fast
+	// The last timestamp text parsed and its time: consecutive lines
+	// mostly share their second. Per file reader (see clone).
+	lastTS   string
+	lastTime time.Time
 	names     []string
 	times     []int // group indexes forming the timestamp
 	level     int
@@ -509,6 +513,14 @@ func newLogPAIParser(format, entityField, fixedEntity string, tp *timeParser) (*
 	return p, nil
 }
 
+// clone is a parser for one more file reader: the compiled format is
+// shared, the scratch and the timestamp cache are its own.
+func (p *logpaiParser) clone() *logpaiParser {
+	c := *p
+	c.m, c.lastTS, c.lastTime = nil, "", time.Time{}
+	return &c
+}
+
 func (p *logpaiParser) parse(line string, rec *pipeline.LogRecord) (problem, bool) {
 	var m []int
 	if p.fast != nil {
@@ -537,7 +549,11 @@ func (p *logpaiParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 		ts = b.String()
 	}
 	var reason, detail string
-	rec.Time, reason, detail = p.timeParse.parse(ts)
+	if ts == p.lastTS && ts != "" {
+		rec.Time = p.lastTime
+	} else if rec.Time, reason, detail = p.timeParse.parse(ts); reason == "" {
+		p.lastTS, p.lastTime = ts, rec.Time
+	}
 	if reason != "" {
 		return problem{reason, detail}, false
 	}
