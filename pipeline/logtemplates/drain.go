@@ -334,6 +334,12 @@ func keyLen(t string) int {
 	return k + 1
 }
 
+// keyConflict reports two key=value tokens with different keys.
+func keyConflict(a, b string) bool {
+	ka, kb := keyLen(a), keyLen(b)
+	return ka > 0 && kb > 0 && a[:ka] != b[:kb]
+}
+
 // keyWild reports whether tpl is key=<*> and line has the same key.
 func keyWild(tpl, line string) bool {
 	n := len(tpl) - len(Wildcard)
@@ -353,9 +359,12 @@ func similarity(tpl, line []string, params, keys bool) (sim float64, wild int) {
 			wild++
 			continue
 		}
-		// Beyond Drain: key=<*> keeps its key as evidence.
+		// Beyond Drain: key=<*> keeps its key as evidence, and a pair
+		// with another key is another statement (another format).
 		if t == line[i] || keys && keyWild(t, line[i]) {
 			eq++
+		} else if keys && keyConflict(t, line[i]) {
+			return -1, wild
 		}
 	}
 	if params {

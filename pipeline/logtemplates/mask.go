@@ -265,7 +265,8 @@ func (m *Masker) token(t string) (string, bool) {
 	if core == "" {
 		return t, false
 	}
-	if k := m.kind(core); k >= 0 {
+	// A key=value pair keeps its key (externalURL=http://... is not a path).
+	if k := m.kind(core); k >= 0 && keyLen(core) == 0 {
 		if a == 0 && b == len(t) {
 			return Wildcard, softKind(k) // the common case, no allocation
 		}

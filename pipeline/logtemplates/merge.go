@@ -88,10 +88,10 @@ func (m *Miner) merged() []*Cluster {
 					msg := false
 					for _, r := range g {
 						values[toks[r][p]] = true
-						msg = msg || m.cfg.has(offKeys) && isMsgToken(toks[r][p])
+						msg = msg || m.cfg.has(offKeys) && (isMsgToken(toks[r][p]) || keyConflict(toks[r][p], toks[g[0]][p]))
 					}
 					if msg {
-						continue // a logfmt message names its statement: never a variable
+						continue // a logfmt message or a key names its statement: never a variable
 					}
 					if len(g) < mergeMin || len(values) < mergeMin {
 						continue
