@@ -260,6 +260,7 @@ func TestAblation(t *testing.T) {
 		{"default − key=value tokens", Config{off: offKeys}},
 		{"default − merge pass", Config{off: offMerge}},
 		{"default − constants shown", Config{off: offRestore}},
+		{"default − id mask", Config{Masks: AllMasks[:len(AllMasks)-1]}},
 	}
 	names := corpusNames(t)
 	var b strings.Builder

@@ -21,10 +21,11 @@ const (
 	MaskSize     = "size"     // 10MB, 4KiB, 512b
 	MaskNumeric  = "numeric"  // digit-and-separator runs: dates, times, versions (2026-01-05, 12:00:01.5, 1.2.3)
 	MaskHost     = "host"     // fully qualified host names ending in a common TLD or internal suffix (db-1.prod.acme.internal)
+	MaskID       = "id"       // a word, _ or -, then a digit-heavy id: blk_-160899, ORD-000123, req-3810a0b...
 )
 
 // AllMasks lists every built-in mask in the order they are tried.
-var AllMasks = []string{MaskUUID, MaskIP, MaskPath, MaskHex, MaskNumber, MaskDuration, MaskSize, MaskNumeric, MaskHost}
+var AllMasks = []string{MaskUUID, MaskIP, MaskPath, MaskHex, MaskNumber, MaskDuration, MaskSize, MaskNumeric, MaskHost, MaskID}
 
 // Masker replaces variable parts of a message with Wildcard before mining.
 // Masking works token by token (tokens split at white space): brackets,
@@ -32,7 +33,7 @@ var AllMasks = []string{MaskUUID, MaskIP, MaskPath, MaskHex, MaskNumber, MaskDur
 // key=value tokens only the value is masked. Extra user regexps run over
 // the whole message first (slower; use for formats the built-ins miss).
 type Masker struct {
-	on     [9]bool
+	on     [10]bool
 	extra  []*regexp.Regexp
 	quoted bool // key="a b" is one token (the miner's default, not Classic)
 }
@@ -314,6 +315,8 @@ func (m *Masker) kind(s string) int {
 		return 7
 	case m.on[8] && isHostName(s):
 		return 8
+	case m.on[9] && isPrefixedID(s):
+		return 9
 	}
 	return -1
 }
@@ -555,6 +558,33 @@ func isNumericRun(s string) bool {
 		}
 	}
 	return digits > 0 && digits*2 >= len(s)
+}
+
+// isPrefixedID accepts letters, '_' or '-', then a run of letters, digits,
+// '_' and '-' holding at least 4 digits that make at least half of it:
+// blk_-1608999687919862906, ORD-000123, task_200811092030_0001_m_000123,
+// but not utf-8, x86_64 or java-17-openjdk-amd64.
+func isPrefixedID(s string) bool {
+	i := 0
+	for i < len(s) && isAlpha(s[i]) {
+		i++
+	}
+	if i == 0 || i+1 >= len(s) || s[i] != '_' && s[i] != '-' {
+		return false
+	}
+	rest := s[i+1:]
+	digits := 0
+	for k := 0; k < len(rest); k++ {
+		c := rest[k]
+		switch {
+		case isDigit(c):
+			digits++
+		case isAlpha(c) || c == '_' || c == '-':
+		default:
+			return false
+		}
+	}
+	return digits >= 4 && digits*2 >= len(rest)
 }
 
 // hostSuffixes are the last labels that make a dotted name a host name and

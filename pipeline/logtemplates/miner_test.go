@@ -16,7 +16,8 @@ func TestMaskTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct{ in, want string }{
-		{"Received block blk_-1608999687919862906 of size 91178 from /10.250.10.6", "Received block blk_-1608999687919862906 of size <*> from <*>"},
+		{"Received block blk_-1608999687919862906 of size 91178 from /10.250.10.6", "Received block <*> of size <*> from <*>"},
+		{"task_200811092030_0001_m_000123_0 ORD-000123 utf-8 x86_64 java-17-openjdk-amd64", "<*> <*> utf-8 x86_64 java-17-openjdk-amd64"},
 		{"Accepted password for root from 192.168.0.1 port 22 ssh2", "Accepted password for root from <*> port <*> ssh2"},
 		{"[client 10.0.0.1:54321] File does not exist: /var/www/html/favicon.ico", "[client <*>] File does not exist: <*>"},
 		{"took 12.5ms size=4KiB ratio 99.5% (ttl 30s)", "took <*> size=<*> ratio <*> (ttl <*>)"},
