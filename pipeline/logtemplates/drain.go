@@ -18,6 +18,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -510,6 +511,11 @@ type Template struct {
 	Count     int64
 	FirstSeen time.Time
 	LastSeen  time.Time
+	// Lineage, published like Template: the text the row's id comes from,
+	// and the other texts its clusters had (their earlier texts, the
+	// current texts of clusters merged into it), oldest cluster first.
+	FirstTemplate     string
+	PreviousTemplates []string
 }
 
 // Templates returns the final templates, each text passed through publish
@@ -531,9 +537,21 @@ func (m *Miner) Templates(publish func(string) string) (rows []Template, byClust
 		if !ok {
 			i = len(rows)
 			byText[text] = i
-			rows = append(rows, Template{ID: r0.id, Template: text, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen})
+			first := joinTokens(r0.first)
+			if publish != nil {
+				first = publish(first)
+			}
+			rows = append(rows, Template{ID: r0.id, Template: text, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen, FirstTemplate: first})
 		}
 		r := &rows[i]
+		for _, h := range append(append([]string(nil), c.history...), c.Template()) {
+			if publish != nil {
+				h = publish(h)
+			}
+			if h != text && !slices.Contains(r.PreviousTemplates, h) {
+				r.PreviousTemplates = append(r.PreviousTemplates, h)
+			}
+		}
 		r.Count += c.Count
 		if c.FirstSeen.Before(r.FirstSeen) {
 			r.FirstSeen = c.FirstSeen

@@ -1,6 +1,7 @@
 package logtemplates
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -126,7 +127,8 @@ func TestIDKeptWhenGeneralizing(t *testing.T) {
 		t.Fatalf("generalized to %q id %s, want conn from <*> port <*> id %s", c.Template(), c.ID(), id)
 	}
 	rows, _ := m.Templates(strings.ToUpper)
-	if len(rows) != 1 || rows[0].ID != id || rows[0].Template != "CONN FROM <*> PORT <*>" {
+	if len(rows) != 1 || rows[0].ID != id || rows[0].Template != "CONN FROM <*> PORT <*>" ||
+		rows[0].FirstTemplate != "CONN FROM ALICE PORT SSH" || !slices.Equal(rows[0].PreviousTemplates, []string{"CONN FROM ALICE PORT SSH"}) {
 		t.Errorf("rows %+v", rows)
 	}
 	reg := m.Export().Rows()
