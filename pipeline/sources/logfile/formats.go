@@ -463,13 +463,13 @@ func CompileLogFormat(format string) (*regexp.Regexp, []string, error) {
 }
 
 type logpaiParser struct {
-	re        *regexp.Regexp
-	fast      *headerMatcher // nil: the format needs the regexp
-	m         []int          // scratch for fast
+	re   *regexp.Regexp
+	fast *headerMatcher // nil: the format needs the regexp
+	m    []int          // scratch for fast
 	// The last timestamp text parsed and its time: consecutive lines
 	// mostly share their second. Per file reader (see clone).
-	lastTS   string
-	lastTime time.Time
+	lastTS    string
+	lastTime  time.Time
 	names     []string
 	times     []int // group indexes forming the timestamp
 	level     int
