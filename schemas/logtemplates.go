@@ -13,8 +13,9 @@ const (
 )
 
 // LogTemplate is one mined log template. TemplateID is the first 12 hex
-// digits of the SHA-256 of Template (the published, anonymized text), so it
-// is the same in every run and version where the template is the same.
+// digits of the SHA-256 of the published (anonymized) text the template had
+// when first mined, plus a collision counter (pipeline/logtemplates), so it
+// does not change when the template generalizes.
 // Variables are <*>. Sources lists the log sources (spec names) whose lines
 // have the template; Count, FirstSeen and LastSeen are over the logs table
 // of this version.

@@ -20,6 +20,8 @@ done
 	echo "See each benchmark's doc comment for the workload."
 	echo
 	go run ./scripts/benchtable <"$out"
+	# The miner against Drain3 (accuracy per corpus, speed on one file).
+	if echo BenchmarkMinerVsDrain3 | grep -qE -- "$filter"; then echo; scripts/miner_bench.sh; fi
 	if [[ -f docs/benchmarks-notes.md ]]; then echo; cat docs/benchmarks-notes.md; fi
 } >BENCHMARKS.md
 echo "bench: wrote BENCHMARKS.md" >&2

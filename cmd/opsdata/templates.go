@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +35,7 @@ type templatesOptions struct {
 	miner      logtemplates.Config
 	out        string // per-line CSV; "" or "-": stdout
 	templates  string // template table CSV; "": not written
+	registry   string // id registry CSV to resume from (if present) and update; "": none
 }
 
 func templatesCommand() *cli.Command {
@@ -43,8 +45,9 @@ func templatesCommand() *cli.Command {
 		ArgsUsage: "FILE|-\n\n" +
 			"Writes one CSV row per log entry (line_number, template_id, template) and, with\n" +
 			"--templates, the template table (template_id, template, count, first_line).\n" +
-			"Template ids are the same as in a dataset's log_templates table for the same\n" +
-			"miner parameters (before anonymization). Malformed lines are counted on stderr.",
+			"A template's id is that of the first text it had, so it stays when the template\n" +
+			"generalizes; with --registry a later run resumes with the same ids. Flags may\n" +
+			"follow the file name. Malformed lines are counted on stderr.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: "raw", Usage: "raw (each line is the message), jsonl, text (with --pattern), logfmt, syslog, klog or logpai (with --log-format)"},
 			&cli.StringFlag{Name: "pattern", Usage: "format text: regexp with named groups time and message (level, entity optional)"},
@@ -56,21 +59,27 @@ func templatesCommand() *cli.Command {
 			&cli.Float64Flag{Name: "similarity", Value: logtemplates.DefaultSimilarity, Usage: "similarity threshold in (0, 1]"},
 			&cli.IntFlag{Name: "max-children", Value: logtemplates.DefaultMaxChildren, Usage: "max children of a tree node"},
 			&cli.StringSliceFlag{Name: "mask", Usage: "built-in masks to apply (" + strings.Join(logtemplates.AllMasks, ", ") + "), repeatable; default all; \"none\" for none"},
-			&cli.StringSliceFlag{Name: "extra-mask", Usage: "regexp whose matches become <*> before mining, repeatable"},
+			&cli.GenericFlag{Name: "extra-mask", Value: &repeatable{}, Usage: "regexp whose matches become <*> before mining, repeatable (taken whole: commas are part of it)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "per-line CSV file (default stdout)"},
 			&cli.StringFlag{Name: "templates", Usage: "write the template table CSV to this file"},
+			&cli.StringFlag{Name: "registry", Usage: "template id registry CSV: resume from it when it exists, write it back after mining (ids stay the same across runs)"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
+			input, err := argsAnywhere(c)
+			if err != nil {
+				return err
+			}
+			if input == "" {
 				return fmt.Errorf("templates: name one log file, or - for stdin, e.g. `opsdata templates --format raw app.log`")
 			}
 			o := templatesOptions{
-				input: c.Args().First(), format: c.String("format"), pattern: c.String("pattern"),
+				input: input, format: c.String("format"), pattern: c.String("pattern"),
 				logFormat: c.String("log-format"), timeLayout: c.String("time-layout"), timezone: c.String("timezone"),
 				multiline: c.String("multiline-start"), out: c.String("out"), templates: c.String("templates"),
+				registry: c.String("registry"),
 				miner: logtemplates.Config{
 					Depth: c.Int("depth"), Similarity: c.Float64("similarity"), MaxChildren: c.Int("max-children"),
-					ExtraMasks: c.StringSlice("extra-mask"),
+					ExtraMasks: c.Generic("extra-mask").(*repeatable).values,
 				},
 			}
 			if c.IsSet("mask") {
@@ -86,63 +95,184 @@ func templatesCommand() *cli.Command {
 	}
 }
 
-// zeroTime: the command reports line numbers, not times.
-var zeroTime time.Time
+// repeatable is a string flag that collects every occurrence whole
+// (urfave/cli's StringSliceFlag splits at commas, which regexps contain).
+type repeatable struct{ values []string }
+
+func (r *repeatable) Set(v string) error { r.values = append(r.values, v); return nil }
+func (r *repeatable) String() string     { return strings.Join(r.values, " ") }
+
+// argsAnywhere returns the one positional argument and applies the flags
+// that follow it: urfave/cli v2 stops parsing flags at the first
+// positional, so `templates app.log --format raw` would leave them unread.
+// After "--" every argument is positional.
+func argsAnywhere(c *cli.Context) (string, error) {
+	var pos []string
+	args := c.Args().Slice()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !hasVal {
+			if i+1 == len(args) {
+				return "", fmt.Errorf("templates: flag %s needs a value", a)
+			}
+			i++
+			val = args[i]
+		}
+		if err := c.Set(name, val); err != nil {
+			return "", fmt.Errorf("templates: flag %s: %w", a, err)
+		}
+	}
+	if len(pos) > 1 {
+		return "", fmt.Errorf("templates: name one log file, not %d (%s)", len(pos), strings.Join(pos, ", "))
+	}
+	if len(pos) == 0 {
+		return "", nil
+	}
+	return pos[0], nil
+}
+
+func loadRegistryFile(path string) (*logtemplates.Registry, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // the first run
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	reg, err := logtemplates.ReadRegistryCSV(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return reg, nil
+}
+
+// saveRegistryFile replaces path atomically, so a failed run leaves the
+// previous registry.
+func saveRegistryFile(path string, reg *logtemplates.Registry) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	err = logtemplates.WriteRegistryCSV(bw, reg)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
 
 // entry is one log entry the miner sees.
 type entry struct {
 	line int64
+	t    time.Time
 	msg  string
 }
 
-// runTemplates mines in two passes over the input (stdin is buffered to a
-// temporary file first), so every line gets its final template.
+// keptReasons are the problems of lines that are still mined: reported as
+// what they are, not as skipped lines.
+var keptReasons = map[string]string{
+	"out_of_order": "lines earlier than the line before them (mined in file order)",
+	"invalid_utf8": "lines with invalid UTF-8 (repaired and mined)",
+}
+
+// runTemplates mines the input in one pass: every line is parsed once and
+// added; its template is that of the cluster it joined, as the cluster
+// ended (Drain's assignment), so nothing is read twice.
 func runTemplates(ctx context.Context, o templatesOptions, stdin io.Reader, stdout, stderr io.Writer) error {
-	miner, err := logtemplates.New(o.miner)
+	// A one-shot batch command: trade some memory for a tenth less GC CPU,
+	// unless the user set GOGC.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
+	var reg *logtemplates.Registry
+	if o.registry != "" {
+		var err error
+		if reg, err = loadRegistryFile(o.registry); err != nil {
+			return fmt.Errorf("templates: --registry: %w", err)
+		}
+	}
+	miner, err := logtemplates.NewMiner(o.miner, reg)
 	if err != nil {
 		return fmt.Errorf("templates: miner parameters: %w", err)
 	}
-	path := o.input
-	if path == "-" {
-		tmp, err := os.CreateTemp("", "opsdata-templates-*.log")
-		if err != nil {
-			return fmt.Errorf("templates: buffering stdin: %w", err)
-		}
-		defer os.Remove(tmp.Name())
-		_, err = io.Copy(tmp, stdin)
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("templates: buffering stdin to %s: %w", tmp.Name(), err)
-		}
-		path = tmp.Name()
-	}
 	problems := &pipeline.Problems{}
-	each, err := templatesReader(o, path, problems)
+	each, err := templatesReader(o, stdin, problems)
 	if err != nil {
 		return err
 	}
-	// Pass 1: mine, counting malformed lines.
-	if err := each(ctx, func(e entry) error { miner.Add(e.msg, zeroTime); return nil }); err != nil {
+	// Per line: its number and its cluster's creation index (12 bytes).
+	var (
+		lines []int64
+		seqs  []int32
+	)
+	// Parsing runs on a second goroutine, a batch ahead of the miner; the
+	// miner takes the batches in file order, so the output is the same.
+	batches, free := make(chan []entry, 4), make(chan []entry, 6)
+	for i := 0; i < cap(free); i++ {
+		free <- make([]entry, 0, 1024)
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		b := <-free
+		err := each(ctx, func(e entry) error {
+			b = append(b, e)
+			if len(b) == cap(b) {
+				batches <- b
+				b = (<-free)[:0]
+			}
+			return nil
+		})
+		if len(b) > 0 {
+			batches <- b
+		}
+		readErr <- err
+	}()
+	for b := range batches {
+		for _, e := range b {
+			c := miner.Add(e.msg, e.t)
+			lines, seqs = append(lines, e.line), append(seqs, int32(c.Index()))
+		}
+		free <- b[:0]
+	}
+	if err := <-readErr; err != nil {
 		return err
 	}
-	// Pass 2 reads the same lines; its problems were counted already.
-	if each, err = templatesReader(o, path, &pipeline.Problems{}); err != nil {
-		return err
+	if len(lines) == 0 && problems.Total() > 0 {
+		reportProblems(stderr, problems)
+		return fmt.Errorf("templates: none of the %d lines could be read; check --format, --log-format and --time-layout", problems.Total())
 	}
 	rows, byCluster := miner.Templates(nil)
+	rowOf := make([]int, len(miner.Clusters()))
+	for i, c := range miner.Clusters() {
+		rowOf[i] = byCluster[c]
+	}
 	type stat struct {
-		id, tpl   string
 		count     int64
 		firstLine int64
 	}
 	stats := make([]stat, len(rows))
-	for i, r := range rows {
-		stats[i] = stat{id: r.ID, tpl: r.Template, firstLine: -1}
-	}
-	unmatched := map[string]int{} // masked text -> index in stats
-	// Pass 2: assign final templates.
 	var w io.Writer = stdout
 	var outFile *os.File
 	if o.out != "" && o.out != "-" {
@@ -152,39 +282,32 @@ func runTemplates(ctx context.Context, o templatesOptions, stdin io.Reader, stdo
 		defer outFile.Close()
 		w = outFile
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	cw := csv.NewWriter(bw)
-	if err := cw.Write([]string{"line_number", "template_id", "template"}); err != nil {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	// Each row's ",id,template\n" is encoded once, as encoding/csv would.
+	tails := make([][]byte, len(rows))
+	for i, r := range rows {
+		var b bytes.Buffer
+		cw := csv.NewWriter(&b)
+		_ = cw.Write([]string{"", r.ID, r.Template})
+		cw.Flush()
+		tails[i] = b.Bytes()
+	}
+	if _, err := bw.WriteString("line_number,template_id,template\n"); err != nil {
 		return fmt.Errorf("templates: writing CSV: %w", err)
 	}
-	err = each(ctx, func(e entry) error {
-		i := -1
-		if c := miner.Match(e.msg); c != nil {
-			i = byCluster[c]
-		} else {
-			// Cannot happen for a line added in pass 1, but stay total.
-			text := miner.MaskedTemplate(e.msg)
-			j, ok := unmatched[text]
-			if !ok {
-				j = len(stats)
-				unmatched[text] = j
-				stats = append(stats, stat{id: logtemplates.ID(text), tpl: text, firstLine: -1})
-			}
-			i = j
+	num := make([]byte, 0, 20)
+	for i, line := range lines {
+		r := rowOf[seqs[i]]
+		s := &stats[r]
+		if s.count == 0 {
+			s.firstLine = line
 		}
-		s := &stats[i]
 		s.count++
-		if s.firstLine < 0 {
-			s.firstLine = e.line
+		num = strconv.AppendInt(num[:0], line, 10)
+		bw.Write(num)
+		if _, err := bw.Write(tails[r]); err != nil {
+			return fmt.Errorf("templates: writing CSV: %w", err)
 		}
-		return cw.Write([]string{strconv.FormatInt(e.line, 10), s.id, s.tpl})
-	})
-	if err != nil {
-		return err
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("templates: writing CSV: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("templates: writing CSV: %w", err)
@@ -195,57 +318,114 @@ func runTemplates(ctx context.Context, o templatesOptions, stdin io.Reader, stdo
 		}
 	}
 	if o.templates != "" {
-		kept := stats[:0:0]
-		for _, s := range stats {
-			if s.count > 0 {
-				kept = append(kept, s)
+		// Rows are in (count, id) order of the whole registry; this run's
+		// counts order the table.
+		order := make([]int, 0, len(rows))
+		for i := range rows {
+			if stats[i].count > 0 {
+				order = append(order, i)
 			}
 		}
-		sort.Slice(kept, func(a, b int) bool {
-			if kept[a].count != kept[b].count {
-				return kept[a].count > kept[b].count
+		sort.SliceStable(order, func(a, b int) bool {
+			x, y := order[a], order[b]
+			if stats[x].count != stats[y].count {
+				return stats[x].count > stats[y].count
 			}
-			return kept[a].id < kept[b].id
+			return rows[x].ID < rows[y].ID
 		})
 		var buf bytes.Buffer
 		tw := csv.NewWriter(&buf)
 		_ = tw.Write([]string{"template_id", "template", "count", "first_line"})
-		for _, s := range kept {
-			_ = tw.Write([]string{s.id, s.tpl, strconv.FormatInt(s.count, 10), strconv.FormatInt(s.firstLine, 10)})
+		for _, i := range order {
+			_ = tw.Write([]string{rows[i].ID, rows[i].Template, strconv.FormatInt(stats[i].count, 10), strconv.FormatInt(stats[i].firstLine, 10)})
 		}
 		tw.Flush()
 		if err := os.WriteFile(o.templates, buf.Bytes(), 0o644); err != nil {
 			return fmt.Errorf("templates: --templates: %w", err)
 		}
 	}
-	if n := problems.Total(); n > 0 {
-		fmt.Fprintf(stderr, "templates: %d malformed lines skipped\n", n)
-		for _, in := range problems.Inputs() {
-			rep := problems.Report()[in]
-			reasons := make([]string, 0, len(rep.Reasons))
-			for r, k := range rep.Reasons {
-				reasons = append(reasons, fmt.Sprintf("%s=%d", r, k))
+	if o.registry != "" {
+		if err := saveRegistryFile(o.registry, miner.Export()); err != nil {
+			return fmt.Errorf("templates: --registry: %w", err)
+		}
+	}
+	reportProblems(stderr, problems)
+	return nil
+}
+
+// reportProblems tells skipped lines from lines mined with a note.
+func reportProblems(stderr io.Writer, problems *pipeline.Problems) {
+	for _, in := range problems.Inputs() {
+		rep := problems.Report()[in]
+		var skipped int64
+		var reasons []string
+		for r, k := range rep.Reasons {
+			if what, ok := keptReasons[r]; ok {
+				fmt.Fprintf(stderr, "templates: %d %s\n", k, what)
+				continue
 			}
-			sort.Strings(reasons)
-			fmt.Fprintf(stderr, "  %s\n", strings.Join(reasons, " "))
-			for _, ex := range rep.Examples {
+			skipped += k
+			reasons = append(reasons, fmt.Sprintf("%s=%d", r, k))
+		}
+		if skipped == 0 {
+			continue
+		}
+		sort.Strings(reasons)
+		fmt.Fprintf(stderr, "templates: %d malformed lines skipped\n  %s\n", skipped, strings.Join(reasons, " "))
+		for _, ex := range rep.Examples {
+			if r := exampleReason(ex); keptReasons[r] == "" {
 				fmt.Fprintf(stderr, "  e.g. %s\n", ex)
 			}
 		}
 	}
-	return nil
 }
 
-// templatesReader returns a function that streams the entries of path once
-// per call (both passes read the same entries).
-func templatesReader(o templatesOptions, path string, problems *pipeline.Problems) (func(context.Context, func(entry) error) error, error) {
+// exampleReason is the reason of a Problems example ("where: reason: detail").
+func exampleReason(ex string) string {
+	parts := strings.SplitN(ex, ": ", 3)
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[1]
+}
+
+// templatesReader returns a function that streams the entries of the
+// input (a file, or stdin for "-") once.
+func templatesReader(o templatesOptions, stdin io.Reader, problems *pipeline.Problems) (_ func(context.Context, func(entry) error) error, err error) {
+	cleanup := func() {}
 	if o.format == "raw" {
 		if o.multiline != "" {
 			return nil, fmt.Errorf("templates: --multiline-start needs a format with timestamps, not raw")
 		}
 		return func(ctx context.Context, fn func(entry) error) error {
-			return eachRawLine(ctx, path, problems, fn)
+			if o.input == "-" {
+				return eachRawLine(ctx, "stdin", stdin, problems, fn)
+			}
+			f, err := os.Open(o.input)
+			if err != nil {
+				return fmt.Errorf("templates: %w", err)
+			}
+			defer f.Close()
+			return eachRawLine(ctx, o.input, f, problems, fn)
 		}, nil
+	}
+	path := o.input
+	if path == "-" {
+		// The file source reads by path: a redirected file is read where
+		// it is, a pipe is buffered to a temporary file first.
+		if f, ok := stdin.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+				path = f.Name()
+			}
+		}
+		if path == "-" {
+			tmp, err := bufferStdin(stdin)
+			if err != nil {
+				return nil, err
+			}
+			path = tmp
+			cleanup = func() { os.Remove(tmp) }
+		}
 	}
 	cfg := logfile.Config{
 		Name: "templates", Path: globEscape(path), Format: o.format, Pattern: o.pattern, LogFormat: o.logFormat,
@@ -254,18 +434,26 @@ func templatesReader(o templatesOptions, path string, problems *pipeline.Problem
 	}
 	src, err := logfile.New(cfg, problems)
 	if err != nil {
+		cleanup()
 		return nil, fmt.Errorf("templates: %w", err)
 	}
 	return func(ctx context.Context, fn func(entry) error) error {
+		defer cleanup()
 		it, err := src.Open(ctx, pipeline.Grid{})
 		if err != nil {
 			return fmt.Errorf("templates: %w", err)
 		}
 		defer it.Close()
+		n := 0
 		for it.Next() {
 			r := it.At()
-			if err := fn(entry{line: r.Line, msg: r.Message}); err != nil {
+			if err := fn(entry{line: r.Line, t: r.Time, msg: r.Message}); err != nil {
 				return err
+			}
+			if n++; n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 			}
 		}
 		if err := it.Err(); err != nil {
@@ -275,14 +463,26 @@ func templatesReader(o templatesOptions, path string, problems *pipeline.Problem
 	}, nil
 }
 
-// eachRawLine calls fn for every non-blank line of path.
-func eachRawLine(ctx context.Context, path string, problems *pipeline.Problems, fn func(entry) error) error {
-	f, err := os.Open(path)
+// bufferStdin copies stdin to a temporary file and returns its name.
+func bufferStdin(stdin io.Reader) (string, error) {
+	tmp, err := os.CreateTemp("", "opsdata-templates-*.log")
 	if err != nil {
-		return fmt.Errorf("templates: %w", err)
+		return "", fmt.Errorf("templates: buffering stdin: %w", err)
 	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 64<<10)
+	_, err = io.Copy(tmp, stdin)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("templates: buffering stdin to %s: %w", tmp.Name(), err)
+	}
+	return tmp.Name(), nil
+}
+
+// eachRawLine calls fn for every non-blank line of path.
+func eachRawLine(ctx context.Context, path string, f io.Reader, problems *pipeline.Problems, fn func(entry) error) error {
+	br := bufio.NewReaderSize(f, 256<<10)
 	var (
 		line int64
 		buf  []byte

@@ -165,3 +165,43 @@ func TestDemoGroupingAccuracy(t *testing.T) {
 		t.Errorf("grouping accuracy %.4f < 0.98", ga)
 	}
 }
+
+// TestDemoTwoRunsSameIDs: the demo's 24 hours of logs mined as two runs
+// (the second resumed from the first's registry, through its CSV form)
+// give the lines the ids of one run.
+func TestDemoTwoRunsSameIDs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates the demo")
+	}
+	tmp := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := demo.Generate(ctx, demo.Config{Dir: tmp, Duration: 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := demoMessages(t, filepath.Join(tmp, "logs"))
+	whole, _, _ := mineCorpus(t, Config{}, nil, msgs)
+	half := len(msgs) / 2
+	first, _, m1 := mineCorpus(t, Config{}, nil, msgs[:half])
+	var buf strings.Builder
+	if err := WriteRegistryCSV(&buf, m1.Export()); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := ReadRegistryCSV(strings.NewReader(buf.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _, _ := mineCorpus(t, Config{}, reg, msgs[half:])
+	got := append(first, second...)
+	same := 0
+	for i := range whole {
+		if got[i] == whole[i] {
+			same++
+		}
+	}
+	share := float64(same) / float64(len(whole))
+	t.Logf("%d lines: %.5f keep the one-run id across two runs", len(whole), share)
+	if share < 0.999 {
+		t.Errorf("only %.5f of lines keep their id", share)
+	}
+}

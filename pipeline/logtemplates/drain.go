@@ -1,21 +1,24 @@
 // Package logtemplates mines log templates (event types) from messages
-// with a streaming Drain-style parser (He et al., "Drain: An Online Log
-// Parsing Approach with Fixed Depth Tree", ICWS 2017): messages are masked
-// (IPs, numbers, ... become <*>), tokenized at white space, and routed
-// through a fixed-depth prefix tree keyed by token count and the leading
-// tokens to a leaf whose clusters are compared by token similarity.
+// with a streaming parser faithful to Drain (He et al., "Drain: An Online
+// Log Parsing Approach with Fixed Depth Tree", ICWS 2017) as Drain3
+// implements it, plus improvements chosen by measurement (see
+// docs/decisions/0024-drain-miner-faithful-and-beyond.md): messages are
+// masked (IPs, numbers, ... become <*>), tokenized at white space, and
+// routed through a fixed-depth prefix tree keyed by token count and the
+// leading tokens to a leaf whose clusters are compared by token
+// similarity.
 //
-// Template ids are derived from the final template text (ID), so the same
-// template has the same id in every run and dataset version, whatever the
-// order the lines arrived in. Because a template can still generalize when
-// later lines arrive (a token turns into <*>), callers assign ids in a
-// second pass with Match once every line has been added.
+// Template ids do not depend on the current template text: a cluster's id
+// is derived from the first text it had (plus a collision counter) and kept
+// in a Registry, so a template that generalizes keeps its id, and a miner
+// resumed from a previous run's registry continues with the same ids.
 package logtemplates
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,22 +26,44 @@ import (
 
 // Config holds the miner's parameters; zero fields take the defaults.
 type Config struct {
-	// Depth is the depth of the prefix tree counting the root and the
-	// token-count layer, as in Drain: Depth-2 leading tokens route a line.
+	// Depth is the depth of the prefix tree as in Drain and Drain3: it
+	// counts the root, the token-count layer and the leaf layer, so a line
+	// is routed by its first Depth-3 tokens (fewer when it is shorter).
 	// Default 4.
 	Depth int
-	// Similarity is the share of equal tokens (0..1] a line needs to join a
-	// cluster. Default 0.4.
+	// Similarity is Drain's sim_th: the share of a template's positions
+	// that must hold the line's token for the line to join (0..1].
+	// Positions that are <*> in the template never count. Default 0.4.
 	Similarity float64
-	// MaxChildren caps the children of an inner node; further tokens share
-	// a <*> child. Default 100.
+	// MaxChildren is Drain's max_children: the children of an inner node,
+	// the <*> child included. Default 100.
 	MaxChildren int
 	// Masks names the built-in masks to apply (nil: all of AllMasks; an
 	// empty non-nil list: none).
 	Masks []string
 	// ExtraMasks are regexps whose matches become <*> before tokenizing.
 	ExtraMasks []string
+	// Classic turns off the improvements over Drain (key=value tokens,
+	// the merge pass, constants shown): with no masks it gives Drain3's
+	// clusters and templates line for line.
+	Classic bool
+	// IDText maps a new cluster's first text to the text its id hashes
+	// (nil: the text itself). The export passes the anonymizer's scrubber,
+	// so no published id is the hash of a raw identifier.
+	IDText func(string) string
+
+	off uint8 // improvements turned off one by one, for the ablation test
 }
+
+// The improvements over Drain, for the ablation test (0024).
+const (
+	offKeys    uint8 = 1 << iota // key="quoted" tokens, key=<*>, msg= routes first
+	offMerge                     // the merge pass
+	offRestore                   // constants shown
+)
+
+// has reports whether improvement f is on.
+func (c Config) has(f uint8) bool { return !c.Classic && c.off&f == 0 }
 
 // Defaults.
 const (
@@ -65,7 +90,7 @@ func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
 	case c.Depth < 3:
-		return fmt.Errorf("depth %d must be at least 3 (root, token count, one token)", c.Depth)
+		return fmt.Errorf("depth %d must be at least 3 (root, token count, leaf)", c.Depth)
 	case c.Similarity <= 0 || c.Similarity > 1:
 		return fmt.Errorf("similarity %v must be in (0, 1]", c.Similarity)
 	case c.MaxChildren < 2:
@@ -78,13 +103,49 @@ func (c Config) Validate() error {
 // Cluster is one template and its statistics.
 type Cluster struct {
 	tokens    []string
+	raw       []string // per position: the one raw value a soft mask hid in every line, or ""
+	first     []string // the tokens it was created with: its tree route and id
+	id        string
+	seq       int      // creation order
+	history   []string // earlier texts, oldest first
 	Count     int64
 	FirstSeen time.Time
 	LastSeen  time.Time
 }
 
+// restoreMin is the number of lines from which a masked number, duration
+// or size that had the same value in every line of a cluster is shown as
+// the constant it is (limit 100, ttl 30s). Chosen by measurement (0024):
+// 3 and 5 score the same; 2 shows chance constants of pairs, 10 hides
+// real ones of rare statements.
+var restoreMin int64 = 3
+
 // Template is the cluster's current template text.
-func (c *Cluster) Template() string { return strings.Join(c.tokens, " ") }
+func (c *Cluster) Template() string {
+	if c.raw == nil || c.Count < restoreMin {
+		return strings.Join(c.tokens, " ")
+	}
+	var b strings.Builder
+	for i, t := range c.tokens {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if c.raw[i] != "" {
+			t = c.raw[i]
+		}
+		b.WriteString(t)
+	}
+	return b.String()
+}
+
+// masked is the template text the miner matches: every mask kept.
+func (c *Cluster) masked() string { return strings.Join(c.tokens, " ") }
+
+// Index is the cluster's index in Clusters() (its creation order).
+func (c *Cluster) Index() int { return c.seq }
+
+// ID is the cluster's stable id.
+func (c *Cluster) ID() string { return c.id }
 
 type node struct {
 	children map[string]*node
@@ -97,20 +158,51 @@ type Miner struct {
 	mask     *Masker
 	root     map[int]*node // by token count
 	clusters []*Cluster
+	ids      map[string]bool
 	toks     []string // scratch
+	routeBuf []string // scratch
+	raws     []string // scratch
 }
 
-// New returns a miner with the given parameters.
-func New(cfg Config) (*Miner, error) {
+// New returns a miner with the given parameters and an empty registry.
+func New(cfg Config) (*Miner, error) { return NewMiner(cfg, nil) }
+
+// NewMiner returns a miner that resumes from reg (nil: start empty). The
+// registry's clusters are replayed in creation order, so the prefix tree
+// is the one the previous run ended with and lines keep their ids.
+func NewMiner(cfg Config, reg *Registry) (*Miner, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	m, err := NewMasker(cfg.Masks, cfg.ExtraMasks)
+	mk, err := NewMasker(cfg.Masks, cfg.ExtraMasks)
 	if err != nil {
 		return nil, err
 	}
-	return &Miner{cfg: cfg, mask: m, root: map[int]*node{}}, nil
+	mk.quoted = cfg.has(offKeys)
+	m := &Miner{cfg: cfg, mask: mk, root: map[int]*node{}, ids: map[string]bool{}}
+	if reg != nil {
+		for _, r := range reg.rows {
+			first := splitTokens(nil, r.FirstTemplate, mk.quoted)
+			cur := splitTokens(nil, r.Template, mk.quoted)
+			if len(first) != len(cur) {
+				return nil, fmt.Errorf("registry: template %s: first text %q and text %q differ in length", r.ID, r.FirstTemplate, r.Template)
+			}
+			if m.ids[r.ID] {
+				return nil, fmt.Errorf("registry: template id %s twice", r.ID)
+			}
+			c := &Cluster{tokens: cur, first: first, id: r.ID, seq: len(m.clusters), Count: r.Count,
+				FirstSeen: r.FirstSeen, LastSeen: r.LastSeen, history: append([]string(nil), r.PreviousTemplates...)}
+			if r.Constants != nil {
+				if len(r.Constants) != len(cur) {
+					return nil, fmt.Errorf("registry: template %s: %d constants for %d tokens", r.ID, len(r.Constants), len(cur))
+				}
+				c.raw = append([]string(nil), r.Constants...)
+			}
+			m.insert(c)
+		}
+	}
+	return m, nil
 }
 
 // Masker returns the miner's masker.
@@ -128,49 +220,77 @@ func hasDigit(s string) bool {
 	return false
 }
 
-// routeKey is the tree key of a token: tokens with digits and wildcards
-// share the <*> branch, so variables do not split the tree.
-func routeKey(t string) string {
-	if t == Wildcard || hasDigit(t) || strings.Contains(t, Wildcard) || strings.ContainsAny(t, "=@") {
-		return Wildcard
+// variableKey reports whether a token routes to the <*> child whatever
+// the children are: as in Drain3, a token with a digit; beyond Drain, never
+// a logfmt message pair. (Routing tokens that hold a mask or '=' / '@' to
+// <*> as well was measured and dropped: 0024.)
+func (m *Miner) variableKey(t string) bool {
+	if m.cfg.has(offKeys) && isMsgToken(t) {
+		return false // the message of a logfmt line is its statement
 	}
-	return t
+	return hasDigit(t)
 }
 
-// leaf walks (and when grow, builds) the tree for tokens.
-func (m *Miner) leaf(tokens []string, grow bool) *node {
+// insert adds a new cluster to the tree along its first tokens, as
+// Drain3's add_seq_to_prefix_tree, and registers it.
+func (m *Miner) insert(c *Cluster) {
+	tokens := m.route(c.first)
 	n := m.root[len(tokens)]
 	if n == nil {
-		if !grow {
-			return nil
-		}
 		n = &node{}
 		m.root[len(tokens)] = n
 	}
-	levels := min(m.cfg.Depth-2, len(tokens))
-	for i := 0; i < levels; i++ {
-		key := routeKey(tokens[i])
+	for _, tok := range tokens[:m.levels(len(tokens))] {
 		if n.children == nil {
-			if !grow {
-				return nil
-			}
 			n.children = map[string]*node{}
 		}
-		next := n.children[key]
+		if next := n.children[tok]; next != nil {
+			n = next
+			continue
+		}
+		key := tok
+		_, hasWild := n.children[Wildcard]
 		switch {
-		case next != nil:
-		case !grow:
+		case tok == Wildcard || m.variableKey(tok):
+			key = Wildcard
+		case hasWild && len(n.children) >= m.cfg.MaxChildren:
+			key = Wildcard // full: the overflow shares <*>
+		case !hasWild && len(n.children)+1 >= m.cfg.MaxChildren:
+			key = Wildcard // the last slot is the <*> child's
+		}
+		next := n.children[key]
+		if next == nil {
+			next = &node{}
+			n.children[key] = next
+		}
+		n = next
+	}
+	n.clusters = append(n.clusters, c)
+	c.seq = len(m.clusters)
+	m.clusters = append(m.clusters, c)
+	m.ids[c.id] = true
+}
+
+// levels is the number of leading tokens that route a line of n tokens:
+// Drain3's max_node_depth is depth-2 counted from the token-count node at
+// depth 1, and it stops before the last token.
+func (m *Miner) levels(n int) int {
+	return max(0, min(m.cfg.Depth-3, n-1))
+}
+
+// find walks the tree as Drain3's tree_search: the token's child, else
+// the <*> child, else no leaf.
+func (m *Miner) find(tokens []string) *node {
+	tokens = m.route(tokens)
+	n := m.root[len(tokens)]
+	if n == nil {
+		return nil
+	}
+	for _, tok := range tokens[:m.levels(len(tokens))] {
+		next := n.children[tok]
+		if next == nil {
 			if next = n.children[Wildcard]; next == nil {
 				return nil
-			}
-		default:
-			// Keep one slot for the <*> child that takes the overflow.
-			if key != Wildcard && len(n.children) >= m.cfg.MaxChildren-1 {
-				key = Wildcard
-			}
-			if next = n.children[key]; next == nil {
-				next = &node{}
-				n.children[key] = next
 			}
 		}
 		n = next
@@ -178,36 +298,89 @@ func (m *Miner) leaf(tokens []string, grow bool) *node {
 	return n
 }
 
-// similarity is the share of positions where the template equals the line.
-// Template wildcards count as equal when params is set (matching against
-// final templates) or when the line has a (masked) wildcard there too.
-func similarity(tpl, line []string, params bool) (sim float64, wild int) {
+// isMsgToken reports a logfmt message pair (msg=..., message=...).
+func isMsgToken(t string) bool {
+	return strings.HasPrefix(t, "msg=") || strings.HasPrefix(t, "message=")
+}
+
+// route returns the tokens in routing order: beyond Drain, a logfmt
+// message pair routes first wherever it stands, since it names the
+// statement while level=, ts= and the like are shared by all of them.
+func (m *Miner) route(tokens []string) []string {
+	if !m.cfg.has(offKeys) {
+		return tokens
+	}
+	for i, t := range tokens {
+		if i > 0 && isMsgToken(t) {
+			r := append(m.routeBuf[:0], t)
+			r = append(r, tokens[:i]...)
+			r = append(r, tokens[i+1:]...)
+			m.routeBuf = r
+			return r
+		}
+	}
+	return tokens
+}
+
+// keyLen is the length of a key=value token's "key=" (identifier keys
+// only), or 0.
+func keyLen(t string) int {
+	k := 0
+	for k < len(t) && (isAlpha(t[k]) || isDigit(t[k]) || t[k] == '_' || t[k] == '.' || t[k] == '-') {
+		k++
+	}
+	if k == 0 || k == len(t) || t[k] != '=' || !isAlpha(t[0]) {
+		return 0
+	}
+	return k + 1
+}
+
+// keyConflict reports two key=value tokens with different keys.
+func keyConflict(a, b string) bool {
+	ka, kb := keyLen(a), keyLen(b)
+	return ka > 0 && kb > 0 && a[:ka] != b[:kb]
+}
+
+// keyWild reports whether tpl is key=<*> and line has the same key.
+func keyWild(tpl, line string) bool {
+	n := len(tpl) - len(Wildcard)
+	return n > 1 && tpl[n-1] == '=' && tpl[n:] == Wildcard && len(line) >= n && line[:n] == tpl[:n]
+}
+
+// similarity is Drain3's get_seq_distance: the share of positions where
+// the template holds the line's token; template wildcards count only
+// when params is set (matching against final templates).
+func similarity(tpl, line []string, params, keys bool) (sim float64, wild int) {
+	if len(tpl) == 0 {
+		return 1, 0
+	}
 	eq := 0
 	for i, t := range tpl {
 		if t == Wildcard {
 			wild++
-			// A masked token in both counts as equal, as Drain3's mask
-			// tokens do; a generalized position only when matching.
-			if params || line[i] == Wildcard {
-				eq++
-			}
 			continue
 		}
-		if t == line[i] {
+		// Beyond Drain: key=<*> keeps its key as evidence, and a pair
+		// with another key is another statement (another format).
+		if t == line[i] || keys && keyWild(t, line[i]) {
 			eq++
+		} else if keys && keyConflict(t, line[i]) {
+			return -1, wild
 		}
 	}
-	if len(tpl) == 0 {
-		return 1, 0
+	if params {
+		eq += wild
 	}
 	return float64(eq) / float64(len(tpl)), wild
 }
 
-func best(clusters []*Cluster, tokens []string, threshold float64, params bool) *Cluster {
+// best is Drain3's fast_match: the most similar cluster, ties to the one
+// with more wildcards, then the older one.
+func best(clusters []*Cluster, tokens []string, threshold float64, params, keys bool) *Cluster {
 	var top *Cluster
 	topSim, topWild := -1.0, -1
 	for _, c := range clusters {
-		s, w := similarity(c.tokens, tokens, params)
+		s, w := similarity(c.tokens, tokens, params, keys)
 		if s > topSim || s == topSim && w > topWild {
 			top, topSim, topWild = c, s, w
 		}
@@ -219,23 +392,64 @@ func best(clusters []*Cluster, tokens []string, threshold float64, params bool) 
 }
 
 // Add mines one message seen at t and returns its cluster (whose template
-// may still change as more lines arrive).
+// may still change as more lines arrive; its id does not).
 func (m *Miner) Add(msg string, t time.Time) *Cluster {
-	m.toks = m.mask.Tokens(m.toks[:0], msg)
-	return m.addTokens(m.toks, t)
+	m.toks, m.raws = m.mask.tokens(m.toks[:0], m.raws[:0], msg, m.cfg.has(offRestore))
+	return m.addTokens(m.toks, m.raws, t)
 }
 
-func (m *Miner) addTokens(tokens []string, t time.Time) *Cluster {
-	leaf := m.leaf(tokens, true)
-	c := best(leaf.clusters, tokens, m.cfg.Similarity, false)
+func (m *Miner) addTokens(tokens, raw []string, t time.Time) *Cluster {
+	var c *Cluster
+	if leaf := m.find(tokens); leaf != nil {
+		c = best(leaf.clusters, tokens, m.cfg.Similarity, false, m.cfg.has(offKeys))
+	}
 	if c == nil {
-		c = &Cluster{tokens: append([]string(nil), tokens...), FirstSeen: t, LastSeen: t}
-		leaf.clusters = append(leaf.clusters, c)
-		m.clusters = append(m.clusters, c)
+		first := append([]string(nil), tokens...)
+		c = &Cluster{tokens: append([]string(nil), tokens...), first: first, FirstSeen: t, LastSeen: t}
+		for _, r := range raw {
+			if r != "" {
+				c.raw = append([]string(nil), raw...)
+				break
+			}
+		}
+		c.id = m.newID(strings.Join(first, " "))
+		m.insert(c)
 	} else {
+		changed := false
+		before := ""
+		if c.Count+1 == restoreMin && c.raw != nil {
+			changed, before = true, c.Template() // constants show from now on
+		}
+		for i, r := range c.raw {
+			if r != "" && raw[i] != r {
+				if !changed {
+					changed, before = true, c.Template()
+				}
+				c.raw[i] = ""
+			}
+		}
 		for i, tok := range c.tokens {
-			if tok != tokens[i] && tok != Wildcard {
-				c.tokens[i] = Wildcard
+			if tok == tokens[i] || tok == Wildcard {
+				continue
+			}
+			to := Wildcard
+			// Beyond Drain: key=a and key=b generalize to key=<*>.
+			if k := keyLen(tok); k > 0 && m.cfg.has(offKeys) && strings.HasPrefix(tokens[i], tok[:k]) {
+				to = tok[:k] + Wildcard
+			}
+			if to == tok {
+				continue
+			}
+			if !changed {
+				changed, before = true, c.Template()
+			}
+			c.tokens[i] = to
+		}
+		if changed {
+			if after := c.Template(); after != before || c.Count+1 == restoreMin {
+				if after != before {
+					c.history = append(c.history, before)
+				}
 			}
 		}
 	}
@@ -249,16 +463,31 @@ func (m *Miner) addTokens(tokens []string, t time.Time) *Cluster {
 	return c
 }
 
-// Match finds the cluster of msg without changing the miner: the second
-// pass that assigns final template ids. It returns nil when no cluster is
-// similar enough (a message that was never added).
+// newID is the id of a new cluster first seen as text: ID(text), or for
+// the k-th later cluster created with the same text (possible once the
+// first one generalized) ID of text, NUL and k.
+func (m *Miner) newID(text string) string {
+	if m.cfg.IDText != nil {
+		text = m.cfg.IDText(text)
+	}
+	id := ID(text)
+	for k := 1; m.ids[id]; k++ {
+		id = ID(text + "\x00" + fmt.Sprint(k))
+	}
+	return id
+}
+
+// Match finds the cluster of msg without changing the miner (Drain3's
+// match with include_params): the second pass that assigns final template
+// ids. It returns nil when no cluster is similar enough (a message that
+// was never added).
 func (m *Miner) Match(msg string) *Cluster {
 	m.toks = m.mask.Tokens(m.toks[:0], msg)
-	leaf := m.leaf(m.toks, false)
+	leaf := m.find(m.toks)
 	if leaf == nil {
 		return nil
 	}
-	return best(leaf.clusters, m.toks, m.cfg.Similarity, true)
+	return best(leaf.clusters, m.toks, m.cfg.Similarity, true, m.cfg.has(offKeys))
 }
 
 // MaskedTemplate is the masked, tokenized message itself: the template of a
@@ -268,8 +497,8 @@ func (m *Miner) MaskedTemplate(msg string) string {
 	return strings.Join(m.toks, " ")
 }
 
-// ID is the stable id of a template text: the first 12 hex digits of its
-// SHA-256, so researchers can recompute it from the published template.
+// ID is the id of a text: the first 12 hex digits of its SHA-256. A
+// cluster's id is the ID of the first text it had.
 func ID(template string) string {
 	h := sha256.Sum256([]byte(template))
 	return hex.EncodeToString(h[:6])
@@ -282,17 +511,25 @@ type Template struct {
 	Count     int64
 	FirstSeen time.Time
 	LastSeen  time.Time
+	// Lineage, published like Template: the text the row's id comes from,
+	// and the other texts its clusters had (their earlier texts, the
+	// current texts of clusters merged into it), oldest cluster first.
+	FirstTemplate     string
+	PreviousTemplates []string
 }
 
-// Templates returns the final templates, clusters with the same text
-// merged, each text passed through publish (for example the anonymizer's
-// Text; nil keeps it), sorted by count descending then id. byCluster maps
-// every cluster to its row's index.
+// Templates returns the final templates, each text passed through publish
+// (for example the anonymizer's Text; nil keeps it), sorted by count
+// descending then id. Clusters whose published texts are equal (and, beyond
+// Drain, clusters the merge pass joins) are one row under the id of the
+// oldest. byCluster maps every cluster to its row's index.
 func (m *Miner) Templates(publish func(string) string) (rows []Template, byCluster map[*Cluster]int) {
+	rep := m.merged()
 	byText := map[string]int{}
 	byCluster = make(map[*Cluster]int, len(m.clusters))
 	for _, c := range m.clusters {
-		text := c.Template()
+		r0 := rep[c.seq]
+		text := r0.Template()
 		if publish != nil {
 			text = publish(text)
 		}
@@ -300,9 +537,21 @@ func (m *Miner) Templates(publish func(string) string) (rows []Template, byClust
 		if !ok {
 			i = len(rows)
 			byText[text] = i
-			rows = append(rows, Template{ID: ID(text), Template: text, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen})
+			first := joinTokens(r0.first)
+			if publish != nil {
+				first = publish(first)
+			}
+			rows = append(rows, Template{ID: r0.id, Template: text, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen, FirstTemplate: first})
 		}
 		r := &rows[i]
+		for _, h := range append(append([]string(nil), c.history...), c.Template()) {
+			if publish != nil {
+				h = publish(h)
+			}
+			if h != text && !slices.Contains(r.PreviousTemplates, h) {
+				r.PreviousTemplates = append(r.PreviousTemplates, h)
+			}
+		}
 		r.Count += c.Count
 		if c.FirstSeen.Before(r.FirstSeen) {
 			r.FirstSeen = c.FirstSeen

@@ -21,10 +21,11 @@ const (
 	MaskSize     = "size"     // 10MB, 4KiB, 512b
 	MaskNumeric  = "numeric"  // digit-and-separator runs: dates, times, versions (2026-01-05, 12:00:01.5, 1.2.3)
 	MaskHost     = "host"     // fully qualified host names ending in a common TLD or internal suffix (db-1.prod.acme.internal)
+	MaskID       = "id"       // a word, _ or -, then a digit-heavy id: blk_-160899, ORD-000123, req-3810a0b...
 )
 
 // AllMasks lists every built-in mask in the order they are tried.
-var AllMasks = []string{MaskUUID, MaskIP, MaskPath, MaskHex, MaskNumber, MaskDuration, MaskSize, MaskNumeric, MaskHost}
+var AllMasks = []string{MaskUUID, MaskIP, MaskPath, MaskHex, MaskNumber, MaskDuration, MaskSize, MaskNumeric, MaskHost, MaskID}
 
 // Masker replaces variable parts of a message with Wildcard before mining.
 // Masking works token by token (tokens split at white space): brackets,
@@ -32,8 +33,9 @@ var AllMasks = []string{MaskUUID, MaskIP, MaskPath, MaskHex, MaskNumber, MaskDur
 // key=value tokens only the value is masked. Extra user regexps run over
 // the whole message first (slower; use for formats the built-ins miss).
 type Masker struct {
-	on    [9]bool
-	extra []*regexp.Regexp
+	on     [10]bool
+	extra  []*regexp.Regexp
+	quoted bool // key="a b" is one token (the miner's default, not Classic)
 }
 
 // NewMasker enables the named built-in masks (nil: all) and compiles the
@@ -73,6 +75,14 @@ func (m *Masker) enabled(kind string) bool { return m.on[indexOf(AllMasks, kind)
 
 // Tokens masks msg and appends its tokens to dst.
 func (m *Masker) Tokens(dst []string, msg string) []string {
+	dst, _ = m.tokens(dst, nil, msg, false)
+	return dst
+}
+
+// tokens masks msg and appends its tokens to dst and, when withRaw, to raw
+// the token before masking where only constant-like kinds (numbers,
+// durations, sizes) were masked in it, else "".
+func (m *Masker) tokens(dst, raw []string, msg string, withRaw bool) ([]string, []string) {
 	for _, re := range m.extra {
 		msg = re.ReplaceAllLiteralString(msg, Wildcard)
 	}
@@ -81,21 +91,145 @@ func (m *Masker) Tokens(dst []string, msg string) []string {
 		for i < len(msg) && isSpace(msg[i]) {
 			i++
 		}
-		j := i
-		for j < len(msg) && !isSpace(msg[j]) {
-			j++
-		}
+		j, q, hasVar := tokenScan(msg, i, m.quoted)
 		if j > i {
-			dst = append(dst, m.token(msg[i:j]))
+			tok, soft := msg[i:j], false
+			switch {
+			case q > 0:
+				tok, soft = m.quotedToken(msg[i:j], q-i)
+			case hasVar:
+				tok, soft = m.token(msg[i:j])
+			}
+			dst = append(dst, tok)
+			if withRaw {
+				r := ""
+				if soft {
+					r = msg[i:j]
+				}
+				raw = append(raw, r)
+			}
+		}
+		i = j
+	}
+	return dst, raw
+}
+
+// tokenEnd returns the end of the token starting at i and, when quoted is
+// set and the token is key="...", the index of its opening quote (else 0):
+// such a value is one token however many spaces it holds, so a logfmt
+// line has one token per pair and a fixed length per statement.
+func tokenEnd(s string, i int, quoted bool) (end, quote int) {
+	end, quote, _ = tokenScan(s, i, quoted)
+	return end, quote
+}
+
+// tokenScan is tokenEnd that also reports whether the token holds a byte
+// a variable needs (a digit, '/' or '.').
+func tokenScan(s string, i int, quoted bool) (end, quote int, hasVar bool) {
+	j := i
+	eq := -1
+	var seen uint8
+	for j < len(s) {
+		c := classes[s[j]]
+		if c&clsSpace != 0 {
+			break
+		}
+		if c&clsEq != 0 && eq < 0 {
+			eq = j
+		}
+		seen |= c
+		j++
+	}
+	hasVar = seen&clsVar != 0
+	if !quoted || eq <= i || eq+1 >= len(s) || s[eq+1] != '"' {
+		return j, 0, hasVar
+	}
+	for k := i; k < eq; k++ {
+		if c := s[k]; !isAlpha(c) && !isDigit(c) && c != '_' && c != '.' && c != '-' {
+			return j, 0, hasVar
+		}
+	}
+	for e := eq + 2; e < len(s); e++ {
+		if s[e] == '\\' {
+			e++
+			continue
+		}
+		if s[e] == '"' {
+			for e++; e < len(s) && !isSpace(s[e]); e++ {
+			}
+			return e, eq + 1, true
+		}
+	}
+	return j, 0, hasVar // no closing quote: an ordinary token
+}
+
+// splitTokens splits a template text (already masked) into its tokens.
+func splitTokens(dst []string, s string, quoted bool) []string {
+	i := 0
+	for i < len(s) {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		j, _ := tokenEnd(s, i, quoted)
+		if j > i {
+			dst = append(dst, s[i:j])
 		}
 		i = j
 	}
 	return dst
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+// quotedToken masks the words of a key="..." token's value one by one;
+// soft as for token, for all masked words.
+func (m *Masker) quotedToken(t string, q int) (string, bool) {
+	end := strings.LastIndexByte(t, '"')
+	inner := t[q+1 : end]
+	var b strings.Builder
+	b.WriteString(t[:q+1])
+	w := 0
+	masked, soft := false, true
+	for w < len(inner) {
+		for w < len(inner) && isSpace(inner[w]) {
+			b.WriteByte(inner[w])
+			w++
+		}
+		e := w
+		for e < len(inner) && !isSpace(inner[e]) {
+			e++
+		}
+		if e > w {
+			tok, sf := m.token(inner[w:e])
+			if tok != inner[w:e] {
+				masked, soft = true, soft && sf
+			}
+			b.WriteString(tok)
+		}
+		w = e
+	}
+	b.WriteString(t[end:])
+	return b.String(), masked && soft
 }
+
+// Byte classes of the tokenizer's one scan per token (a lookup table: the
+// hottest loop).
+const (
+	clsSpace = 1 << iota
+	clsEq    // '='
+	clsVar   // a digit, '/' or '.': a token without one is no variable
+)
+
+var classes = func() (t [256]uint8) {
+	for _, c := range " \t\n\r\v\f" {
+		t[c] = clsSpace
+	}
+	t['='] = clsEq
+	for _, c := range "0123456789/." {
+		t[c] = clsVar
+	}
+	return t
+}()
+
+func isSpace(c byte) bool { return classes[c]&clsSpace != 0 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
@@ -104,7 +238,9 @@ func isHex(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c 
 func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // token masks one white-space-free token.
-func (m *Masker) token(t string) string {
+// soft reports that only a number, duration or size was masked: a kind
+// whose value may be a constant of the statement (limit 100, ttl 30s).
+func (m *Masker) token(t string) (string, bool) {
 	// Cheap exit: a variable needs a digit, a slash or a dot.
 	has := false
 	for k := 0; k < len(t); k++ {
@@ -114,51 +250,80 @@ func (m *Masker) token(t string) string {
 		}
 	}
 	if !has {
-		return t
+		return t, false
 	}
 	// Leading brackets and quotes.
+	// An escaped quote (\" inside a quoted logfmt value) is a quote.
 	a := 0
-	for a < len(t) && strings.IndexByte(`([{<"'`, t[a]) >= 0 {
+	for a < len(t) && (strings.IndexByte(`([{<"'`, t[a]) >= 0 || t[a] == '\\' && a+1 < len(t) && t[a+1] == '"') {
 		a++
 	}
 	b := len(t)
-	for b > a && strings.IndexByte(`)]}>"',;.:!?`, t[b-1]) >= 0 {
+	for b > a && (strings.IndexByte(`)]}>"',;.:!?`, t[b-1]) >= 0 || t[b-1] == '\\' && b < len(t) && t[b] == '"') {
 		b--
 	}
 	core := t[a:b]
 	if core == "" {
-		return t
+		return t, false
 	}
-	if m.variable(core) {
-		return t[:a] + Wildcard + t[b:]
+	// A key=value pair keeps its key (externalURL=http://... is not a path).
+	if k := m.kind(core); k >= 0 && keyLen(core) == 0 {
+		if a == 0 && b == len(t) {
+			return Wildcard, softKind(k) // the common case, no allocation
+		}
+		return t[:a] + Wildcard + t[b:], softKind(k)
 	}
 	// key=value or key:value: mask the value alone.
-	if k := strings.IndexAny(core, "=:"); k > 0 && k < len(core)-1 && isAlpha(core[0]) {
+	if k := indexEqColon(core); k > 0 && k < len(core)-1 && isAlpha(core[0]) {
 		v := core[k+1:]
 		va := 0
 		for va < len(v) && strings.IndexByte(`([{<"'`, v[va]) >= 0 {
 			va++
 		}
-		if va < len(v) && m.variable(v[va:]) {
-			return t[:a] + core[:k+1] + v[:va] + Wildcard + t[b:]
+		if va < len(v) {
+			if kd := m.kind(v[va:]); kd >= 0 {
+				// A key's value is a variable however constant it looks.
+				return t[:a] + core[:k+1] + v[:va] + Wildcard + t[b:], false
+			}
 		}
 	}
-	return t
+	return t, false
 }
 
 // variable reports whether s (stripped of surrounding punctuation) is a
 // value of an enabled kind.
-func (m *Masker) variable(s string) bool {
-	return m.on[0] && isUUID(s) ||
-		m.on[1] && isIP(s) ||
-		m.on[2] && isPath(s) ||
-		m.on[3] && isHexValue(s) ||
-		m.on[4] && isNumber(s) ||
-		m.on[5] && isUnitNumber(s, durationUnits) ||
-		m.on[6] && isUnitNumber(s, sizeUnits) ||
-		m.on[7] && isNumericRun(s) ||
-		m.on[8] && isHostName(s)
+func (m *Masker) variable(s string) bool { return m.kind(s) >= 0 }
+
+// kind is the index in AllMasks of the first enabled kind s is, or -1.
+func (m *Masker) kind(s string) int {
+	switch {
+	case m.on[0] && isUUID(s):
+		return 0
+	case m.on[1] && isIP(s):
+		return 1
+	case m.on[2] && isPath(s):
+		return 2
+	case m.on[3] && isHexValue(s):
+		return 3
+	case m.on[4] && isNumber(s):
+		return 4
+	case m.on[5] && isUnitNumber(s, durationUnits):
+		return 5
+	case m.on[6] && isUnitNumber(s, sizeUnits):
+		return 6
+	case m.on[7] && isNumericRun(s):
+		return 7
+	case m.on[8] && isHostName(s):
+		return 8
+	case m.on[9] && isPrefixedID(s):
+		return 9
+	}
+	return -1
 }
+
+// softKind: numbers, durations and sizes (not addresses, ids, paths,
+// dates or names, which are never shown raw).
+func softKind(k int) bool { return k == 4 || k == 5 || k == 6 }
 
 func isUUID(s string) bool {
 	if len(s) != 36 {
@@ -183,8 +348,11 @@ func isUUID(s string) bool {
 // (including [v6]:port after bracket stripping, and v6 with a zone-less
 // embedded IPv4).
 func isIP(s string) bool {
-	if isIPv4Port(s) {
+	if s != "" && isDigit(s[0]) && isIPv4Port(s) {
 		return true
+	}
+	if strings.IndexByte(s, ':') < 0 {
+		return false // IPv6 has colons
 	}
 	// IPv6: hex groups and colons, at least two colons.
 	colons, hex := 0, 0
@@ -250,6 +418,16 @@ func isIPv4Port(s string) bool {
 		}
 	}
 	return true
+}
+
+// indexEqColon is strings.IndexAny(s, "=:") without building a set per call.
+func indexEqColon(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '=' || s[i] == ':' {
+			return i
+		}
+	}
+	return -1
 }
 
 func isPath(s string) bool {
@@ -380,6 +558,33 @@ func isNumericRun(s string) bool {
 		}
 	}
 	return digits > 0 && digits*2 >= len(s)
+}
+
+// isPrefixedID accepts letters, '_' or '-', then a run of letters, digits,
+// '_' and '-' holding at least 4 digits that make at least half of it:
+// blk_-1608999687919862906, ORD-000123, task_200811092030_0001_m_000123,
+// but not utf-8, x86_64 or java-17-openjdk-amd64.
+func isPrefixedID(s string) bool {
+	i := 0
+	for i < len(s) && isAlpha(s[i]) {
+		i++
+	}
+	if i == 0 || i+1 >= len(s) || s[i] != '_' && s[i] != '-' {
+		return false
+	}
+	rest := s[i+1:]
+	digits := 0
+	for k := 0; k < len(rest); k++ {
+		c := rest[k]
+		switch {
+		case isDigit(c):
+			digits++
+		case isAlpha(c) || c == '_' || c == '-':
+		default:
+			return false
+		}
+	}
+	return digits >= 4 && digits*2 >= len(rest)
 }
 
 // hostSuffixes are the last labels that make a dotted name a host name and

@@ -80,7 +80,9 @@ func (e *export) mineTemplates(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("logs %s: %w", lc.Name, err)
 		}
-		m, err := logtemplates.New(minerConfig(lc.Templates))
+		mc := minerConfig(lc.Templates)
+		mc.IDText = ts.publish // ids hash the published first text, never a raw one
+		m, err := logtemplates.New(mc)
 		if err != nil {
 			return fmt.Errorf("logs %s: templates: %w; fix logs[%d].templates in the spec", lc.Name, err, i)
 		}

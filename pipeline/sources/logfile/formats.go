@@ -63,7 +63,7 @@ func (p *logfmtParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 		return problem{reasonMissingTS, "no time key"}, false
 	}
 	var reason, detail string
-	if isAllDigits(tv) {
+	if isAllDigits(tv) && p.timeParse.epoch == 0 {
 		rec.Time, reason, detail = parseEpoch(tv)
 	} else {
 		rec.Time, reason, detail = p.timeParse.parse(tv)
@@ -390,16 +390,36 @@ var timeHeaders = map[string]bool{"Date": true, "Time": true, "Day": true, "Mont
 // CompileLogFormat turns a loghub format string into a regexp with one
 // named group per <Field>; white space matches any run of white space and
 // <Content> (required) takes the rest of the line.
+//
+// A format holding a backslash is written the way Loghub/logparser's
+// benchmark settings write them: the text between fields is a regexp, as
+// logparser's generate_logformat_regex uses it (escapes such as \[ and \|,
+// optional groups such as (\[<PID>\])?). Without a backslash the text is
+// literal, so "[<Level>]" means brackets.
 func CompileLogFormat(format string) (*regexp.Regexp, []string, error) {
 	locs := headerRe.FindAllStringSubmatchIndex(format, -1)
 	if len(locs) == 0 {
 		return nil, nil, fmt.Errorf("log_format %q has no <Field>", format)
 	}
+	regexMode := strings.Contains(format, `\`)
 	var b strings.Builder
 	b.WriteString("^")
 	var names []string
 	// lit writes literal text: runs of white space match \s+.
 	lit := func(s string) {
+		if regexMode {
+			for s != "" {
+				i := strings.IndexAny(s, " \t")
+				if i < 0 {
+					b.WriteString(s)
+					break
+				}
+				b.WriteString(s[:i])
+				s = strings.TrimLeft(s[i:], " \t")
+				b.WriteString(`\s+`)
+			}
+			return
+		}
 		for s != "" {
 			if i := strings.IndexAny(s, " \t"); i != 0 {
 				if i < 0 {
@@ -443,7 +463,13 @@ func CompileLogFormat(format string) (*regexp.Regexp, []string, error) {
 }
 
 type logpaiParser struct {
-	re        *regexp.Regexp
+	re   *regexp.Regexp
+	fast *headerMatcher // nil: the format needs the regexp
+	m    []int          // scratch for fast
+	// The last timestamp text parsed and its time: consecutive lines
+	// mostly share their second. Per file reader (see clone).
+	lastTS    string
+	lastTime  time.Time
 	names     []string
 	times     []int // group indexes forming the timestamp
 	level     int
@@ -458,7 +484,7 @@ func newLogPAIParser(format, entityField, fixedEntity string, tp *timeParser) (*
 	if err != nil {
 		return nil, err
 	}
-	p := &logpaiParser{re: re, names: names, level: re.SubexpIndex("Level"), content: re.SubexpIndex("Content"), entity: fixedEntity, timeParse: tp, entityIdx: -1}
+	p := &logpaiParser{re: re, fast: newHeaderMatcher(format), names: names, level: re.SubexpIndex("Level"), content: re.SubexpIndex("Content"), entity: fixedEntity, timeParse: tp, entityIdx: -1}
 	if p.level < 0 {
 		p.level = re.SubexpIndex("Severity")
 	}
@@ -470,6 +496,15 @@ func newLogPAIParser(format, entityField, fixedEntity string, tp *timeParser) (*
 	if len(p.times) == 0 {
 		return nil, fmt.Errorf("log_format %q has no time field (<Date>, <Time>, <Timestamp>, <Month>, <Day>, <Year>)", format)
 	}
+	// An epoch is one field: <Timestamp> if the format has it (BGL and
+	// Thunderbird carry a date and a time beside it), else the first.
+	if tp.epoch > 0 && len(p.times) > 1 {
+		k := p.times[0]
+		if i := re.SubexpIndex("Timestamp"); i >= 0 {
+			k = i
+		}
+		p.times = []int{k}
+	}
 	if entityField != "" {
 		if p.entityIdx = re.SubexpIndex(entityField); p.entityIdx < 0 {
 			return nil, fmt.Errorf("fields.entity %q is not a field of log_format %q", entityField, format)
@@ -478,8 +513,27 @@ func newLogPAIParser(format, entityField, fixedEntity string, tp *timeParser) (*
 	return p, nil
 }
 
+// clone is a parser for one more file reader: the compiled format is
+// shared, the scratch and the timestamp cache are its own.
+func (p *logpaiParser) clone() *logpaiParser {
+	c := *p
+	c.m, c.lastTS, c.lastTime = nil, "", time.Time{}
+	return &c
+}
+
 func (p *logpaiParser) parse(line string, rec *pipeline.LogRecord) (problem, bool) {
-	m := p.re.FindStringSubmatchIndex(line)
+	var m []int
+	if p.fast != nil {
+		if p.m == nil {
+			p.m = make([]int, 2*(p.re.NumSubexp()+1))
+		}
+		if p.fast.match(line, p.m) {
+			m = p.m
+		}
+	}
+	if m == nil {
+		m = p.re.FindStringSubmatchIndex(line)
+	}
 	if m == nil {
 		return problem{reasonNoMatch, "line does not match log_format"}, false
 	}
@@ -495,7 +549,11 @@ func (p *logpaiParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 		ts = b.String()
 	}
 	var reason, detail string
-	rec.Time, reason, detail = p.timeParse.parse(ts)
+	if ts == p.lastTS && ts != "" {
+		rec.Time = p.lastTime
+	} else if rec.Time, reason, detail = p.timeParse.parse(ts); reason == "" {
+		p.lastTS, p.lastTime = ts, rec.Time
+	}
 	if reason != "" {
 		return problem{reason, detail}, false
 	}
@@ -504,3 +562,140 @@ func (p *logpaiParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 }
 
 const reasonInvalidLogfmt = "invalid_logfmt"
+
+// headerMatcher matches a format string whose text between fields is
+// literal (escapes allowed, no groups or classes) without the regexp: each
+// field ends at the first occurrence of the text after it, which is the
+// match the regexp's lazy groups prefer whenever the whole line matches;
+// when it does not, the caller falls back to the regexp, so results are
+// the same, only one header scan faster.
+type headerMatcher struct {
+	seps []string // seps[i] precedes field i; seps[n] follows the last; " " = a run of white space
+}
+
+func newHeaderMatcher(format string) *headerMatcher {
+	locs := headerRe.FindAllStringIndex(format, -1)
+	regexMode := strings.Contains(format, `\`)
+	h := &headerMatcher{}
+	prev := 0
+	lit := func(s string) (string, bool) {
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case c == ' ' || c == '\t':
+				b.WriteByte(' ')
+				for i+1 < len(s) && (s[i+1] == ' ' || s[i+1] == '\t') {
+					i++
+				}
+			case regexMode && c == '\\' && i+1 < len(s) && strings.IndexByte(`[]|().{}*+?^$-:/\`, s[i+1]) >= 0:
+				b.WriteByte(s[i+1])
+				i++
+			case regexMode && strings.IndexByte(`[]|().{}*+?^$\`, c) >= 0:
+				return "", false
+			default:
+				b.WriteByte(c)
+			}
+		}
+		return b.String(), true
+	}
+	for _, l := range locs {
+		sep, ok := lit(format[prev:l[0]])
+		if !ok {
+			return nil
+		}
+		h.seps = append(h.seps, sep)
+		prev = l[1]
+	}
+	sep, ok := lit(format[prev:])
+	if !ok {
+		return nil
+	}
+	h.seps = append(h.seps, sep)
+	for _, sp := range h.seps[1 : len(h.seps)-1] {
+		if sp == "" {
+			return nil // two adjacent fields: only the regexp knows where one ends
+		}
+	}
+	return h
+}
+
+// isRegexpSpace is the regexp's \s: [\t\n\f\r ].
+func isRegexpSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+
+// matchSep matches separator sep at s[i:]: literal bytes, a space
+// standing for a run of white space. It returns the end or -1.
+func matchSep(s string, i int, sep string) int {
+	for k := 0; k < len(sep); k++ {
+		if sep[k] == ' ' {
+			j := i
+			for j < len(s) && isRegexpSpace(s[j]) {
+				j++
+			}
+			if j == i {
+				return -1
+			}
+			i = j
+			continue
+		}
+		if i >= len(s) || s[i] != sep[k] {
+			return -1
+		}
+		i++
+	}
+	return i
+}
+
+// match fills m as FindStringSubmatchIndex would (group i+1 = field i).
+func (h *headerMatcher) match(s string, m []int) bool {
+	i := matchSep(s, 0, h.seps[0])
+	if i < 0 {
+		return false
+	}
+	m[0], m[1] = 0, len(s)
+	n := len(h.seps) - 1
+	for f := 0; f < n; f++ {
+		start := i
+		if f == n-1 {
+			// The last field is greedy: it ends where the trailing text starts.
+			tail := h.seps[n]
+			end := len(s)
+			if tail != "" {
+				if strings.Contains(tail, " ") || !strings.HasSuffix(s, tail) || len(s)-len(tail) < start {
+					return false
+				}
+				end = len(s) - len(tail)
+			}
+			m[2*f+2], m[2*f+3] = start, end
+			return true
+		}
+		sep := h.seps[f+1]
+		// The first position from start where sep matches.
+		j := start
+		for ; j <= len(s); j++ {
+			if sep[0] == ' ' {
+				if j < len(s) && isRegexpSpace(s[j]) {
+					if e := matchSep(s, j, sep); e >= 0 {
+						m[2*f+2], m[2*f+3] = start, j
+						i = e
+						break
+					}
+					return false // the regexp might backtrack: let it
+				}
+				continue
+			}
+			if j < len(s) && s[j] == sep[0] {
+				if e := matchSep(s, j, sep); e >= 0 {
+					m[2*f+2], m[2*f+3] = start, j
+					i = e
+					break
+				}
+				return false
+			}
+		}
+		if j > len(s) {
+			return false
+		}
+	}
+	return true
+}

@@ -141,7 +141,7 @@ func newSource(cfg Config, problems *pipeline.Problems) (*Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
-		s.newParse = func() lineParser { return p }
+		s.newParse = func() lineParser { return p.clone() } // per reader: scratch and cache
 	default:
 		return nil, fmt.Errorf("%s: format %q: %w (use jsonl, text, logfmt, syslog, klog or logpai)", where, cfg.Format, ErrFormat)
 	}

@@ -99,7 +99,11 @@ func (p *jsonParser) parse(line string, rec *pipeline.LogRecord) (problem, bool)
 	case jsonlite.String:
 		rec.Time, reason, detail = p.timeParse.parse(tv.String())
 	case jsonlite.Number:
-		rec.Time, reason, detail = parseEpoch(tv.JSON())
+		if p.timeParse.epoch > 0 { // the unit named, not guessed
+			rec.Time, reason, detail = p.timeParse.parse(tv.JSON())
+		} else {
+			rec.Time, reason, detail = parseEpoch(tv.JSON())
+		}
 	default:
 		reason, detail = reasonBadTime, "time field "+tk+" is not a string or number"
 	}

@@ -32,10 +32,41 @@ type timeParser struct {
 	layout  string         // empty: RFC 3339
 	hasZone bool           // layout carries a zone or offset
 	loc     *time.Location // nil: naive timestamps are problems
+	epoch   time.Duration  // >0: layout is a Unix epoch in this unit
+}
+
+// Epoch layouts: Unix time as a number of seconds (a fraction allowed),
+// milliseconds, microseconds or nanoseconds. An epoch needs no zone.
+var epochLayouts = map[string]time.Duration{
+	"unix": time.Second, "unix_s": time.Second, "unix_ms": time.Millisecond,
+	"unix_us": time.Microsecond, "unix_ns": time.Nanosecond,
 }
 
 func newTimeParser(layout string, loc *time.Location) *timeParser {
-	return &timeParser{layout: layout, hasZone: layoutHasZone(layout), loc: loc}
+	return &timeParser{layout: layout, hasZone: layoutHasZone(layout), loc: loc, epoch: epochLayouts[layout]}
+}
+
+// parseEpochUnit parses s as a Unix time in unit (seconds may carry a
+// fraction).
+func parseEpochUnit(s string, unit time.Duration) (time.Time, bool) {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if unit == time.Second {
+			return time.Unix(i, 0).UTC(), true
+		}
+		if i > math.MaxInt64/int64(unit) || i < math.MinInt64/int64(unit) {
+			return time.Time{}, false
+		}
+		return time.Unix(0, i*int64(unit)).UTC(), true
+	}
+	if unit != time.Second || strings.ContainsAny(s, "eEnN") {
+		return time.Time{}, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.Abs(f) > 9e9 {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), true
 }
 
 // layoutHasZone reports whether a Go layout contains a zone element
@@ -45,8 +76,15 @@ func layoutHasZone(layout string) bool {
 }
 
 // parse returns the time in UTC, or a problem reason and a short detail
-// that quotes at most the first 40 characters of s.
+// that describes s by its shape, never quoting it.
 func (p *timeParser) parse(s string) (time.Time, string, string) {
+	if p.epoch > 0 {
+		t, ok := parseEpochUnit(s, p.epoch)
+		if !ok {
+			return time.Time{}, reasonBadTime, fmt.Sprintf("not a Unix time (time_layout %q): %s", p.layout, pipeline.DescribeShape(s))
+		}
+		return t, "", ""
+	}
 	if p.layout == "" {
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			return t.UTC(), "", ""
