@@ -26,6 +26,11 @@ type LogTemplate struct {
 	FirstSeen  time.Time `parquet:"first_seen,timestamp(microsecond)"`
 	LastSeen   time.Time `parquet:"last_seen,timestamp(microsecond)"`
 	Count      int64     `parquet:"count"`
+	// FirstTemplate is the text the template had when first mined (its id
+	// hashes it); PreviousTemplates the other texts it had as it
+	// generalized, oldest first: the template's lineage.
+	FirstTemplate     string   `parquet:"first_template"`
+	PreviousTemplates []string `parquet:"previous_templates,list"`
 }
 
 // LogCount is the number of log lines of one template for one entity in one

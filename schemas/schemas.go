@@ -32,7 +32,7 @@ var Versions = map[string]string{
 	TableIncidents:    "1.0",
 	TableSamples:      "1.0", // raw export, schemas/raw.go
 	TableRawSeries:    "1.0", // raw export, schemas/raw.go
-	TableLogTemplates: "1.0", // schemas/logtemplates.go
+	TableLogTemplates: "1.1", // schemas/logtemplates.go; 1.1: first_template, previous_templates (lineage)
 	TableLogCounts:    "1.0", // schemas/logtemplates.go
 }
 

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -45,8 +46,10 @@ type templateSet struct {
 
 type tplStats struct {
 	id, text    string
-	mined       int64 // pass 1 count, ranks the top templates
-	count       int64 // pass 2: lines in the logs table
+	firstText   string   // lineage: the text the id hashes
+	previous    []string // lineage: the other texts it had, oldest first
+	mined       int64    // pass 1 count, ranks the top templates
+	count       int64    // pass 2: lines in the logs table
 	first, last time.Time
 	sources     map[string]bool
 }
@@ -110,7 +113,16 @@ func (e *export) fixTemplates() {
 		local := make([]int, len(rows))
 		for i, r := range rows {
 			k := ts.add(r.ID, r.Template)
-			ts.tpls[k].mined += r.Count
+			t := &ts.tpls[k]
+			t.mined += r.Count
+			if t.firstText == "" {
+				t.firstText = r.FirstTemplate
+			}
+			for _, p := range r.PreviousTemplates {
+				if p != t.text && !slices.Contains(t.previous, p) {
+					t.previous = append(t.previous, p)
+				}
+			}
 			local[i] = k
 		}
 		for c, i := range byCluster {
@@ -275,7 +287,8 @@ func (e *export) writeTemplates() error {
 			srcs = append(srcs, s)
 		}
 		sort.Strings(srcs)
-		rows = append(rows, schemas.LogTemplate{TemplateID: t.id, Template: t.text, Sources: srcs, FirstSeen: t.first.UTC(), LastSeen: t.last.UTC(), Count: t.count})
+		rows = append(rows, schemas.LogTemplate{TemplateID: t.id, Template: t.text, Sources: srcs, FirstSeen: t.first.UTC(), LastSeen: t.last.UTC(), Count: t.count,
+			FirstTemplate: firstOr(t.firstText, t.text), PreviousTemplates: nonNilStrings(t.previous)})
 	}
 	if len(rows) == 0 {
 		return nil
@@ -287,4 +300,19 @@ func (e *export) writeTemplates() error {
 	}
 	e.rows[schemas.TableLogTemplates] = n
 	return nil
+}
+
+func firstOr(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}
+
+// nonNilStrings makes an empty list an empty Parquet list, not a null one.
+func nonNilStrings(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
 }
