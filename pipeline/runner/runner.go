@@ -75,6 +75,7 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	sweepScratch(log, o.TempDir)
 	from, to, err := runRange(s, o.From, o.To)
 	if err != nil {
 		return nil, err

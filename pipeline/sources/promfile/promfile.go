@@ -52,6 +52,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 
+	"github.com/opsdata/opsdata/internal/scratch"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 )
 
@@ -90,7 +91,7 @@ func Open(ctx context.Context, format Format, f Config, lookback time.Duration) 
 			return nil, fmt.Errorf("metrics.file.timezone: %w", err)
 		}
 	}
-	dir, err := os.MkdirTemp("", "opsdata-promfile-")
+	dir, err := scratch.Dir("", "opsdata-promfile-")
 	if err != nil {
 		return nil, fmt.Errorf("metric files: temporary TSDB: %w", err)
 	}
