@@ -171,7 +171,7 @@ func (e *export) run(ctx context.Context) error {
 	var msrc pipeline.MetricSource
 	if mp := e.plan.Metrics; mp != nil {
 		var err error
-		if msrc, err = mp.Factory.New(ctx, s.Metrics, mp.Config); err != nil {
+		if msrc, err = mp.Factory.New(ctx, s.Metrics, mp.Config, e.problems); err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
 		defer msrc.Close()
