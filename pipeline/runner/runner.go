@@ -157,6 +157,7 @@ type export struct {
 	// names are the published entity names (entities.go);
 	// unknownIncidents counts incidents of other entities, per source.
 	names            map[string]string
+	ids              map[string]string // published source ids (labels.go)
 	unknownIncidents map[string]int64
 	// queryable is the metric source's storage for rule labelers; report
 	// is what merging the labels did (labelreport.go).
