@@ -108,7 +108,7 @@ type (
 		// Queryable: the source serves PromQL storage (MetricSource.Queryable)
 		// to labelers that evaluate rules or read ALERTS over history.
 		Queryable bool
-		New       func(ctx context.Context, m spec.Metrics, cfg Config) (MetricSource, error)
+		New       func(ctx context.Context, m spec.Metrics, cfg Config, problems *Problems) (MetricSource, error)
 		// OpenRaw, when set, reads every raw sample in [from, to) for
 		// opsdata raw; the closer releases what it opened.
 		OpenRaw func(ctx context.Context, cfg Config, from, to time.Time) (storage.Querier, func(), error)

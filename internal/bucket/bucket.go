@@ -2,11 +2,14 @@ package bucket
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/thanos-io/objstore"
 	"github.com/thanos-io/objstore/providers/filesystem"
@@ -44,6 +47,13 @@ func OpenBucket(ctx context.Context, url string, opts ...BucketOption) (objstore
 		b, err := filesystem.NewBucket(dir)
 		if err != nil {
 			return nil, "", fmt.Errorf("output %q: %w", url, err)
+		}
+		if !applyOptions(opts).readOnly {
+			// A crash between writing and renaming an upload leaves its
+			// temporary file beside the object (.catalog.json.tmp-123).
+			if err := sweepTempFiles(dir, tempGrace, time.Now()); err != nil {
+				return nil, "", fmt.Errorf("output %q: %w", url, err)
+			}
 		}
 		return &atomicFS{Bucket: b, root: dir}, "", nil
 	case "s3":
@@ -107,4 +117,36 @@ func (c ContextReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.R.Read(p)
+}
+
+// tempGrace is how old a stray upload temp file must be before it is
+// removed: an upload in flight in another process is younger.
+const tempGrace = time.Hour
+
+// isUploadTemp reports whether name is one of atomicFS's temporary files.
+func isUploadTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-")
+}
+
+// sweepTempFiles removes upload temp files older than grace under root.
+func sweepTempFiles(root string, grace time.Duration, now time.Time) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed meanwhile
+			}
+			return err
+		}
+		if d.IsDir() || !isUploadTemp(d.Name()) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || now.Sub(info.ModTime()) < grace {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	})
 }

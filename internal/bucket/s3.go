@@ -43,8 +43,8 @@ type BucketOption func(*bucketOptions)
 
 type bucketOptions struct {
 	readOnly bool
-	s3     S3
-	getenv func(string) string
+	s3       S3
+	getenv   func(string) string
 }
 
 // WithS3 applies a spec's s3: section to s3:// URLs.

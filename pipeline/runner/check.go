@@ -21,7 +21,7 @@ func CheckInputs(ctx context.Context, p *Plan, problems *pipeline.Problems) []er
 		fail("anonymize.key", err)
 	}
 	if mp := p.Metrics; mp != nil {
-		if src, err := mp.Factory.New(ctx, s.Metrics, mp.Config); err != nil {
+		if src, err := mp.Factory.New(ctx, s.Metrics, mp.Config, problems); err != nil {
 			fail("metrics."+mp.Factory.Section, err)
 		} else if err := src.Close(); err != nil {
 			fail("metrics."+mp.Factory.Section, err)

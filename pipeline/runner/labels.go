@@ -44,6 +44,10 @@ func (e *export) label(ctx context.Context) error {
 			e.labelCfg = label.Config{Horizon: time.Duration(lp.Spec.Horizon), Recovery: time.Duration(lp.Spec.Recovery)}
 		}
 	}
+	for i := range e.incidents {
+		e.incidents[i].ID = e.publishedID(e.incidents[i].ID)
+		e.incidents[i].SourceID = e.publishedID(e.incidents[i].SourceID)
+	}
 	e.incidents = e.knownIncidents(e.incidents) // entities.go
 	e.vocabulary(e.incidents)
 	if err := e.mergeLabels(); err != nil {     // labelreport.go
@@ -125,7 +129,7 @@ func (e *export) vocabulary(incs []pipeline.Incident) {
 func (e *export) ticketStatus(t pipeline.Ticket) string {
 	st, ok := pipeline.NormalizeStatus(t.Status)
 	if !ok && t.Status != "" {
-		e.problems.Add("tickets:"+t.Source, "ticket "+t.ID, "unknown_status",
+		e.problems.Add("tickets:"+t.Source, "ticket "+e.publishedID(t.ID), "unknown_status",
 			fmt.Sprintf("a status of %d characters outside the vocabulary (open, resolved, closed) is published as other", len(t.Status)))
 	}
 	return st
@@ -137,4 +141,22 @@ func ticketSeverity(t pipeline.Ticket) string {
 		return s
 	}
 	return "unknown"
+}
+
+// publishedID is an id from a source system (a ticket key, an alert name)
+// as published: through the anonymizer, once per id, so the same id is the
+// same string in tickets, incidents, windows and the label report.
+func (e *export) publishedID(raw string) string {
+	if raw == "" {
+		return raw
+	}
+	if e.ids == nil {
+		e.ids = map[string]string{}
+	}
+	if p, ok := e.ids[raw]; ok {
+		return p
+	}
+	p := e.anon.Column("incidents.source_id", raw)
+	e.ids[raw] = p
+	return p
 }

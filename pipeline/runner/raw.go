@@ -89,6 +89,7 @@ func Raw(ctx context.Context, o RawOptions) (*RawResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	sweepScratch(log, o.TempDir)
 	version := o.Version
 	if version == "" {
 		version = DefaultVersion(pipeline.Grid{Start: from, End: to})

@@ -75,6 +75,7 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	sweepScratch(log, o.TempDir)
 	from, to, err := runRange(s, o.From, o.To)
 	if err != nil {
 		return nil, err
@@ -156,6 +157,7 @@ type export struct {
 	// names are the published entity names (entities.go);
 	// unknownIncidents counts incidents of other entities, per source.
 	names            map[string]string
+	ids              map[string]string // published source ids (labels.go)
 	unknownIncidents map[string]int64
 	// queryable is the metric source's storage for rule labelers; report
 	// is what merging the labels did (labelreport.go).
@@ -170,7 +172,7 @@ func (e *export) run(ctx context.Context) error {
 	var msrc pipeline.MetricSource
 	if mp := e.plan.Metrics; mp != nil {
 		var err error
-		if msrc, err = mp.Factory.New(ctx, s.Metrics, mp.Config); err != nil {
+		if msrc, err = mp.Factory.New(ctx, s.Metrics, mp.Config, e.problems); err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
 		defer msrc.Close()

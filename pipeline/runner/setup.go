@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
+
+	"github.com/opsdata/opsdata/internal/scratch"
 )
 
 // runLogger is the run's logger: l, or one that discards when l is nil.
@@ -17,9 +20,28 @@ func runLogger(l *slog.Logger) *slog.Logger {
 // makeStaging creates the run's staging directory under tempDir (the
 // system temp dir when ""); the caller removes it.
 func makeStaging(tempDir string) (string, error) {
-	dir, err := os.MkdirTemp(tempDir, "opsdata-staging-")
+	dir, err := scratch.Dir(tempDir, "opsdata-staging-")
 	if err != nil {
 		return "", fmt.Errorf("staging dir: %w", err)
 	}
 	return dir, nil
+}
+
+// sweepScratch removes the temporary directories crashed runs left in
+// tempDir and the system temp dir (internal/scratch: only opsdata's own,
+// only when their owner is gone).
+func sweepScratch(log *slog.Logger, tempDir string) {
+	dirs := []string{""}
+	if tempDir != "" && tempDir != os.TempDir() {
+		dirs = append(dirs, tempDir)
+	}
+	for _, d := range dirs {
+		n, err := scratch.Sweep(d, scratch.Grace, time.Now())
+		if n > 0 {
+			log.Info("removed temporary directories of crashed runs", "count", n, "dir", d)
+		}
+		if err != nil {
+			log.Warn("sweeping temporary directories", "err", err)
+		}
+	}
 }

@@ -48,7 +48,7 @@ func (e *export) writeTables() error {
 	for _, t := range e.tickets {
 		ents := e.publishedEntities(t.Entities)
 		tickets = append(tickets, schemas.Ticket{
-			TicketID: t.ID, Source: t.Source, Title: e.anon.Column("tickets.title", t.Title), Body: e.anon.Column("tickets.body", t.Body),
+			TicketID: e.publishedID(t.ID), Source: t.Source, Title: e.anon.Column("tickets.title", t.Title), Body: e.anon.Column("tickets.body", t.Body),
 			Status: e.ticketStatus(t), Severity: ticketSeverity(t), Created: t.Created.UTC(),
 			ImpactStart: utcPtr(t.ImpactStart), Resolved: utcPtr(t.Resolved), Entities: ents,
 		})

@@ -144,7 +144,7 @@ func Factory() pipeline.MetricSourceFactory {
 	return pipeline.MetricSourceFactory{
 		Section:   "prometheus",
 		NewConfig: func() pipeline.Config { return &Config{} },
-		New: func(_ context.Context, m spec.Metrics, cfg pipeline.Config) (pipeline.MetricSource, error) {
+		New: func(_ context.Context, m spec.Metrics, cfg pipeline.Config, _ *pipeline.Problems) (pipeline.MetricSource, error) {
 			s, err := Open(*cfg.(*Config))
 			if err != nil {
 				return nil, err

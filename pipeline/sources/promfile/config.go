@@ -17,7 +17,13 @@ import (
 // evaluated by Prometheus's engine exactly like source tsdb. The formats
 // are described in docs/spec.md and pipeline/sources/promfile.
 type Config struct {
-	format Format // set by the kind, not a key
+	format   Format             // set by the kind, not a key
+	problems *pipeline.Problems // where kept duplicates are counted (set by the factory)
+	// Duplicates says what a sample at or before its series' previous
+	// sample means: refuse (default: the load fails, every such sample
+	// reported), keep_first or keep_last (the others dropped and counted in
+	// bad_input). Out-of-order samples are dropped under both keep policies.
+	Duplicates string `yaml:"duplicates"`
 	// Path is a glob; matching files are read in sorted order, so the
 	// samples of one series must be in time order across them. A .gz
 	// suffix is decompressed.
@@ -29,8 +35,13 @@ type Config struct {
 
 // Validate checks metrics.file for the given source (openmetrics or csv)
 // and returns one message per problem, each naming its key.
-func (f Config) problems(source string) []string {
+func (f Config) validate(source string) []string {
 	var errs []string
+	switch f.Duplicates {
+	case "", DuplicatesRefuse, DuplicatesKeepFirst, DuplicatesKeepLast:
+	default:
+		errs = append(errs, fmt.Sprintf("duplicates: %q is not refuse, keep_first or keep_last", f.Duplicates))
+	}
 	add := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
 	switch {
 	case f.Path == "":
@@ -50,9 +61,16 @@ func (f Config) problems(source string) []string {
 	return errs
 }
 
+// The duplicate-sample policies of metrics.file.duplicates.
+const (
+	DuplicatesRefuse    = "refuse"
+	DuplicatesKeepFirst = "keep_first"
+	DuplicatesKeepLast  = "keep_last"
+)
+
 // Validate checks the section; keys are named relative to metrics.file.
 func (f *Config) Validate() error {
-	if errs := f.problems(string(f.format)); len(errs) > 0 {
+	if errs := f.validate(string(f.format)); len(errs) > 0 {
 		return errors.New(strings.Join(errs, "; "))
 	}
 	return nil
@@ -66,8 +84,10 @@ func Factory(format Format) pipeline.MetricSourceFactory {
 		Section:   "file",
 		NewConfig: func() pipeline.Config { return &Config{format: format} },
 		Queryable: true,
-		New: func(ctx context.Context, m spec.Metrics, cfg pipeline.Config) (pipeline.MetricSource, error) {
-			return Open(ctx, format, *cfg.(*Config), time.Duration(m.LookbackDelta))
+		New: func(ctx context.Context, m spec.Metrics, cfg pipeline.Config, problems *pipeline.Problems) (pipeline.MetricSource, error) {
+			c := *cfg.(*Config)
+			c.problems = problems
+			return Open(ctx, format, c, time.Duration(m.LookbackDelta))
 		},
 	}
 }

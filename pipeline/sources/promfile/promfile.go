@@ -9,9 +9,12 @@
 // Prometheus's tsdb.BlockWriter, whose head memory-maps full chunks to disk;
 // memory grows with the number of series, not of samples. The samples of
 // one series must be in time order (across the matched files, read in
-// sorted order); an out-of-order or duplicate sample is an error naming
-// file:line. Every malformed line is an error naming file:line (fail fast:
-// a metric source has no partial result worth publishing).
+// sorted order). A sample at or before its series' previous one follows
+// metrics.file.duplicates: refuse (the load fails and every such sample is
+// reported, not only the first), keep_first or keep_last (the others are
+// dropped and counted in bad_input as metrics:file). Every malformed line
+// is an error naming file:line (fail fast: a metric source has no partial
+// result worth publishing).
 //
 // CSV format (header required, columns in any order), for example:
 //
@@ -52,6 +55,8 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 
+	"github.com/opsdata/opsdata/internal/scratch"
+	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 )
 
@@ -90,11 +95,11 @@ func Open(ctx context.Context, format Format, f Config, lookback time.Duration) 
 			return nil, fmt.Errorf("metrics.file.timezone: %w", err)
 		}
 	}
-	dir, err := os.MkdirTemp("", "opsdata-promfile-")
+	dir, err := scratch.Dir("", "opsdata-promfile-")
 	if err != nil {
 		return nil, fmt.Errorf("metric files: temporary TSDB: %w", err)
 	}
-	st, err := load(ctx, dir, files, func(ctx context.Context, path string, r io.Reader, add addFunc) error {
+	st, err := load(ctx, dir, files, f.Duplicates, f.problems, func(ctx context.Context, path string, r io.Reader, add addFunc) error {
 		switch format {
 		case OpenMetrics:
 			return ReadOpenMetrics(ctx, path, r, add)
@@ -140,28 +145,50 @@ const commitEvery = 50_000
 
 type seriesState struct {
 	ref  storage.SeriesRef
+	seen bool
 	last int64
 	line int
 	file string
+	// keep_last holds each series' latest sample back until a later one
+	// arrives, so a duplicate can still replace it.
+	lset labels.Labels
+	held float64
 }
 
 type loader struct {
-	ctx     context.Context
-	app     storage.Appender
-	w       *tsdb.BlockWriter
-	series  map[string]*seriesState
-	buf     []byte
-	pending int
-	samples int64
+	policy   string
+	problems *pipeline.Problems
+	refused  int64    // samples refused under the refuse policy
+	examples []string // the first few of them, file:line and why
+	ctx      context.Context
+	app      storage.Appender
+	w        *tsdb.BlockWriter
+	series   map[string]*seriesState
+	buf      []byte
+	pending  int
+	samples  int64
 }
 
-func load(ctx context.Context, dir string, files []string, read readFunc) (*loader, error) {
+func load(ctx context.Context, dir string, files []string, policy string, problems *pipeline.Problems, read readFunc) (*loader, error) {
 	w, err := tsdb.NewBlockWriter(promslog.NewNopLogger(), dir, blockSize)
 	if err != nil {
 		return nil, fmt.Errorf("metric files: temporary TSDB: %w", err)
 	}
-	l := &loader{ctx: ctx, w: w, app: w.Appender(ctx), series: map[string]*seriesState{}}
+	if policy == "" {
+		policy = DuplicatesRefuse
+	}
+	if problems == nil {
+		problems = &pipeline.Problems{}
+	}
+	l := &loader{policy: policy, problems: problems, ctx: ctx, w: w, app: w.Appender(ctx), series: map[string]*seriesState{}}
 	err = l.readAll(files, read)
+	if err == nil {
+		err = l.flushHeld()
+	}
+	if err == nil && l.refused > 0 {
+		err = fmt.Errorf("metric files: %d samples at or before their series' previous sample, e.g. %s; the samples of a series must be in time order across the files (sorted by name), or set metrics.file.duplicates: keep_first or keep_last",
+			l.refused, strings.Join(l.examples, "; "))
+	}
 	if err == nil && l.samples == 0 {
 		err = fmt.Errorf("metric files %s: no samples", strings.Join(files, ", "))
 	}
@@ -209,28 +236,79 @@ func (l *loader) readFile(path string, read readFunc) error {
 func (l *loader) add(path string, line int, lset labels.Labels, t int64, v float64) error {
 	l.buf = lset.Bytes(l.buf[:0])
 	s, ok := l.series[string(l.buf)]
-	if ok && t <= s.last {
-		what := "out of order"
-		if t == s.last {
-			what = "a duplicate timestamp"
+	if !ok {
+		s = &seriesState{}
+		if l.policy == DuplicatesKeepLast {
+			s.lset = lset.Copy()
 		}
-		return fmt.Errorf("%s:%d: sample of %s at %s is %s (previous sample %s:%d at %s); the samples of a series must be in time order across the files, sorted by name",
-			path, line, lset, time.UnixMilli(t).UTC().Format(time.RFC3339Nano), what,
-			s.file, s.line, time.UnixMilli(s.last).UTC().Format(time.RFC3339Nano))
+		l.series[string(l.buf)] = s
 	}
-	var ref storage.SeriesRef
-	if ok {
-		ref = s.ref
+	if s.seen && t <= s.last {
+		return l.early(s, path, line, lset, t, v)
 	}
-	ref, err := l.app.Append(ref, lset, t, v)
+	if l.policy == DuplicatesKeepLast {
+		if s.seen {
+			if err := l.append(s, s.lset, s.last, s.held, s.file, s.line); err != nil {
+				return err
+			}
+		}
+		s.held = v
+	} else if err := l.append(s, lset, t, v, path, line); err != nil {
+		return err
+	}
+	s.seen, s.last, s.file, s.line = true, t, path, line
+	return nil
+}
+
+// early handles a sample at or before its series' previous one.
+func (l *loader) early(s *seriesState, path string, line int, lset labels.Labels, t int64, v float64) error {
+	reason, what := "out_of_order_sample", "out of order"
+	if t == s.last {
+		reason, what = "duplicate_sample", "a duplicate timestamp"
+	}
+	where := fmt.Sprintf("%s:%d", path, line)
+	detail := fmt.Sprintf("sample at %s is %s (previous sample %s:%d)", time.UnixMilli(t).UTC().Format(time.RFC3339Nano), what, s.file, s.line)
+	switch {
+	case l.policy == DuplicatesRefuse:
+		l.refused++
+		if len(l.examples) < pipeline.MaxProblemExamples {
+			l.examples = append(l.examples, fmt.Sprintf("%s: %s of %s", where, detail, lset))
+		}
+	case l.policy == DuplicatesKeepLast && t == s.last:
+		s.held, s.file, s.line = v, path, line // the later one wins
+		l.problems.Add("metrics:file", where, reason, detail+"; the earlier one was dropped (keep_last)")
+	default:
+		l.problems.Add("metrics:file", where, reason, detail+"; dropped ("+l.policy+")")
+	}
+	return nil
+}
+
+// flushHeld appends the samples keep_last still holds back.
+func (l *loader) flushHeld() error {
+	if l.policy != DuplicatesKeepLast {
+		return nil
+	}
+	keys := make([]string, 0, len(l.series))
+	for k := range l.series {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if s := l.series[k]; s.seen {
+			if err := l.append(s, s.lset, s.last, s.held, s.file, s.line); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (l *loader) append(s *seriesState, lset labels.Labels, t int64, v float64, path string, line int) error {
+	ref, err := l.app.Append(s.ref, lset, t, v)
 	if err != nil {
 		return fmt.Errorf("%s:%d: append %s: %w", path, line, lset, err)
 	}
-	if !ok {
-		s = &seriesState{}
-		l.series[string(l.buf)] = s
-	}
-	s.ref, s.last, s.line, s.file = ref, t, line, path
+	s.ref = ref
 	l.samples++
 	if l.pending++; l.pending >= commitEvery {
 		if err := l.app.Commit(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"go.uber.org/goleak"
 
 	"github.com/opsdata/opsdata/pipeline"
@@ -268,8 +269,8 @@ func TestOpenErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, path, err string
 	}{
-		{"out of order", write("ooo.csv", "timestamp,__name__,value\n1772323215,x,1\n1772323200,x,2\n"), "ooo.csv:3: sample of {__name__=\"x\"} at 2026-03-01T00:00:00Z is out of order (previous sample"},
-		{"duplicate", write("dup.csv", "timestamp,__name__,value\n1772323200,x,1\n1772323200,x,2\n"), "dup.csv:3: sample of {__name__=\"x\"} at 2026-03-01T00:00:00Z is a duplicate timestamp"},
+		{"out of order", write("ooo.csv", "timestamp,__name__,value\n1772323215,x,1\n1772323200,x,2\n"), "ooo.csv:3: sample at 2026-03-01T00:00:00Z is out of order (previous sample"},
+		{"duplicate", write("dup.csv", "timestamp,__name__,value\n1772323200,x,1\n1772323200,x,2\n"), "dup.csv:3: sample at 2026-03-01T00:00:00Z is a duplicate timestamp"},
 		{"no samples", write("empty.csv", "timestamp,__name__,value\n"), "no samples"},
 		{"no file", filepath.Join(dir, "none-*.csv"), "no file matches"},
 	} {
@@ -288,5 +289,55 @@ func TestOpenErrors(t *testing.T) {
 				t.Errorf("temporary TSDB left behind: %v", after)
 			}
 		})
+	}
+}
+
+// TestDuplicatePolicies: refuse reports every early sample, not only the
+// first; keep_first and keep_last keep one sample per timestamp and count
+// the others in bad_input; out-of-order samples are dropped under both.
+func TestDuplicatePolicies(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "dup.csv")
+	os.WriteFile(p, []byte("timestamp,__name__,value\n"+
+		"1772323200,x,1\n1772323200,x,2\n1772323260,x,3\n1772323260,x,4\n1772323230,x,9\n1772323320,x,5\n"), 0o644)
+	for _, tc := range []struct {
+		policy  string
+		want    []float64 // values at 00:00, 00:01, 00:02
+		dropped int64
+	}{
+		{DuplicatesKeepFirst, []float64{1, 3, 5}, 3},
+		{DuplicatesKeepLast, []float64{2, 4, 5}, 3},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			problems := &pipeline.Problems{}
+			src, err := Open(context.Background(), CSV, Config{Path: p, Duplicates: tc.policy, problems: problems}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			q, err := src.Queryable().Querier(0, 1<<62)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			set := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, "x"))
+			var got []float64
+			for set.Next() {
+				it := set.At().Iterator(nil)
+				for it.Next() != chunkenc.ValNone {
+					_, v := it.At()
+					got = append(got, v)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("values %v, want %v", got, tc.want)
+			}
+			if n := problems.Report()["metrics:file"].Count; n != tc.dropped {
+				t.Errorf("%d samples counted, want %d", n, tc.dropped)
+			}
+		})
+	}
+	_, err := Open(context.Background(), CSV, Config{Path: p}, 0)
+	if err == nil || !strings.Contains(err.Error(), "3 samples at or before") || !strings.Contains(err.Error(), "dup.csv:5") {
+		t.Fatalf("refuse: err = %v, want all three early samples reported", err)
 	}
 }

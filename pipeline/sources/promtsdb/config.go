@@ -33,7 +33,7 @@ func Factory() pipeline.MetricSourceFactory {
 		Section:   "tsdb",
 		NewConfig: func() pipeline.Config { return &Config{} },
 		Queryable: true,
-		New: func(ctx context.Context, m spec.Metrics, cfg pipeline.Config) (pipeline.MetricSource, error) {
+		New: func(ctx context.Context, m spec.Metrics, cfg pipeline.Config, _ *pipeline.Problems) (pipeline.MetricSource, error) {
 			return Open(ctx, cfg.(*Config).Path, time.Duration(m.LookbackDelta))
 		},
 		OpenRaw: func(_ context.Context, cfg pipeline.Config, from, to time.Time) (storage.Querier, func(), error) {

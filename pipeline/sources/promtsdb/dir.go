@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/oklog/ulid/v2"
+	"github.com/opsdata/opsdata/internal/scratch"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
@@ -78,7 +79,7 @@ func OpenDir(dir string) (*Dir, error) {
 		d.blocks = append(d.blocks, b)
 	}
 	if withWAL {
-		if d.sandbox, err = os.MkdirTemp("", "opsdata-tsdb-"); err != nil {
+		if d.sandbox, err = scratch.Dir("", "opsdata-tsdb-"); err != nil {
 			d.Close()
 			return nil, fmt.Errorf("tsdb scratch dir: %w", err)
 		}
