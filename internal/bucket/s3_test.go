@@ -111,17 +111,7 @@ func minioBucket(t *testing.T, name string, c bucket.S3) (*miniotest.Server, obj
 	t.Helper()
 	srv := miniotest.Start(t)
 	srv.CreateBucket(t, name)
-	return srv, open(t, srv, "s3://"+name+"/prefix", c)
-}
-
-func open(t *testing.T, srv *miniotest.Server, url string, c bucket.S3) objstore.Bucket {
-	t.Helper()
-	bkt, _, err := bucket.OpenBucket(context.Background(), url, bucket.WithS3(c), bucket.WithGetenv(srv.Getenv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bkt.Close() })
-	return bkt
+	return srv, srv.Open(t, "s3://"+name+"/prefix", c)
 }
 
 func TestMinIOMultipart(t *testing.T) {
@@ -165,7 +155,7 @@ func TestMinIOMultipart(t *testing.T) {
 func TestMinIOErrors(t *testing.T) {
 	srv := miniotest.Start(t)
 	ctx := context.Background()
-	bkt := open(t, srv, "s3://no-such-bucket/p", bucket.S3{})
+	bkt := srv.Open(t, "s3://no-such-bucket/p", bucket.S3{})
 	err := bkt.Upload(ctx, "x", strings.NewReader("x"))
 	if err == nil || !strings.Contains(err.Error(), "no-such-bucket") || !strings.Contains(err.Error(), "create the bucket first") {
 		t.Errorf("upload to a missing bucket: %v; want the bucket named and advice", err)
@@ -186,7 +176,7 @@ func TestMinIOErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "credentials: environment") || !strings.Contains(err.Error(), "check the credentials") {
 		t.Errorf("upload with a wrong secret: %v; want the credential source and advice", err)
 	}
-	good := open(t, srv, "s3://b-errors", bucket.S3{})
+	good := srv.Open(t, "s3://b-errors", bucket.S3{})
 	if _, err := good.Get(ctx, "missing"); err == nil || !good.IsObjNotFoundErr(err) {
 		t.Errorf("get of a missing object: %v; want a not-found error", err)
 	}

@@ -23,6 +23,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/opsdata/opsdata/internal/bucket"
+	"github.com/thanos-io/objstore"
 )
 
 // Server is a running MinIO.
@@ -216,4 +218,16 @@ func (s *Server) CreateBucket(t testing.TB, name string) {
 	if err := s.Client(t).MakeBucket(context.Background(), name, minio.MakeBucketOptions{Region: "us-east-1"}); err != nil {
 		t.Fatalf("create bucket %s: %v", name, err)
 	}
+}
+
+// Open opens url (s3://BUCKET[/PREFIX]) on the server with the spec's s3
+// settings c; the bucket is closed when the test ends.
+func (s *Server) Open(t testing.TB, url string, c bucket.S3) objstore.Bucket {
+	t.Helper()
+	bkt, _, err := bucket.OpenBucket(context.Background(), url, bucket.WithS3(c), bucket.WithGetenv(s.Getenv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bkt.Close() })
+	return bkt
 }

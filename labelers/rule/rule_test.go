@@ -10,15 +10,14 @@ import (
 	"github.com/prometheus/prometheus/promql/promqltest"
 
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/pipelinetest"
 )
 
-var m0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-
-func mAt(m float64) time.Time { return m0.Add(time.Duration(m * float64(time.Minute))) }
-func mAtp(m float64) *time.Time {
-	x := mAt(m)
-	return &x
-}
+var (
+	m0   = pipelinetest.T0
+	mAt  = pipelinetest.At
+	mAtp = pipelinetest.AtP
+)
 
 // TestRuleLabelerForHonoured loads series promqltest-style and checks that
 // only conditions lasting `for:` become incidents, from activeAt to resolve.

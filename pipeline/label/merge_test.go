@@ -5,15 +5,14 @@ import (
 	"time"
 
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/pipelinetest"
 )
 
-var m0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-
-func mAt(m float64) time.Time { return m0.Add(time.Duration(m * float64(time.Minute))) }
-func mAtp(m float64) *time.Time {
-	x := mAt(m)
-	return &x
-}
+var (
+	m0   = pipelinetest.T0
+	mAt  = pipelinetest.At
+	mAtp = pipelinetest.AtP
+)
 
 func TestMergeTable(t *testing.T) {
 	grid, _ := pipeline.NewGrid(m0, mAt(120), time.Minute)

@@ -54,7 +54,7 @@ func TestMinIOPublicPrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	manifest := "/public/prefix/" + publishtest.Dataset + "/2026-01-05/manifest.json"
-	anon := open(t, srv, "s3://public/prefix", bucket.S3{Credentials: bucket.S3Credentials{Anonymous: true}})
+	anon := srv.Open(t, "s3://public/prefix", bucket.S3{Credentials: bucket.S3Credentials{Anonymous: true}})
 	if code := anonGet(t, srv, manifest); code != http.StatusForbidden {
 		t.Fatalf("anonymous GET before --public: HTTP %d, want 403", code)
 	}
@@ -176,18 +176,9 @@ func minioBucket(t *testing.T, name string, c bucket.S3) (*miniotest.Server, obj
 	t.Helper()
 	srv := miniotest.Start(t)
 	srv.CreateBucket(t, name)
-	return srv, open(t, srv, "s3://"+name+"/prefix", c)
+	return srv, srv.Open(t, "s3://"+name+"/prefix", c)
 }
 
-func open(t *testing.T, srv *miniotest.Server, url string, c bucket.S3) objstore.Bucket {
-	t.Helper()
-	bkt, _, err := bucket.OpenBucket(context.Background(), url, bucket.WithS3(c), bucket.WithGetenv(srv.Getenv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bkt.Close() })
-	return bkt
-}
 func envOf(kv map[string]string) func(string) string {
 	return func(k string) string { return kv[k] }
 }

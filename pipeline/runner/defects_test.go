@@ -20,20 +20,14 @@ import (
 // which the sources return tickets (by start time): ids out of time order.
 func TestTicketsSortedByID(t *testing.T) {
 	dir := shortDemo(t)
-	tickets := filepath.Join(t.TempDir(), "tickets.json")
-	if err := os.WriteFile(tickets, []byte(`[
+	sp, b := withTickets(t, dir, `[
   {"id": "OPS-9", "title": "late id, early start", "status": "resolved", "severity": "major",
    "created": "2026-01-05T01:10:00Z", "resolved": "2026-01-05T01:30:00Z", "services": ["checkout"]},
   {"id": "OPS-10", "title": "early id, late start", "status": "resolved", "severity": "minor",
    "created": "2026-01-05T03:10:00Z", "resolved": "2026-01-05T03:20:00Z", "services": ["cart"]},
   {"id": "ALPHA-1", "title": "middle", "status": "resolved", "severity": "minor",
    "created": "2026-01-05T02:10:00Z", "resolved": "2026-01-05T02:20:00Z", "services": ["cart"]}
-]`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sp, b := demoSpec(t, dir, func(s string) string {
-		return strings.Replace(s, filepath.Join(dir, "demo-data", "tickets.json"), tickets, 1)
-	})
+]`)
 	out := t.TempDir()
 	res, err := export(t, sp, b, out)
 	if err != nil {
@@ -165,18 +159,12 @@ anonymize:
 // unknown/other, never as written (a status may hold an e-mail address).
 func TestTicketVocabularies(t *testing.T) {
 	dir := shortDemo(t)
-	tickets := filepath.Join(t.TempDir(), "tickets.json")
-	if err := os.WriteFile(tickets, []byte(`[
+	sp, b := withTickets(t, dir, `[
   {"id": "OPS-1", "title": "a", "status": "In Progress", "severity": "SEV-1",
    "created": "2026-01-05T01:10:00Z", "resolved": "2026-01-05T01:30:00Z", "services": ["checkout"]},
   {"id": "OPS-2", "title": "b", "status": "escalated to carol.k@acme-corp.example", "severity": "bananas",
    "created": "2026-01-05T03:10:00Z", "resolved": "2026-01-05T03:20:00Z", "services": ["cart"]}
-]`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sp, b := demoSpec(t, dir, func(s string) string {
-		return strings.Replace(s, filepath.Join(dir, "demo-data", "tickets.json"), tickets, 1)
-	})
+]`)
 	out := t.TempDir()
 	res, err := export(t, sp, b, out)
 	if err != nil {
@@ -200,4 +188,17 @@ func TestTicketVocabularies(t *testing.T) {
 	if rep.Reasons["unknown_severity"] != 1 || res.Problems["tickets:ops-tickets"].Reasons["unknown_status"] != 1 {
 		t.Errorf("problems %+v: want one unknown_severity (labels:ticket) and one unknown_status (tickets:ops-tickets)", res.Problems)
 	}
+}
+
+// withTickets is the demo spec with its tickets replaced by the JSON array
+// text (written to a file of its own).
+func withTickets(t *testing.T, dir, text string) (*specpkg.Spec, []byte) {
+	t.Helper()
+	tickets := filepath.Join(t.TempDir(), "tickets.json")
+	if err := os.WriteFile(tickets, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return demoSpec(t, dir, func(s string) string {
+		return strings.Replace(s, filepath.Join(dir, "demo-data", "tickets.json"), tickets, 1)
+	})
 }
