@@ -1,6 +1,7 @@
 package alertseries
 
 import (
+	"context"
 	"errors"
 
 	"github.com/opsdata/opsdata/labelers/internal/gridquery"
@@ -21,3 +22,6 @@ func Factory() pipeline.LabelerFactory {
 		return NewAlertSeriesLabeler(*c, p), nil
 	})
 }
+
+// Fingerprint: ALERTS series come from the metric source, fingerprinted there.
+func (*Config) Fingerprint(context.Context) (string, error) { return "alerts_series", nil }

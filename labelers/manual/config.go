@@ -1,6 +1,7 @@
 package manual
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -45,4 +46,9 @@ func Factory() pipeline.LabelerFactory {
 	return gridquery.Factory(false, func(c *Config, _ *pipeline.Problems) (pipeline.Labeler, error) {
 		return NewManualLabeler(*c)
 	})
+}
+
+// Fingerprint identifies the label files (pipeline.Fingerprinter).
+func (c *Config) Fingerprint(context.Context) (string, error) {
+	return pipeline.FingerprintFiles(c.Path)
 }

@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -34,4 +35,9 @@ func Factory() pipeline.LabelerFactory {
 	return gridquery.Factory(true, func(c *Config, p *pipeline.Problems) (pipeline.Labeler, error) {
 		return NewRuleLabeler(*c, p)
 	})
+}
+
+// Fingerprint identifies the rule files (pipeline.Fingerprinter).
+func (c *Config) Fingerprint(context.Context) (string, error) {
+	return pipeline.FingerprintFiles(c.Rules...)
 }

@@ -1,6 +1,8 @@
 package ticket
 
 import (
+	"context"
+
 	"github.com/opsdata/opsdata/labelers/internal/gridquery"
 	"github.com/opsdata/opsdata/pipeline"
 )
@@ -18,3 +20,6 @@ func Factory() pipeline.LabelerFactory {
 		return NewTicketLabeler(p), nil
 	})
 }
+
+// Fingerprint: the ticket labeler reads nothing but the tickets.
+func (*Config) Fingerprint(context.Context) (string, error) { return "ticket", nil }

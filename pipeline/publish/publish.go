@@ -291,7 +291,7 @@ func buildCatalog(ctx context.Context, bkt objstore.Bucket, prefix, dataset stri
 	if err := bkt.Iter(ctx, ddir, func(name string) error {
 		if v, ok := strings.CutSuffix(name, "/"); ok {
 			v = path.Base(v)
-			if schemas.ValidateName("version", v) == nil {
+			if v != schemas.StateDir && schemas.ValidateName("version", v) == nil {
 				versions = append(versions, v)
 			}
 		}
@@ -325,4 +325,10 @@ func buildCatalog(ctx context.Context, bkt objstore.Bucket, prefix, dataset stri
 		cat.Latest = v
 	}
 	return cat, nil
+}
+
+// RepairPointers rewrites catalog.json, latest and latest.json from the
+// versions' manifests if they differ (a run killed after its manifest).
+func RepairPointers(ctx context.Context, bkt objstore.Bucket, prefix, dataset string) error {
+	return updatePointers(ctx, bkt, prefix, dataset)
 }

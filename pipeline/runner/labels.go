@@ -50,7 +50,7 @@ func (e *export) label(ctx context.Context) error {
 	}
 	e.incidents = e.knownIncidents(e.incidents) // entities.go
 	e.vocabulary(e.incidents)
-	if err := e.mergeLabels(); err != nil {     // labelreport.go
+	if err := e.mergeLabels(); err != nil { // labelreport.go
 		return err
 	}
 	sort.SliceStable(e.incidents, func(i, j int) bool {

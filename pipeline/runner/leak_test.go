@@ -17,7 +17,7 @@ import (
 // byte, in any field they are planted in.
 var planted = []string{
 	"AKIAIOSFODNN7EXAMPLQ",                                      // AWS access key id
-	"AIzaSyD3mo9xQk7Vb2nL5pR8tU1wY4zC6eF0gH-",                    // Google API key ending in '-'
+	"AIzaSyD3mo9xQk7Vb2nL5pR8tU1wY4zC6eF0gH-",                   // Google API key ending in '-'
 	"sk-proj-Xa8Jk3Lm9Qp2Rt7Vw4Yz6Bc1De5Fg0Hi3Jk8Lm2Np7Qr",      // OpenAI
 	"sk-ant-api03-Zx9Cv8Bn7Mq6Wa5Sd4Fg3Hj2Kl1Po0Iu9Yt8Re7Wq6Aa", // Anthropic
 	"hf_QwErTyUiOpAsDfGhJkLzXcVbNmQwErTy12",                     // Hugging Face

@@ -1,6 +1,9 @@
 package runner
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -233,4 +236,43 @@ func splitJoined(err error) []string {
 		}
 	}
 	return parts
+}
+
+// Fingerprint combines the fingerprints of every input of the plan (the
+// metric source, log and ticket sources, labelers); ok is false when one of
+// them cannot be fingerprinted without reading it (a remote source).
+func (p *Plan) Fingerprint(ctx context.Context) (fp string, ok bool, err error) {
+	h := sha256.New()
+	add := func(what string, cfg pipeline.Config) bool {
+		f, isFP := cfg.(pipeline.Fingerprinter)
+		if !isFP {
+			return false
+		}
+		v, e := f.Fingerprint(ctx)
+		if e != nil {
+			err = fmt.Errorf("fingerprint %s: %w", what, e)
+			return false
+		}
+		fmt.Fprintf(h, "%s %s\n", what, v)
+		return true
+	}
+	if p.Metrics != nil && !add("metrics."+p.Metrics.Kind, p.Metrics.Config) {
+		return "", false, err
+	}
+	for i, l := range p.Logs {
+		if !add(fmt.Sprintf("logs[%d]", i), l.Config) {
+			return "", false, err
+		}
+	}
+	for i, t := range p.Tickets {
+		if !add(fmt.Sprintf("tickets[%d]", i), t.Config) {
+			return "", false, err
+		}
+	}
+	for i, l := range p.Labelers {
+		if !add(fmt.Sprintf("labelers[%d]", i), l.Config) {
+			return "", false, err
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), true, nil
 }

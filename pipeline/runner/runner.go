@@ -6,8 +6,6 @@ package runner
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -92,13 +90,32 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	specDigest := digest(o.SpecBytes)
+	fingerprint, fpOK, fpErr := plan.Fingerprint(ctx)
+	if fpOK && fpErr == nil {
+		// A re-run over unchanged inputs is known before any data is read.
+		m, same, err := alreadyPublished(ctx, s, output, version, inputState{
+			Version: version, InputFingerprint: fingerprint, SpecDigest: specDigest, CodeVersion: o.CodeVersion,
+			KeyEpoch: anonymize.Epoch(key), From: grid.Start, To: grid.End,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if same {
+			log.Info("inputs unchanged since the published version: nothing read", "version", version)
+			return &Result{Dataset: s.Dataset, Version: version, Output: output, Manifest: m, AlreadyPublished: true, Rows: tableRows(m), Problems: m.BadInput}, nil
+		}
+	}
+	if !fpOK {
+		fingerprint = ""
+	}
 	staging, err := makeStaging(o.TempDir)
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(staging)
 
-	e := &export{o: o, s: s, plan: plan, log: log, grid: grid, anon: anon, keyEpoch: anonymize.Epoch(key), staging: staging,
+	e := &export{fingerprint: fingerprint, o: o, s: s, plan: plan, log: log, grid: grid, anon: anon, keyEpoch: anonymize.Epoch(key), staging: staging,
 		problems: &pipeline.Problems{}, rows: map[string]int64{}, seriesID: map[string]int64{}, unknownIncidents: map[string]int64{}}
 	if err := e.run(ctx); err != nil {
 		return nil, err
@@ -109,6 +126,13 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	man, already, err := finish(ctx, staged{dir: staging, meta: e.meta(version), anon: anon, spec: s, output: output, public: o.Public})
 	if err != nil {
 		return nil, err
+	}
+	if fingerprint != "" {
+		st := inputState{Version: version, InputFingerprint: fingerprint, SpecDigest: specDigest, CodeVersion: o.CodeVersion,
+			KeyEpoch: e.keyEpoch, From: grid.Start, To: grid.End}
+		if err := writeInputState(ctx, s, output, st); err != nil {
+			log.Warn("could not record the inputs' fingerprint (the next run reads them again)", "err", err)
+		}
 	}
 	res := &Result{Dataset: s.Dataset, Version: version, Output: output, Manifest: man, AlreadyPublished: already, Rows: e.rows, Problems: e.problems.Report()}
 	return res, nil
@@ -130,16 +154,17 @@ func DefaultVersion(g pipeline.Grid) string {
 }
 
 type export struct {
-	o        Options
-	s        *spec.Spec
-	plan     *Plan
-	log      *slog.Logger
-	grid     pipeline.Grid
-	anon     *anonymize.Anonymizer
-	keyEpoch string
-	staging  string
-	problems *pipeline.Problems
-	rows     map[string]int64
+	o           Options
+	fingerprint string // of the inputs, "" when one has none (plan.go)
+	s           *spec.Spec
+	plan        *Plan
+	log         *slog.Logger
+	grid        pipeline.Grid
+	anon        *anonymize.Anonymizer
+	keyEpoch    string
+	staging     string
+	problems    *pipeline.Problems
+	rows        map[string]int64
 
 	entities []string
 	// logEntities are the entities of the log lines in range (pass 1).
@@ -317,7 +342,6 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func (e *export) meta(version string) publish.Meta {
-	sum := sha256.Sum256(e.o.SpecBytes)
 	feats := make([]schemas.FeatureInfo, len(e.s.Metrics.Features))
 	for i, f := range e.s.Metrics.Features {
 		feats[i] = schemas.FeatureInfo{Name: f.Name, Expr: f.Expr, Unit: f.Unit, Help: f.Help}
@@ -326,7 +350,7 @@ func (e *export) meta(version string) publish.Meta {
 		Dataset: e.s.Dataset, Version: version, Title: e.s.Title, Description: e.s.Description,
 		Licence: e.s.Licence, Citation: e.s.Citation,
 		From: e.grid.Start, To: e.grid.End, Window: e.grid.Step, EntityKind: e.s.Entity.Kind,
-		SpecDigest: "sha256:" + hex.EncodeToString(sum[:]), CodeVersion: e.o.CodeVersion,
+		SpecDigest: digest(e.o.SpecBytes), CodeVersion: e.o.CodeVersion,
 		KeyEpoch: e.keyEpoch, SchemaVersions: schemas.Versions,
 		Features: feats, Labels: e.labelSummary(), BadInput: e.problems.Report(),
 		Anonymization: e.anon.Report(),

@@ -1,6 +1,7 @@
 package logfile
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -163,4 +164,9 @@ func (l *Config) validateLogFormat() []string {
 		add("log_format: only for format logpai")
 	}
 	return errs
+}
+
+// Fingerprint identifies the log files (pipeline.Fingerprinter).
+func (c *Config) Fingerprint(context.Context) (string, error) {
+	return pipeline.FingerprintFiles(c.Path)
 }

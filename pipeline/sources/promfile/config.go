@@ -91,3 +91,8 @@ func Factory(format Format) pipeline.MetricSourceFactory {
 		},
 	}
 }
+
+// Fingerprint identifies the metric files (pipeline.Fingerprinter).
+func (f *Config) Fingerprint(context.Context) (string, error) {
+	return pipeline.FingerprintFiles(f.Path)
+}

@@ -1,6 +1,9 @@
 package promtsdb
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 	"github.com/opsdata/opsdata/internal/scratch"
+	"github.com/opsdata/opsdata/pipeline"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
@@ -156,4 +160,31 @@ func (d *Dir) Close() error {
 		errs = append(errs, os.RemoveAll(d.sandbox))
 	}
 	return errors.Join(errs...)
+}
+
+// Fingerprint identifies the directory's data without reading it: every
+// block's meta.json (its ULID, time range and compaction) and every WAL
+// segment's name, size and modification time (pipeline.Fingerprinter).
+func (c *Config) Fingerprint(context.Context) (string, error) {
+	entries, err := os.ReadDir(c.Path)
+	if err != nil {
+		return "", fmt.Errorf("tsdb %s: %w", c.Path, err)
+	}
+	h := sha256.New()
+	for _, e := range entries {
+		p := filepath.Join(c.Path, e.Name())
+		if _, err := ulid.ParseStrict(e.Name()); err == nil {
+			meta, err := os.ReadFile(filepath.Join(p, "meta.json"))
+			if err != nil {
+				continue // an unfinished block, skipped when read too
+			}
+			fmt.Fprintf(h, "block %s %x\n", e.Name(), sha256.Sum256(meta))
+		}
+	}
+	wal, err := pipeline.FingerprintFiles(filepath.Join(c.Path, "wal", "*"), filepath.Join(c.Path, "wal", "*", "*"))
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(h, "wal %s\n", wal)
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

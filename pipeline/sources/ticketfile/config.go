@@ -1,6 +1,7 @@
 package ticketfile
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -168,4 +169,9 @@ func Factory(format string) pipeline.TicketSourceFactory {
 			return New(c, problems)
 		},
 	}
+}
+
+// Fingerprint identifies the ticket files (pipeline.Fingerprinter).
+func (c *Config) Fingerprint(context.Context) (string, error) {
+	return pipeline.FingerprintFiles(c.Path)
 }
