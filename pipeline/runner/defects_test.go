@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -284,5 +285,68 @@ func TestRerunReadsNothing(t *testing.T) {
 	}
 	if !third.AlreadyPublished {
 		t.Error("unchanged content must still be recognised as published")
+	}
+}
+
+// Template ids hold across versions: exporting a log as two consecutive
+// versions gives (nearly) every line the id a single export gives it, since
+// the second version's miners resume from the sealed registry the first
+// left in the bucket; re-running the first version gives its same bytes.
+func TestTemplateIDsAcrossVersions(t *testing.T) {
+	dir := shortDemo(t)
+	sp, b := demoSpec(t, dir, nil)
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	exportRange := func(out, version string, from, to time.Time) *runner.Result {
+		t.Helper()
+		res, err := runner.Export(context.Background(), runner.Options{Spec: sp, SpecBytes: b, Output: "file://" + out, CodeVersion: "test",
+			Components: components(), From: from, To: to, Version: version})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	ids := func(out, version string) map[string]string {
+		m := map[string]string{}
+		for _, l := range readTable[schemas.Log](t, filepath.Join(out, "demo-cluster", version), schemas.TableLogs) {
+			m[fmt.Sprintf("%s:%s:%d", l.Source, l.File, l.Line)] = l.TemplateID
+		}
+		return m
+	}
+	one := t.TempDir()
+	exportRange(one, "all", t0, t0.Add(6*time.Hour))
+	whole := ids(one, "all")
+	two := t.TempDir()
+	exportRange(two, "first", t0, t0.Add(3*time.Hour))
+	firstManifest, _ := os.ReadFile(filepath.Join(two, "demo-cluster", "first", schemas.ManifestFile))
+	exportRange(two, "second", t0.Add(3*time.Hour), t0.Add(6*time.Hour))
+	second := ids(two, "second")
+	if len(second) == 0 {
+		t.Fatal("the second version has no log lines")
+	}
+	same := 0
+	for k, id := range second {
+		if whole[k] == id {
+			same++
+		}
+	}
+	frac := float64(same) / float64(len(second))
+	t.Logf("%d of %d lines (%.4f) keep the single export's id", same, len(second), frac)
+	if frac < 0.999 {
+		t.Errorf("%.4f of the second version's %d lines have the single export's template id, want >= 0.999", frac, len(second))
+	}
+	// Re-running the first version resumes from the state it started from.
+	os.Remove(filepath.Join(two, "demo-cluster", schemas.StateDir, "inputs", "first.json")) // force a full run
+	exportRange(two, "first", t0, t0.Add(3*time.Hour))
+	again, _ := os.ReadFile(filepath.Join(two, "demo-cluster", "first", schemas.ManifestFile))
+	if !bytes.Equal(firstManifest, again) {
+		t.Error("re-running the first version changed its manifest")
+	}
+	// The registry in the bucket never holds raw text readable without the key.
+	sealed, err := os.ReadFile(filepath.Join(two, "demo-cluster", schemas.StateDir, "templates", "latest.sealed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, []byte("acme")) || bytes.Contains(sealed, []byte("GET /")) {
+		t.Error("the template registry is stored in clear")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/opsdata/opsdata/pipeline/align"
 	"github.com/opsdata/opsdata/pipeline/anonymize"
 	"github.com/opsdata/opsdata/pipeline/label"
+	"github.com/opsdata/opsdata/pipeline/logtemplates"
 	"github.com/opsdata/opsdata/pipeline/publish"
 	"github.com/opsdata/opsdata/schemas"
 	"github.com/opsdata/opsdata/spec"
@@ -115,8 +116,13 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer os.RemoveAll(staging)
 
-	e := &export{fingerprint: fingerprint, o: o, s: s, plan: plan, log: log, grid: grid, anon: anon, keyEpoch: anonymize.Epoch(key), staging: staging,
+	e := &export{fingerprint: fingerprint, output: output, version: version, o: o, s: s, plan: plan, log: log, grid: grid, anon: anon, keyEpoch: anonymize.Epoch(key), staging: staging,
 		problems: &pipeline.Problems{}, rows: map[string]int64{}, seriesID: map[string]int64{}, unknownIncidents: map[string]int64{}}
+	regs, before, err := e.loadRegistries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.registries = regs
 	if err := e.run(ctx); err != nil {
 		return nil, err
 	}
@@ -126,6 +132,11 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	man, already, err := finish(ctx, staged{dir: staging, meta: e.meta(version), anon: anon, spec: s, output: output, public: o.Public})
 	if err != nil {
 		return nil, err
+	}
+	if !already {
+		if err := e.saveRegistries(ctx, before); err != nil {
+			return nil, fmt.Errorf("published %s/%s, but keeping the template registry failed (the next version's template ids start afresh): %w", s.Dataset, version, err)
+		}
 	}
 	if fingerprint != "" {
 		st := inputState{Version: version, InputFingerprint: fingerprint, SpecDigest: specDigest, CodeVersion: o.CodeVersion,
@@ -155,7 +166,10 @@ func DefaultVersion(g pipeline.Grid) string {
 
 type export struct {
 	o           Options
-	fingerprint string // of the inputs, "" when one has none (plan.go)
+	output      string // the output URL
+	version     string
+	registries  map[string]*logtemplates.Registry // template ids to resume (templatestate.go)
+	fingerprint string                            // of the inputs, "" when one has none (plan.go)
 	s           *spec.Spec
 	plan        *Plan
 	log         *slog.Logger

@@ -85,7 +85,7 @@ func (e *export) mineTemplates(ctx context.Context) error {
 		}
 		mc := minerConfig(lc.Templates)
 		mc.IDText = ts.publish // ids hash the published first text, never a raw one
-		m, err := logtemplates.New(mc)
+		m, err := logtemplates.NewMiner(mc, e.registries[lc.Name])
 		if err != nil {
 			return fmt.Errorf("logs %s: templates: %w; fix logs[%d].templates in the spec", lc.Name, err, i)
 		}
