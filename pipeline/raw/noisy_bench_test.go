@@ -1,0 +1,140 @@
+package raw
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
+
+	"github.com/opsdata/opsdata/datasets/demo"
+	"github.com/opsdata/opsdata/internal/benchutil"
+	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
+)
+
+const noisyGenEnv = "OPSDATA_RAW_NOISY_GEN"
+
+// noisySeries and noisyStep shape the block: 10,000 series × 1 day at 15 s
+// (57.6 M samples), as a real Prometheus scrapes them.
+const (
+	noisySeries = 10_000
+	noisyStep   = 15 * time.Second
+)
+
+// TestGenerateNoisyBlock writes the noisy block in a child process (see
+// BenchmarkRawNoisyBlock): real shapes, unlike the demo's smooth series —
+// counters with integer increments, scrape jitter and occasional resets;
+// float gauges with noise in every digit; mostly-constant up series; and
+// high-churn series that live an hour or two. Deterministic (fixed seed).
+func TestGenerateNoisyBlock(t *testing.T) {
+	dir := os.Getenv(noisyGenEnv)
+	if dir == "" {
+		return
+	}
+	tsdbDir := filepath.Join(dir, "tsdb")
+	w, err := tsdb.NewBlockWriter(promslog.NewNopLogger(), tsdbDir, 24*time.Hour.Milliseconds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(1, 2))
+	start := demo.DefaultStart.UnixMilli()
+	steps := int((24 * time.Hour) / noisyStep)
+	for s := 0; s < noisySeries; s++ {
+		app := w.Appender(ctx)
+		job, inst := fmt.Sprintf("job-%d", s%40), fmt.Sprintf("10.%d.%d.%d:9100", s/65536%256, s/256%256, s%256)
+		var lset labels.Labels
+		from, to := 0, steps
+		kind := s % 20
+		switch {
+		case kind < 8:
+			lset = labels.FromStrings("__name__", fmt.Sprintf("http_requests_total_%d", s%97), "job", job, "instance", inst, "code", []string{"200", "404", "500"}[s%3])
+		case kind < 16:
+			lset = labels.FromStrings("__name__", fmt.Sprintf("node_load_%d", s%89), "job", job, "instance", inst)
+		case kind < 19:
+			lset = labels.FromStrings("__name__", "up", "job", job, "instance", inst)
+		default: // churn: a pod that lives one to three hours
+			from = r.IntN(steps - 720)
+			to = from + 240 + r.IntN(480)
+			lset = labels.FromStrings("__name__", "container_cpu_seconds_total", "job", job, "pod", fmt.Sprintf("web-%x", r.Uint64()))
+		}
+		var ref storage.SeriesRef
+		v, base := 0.0, 10+r.Float64()*100
+		for i := from; i < to; i++ {
+			ts := start + int64(i)*noisyStep.Milliseconds() + int64(r.IntN(400)) - 200
+			switch {
+			case kind < 8 || kind == 19:
+				if r.IntN(20000) == 0 {
+					v = 0 // restart
+				} else {
+					v += float64(r.IntN(50))
+				}
+			case kind < 16:
+				v = base + 5*math.Sin(float64(i)/300) + r.NormFloat64()*0.37
+			default:
+				v = 1
+				if r.IntN(3000) == 0 {
+					v = 0
+				}
+			}
+			if ref, err = app.Append(ref, lset, ts, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "done"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkRawNoisyBlock: the raw export's read-and-write path (TSDB →
+// samples and raw_series tables) over the noisy 10k-series day, the block
+// the guide's reference converter figures are for. Reports samples/s,
+// bytes/sample of the samples table against the block's own, and peak RSS.
+func BenchmarkRawNoisyBlock(b *testing.B) {
+	cache := benchutil.ChildFixture(b, "opsdata-bench-raw-noisy-10k", "done", "TestGenerateNoisyBlock", noisyGenEnv)
+	tsdbDir := filepath.Join(cache, "tsdb")
+	start := demo.DefaultStart
+	var st Stats
+	var out string
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out = b.TempDir()
+		db, err := promtsdb.OpenDir(tsdbDir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q, err := db.Querier(start.UnixMilli()-time.Minute.Milliseconds(), start.Add(24*time.Hour+time.Minute).UnixMilli())
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err = Write(context.Background(), q, Options{Selectors: all, From: start.Add(-time.Minute), To: start.Add(24*time.Hour + time.Minute), Dir: out})
+		q.Close()
+		db.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	benchutil.Report(b, float64(st.Samples)*float64(b.N), "samples")
+	b.ReportMetric(float64(benchutil.DirBytes(filepath.Join(out, "samples")))/float64(st.Samples), "parquet-bytes/sample")
+	b.ReportMetric(float64(benchutil.DirBytes(tsdbDir))/float64(st.Samples), "tsdb-bytes/sample")
+	b.ReportMetric(float64(st.Series), "series")
+}
