@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -349,4 +350,22 @@ func TestTemplateIDsAcrossVersions(t *testing.T) {
 	if bytes.Contains(sealed, []byte("acme")) || bytes.Contains(sealed, []byte("GET /")) {
 		t.Error("the template registry is stored in clear")
 	}
+}
+
+// A version holds only what the export wrote for it: no scratch marks or
+// other hidden files of the run (they would differ between processes).
+func TestVersionHasNoRunFiles(t *testing.T) {
+	dir := shortDemo(t)
+	sp, b := demoSpec(t, dir, nil)
+	out := t.TempDir()
+	res, err := export(t, sp, b, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filepath.WalkDir(filepath.Join(out, "demo-cluster", res.Version), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), ".") {
+			t.Errorf("published %s", strings.TrimPrefix(p, out))
+		}
+		return err
+	})
 }

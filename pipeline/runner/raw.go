@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -105,11 +104,11 @@ func Raw(ctx context.Context, o RawOptions) (*RawResult, error) {
 	}
 	defer closeQ()
 
-	staging, err := makeStaging(o.TempDir)
+	staging, cleanup, err := makeStaging(o.TempDir)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(staging)
+	defer cleanup()
 	// Labels are anonymized as series are met; Labels learns every raw
 	// value it replaces, so the leakage gate scans for all of them.
 	st, err := raw.Write(ctx, q, raw.Options{Selectors: selectors, From: from, To: to, Dir: staging, Labels: anon.Labels})

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sort"
 	"time"
 
@@ -110,11 +109,11 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	if !fpOK {
 		fingerprint = ""
 	}
-	staging, err := makeStaging(o.TempDir)
+	staging, cleanup, err := makeStaging(o.TempDir)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(staging)
+	defer cleanup()
 
 	e := &export{fingerprint: fingerprint, output: output, version: version, o: o, s: s, plan: plan, log: log, grid: grid, anon: anon, keyEpoch: anonymize.Epoch(key), staging: staging,
 		problems: &pipeline.Problems{}, rows: map[string]int64{}, seriesID: map[string]int64{}, unknownIncidents: map[string]int64{}}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/opsdata/opsdata/internal/scratch"
@@ -18,13 +19,20 @@ func runLogger(l *slog.Logger) *slog.Logger {
 }
 
 // makeStaging creates the run's staging directory under tempDir (the
-// system temp dir when ""); the caller removes it.
-func makeStaging(tempDir string) (string, error) {
+// system temp dir when ""): the version's files go into its "version"
+// subdirectory, beside (never among) the scratch owner mark; cleanup
+// removes both.
+func makeStaging(tempDir string) (staging string, cleanup func(), err error) {
 	dir, err := scratch.Dir(tempDir, "opsdata-staging-")
 	if err != nil {
-		return "", fmt.Errorf("staging dir: %w", err)
+		return "", nil, fmt.Errorf("staging dir: %w", err)
 	}
-	return dir, nil
+	staging = filepath.Join(dir, "version")
+	if err := os.Mkdir(staging, 0o755); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("staging dir: %w", err)
+	}
+	return staging, func() { os.RemoveAll(dir) }, nil
 }
 
 // sweepScratch removes the temporary directories crashed runs left in
