@@ -31,8 +31,9 @@ const (
 
 // TestGenerateNoisyBlock writes the noisy block in a child process (see
 // BenchmarkRawNoisyBlock): real shapes, unlike the demo's smooth series —
-// counters with integer increments, scrape jitter and occasional resets;
-// float gauges with noise in every digit; mostly-constant up series; and
+// counters with integer increments and occasional resets, scrape offsets
+// with a few ms of jitter; float gauges with noise in hundredths and byte
+// gauges on a random walk; mostly-constant up series; and
 // high-churn series that live an hour or two. Deterministic (fixed seed).
 func TestGenerateNoisyBlock(t *testing.T) {
 	dir := os.Getenv(noisyGenEnv)
@@ -40,7 +41,10 @@ func TestGenerateNoisyBlock(t *testing.T) {
 		return
 	}
 	tsdbDir := filepath.Join(dir, "tsdb")
-	w, err := tsdb.NewBlockWriter(promslog.NewNopLogger(), tsdbDir, 24*time.Hour.Milliseconds())
+	// A block range far beyond the data: the head then takes the samples
+	// series by series (it only accepts samples within half a range of its
+	// newest one), and the one block written still spans just the day.
+	w, err := tsdb.NewBlockWriter(promslog.NewNopLogger(), tsdbDir, int64(100*365*24*time.Hour/time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +73,8 @@ func TestGenerateNoisyBlock(t *testing.T) {
 		var ref storage.SeriesRef
 		v, base := 0.0, 10+r.Float64()*100
 		for i := from; i < to; i++ {
-			ts := start + int64(i)*noisyStep.Milliseconds() + int64(r.IntN(400)) - 200
+			// A target is scraped at its own offset, a few ms late or early.
+			ts := start + int64(i)*noisyStep.Milliseconds() + int64(s%1000) + int64(r.IntN(9)) - 4
 			switch {
 			case kind < 8 || kind == 19:
 				if r.IntN(20000) == 0 {
@@ -78,7 +83,11 @@ func TestGenerateNoisyBlock(t *testing.T) {
 					v += float64(r.IntN(50))
 				}
 			case kind < 16:
-				v = base + 5*math.Sin(float64(i)/300) + r.NormFloat64()*0.37
+				if s%2 == 0 { // a float gauge (a load, a ratio) in hundredths
+					v = math.Round((base+5*math.Sin(float64(i)/300)+r.NormFloat64()*0.37)*100) / 100
+				} else { // a byte gauge (memory) on a random walk
+					v = math.Max(0, math.Round(base*1e6+v+r.NormFloat64()*4096))
+				}
 			default:
 				v = 1
 				if r.IntN(3000) == 0 {
