@@ -34,9 +34,9 @@ var StringColumns = map[string]Treatment{
 	"windows.label_sources": Vocabulary,
 	"windows.incident_ids":  Anonymized,
 
-	"series.entity":     Entity,
-	"series.feature":    SpecName,
-	"series.labels":     Policy,
+	"series.entity":  Entity,
+	"series.feature": SpecName,
+	"series.labels":  Policy,
 
 	"logs.entity":      Entity,
 	"logs.level":       Vocabulary,

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/internal/benchutil"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // BenchmarkTextDistinctIPs: 200k access-log lines, each from a different

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/internal/benchutil"
+	"github.com/opsdata/opsdata/spec"
 )
 
 var textPolicy = spec.Anonymize{HostDomains: []string{"prod.acme.internal", ".corp.example.com"}}

@@ -21,9 +21,9 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/opsdata/opsdata/spec"
 	"github.com/opsdata/opsdata/pipeline/anonymize"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
+	"github.com/opsdata/opsdata/spec"
 )
 
 type env struct {
