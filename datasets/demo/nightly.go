@@ -59,6 +59,9 @@ func WriteNightly(dir string, start time.Time, span time.Duration) (*NightlyPlan
 	if span < 6*24*time.Hour {
 		return nil, fmt.Errorf("demo: the nightly scenario needs at least 6 days, not %v", span)
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "nightly"), 0o755); err != nil {
+		return nil, err
+	}
 	var tickets []ticketJSON
 	b, err := os.ReadFile(filepath.Join(dir, "tickets.json"))
 	if err != nil {
