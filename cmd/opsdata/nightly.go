@@ -113,4 +113,3 @@ func printNightly(w io.Writer, rep *nightly.Report) {
 		fmt.Fprintf(w, "  parts: %d uploaded (%d bytes), %d shared with earlier snapshots\n", rep.PartsUploaded, rep.BytesUploaded, rep.PartsReused)
 	}
 }
-

@@ -52,7 +52,9 @@ type Lease struct {
 }
 
 // LeaseKey is the lease object of a dataset.
-func LeaseKey(prefix, dataset string) string { return schemas.Key(prefix, dataset, "state", "lease.json") }
+func LeaseKey(prefix, dataset string) string {
+	return schemas.Key(prefix, dataset, "state", "lease.json")
+}
 
 func (l *Locker) now() time.Time {
 	if l.Clock != nil {

@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strings"
 
-
 	"github.com/thanos-io/objstore"
 
 	"github.com/opsdata/opsdata/internal/bucket"
@@ -300,5 +299,3 @@ func uploadBytesVerified(ctx context.Context, bkt objstore.Bucket, k string, b [
 	}
 	return nil
 }
-
-
