@@ -114,4 +114,3 @@ func TestLease(t *testing.T) {
 	}
 	var _ objstore.Bucket = bkt
 }
-
