@@ -97,6 +97,8 @@ func TestConcurrentRunsAndGC(t *testing.T) {
 		t.Fatalf("pull after gc: %v", err)
 	}
 	checkSums(t, pd)
+	checkReaders(t, pd, int64(windowKeys(t, pd)))
+	checkReaders(t, filepath.Join(ds, "current"), int64(windowKeys(t, pd)))
 	// Retention keeps named and monthly releases too.
 	keep := Retention([]string{"2026-01-30T040000Z", "2026-01-31T040000Z", "2026-02-01T040000Z", "2026-02-02T040000Z"}, sc.spec.Nightly)
 	if len(keep) != 1 || !keep["2026-02-02T040000Z"] {

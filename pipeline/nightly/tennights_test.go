@@ -223,6 +223,9 @@ func TestTenNights(t *testing.T) {
 			t.Fatalf("windows row %d: nightly %+v, one-shot %+v", i, a[i], b[i])
 		}
 	}
+	// One line of pandas, pyarrow, DuckDB and polars reads the whole dataset.
+	checkReaders(t, filepath.Join(ds, "current"), int64(len(a)))
+
 	// The incident 10 minutes after midnight puts the 30-minute horizon on the day before.
 	var pre int
 	for _, r := range a {
