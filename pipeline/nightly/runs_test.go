@@ -2,6 +2,7 @@ package nightly
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -50,6 +51,19 @@ func TestConcurrentRunsAndGC(t *testing.T) {
 	runs, _ := os.ReadDir(filepath.Join(ds, "runs"))
 	if len(runs) != 1 {
 		t.Errorf("%d run reports, want 1 (the lease-held run writes nothing)", len(runs))
+	}
+	var report Report
+	if len(runs) == 1 {
+		b, err := os.ReadFile(filepath.Join(ds, "runs", runs[0].Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &report); err != nil {
+			t.Fatal(err)
+		}
+		if report.Outcome != Published || len(report.DaysAdded) != 1 || report.DaysAdded[0] != "2026-01-05" || report.Rows["windows"] == 0 || report.DurationSeconds <= 0 || len(report.Triggers) == 0 {
+			t.Errorf("run report %s", b)
+		}
 	}
 	bkt, _, err := bucket.OpenBucket(ctx, "file://"+sc.out)
 	if err != nil {

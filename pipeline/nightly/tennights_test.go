@@ -223,6 +223,16 @@ func TestTenNights(t *testing.T) {
 			t.Fatalf("windows row %d: nightly %+v, one-shot %+v", i, a[i], b[i])
 		}
 	}
+	// The changelog is on the catalog page, with its reasons.
+	page, err := os.ReadFile(filepath.Join(ds, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`id="changelog"`, "created 2 days after impact", "edited", "log input"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("catalog page lacks %q", want)
+		}
+	}
 	// One line of pandas, pyarrow, DuckDB and polars reads the whole dataset.
 	checkReaders(t, filepath.Join(ds, "current"), int64(len(a)))
 
