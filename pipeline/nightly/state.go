@@ -140,8 +140,14 @@ func fingerprints(s *spec.Spec, specBytes []byte, keyEpoch string) (map[string]s
 	return out, nil
 }
 
-// ignoredFiles change without the data changing (a TSDB's lock file).
-var ignoredFiles = map[string]bool{"lock": true}
+// ignoredFiles change without the data changing (a TSDB's lock file);
+// ignoredDirs are a live TSDB's write-ahead log and head chunks, which
+// change every few seconds: late samples are seen once compacted into a
+// block (within about 2 hours, before nightly.settle has passed).
+var (
+	ignoredFiles = map[string]bool{"lock": true}
+	ignoredDirs  = map[string]bool{"wal": true, "wbl": true, "chunks_head": true}
+)
 
 func fingerprintPaths(paths []string) (string, error) {
 	var lines []string
@@ -163,8 +169,17 @@ func fingerprintPaths(paths []string) (string, error) {
 				continue
 			}
 			err = filepath.WalkDir(m, func(p string, d fs.DirEntry, err error) error {
-				if err != nil || d.IsDir() || ignoredFiles[d.Name()] {
+				if err != nil {
 					return err
+				}
+				if d.IsDir() {
+					if p != m && ignoredDirs[d.Name()] {
+						return filepath.SkipDir
+					}
+					return nil
+				}
+				if ignoredFiles[d.Name()] {
+					return nil
 				}
 				fi, err := d.Info()
 				if err != nil {
