@@ -59,10 +59,14 @@ func (r *run) publishSnapshot(ctx context.Context, dir string, m *schemas.Manife
 		r.rep.PartsUploaded++
 		r.rep.BytesUploaded += f.Bytes
 	}
-	if err := r.stage(ctx, "parts"); err != nil {
+	err := r.stage(ctx, "parts")
+	if err != nil {
 		return err
 	}
 
+	if r.next.Labels, err = labelDigests(dir, m); err != nil {
+		return err
+	}
 	cl := r.changelog(m)
 	m.Changelog = cl
 	r.rep.DaysAdded, r.rep.DaysChanged = cl.Added, cl.Changed
@@ -204,8 +208,11 @@ func (r *run) changelog(m *schemas.Manifest) *schemas.Changelog {
 				dc.Reasons = append(dc.Reasons, in+" changed since the last snapshot")
 			}
 		}
+		if len(dc.Reasons) == 0 && tables[schemas.TableWindows] {
+			dc.Reasons = append(dc.Reasons, labelReason(r.prev, r.next, d))
+		}
 		if len(dc.Reasons) == 0 {
-			dc.Reasons = append(dc.Reasons, "recomputed with the days added (labels and templates depend on the whole range)")
+			dc.Reasons = append(dc.Reasons, "recomputed with the days added")
 		}
 		cl.Changed = append(cl.Changed, dc)
 	}
@@ -298,4 +305,21 @@ func uploadBytesVerified(ctx context.Context, bkt objstore.Bucket, k string, b [
 		return fmt.Errorf("verify: stored object differs (%d bytes read back, %d written)", got, len(b))
 	}
 	return nil
+}
+
+// labelReason says what moved in a windows file no input change explains.
+func labelReason(prev, next *State, d string) string {
+	if prev == nil || prev.Labels == nil || prev.Labels[d] == "" {
+		return "recomputed with the days added"
+	}
+	oc, om, _ := strings.Cut(prev.Labels[d], ":")
+	nc, nm, _ := strings.Cut(next.Labels[d], ":")
+	switch {
+	case oc != nc:
+		return "labels recomputed with the days added (an incident on a later day moves pre_incident)"
+	case om != nm:
+		return "minutes_to_next_incident updated: a later day brought the next incident"
+	default:
+		return "labels unchanged: windows columns recomputed over the longer range (tpl_ column ranking)"
+	}
 }

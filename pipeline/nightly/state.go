@@ -39,6 +39,9 @@ type State struct {
 	Tickets map[string]TicketState `json:"tickets"`
 	// DaysPublished counts day partitions written over the dataset's life.
 	DaysPublished int64 `json:"days_published"`
+	// Labels digests each day's label columns of windows (labels.go), so
+	// the changelog tells a relabelled day from one whose other columns moved.
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // TicketState is what a ticket looked like when last published.

@@ -39,17 +39,12 @@ func TestTenNights(t *testing.T) {
 	defer bkt.Close()
 	ds := filepath.Join(sc.out, "demo-cluster")
 
-	type arrival struct {
-		id, note string
-		at       time.Time
-		date     string // impact date
-	}
-	var arrivals []arrival
+	var arrivals []arrivalT
 	for _, v := range sc.plan.Tickets {
 		if strings.HasPrefix(v.Note, "filed on time") || v.Note == "first version" {
 			continue
 		}
-		arrivals = append(arrivals, arrival{id: v.ID, note: v.Note, at: v.Available, date: impactDate(t, v.Ticket)})
+		arrivals = append(arrivals, arrivalT{id: v.ID, note: v.Note, at: v.Available, date: impactDate(t, v.Ticket)})
 	}
 	if len(arrivals) < 5 {
 		t.Fatalf("scenario has %d late arrivals, want 3 late tickets, an edit and the midnight incident", len(arrivals))
@@ -58,6 +53,7 @@ func TestTenNights(t *testing.T) {
 	lateDate := late.Available.Add(-36 * time.Hour).Add(-time.Hour).Format(time.DateOnly)
 
 	parts := map[string]time.Time{} // part → modification time when first seen
+	labels := map[string]string{}   // impact date of a late ticket → digest of its label columns
 	var prevNow time.Time
 	var lastSnapshot *schemas.Manifest
 	for n := 1; n <= days; n++ {
@@ -162,6 +158,23 @@ func TestTenNights(t *testing.T) {
 				t.Errorf("night %d: late log file arrived but the changelog for %s is %+v", n, lateDate, dc)
 			}
 		}
+		// Labels (incident_active, incident_ids, phase) of a late ticket's
+		// day change on the night it arrives and on no other.
+		for _, a := range arrivals {
+			if strings.Contains(a.note, "midnight") || !publishedDay(m, a.date) {
+				continue
+			}
+			d := labelDigest(t, filepath.Join(ds, "current", "windows", "date="+a.date))
+			old, had := labels[a.date]
+			arrived := a.at.After(prevNow) && !a.at.After(now)
+			if had && arrived && old == d {
+				t.Errorf("night %d: %s arrived but the labels of %s did not change", n, a.id, a.date)
+			}
+			if had && !arrived && old != d && !arrivalOn(arrivals, a.date, prevNow, now) {
+				t.Errorf("night %d: labels of %s changed with no ticket arriving for it", n, a.date)
+			}
+			labels[a.date] = d
+		}
 		// Days whose inputs did not change keep their metrics part.
 		if lastSnapshot != nil {
 			for _, f := range m.Files {
@@ -260,6 +273,41 @@ func TestTenNights(t *testing.T) {
 	}
 }
 
+type labelRow struct {
+	WindowStart time.Time `parquet:"window_start,timestamp(millisecond)"`
+	Entity      string    `parquet:"entity"`
+	Active      bool      `parquet:"incident_active"`
+	IDs         []string  `parquet:"incident_ids,list"`
+	Phase       string    `parquet:"phase"`
+}
+
+// labelDigest digests the label columns of one day's windows.
+func labelDigest(t *testing.T, dir string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.parquet"))
+	var b strings.Builder
+	for _, f := range files {
+		rows, err := parquet.ReadFile[labelRow](f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			fmt.Fprintf(&b, "%d %s %v %v %s\n", r.WindowStart.UnixMilli(), r.Entity, r.Active, r.IDs, r.Phase)
+		}
+	}
+	return b.String()
+}
+
+// arrivalOn: some late ticket for date arrived in (from, to].
+func arrivalOn(as []arrivalT, date string, from, to time.Time) bool {
+	for _, a := range as {
+		if a.date == date && a.at.After(from) && !a.at.After(to) {
+			return true
+		}
+	}
+	return false
+}
+
 type fullRow struct {
 	WindowStart time.Time `parquet:"window_start,timestamp(millisecond)"`
 	Entity      string    `parquet:"entity"`
@@ -278,6 +326,12 @@ type cmpRow struct {
 	Minutes     float64
 	Requests    float64
 	LogLines    int64
+}
+
+type arrivalT struct {
+	id, note string
+	at       time.Time
+	date     string // impact date
 }
 
 func readAllWindows(t *testing.T, dir string) []cmpRow {
