@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -127,6 +128,24 @@ func GC(ctx context.Context, s *spec.Spec, output, owner string, dryRun bool) (*
 	}
 	if err := countParts(ctx, bkt, ds, refs, res, false); err != nil {
 		return res, err
+	}
+	// State of deleted snapshots and of snapshots that never committed
+	// (a run killed before its manifest): only kept snapshots keep theirs.
+	kept := map[string]bool{}
+	for _, v := range res.Kept {
+		kept[v] = true
+	}
+	err = bkt.Iter(ctx, ds+"/state/", func(n string) error {
+		if n == LeaseKey(prefix, s.Dataset) || kept[strings.TrimSuffix(path.Base(n), ".json")] {
+			return nil
+		}
+		if err := bkt.Delete(ctx, n); err != nil && !bkt.IsObjNotFoundErr(err) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("gc: state: %w", err)
 	}
 	if err := publish.UpdatePointers(ctx, bkt, prefix, s.Dataset); err != nil {
 		return res, fmt.Errorf("gc: pointers: %w", err)

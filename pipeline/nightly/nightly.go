@@ -269,6 +269,13 @@ func (r *run) run(ctx context.Context) error {
 	}
 	if len(r.rep.Triggers) == 0 || !wm.After(r.start) {
 		r.rep.Outcome = NothingToDo
+		if r.prevM != nil {
+			// A run that died after its commit left the current view or the
+			// pointers behind: repair them (two small reads when all is well).
+			if err := repair(ctx, r.bkt, r.prefix, r.prevM); err != nil {
+				return err
+			}
+		}
 		switch {
 		case !wm.After(r.start):
 			r.rep.Message = fmt.Sprintf("nothing to do: no complete day yet (the first day, %s, is ready %s after it ends)", r.start.Format(time.DateOnly), time.Duration(s.Nightly.Settle))

@@ -80,7 +80,22 @@ func TestConcurrentRunsAndGC(t *testing.T) {
 	if err != nil || rep.Outcome != Published {
 		t.Fatalf("night 2: %s %v", rep.Outcome, err)
 	}
-	// An orphan part, as a run killed after its uploads leaves.
+	// A run that died after its commit: the current view and latest lag;
+	// the next run with nothing new repairs them without reading inputs.
+	os.Remove(filepath.Join(ds, "current", "index.json"))
+	os.Remove(filepath.Join(ds, "current", "windows", "date=2026-01-06", "part-00000.parquet"))
+	os.WriteFile(filepath.Join(ds, "latest"), []byte(first+"\n"), 0o644)
+	c := &counted{}
+	if rep, err := sc.night(t, c, day0(2).Add(5*time.Hour), nil); err != nil || rep.Outcome != NothingToDo || c.metrics.Load()+c.logs.Load() != 0 {
+		t.Fatalf("repair run: %s %v, %d sources opened", rep.Outcome, err, c.metrics.Load()+c.logs.Load())
+	}
+	if v, _ := bucket.Latest(ctx, bkt, "", "demo-cluster"); v != rep.Snapshot {
+		t.Errorf("latest not repaired: %s", v)
+	}
+	checkSums(t, filepath.Join(ds, "current"))
+	windowKeys(t, filepath.Join(ds, "current"))
+	// An orphan part and state, as a run killed after its uploads leaves.
+	os.WriteFile(filepath.Join(ds, "state", "2026-01-07T040000Z.json"), []byte("{}"), 0o644)
 	orphan := filepath.Join(ds, "parts", "windows", "date=2026-01-05", "0000.parquet")
 	if err := os.WriteFile(orphan, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
@@ -97,6 +112,9 @@ func TestConcurrentRunsAndGC(t *testing.T) {
 	}
 	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
 		t.Error("orphan part survived gc")
+	}
+	if st, _ := os.ReadDir(filepath.Join(ds, "state")); len(st) != 1 || st[0].Name() != rep.Snapshot+".json" {
+		t.Errorf("state after gc: %v, want only the kept snapshot's", st)
 	}
 	if _, err := os.Stat(filepath.Join(ds, first)); !os.IsNotExist(err) {
 		t.Errorf("snapshot %s still there after gc", first)

@@ -323,3 +323,51 @@ func labelReason(prev, next *State, d string) string {
 		return "labels unchanged: windows columns recomputed over the longer range (tpl_ column ranking)"
 	}
 }
+
+// repair brings current/ and the pointers up to the committed snapshot m
+// if a run died between its commit and their update. The current view is
+// rebuilt from the snapshot's parts, changed files only.
+func repair(ctx context.Context, bkt objstore.Bucket, prefix string, m *schemas.Manifest) error {
+	ds := schemas.Key(prefix, m.Dataset)
+	var idx currentIndex
+	if err := bucket.ReadJSON(ctx, bkt, ds+"/current/index.json", &idx); err != nil && !isNotFound(err) {
+		return err
+	}
+	if idx.Snapshot != m.Version {
+		mb, err := m.Encode()
+		if err != nil {
+			return err
+		}
+		dir, err := os.MkdirTemp("", "opsdata-repair-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		for _, f := range m.Files {
+			if f.Object == "" || idx.Files[f.Path] == f.SHA256 {
+				continue
+			}
+			b, found, err := bucket.GetBytes(ctx, bkt, ds+"/"+f.Object)
+			if err != nil || !found {
+				return fmt.Errorf("repair current view: part %s: found %v: %w", f.Object, found, err)
+			}
+			p := filepath.Join(dir, filepath.FromSlash(f.Path))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				return err
+			}
+		}
+		sum := sha256.Sum256(mb)
+		if err := updateCurrent(ctx, bkt, ds, dir, m, hex.EncodeToString(sum[:])); err != nil {
+			return fmt.Errorf("repair current view: %w", err)
+		}
+	}
+	if v, err := bucket.Latest(ctx, bkt, prefix, m.Dataset); err != nil || v != m.Version {
+		if err := publish.UpdatePointers(ctx, bkt, prefix, m.Dataset); err != nil {
+			return fmt.Errorf("repair pointers: %w", err)
+		}
+	}
+	return nil
+}
