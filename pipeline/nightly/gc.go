@@ -69,6 +69,8 @@ func GC(ctx context.Context, s *spec.Spec, output, owner string, dryRun bool) (*
 		return nil, err
 	}
 	defer lease.Release(ctx)
+	stop := lease.KeepAlive(ctx)
+	defer stop()
 	ds := schemas.Key(prefix, s.Dataset)
 	versions, err := listVersions(ctx, bkt, prefix, s.Dataset)
 	if err != nil {

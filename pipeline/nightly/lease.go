@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/thanos-io/objstore"
@@ -47,7 +48,9 @@ type Locker struct {
 
 // Lease is a lease this run holds.
 type Lease struct {
-	l   *Locker
+	l  *Locker
+	mu sync.Mutex
+	// rec is the lease as last written (KeepAlive moves Expires).
 	rec LeaseRecord
 }
 
@@ -125,21 +128,75 @@ func (l *Locker) Acquire(ctx context.Context) (*Lease, error) {
 // Wait: the run calls it just before its commit point (the snapshot
 // manifest), so a run that outlived its lease never commits.
 func (h *Lease) Check(ctx context.Context) error {
+	rec := h.Record()
 	got, err := h.l.read(ctx)
 	if err != nil {
 		return err
 	}
-	if got == nil || got.Token != h.rec.Token {
+	if got == nil || got.Token != rec.Token {
 		return fmt.Errorf("%w: taken over while this run worked", ErrLeaseHeld)
 	}
-	if !h.l.now().Add(h.l.Wait).Before(h.rec.Expires) {
-		return fmt.Errorf("%w: this run's lease expired at %s (raise nightly.lease_ttl)", ErrLeaseHeld, h.rec.Expires.Format(time.RFC3339))
+	if !h.l.now().Add(h.l.Wait).Before(rec.Expires) {
+		return fmt.Errorf("%w: this run's lease expired at %s (raise nightly.lease_ttl)", ErrLeaseHeld, rec.Expires.Format(time.RFC3339))
 	}
 	return nil
 }
 
-// Record is the lease as written.
-func (h *Lease) Record() LeaseRecord { return h.rec }
+// KeepAlive renews the lease every TTL/3 (read it back, still ours: write
+// it with a new expiry) until stop is called or a renewal finds the lease
+// gone; Check then fails, so a run that lost its lease never commits.
+// Renewing without CAS is safe while the lease has not expired: no other
+// run may take a live lease.
+func (h *Lease) KeepAlive(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(max(h.l.TTL/3, time.Millisecond))
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := h.renew(ctx); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+func (h *Lease) renew(ctx context.Context) error {
+	rec := h.Record()
+	got, err := h.l.read(ctx)
+	if err != nil {
+		return err
+	}
+	if got == nil || got.Token != rec.Token || !h.l.now().Before(rec.Expires) {
+		return ErrLeaseHeld
+	}
+	rec.Expires = h.l.now().Add(h.l.TTL)
+	b, err := schemas.EncodeJSON(rec)
+	if err != nil {
+		return err
+	}
+	if err := h.l.Bkt.Upload(ctx, h.l.Key, bytes.NewReader(b)); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.rec = rec
+	h.mu.Unlock()
+	return nil
+}
+
+// Record is the lease as last written.
+func (h *Lease) Record() LeaseRecord {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.rec
+}
 
 // Release deletes the lease if it is still ours, even when ctx is
 // cancelled (a killed run frees the dataset at once, not after the TTL).
@@ -150,7 +207,7 @@ func (h *Lease) Release(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if got == nil || got.Token != h.rec.Token {
+	if got == nil || got.Token != h.Record().Token {
 		return nil
 	}
 	if err := h.l.Bkt.Delete(ctx, h.l.Key); err != nil && !h.l.Bkt.IsObjNotFoundErr(err) {

@@ -98,6 +98,26 @@ func TestLease(t *testing.T) {
 			}
 			leases[0].Release(ctx)
 		}},
+		{"kept alive beyond its TTL", func(t *testing.T) {
+			l, err := (&Locker{Bkt: bkt, Key: LeaseKey("", "alive"), Owner: "a", TTL: 150 * time.Millisecond, Wait: time.Millisecond}).Acquire(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := l.KeepAlive(ctx)
+			time.Sleep(500 * time.Millisecond)
+			if err := l.Check(ctx); err != nil {
+				t.Errorf("renewed lease: %v", err)
+			}
+			if _, err := (&Locker{Bkt: bkt, Key: LeaseKey("", "alive"), Owner: "b", TTL: time.Hour, Wait: time.Millisecond}).Acquire(ctx); !errors.Is(err, ErrLeaseHeld) {
+				t.Errorf("a renewed lease was taken: %v", err)
+			}
+			stop()
+			time.Sleep(200 * time.Millisecond)
+			if err := l.Check(ctx); !errors.Is(err, ErrLeaseHeld) {
+				t.Errorf("after stop the lease should expire: %v", err)
+			}
+			l.Release(ctx)
+		}},
 		{"torn lease object counts as free", func(t *testing.T) {
 			if err := bkt.Upload(ctx, LeaseKey("", "torn"), strings.NewReader("{not json")); err != nil {
 				t.Fatal(err)

@@ -144,6 +144,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	if r.lease != nil {
+		r.stopKeep()
 		if rerr := r.lease.Release(ctx); rerr != nil && err == nil {
 			err = rerr
 		}
@@ -163,10 +164,12 @@ type run struct {
 	bkt    objstore.Bucket
 	prefix string
 	lease  *Lease
-	prev   *State
-	prevM  *schemas.Manifest
-	next   *State
-	start  time.Time
+	// stopKeep stops the lease's renewal.
+	stopKeep func()
+	prev     *State
+	prevM    *schemas.Manifest
+	next     *State
+	start    time.Time
 	// changed inputs and ticket changes, for the changelog's reasons.
 	changedInputs []string
 	tickets       []ticketChange
@@ -190,6 +193,7 @@ func (r *run) run(ctx context.Context) error {
 	if r.lease, err = lk.Acquire(ctx); err != nil {
 		return err
 	}
+	r.stopKeep = r.lease.KeepAlive(ctx)
 	if r.prev, r.prevM, err = loadState(ctx, r.bkt, r.prefix, s.Dataset); err != nil {
 		return fmt.Errorf("read state: %w", err)
 	}
