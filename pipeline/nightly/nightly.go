@@ -215,14 +215,7 @@ func (r *run) run(ctx context.Context) error {
 		r.rep.DaysPublished = r.prev.DaysPublished
 	}
 	r.rep.PreviousWatermark, r.rep.Watermark = prevWM, prevWM
-	ready := o.Now.Add(-time.Duration(s.Nightly.Settle)).Truncate(day)
-	wm := prevWM.Add(time.Duration(s.Nightly.MaxDays) * day)
-	if ready.Before(wm) {
-		wm = ready
-	}
-	if wm.Before(prevWM) {
-		wm = prevWM
-	}
+	wm := nextWatermark(prevWM, o.Now, time.Duration(s.Nightly.Settle), s.Nightly.MaxDays)
 
 	// What changed, from fingerprints and tickets only: no metrics or logs read.
 	key, err := anonymize.LoadKey(s.Anonymize.Key)
@@ -350,4 +343,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// nextWatermark is where this run may move the watermark: to the last UTC
+// midnight at least settle before now, at most maxDays past prev, never back.
+func nextWatermark(prev, now time.Time, settle time.Duration, maxDays int) time.Time {
+	wm := prev.Add(time.Duration(maxDays) * day)
+	if ready := now.Add(-settle).UTC().Truncate(day); ready.Before(wm) {
+		wm = ready
+	}
+	if wm.Before(prev) {
+		wm = prev
+	}
+	return wm
 }

@@ -126,3 +126,27 @@ func TestSectionPaths(t *testing.T) {
 		t.Errorf("Paths(path) = %v", got)
 	}
 }
+
+func TestNextWatermark(t *testing.T) {
+	d := func(s string) time.Time { x, _ := time.Parse(time.RFC3339, s); return x }
+	prev := d("2026-01-06T00:00:00Z")
+	tests := []struct {
+		name, now string
+		maxDays   int
+		want      string
+	}{
+		{"day not settled yet", "2026-01-07T02:59:59Z", 7, "2026-01-06T00:00:00Z"},
+		{"day settled", "2026-01-07T03:00:00Z", 7, "2026-01-07T00:00:00Z"},
+		{"missed nights caught up", "2026-01-10T04:00:00Z", 7, "2026-01-10T00:00:00Z"},
+		{"at most max_days", "2026-01-30T04:00:00Z", 7, "2026-01-13T00:00:00Z"},
+		{"clock behind the watermark", "2026-01-01T04:00:00Z", 7, "2026-01-06T00:00:00Z"},
+		{"a zone offset in --now is UTC", "2026-01-06T23:30:00-05:00", 7, "2026-01-07T00:00:00Z"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := nextWatermark(prev, d(tc.now), 3*time.Hour, tc.maxDays); !got.Equal(d(tc.want)) {
+				t.Errorf("nextWatermark(%s) = %s, want %s", tc.now, got, tc.want)
+			}
+		})
+	}
+}
