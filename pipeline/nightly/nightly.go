@@ -99,6 +99,9 @@ type Report struct {
 	// DaysPublished is the dataset's running total of day partitions written.
 	DaysPublished int64  `json:"days_published"`
 	Error         string `json:"error,omitempty"`
+	// MetricsError is set when the metrics could not be pushed or written
+	// (it is not in the stored report, which is written before).
+	MetricsError string `json:"metrics_error,omitempty"`
 }
 
 // Run runs one night. The report is returned for every outcome; err is
@@ -145,12 +148,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	if r.lease != nil {
 		r.stopKeep()
-		if rerr := r.lease.Release(ctx); rerr != nil && err == nil {
-			err = rerr
+		if rerr := r.lease.Release(ctx); rerr != nil {
+			// The lease expires on its own; the outcome stands.
+			o.Logger.Warn("lease not released; it expires at its TTL", "err", rerr)
 		}
 	}
-	if merr := exportMetrics(ctx, o.Spec, rep, clock()); merr != nil && err == nil {
-		err = merr // metrics.go
+	// Metrics are the outcome's echo, not part of it: a failed push is a
+	// warning (the run report in the bucket is written already).
+	if merr := exportMetrics(ctx, o.Spec, rep, clock()); merr != nil { // metrics.go
+		o.Logger.Warn("metrics not exported", "err", merr)
+		rep.MetricsError = merr.Error()
 	}
 	if err != nil && rep.Outcome == Published {
 		rep.Outcome, rep.Error = Failed, err.Error()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/thanos-io/objstore"
+	"gopkg.in/yaml.v3"
 
 	"github.com/opsdata/opsdata/internal/bucket"
 	"github.com/opsdata/opsdata/pipeline"
@@ -114,8 +115,7 @@ var reservedDirs = map[string]bool{"parts": true, "state": true, "current": true
 // when a new day or a ticket change triggers a run.
 func fingerprints(s *spec.Spec, specBytes []byte, keyEpoch string) (map[string]string, error) {
 	out := map[string]string{}
-	sum := sha256.Sum256(specBytes)
-	out["spec"] = hex.EncodeToString(sum[:])
+	out["spec"] = specFingerprint(specBytes)
 	out["key"] = keyEpoch
 	add := func(name string, sec spec.Section) error {
 		fp, err := fingerprintPaths(sec.Paths("path", "paths", "rules", "file", "files", "dir"))
@@ -223,4 +223,24 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+// specFingerprint digests the spec without its nightly section: changing
+// retention or where metrics are pushed does not re-export the dataset.
+func specFingerprint(b []byte) string {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err == nil && len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
+		m := doc.Content[0]
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == "nightly" {
+				m.Content = append(m.Content[:i:i], m.Content[i+2:]...)
+				break
+			}
+		}
+		if out, err := yaml.Marshal(&doc); err == nil {
+			b = out
+		}
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -150,3 +150,19 @@ func TestNextWatermark(t *testing.T) {
 		})
 	}
 }
+
+func TestSpecFingerprintIgnoresNightly(t *testing.T) {
+	base := specFingerprint([]byte("dataset: d\nwindow: 1m\nnightly: {keep_last: 3}\n"))
+	for _, tc := range []struct {
+		spec string
+		same bool
+	}{
+		{"dataset: d\nwindow: 1m\nnightly: {keep_last: 30, pushgateway: http://x}\n", true},
+		{"dataset: d\nwindow: 1m\n", true},
+		{"dataset: d\nwindow: 5m\nnightly: {keep_last: 3}\n", false},
+	} {
+		if got := specFingerprint([]byte(tc.spec)) == base; got != tc.same {
+			t.Errorf("%q: same fingerprint = %v, want %v", tc.spec, got, tc.same)
+		}
+	}
+}
