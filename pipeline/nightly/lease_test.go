@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thanos-io/objstore"
-
 	"github.com/opsdata/opsdata/internal/bucket"
 )
 
@@ -132,5 +130,4 @@ func TestLease(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, tc.run)
 	}
-	var _ objstore.Bucket = bkt
 }

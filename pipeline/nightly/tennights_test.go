@@ -3,7 +3,6 @@ package nightly
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -426,5 +425,3 @@ func countTableFiles(m *schemas.Manifest) int {
 	}
 	return n
 }
-
-var _ = errors.Is
