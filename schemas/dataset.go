@@ -21,6 +21,11 @@ const (
 	LicenceFile  = "LICENSE"
 )
 
+// StateDir is the directory under <prefix>/<dataset>/ where runs keep
+// operational state (input fingerprints): never a version, never listed by
+// the catalog, never published content.
+const StateDir = "_state"
+
 // Names of the pointer objects under <prefix>/<dataset>/.
 const (
 	CatalogFile    = "catalog.json"

@@ -48,7 +48,7 @@ func TestNightlyExitCodes(t *testing.T) {
 		}
 		return stdout.String(), code
 	}
-	lease := filepath.Join(out, "demo-cluster", "state", "lease.json")
+	lease := filepath.Join(out, "demo-cluster", "_state", "nightly", "lease.json")
 	for _, tc := range []struct {
 		name   string
 		setup  func()

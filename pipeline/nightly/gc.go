@@ -137,7 +137,7 @@ func GC(ctx context.Context, s *spec.Spec, output, owner string, dryRun bool) (*
 	for _, v := range res.Kept {
 		kept[v] = true
 	}
-	err = bkt.Iter(ctx, ds+"/state/", func(n string) error {
+	err = bkt.Iter(ctx, schemas.Key(prefix, s.Dataset, schemas.StateDir, "nightly")+"/", func(n string) error {
 		if n == LeaseKey(prefix, s.Dataset) || kept[strings.TrimSuffix(path.Base(n), ".json")] {
 			return nil
 		}

@@ -21,7 +21,7 @@ import (
 // for it); nothing was written.
 var ErrLeaseHeld = errors.New("lease held by another run")
 
-// LeaseRecord is the lease object, <dataset>/state/lease.json.
+// LeaseRecord is the lease object, <dataset>/_state/nightly/lease.json.
 type LeaseRecord struct {
 	Owner    string    `json:"owner"`
 	Token    string    `json:"token"`
@@ -56,7 +56,7 @@ type Lease struct {
 
 // LeaseKey is the lease object of a dataset.
 func LeaseKey(prefix, dataset string) string {
-	return schemas.Key(prefix, dataset, "state", "lease.json")
+	return schemas.Key(prefix, dataset, schemas.StateDir, "nightly", "lease.json")
 }
 
 func (l *Locker) now() time.Time {

@@ -7,8 +7,8 @@
 //	  parts/<table>/[date=YYYY-MM-DD/]<sha256>.parquet   content-addressed, shared by snapshots
 //	  <snapshot>/manifest.json SHA256SUMS README.md ...  a snapshot: metadata only, files name parts
 //	  current/<table>/[date=.../]part-00000.parquet       the newest snapshot as plain files
-//	  state/<snapshot>.json  state/lease.json             watermark, fingerprints; the lease
-//	  runs/<stamp>.json                                   one JSON report per run
+//	  _state/nightly/<snapshot>.json, lease.json          watermark, fingerprints; the lease
+//	  _state/runs/<stamp>-<outcome>.json                  one JSON report per run
 //	  catalog.json latest latest.json index.html          as for one-off exports
 //
 // Every night with something new runs the ordinary export (pipeline/runner)
@@ -71,7 +71,7 @@ type Options struct {
 	hook func(ctx context.Context, stage string) error
 }
 
-// Report is the run's JSON report, runs/<stamp>.json in the dataset.
+// Report is the run's JSON report, _state/runs/<stamp>-<outcome>.json in the dataset.
 type Report struct {
 	FormatVersion int       `json:"format_version"`
 	Dataset       string    `json:"dataset"`
@@ -334,7 +334,7 @@ func (r *run) writeReport(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	k := schemas.Key(r.prefix, r.o.Spec.Dataset, "runs", stamp+"-"+string(r.rep.Outcome)+".json")
+	k := schemas.Key(r.prefix, r.o.Spec.Dataset, schemas.StateDir, "runs", stamp+"-"+string(r.rep.Outcome)+".json")
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := r.bkt.Upload(ctx, k, strings.NewReader(string(b))); err != nil {

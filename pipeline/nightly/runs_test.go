@@ -48,13 +48,13 @@ func TestConcurrentRunsAndGC(t *testing.T) {
 		t.Fatalf("outcomes %v, want one published and one lease_held", got)
 	}
 	ds := filepath.Join(sc.out, "demo-cluster")
-	runs, _ := os.ReadDir(filepath.Join(ds, "runs"))
+	runs, _ := os.ReadDir(filepath.Join(ds, "_state", "runs"))
 	if len(runs) != 1 {
 		t.Errorf("%d run reports, want 1 (the lease-held run writes nothing)", len(runs))
 	}
 	var report Report
 	if len(runs) == 1 {
-		b, err := os.ReadFile(filepath.Join(ds, "runs", runs[0].Name()))
+		b, err := os.ReadFile(filepath.Join(ds, "_state", "runs", runs[0].Name()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +95,7 @@ func TestConcurrentRunsAndGC(t *testing.T) {
 	checkSums(t, filepath.Join(ds, "current"))
 	windowKeys(t, filepath.Join(ds, "current"))
 	// An orphan part and state, as a run killed after its uploads leaves.
-	os.WriteFile(filepath.Join(ds, "state", "2026-01-07T040000Z.json"), []byte("{}"), 0o644)
+	os.WriteFile(filepath.Join(ds, "_state", "nightly", "2026-01-07T040000Z.json"), []byte("{}"), 0o644)
 	orphan := filepath.Join(ds, "parts", "windows", "date=2026-01-05", "0000.parquet")
 	if err := os.WriteFile(orphan, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestConcurrentRunsAndGC(t *testing.T) {
 	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
 		t.Error("orphan part survived gc")
 	}
-	if st, _ := os.ReadDir(filepath.Join(ds, "state")); len(st) != 1 || st[0].Name() != rep.Snapshot+".json" {
+	if st, _ := os.ReadDir(filepath.Join(ds, "_state", "nightly")); len(st) != 1 || st[0].Name() != rep.Snapshot+".json" {
 		t.Errorf("state after gc: %v, want only the kept snapshot's", st)
 	}
 	if _, err := os.Stat(filepath.Join(ds, first)); !os.IsNotExist(err) {

@@ -25,7 +25,7 @@ import (
 )
 
 // State is what a nightly run leaves for the next one, stored beside the
-// snapshot it belongs to (state/<snapshot>.json) and written before that
+// snapshot it belongs to (_state/nightly/<snapshot>.json) and written before that
 // snapshot's manifest: the visible manifest commits both.
 type State struct {
 	FormatVersion int       `json:"format_version"`
@@ -54,7 +54,7 @@ type TicketState struct {
 }
 
 func stateKey(prefix, dataset, snapshot string) string {
-	return schemas.Key(prefix, dataset, "state", snapshot+".json")
+	return schemas.Key(prefix, dataset, schemas.StateDir, "nightly", snapshot+".json")
 }
 
 // loadState finds the newest nightly snapshot of the dataset (a version
@@ -105,7 +105,7 @@ func listVersions(ctx context.Context, bkt objstore.BucketReader, prefix, datase
 }
 
 // reservedDirs are the dataset's own directories that are not versions.
-var reservedDirs = map[string]bool{"parts": true, "state": true, "current": true, "runs": true}
+var reservedDirs = map[string]bool{"parts": true, "current": true, schemas.StateDir: true}
 
 // fingerprints of the inputs named by the spec: the spec itself, the key
 // epoch, and per component the files its path-like keys name (globs

@@ -81,7 +81,7 @@ func TestTenNights(t *testing.T) {
 			if v, _ := bucket.Latest(ctx, bkt, "", "demo-cluster"); v != lastSnapshot.Version {
 				t.Fatalf("night %d: killed run moved latest to %s", n, v)
 			}
-			if _, err := os.Stat(filepath.Join(ds, "state", "lease.json")); err == nil {
+			if _, err := os.Stat(filepath.Join(ds, "_state", "nightly", "lease.json")); err == nil {
 				t.Fatalf("night %d: killed run left its lease", n)
 			}
 			continue
