@@ -26,6 +26,19 @@ const (
 // the catalog, never published content.
 const StateDir = "_state"
 
+// Directories under <prefix>/<dataset>/ that nightly datasets keep beside
+// their snapshots: content-addressed parts and the current view.
+const (
+	PartsDir   = "parts"
+	CurrentDir = "current"
+)
+
+// IsReservedDir reports whether a directory under <prefix>/<dataset>/ is
+// opsdata's own (state, parts, current view) and never a version.
+func IsReservedDir(name string) bool {
+	return name == StateDir || name == PartsDir || name == CurrentDir
+}
+
 // Names of the pointer objects under <prefix>/<dataset>/.
 const (
 	CatalogFile    = "catalog.json"
@@ -84,6 +97,11 @@ type File struct {
 	// e.g. windows and date=2026-01-05.
 	Table     string `json:"table,omitempty"`
 	Partition string `json:"partition,omitempty"`
+	// Object, when set, is the key of the file's bytes relative to the
+	// dataset directory: a nightly snapshot's files are shared,
+	// content-addressed parts (parts/...), not copies under the snapshot.
+	// Readers fetch Object and store it as Path.
+	Object string `json:"object,omitempty"`
 }
 
 // TableTotals sums a table's files.
@@ -128,6 +146,30 @@ type Manifest struct {
 	// Files lists every file of the version except manifest.json and
 	// SHA256SUMS (written after it), sorted by path.
 	Files []File `json:"files"`
+	// Changelog is set on nightly snapshots: what changed since the
+	// previous snapshot, and why.
+	Changelog *Changelog `json:"changelog,omitempty"`
+}
+
+// Changelog says what a nightly snapshot changed against the one before.
+type Changelog struct {
+	// Previous is the snapshot this one was compared with ("" for the first).
+	Previous string `json:"previous"`
+	// Watermark is the end (exclusive, UTC midnight) of the days covered.
+	Watermark time.Time `json:"watermark"`
+	// Added lists the new days (YYYY-MM-DD); Changed the days already
+	// published whose files changed, each with the reasons.
+	Added   []string    `json:"added"`
+	Changed []DayChange `json:"changed"`
+}
+
+// DayChange is one republished day of a changelog.
+type DayChange struct {
+	Date string `json:"date"`
+	// Tables names the day's tables whose content changed (windows, logs, ...).
+	Tables []string `json:"tables"`
+	// Reasons are sentences such as "ticket OPS-123 created 2 days after impact".
+	Reasons []string `json:"reasons"`
 }
 
 // Encode returns the manifest's canonical bytes: two-space indented JSON
@@ -188,6 +230,8 @@ type CatalogEntry struct {
 	// Manifest is the manifest's key relative to the dataset directory.
 	Manifest       string `json:"manifest"`
 	ManifestSHA256 string `json:"manifest_sha256"`
+	// Changelog is the snapshot's changelog (nightly snapshots only).
+	Changelog *Changelog `json:"changelog,omitempty"`
 }
 
 // LatestPointer is latest.json.

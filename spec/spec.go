@@ -39,6 +39,8 @@ type Spec struct {
 	Anonymize Anonymize      `yaml:"anonymize"`
 	// LogFeatures chooses the per-window log template columns of windows.
 	LogFeatures LogFeatures `yaml:"log_features"`
+	// Nightly configures `opsdata nightly` and `opsdata gc` (nightly.go).
+	Nightly Nightly `yaml:"nightly"`
 
 	// Path is the file the spec was read from (not a YAML key).
 	Path string `yaml:"-"`
@@ -301,6 +303,7 @@ func (s *Spec) applyDefaults() {
 	if s.Entity.Kind == "" {
 		s.Entity.Kind = "service"
 	}
+	s.Nightly.nightlyDefaults() // nightly.go
 	if s.Entity.Label == "" {
 		s.Entity.Label = s.Entity.Kind
 	}
@@ -393,6 +396,7 @@ func (s *Spec) Validate() error {
 	}
 	s.validateMerge(add) // labels.go
 	s.Anonymize.validateAnonymize(add)
+	s.Nightly.validateNightly(add) // nightly.go
 	errs = append(errs, validateLogs(s)...)
 	if s.Anonymize.Key.File == "" && s.Anonymize.Key.Env == "" {
 		add("anonymize.key: required: a file or an env variable holding the pseudonymization key")

@@ -20,6 +20,7 @@ exports it.`,
 			&cli.StringFlag{Name: "dir", Value: "demo-data", Usage: "output `DIR` (must be empty or absent)"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "random seed"},
 			&cli.DurationFlag{Name: "duration", Value: 72 * time.Hour, Usage: "simulated time span"},
+			&cli.BoolFlag{Name: "nightly", Usage: "also write the nightly scenario (late and edited tickets, a late log file; needs --duration of 6 days or more) into DIR/nightly, see datasets/demo/nightly.go"},
 			&cli.BoolFlag{Name: "openmetrics", Usage: "also write metrics.om, an OpenMetrics text file of the same samples (large)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -30,6 +31,11 @@ exports it.`,
 			})
 			if err != nil {
 				return fmt.Errorf("demo: %w", err)
+			}
+			if c.Bool("nightly") {
+				if _, err := demo.WriteNightly(sum.Dir, sum.Start, sum.End.Sub(sum.Start)); err != nil {
+					return fmt.Errorf("demo: %w", err)
+				}
 			}
 			fmt.Fprintf(c.App.Writer, "demo cluster written to %s in %s: %d series, %d samples, %d log lines, %d tickets, %d injected incidents (%s to %s)\n",
 				sum.Dir, time.Since(start).Round(time.Millisecond), sum.Series, sum.Samples, sum.LogLines, sum.Tickets, sum.Incidents,

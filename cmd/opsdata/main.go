@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -20,11 +21,19 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newApp().RunContext(ctx, os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "opsdata: "+firstLine(err.Error()))
-		if rest := restLines(err.Error()); rest != "" {
-			fmt.Fprintln(os.Stderr, rest)
+		code := 1
+		var ee *exitError // nightly.go: commands with their own exit codes
+		if errors.As(err, &ee) {
+			code, err = ee.code, ee.err
 		}
-		os.Exit(1)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "opsdata: "+firstLine(err.Error()))
+			if rest := restLines(err.Error()); rest != "" {
+				fmt.Fprintln(os.Stderr, rest)
+			}
+		}
+		stop()
+		os.Exit(code)
 	}
 }
 
@@ -42,6 +51,7 @@ func newApp() *cli.App {
 			lsCommand(),
 			pullCommand(),
 			templatesCommand(),
+			nightlyCommand(),
 			gcCommand(),
 		},
 	}

@@ -131,6 +131,11 @@ func Pull(ctx context.Context, bkt objstore.BucketReader, prefix, dataset, versi
 		if err := SafePath(f.Path); err != nil {
 			return nil, fmt.Errorf("pull %s@%s: manifest files[%d]: %w", dataset, version, i, err)
 		}
+		if f.Object != "" {
+			if err := SafePath(f.Object); err != nil {
+				return nil, fmt.Errorf("pull %s@%s: manifest files[%d].object: %w", dataset, version, i, err)
+			}
+		}
 		if f.Path == schemas.ManifestFile || f.Path == schemas.SumsFile || f.Path == FullSumsFile {
 			return nil, fmt.Errorf("pull %s@%s: manifest files[%d] %q is reserved: %w", dataset, version, i, f.Path, ErrUnsafePath)
 		}
@@ -235,6 +240,15 @@ func Pull(ctx context.Context, bkt objstore.BucketReader, prefix, dataset, versi
 		return res, fmt.Errorf("pull: write %s: %w", schemas.SumsFile, err)
 	}
 	return res, nil
+}
+
+// objectKey is where f's bytes are: under the version, or, for a nightly
+// snapshot's shared part (f.Object), relative to the dataset directory.
+func objectKey(vkey string, f schemas.File) string {
+	if f.Object != "" {
+		return path.Join(path.Dir(vkey), f.Object)
+	}
+	return vkey + "/" + f.Path
 }
 
 // SafePath reports whether a manifest path is a plain relative path that
@@ -413,7 +427,7 @@ func fetchFile(ctx context.Context, bkt objstore.BucketReader, vkey string, root
 	}
 	var lastErr error
 	for attempt := 0; attempt < 2; attempt++ {
-		n, sum, err := download(ctx, bkt, vkey+"/"+f.Path, root, f.Path+".part", f.Bytes)
+		n, sum, err := download(ctx, bkt, objectKey(vkey, f), root, f.Path+".part", f.Bytes)
 		st.downloaded += n
 		if errors.Is(err, errOversized) {
 			// Longer than the manifest says: no refetch can make it right.

@@ -91,9 +91,15 @@ type Server struct {
 // server when the test ends.
 func Start(t testing.TB, prometheus, dataDir string, lookback time.Duration) *Server {
 	t.Helper()
+	return StartConfig(t, prometheus, dataDir, lookback, "global:\n  scrape_interval: 15s\nscrape_configs: []\n")
+}
+
+// StartConfig is Start with the server's prometheus.yml (scrape targets).
+func StartConfig(t testing.TB, prometheus, dataDir string, lookback time.Duration, config string) *Server {
+	t.Helper()
 	tmp := t.TempDir()
 	cfg := filepath.Join(tmp, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 15s\nscrape_configs: []\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	port := freePort(t)

@@ -32,7 +32,7 @@ func FindAbandoned(ctx context.Context, bkt objstore.Bucket, prefix, dataset str
 	var versions []string
 	if err := bkt.Iter(ctx, ddir, func(name string) error {
 		if v, ok := strings.CutSuffix(name, "/"); ok {
-			if v = path.Base(v); v != schemas.StateDir && schemas.ValidateName("version", v) == nil {
+			if v = path.Base(v); !schemas.IsReservedDir(v) && schemas.ValidateName("version", v) == nil {
 				versions = append(versions, v)
 			}
 		}

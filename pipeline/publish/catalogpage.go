@@ -295,6 +295,12 @@ var datasetTmpl = template.Must(template.New("dataset").Funcs(pageFuncs).Parse(`
 </tr>
 {{end}}</tbody>
 </table>
+{{- $cl := false}}{{range .Versions}}{{if .M.Changelog}}{{$cl = true}}{{end}}{{end}}{{if $cl}}
+<h2 id="changelog">Changelog</h2>
+<ul id="changelog-list">
+{{range .Versions}}{{$v := .M.Version}}{{with .M.Changelog}}<li data-version="{{$v}}"><code>{{$v}}</code>: {{if .Added}}added {{range $i, $d := .Added}}{{if $i}}, {{end}}{{$d}}{{end}}{{else}}no new day{{end}}{{range .Changed}}; republished {{.Date}} ({{range $i, $t := .Tables}}{{if $i}}, {{end}}{{$t}}{{end}}){{range .Reasons}}: {{.}}{{end}}{{end}}</li>
+{{end}}{{end}}</ul>
+{{- end}}
 
 {{with .Latest}}
 <h2 id="tables">Tables in {{.M.Version}}</h2>

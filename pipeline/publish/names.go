@@ -43,3 +43,7 @@ func cutDigits(s string) (digits, rest string) {
 	}
 	return s[:i], s[i:]
 }
+
+// VersionLess orders version names as the catalog does: digit runs compare
+// as numbers (v2 < v10, ISO dates by date). The last is the newest.
+func VersionLess(a, b string) bool { return versionLess(a, b) }

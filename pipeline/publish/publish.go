@@ -236,6 +236,13 @@ func removeObjects(ctx context.Context, bkt objstore.Bucket, keys []string) erro
 	return errors.Join(errs...)
 }
 
+// UpdatePointers rebuilds catalog.json, latest, latest.json and the catalog
+// pages from the manifests in the bucket, as Publish does after a version.
+// Nightly snapshots (pipeline/nightly) and gc call it after their own commits.
+func UpdatePointers(ctx context.Context, bkt objstore.Bucket, prefix, dataset string) error {
+	return updatePointers(ctx, bkt, prefix, dataset)
+}
+
 // updatePointers rebuilds catalog.json from the manifests in the bucket and
 // points latest and latest.json at the newest version. Objects whose bytes
 // would not change are not rewritten.
@@ -291,7 +298,7 @@ func buildCatalog(ctx context.Context, bkt objstore.Bucket, prefix, dataset stri
 	if err := bkt.Iter(ctx, ddir, func(name string) error {
 		if v, ok := strings.CutSuffix(name, "/"); ok {
 			v = path.Base(v)
-			if v != schemas.StateDir && schemas.ValidateName("version", v) == nil {
+			if !schemas.IsReservedDir(v) && schemas.ValidateName("version", v) == nil {
 				versions = append(versions, v)
 			}
 		}
@@ -320,6 +327,7 @@ func buildCatalog(ctx context.Context, bkt objstore.Bucket, prefix, dataset stri
 			Rows: m.Rows, Bytes: m.Bytes, Licence: m.Licence, KeyEpoch: m.KeyEpoch,
 			SchemaVersions: nonNil(m.SchemaVersions),
 			Manifest:       v + "/" + schemas.ManifestFile, ManifestSHA256: hex.EncodeToString(sum[:]),
+			Changelog: m.Changelog,
 		})
 		cat.Title = m.Title
 		cat.Latest = v

@@ -24,6 +24,8 @@ type staged struct {
 	spec   *spec.Spec
 	output string
 	public bool
+	// publish replaces the upload when set (Options.Publish).
+	publish func(ctx context.Context, dir string, m *schemas.Manifest) error
 }
 
 // finish writes the anonymization report into the staged version,
@@ -56,6 +58,12 @@ func finish(ctx context.Context, v staged) (man *schemas.Manifest, already bool,
 	man, err = publish.Prepare(v.dir, v.meta)
 	if err != nil {
 		return nil, false, fmt.Errorf("prepare version: %w", err)
+	}
+	if v.publish != nil {
+		if err := v.publish(ctx, v.dir, man); err != nil {
+			return nil, false, err
+		}
+		return man, false, nil
 	}
 	bkt, prefix, err := bucket.OpenBucket(ctx, v.output, bucket.WithS3(s.S3))
 	if err != nil {

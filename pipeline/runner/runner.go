@@ -45,6 +45,11 @@ type Options struct {
 	// Public sets an anonymous read-only policy on the dataset's prefix
 	// of an s3:// output (bucket.SetPublicRead) before publishing.
 	Public bool
+	// Publish, when set, replaces the upload: it gets the staged version
+	// after the leakage gate and Prepare (dir holds manifest.json and every
+	// file it lists) and publishes it its own way; nightly snapshots use it
+	// (pipeline/nightly). The staging dir is removed after it returns.
+	Publish func(ctx context.Context, dir string, m *schemas.Manifest) error
 }
 
 // Result describes a finished export.
@@ -128,7 +133,7 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 
 	// Leakage gate: every raw identifier the run saw, and the spec's
 	// canaries, must be absent from every byte about to be published.
-	man, already, err := finish(ctx, staged{dir: staging, meta: e.meta(version), anon: anon, spec: s, output: output, public: o.Public})
+	man, already, err := finish(ctx, staged{dir: staging, meta: e.meta(version), anon: anon, spec: s, output: output, public: o.Public, publish: o.Publish})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,366 @@
+// Package nightly grows one dataset night by night (`opsdata nightly`):
+// all state in the bucket, a watermark, catch-up of missed days, labels of
+// past days republished when late tickets arrive, one writer at a time
+// through a lease, and a no-op in seconds when nothing changed.
+//
+//	<prefix>/<dataset>/
+//	  parts/<table>/[date=YYYY-MM-DD/]<sha256>.parquet   content-addressed, shared by snapshots
+//	  <snapshot>/manifest.json SHA256SUMS README.md ...  a snapshot: metadata only, files name parts
+//	  current/<table>/[date=.../]part-00000.parquet       the newest snapshot as plain files
+//	  _state/nightly/<snapshot>.json, lease.json          watermark, fingerprints; the lease
+//	  _state/runs/<stamp>-<outcome>.json                  one JSON report per run
+//	  catalog.json latest latest.json index.html          as for one-off exports
+//
+// Every night with something new runs the ordinary export (pipeline/runner)
+// over [start, watermark): the snapshot is a one-shot export of the same
+// range by construction, and a day whose bytes did not change keeps its
+// part. See docs/decisions/0027-nightly-snapshots.md.
+package nightly
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/thanos-io/objstore"
+
+	"github.com/opsdata/opsdata/internal/bucket"
+	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/anonymize"
+	"github.com/opsdata/opsdata/pipeline/publish"
+	"github.com/opsdata/opsdata/pipeline/runner"
+	"github.com/opsdata/opsdata/schemas"
+	"github.com/opsdata/opsdata/spec"
+)
+
+// Outcome is how a run ended; each has its own exit code (cmd/opsdata).
+type Outcome string
+
+// Outcomes.
+const (
+	Published   Outcome = "published"
+	NothingToDo Outcome = "nothing_to_do"
+	LeaseHeld   Outcome = "lease_held"
+	Failed      Outcome = "failed"
+)
+
+// Options configure one nightly run.
+type Options struct {
+	Spec       *spec.Spec
+	SpecBytes  []byte
+	Components pipeline.Components
+	// Now decides which days are complete (default: Clock).
+	Now         time.Time
+	Output      string // overrides the spec's output
+	CodeVersion string
+	Logger      *slog.Logger
+	TempDir     string
+	// Owner names this run in the lease (default host:pid).
+	Owner string
+	// Clock is the wall clock for the lease, durations and the metrics
+	// (default time.Now).
+	Clock func() time.Time
+
+	// hook, in tests, is called at named points of a run ("parts",
+	// "commit"); an error aborts the run there.
+	hook func(ctx context.Context, stage string) error
+}
+
+// Report is the run's JSON report, _state/runs/<stamp>-<outcome>.json in the dataset.
+type Report struct {
+	FormatVersion int       `json:"format_version"`
+	Dataset       string    `json:"dataset"`
+	Outcome       Outcome   `json:"outcome"`
+	Message       string    `json:"message"`
+	Now           time.Time `json:"now"`
+	Started       time.Time `json:"started"`
+	// DurationSeconds is wall time of the whole run.
+	DurationSeconds   float64   `json:"duration_seconds"`
+	Snapshot          string    `json:"snapshot,omitempty"`
+	Previous          string    `json:"previous,omitempty"`
+	PreviousWatermark time.Time `json:"previous_watermark"`
+	Watermark         time.Time `json:"watermark"`
+	// Triggers say why the run exported (new days, changed inputs, tickets).
+	Triggers    []string            `json:"triggers"`
+	DaysAdded   []string            `json:"days_added"`
+	DaysChanged []schemas.DayChange `json:"days_changed"`
+	Rows        map[string]int64    `json:"rows"`
+	// BadInput is the malformed input of the export; BadInputRecords its total.
+	BadInput        map[string]schemas.InputProblems `json:"bad_input"`
+	BadInputRecords int64                            `json:"bad_input_records"`
+	PartsUploaded   int                              `json:"parts_uploaded"`
+	PartsReused     int                              `json:"parts_reused"`
+	BytesUploaded   int64                            `json:"bytes_uploaded"`
+	// DaysPublished is the dataset's running total of day partitions written.
+	DaysPublished int64  `json:"days_published"`
+	Error         string `json:"error,omitempty"`
+	// MetricsError is set when the metrics could not be pushed or written
+	// (it is not in the stored report, which is written before).
+	MetricsError string `json:"metrics_error,omitempty"`
+}
+
+// Run runs one night. The report is returned for every outcome; err is
+// set for LeaseHeld (wrapping ErrLeaseHeld) and Failed.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	clock := o.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	o.Clock = clock
+	if o.Now.IsZero() {
+		o.Now = clock()
+	}
+	o.Now = o.Now.UTC()
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Owner == "" {
+		host, _ := os.Hostname()
+		o.Owner = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	started := clock().UTC()
+	rep := &Report{FormatVersion: 1, Dataset: o.Spec.Dataset, Now: o.Now, Started: started,
+		Triggers: []string{}, DaysAdded: []string{}, DaysChanged: []schemas.DayChange{}, Rows: map[string]int64{}, BadInput: map[string]schemas.InputProblems{}}
+	r := &run{o: o, rep: rep}
+	err := r.run(ctx)
+	rep.DurationSeconds = clock().Sub(started).Seconds()
+	switch {
+	case errors.Is(err, ErrLeaseHeld) && r.lease == nil:
+		rep.Outcome, rep.Message, rep.Error = LeaseHeld, "another run holds the lease: nothing written", err.Error()
+	case err != nil:
+		rep.Outcome, rep.Error = Failed, err.Error()
+		if rep.Message == "" {
+			rep.Message = "run failed: nothing new is visible (re-run to retry)"
+		}
+	}
+	if r.bkt != nil {
+		defer r.bkt.Close()
+		if rep.Outcome != LeaseHeld {
+			if werr := r.writeReport(ctx); werr != nil && err == nil {
+				err = werr
+			}
+		}
+	}
+	if r.lease != nil {
+		r.stopKeep()
+		if rerr := r.lease.Release(ctx); rerr != nil {
+			// The lease expires on its own; the outcome stands.
+			o.Logger.Warn("lease not released; it expires at its TTL", "err", rerr)
+		}
+	}
+	// Metrics are the outcome's echo, not part of it: a failed push is a
+	// warning (the run report in the bucket is written already).
+	if merr := exportMetrics(ctx, o.Spec, rep, clock()); merr != nil { // metrics.go
+		o.Logger.Warn("metrics not exported", "err", merr)
+		rep.MetricsError = merr.Error()
+	}
+	if err != nil && rep.Outcome == Published {
+		rep.Outcome, rep.Error = Failed, err.Error()
+	}
+	return rep, err
+}
+
+type run struct {
+	o      Options
+	rep    *Report
+	bkt    objstore.Bucket
+	prefix string
+	lease  *Lease
+	// stopKeep stops the lease's renewal.
+	stopKeep func()
+	prev     *State
+	prevM    *schemas.Manifest
+	next     *State
+	start    time.Time
+	// changed inputs and ticket changes, for the changelog's reasons.
+	changedInputs []string
+	tickets       []ticketChange
+}
+
+func (r *run) run(ctx context.Context) error {
+	o, s := r.o, r.o.Spec
+	plan, err := runner.Resolve(s, o.Components)
+	if err != nil {
+		return err
+	}
+	output := s.Output
+	if o.Output != "" {
+		output = o.Output
+	}
+	if r.bkt, r.prefix, err = bucket.OpenBucket(ctx, output, bucket.WithS3(s.S3)); err != nil {
+		return fmt.Errorf("output %s: %w", output, err)
+	}
+	lk := &Locker{Bkt: r.bkt, Key: LeaseKey(r.prefix, s.Dataset), Owner: o.Owner,
+		TTL: time.Duration(s.Nightly.LeaseTTL), Wait: time.Duration(s.Nightly.LeaseWait), Clock: o.Clock}
+	if r.lease, err = lk.Acquire(ctx); err != nil {
+		return err
+	}
+	r.stopKeep = r.lease.KeepAlive(ctx)
+	if r.prev, r.prevM, err = loadState(ctx, r.bkt, r.prefix, s.Dataset); err != nil {
+		return fmt.Errorf("read state: %w", err)
+	}
+	r.start = s.Nightly.Start
+	if r.start.IsZero() {
+		r.start = s.Range.From
+	}
+	r.start = r.start.UTC()
+	if r.start.IsZero() || !r.start.Equal(r.start.Truncate(day)) {
+		return fmt.Errorf("nightly: the dataset's first day is unset or not a UTC midnight: set nightly.start (or range.from) in %s", s.Path)
+	}
+	prevWM := r.start
+	if r.prev != nil {
+		if !r.prev.Start.Equal(r.start) {
+			return fmt.Errorf("nightly: the dataset starts %s but the spec says %s; a different start is a different dataset", r.prev.Start.Format(time.DateOnly), r.start.Format(time.DateOnly))
+		}
+		prevWM = r.prev.Watermark
+		r.rep.Previous = r.prev.Snapshot
+		r.rep.DaysPublished = r.prev.DaysPublished
+	}
+	r.rep.PreviousWatermark, r.rep.Watermark = prevWM, prevWM
+	wm := nextWatermark(prevWM, o.Now, time.Duration(s.Nightly.Settle), s.Nightly.MaxDays)
+
+	// What changed, from fingerprints and tickets only: no metrics or logs read.
+	key, err := anonymize.LoadKey(s.Anonymize.Key)
+	if err != nil {
+		return fmt.Errorf("anonymization key: %w", err)
+	}
+	inputs, err := fingerprints(s, o.SpecBytes, anonymize.Epoch(key))
+	if err != nil {
+		return err
+	}
+	var all []pipeline.Ticket
+	for _, tp := range plan.Tickets {
+		src, err := tp.Factory.New(tp.Spec.Name, tp.Config, &pipeline.Problems{})
+		if err != nil {
+			return fmt.Errorf("tickets %s: %w", tp.Spec.Name, err)
+		}
+		ts, err := src.Tickets(ctx)
+		if err != nil {
+			return fmt.Errorf("tickets %s: %w", tp.Spec.Name, err)
+		}
+		all = append(all, ts...)
+	}
+	tickets := ticketStates(all)
+
+	for d := prevWM; d.Before(wm); d = d.Add(day) {
+		r.rep.Triggers = append(r.rep.Triggers, "new day "+d.Format(time.DateOnly))
+	}
+	if r.prev != nil && prevWM.After(r.start) {
+		for _, k := range sortedKeys(inputs) {
+			if r.prev.Inputs[k] != inputs[k] {
+				r.changedInputs = append(r.changedInputs, k)
+				r.rep.Triggers = append(r.rep.Triggers, "input "+k+" changed")
+			}
+		}
+		oldest := prevWM.Add(-time.Duration(s.Nightly.RelabelDays) * day)
+		var prevTickets map[string]TicketState
+		prevTickets = r.prev.Tickets
+		for _, tc := range ticketChanges(prevTickets, tickets, s.Horizon(), recovery(s), o.Now) {
+			r.tickets = append(r.tickets, tc)
+			for _, d := range tc.days {
+				t, _ := time.Parse(time.DateOnly, d)
+				if !t.Before(oldest) && !t.Before(r.start) && t.Before(prevWM) {
+					r.rep.Triggers = append(r.rep.Triggers, tc.reason+" (touches "+d+")")
+					break
+				}
+			}
+		}
+	}
+	if len(r.rep.Triggers) == 0 || !wm.After(r.start) {
+		r.rep.Outcome = NothingToDo
+		if r.prevM != nil {
+			// A run that died after its commit left the current view or the
+			// pointers behind: repair them (two small reads when all is well).
+			if err := repair(ctx, r.bkt, r.prefix, r.prevM); err != nil {
+				return err
+			}
+		}
+		switch {
+		case !wm.After(r.start):
+			r.rep.Message = fmt.Sprintf("nothing to do: no complete day yet (the first day, %s, is ready %s after it ends)", r.start.Format(time.DateOnly), time.Duration(s.Nightly.Settle))
+		default:
+			r.rep.Message = fmt.Sprintf("nothing to do: no new day and no input changed since snapshot %s (watermark %s)", r.prev.Snapshot, prevWM.Format(time.DateOnly))
+		}
+		r.rep.Triggers = []string{}
+		return nil
+	}
+
+	name := o.Now.Format("2006-01-02T150405Z")
+	if r.prev != nil && !publish.VersionLess(r.prev.Snapshot, name) {
+		return fmt.Errorf("nightly: snapshot %s would not be newer than %s (did --now go backwards?)", name, r.prev.Snapshot)
+	}
+	r.rep.Snapshot = name
+	r.next = &State{FormatVersion: 1, Snapshot: name, Start: r.start, Watermark: wm, Inputs: inputs, Tickets: tickets}
+	if r.prev != nil {
+		r.next.DaysPublished = r.prev.DaysPublished
+	}
+	res, err := runner.Export(ctx, runner.Options{
+		Spec: s, SpecBytes: o.SpecBytes, From: r.start, To: wm, Version: name, CodeVersion: o.CodeVersion,
+		Components: o.Components, Logger: o.Logger, TempDir: o.TempDir, Output: output,
+		Publish: r.publishSnapshot, // snapshot.go
+	})
+	if err != nil {
+		return err
+	}
+	r.rep.Outcome = Published
+	r.rep.Watermark = wm
+	r.rep.Rows = res.Rows
+	r.rep.BadInput = res.Problems
+	for _, p := range res.Problems {
+		r.rep.BadInputRecords += p.Count
+	}
+	r.rep.DaysPublished = r.next.DaysPublished
+	r.rep.Message = fmt.Sprintf("published snapshot %s: %d day(s) added, %d republished, watermark %s",
+		name, len(r.rep.DaysAdded), len(r.rep.DaysChanged), wm.Format(time.DateOnly))
+	return nil
+}
+
+// recovery is the first labeler's recovery tail (the label stage uses it).
+func recovery(s *spec.Spec) time.Duration {
+	for _, l := range s.Labelers {
+		return time.Duration(l.Recovery)
+	}
+	return 0
+}
+
+func (r *run) writeReport(ctx context.Context) error {
+	stamp := r.o.Now.Format("2006-01-02T150405Z")
+	b, err := schemas.EncodeJSON(r.rep)
+	if err != nil {
+		return err
+	}
+	k := schemas.Key(r.prefix, r.o.Spec.Dataset, schemas.StateDir, "runs", stamp+"-"+string(r.rep.Outcome)+".json")
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := r.bkt.Upload(ctx, k, strings.NewReader(string(b))); err != nil {
+		return fmt.Errorf("write run report %s: %w", k, err)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// nextWatermark is where this run may move the watermark: to the last UTC
+// midnight at least settle before now, at most maxDays past prev, never back.
+func nextWatermark(prev, now time.Time, settle time.Duration, maxDays int) time.Time {
+	wm := prev.Add(time.Duration(maxDays) * day)
+	if ready := now.Add(-settle).UTC().Truncate(day); ready.Before(wm) {
+		wm = ready
+	}
+	if wm.Before(prev) {
+		wm = prev
+	}
+	return wm
+}
