@@ -28,6 +28,9 @@ func TestTenNights(t *testing.T) {
 	if testing.Short() {
 		t.Skip("ten exports of up to ten days")
 	}
+	if raceEnabled && os.Getenv("OPSDATA_NIGHTLY_RACE") == "" {
+		t.Skip("minutes under -race: make test-go runs it without -race (OPSDATA_NIGHTLY_RACE=1 to run it here)")
+	}
 	const days = 10
 	sc := newScenario(t, days, "{lease_wait: 20ms, settle: 3h, max_days: 7, relabel_days: 14}")
 	ctx := context.Background()
