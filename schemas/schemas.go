@@ -43,7 +43,7 @@ var Partitioned = map[string]bool{TableWindows: true, TableMetrics: true, TableL
 // built at run time: WindowKey's columns, then one optional DOUBLE column per
 // metric feature, then WindowLogs and WindowLabels (see pipeline/align).
 type WindowKey struct {
-	WindowStart time.Time `parquet:"window_start,timestamp(millisecond),delta"`
+	WindowStart time.Time `parquet:"window_start,timestamp(millisecond)"`
 	Entity      string    `parquet:"entity,dict"`
 }
 
@@ -86,8 +86,8 @@ type WindowLabels struct {
 // Metric is one value of one feature series at one window: the long form
 // of the windows table's feature columns, without the entity roll-up.
 type Metric struct {
-	WindowStart time.Time `parquet:"window_start,timestamp(millisecond),delta"`
-	SeriesID    int64     `parquet:"series_id,delta"`
+	WindowStart time.Time `parquet:"window_start,timestamp(millisecond)"`
+	SeriesID    int64     `parquet:"series_id"`
 	Value       float64   `parquet:"value"`
 }
 
@@ -103,13 +103,13 @@ type Series struct {
 
 // Log is one log line, its message anonymized.
 type Log struct {
-	Timestamp time.Time `parquet:"ts,timestamp(microsecond),delta"`
+	Timestamp time.Time `parquet:"ts,timestamp(microsecond)"`
 	Entity    string    `parquet:"entity,dict"`
 	Level     string    `parquet:"level,dict"`
 	Message   string    `parquet:"message,zstd"`
 	Source    string    `parquet:"source,dict"`
 	File      string    `parquet:"file,dict"`
-	Line      int64     `parquet:"line,delta"`
+	Line      int64     `parquet:"line"`
 	// TemplateID is the line's template in log_templates.
 	TemplateID string `parquet:"template_id,dict"`
 }

@@ -28,6 +28,12 @@ func PartPath(table, date string, part int) string {
 	return filepath.Join(table, "date="+date, name)
 }
 
+// options are the writer settings of every published file: the compatible
+// profile of docs/decisions/0028-parquet-writer-profile.md. Version 1 data
+// pages and only PLAIN, dictionary and RLE encodings (no DELTA_*, no
+// BYTE_STREAM_SPLIT unless a row type's tag asks for it: the raw tables),
+// which Spark 3.2's vectorized reader and fastparquet decode; the pandas
+// footer entry gives fastparquet the UTC zone of every timestamp.
 func options(schema *parquet.Schema, sortBy []string) []parquet.WriterOption {
 	opts := []parquet.WriterOption{
 		schema,
@@ -35,6 +41,12 @@ func options(schema *parquet.Schema, sortBy []string) []parquet.WriterOption {
 		parquet.MaxRowsPerRowGroup(MaxRowsPerRowGroup),
 		parquet.PageBufferSize(256 * 1024),
 		parquet.CreatedBy("opsdata", "", ""),
+		parquet.DataPageVersion(1),
+		// parquet-go's default for untagged strings is DELTA_LENGTH_BYTE_ARRAY.
+		parquet.DefaultEncodingFor(parquet.ByteArray, &parquet.Plain),
+	}
+	if md, err := pandasMetadataOf(schema); err == nil {
+		opts = append(opts, parquet.KeyValueMetadata("pandas", md))
 	}
 	if len(sortBy) > 0 {
 		cols := make([]parquet.SortingColumn, len(sortBy))
