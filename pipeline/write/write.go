@@ -168,14 +168,32 @@ type Dynamic struct {
 	w *parquet.Writer
 }
 
-// CreateDynamic starts a file for rows of the struct type typ.
-func CreateDynamic(dir, rel string, typ reflect.Type, sortBy ...string) (*Dynamic, error) {
+// CreateDynamic starts a file for rows of the struct type typ; extra
+// options apply after the defaults (WindowsRowGroups).
+func CreateDynamic(dir, rel string, typ reflect.Type, extra []parquet.WriterOption, sortBy ...string) (*Dynamic, error) {
 	st, err := createStaged(dir, rel)
 	if err != nil {
 		return nil, err
 	}
 	schema := parquet.SchemaOf(reflect.New(typ).Interface())
-	return &Dynamic{staged: st, w: parquet.NewWriter(st.f, options(schema, sortBy)...)}, nil
+	return &Dynamic{staged: st, w: parquet.NewWriter(st.f, append(options(schema, sortBy), extra...)...)}, nil
+}
+
+// WindowsRowGroupTarget is the number of rows a windows row group aims at.
+// Smaller groups prune finer and compress worse; at 16 Ki rows a day of
+// 1,000 entities at 1m is 91 groups and a one-entity query reads one
+// (docs/decisions/0029-windows-entity-first.md, BENCHMARKS.md).
+const WindowsRowGroupTarget = 16 * 1024
+
+// WindowsRowGroups sizes the row groups of a windows file whose rows come
+// entity by entity, perEntity windows each: a group holds whole
+// entity-days (at least one), so no entity straddles two groups.
+func WindowsRowGroups(perEntity int) []parquet.WriterOption {
+	if perEntity <= 0 {
+		return nil
+	}
+	n := max(1, WindowsRowGroupTarget/perEntity) * perEntity
+	return []parquet.WriterOption{parquet.MaxRowsPerRowGroup(int64(n))}
 }
 
 // Write appends one row (a pointer to a value of the file's type).

@@ -248,8 +248,13 @@ def test_windows_on_epoch_aligned_grid(version_dir, manifest):
 def test_windows_sorted_within_each_file(version_dir, manifest):
     for f in (f for f in manifest["files"] if f.get("table") == "windows" and f["path"].endswith(".parquet")):
         t = pq.read_table(version_dir / f["path"], columns=WINDOW_KEY)
-        order = pc.sort_indices(t, sort_keys=[("window_start", "ascending"), ("entity", "ascending")])
-        assert order.to_pylist() == list(range(t.num_rows)), f"{f['path']}: rows not sorted by (window_start, entity)"
+        # Entity first (decision 0029): a row group holds whole entity-days.
+        order = pc.sort_indices(t, sort_keys=[("entity", "ascending"), ("window_start", "ascending")])
+        assert order.to_pylist() == list(range(t.num_rows)), f"{f['path']}: rows not sorted by (entity, window_start)"
+        sorting = pq.ParquetFile(version_dir / f["path"]).metadata.row_group(0).sorting_columns
+        names = pq.ParquetFile(version_dir / f["path"]).schema_arrow.names
+        assert [names[c.column_index] for c in sorting or ()] == ["entity", "window_start"], \
+            f"{f['path']}: footer sorting columns"
 
 
 def test_windows_key_unique(version_dir):
