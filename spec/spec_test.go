@@ -51,9 +51,13 @@ func TestParseErrors(t *testing.T) {
 		{"no key", func(s string) string { return strings.Replace(s, "  key: {env: OPSDATA_KEY}\n", "  keep: []\n", 1) }, []string{"anonymize.key: required"}},
 		{"bad output", func(s string) string { return s + "output: ./out\n" }, []string{"file://DIR or s3://"}},
 		{"wrong type", func(s string) string { return s + "labelers: {kind: ticket}\n" }, []string{"spec.yaml:11:"}},
-		{"unknown feature key", func(s string) string { return strings.Replace(s, "    - name: rps\n", "    - name: rps\n      halp: x\n", 1) }, []string{"spec.yaml:8:", `unknown key "halp"`}},
+		{"unknown feature key", func(s string) string {
+			return strings.Replace(s, "    - name: rps\n", "    - name: rps\n      halp: x\n", 1)
+		}, []string{"spec.yaml:8:", `unknown key "halp"`}},
 		{"zero window", func(s string) string { return s + "window: 0s\n" }, []string{"window: must be positive"}},
-		{"unknown key under anonymize", func(s string) string { return strings.Replace(s, "  key: {env: OPSDATA_KEY}", "  key: {env: OPSDATA_KEY, fiel: k}", 1) }, []string{"spec.yaml:10:", `unknown key "fiel"`}},
+		{"unknown key under anonymize", func(s string) string {
+			return strings.Replace(s, "  key: {env: OPSDATA_KEY}", "  key: {env: OPSDATA_KEY, fiel: k}", 1)
+		}, []string{"spec.yaml:10:", `unknown key "fiel"`}},
 	}
 	if _, err := Parse("spec.yaml", []byte(minimal)); err != nil {
 		t.Fatalf("the minimal spec must be valid: %v", err)

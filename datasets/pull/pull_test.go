@@ -96,7 +96,7 @@ func listFiles(t *testing.T, dir string) []string {
 func TestPullSelections(t *testing.T) {
 	bkt, _ := published(t)
 	day := func(d int) time.Time { return time.Date(2026, 1, d, 0, 0, 0, 0, time.UTC) }
-	top := []string{"LICENSE", "README.md", "SHA256SUMS", "croissant.json", "manifest.json"}
+	top := []string{"CITATION.cff", "LICENSE", "README.md", "SHA256SUMS", "croissant.json", "manifest.json"}
 	tests := []struct {
 		name        string
 		version     string
@@ -162,7 +162,7 @@ func TestPullFullAfterPartialDropsFullSums(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Partial || res.Skipped != 4 || res.Fetched != 2 { // LICENSE, README, croissant, incidents kept
+	if res.Partial || res.Skipped != 5 || res.Fetched != 2 { // CITATION.cff, LICENSE, README, croissant, incidents kept
 		t.Errorf("result %+v", res)
 	}
 	if _, err := os.Stat(filepath.Join(dir, pull.FullSumsFile)); !os.IsNotExist(err) {

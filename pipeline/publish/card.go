@@ -183,10 +183,58 @@ func renderCard(m *schemas.Manifest, tables []*tableInfo) []byte {
 		p(" (%s)", m.LicenceName)
 	}
 	p(": %s. See `LICENSE`.\n", m.LicenceURL)
-	if c := strings.TrimSpace(m.Citation); c != "" {
-		p("\n## Citation\n\n```\n%s\n```\n", c)
-	}
+	b.WriteString(citationSection(m))
 	return []byte(b.String())
+}
+
+// citationSection is the card's citation: who made and published the
+// version, the spec's free-text citation, and a BibTeX entry (the same
+// metadata as CITATION.cff and croissant.json's citeAs).
+func citationSection(m *schemas.Manifest) string {
+	var b strings.Builder
+	b.WriteString("\n## Citation\n\n")
+	var names []string
+	for _, c := range m.Creators {
+		s := c.Name
+		if c.ORCID != "" {
+			s += " ([ORCID " + c.ORCID + "](" + c.ORCIDURL() + "))"
+		}
+		if c.Affiliation != "" {
+			s += ", " + c.Affiliation
+		}
+		names = append(names, s)
+	}
+	if len(names) > 0 {
+		fmt.Fprintf(&b, "Creators: %s. ", strings.Join(names, "; "))
+	}
+	if p := m.Publisher; p != nil && p.Name != "" {
+		fmt.Fprintf(&b, "Publisher: %s. ", p.Name)
+	}
+	fmt.Fprintf(&b, "Published %s, version %s", m.PublishedDate(), m.Version)
+	if m.DOI != "" {
+		fmt.Fprintf(&b, ", DOI [%s](https://doi.org/%s)", m.DOI, m.DOI)
+	}
+	b.WriteString(".")
+	if len(m.Funding) > 0 {
+		var fs []string
+		for _, f := range m.Funding {
+			s := f.Funder
+			if f.Award != "" {
+				s += " (" + f.Award + ")"
+			}
+			fs = append(fs, s)
+		}
+		fmt.Fprintf(&b, " Funding: %s.", strings.Join(fs, "; "))
+	}
+	if len(m.Keywords) > 0 {
+		fmt.Fprintf(&b, " Keywords: %s.", strings.Join(m.Keywords, ", "))
+	}
+	b.WriteString("\n\n")
+	if c := strings.TrimSpace(m.Citation); c != "" {
+		fmt.Fprintf(&b, "```\n%s\n```\n\n", c)
+	}
+	fmt.Fprintf(&b, "BibTeX (the same metadata is in `%s`, which GitHub and Zenodo read):\n\n```bibtex\n%s```\n", schemas.CitationFile, schemas.RenderBibTeX(m))
+	return b.String()
 }
 
 func countData(m *schemas.Manifest) int {

@@ -102,5 +102,19 @@ func datasheetMaintenance(m *schemas.Manifest) string {
 		"Versions are immutable: once `%s/manifest.json` exists its files never change, and corrections are published as new versions. "+
 		"The dataset directory's `catalog.json` lists every version and `latest` names the newest. "+
 		"Pseudonyms stay stable across versions while the key epoch (`%s`) stays the same; a new epoch means identifiers cannot be joined across the change. "+
-		"Report problems with the data or its labels to the publisher named in the citation.\n\n", m.Version, orDash(m.KeyEpoch))
+		"%s\n\n", m.Version, orDash(m.KeyEpoch), reportTo(m))
+}
+
+// reportTo says whom to tell about problems with the data.
+func reportTo(m *schemas.Manifest) string {
+	p := m.Publisher
+	switch {
+	case p == nil || p.Name == "":
+		return "Report problems with the data or its labels to the operator who published it (the spec names no publisher)."
+	case p.Email != "":
+		return fmt.Sprintf("Report problems with the data or its labels to the publisher, %s (%s).", p.Name, p.Email)
+	case p.URL != "":
+		return fmt.Sprintf("Report problems with the data or its labels to the publisher, %s (%s).", p.Name, p.URL)
+	}
+	return fmt.Sprintf("Report problems with the data or its labels to the publisher, %s.", p.Name)
 }

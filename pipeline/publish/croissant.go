@@ -22,40 +22,42 @@ func exportColumns(cols []column) []schemas.Column {
 // croissantContext is the @context of Croissant 1.0 (the spec's example
 // context, https://docs.mlcommons.org/croissant/docs/croissant-spec.html).
 var croissantContext = map[string]any{
-	"@language":     "en",
-	"@vocab":        "https://schema.org/",
-	"citeAs":        "cr:citeAs",
-	"column":        "cr:column",
-	"conformsTo":    "dct:conformsTo",
-	"cr":            "http://mlcommons.org/croissant/",
-	"rai":           "http://mlcommons.org/croissant/RAI/",
-	"data":          map[string]string{"@id": "cr:data", "@type": "@json"},
-	"dataType":      map[string]string{"@id": "cr:dataType", "@type": "@vocab"},
-	"dct":           "http://purl.org/dc/terms/",
-	"examples":      map[string]string{"@id": "cr:examples", "@type": "@json"},
-	"extract":       "cr:extract",
-	"field":         "cr:field",
-	"fileProperty":  "cr:fileProperty",
-	"fileObject":    "cr:fileObject",
-	"fileSet":       "cr:fileSet",
-	"format":        "cr:format",
-	"includes":      "cr:includes",
-	"isLiveDataset": "cr:isLiveDataset",
-	"jsonPath":      "cr:jsonPath",
-	"key":           "cr:key",
-	"md5":           "cr:md5",
-	"parentField":   "cr:parentField",
-	"path":          "cr:path",
-	"recordSet":     "cr:recordSet",
-	"references":    "cr:references",
-	"regex":         "cr:regex",
-	"repeated":      "cr:repeated",
-	"replace":       "cr:replace",
-	"sc":            "https://schema.org/",
-	"separator":     "cr:separator",
-	"source":        "cr:source",
-	"subField":      "cr:subField",
-	"transform":     "cr:transform",
+	"@language":          "en",
+	"@vocab":             "https://schema.org/",
+	"citeAs":             "cr:citeAs",
+	"column":             "cr:column",
+	"conformsTo":         "dct:conformsTo",
+	"cr":                 "http://mlcommons.org/croissant/",
+	"rai":                "http://mlcommons.org/croissant/RAI/",
+	"data":               map[string]string{"@id": "cr:data", "@type": "@json"},
+	"dataType":           map[string]string{"@id": "cr:dataType", "@type": "@vocab"},
+	"equivalentProperty": "cr:equivalentProperty",
+	"samplingRate":       "cr:samplingRate",
+	"dct":                "http://purl.org/dc/terms/",
+	"examples":           map[string]string{"@id": "cr:examples", "@type": "@json"},
+	"extract":            "cr:extract",
+	"field":              "cr:field",
+	"fileProperty":       "cr:fileProperty",
+	"fileObject":         "cr:fileObject",
+	"fileSet":            "cr:fileSet",
+	"format":             "cr:format",
+	"includes":           "cr:includes",
+	"isLiveDataset":      "cr:isLiveDataset",
+	"jsonPath":           "cr:jsonPath",
+	"key":                "cr:key",
+	"md5":                "cr:md5",
+	"parentField":        "cr:parentField",
+	"path":               "cr:path",
+	"recordSet":          "cr:recordSet",
+	"references":         "cr:references",
+	"regex":              "cr:regex",
+	"repeated":           "cr:repeated",
+	"replace":            "cr:replace",
+	"sc":                 "https://schema.org/",
+	"separator":          "cr:separator",
+	"source":             "cr:source",
+	"subField":           "cr:subField",
+	"transform":          "cr:transform",
 }
 
 type crDataset struct {
@@ -68,10 +70,76 @@ type crDataset struct {
 	License          string         `json:"license"`
 	Version          string         `json:"version"`
 	CiteAs           string         `json:"citeAs,omitempty"`
+	Creator          []crAgent      `json:"creator"`
+	Publisher        *crAgent       `json:"publisher,omitempty"`
+	DatePublished    string         `json:"datePublished"`
+	Identifier       string         `json:"identifier,omitempty"`
+	Funding          []crGrant      `json:"funding,omitempty"`
 	Keywords         []string       `json:"keywords"`
 	TemporalCoverage string         `json:"temporalCoverage"`
 	Distribution     []any          `json:"distribution"`
 	RecordSet        []crRecordSet  `json:"recordSet"`
+}
+
+// crAgent is a schema.org Person or Organization.
+type crAgent struct {
+	Type        string   `json:"@type"`
+	Name        string   `json:"name"`
+	GivenName   string   `json:"givenName,omitempty"`
+	FamilyName  string   `json:"familyName,omitempty"`
+	Identifier  string   `json:"identifier,omitempty"` // ORCID URL
+	URL         string   `json:"url,omitempty"`
+	Email       string   `json:"email,omitempty"`
+	Affiliation *crAgent `json:"affiliation,omitempty"`
+}
+
+type crGrant struct {
+	Type       string  `json:"@type"`
+	Name       string  `json:"name"`
+	Identifier string  `json:"identifier,omitempty"`
+	Funder     crAgent `json:"funder"`
+}
+
+// croissantCitation fills the dataset's creator, publisher, datePublished,
+// identifier (DOI), funding and keywords from the manifest; citeAs is the
+// BibTeX entry (Croissant recommends BibTeX there).
+func croissantCitation(d *crDataset, m *schemas.Manifest) {
+	d.CiteAs = schemas.RenderBibTeX(m)
+	d.DatePublished = m.PublishedDate()
+	d.Creator = []crAgent{}
+	for _, c := range m.CitationAuthors() {
+		a := crAgent{Type: "sc:Organization", Name: c.Name, Identifier: c.ORCIDURL()}
+		if c.Person() || c.ORCID != "" {
+			a.Type, a.GivenName, a.FamilyName = "sc:Person", c.GivenNames, c.FamilyNames
+		}
+		if c.Affiliation != "" {
+			a.Affiliation = &crAgent{Type: "sc:Organization", Name: c.Affiliation}
+		}
+		d.Creator = append(d.Creator, a)
+	}
+	if p := m.Publisher; p != nil && p.Name != "" {
+		d.Publisher = &crAgent{Type: "sc:Organization", Name: p.Name, URL: p.URL, Email: p.Email}
+	}
+	if m.DOI != "" {
+		d.Identifier = "https://doi.org/" + m.DOI
+	}
+	for _, f := range m.Funding {
+		name := f.Funder
+		if f.Award != "" {
+			name += " " + f.Award
+		}
+		d.Funding = append(d.Funding, crGrant{Type: "sc:Grant", Name: name, Identifier: f.Award, Funder: crAgent{Type: "sc:Organization", Name: f.Funder}})
+	}
+	seen := map[string]bool{}
+	for _, k := range d.Keywords {
+		seen[strings.ToLower(k)] = true
+	}
+	for _, k := range m.Keywords {
+		if !seen[strings.ToLower(k)] {
+			d.Keywords = append(d.Keywords, k)
+			seen[strings.ToLower(k)] = true
+		}
+	}
 }
 
 type crFileObject struct {
@@ -131,12 +199,12 @@ func renderCroissant(m *schemas.Manifest, tables []*tableInfo, files []schemas.F
 		Description:      croissantDescription(m),
 		License:          m.LicenceURL,
 		Version:          SemverOf(m),
-		CiteAs:           strings.TrimSpace(m.Citation),
 		Keywords:         []string{"AIOps", "operations data", "incident prediction", "time series", "logs"},
 		TemporalCoverage: m.From.UTC().Format(time.RFC3339) + "/" + m.To.UTC().Format(time.RFC3339),
 		Distribution:     []any{},
 		RecordSet:        []crRecordSet{},
 	}
+	croissantCitation(&d, m)
 	for _, f := range files {
 		if f.Table == "" || !strings.HasSuffix(f.Path, ".parquet") {
 			continue

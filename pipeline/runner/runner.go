@@ -320,7 +320,7 @@ func (e *export) meta(version string) publish.Meta {
 	for i, f := range e.s.Metrics.Features {
 		feats[i] = schemas.FeatureInfo{Name: f.Name, Expr: f.Expr, Unit: f.Unit, Help: f.Help}
 	}
-	return publish.Meta{
+	return withCitation(publish.Meta{
 		Dataset: e.s.Dataset, Version: version, Title: e.s.Title, Description: e.s.Description,
 		Licence: e.s.Licence, Citation: e.s.Citation,
 		From: e.grid.Start, To: e.grid.End, Window: e.grid.Step, EntityKind: e.s.Entity.Kind,
@@ -328,5 +328,5 @@ func (e *export) meta(version string) publish.Meta {
 		KeyEpoch: e.keyEpoch, SchemaVersions: schemas.Versions,
 		Features: feats, Labels: e.labelSummary(), BadInput: e.problems.Report(),
 		Anonymization: e.anon.Report(),
-	}
+	}, e.s)
 }

@@ -24,7 +24,31 @@ def test_mlcroissant_validate(version_dir: Path):
     res = subprocess.run([mlcroissant_cli(), "validate", "--jsonld", "croissant.json"], cwd=version_dir,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "error" not in (res.stdout + res.stderr).lower().replace("0 error", ""), res.stderr
+    out = (res.stdout + res.stderr).lower()
+    assert "error" not in out.replace("0 error", ""), res.stderr
+    # No warnings either: not the @context's, not a missing recommended property (issue 15).
+    assert "warning" not in out, res.stderr
+
+
+def test_croissant_citation(version_dir: Path, manifest: dict):
+    doc = json.loads((version_dir / "croissant.json").read_text())
+    assert doc["creator"] and all(c["name"] and c["@type"] in ("sc:Person", "sc:Organization") for c in doc["creator"])
+    assert doc["publisher"]["name"] == manifest["publisher"]["name"]
+    # Deterministic: the spec's date_published or the version's range end, never the clock.
+    assert doc["datePublished"] == (manifest.get("date_published") or manifest["to"][:10])
+    assert doc["citeAs"].startswith("@misc{"), doc["citeAs"]
+    assert manifest["version"].replace("_", "\\_") in doc["citeAs"], "citeAs names the version"
+
+
+def test_citation_cff_and_bibtex(version_dir: Path, manifest: dict):
+    listed = {f["path"] for f in manifest["files"]}
+    assert "CITATION.cff" in listed, "CITATION.cff is not in the manifest (so not in SHA256SUMS)"
+    cff = (version_dir / "CITATION.cff").read_text()
+    for key in ("cff-version: 1.2.0", "type: dataset", f"license: {manifest['licence']}", "authors:",
+                f"version: {manifest['version']}", "date-released:"):
+        assert key in cff, key
+    readme = (version_dir / "README.md").read_text()
+    assert "```bibtex\n@misc{" in readme
 
 
 def test_croissant_matches_manifest(version_dir: Path, manifest: dict):
