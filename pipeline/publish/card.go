@@ -61,16 +61,6 @@ func titleOf(m *schemas.Manifest) string {
 	return m.Dataset
 }
 
-var tableDescriptions = map[string]string{
-	"windows":       "The ML-ready table: one row per (window, entity) with the feature columns, log counts per level and the incident and prediction labels.",
-	"metrics":       "The feature values in long form: one row per (window, series); join `series` on `series_id` for the series' labels.",
-	"series":        "One row per metric series: its feature, entity and label set (a JSON object, identifying values pseudonymized).",
-	"logs":          "Log lines with anonymized messages.",
-	"log_templates": "Log templates mined from the messages.",
-	"tickets":       "Incident tickets, title and body anonymized.",
-	"incidents":     "Labelled incident intervals per entity with their provenance (label source and the source's id).",
-}
-
 // renderCard writes README.md, the dataset card. It reads only m and the
 // tables, so it is as deterministic as they are.
 func renderCard(m *schemas.Manifest, tables []*tableInfo) []byte {
@@ -101,7 +91,7 @@ func renderCard(m *schemas.Manifest, tables []*tableInfo) []byte {
 	p("## Tables\n\n")
 	for _, t := range tables {
 		p("### %s\n\n", t.name)
-		if d, ok := tableDescriptions[t.name]; ok {
+		if d, ok := schemas.TableDescriptions[t.name]; ok {
 			p("%s\n\n", d)
 		}
 		p("%s, %s in %s", plural(t.totals.Rows, "row"), HumanBytes(t.totals.Bytes), plural(int64(t.totals.Files), "file"))

@@ -145,7 +145,7 @@ func RenderDatasetPage(cat *schemas.Catalog, manifests []*schemas.Manifest) ([]b
 		}
 		for _, name := range sortedKeys(m.Tables) {
 			t := m.Tables[name]
-			pt := pageTable{Name: name, Description: tableDescriptions[name], Totals: t, Size: HumanBytes(t.Bytes), Schema: m.SchemaVersions[name]}
+			pt := pageTable{Name: name, Description: schemas.TableDescriptions[name], Totals: t, Size: HumanBytes(t.Bytes), Schema: m.SchemaVersions[name]}
 			var parts []string
 			for _, f := range m.Files {
 				if f.Table == name && f.Partition != "" && (len(parts) == 0 || parts[len(parts)-1] != f.Partition) {
