@@ -209,14 +209,14 @@ func RenderCroissant(m *Manifest, files []File) ([]byte, error) {
 	for _, name := range sortedTableNames(m) {
 		t := m.Tables[name]
 		fsID := name + "-files"
-		files := "files"
+		noun := "files"
 		if t.Files == 1 {
-			files = "file"
+			noun = "file"
 		}
 		d.Distribution = append(d.Distribution, crFileSet{
 			Type: "cr:FileSet", ID: fsID, Name: fsID,
-			Description:    fmt.Sprintf("The Parquet files of table %s (%d %s).", name, t.Files, files),
-			EncodingFormat: "application/x-parquet", Includes: TableGlob(m, name),
+			Description:    fmt.Sprintf("The Parquet files of table %s (%d %s).", name, t.Files, noun),
+			EncodingFormat: "application/x-parquet", Includes: TableGlob(files, name),
 		})
 		rs := crRecordSet{Type: "cr:RecordSet", ID: name, Name: name, Description: TableDescriptions[name], Field: []crField{}}
 		for _, c := range t.Columns {
@@ -253,10 +253,11 @@ func croissantDescription(m *Manifest) string {
 		m.Window, cmpOr(m.EntityKind, "-"), m.Version, m.From.UTC().Format(time.RFC3339), m.To.UTC().Format(time.RFC3339))
 }
 
-// TableGlob is the glob matching a table's files, relative to the version:
-// <table>/*/*.parquet when its files sit in partitions, else <table>/*.parquet.
-func TableGlob(m *Manifest, table string) string {
-	for _, f := range m.Files {
+// TableGlob is the glob matching a table's files (of files), relative to
+// the version: <table>/*/*.parquet when they sit in partitions, else
+// <table>/*.parquet.
+func TableGlob(files []File, table string) string {
+	for _, f := range files {
 		if f.Table == table && f.Partition != "" {
 			return table + "/*/*.parquet"
 		}
