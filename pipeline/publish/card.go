@@ -63,11 +63,11 @@ func titleOf(m *schemas.Manifest) string {
 
 // renderCard writes README.md, the dataset card. It reads only m and the
 // tables, so it is as deterministic as they are.
-func renderCard(m *schemas.Manifest, tables []*tableInfo) []byte {
+func renderCard(m *schemas.Manifest, tables []*tableInfo, files []schemas.File) []byte {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 
-	b.WriteString(hfFrontMatter(m, tables))
+	b.WriteString(schemas.HFFrontMatter(m, files))
 	p("# %s\n\n", titleOf(m))
 	if d := strings.TrimSpace(m.Description); d != "" {
 		p("%s\n\n", d)

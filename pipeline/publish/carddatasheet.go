@@ -2,77 +2,11 @@ package publish
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/opsdata/opsdata/schemas"
 )
-
-// hfLicences maps lower-case SPDX ids to the licence ids the Hugging Face
-// Hub accepts in a dataset card's `license:` field; others become "other"
-// with license_name and license_link.
-var hfLicences = map[string]string{
-	"cdla-permissive-2.0": "cdla-permissive-2.0",
-	"cdla-permissive-1.0": "cdla-permissive-1.0",
-	"cdla-sharing-1.0":    "cdla-sharing-1.0",
-	"cc-by-4.0":           "cc-by-4.0",
-	"cc-by-sa-4.0":        "cc-by-sa-4.0",
-	"cc0-1.0":             "cc0-1.0",
-	"odbl-1.0":            "odbl",
-	"odc-by-1.0":          "odc-by",
-	"pddl-1.0":            "pddl",
-	"apache-2.0":          "apache-2.0",
-	"mit":                 "mit",
-}
-
-// sizeCategory is the Hub's size bucket for n examples.
-func sizeCategory(n int64) string {
-	bounds := []struct {
-		max   int64
-		label string
-	}{{1e3, "n<1K"}, {1e4, "1K<n<10K"}, {1e5, "10K<n<100K"}, {1e6, "100K<n<1M"}, {1e7, "1M<n<10M"}, {1e8, "10M<n<100M"}, {1e9, "100M<n<1B"}, {1e10, "1B<n<10B"}}
-	for _, b := range bounds {
-		if n < b.max {
-			return b.label
-		}
-	}
-	return "n>1T"
-}
-
-// hfFrontMatter is the YAML header of README.md in the Hugging Face dataset
-// card format: licence, pretty_name, task categories, size category and one
-// config per table whose data_files glob its Parquet files (the ML-ready
-// `windows` table is the default config). Strings are double-quoted
-// (JSON-style escapes are valid YAML), so titles cannot break the YAML.
-func hfFrontMatter(m *schemas.Manifest, tables []*tableInfo) string {
-	var b strings.Builder
-	b.WriteString("---\n")
-	if id, ok := hfLicences[strings.ToLower(m.Licence)]; ok {
-		fmt.Fprintf(&b, "license: %s\n", id)
-	} else {
-		fmt.Fprintf(&b, "license: other\nlicense_name: %s\nlicense_link: %s\n", strconv.Quote(strings.ToLower(m.Licence)), strconv.Quote(m.LicenceURL))
-	}
-	fmt.Fprintf(&b, "pretty_name: %s\n", strconv.Quote(titleOf(m)))
-	b.WriteString("language:\n- en\n")
-	b.WriteString("task_categories:\n- time-series-forecasting\n- tabular-classification\n")
-	b.WriteString("tags:\n- aiops\n- incident-prediction\n- anomaly-detection\n- observability\n- logs\n- metrics\n")
-	n := m.Rows
-	if t, ok := m.Tables["windows"]; ok {
-		n = t.Rows
-	}
-	fmt.Fprintf(&b, "size_categories:\n- %s\n", sizeCategory(n))
-	b.WriteString("configs:\n")
-	for _, t := range tables {
-		fmt.Fprintf(&b, "- config_name: %s\n", t.name)
-		if t.name == "windows" {
-			b.WriteString("  default: true\n")
-		}
-		fmt.Fprintf(&b, "  data_files:\n  - split: train\n    path: %s\n", strconv.Quote(tableGlob(t)))
-	}
-	b.WriteString("---\n\n")
-	return b.String()
-}
 
 // datasheetIntro is the datasheet's motivation, composition and collection
 // sections (after Gebru et al., "Datasheets for Datasets").

@@ -12,11 +12,3 @@ func exportColumns(cols []column) []schemas.Column {
 
 // SemverOf is schemas.SemverOf: the semantic version croissant.json carries.
 func SemverOf(m *schemas.Manifest) string { return schemas.SemverOf(m) }
-
-// tableGlob is the glob matching a table's files, relative to the version.
-func tableGlob(t *tableInfo) string {
-	if len(t.parts) > 0 {
-		return t.name + "/*/*.parquet"
-	}
-	return t.name + "/*.parquet"
-}

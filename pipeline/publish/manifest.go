@@ -87,7 +87,7 @@ func Prepare(dir string, meta Meta) (*schemas.Manifest, error) {
 	}
 
 	lic := licenceText(m)
-	readme := renderCard(m, tables)
+	readme := renderCard(m, tables, files)
 	croissant, err := schemas.RenderCroissant(m, files)
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %s: %w", schemas.CroissantFile, err)
