@@ -170,8 +170,9 @@ type crField struct {
 }
 
 type crSource struct {
-	FileSet map[string]string `json:"fileSet"`
-	Extract map[string]string `json:"extract"`
+	FileSet   map[string]string `json:"fileSet"`
+	Extract   map[string]string `json:"extract"`
+	Transform map[string]string `json:"transform,omitempty"`
 }
 
 // RenderCroissant describes the version in Croissant 1.0: one cr:FileObject
@@ -227,14 +228,41 @@ func RenderCroissant(m *Manifest, files []File) ([]byte, error) {
 			}
 			rs.Field = append(rs.Field, crField{
 				Type: "cr:Field", ID: name + "/" + c.Name, Name: c.Name,
-				Description: "Parquet type " + c.Type + nul + ".",
+				Description: fieldDescription(m, name, c.Name, "Parquet type "+c.Type+nul+"."),
 				DataType:    dt, Repeated: rep,
 				Source: crSource{FileSet: map[string]string{"@id": fsID}, Extract: map[string]string{"column": c.Name}},
+			})
+		}
+		if TableGlob(files, name) != name+"/*.parquet" {
+			// The Hive partition, typed as a date from the file's path.
+			rs.Field = append(rs.Field, crField{
+				Type: "cr:Field", ID: name + "/date", Name: "date",
+				Description: fieldDescription(m, name, "date", "From the path, not a Parquet column."),
+				DataType:    "sc:Date",
+				Source: crSource{FileSet: map[string]string{"@id": fsID}, Extract: map[string]string{"fileProperty": "fullpath"},
+					Transform: map[string]string{"regex": `^(?:.*/)?date=(\d{4}-\d{2}-\d{2})/[^/]*$`}},
 			})
 		}
 		d.RecordSet = append(d.RecordSet, rs)
 	}
 	return EncodeJSON(d)
+}
+
+// fieldDescription is a Croissant field's description: what the column
+// means, its unit, and how it is stored.
+func fieldDescription(m *Manifest, table, column, storage string) string {
+	d, ok := DescribeColumn(m, table, column)
+	if column == "date" {
+		d, ok = PartitionDoc, true
+	}
+	if !ok {
+		return storage
+	}
+	s := d.Description
+	if d.Unit != "" {
+		s += " Unit: " + d.Unit + "."
+	}
+	return s + " " + storage
 }
 
 func cmpOr(s, dflt string) string {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -79,5 +80,46 @@ func TestTimestampsAreUTCAdjusted(t *testing.T) {
 	}
 	if checked < 11 {
 		t.Fatalf("found only %d timestamp columns", checked)
+	}
+}
+
+// Every column of every published table is documented (card, Croissant):
+// the fixed ones in ColumnDocs, the windows features from the spec's help
+// and unit, tpl_<id> by their template.
+func TestEveryColumnDocumented(t *testing.T) {
+	m := &schemas.Manifest{Features: []schemas.FeatureInfo{
+		{Name: "requests_per_second", Expr: "sum(rate(x[5m]))", Unit: "1/s", Help: "Requests per second"},
+		{Name: "cpu_utilization", Expr: "avg(y)"},
+	}}
+	cases := []struct {
+		table string
+		row   any
+	}{
+		{schemas.TableMetrics, new(schemas.Metric)},
+		{schemas.TableSeries, new(schemas.Series)},
+		{schemas.TableLogs, new(schemas.Log)},
+		{schemas.TableTickets, new(schemas.Ticket)},
+		{schemas.TableIncidents, new(schemas.Incident)},
+		{schemas.TableWindows, align.NewWindowTableTemplates([]string{"requests_per_second", "cpu_utilization"}, []string{"tpl_0123456789ab"}).NewRow()},
+		{schemas.TableLogTemplates, new(schemas.LogTemplate)},
+		{schemas.TableLogCounts, new(schemas.LogCount)},
+		{schemas.TableSamples, new(schemas.Sample)},
+		{schemas.TableRawSeries, new(schemas.RawSeries)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.table, func(t *testing.T) {
+			if schemas.TableDescriptions[tc.table] == "" {
+				t.Errorf("table %s has no description", tc.table)
+			}
+			for _, f := range parquet.SchemaOf(tc.row).Fields() {
+				d, ok := schemas.DescribeColumn(m, tc.table, f.Name())
+				if !ok || d.Description == "" {
+					t.Errorf("%s.%s is undocumented", tc.table, f.Name())
+				}
+			}
+		})
+	}
+	if d, _ := schemas.DescribeColumn(m, schemas.TableWindows, "requests_per_second"); d.Unit != "1/s" || !strings.HasPrefix(d.Description, "Requests per second.") {
+		t.Errorf("feature doc %+v", d)
 	}
 }

@@ -101,9 +101,14 @@ func renderCard(m *schemas.Manifest, tables []*tableInfo, files []schemas.File) 
 		if v, ok := m.SchemaVersions[t.name]; ok {
 			p("; schema version %s", v)
 		}
-		p(".\n\n| column | type | nullable |\n|---|---|---|\n")
+		p(".\n\n| column | type | nullable | unit | description |\n|---|---|---|---|---|\n")
 		for _, c := range t.columns {
-			p("| `%s` | %s | %s |\n", c.Name, cell(c.Type), yesNo(c.Nullable))
+			d, _ := schemas.DescribeColumn(m, t.name, c.Name)
+			p("| `%s` | %s | %s | %s | %s |\n", c.Name, cell(c.Type), yesNo(c.Nullable), cell(orDash(d.Unit)), cell(orDash(d.Description)))
+		}
+		if len(t.parts) > 0 {
+			d := schemas.PartitionDoc
+			p("| `date` | date (Hive partition) | no | %s | %s |\n", cell(d.Unit), cell(d.Description))
 		}
 		p("\n")
 	}
@@ -163,6 +168,9 @@ func renderCard(m *schemas.Manifest, tables []*tableInfo, files []schemas.File) 
 
 	p("## How to load\n\nFrom the version directory (after `opsdata pull` or any S3 client):\n\n")
 	p("```python\nimport pandas as pd\nwindows = pd.read_parquet(\"windows/\")  # Hive partitions add a `date` column\nincidents = pd.read_parquet(\"incidents/\")\n```\n\n")
+	p("The `date` partition is a DATE (DuckDB and polars read it as one). pandas reads it as a categorical of strings, where `w.date >= \"2026-01-06\"` raises and `w.date == pd.Timestamp(...)` matches nothing: type it when reading, or filter on the timestamp:\n\n")
+	p("```python\nimport datetime\nimport pyarrow as pa, pyarrow.dataset as ds\ndate = ds.partitioning(pa.schema([(\"date\", pa.date32())]), flavor=\"hive\")\nday2 = pd.read_parquet(\"windows/\", partitioning=date, filters=[(\"date\", \">=\", datetime.date(%s))])  # reads only those days\nday2 = windows[windows.window_start >= pd.Timestamp(\"%s\", tz=\"UTC\")]  # the same rows, after reading all\n```\n\n",
+		m.From.UTC().AddDate(0, 0, 1).Format("2006, 1, 2"), m.From.UTC().AddDate(0, 0, 1).Format(time.DateOnly))
 	p("```python\nimport pyarrow.dataset as ds\nwindows = ds.dataset(\"windows/\", format=\"parquet\", partitioning=\"hive\").to_table()\n```\n\n")
 	p("```sql\n-- DuckDB\nSELECT entity, phase, count(*) FROM read_parquet('windows/**/*.parquet', hive_partitioning = true) GROUP BY ALL;\n```\n\n")
 	p("## Files and verification\n\n`manifest.json` lists every file with its size, SHA-256 and row count, and all metadata above; `croissant.json` describes the tables in Croissant 1.0. Check a download with:\n\n```sh\nsha256sum -c SHA256SUMS\n```\n\n")
