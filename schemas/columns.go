@@ -33,6 +33,7 @@ var ColumnDocs = map[string]map[string]ColumnDoc{
 		"phase":                    {"Prediction label: normal, pre_incident (within the spec's horizon before an incident of this entity), incident, or recovery (after an incident until the effect ends).", ""},
 		"minutes_to_next_incident": {"Minutes from window_start to the start of the next incident of this entity; 0 while one is active; null when none follows within the export.", "minutes"},
 		"label_sources":            {"Where the active labels came from (ticket, alert, rule, manual, injected), sorted.", ""},
+		"split":                    {"Benchmark split of the window (spec split policy, manifest split): train, validation, test, or gap (the window or the embargo after it reaches the next split's boundary: its labels would leak across; use it in no split). Null when the spec declares no split.", ""},
 	},
 	TableMetrics: {
 		"window_start": {"Start of the window the value belongs to (evaluated at the window's end)." + utcNote, "UTC timestamp"},

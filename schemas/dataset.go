@@ -109,9 +109,11 @@ type Manifest struct {
 	Funding   []Funding  `json:"funding,omitempty"`
 	DOI       string     `json:"doi,omitempty"`
 	// DatePublished is the spec's date_published (YYYY-MM-DD), if any; see PublishedDate.
-	DatePublished string    `json:"date_published,omitempty"`
-	From          time.Time `json:"from"`
-	To            time.Time `json:"to"`
+	DatePublished string `json:"date_published,omitempty"`
+	// Split is the benchmark split policy of the windows table's split column; nil without one.
+	Split *SplitPolicy `json:"split,omitempty"`
+	From  time.Time    `json:"from"`
+	To    time.Time    `json:"to"`
 	// Window is a Go duration string ("1m0s"); WindowSeconds the same in seconds.
 	Window         string                   `json:"window"`
 	WindowSeconds  float64                  `json:"window_seconds"`

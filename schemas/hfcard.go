@@ -66,9 +66,50 @@ func HFFrontMatter(m *Manifest, files []File) string {
 		if name == TableWindows {
 			b.WriteString("  default: true\n")
 		}
+		if name == TableWindows && m.Split != nil {
+			b.WriteString(splitDataFiles(m.Split, files))
+			continue
+		}
 		fmt.Fprintf(&b, "  data_files:\n  - split: train\n    path: %s\n", strconv.Quote(TableGlob(files, name)))
 	}
 	b.WriteString("---\n\n")
+	return b.String()
+}
+
+// splitDataFiles lists the windows day files per split (boundaries are
+// UTC midnights, so each day file lies in one split; its gap rows, split =
+// "gap", are in the file of the split before the boundary).
+func splitDataFiles(p *SplitPolicy, files []File) string {
+	per := map[string][]string{}
+	for _, f := range files {
+		if f.Table != TableWindows {
+			continue
+		}
+		day, err := time.Parse("date=2006-01-02", f.Partition)
+		if err != nil {
+			per[SplitTrain] = append(per[SplitTrain], f.Path)
+			continue
+		}
+		split := SplitTrain
+		switch {
+		case p.Test != nil && !day.Before(*p.Test):
+			split = SplitTest
+		case p.Validation != nil && !day.Before(*p.Validation):
+			split = SplitValidation
+		}
+		per[split] = append(per[split], f.Path)
+	}
+	var b strings.Builder
+	b.WriteString("  data_files:\n")
+	for _, split := range []string{SplitTrain, SplitValidation, SplitTest} {
+		if len(per[split]) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "  - split: %s\n    path:\n", split)
+		for _, path := range per[split] {
+			fmt.Fprintf(&b, "    - %s\n", strconv.Quote(path))
+		}
+	}
 	return b.String()
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
@@ -121,5 +122,35 @@ func TestEveryColumnDocumented(t *testing.T) {
 	}
 	if d, _ := schemas.DescribeColumn(m, schemas.TableWindows, "requests_per_second"); d.Unit != "1/s" || !strings.HasPrefix(d.Description, "Requests per second.") {
 		t.Errorf("feature doc %+v", d)
+	}
+}
+
+func TestSplitOf(t *testing.T) {
+	day := func(d, h, m int) time.Time { return time.Date(2026, 1, d, h, m, 0, 0, time.UTC) }
+	v, te := day(6, 0, 0), day(7, 0, 0)
+	both := &schemas.SplitPolicy{Validation: &v, Test: &te, EmbargoSeconds: 1800}
+	testOnly := &schemas.SplitPolicy{Test: &te, EmbargoSeconds: 0}
+	cases := []struct {
+		name  string
+		p     *schemas.SplitPolicy
+		start time.Time
+		want  string
+	}{
+		{"train", both, day(5, 12, 0), schemas.SplitTrain},
+		{"last train window outside the embargo", both, day(5, 23, 29), schemas.SplitTrain},
+		{"embargo before validation", both, day(5, 23, 30), schemas.SplitGap},
+		{"last window before validation", both, day(5, 23, 59), schemas.SplitGap},
+		{"validation starts at the boundary", both, day(6, 0, 0), schemas.SplitValidation},
+		{"embargo before test", both, day(6, 23, 45), schemas.SplitGap},
+		{"test", both, day(7, 0, 0), schemas.SplitTest},
+		{"no embargo: only the window itself", testOnly, day(6, 23, 59), schemas.SplitTrain},
+		{"test only", testOnly, day(7, 1, 0), schemas.SplitTest},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := schemas.SplitOf(tc.p, tc.start, time.Minute); got != tc.want {
+				t.Errorf("SplitOf(%s) = %s, want %s", tc.start.Format(time.RFC3339), got, tc.want)
+			}
+		})
 	}
 }

@@ -63,3 +63,27 @@ func TestORCIDAndDOI(t *testing.T) {
 		t.Errorf("DOIOf = %q, %v", got, err)
 	}
 }
+
+func TestSplitKeys(t *testing.T) {
+	ok := "split: {validation: 2026-01-06T00:00:00Z, test: 2026-01-07T00:00:00Z, embargo: 30m}\n"
+	s, err := Parse("spec.yaml", []byte(minimal+ok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Split.Enabled() || s.Split.Test.Day() != 7 {
+		t.Fatalf("split not read: %+v", s.Split)
+	}
+	for _, tc := range []struct{ name, split, want string }{
+		{"not midnight", "split: {test: 2026-01-07T06:00:00Z}\n", "UTC midnight"},
+		{"backwards", "split: {validation: 2026-01-07T00:00:00Z, test: 2026-01-06T00:00:00Z}\n", "must be after split.validation"},
+		{"embargo alone", "split: {embargo: 1h}\n", "embargo without"},
+		{"unknown key", "split: {tset: 2026-01-07T00:00:00Z}\n", `unknown key "tset"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("spec.yaml", []byte(minimal+tc.split))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

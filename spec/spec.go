@@ -49,6 +49,8 @@ type Spec struct {
 	Anonymize     Anonymize      `yaml:"anonymize"`
 	// LogFeatures chooses the per-window log template columns of windows.
 	LogFeatures LogFeatures `yaml:"log_features"`
+	// Split is the benchmark split policy (split.go): the windows table's split column.
+	Split Split `yaml:"split"`
 
 	// Path is the file the spec was read from (not a YAML key).
 	Path string `yaml:"-"`
@@ -402,6 +404,7 @@ func (s *Spec) Validate() error {
 		}
 	}
 	s.validateCitation(add) // citation.go
+	s.validateSplit(add)    // split.go
 	s.validateMerge(add)    // labels.go
 	s.Anonymize.validateAnonymize(add)
 	errs = append(errs, validateLogs(s)...)

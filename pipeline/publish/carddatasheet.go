@@ -23,8 +23,9 @@ func datasheetIntro(m *schemas.Manifest, tables []*tableInfo) string {
 		names = append(names, fmt.Sprintf("`%s` (%s)", t.name, plural(t.totals.Rows, "row")))
 	}
 	p("%s. ", strings.Join(names, ", "))
-	p("The data covers %s to %s (UTC). There is no train/test split: split by time (for example the last day as test) so that no future leaks into training. Nothing in the data identifies a person: user names, hosts and addresses are keyed pseudonyms.\n\n",
-		m.From.UTC().Format(time.RFC3339), m.To.UTC().Format(time.RFC3339))
+	p("The data covers %s to %s (UTC). ", m.From.UTC().Format(time.RFC3339), m.To.UTC().Format(time.RFC3339))
+	p("%s", splitText(m))
+	p("Nothing in the data identifies a person: user names, hosts and addresses are keyed pseudonyms.\n\n")
 	p("## Collection process\n\n")
 	p("The operator's monitoring (Prometheus metrics), logs and incident tickets were read for the export range and aligned to a %s grid anchored at the Unix epoch; a window's features are PromQL expressions evaluated at its end (window_start + window: no look-ahead). Malformed input records were counted and skipped (see Data quality). The export is deterministic: the same inputs, spec (digest `%s`) and code (`%s`) give the same bytes.\n\n", m.Window, orDash(m.SpecDigest), orDash(m.CodeVersion))
 	return b.String()
@@ -51,4 +52,24 @@ func reportTo(m *schemas.Manifest) string {
 		return fmt.Sprintf("Report problems with the data or its labels to the publisher, %s (%s).", p.Name, p.URL)
 	}
 	return fmt.Sprintf("Report problems with the data or its labels to the publisher, %s.", p.Name)
+}
+
+// splitText describes the benchmark split (or says there is none).
+func splitText(m *schemas.Manifest) string {
+	sp := m.Split
+	if sp == nil {
+		return "There is no train/test split: split by time (for example the last day as test) so that no future leaks into training. "
+	}
+	var bounds []string
+	if sp.Validation != nil {
+		bounds = append(bounds, "validation from "+sp.Validation.UTC().Format(time.RFC3339))
+	}
+	if sp.Test != nil {
+		bounds = append(bounds, "test from "+sp.Test.UTC().Format(time.RFC3339))
+	}
+	s := fmt.Sprintf("The `split` column of `windows` is a time split: train before the first boundary, %s. Windows within the embargo (%s) before a boundary are `gap`: their labels (pre_incident, minutes_to_next_incident) look across it, so use them in no split (`windows[windows.split != \"gap\"]`). The card's Hugging Face configs give `windows` train/validation/test splits by day file; the gap rows are in the file before each boundary. ", strings.Join(bounds, ", "), sp.Embargo)
+	if len(sp.Straddling) > 0 {
+		s += fmt.Sprintf("%d incident(s) straddle a boundary (see Known gaps). ", len(sp.Straddling))
+	}
+	return s
 }

@@ -37,6 +37,8 @@ type Meta struct {
 	Funding       []schemas.Funding
 	DOI           string
 	DatePublished string // YYYY-MM-DD or ""
+	// Split is the benchmark split policy; nil without one.
+	Split *schemas.SplitPolicy
 	// From and To are the export range (UTC), To exclusive.
 	From, To       time.Time
 	Window         time.Duration
@@ -171,6 +173,7 @@ func newManifest(meta Meta) *schemas.Manifest {
 		Funding:        meta.Funding,
 		DOI:            meta.DOI,
 		DatePublished:  meta.DatePublished,
+		Split:          meta.Split,
 		From:           meta.From.UTC(),
 		To:             meta.To.UTC(),
 		Window:         meta.Window.String(),

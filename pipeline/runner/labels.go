@@ -46,7 +46,7 @@ func (e *export) label(ctx context.Context) error {
 	}
 	e.incidents = e.knownIncidents(e.incidents) // entities.go
 	e.vocabulary(e.incidents)
-	if err := e.mergeLabels(); err != nil {     // labelreport.go
+	if err := e.mergeLabels(); err != nil { // labelreport.go
 		return err
 	}
 	sort.SliceStable(e.incidents, func(i, j int) bool {
@@ -63,6 +63,7 @@ func (e *export) label(ctx context.Context) error {
 	for _, inc := range e.incidents {
 		e.byEntity[inc.Entity] = append(e.byEntity[inc.Entity], inc)
 	}
+	e.split = e.splitPolicy() // split.go
 	return nil
 }
 
@@ -95,6 +96,7 @@ func (e *export) labelSummary() schemas.LabelSummary {
 		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d %s incident interval(s) name entities that are not %s entities of the range: not published (see bad_input)", e.unknownIncidents[src], src, e.s.Entity.Kind))
 	}
 	ls.Gaps = append(ls.Gaps, e.reportGaps()...) // labelreport.go
+	ls.Gaps = append(ls.Gaps, splitGaps(e.split)...)
 	if len(e.s.Labelers) == 1 && e.s.Labelers[0].Kind == "ticket" {
 		ls.Gaps = append(ls.Gaps, "only ticketed incidents are labelled: incidents nobody filed a ticket for are missing (alert and rule labelers close this gap)")
 	}

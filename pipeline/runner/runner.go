@@ -146,6 +146,7 @@ type export struct {
 	incidents   []pipeline.Incident
 	tickets     []pipeline.Ticket
 	byEntity    map[string][]pipeline.Incident
+	split       *schemas.SplitPolicy // nil without a split policy (split.go)
 	labelCfg    label.Config
 	seriesID    map[string]int64
 	series      []schemas.Series
@@ -327,6 +328,6 @@ func (e *export) meta(version string) publish.Meta {
 		SpecDigest: "sha256:" + hex.EncodeToString(sum[:]), CodeVersion: e.o.CodeVersion,
 		KeyEpoch: e.keyEpoch, SchemaVersions: schemas.Versions,
 		Features: feats, Labels: e.labelSummary(), BadInput: e.problems.Report(),
-		Anonymization: e.anon.Report(),
+		Anonymization: e.anon.Report(), Split: e.split,
 	}, e.s)
 }
