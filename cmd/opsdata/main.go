@@ -42,6 +42,7 @@ func newApp() *cli.App {
 			lsCommand(),
 			pullCommand(),
 			templatesCommand(),
+			scoreCommand(),
 		},
 	}
 }
