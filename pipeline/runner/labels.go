@@ -63,7 +63,6 @@ func (e *export) label(ctx context.Context) error {
 	for _, inc := range e.incidents {
 		e.byEntity[inc.Entity] = append(e.byEntity[inc.Entity], inc)
 	}
-	e.split = e.splitPolicy() // split.go
 	return nil
 }
 
