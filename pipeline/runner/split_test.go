@@ -20,8 +20,8 @@ func TestSplitPolicyStraddling(t *testing.T) {
 		names:    map[string]string{"api": "api", "db": "db"},
 		incidents: []pipeline.Incident{
 			{ID: "T-1", Entity: "api", Start: at(5, 23), End: ptr(at(6, 1))}, // crosses validation
-			{ID: "T-2", Entity: "db", Start: at(6, 20), End: nil},           // open: crosses test
-			{ID: "T-3", Entity: "db", Start: at(5, 1), End: ptr(at(6, 0))},  // ends at the boundary
+			{ID: "T-2", Entity: "db", Start: at(6, 20), End: nil},            // open: crosses test
+			{ID: "T-3", Entity: "db", Start: at(5, 1), End: ptr(at(6, 0))},   // ends at the boundary
 		},
 	}
 	p := e.splitPolicy()
