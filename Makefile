@@ -44,7 +44,7 @@ test-e2e: demo venv
 		$(GO) test -race -count=1 -timeout 30m -tags e2e ./tests/e2e/
 
 test-python: venv demo
-	OPSDATA_VERSION_DIR=$(CURDIR)/$(OUT)/demo-cluster/$$(cat $(OUT)/demo-cluster/latest) $(VENV)/bin/python -m pytest tests/python -q
+	OPSDATA_BIN=$(CURDIR)/$(BIN) OPSDATA_VERSION_DIR=$(CURDIR)/$(OUT)/demo-cluster/$$(cat $(OUT)/demo-cluster/latest) $(VENV)/bin/python -m pytest tests/python -q
 
 # Everything: unit tests with -race, the end-to-end suite, the Python readers and notebooks.
 test: test-go test-fuzz test-e2e test-python

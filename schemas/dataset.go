@@ -116,17 +116,27 @@ type TableTotals struct {
 // Manifest describes one version completely. Its bytes are the version's
 // identity: publishing the same manifest twice is a no-op.
 type Manifest struct {
-	FormatVersion int       `json:"format_version"`
-	Dataset       string    `json:"dataset"`
-	Version       string    `json:"version"`
-	Title         string    `json:"title"`
-	Description   string    `json:"description"`
-	Licence       string    `json:"licence"`
-	LicenceName   string    `json:"licence_name"`
-	LicenceURL    string    `json:"licence_url"`
-	Citation      string    `json:"citation"`
-	From          time.Time `json:"from"`
-	To            time.Time `json:"to"`
+	FormatVersion int    `json:"format_version"`
+	Dataset       string `json:"dataset"`
+	Version       string `json:"version"`
+	Title         string `json:"title"`
+	Description   string `json:"description"`
+	Licence       string `json:"licence"`
+	LicenceName   string `json:"licence_name"`
+	LicenceURL    string `json:"licence_url"`
+	Citation      string `json:"citation"`
+	// Citation metadata from the spec (schemas/citation.go); empty ones are omitted.
+	Creators  []Creator  `json:"creators,omitempty"`
+	Publisher *Publisher `json:"publisher,omitempty"`
+	Keywords  []string   `json:"keywords,omitempty"`
+	Funding   []Funding  `json:"funding,omitempty"`
+	DOI       string     `json:"doi,omitempty"`
+	// DatePublished is the spec's date_published (YYYY-MM-DD), if any; see PublishedDate.
+	DatePublished string `json:"date_published,omitempty"`
+	// Split is the benchmark split policy of the windows table's split column; nil without one.
+	Split *SplitPolicy `json:"split,omitempty"`
+	From  time.Time    `json:"from"`
+	To    time.Time    `json:"to"`
 	// Window is a Go duration string ("1m0s"); WindowSeconds the same in seconds.
 	Window         string                   `json:"window"`
 	WindowSeconds  float64                  `json:"window_seconds"`

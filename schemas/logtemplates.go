@@ -37,7 +37,7 @@ type LogTemplate struct {
 // window: the long form of the windows table's tpl_<template_id> columns,
 // for every template.
 type LogCount struct {
-	WindowStart time.Time `parquet:"window_start,timestamp(millisecond),delta"`
+	WindowStart time.Time `parquet:"window_start,timestamp(millisecond)"`
 	Entity      string    `parquet:"entity,dict"`
 	TemplateID  string    `parquet:"template_id,dict"`
 	Count       int64     `parquet:"count"`

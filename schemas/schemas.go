@@ -24,7 +24,7 @@ const (
 // Versions is the schema version of every table. Bump a table's version
 // when its columns change meaning or type; adding a column bumps the minor.
 var Versions = map[string]string{
-	TableWindows:      "1.1", // 1.1: tpl_<template_id> columns (log_features)
+	TableWindows:      "1.2", // 1.1: tpl_<template_id> columns (log_features); 1.2: split
 	TableMetrics:      "1.0",
 	TableSeries:       "1.0",
 	TableLogs:         "1.1", // 1.1: template_id
@@ -43,7 +43,7 @@ var Partitioned = map[string]bool{TableWindows: true, TableMetrics: true, TableL
 // built at run time: WindowKey's columns, then one optional DOUBLE column per
 // metric feature, then WindowLogs and WindowLabels (see pipeline/align).
 type WindowKey struct {
-	WindowStart time.Time `parquet:"window_start,timestamp(millisecond),delta"`
+	WindowStart time.Time `parquet:"window_start,timestamp(millisecond)"`
 	Entity      string    `parquet:"entity,dict"`
 }
 
@@ -81,13 +81,59 @@ type WindowLabels struct {
 	MinutesToNextIncident *float64 `parquet:"minutes_to_next_incident,optional"`
 	// LabelSources lists where the active labels came from (ticket, alert, rule, manual).
 	LabelSources []string `parquet:"label_sources,list"`
+	// Split is the window's benchmark split (train, validation, test, or
+	// gap: within the embargo before a boundary); null when the spec
+	// declares no split policy.
+	Split *string `parquet:"split,optional,dict"`
+}
+
+// Splits of the windows table's split column.
+const (
+	SplitTrain      = "train"
+	SplitValidation = "validation"
+	SplitTest       = "test"
+	SplitGap        = "gap"
+)
+
+// SplitPolicy is the version's split policy as the manifest records it.
+type SplitPolicy struct {
+	// Validation and Test are the boundaries (UTC midnights; nil = none).
+	Validation *time.Time `json:"validation,omitempty"`
+	Test       *time.Time `json:"test,omitempty"`
+	// Embargo (a Go duration string) before each boundary is gap.
+	Embargo        string  `json:"embargo"`
+	EmbargoSeconds float64 `json:"embargo_seconds"`
+	// Straddling lists the incidents (incident_id, entity) whose cause
+	// interval crosses a boundary: their windows fall in two splits.
+	Straddling []string `json:"straddling"`
+}
+
+// SplitOf is the split of the window [start, start+step) under policy p:
+// the split its start falls in, or gap when the window or the embargo after
+// it reaches the next boundary.
+func SplitOf(p *SplitPolicy, start time.Time, step time.Duration) string {
+	embargo := time.Duration(p.EmbargoSeconds * float64(time.Second))
+	next := func(b *time.Time) bool { return b != nil && start.Before(*b) && start.Add(step+embargo).After(*b) }
+	switch {
+	case p.Test != nil && !start.Before(*p.Test):
+		return SplitTest
+	case p.Validation != nil && !start.Before(*p.Validation):
+		if next(p.Test) {
+			return SplitGap
+		}
+		return SplitValidation
+	}
+	if next(p.Validation) || (p.Validation == nil && next(p.Test)) {
+		return SplitGap
+	}
+	return SplitTrain
 }
 
 // Metric is one value of one feature series at one window: the long form
 // of the windows table's feature columns, without the entity roll-up.
 type Metric struct {
-	WindowStart time.Time `parquet:"window_start,timestamp(millisecond),delta"`
-	SeriesID    int64     `parquet:"series_id,delta"`
+	WindowStart time.Time `parquet:"window_start,timestamp(millisecond)"`
+	SeriesID    int64     `parquet:"series_id"`
 	Value       float64   `parquet:"value"`
 }
 
@@ -103,13 +149,13 @@ type Series struct {
 
 // Log is one log line, its message anonymized.
 type Log struct {
-	Timestamp time.Time `parquet:"ts,timestamp(microsecond),delta"`
+	Timestamp time.Time `parquet:"ts,timestamp(microsecond)"`
 	Entity    string    `parquet:"entity,dict"`
 	Level     string    `parquet:"level,dict"`
 	Message   string    `parquet:"message,zstd"`
 	Source    string    `parquet:"source,dict"`
 	File      string    `parquet:"file,dict"`
-	Line      int64     `parquet:"line,delta"`
+	Line      int64     `parquet:"line"`
 	// TemplateID is the line's template in log_templates.
 	TemplateID string `parquet:"template_id,dict"`
 }

@@ -4,7 +4,9 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
@@ -79,5 +81,76 @@ func TestTimestampsAreUTCAdjusted(t *testing.T) {
 	}
 	if checked < 11 {
 		t.Fatalf("found only %d timestamp columns", checked)
+	}
+}
+
+// Every column of every published table is documented (card, Croissant):
+// the fixed ones in ColumnDocs, the windows features from the spec's help
+// and unit, tpl_<id> by their template.
+func TestEveryColumnDocumented(t *testing.T) {
+	m := &schemas.Manifest{Features: []schemas.FeatureInfo{
+		{Name: "requests_per_second", Expr: "sum(rate(x[5m]))", Unit: "1/s", Help: "Requests per second"},
+		{Name: "cpu_utilization", Expr: "avg(y)"},
+	}}
+	cases := []struct {
+		table string
+		row   any
+	}{
+		{schemas.TableMetrics, new(schemas.Metric)},
+		{schemas.TableSeries, new(schemas.Series)},
+		{schemas.TableLogs, new(schemas.Log)},
+		{schemas.TableTickets, new(schemas.Ticket)},
+		{schemas.TableIncidents, new(schemas.Incident)},
+		{schemas.TableWindows, align.NewWindowTableTemplates([]string{"requests_per_second", "cpu_utilization"}, []string{"tpl_0123456789ab"}).NewRow()},
+		{schemas.TableLogTemplates, new(schemas.LogTemplate)},
+		{schemas.TableLogCounts, new(schemas.LogCount)},
+		{schemas.TableSamples, new(schemas.Sample)},
+		{schemas.TableRawSeries, new(schemas.RawSeries)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.table, func(t *testing.T) {
+			if schemas.TableDescriptions[tc.table] == "" {
+				t.Errorf("table %s has no description", tc.table)
+			}
+			for _, f := range parquet.SchemaOf(tc.row).Fields() {
+				d, ok := schemas.DescribeColumn(m, tc.table, f.Name())
+				if !ok || d.Description == "" {
+					t.Errorf("%s.%s is undocumented", tc.table, f.Name())
+				}
+			}
+		})
+	}
+	if d, _ := schemas.DescribeColumn(m, schemas.TableWindows, "requests_per_second"); d.Unit != "1/s" || !strings.HasPrefix(d.Description, "Requests per second.") {
+		t.Errorf("feature doc %+v", d)
+	}
+}
+
+func TestSplitOf(t *testing.T) {
+	day := func(d, h, m int) time.Time { return time.Date(2026, 1, d, h, m, 0, 0, time.UTC) }
+	v, te := day(6, 0, 0), day(7, 0, 0)
+	both := &schemas.SplitPolicy{Validation: &v, Test: &te, EmbargoSeconds: 1800}
+	testOnly := &schemas.SplitPolicy{Test: &te, EmbargoSeconds: 0}
+	cases := []struct {
+		name  string
+		p     *schemas.SplitPolicy
+		start time.Time
+		want  string
+	}{
+		{"train", both, day(5, 12, 0), schemas.SplitTrain},
+		{"last train window outside the embargo", both, day(5, 23, 29), schemas.SplitTrain},
+		{"embargo before validation", both, day(5, 23, 30), schemas.SplitGap},
+		{"last window before validation", both, day(5, 23, 59), schemas.SplitGap},
+		{"validation starts at the boundary", both, day(6, 0, 0), schemas.SplitValidation},
+		{"embargo before test", both, day(6, 23, 45), schemas.SplitGap},
+		{"test", both, day(7, 0, 0), schemas.SplitTest},
+		{"no embargo: only the window itself", testOnly, day(6, 23, 59), schemas.SplitTrain},
+		{"test only", testOnly, day(7, 1, 0), schemas.SplitTest},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := schemas.SplitOf(tc.p, tc.start, time.Minute); got != tc.want {
+				t.Errorf("SplitOf(%s) = %s, want %s", tc.start.Format(time.RFC3339), got, tc.want)
+			}
+		})
 	}
 }

@@ -33,6 +33,7 @@ var StringColumns = map[string]Treatment{
 	"windows.severity":      Vocabulary,
 	"windows.label_sources": Vocabulary,
 	"windows.incident_ids":  Anonymized,
+	"windows.split":         Vocabulary,
 
 	"series.entity":  Entity,
 	"series.feature": SpecName,

@@ -22,6 +22,8 @@ done
 	go run ./scripts/benchtable <"$out"
 	# The miner against Drain3 (accuracy per corpus, speed on one file).
 	if echo BenchmarkMinerVsDrain3 | grep -qE -- "$filter"; then echo; scripts/miner_bench.sh; fi
+	# Pruning a day of windows at 1,000 entities (DuckDB's bytes read; the test venv).
+	if echo PruneWindows | grep -qE -- "$filter" && [[ -x .venv/bin/python ]]; then echo; .venv/bin/python scripts/prune_bench.py; fi
 	if [[ -f docs/benchmarks-notes.md ]]; then echo; cat docs/benchmarks-notes.md; fi
 } >BENCHMARKS.md
 echo "bench: wrote BENCHMARKS.md" >&2

@@ -24,23 +24,35 @@ type Spec struct {
 	Title       string `yaml:"title"`
 	Description string `yaml:"description"`
 	// Licence is an SPDX licence id for the published data. Required.
-	Licence   string         `yaml:"licence"`
-	Citation  string         `yaml:"citation"`
-	Output    string         `yaml:"output"` // file://dir (default file://./out) or s3://bucket/prefix
-	S3        bucket.S3      `yaml:"s3"`     // s3:// output settings (s3.go); optional
-	Range     Range          `yaml:"range"`
-	Window    Duration       `yaml:"window"` // default 1m
-	Entity    Entity         `yaml:"entity"`
-	Metrics   Metrics        `yaml:"metrics"`
-	Logs      []LogSource    `yaml:"logs"`
-	Tickets   []TicketSource `yaml:"tickets"`
-	Labelers  []Labeler      `yaml:"labelers"`
-	Merge     Merge          `yaml:"merge"` // label merge policy (labels.go)
-	Anonymize Anonymize      `yaml:"anonymize"`
+	Licence  string `yaml:"licence"`
+	Citation string `yaml:"citation"`
+	// Citation metadata (citation.go): CITATION.cff, the card's BibTeX
+	// entry and Croissant's creator, publisher and citeAs come from these.
+	Creators  []Creator `yaml:"creators"`
+	Publisher Publisher `yaml:"publisher"`
+	Keywords  []string  `yaml:"keywords"`
+	Funding   []Funding `yaml:"funding"`
+	DOI       string    `yaml:"doi"`
+	// DatePublished (YYYY-MM-DD) is the citation's date; default the
+	// version's range end, so a re-run publishes the same bytes.
+	DatePublished string         `yaml:"date_published"`
+	Output        string         `yaml:"output"` // file://dir (default file://./out) or s3://bucket/prefix
+	S3            bucket.S3      `yaml:"s3"`     // s3:// output settings (s3.go); optional
+	Range         Range          `yaml:"range"`
+	Window        Duration       `yaml:"window"` // default 1m
+	Entity        Entity         `yaml:"entity"`
+	Metrics       Metrics        `yaml:"metrics"`
+	Logs          []LogSource    `yaml:"logs"`
+	Tickets       []TicketSource `yaml:"tickets"`
+	Labelers      []Labeler      `yaml:"labelers"`
+	Merge         Merge          `yaml:"merge"` // label merge policy (labels.go)
+	Anonymize     Anonymize      `yaml:"anonymize"`
 	// LogFeatures chooses the per-window log template columns of windows.
 	LogFeatures LogFeatures `yaml:"log_features"`
 	// Nightly configures `opsdata nightly` and `opsdata gc` (nightly.go).
 	Nightly Nightly `yaml:"nightly"`
+	// Split is the benchmark split policy (split.go): the windows table's split column.
+	Split Split `yaml:"split"`
 
 	// Path is the file the spec was read from (not a YAML key).
 	Path string `yaml:"-"`
@@ -394,7 +406,9 @@ func (s *Spec) Validate() error {
 			add("tickets[%d].name: required", i)
 		}
 	}
-	s.validateMerge(add) // labels.go
+	s.validateCitation(add) // citation.go
+	s.validateSplit(add)    // split.go
+	s.validateMerge(add)    // labels.go
 	s.Anonymize.validateAnonymize(add)
 	s.Nightly.validateNightly(add) // nightly.go
 	errs = append(errs, validateLogs(s)...)

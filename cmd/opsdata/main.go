@@ -53,6 +53,7 @@ func newApp() *cli.App {
 			templatesCommand(),
 			nightlyCommand(),
 			gcCommand(),
+			scoreCommand(),
 		},
 	}
 }

@@ -11,9 +11,11 @@
 //   - the target ends with manifest.json and a SHA256SUMS covering exactly
 //     what was pulled, so `sha256sum -c SHA256SUMS` passes there. A partial
 //     pull (--tables, --from/--to) keeps the version's full list as
-//     SHA256SUMS.full.
+//     SHA256SUMS.full, and README.md and croissant.json describe what was
+//     pulled (rendered from the manifest by schemas), so the metadata
+//     loaders (Hugging Face datasets, mlcroissant) load it.
 //
-// See docs/decisions/0012-pull-catalog-page-croissant.md.
+// See docs/decisions/0012-pull-catalog-page-croissant.md and 0030.
 package pull
 
 import (
@@ -52,6 +54,8 @@ var (
 	ErrUnknownTable = errors.New("unknown table")
 	// ErrOtherVersion: the target directory already holds a different version.
 	ErrOtherVersion = errors.New("target holds another version")
+	// ErrOutOfRange: --from/--to select no time the version covers.
+	ErrOutOfRange = errors.New("range outside the version")
 )
 
 // FullSumsFile keeps the version's own SHA256SUMS after a partial pull.
@@ -63,11 +67,13 @@ const DefaultParallel = 4
 // Options select what to pull and how.
 type Options struct {
 	// Tables limits the pull to these tables; empty means all. Top-level
-	// files (README.md, LICENSE, croissant.json) always come.
+	// files (LICENSE, CITATION.cff, ...) always come; a partial pull
+	// writes its own README.md and croissant.json.
 	Tables []string
 	// From and To (UTC, To exclusive; zero = unbounded) keep only the
 	// date=YYYY-MM-DD partitions overlapping [From, To). Unpartitioned
-	// tables always come.
+	// tables always come. A range that misses the version's is refused
+	// (ErrOutOfRange).
 	From, To time.Time
 	// Parallel bounds concurrent downloads (default DefaultParallel).
 	Parallel int
@@ -213,6 +219,12 @@ func Pull(ctx context.Context, bkt objstore.BucketReader, prefix, dataset, versi
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("pull %s@%s: %w", dataset, version, err)
 	}
+	var described []sumLine // a partial pull's own README.md and croissant.json
+	if partial {
+		if described, err = describePartial(root, &m, sel, o); err != nil {
+			return res, fmt.Errorf("pull %s@%s: %w", dataset, version, err)
+		}
+	}
 
 	// The metadata last: manifest.json, then the sums that cover it.
 	if err := writeAtomic(root, schemas.ManifestFile, mb); err != nil {
@@ -223,11 +235,17 @@ func Pull(ctx context.Context, bkt objstore.BucketReader, prefix, dataset, versi
 		keep[f.Path] = true
 	}
 	var sub bytes.Buffer
+	var lines []sumLine
 	for _, l := range sumLines {
 		if keep[l.path] {
-			sub.WriteString(l.raw)
-			sub.WriteByte('\n')
+			lines = append(lines, l)
 		}
+	}
+	lines = append(lines, described...)
+	slices.SortFunc(lines, func(a, b sumLine) int { return strings.Compare(a.path, b.path) })
+	for _, l := range lines {
+		sub.WriteString(l.raw)
+		sub.WriteByte('\n')
 	}
 	if partial {
 		if err := writeAtomic(root, FullSumsFile, sums); err != nil {
@@ -341,6 +359,10 @@ func selectFiles(m *schemas.Manifest, o Options) (sel []schemas.File, partial bo
 	if !o.From.IsZero() && !o.To.IsZero() && !o.From.Before(o.To) {
 		return nil, false, fmt.Errorf("--from %s is not before --to %s", o.From.Format(time.RFC3339), o.To.Format(time.RFC3339))
 	}
+	if (!o.From.IsZero() && !o.From.Before(m.To)) || (!o.To.IsZero() && !o.To.After(m.From)) {
+		return nil, false, fmt.Errorf("--from %s --to %s: %w [%s, %s)", stamp(o.From), stamp(o.To), ErrOutOfRange,
+			m.From.UTC().Format(time.RFC3339), m.To.UTC().Format(time.RFC3339))
+	}
 	want := map[string]bool{}
 	for _, t := range o.Tables {
 		if _, ok := m.Tables[t]; !ok {
@@ -364,7 +386,52 @@ func selectFiles(m *schemas.Manifest, o Options) (sel []schemas.File, partial bo
 			partial = true
 		}
 	}
+	if partial {
+		// The version's card and Croissant describe files that are not
+		// here: the pull writes its own (describePartial).
+		sel = slices.DeleteFunc(sel, func(f schemas.File) bool {
+			return f.Path == schemas.ReadmeFile || f.Path == schemas.CroissantFile
+		})
+	}
 	return sel, partial, nil
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "(unbounded)"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// describePartial writes README.md and croissant.json for the files a
+// partial pull selected and returns their SHA256SUMS lines.
+func describePartial(root *os.Root, m *schemas.Manifest, sel []schemas.File, o Options) ([]sumLine, error) {
+	var data []schemas.File
+	for _, f := range sel {
+		if f.Table != "" {
+			data = append(data, f)
+		}
+	}
+	if len(data) == 0 {
+		return nil, fmt.Errorf("the selection holds no table files: %w", ErrOutOfRange)
+	}
+	sub := m.Subset(data, o.From, o.To)
+	cr, err := schemas.RenderCroissant(sub, data)
+	if err != nil {
+		return nil, err
+	}
+	var lines []sumLine
+	for _, gen := range []struct {
+		name string
+		data []byte
+	}{{schemas.ReadmeFile, schemas.RenderPartialCard(sub, m)}, {schemas.CroissantFile, cr}} {
+		if err := writeAtomic(root, gen.name, gen.data); err != nil {
+			return nil, fmt.Errorf("write %s: %w", gen.name, err)
+		}
+		sum := sha256hex(gen.data)
+		lines = append(lines, sumLine{path: gen.name, sum: sum, raw: sum + "  " + gen.name})
+	}
+	return lines, nil
 }
 
 // inRange reports whether a date=YYYY-MM-DD partition overlaps [from, to);

@@ -46,7 +46,9 @@ func published(t *testing.T) (objstore.Bucket, string) {
 	if err := os.WriteFile(filepath.Join(stage, "windows", "date=2026-01-06", "part-00000.parquet"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m, err := publish.Prepare(stage, publishtest.Meta(version))
+	meta := publishtest.Meta(version)
+	meta.To = meta.From.Add(48 * time.Hour) // the two days of windows
+	m, err := publish.Prepare(stage, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +98,7 @@ func listFiles(t *testing.T, dir string) []string {
 func TestPullSelections(t *testing.T) {
 	bkt, _ := published(t)
 	day := func(d int) time.Time { return time.Date(2026, 1, d, 0, 0, 0, 0, time.UTC) }
-	top := []string{"LICENSE", "README.md", "SHA256SUMS", "croissant.json", "manifest.json"}
+	top := []string{"CITATION.cff", "LICENSE", "README.md", "SHA256SUMS", "croissant.json", "manifest.json"}
 	tests := []struct {
 		name        string
 		version     string
@@ -110,7 +112,9 @@ func TestPullSelections(t *testing.T) {
 		{name: "one table", opts: pull.Options{Tables: []string{"windows"}}, wantData: []string{"windows/date=2026-01-05/part-00000.parquet", "windows/date=2026-01-06/part-00000.parquet"}, wantPartial: true},
 		{name: "from", opts: pull.Options{From: day(6)}, wantData: []string{"incidents/part-00000.parquet", "windows/date=2026-01-06/part-00000.parquet"}, wantPartial: true},
 		{name: "to mid-day", opts: pull.Options{To: day(5).Add(6 * time.Hour)}, wantData: []string{"incidents/part-00000.parquet", "windows/date=2026-01-05/part-00000.parquet"}, wantPartial: true},
-		{name: "range outside", opts: pull.Options{Tables: []string{"windows"}, From: day(9), To: day(10)}, wantPartial: true},
+		{name: "range after the version", opts: pull.Options{Tables: []string{"windows"}, From: day(9), To: day(10)}, wantErr: pull.ErrOutOfRange},
+		{name: "range before the version", opts: pull.Options{To: day(5)}, wantErr: pull.ErrOutOfRange},
+		{name: "from at the version's end", opts: pull.Options{From: day(7)}, wantErr: pull.ErrOutOfRange},
 		{name: "unknown table", opts: pull.Options{Tables: []string{"nope"}}, wantErr: pull.ErrUnknownTable},
 		{name: "missing version", version: "2030-01-01", wantErr: bucket.ErrNotFound},
 	}
@@ -162,7 +166,8 @@ func TestPullFullAfterPartialDropsFullSums(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Partial || res.Skipped != 4 || res.Fetched != 2 { // LICENSE, README, croissant, incidents kept
+	// CITATION.cff, LICENSE, incidents kept; the partial README and croissant replaced.
+	if res.Partial || res.Skipped != 3 || res.Fetched != 4 {
 		t.Errorf("result %+v", res)
 	}
 	if _, err := os.Stat(filepath.Join(dir, pull.FullSumsFile)); !os.IsNotExist(err) {
@@ -408,4 +413,61 @@ func TestPullStopsAtManifestSize(t *testing.T) {
 	if got := cb.read.Load(); got > extra/2 {
 		t.Errorf("read %d bytes of objects; an oversized object must stop at its manifest size", got)
 	}
+}
+
+// A partial pull describes what it pulled: the card's Hugging Face configs
+// and Croissant's record sets and files name only the pulled tables and
+// partitions, and the range is the pulled one.
+func TestPartialPullDescribesWhatWasPulled(t *testing.T) {
+	bkt, _ := published(t)
+	day := func(d int) time.Time { return time.Date(2026, 1, d, 0, 0, 0, 0, time.UTC) }
+	dir := t.TempDir()
+	if _, err := pull.Pull(context.Background(), bkt, "", dataset, "", dir, pull.Options{Tables: []string{"windows"}, From: day(6)}); err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(dir, schemas.ReadmeFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"- config_name: windows\n  default: true\n", "(partial pull)", "Not pulled: `incidents`.", "2026-01-06T00:00:00Z to 2026-01-07T00:00:00Z", "@misc{"} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md lacks %q:\n%s", want, readme)
+		}
+	}
+	if strings.Contains(string(readme), "config_name: incidents") {
+		t.Error("README.md lists the incidents config, which was not pulled")
+	}
+	var cr struct {
+		TemporalCoverage string `json:"temporalCoverage"`
+		Distribution     []struct {
+			Type       string `json:"@type"`
+			ContentURL string `json:"contentUrl"`
+		} `json:"distribution"`
+		RecordSet []struct {
+			Name string `json:"name"`
+		} `json:"recordSet"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, schemas.CroissantFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &cr); err != nil {
+		t.Fatal(err)
+	}
+	var urls, sets []string
+	for _, d := range cr.Distribution {
+		if d.Type == "cr:FileObject" {
+			urls = append(urls, d.ContentURL)
+		}
+	}
+	for _, r := range cr.RecordSet {
+		sets = append(sets, r.Name)
+	}
+	if strings.Join(urls, ",") != "windows/date=2026-01-06/part-00000.parquet" || strings.Join(sets, ",") != "windows" {
+		t.Errorf("croissant files %v, record sets %v", urls, sets)
+	}
+	if cr.TemporalCoverage != "2026-01-06T00:00:00Z/2026-01-07T00:00:00Z" {
+		t.Errorf("temporalCoverage %s", cr.TemporalCoverage)
+	}
+	sha256sumCheck(t, dir)
 }

@@ -236,10 +236,9 @@ func (f *Frame) AddLog(entity string, t time.Time, level string) bool {
 	return true
 }
 
-// Rows calls emit for every (window, entity) in order: by window start,
-// then the frame's entity order. name gives an entity's published name (the
-// runner orders the entities by it); labels returns the label columns of an
-// entity's windows.
+// Rows calls emit for every (entity, window) in order: by the entity's
+// published name, then window start. name gives an entity's published name;
+// labels returns the label columns of an entity's windows.
 func (f *Frame) Rows(t *WindowTable, name func(entity string) string, labels func(entity string) []schemas.WindowLabels, emit func(row any) error) error {
 	perEntity := make([][]schemas.WindowLabels, len(f.entities))
 	published := make([]string, len(f.entities))
@@ -247,10 +246,19 @@ func (f *Frame) Rows(t *WindowTable, name func(entity string) string, labels fun
 		perEntity[e] = labels(raw)
 		published[e] = name(raw)
 	}
+	// Rows go out entity by entity (published names in order), each
+	// entity's windows in time order: a row group then holds whole
+	// entity-days and a one-entity query skips the others by their
+	// statistics (docs/decisions/0029-windows-entity-first.md).
+	order := make([]int, len(f.entities))
+	for e := range order {
+		order[e] = e
+	}
+	sort.SliceStable(order, func(a, b int) bool { return published[order[a]] < published[order[b]] })
 	feats := make([]float64, f.features)
-	for i := 0; i < f.Grid.Len(); i++ {
-		start := f.Grid.At(i)
-		for e := range f.entities {
+	for _, e := range order {
+		for i := 0; i < f.Grid.Len(); i++ {
+			start := f.Grid.At(i)
 			for k := range feats {
 				feats[k] = f.values[e][k][i]
 			}

@@ -58,6 +58,10 @@ type Report struct {
 	Warnings map[string]int `json:"warnings"`
 	// WarningExamples names the first few.
 	WarningExamples []string `json:"warning_examples"`
+	// SplitStraddling lists the incidents ("id (entity)") whose cause
+	// interval crosses a boundary of the spec's split; absent when none does
+	// (or without a split). The manifest's split.straddling lists them too.
+	SplitStraddling []string `json:"split_straddling,omitempty"`
 }
 
 // Conflicts lists unconfirmed evidence.

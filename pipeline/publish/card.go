@@ -61,23 +61,13 @@ func titleOf(m *schemas.Manifest) string {
 	return m.Dataset
 }
 
-var tableDescriptions = map[string]string{
-	"windows":       "The ML-ready table: one row per (window, entity) with the feature columns, log counts per level and the incident and prediction labels.",
-	"metrics":       "The feature values in long form: one row per (window, series); join `series` on `series_id` for the series' labels.",
-	"series":        "One row per metric series: its feature, entity and label set (a JSON object, identifying values pseudonymized).",
-	"logs":          "Log lines with anonymized messages.",
-	"log_templates": "Log templates mined from the messages.",
-	"tickets":       "Incident tickets, title and body anonymized.",
-	"incidents":     "Labelled incident intervals per entity with their provenance (label source and the source's id).",
-}
-
 // renderCard writes README.md, the dataset card. It reads only m and the
 // tables, so it is as deterministic as they are.
-func renderCard(m *schemas.Manifest, tables []*tableInfo) []byte {
+func renderCard(m *schemas.Manifest, tables []*tableInfo, files []schemas.File) []byte {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 
-	b.WriteString(hfFrontMatter(m, tables))
+	b.WriteString(schemas.HFFrontMatter(m, files))
 	p("# %s\n\n", titleOf(m))
 	if d := strings.TrimSpace(m.Description); d != "" {
 		p("%s\n\n", d)
@@ -101,7 +91,7 @@ func renderCard(m *schemas.Manifest, tables []*tableInfo) []byte {
 	p("## Tables\n\n")
 	for _, t := range tables {
 		p("### %s\n\n", t.name)
-		if d, ok := tableDescriptions[t.name]; ok {
+		if d, ok := schemas.TableDescriptions[t.name]; ok {
 			p("%s\n\n", d)
 		}
 		p("%s, %s in %s", plural(t.totals.Rows, "row"), HumanBytes(t.totals.Bytes), plural(int64(t.totals.Files), "file"))
@@ -111,9 +101,14 @@ func renderCard(m *schemas.Manifest, tables []*tableInfo) []byte {
 		if v, ok := m.SchemaVersions[t.name]; ok {
 			p("; schema version %s", v)
 		}
-		p(".\n\n| column | type | nullable |\n|---|---|---|\n")
+		p(".\n\n| column | type | nullable | unit | description |\n|---|---|---|---|---|\n")
 		for _, c := range t.columns {
-			p("| `%s` | %s | %s |\n", c.Name, cell(c.Type), yesNo(c.Nullable))
+			d, _ := schemas.DescribeColumn(m, t.name, c.Name)
+			p("| `%s` | %s | %s | %s | %s |\n", c.Name, cell(c.Type), yesNo(c.Nullable), cell(orDash(d.Unit)), cell(orDash(d.Description)))
+		}
+		if len(t.parts) > 0 {
+			d := schemas.PartitionDoc
+			p("| `date` | date (Hive partition) | no | %s | %s |\n", cell(d.Unit), cell(d.Description))
 		}
 		p("\n")
 	}
@@ -173,6 +168,9 @@ func renderCard(m *schemas.Manifest, tables []*tableInfo) []byte {
 
 	p("## How to load\n\nFrom the version directory (after `opsdata pull` or any S3 client):\n\n")
 	p("```python\nimport pandas as pd\nwindows = pd.read_parquet(\"windows/\")  # Hive partitions add a `date` column\nincidents = pd.read_parquet(\"incidents/\")\n```\n\n")
+	p("The `date` partition is a DATE (DuckDB and polars read it as one). pandas reads it as a categorical of strings, where `w.date >= \"2026-01-06\"` raises and `w.date == pd.Timestamp(...)` matches nothing: type it when reading, or filter on the timestamp:\n\n")
+	p("```python\nimport datetime\nimport pyarrow as pa, pyarrow.dataset as ds\ndate = ds.partitioning(pa.schema([(\"date\", pa.date32())]), flavor=\"hive\")\nday2 = pd.read_parquet(\"windows/\", partitioning=date, filters=[(\"date\", \">=\", datetime.date(%s))])  # reads only those days\nday2 = windows[windows.window_start >= pd.Timestamp(\"%s\", tz=\"UTC\")]  # the same rows, after reading all\n```\n\n",
+		m.From.UTC().AddDate(0, 0, 1).Format("2006, 1, 2"), m.From.UTC().AddDate(0, 0, 1).Format(time.DateOnly))
 	p("```python\nimport pyarrow.dataset as ds\nwindows = ds.dataset(\"windows/\", format=\"parquet\", partitioning=\"hive\").to_table()\n```\n\n")
 	p("```sql\n-- DuckDB\nSELECT entity, phase, count(*) FROM read_parquet('windows/**/*.parquet', hive_partitioning = true) GROUP BY ALL;\n```\n\n")
 	p("## Files and verification\n\n`manifest.json` lists every file with its size, SHA-256 and row count, and all metadata above; `croissant.json` describes the tables in Croissant 1.0. Check a download with:\n\n```sh\nsha256sum -c SHA256SUMS\n```\n\n")
@@ -183,10 +181,58 @@ func renderCard(m *schemas.Manifest, tables []*tableInfo) []byte {
 		p(" (%s)", m.LicenceName)
 	}
 	p(": %s. See `LICENSE`.\n", m.LicenceURL)
-	if c := strings.TrimSpace(m.Citation); c != "" {
-		p("\n## Citation\n\n```\n%s\n```\n", c)
-	}
+	b.WriteString(citationSection(m))
 	return []byte(b.String())
+}
+
+// citationSection is the card's citation: who made and published the
+// version, the spec's free-text citation, and a BibTeX entry (the same
+// metadata as CITATION.cff and croissant.json's citeAs).
+func citationSection(m *schemas.Manifest) string {
+	var b strings.Builder
+	b.WriteString("\n## Citation\n\n")
+	var names []string
+	for _, c := range m.Creators {
+		s := c.Name
+		if c.ORCID != "" {
+			s += " ([ORCID " + c.ORCID + "](" + c.ORCIDURL() + "))"
+		}
+		if c.Affiliation != "" {
+			s += ", " + c.Affiliation
+		}
+		names = append(names, s)
+	}
+	if len(names) > 0 {
+		fmt.Fprintf(&b, "Creators: %s. ", strings.Join(names, "; "))
+	}
+	if p := m.Publisher; p != nil && p.Name != "" {
+		fmt.Fprintf(&b, "Publisher: %s. ", p.Name)
+	}
+	fmt.Fprintf(&b, "Published %s, version %s", m.PublishedDate(), m.Version)
+	if m.DOI != "" {
+		fmt.Fprintf(&b, ", DOI [%s](https://doi.org/%s)", m.DOI, m.DOI)
+	}
+	b.WriteString(".")
+	if len(m.Funding) > 0 {
+		var fs []string
+		for _, f := range m.Funding {
+			s := f.Funder
+			if f.Award != "" {
+				s += " (" + f.Award + ")"
+			}
+			fs = append(fs, s)
+		}
+		fmt.Fprintf(&b, " Funding: %s.", strings.Join(fs, "; "))
+	}
+	if len(m.Keywords) > 0 {
+		fmt.Fprintf(&b, " Keywords: %s.", strings.Join(m.Keywords, ", "))
+	}
+	b.WriteString("\n\n")
+	if c := strings.TrimSpace(m.Citation); c != "" {
+		fmt.Fprintf(&b, "```\n%s\n```\n\n", c)
+	}
+	fmt.Fprintf(&b, "BibTeX (the same metadata is in `%s`, which GitHub and Zenodo read):\n\n```bibtex\n%s```\n", schemas.CitationFile, schemas.RenderBibTeX(m))
+	return b.String()
 }
 
 func countData(m *schemas.Manifest) int {

@@ -2,77 +2,11 @@ package publish
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/opsdata/opsdata/schemas"
 )
-
-// hfLicences maps lower-case SPDX ids to the licence ids the Hugging Face
-// Hub accepts in a dataset card's `license:` field; others become "other"
-// with license_name and license_link.
-var hfLicences = map[string]string{
-	"cdla-permissive-2.0": "cdla-permissive-2.0",
-	"cdla-permissive-1.0": "cdla-permissive-1.0",
-	"cdla-sharing-1.0":    "cdla-sharing-1.0",
-	"cc-by-4.0":           "cc-by-4.0",
-	"cc-by-sa-4.0":        "cc-by-sa-4.0",
-	"cc0-1.0":             "cc0-1.0",
-	"odbl-1.0":            "odbl",
-	"odc-by-1.0":          "odc-by",
-	"pddl-1.0":            "pddl",
-	"apache-2.0":          "apache-2.0",
-	"mit":                 "mit",
-}
-
-// sizeCategory is the Hub's size bucket for n examples.
-func sizeCategory(n int64) string {
-	bounds := []struct {
-		max   int64
-		label string
-	}{{1e3, "n<1K"}, {1e4, "1K<n<10K"}, {1e5, "10K<n<100K"}, {1e6, "100K<n<1M"}, {1e7, "1M<n<10M"}, {1e8, "10M<n<100M"}, {1e9, "100M<n<1B"}, {1e10, "1B<n<10B"}}
-	for _, b := range bounds {
-		if n < b.max {
-			return b.label
-		}
-	}
-	return "n>1T"
-}
-
-// hfFrontMatter is the YAML header of README.md in the Hugging Face dataset
-// card format: licence, pretty_name, task categories, size category and one
-// config per table whose data_files glob its Parquet files (the ML-ready
-// `windows` table is the default config). Strings are double-quoted
-// (JSON-style escapes are valid YAML), so titles cannot break the YAML.
-func hfFrontMatter(m *schemas.Manifest, tables []*tableInfo) string {
-	var b strings.Builder
-	b.WriteString("---\n")
-	if id, ok := hfLicences[strings.ToLower(m.Licence)]; ok {
-		fmt.Fprintf(&b, "license: %s\n", id)
-	} else {
-		fmt.Fprintf(&b, "license: other\nlicense_name: %s\nlicense_link: %s\n", strconv.Quote(strings.ToLower(m.Licence)), strconv.Quote(m.LicenceURL))
-	}
-	fmt.Fprintf(&b, "pretty_name: %s\n", strconv.Quote(titleOf(m)))
-	b.WriteString("language:\n- en\n")
-	b.WriteString("task_categories:\n- time-series-forecasting\n- tabular-classification\n")
-	b.WriteString("tags:\n- aiops\n- incident-prediction\n- anomaly-detection\n- observability\n- logs\n- metrics\n")
-	n := m.Rows
-	if t, ok := m.Tables["windows"]; ok {
-		n = t.Rows
-	}
-	fmt.Fprintf(&b, "size_categories:\n- %s\n", sizeCategory(n))
-	b.WriteString("configs:\n")
-	for _, t := range tables {
-		fmt.Fprintf(&b, "- config_name: %s\n", t.name)
-		if t.name == "windows" {
-			b.WriteString("  default: true\n")
-		}
-		fmt.Fprintf(&b, "  data_files:\n  - split: train\n    path: %s\n", strconv.Quote(tableGlob(t)))
-	}
-	b.WriteString("---\n\n")
-	return b.String()
-}
 
 // datasheetIntro is the datasheet's motivation, composition and collection
 // sections (after Gebru et al., "Datasheets for Datasets").
@@ -89,8 +23,9 @@ func datasheetIntro(m *schemas.Manifest, tables []*tableInfo) string {
 		names = append(names, fmt.Sprintf("`%s` (%s)", t.name, plural(t.totals.Rows, "row")))
 	}
 	p("%s. ", strings.Join(names, ", "))
-	p("The data covers %s to %s (UTC). There is no train/test split: split by time (for example the last day as test) so that no future leaks into training. Nothing in the data identifies a person: user names, hosts and addresses are keyed pseudonyms.\n\n",
-		m.From.UTC().Format(time.RFC3339), m.To.UTC().Format(time.RFC3339))
+	p("The data covers %s to %s (UTC). ", m.From.UTC().Format(time.RFC3339), m.To.UTC().Format(time.RFC3339))
+	p("%s", splitText(m))
+	p("Nothing in the data identifies a person: user names, hosts and addresses are keyed pseudonyms.\n\n")
 	p("## Collection process\n\n")
 	p("The operator's monitoring (Prometheus metrics), logs and incident tickets were read for the export range and aligned to a %s grid anchored at the Unix epoch; a window's features are PromQL expressions evaluated at its end (window_start + window: no look-ahead). Malformed input records were counted and skipped (see Data quality). The export is deterministic: the same inputs, spec (digest `%s`) and code (`%s`) give the same bytes.\n\n", m.Window, orDash(m.SpecDigest), orDash(m.CodeVersion))
 	return b.String()
@@ -102,5 +37,39 @@ func datasheetMaintenance(m *schemas.Manifest) string {
 		"Versions are immutable: once `%s/manifest.json` exists its files never change, and corrections are published as new versions. "+
 		"The dataset directory's `catalog.json` lists every version and `latest` names the newest. "+
 		"Pseudonyms stay stable across versions while the key epoch (`%s`) stays the same; a new epoch means identifiers cannot be joined across the change. "+
-		"Report problems with the data or its labels to the publisher named in the citation.\n\n", m.Version, orDash(m.KeyEpoch))
+		"%s\n\n", m.Version, orDash(m.KeyEpoch), reportTo(m))
+}
+
+// reportTo says whom to tell about problems with the data.
+func reportTo(m *schemas.Manifest) string {
+	p := m.Publisher
+	switch {
+	case p == nil || p.Name == "":
+		return "Report problems with the data or its labels to the operator who published it (the spec names no publisher)."
+	case p.Email != "":
+		return fmt.Sprintf("Report problems with the data or its labels to the publisher, %s (%s).", p.Name, p.Email)
+	case p.URL != "":
+		return fmt.Sprintf("Report problems with the data or its labels to the publisher, %s (%s).", p.Name, p.URL)
+	}
+	return fmt.Sprintf("Report problems with the data or its labels to the publisher, %s.", p.Name)
+}
+
+// splitText describes the benchmark split (or says there is none).
+func splitText(m *schemas.Manifest) string {
+	sp := m.Split
+	if sp == nil {
+		return "There is no train/test split: split by time (for example the last day as test) so that no future leaks into training. "
+	}
+	var bounds []string
+	if sp.Validation != nil {
+		bounds = append(bounds, "validation from "+sp.Validation.UTC().Format(time.RFC3339))
+	}
+	if sp.Test != nil {
+		bounds = append(bounds, "test from "+sp.Test.UTC().Format(time.RFC3339))
+	}
+	s := fmt.Sprintf("The `split` column of `windows` is a time split: train before the first boundary, %s. Windows within the embargo (%s) before a boundary are `gap`: their labels (pre_incident, minutes_to_next_incident) look across it, so use them in no split (`windows[windows.split != \"gap\"]`). The card's Hugging Face configs give `windows` train/validation/test splits by day file; the gap rows are in the file before each boundary. ", strings.Join(bounds, ", "), sp.Embargo)
+	if len(sp.Straddling) > 0 {
+		s += fmt.Sprintf("%d incident(s) straddle a boundary (see Known gaps). ", len(sp.Straddling))
+	}
+	return s
 }

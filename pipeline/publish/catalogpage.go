@@ -100,6 +100,8 @@ type pageTable struct {
 	Size              string
 	Partitions        string
 	Schema            string
+	// Docs documents Totals.Columns, in order (schemas.DescribeColumn).
+	Docs []schemas.ColumnDoc
 }
 
 type pageVersion struct {
@@ -112,6 +114,7 @@ type pageVersion struct {
 	PhaseList  string
 	SourceList string
 	Anon       string
+	BibTeX     string
 }
 
 type datasetPage struct {
@@ -142,10 +145,15 @@ func RenderDatasetPage(cat *schemas.Catalog, manifests []*schemas.Manifest) ([]b
 			PhaseList:  joinCounts(m.Labels.WindowsByPhase),
 			SourceList: joinCounts(m.Labels.IncidentsBySource),
 			Anon:       joinCounts(m.Anonymization),
+			BibTeX:     schemas.RenderBibTeX(m),
 		}
 		for _, name := range sortedKeys(m.Tables) {
 			t := m.Tables[name]
-			pt := pageTable{Name: name, Description: tableDescriptions[name], Totals: t, Size: HumanBytes(t.Bytes), Schema: m.SchemaVersions[name]}
+			pt := pageTable{Name: name, Description: schemas.TableDescriptions[name], Totals: t, Size: HumanBytes(t.Bytes), Schema: m.SchemaVersions[name]}
+			for _, c := range t.Columns {
+				d, _ := schemas.DescribeColumn(m, name, c.Name)
+				pt.Docs = append(pt.Docs, d)
+			}
 			var parts []string
 			for _, f := range m.Files {
 				if f.Table == name && f.Partition != "" && (len(parts) == 0 || parts[len(parts)-1] != f.Partition) {
@@ -313,13 +321,24 @@ var datasetTmpl = template.Must(template.New("dataset").Funcs(pageFuncs).Parse(`
 <details open>
 <summary>{{len .Totals.Columns}} columns</summary>
 <table class="columns">
-<thead><tr><th>column</th><th>type</th><th>nullable</th></tr></thead>
+<thead><tr><th>column</th><th>type</th><th>nullable</th><th>unit</th><th>description</th></tr></thead>
 <tbody>
-{{range .Totals.Columns}}<tr><td><code>{{.Name}}</code></td><td>{{.Type}}</td><td>{{yesno .Nullable}}</td></tr>
+{{$docs := .Docs}}{{range $i, $c := .Totals.Columns}}{{$d := index $docs $i}}<tr><td><code>{{$c.Name}}</code></td><td>{{$c.Type}}</td><td>{{yesno $c.Nullable}}</td><td>{{orDash $d.Unit}}</td><td>{{orDash $d.Description}}</td></tr>
 {{end}}</tbody>
 </table>
 </details>
 </section>
+{{end}}
+
+{{with .M.Features}}
+<h2 id="features">Features</h2>
+<p>Each feature is a PromQL expression evaluated at the end of every window (window_start + window), from data up to that instant; it is a column of <code>windows</code>.</p>
+<table id="features-table">
+<thead><tr><th>feature</th><th>unit</th><th>expression</th><th>description</th></tr></thead>
+<tbody>
+{{range .}}<tr><td><code>{{.Name}}</code></td><td>{{orDash .Unit}}</td><td><code>{{.Expr}}</code></td><td>{{orDash .Help}}</td></tr>
+{{end}}</tbody>
+</table>
 {{end}}
 
 <h2 id="labels">Labels</h2>
@@ -345,6 +364,8 @@ var datasetTmpl = template.Must(template.New("dataset").Funcs(pageFuncs).Parse(`
 <p>{{.M.Licence}}{{with .M.LicenceName}} ({{.}}){{end}}: <a href="{{.M.LicenceURL}}">{{.M.LicenceURL}}</a>.</p>
 {{with .M.Citation}}<p>Cite as:</p>
 <pre id="citation">{{.}}</pre>{{end}}
+<p>BibTeX (also <a href="{{.M.Version}}/CITATION.cff">CITATION.cff</a>):</p>
+<pre id="bibtex">{{.BibTeX}}</pre>
 
 <h2 id="anonymization">Anonymization</h2>
 <p>Identifiers are replaced by keyed pseudonyms (key epoch <code>{{orDash .M.KeyEpoch}}</code>): within one key epoch the same identifier always gets the same pseudonym, so joins across tables and versions still work.{{if hasFile .M "anonymization_report.json"}} Which rule applied to which column or label, and how often: <a href="{{.M.Version}}/anonymization_report.json">anonymization_report.json</a>.{{end}}</p>

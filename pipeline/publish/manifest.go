@@ -30,6 +30,15 @@ import (
 // Meta is what the runner knows about the version.
 type Meta struct {
 	Dataset, Version, Title, Description, Licence, Citation string
+	// Citation metadata (schemas/citation.go), from the spec.
+	Creators      []schemas.Creator
+	Publisher     *schemas.Publisher
+	Keywords      []string
+	Funding       []schemas.Funding
+	DOI           string
+	DatePublished string // YYYY-MM-DD or ""
+	// Split is the benchmark split policy; nil without one.
+	Split *schemas.SplitPolicy
 	// From and To are the export range (UTC), To exclusive.
 	From, To       time.Time
 	Window         time.Duration
@@ -46,7 +55,7 @@ type Meta struct {
 
 // reserved are the top-level files Prepare (re)writes; a previous Prepare's
 // copies are ignored when scanning, so Prepare can run twice.
-var reserved = map[string]bool{schemas.ManifestFile: true, schemas.SumsFile: true, schemas.ReadmeFile: true, schemas.LicenceFile: true, schemas.CroissantFile: true}
+var reserved = map[string]bool{schemas.ManifestFile: true, schemas.SumsFile: true, schemas.ReadmeFile: true, schemas.LicenceFile: true, schemas.CroissantFile: true, schemas.CitationFile: true}
 
 // tableInfo is what Prepare learns about one table for the card.
 type tableInfo struct {
@@ -80,15 +89,19 @@ func Prepare(dir string, meta Meta) (*schemas.Manifest, error) {
 	}
 
 	lic := licenceText(m)
-	readme := renderCard(m, tables)
-	croissant, err := renderCroissant(m, tables, files)
+	readme := renderCard(m, tables, files)
+	croissant, err := schemas.RenderCroissant(m, files)
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %s: %w", schemas.CroissantFile, err)
+	}
+	cff, err := schemas.RenderCitationCFF(m)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	for _, gen := range []struct {
 		name string
 		data []byte
-	}{{schemas.LicenceFile, lic}, {schemas.ReadmeFile, readme}, {schemas.CroissantFile, croissant}} {
+	}{{schemas.LicenceFile, lic}, {schemas.ReadmeFile, readme}, {schemas.CroissantFile, croissant}, {schemas.CitationFile, cff}} {
 		if err := os.WriteFile(filepath.Join(dir, gen.name), gen.data, 0o644); err != nil {
 			return nil, fmt.Errorf("prepare: write %s: %w", gen.name, err)
 		}
@@ -154,6 +167,13 @@ func newManifest(meta Meta) *schemas.Manifest {
 		LicenceName:    name,
 		LicenceURL:     url,
 		Citation:       meta.Citation,
+		Creators:       meta.Creators,
+		Publisher:      meta.Publisher,
+		Keywords:       meta.Keywords,
+		Funding:        meta.Funding,
+		DOI:            meta.DOI,
+		DatePublished:  meta.DatePublished,
+		Split:          meta.Split,
 		From:           meta.From.UTC(),
 		To:             meta.To.UTC(),
 		Window:         meta.Window.String(),

@@ -140,7 +140,7 @@ func TestPrepareManifestAndCard(t *testing.T) {
 	for _, f := range m.Files {
 		paths = append(paths, f.Path)
 	}
-	if want := "LICENSE,README.md,croissant.json,incidents/part-00000.parquet,windows/date=2026-01-05/part-00000.parquet"; strings.Join(paths, ",") != want {
+	if want := "CITATION.cff,LICENSE,README.md,croissant.json,incidents/part-00000.parquet,windows/date=2026-01-05/part-00000.parquet"; strings.Join(paths, ",") != want {
 		t.Errorf("files %v, want %s", paths, want)
 	}
 	readme, err := os.ReadFile(filepath.Join(dir, schemas.ReadmeFile))

@@ -38,6 +38,9 @@ func (e *export) mergeLabels() error {
 			rep.WarningExamples[i] = ex[:j] + ", entity " + e.entity(ex[j+len(", entity "):len(ex)-1]) + ")"
 		}
 	}
+	if e.split = e.splitPolicy(); e.split != nil { // split.go
+		rep.SplitStraddling = e.split.Straddling
+	}
 	e.report = &rep
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {

@@ -99,6 +99,7 @@ func (e *export) labelSummary() schemas.LabelSummary {
 		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d %s incident interval(s) name entities that are not %s entities of the range: not published (see bad_input)", e.unknownIncidents[src], src, e.s.Entity.Kind))
 	}
 	ls.Gaps = append(ls.Gaps, e.reportGaps()...) // labelreport.go
+	ls.Gaps = append(ls.Gaps, splitGaps(e.split)...)
 	if len(e.s.Labelers) == 1 && e.s.Labelers[0].Kind == "ticket" {
 		ls.Gaps = append(ls.Gaps, "only ticketed incidents are labelled: incidents nobody filed a ticket for are missing (alert and rule labelers close this gap)")
 	}

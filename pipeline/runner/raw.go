@@ -137,6 +137,7 @@ func Raw(ctx context.Context, o RawOptions) (*RawResult, error) {
 		KeyEpoch: anonymize.Epoch(key), SchemaVersions: schemas.Versions,
 		Anonymization: anon.Report(),
 	}
+	meta = withCitation(meta, s)
 	man, already, err := finish(ctx, staged{dir: staging, meta: meta, anon: anon, spec: s, output: output, public: o.Public})
 	if err != nil {
 		return nil, err

@@ -190,6 +190,7 @@ type export struct {
 	incidents   []pipeline.Incident
 	tickets     []pipeline.Ticket
 	byEntity    map[string][]pipeline.Incident
+	split       *schemas.SplitPolicy // nil without a split policy (split.go)
 	labelCfg    label.Config
 	seriesID    map[string]int64
 	series      []schemas.Series
@@ -364,13 +365,13 @@ func (e *export) meta(version string) publish.Meta {
 	for i, f := range e.s.Metrics.Features {
 		feats[i] = schemas.FeatureInfo{Name: f.Name, Expr: f.Expr, Unit: f.Unit, Help: f.Help}
 	}
-	return publish.Meta{
+	return withCitation(publish.Meta{
 		Dataset: e.s.Dataset, Version: version, Title: e.s.Title, Description: e.s.Description,
 		Licence: e.s.Licence, Citation: e.s.Citation,
 		From: e.grid.Start, To: e.grid.End, Window: e.grid.Step, EntityKind: e.s.Entity.Kind,
 		SpecDigest: digest(e.o.SpecBytes), CodeVersion: e.o.CodeVersion,
 		KeyEpoch: e.keyEpoch, SchemaVersions: schemas.Versions,
 		Features: feats, Labels: e.labelSummary(), BadInput: e.problems.Report(),
-		Anonymization: e.anon.Report(),
-	}
+		Anonymization: e.anon.Report(), Split: e.split,
+	}, e.s)
 }

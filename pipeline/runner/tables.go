@@ -11,7 +11,7 @@ import (
 )
 
 func (e *export) windowsDay(table *align.WindowTable, day pipeline.Grid, frame *align.Frame) error {
-	w, err := write.CreateDynamic(e.staging, write.PartPath(schemas.TableWindows, pipeline.Date(day.Start), 0), table.Type(), "window_start", "entity")
+	w, err := write.CreateDynamic(e.staging, write.PartPath(schemas.TableWindows, pipeline.Date(day.Start), 0), table.Type(), write.WindowsRowGroups(day.Len()), "entity", "window_start")
 	if err != nil {
 		return err
 	}
@@ -20,6 +20,7 @@ func (e *export) windowsDay(table *align.WindowTable, day pipeline.Grid, frame *
 	labels := make(map[string][]schemas.WindowLabels, len(e.entities))
 	for _, ent := range e.entities {
 		ls := label.Apply(day, e.byEntity[ent], e.labelCfg)
+		applySplit(e.split, day, ls)
 		labels[ent] = ls
 		for _, l := range ls {
 			e.phases[l.Phase]++

@@ -28,6 +28,12 @@ func PartPath(table, date string, part int) string {
 	return filepath.Join(table, "date="+date, name)
 }
 
+// options are the writer settings of every published file: the compatible
+// profile of docs/decisions/0028-parquet-writer-profile.md. Version 1 data
+// pages and only PLAIN, dictionary and RLE encodings (no DELTA_*, no
+// BYTE_STREAM_SPLIT unless a row type's tag asks for it: the raw tables),
+// which Spark 3.2's vectorized reader and fastparquet decode; the pandas
+// footer entry gives fastparquet the UTC zone of every timestamp.
 func options(schema *parquet.Schema, sortBy []string) []parquet.WriterOption {
 	opts := []parquet.WriterOption{
 		schema,
@@ -35,6 +41,12 @@ func options(schema *parquet.Schema, sortBy []string) []parquet.WriterOption {
 		parquet.MaxRowsPerRowGroup(MaxRowsPerRowGroup),
 		parquet.PageBufferSize(256 * 1024),
 		parquet.CreatedBy("opsdata", "", ""),
+		parquet.DataPageVersion(1),
+		// parquet-go's default for untagged strings is DELTA_LENGTH_BYTE_ARRAY.
+		parquet.DefaultEncodingFor(parquet.ByteArray, &parquet.Plain),
+	}
+	if md, err := pandasMetadataOf(schema); err == nil {
+		opts = append(opts, parquet.KeyValueMetadata("pandas", md))
 	}
 	if len(sortBy) > 0 {
 		cols := make([]parquet.SortingColumn, len(sortBy))
@@ -156,14 +168,32 @@ type Dynamic struct {
 	w *parquet.Writer
 }
 
-// CreateDynamic starts a file for rows of the struct type typ.
-func CreateDynamic(dir, rel string, typ reflect.Type, sortBy ...string) (*Dynamic, error) {
+// CreateDynamic starts a file for rows of the struct type typ; extra
+// options apply after the defaults (WindowsRowGroups).
+func CreateDynamic(dir, rel string, typ reflect.Type, extra []parquet.WriterOption, sortBy ...string) (*Dynamic, error) {
 	st, err := createStaged(dir, rel)
 	if err != nil {
 		return nil, err
 	}
 	schema := parquet.SchemaOf(reflect.New(typ).Interface())
-	return &Dynamic{staged: st, w: parquet.NewWriter(st.f, options(schema, sortBy)...)}, nil
+	return &Dynamic{staged: st, w: parquet.NewWriter(st.f, append(options(schema, sortBy), extra...)...)}, nil
+}
+
+// WindowsRowGroupTarget is the number of rows a windows row group aims at.
+// Smaller groups prune finer and compress worse; at 16 Ki rows a day of
+// 1,000 entities at 1m is 91 groups and a one-entity query reads one
+// (docs/decisions/0029-windows-entity-first.md, BENCHMARKS.md).
+const WindowsRowGroupTarget = 16 * 1024
+
+// WindowsRowGroups sizes the row groups of a windows file whose rows come
+// entity by entity, perEntity windows each: a group holds whole
+// entity-days (at least one), so no entity straddles two groups.
+func WindowsRowGroups(perEntity int) []parquet.WriterOption {
+	if perEntity <= 0 {
+		return nil
+	}
+	n := max(1, WindowsRowGroupTarget/perEntity) * perEntity
+	return []parquet.WriterOption{parquet.MaxRowsPerRowGroup(int64(n))}
 }
 
 // Write appends one row (a pointer to a value of the file's type).

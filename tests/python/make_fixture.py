@@ -221,7 +221,7 @@ def build_rows():
         "created": START + timedelta(minutes=45), "impact_start": START + timedelta(minutes=40),
         "resolved": START + timedelta(minutes=70), "entities": [SERVICES[0]],
     }]
-    key = lambda r: (r["window_start"], r["entity"])  # noqa: E731
+    key = lambda r: (r["entity"], r["window_start"])  # noqa: E731  (decision 0029)
     return {
         "windows": sorted(windows, key=key),
         "metrics": sorted(metrics, key=lambda r: (r["window_start"], r["series_id"])),

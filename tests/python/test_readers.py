@@ -73,7 +73,7 @@ def incidents(version_dir: Path) -> pa.Table:
 
 
 def feature_columns(schema: pa.Schema) -> list[str]:
-    fixed = set(WINDOW_KEY + LOG_COUNTS + LABELS + ["date"])
+    fixed = set(WINDOW_KEY + LOG_COUNTS + LABELS + ["date", "split"])
     return [n for n in schema.names if n not in fixed and not n.startswith("tpl_")]
 
 
@@ -201,7 +201,7 @@ def test_windows_column_order_and_types(windows):
     assert feats, "windows has no feature columns"
     names = [n for n in schema.names if n != "date"]
     tpls = template_columns(schema)
-    assert names == WINDOW_KEY + feats + LOG_COUNTS + tpls + LABELS
+    assert names == WINDOW_KEY + feats + LOG_COUNTS + tpls + LABELS + ["split"]
     for name in tpls:
         assert schema.field(name).type == pa.int64(), f"{name}: {schema.field(name).type}, want int64"
     assert schema.field("entity").type == pa.string()
@@ -248,8 +248,13 @@ def test_windows_on_epoch_aligned_grid(version_dir, manifest):
 def test_windows_sorted_within_each_file(version_dir, manifest):
     for f in (f for f in manifest["files"] if f.get("table") == "windows" and f["path"].endswith(".parquet")):
         t = pq.read_table(version_dir / f["path"], columns=WINDOW_KEY)
-        order = pc.sort_indices(t, sort_keys=[("window_start", "ascending"), ("entity", "ascending")])
-        assert order.to_pylist() == list(range(t.num_rows)), f"{f['path']}: rows not sorted by (window_start, entity)"
+        # Entity first (decision 0029): a row group holds whole entity-days.
+        order = pc.sort_indices(t, sort_keys=[("entity", "ascending"), ("window_start", "ascending")])
+        assert order.to_pylist() == list(range(t.num_rows)), f"{f['path']}: rows not sorted by (entity, window_start)"
+        sorting = pq.ParquetFile(version_dir / f["path"]).metadata.row_group(0).sorting_columns
+        names = pq.ParquetFile(version_dir / f["path"]).schema_arrow.names
+        assert [names[c.column_index] for c in sorting or ()] == ["entity", "window_start"], \
+            f"{f['path']}: footer sorting columns"
 
 
 def test_windows_key_unique(version_dir):
@@ -308,3 +313,47 @@ def test_incidents_ids_unique_and_intervals_ordered(incidents):
             assert r["end"] >= r["start"], f"incident {r['incident_id']}: end before start"
         if r["effect_end"] is not None and r["end"] is not None:
             assert r["effect_end"] >= r["end"], f"incident {r['incident_id']}: effect_end before end"
+
+
+# --- the benchmark split (spec split policy, manifest split) -------------------
+
+SPLITS = {"train", "validation", "test", "gap"}
+
+
+def test_windows_split_follows_policy(version_dir, manifest, windows):
+    policy = manifest.get("split")
+    values = set(pc.unique(windows["split"]).to_pylist())
+    if policy is None:
+        assert values == {None}, "split values without a split policy"
+        return
+    assert values <= SPLITS and {"train", "test"} <= values | {"validation"}, values
+    df = windows.select(["window_start", "split"]).to_pandas()
+    step = pd.Timedelta(seconds=manifest["window_seconds"])
+    embargo = pd.Timedelta(seconds=policy["embargo_seconds"])
+    bounds = [pd.Timestamp(policy[k]) for k in ("validation", "test") if policy.get(k)]
+    for b in bounds:
+        near = df[(df.window_start < b) & (df.window_start + step + embargo > b)]
+        assert (near.split == "gap").all(), f"windows within the embargo before {b} are not gap"
+        after = df[(df.window_start >= b) & (df.window_start < b + step)]
+        assert not (after.split == "gap").any()
+    if policy.get("test"):
+        assert (df[df.window_start >= pd.Timestamp(policy["test"])].split == "test").all()
+
+
+def test_hugging_face_splits(version_dir, manifest, windows, monkeypatch, tmp_path):
+    if manifest.get("split") is None:
+        pytest.skip("the version declares no split policy")
+    import datasets
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    d = datasets.load_dataset(str(version_dir))
+    counts = pc.value_counts(windows["split"]).to_pylist()
+    by = {c["values"]: c["counts"] for c in counts}
+    for name, part in d.items():
+        assert name in ("train", "validation", "test")
+        got = set(part.unique("split")) - {"gap"}
+        assert got == {name}, f"HF split {name} holds windows of split {got}"
+    assert sum(p.num_rows for p in d.values()) == windows.num_rows
+    assert d["test"].num_rows == by["test"]

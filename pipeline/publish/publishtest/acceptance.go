@@ -255,7 +255,7 @@ func AcceptanceTest(t *testing.T, bkt objstore.Bucket) {
 		want := []string{
 			d + "/catalog.json", d + "/latest", d + "/latest.json",
 			d + "/index.html", prefix + "/index.html",
-			v + "/LICENSE", v + "/README.md", v + "/SHA256SUMS", v + "/croissant.json",
+			v + "/CITATION.cff", v + "/LICENSE", v + "/README.md", v + "/SHA256SUMS", v + "/croissant.json",
 			v + "/incidents/part-00000.parquet", v + "/manifest.json",
 			v + "/windows/date=2026-01-05/part-00000.parquet",
 		}
@@ -357,8 +357,8 @@ func AcceptanceTest(t *testing.T, bkt objstore.Bucket) {
 		}
 	})
 
-	// Uploads of one version: 2 data files, LICENSE, README.md, croissant.json, SHA256SUMS, manifest.json.
-	const perVersion = 7
+	// Uploads of one version: 2 data files, CITATION.cff, LICENSE, README.md, croissant.json, SHA256SUMS, manifest.json.
+	const perVersion = 8
 	faults := []struct {
 		name            string
 		fail, corrupt   int64

@@ -1,0 +1,77 @@
+package runner
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/schemas"
+)
+
+// splitNames are the split column's values, shared by every row.
+var splitNames = map[string]*string{}
+
+func init() {
+	for _, s := range []string{schemas.SplitTrain, schemas.SplitValidation, schemas.SplitTest, schemas.SplitGap} {
+		splitNames[s] = &s
+	}
+}
+
+// splitPolicy is the spec's split policy for this export (nil without
+// one), with the incidents whose cause interval crosses a boundary.
+func (e *export) splitPolicy() *schemas.SplitPolicy {
+	sp := e.s.Split
+	if !sp.Enabled() {
+		return nil
+	}
+	embargo := time.Duration(sp.Embargo)
+	if embargo == 0 {
+		embargo = e.labelCfg.Horizon
+	}
+	p := &schemas.SplitPolicy{Embargo: embargo.String(), EmbargoSeconds: embargo.Seconds(), Straddling: []string{}}
+	var bounds []time.Time
+	for _, b := range []time.Time{sp.Validation, sp.Test} {
+		if !b.IsZero() {
+			b := b.UTC()
+			bounds = append(bounds, b)
+		}
+	}
+	if !sp.Validation.IsZero() {
+		v := sp.Validation.UTC()
+		p.Validation = &v
+	}
+	if !sp.Test.IsZero() {
+		t := sp.Test.UTC()
+		p.Test = &t
+	}
+	for _, in := range e.incidents {
+		for _, b := range bounds {
+			if in.Start.Before(b) && (in.End == nil || in.End.After(b)) {
+				p.Straddling = append(p.Straddling, in.ID+" ("+e.entity(in.Entity)+")")
+				break
+			}
+		}
+	}
+	sort.Strings(p.Straddling)
+	return p
+}
+
+// applySplit sets the split column of one entity's labels on day.
+func applySplit(p *schemas.SplitPolicy, day pipeline.Grid, labels []schemas.WindowLabels) {
+	if p == nil {
+		return
+	}
+	for i := range labels {
+		labels[i].Split = splitNames[schemas.SplitOf(p, day.At(i), day.Step)]
+	}
+}
+
+// splitGaps is what the card's known gaps say about the split.
+func splitGaps(p *schemas.SplitPolicy) []string {
+	if p == nil || len(p.Straddling) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("split: %d incident(s) straddle a split boundary, their windows fall in two splits: %s", len(p.Straddling), strings.Join(p.Straddling, ", "))}
+}
