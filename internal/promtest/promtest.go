@@ -103,13 +103,7 @@ func StartConfig(t testing.TB, prometheus, dataDir string, lookback time.Duratio
 		t.Fatal(err)
 	}
 	port := freePort(t)
-	logPath := filepath.Join(tmp, "prometheus.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port), Log: logPath, done: make(chan struct{})}
-	s.cmd = exec.Command(prometheus,
+	return startServer(t, "prometheus", prometheus, "http://127.0.0.1:"+strconv.Itoa(port), filepath.Join(tmp, "prometheus.log"), 90*time.Second,
 		"--config.file="+cfg,
 		"--storage.tsdb.path="+dataDir,
 		"--storage.tsdb.retention.time=100y",
@@ -117,14 +111,27 @@ func StartConfig(t testing.TB, prometheus, dataDir string, lookback time.Duratio
 		"--query.lookback-delta="+lookback.String(),
 		"--query.max-samples=200000000",
 	)
+}
+
+// startServer runs bin with args (output to logPath), waits until url's
+// /-/ready answers 200 within timeout, and stops it when the test ends:
+// the one way the tests start Prometheus and the Pushgateway.
+func startServer(t testing.TB, name, bin, url, logPath string, timeout time.Duration, args ...string) *Server {
+	t.Helper()
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{URL: url, Log: logPath, done: make(chan struct{})}
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
 		logf.Close()
-		t.Fatalf("start %s: %v", prometheus, err)
+		t.Fatalf("start %s: %v", bin, err)
 	}
 	go func() { s.cmd.Wait(); logf.Close(); close(s.done) }()
 	t.Cleanup(func() { s.Stop() })
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/-/ready", nil)
@@ -136,9 +143,9 @@ func StartConfig(t testing.TB, prometheus, dataDir string, lookback time.Duratio
 		}
 		select {
 		case <-s.done:
-			t.Fatalf("prometheus exited before it was ready; its log:\n%s", tail(logPath))
+			t.Fatalf("%s exited before it was ready; its log:\n%s", name, tail(logPath))
 		case <-ctx.Done():
-			t.Fatalf("prometheus not ready at %s after 90s; its log:\n%s", s.URL, tail(logPath))
+			t.Fatalf("%s not ready at %s after %s; its log:\n%s", name, s.URL, timeout, tail(logPath))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

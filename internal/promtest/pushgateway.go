@@ -2,9 +2,7 @@ package promtest
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,36 +48,7 @@ func StartPushgateway(t testing.TB, bin string) (s *Server, addr string) {
 	tmp := t.TempDir()
 	port := freePort(t)
 	addr = "127.0.0.1:" + strconv.Itoa(port)
-	logPath := filepath.Join(tmp, "pushgateway.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s = &Server{URL: "http://" + addr, Log: logPath, done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "--web.listen-address="+addr, "--persistence.file="+filepath.Join(tmp, "pushgateway.db"))
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	if err := s.cmd.Start(); err != nil {
-		logf.Close()
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	go func() { s.cmd.Wait(); logf.Close(); close(s.done) }()
-	t.Cleanup(func() { s.Stop() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/-/ready", nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, addr
-			}
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("pushgateway exited before it was ready; its log:\n%s", tail(logPath))
-		case <-ctx.Done():
-			t.Fatalf("pushgateway not ready at %s after 30s; its log:\n%s", s.URL, tail(logPath))
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	s = startServer(t, "pushgateway", bin, "http://"+addr, filepath.Join(tmp, "pushgateway.log"), 30*time.Second,
+		"--web.listen-address="+addr, "--persistence.file="+filepath.Join(tmp, "pushgateway.db"))
+	return s, addr
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -53,7 +52,7 @@ func (r *run) publishSnapshot(ctx context.Context, dir string, m *schemas.Manife
 		case err != nil && !r.bkt.IsObjNotFoundErr(err):
 			return fmt.Errorf("snapshot %s: stat %s: %w", m.Version, k, err)
 		}
-		if err := uploadVerified(ctx, r.bkt, k, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
+		if err := publish.UploadFileVerified(ctx, r.bkt, k, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
 			return fmt.Errorf("snapshot %s: part %s: %w", m.Version, k, err)
 		}
 		r.rep.PartsUploaded++
@@ -93,7 +92,7 @@ func (r *run) publishSnapshot(ctx context.Context, dir string, m *schemas.Manife
 		if f.Object != "" {
 			continue
 		}
-		if err := uploadVerified(ctx, r.bkt, vdir+"/"+f.Path, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
+		if err := publish.UploadFileVerified(ctx, r.bkt, vdir+"/"+f.Path, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
 			return fmt.Errorf("snapshot %s: %s: %w", m.Version, f.Path, err)
 		}
 	}
@@ -107,7 +106,7 @@ func (r *run) publishSnapshot(ctx context.Context, dir string, m *schemas.Manife
 		return err
 	}
 	sum := sha256.Sum256(mb)
-	if err := uploadBytesVerified(ctx, r.bkt, vdir+"/"+schemas.ManifestFile, mb); err != nil {
+	if err := publish.UploadBytesVerified(ctx, r.bkt, vdir+"/"+schemas.ManifestFile, mb); err != nil {
 		return fmt.Errorf("snapshot %s: manifest: %w", m.Version, err)
 	}
 	// Committed. What follows can be repaired by the next run.
@@ -248,7 +247,7 @@ func updateCurrent(ctx context.Context, bkt objstore.Bucket, ds, dir string, m *
 		if old.Files[f.Path] == f.SHA256 {
 			continue
 		}
-		if err := uploadVerified(ctx, bkt, cdir+"/"+f.Path, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
+		if err := publish.UploadFileVerified(ctx, bkt, cdir+"/"+f.Path, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
 			return err
 		}
 	}
@@ -271,40 +270,6 @@ func updateCurrent(ctx context.Context, bkt objstore.Bucket, ds, dir string, m *
 
 func isNotFound(err error) bool {
 	return errors.Is(err, bucket.ErrNotFound)
-}
-
-// uploadVerified uploads a local file after checking it against its
-// manifest entry, and reads the object back.
-func uploadVerified(ctx context.Context, bkt objstore.Bucket, k, local, sha string, n int64) error {
-	b, err := os.ReadFile(local)
-	if err != nil {
-		return err
-	}
-	if s := sha256.Sum256(b); hex.EncodeToString(s[:]) != sha || int64(len(b)) != n {
-		return fmt.Errorf("staging file %s changed after Prepare", local)
-	}
-	return uploadBytesVerified(ctx, bkt, k, b)
-}
-
-func uploadBytesVerified(ctx context.Context, bkt objstore.Bucket, k string, b []byte) error {
-	if err := bkt.Upload(ctx, k, bytes.NewReader(b)); err != nil {
-		return fmt.Errorf("upload: %w", err)
-	}
-	rc, err := bkt.Get(ctx, k)
-	if err != nil {
-		return fmt.Errorf("verify: %w", err)
-	}
-	defer rc.Close()
-	h := sha256.New()
-	got, err := io.Copy(h, rc)
-	if err != nil {
-		return fmt.Errorf("verify: %w", err)
-	}
-	want := sha256.Sum256(b)
-	if got != int64(len(b)) || !bytes.Equal(h.Sum(nil), want[:]) {
-		return fmt.Errorf("verify: stored object differs (%d bytes read back, %d written)", got, len(b))
-	}
-	return nil
 }
 
 // labelReason says what moved in a windows file no input change explains.

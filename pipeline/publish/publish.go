@@ -164,22 +164,24 @@ func uploadVersion(ctx context.Context, bkt objstore.Bucket, vdir, dir string, m
 		k := vdir + "/" + u.rel
 		// Record first: a failed Upload may leave a partial object behind.
 		uploaded = append(uploaded, k)
-		if err := uploadVerified(ctx, bkt, k, filepath.Join(dir, filepath.FromSlash(u.rel)), u); err != nil {
+		if err := UploadFileVerified(ctx, bkt, k, filepath.Join(dir, filepath.FromSlash(u.rel)), u.sha256, u.bytes); err != nil {
 			return fmt.Errorf("publish %s: object %s: %w", vdir, k, err)
 		}
 	}
 	return nil
 }
 
-func uploadVerified(ctx context.Context, bkt objstore.Bucket, k, local string, u upload) error {
-	// Check the staging copy first, so a file changed after Prepare is
-	// never published under the old checksum.
+// UploadFileVerified uploads the staged file local as k, streaming: the
+// file is checked against its manifest entry (sha256, bytes) first, so a
+// file changed after Prepare is never published under the old checksum,
+// and the object is read back and checked after.
+func UploadFileVerified(ctx context.Context, bkt objstore.Bucket, k, local, sha string, size int64) error {
 	sum, n, err := hashLocal(local)
 	if err != nil {
 		return err
 	}
-	if sum != u.sha256 || n != u.bytes {
-		return fmt.Errorf("staging file %s changed after Prepare (%d bytes, sha256 %s; manifest says %d bytes, %s); run Prepare again", local, n, sum, u.bytes, u.sha256)
+	if sum != sha || n != size {
+		return fmt.Errorf("staging file %s changed after Prepare (%d bytes, sha256 %s; manifest says %d bytes, %s); run Prepare again", local, n, sum, size, sha)
 	}
 	f, err := os.Open(local)
 	if err != nil {
@@ -189,6 +191,20 @@ func uploadVerified(ctx context.Context, bkt objstore.Bucket, k, local string, u
 	if err := bkt.Upload(ctx, k, f); err != nil {
 		return fmt.Errorf("upload: %w", err)
 	}
+	return verifyObject(ctx, bkt, k, sha, size)
+}
+
+// UploadBytesVerified uploads b as k and reads the object back.
+func UploadBytesVerified(ctx context.Context, bkt objstore.Bucket, k string, b []byte) error {
+	if err := bkt.Upload(ctx, k, bytes.NewReader(b)); err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return verifyObject(ctx, bkt, k, hex.EncodeToString(sum[:]), int64(len(b)))
+}
+
+// verifyObject reads k back and checks its length and sha256.
+func verifyObject(ctx context.Context, bkt objstore.Bucket, k, sha string, size int64) error {
 	rc, err := bkt.Get(ctx, k)
 	if err != nil {
 		return fmt.Errorf("verify: read back: %w", err)
@@ -199,8 +215,8 @@ func uploadVerified(ctx context.Context, bkt objstore.Bucket, k, local string, u
 	if err != nil {
 		return fmt.Errorf("verify: read back: %w", err)
 	}
-	if gs := hex.EncodeToString(h.Sum(nil)); gs != u.sha256 || got != u.bytes {
-		return fmt.Errorf("verify: stored object has %d bytes, sha256 %s; want %d bytes, %s", got, gs, u.bytes, u.sha256)
+	if gs := hex.EncodeToString(h.Sum(nil)); gs != sha || got != size {
+		return fmt.Errorf("verify: stored object has %d bytes, sha256 %s; want %d bytes, %s", got, gs, size, sha)
 	}
 	return nil
 }

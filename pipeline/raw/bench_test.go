@@ -34,8 +34,13 @@ func TestGenerateBenchBlock(t *testing.T) {
 // bytes/sample of the samples table, the TSDB's own bytes/sample and peak RSS.
 func BenchmarkRawTSDBToParquet(b *testing.B) {
 	cache := benchutil.ChildFixture(b, "opsdata-bench-raw-10k", "ground_truth", "TestGenerateBenchBlock", benchGenEnv)
-	tsdbDir := filepath.Join(cache, "tsdb")
-	start := demo.DefaultStart
+	benchRawDay(b, filepath.Join(cache, "tsdb"), demo.DefaultStart, demo.DefaultStart.Add(24*time.Hour))
+}
+
+// benchRawDay exports every sample of tsdbDir in [from, to) b.N times and
+// reports samples/s, bytes/sample of the samples table and of the TSDB,
+// series and peak RSS.
+func benchRawDay(b *testing.B, tsdbDir string, from, to time.Time) {
 	var st Stats
 	var out string
 	b.ResetTimer()
@@ -45,11 +50,11 @@ func BenchmarkRawTSDBToParquet(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		q, err := db.Querier(start.UnixMilli(), start.Add(24*time.Hour).UnixMilli()-1)
+		q, err := db.Querier(from.UnixMilli(), to.UnixMilli()-1)
 		if err != nil {
 			b.Fatal(err)
 		}
-		st, err = Write(context.Background(), q, Options{Selectors: all, From: start, To: start.Add(24 * time.Hour), Dir: out})
+		st, err = Write(context.Background(), q, Options{Selectors: all, From: from, To: to, Dir: out})
 		q.Close()
 		db.Close()
 		if err != nil {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/opsdata/opsdata/datasets/demo"
 	"github.com/opsdata/opsdata/internal/benchutil"
-	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 )
 
 const noisyGenEnv = "OPSDATA_RAW_NOISY_GEN"
@@ -119,31 +118,6 @@ func TestGenerateNoisyBlock(t *testing.T) {
 // bytes/sample of the samples table against the block's own, and peak RSS.
 func BenchmarkRawNoisyBlock(b *testing.B) {
 	cache := benchutil.ChildFixture(b, "opsdata-bench-raw-noisy-10k", "done", "TestGenerateNoisyBlock", noisyGenEnv)
-	tsdbDir := filepath.Join(cache, "tsdb")
-	start := demo.DefaultStart
-	var st Stats
-	var out string
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		out = b.TempDir()
-		db, err := promtsdb.OpenDir(tsdbDir)
-		if err != nil {
-			b.Fatal(err)
-		}
-		q, err := db.Querier(start.UnixMilli()-time.Minute.Milliseconds(), start.Add(24*time.Hour+time.Minute).UnixMilli())
-		if err != nil {
-			b.Fatal(err)
-		}
-		st, err = Write(context.Background(), q, Options{Selectors: all, From: start.Add(-time.Minute), To: start.Add(24*time.Hour + time.Minute), Dir: out})
-		q.Close()
-		db.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	benchutil.Report(b, float64(st.Samples)*float64(b.N), "samples")
-	b.ReportMetric(float64(benchutil.DirBytes(filepath.Join(out, "samples")))/float64(st.Samples), "parquet-bytes/sample")
-	b.ReportMetric(float64(benchutil.DirBytes(tsdbDir))/float64(st.Samples), "tsdb-bytes/sample")
-	b.ReportMetric(float64(st.Series), "series")
+	// A minute on each side: the scrape offsets put samples past midnight.
+	benchRawDay(b, filepath.Join(cache, "tsdb"), demo.DefaultStart.Add(-time.Minute), demo.DefaultStart.Add(24*time.Hour+time.Minute))
 }
