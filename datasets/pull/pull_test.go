@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -470,4 +472,32 @@ func TestPartialPullDescribesWhatWasPulled(t *testing.T) {
 		t.Errorf("temporalCoverage %s", cr.TemporalCoverage)
 	}
 	sha256sumCheck(t, dir)
+}
+
+// A dataset published to a web-served directory (or a public bucket
+// prefix) pulls over plain http(s):// — anonymous GETs, the manifest's
+// files only — and passes sha256sum -c; a missing dataset is not found.
+func TestPullOverHTTP(t *testing.T) {
+	_, root := published(t)
+	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
+	defer srv.Close()
+	bkt, prefix, err := bucket.OpenBucket(context.Background(), srv.URL, bucket.ForReading())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	res, err := pull.Pull(context.Background(), bkt, prefix, dataset, "", dir, pull.Options{})
+	if err != nil {
+		t.Fatalf("pull over http: %v", err)
+	}
+	if res.Files == 0 {
+		t.Fatal("nothing pulled")
+	}
+	sha256sumCheck(t, dir)
+	if _, err := pull.Pull(context.Background(), bkt, prefix, "no-such-dataset", "", t.TempDir(), pull.Options{}); !errors.Is(err, bucket.ErrNotFound) {
+		t.Errorf("pull of a missing dataset: %v, want ErrNotFound", err)
+	}
+	if _, _, err := bucket.OpenBucket(context.Background(), srv.URL); err == nil {
+		t.Error("an http:// URL opened for writing")
+	}
 }

@@ -58,8 +58,13 @@ func OpenBucket(ctx context.Context, url string, opts ...BucketOption) (objstore
 		return &atomicFS{Bucket: b, root: dir}, "", nil
 	case "s3":
 		return openS3(ctx, url, opts)
+	case "http", "https":
+		if !applyOptions(opts).readOnly {
+			return nil, "", fmt.Errorf("output %q: %w", url, errReadOnly)
+		}
+		return openHTTP(url)
 	default:
-		return nil, "", fmt.Errorf("output %q: unknown scheme %q; use file://DIR or s3://BUCKET/PREFIX", url, scheme)
+		return nil, "", fmt.Errorf("output %q: unknown scheme %q; use file://DIR, s3://BUCKET/PREFIX or (to read) https://HOST/PATH", url, scheme)
 	}
 }
 

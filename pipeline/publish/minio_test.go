@@ -83,6 +83,17 @@ func TestMinIOPublicPrefix(t *testing.T) {
 	if v, err := bucket.Latest(ctx, anon, "prefix", publishtest.Dataset); err != nil || v != "2026-01-05" {
 		t.Errorf("anonymous Latest = %q, %v", v, err)
 	}
+	// ...and as an http:// dataset URL, what a researcher without S3 settings uses.
+	web, webPrefix, err := bucket.OpenBucket(ctx, srv.URL+"/public/prefix", bucket.ForReading())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := bucket.Latest(ctx, web, webPrefix, publishtest.Dataset); err != nil || v != "2026-01-05" {
+		t.Errorf("Latest over http:// = %q, %v", v, err)
+	}
+	if _, err := bucket.ReadManifest(ctx, web, webPrefix, publishtest.Dataset, "2026-01-05"); err != nil {
+		t.Errorf("manifest over http://: %v", err)
+	}
 	got, err := bucket.ReadManifest(ctx, anon, "prefix", publishtest.Dataset, "2026-01-05")
 	if err != nil || !reflect.DeepEqual(got, m) {
 		t.Errorf("anonymous ReadManifest: %v", err)
