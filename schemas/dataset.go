@@ -125,6 +125,9 @@ type Manifest struct {
 	LicenceName   string `json:"licence_name"`
 	LicenceURL    string `json:"licence_url"`
 	Citation      string `json:"citation"`
+	// PublicURL is where the output is served over HTTPS, when published:
+	// the version is at PublicURL/<dataset>/<version>/.
+	PublicURL string `json:"public_url,omitempty"`
 	// Citation metadata from the spec (schemas/citation.go); empty ones are omitted.
 	Creators  []Creator  `json:"creators,omitempty"`
 	Publisher *Publisher `json:"publisher,omitempty"`

@@ -6,6 +6,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -35,18 +36,22 @@ type Spec struct {
 	DOI       string    `yaml:"doi"`
 	// DatePublished (YYYY-MM-DD) is the citation's date; default the
 	// version's range end, so a re-run publishes the same bytes.
-	DatePublished string         `yaml:"date_published"`
-	Output        string         `yaml:"output"` // file://dir (default file://./out) or s3://bucket/prefix
-	S3            bucket.S3      `yaml:"s3"`     // s3:// output settings (s3.go); optional
-	Range         Range          `yaml:"range"`
-	Window        Duration       `yaml:"window"` // default 1m
-	Entity        Entity         `yaml:"entity"`
-	Metrics       Metrics        `yaml:"metrics"`
-	Logs          []LogSource    `yaml:"logs"`
-	Tickets       []TicketSource `yaml:"tickets"`
-	Labelers      []Labeler      `yaml:"labelers"`
-	Merge         Merge          `yaml:"merge"` // label merge policy (labels.go)
-	Anonymize     Anonymize      `yaml:"anonymize"`
+	DatePublished string `yaml:"date_published"`
+	Output        string `yaml:"output"` // file://dir (default file://./out) or s3://bucket/prefix
+	// PublicURL is where readers fetch the output over HTTPS (the public
+	// URL of the bucket prefix, or a web server over the directory); the
+	// card and catalog page then give working links and copy-paste reads.
+	PublicURL string         `yaml:"public_url"`
+	S3        bucket.S3      `yaml:"s3"` // s3:// output settings (s3.go); optional
+	Range     Range          `yaml:"range"`
+	Window    Duration       `yaml:"window"` // default 1m
+	Entity    Entity         `yaml:"entity"`
+	Metrics   Metrics        `yaml:"metrics"`
+	Logs      []LogSource    `yaml:"logs"`
+	Tickets   []TicketSource `yaml:"tickets"`
+	Labelers  []Labeler      `yaml:"labelers"`
+	Merge     Merge          `yaml:"merge"` // label merge policy (labels.go)
+	Anonymize Anonymize      `yaml:"anonymize"`
 	// LogFeatures chooses the per-window log template columns of windows.
 	LogFeatures LogFeatures `yaml:"log_features"`
 	// Nightly configures `opsdata nightly` and `opsdata gc` (nightly.go).
@@ -365,6 +370,11 @@ func (s *Spec) Validate() error {
 	case strings.HasPrefix(s.Output, "file://"), strings.HasPrefix(s.Output, "s3://"):
 	default:
 		add("output: %q must be file://DIR or s3://BUCKET/PREFIX", s.Output)
+	}
+	if s.PublicURL != "" {
+		if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			add("public_url: %q must be the https:// URL readers fetch the output from", s.PublicURL)
+		}
 	}
 	for _, e := range s.S3.ValidateS3() {
 		add("%s", e)

@@ -174,6 +174,15 @@ func renderCard(m *schemas.Manifest, tables []*tableInfo, files []schemas.File) 
 	p("```python\nimport pyarrow.dataset as ds\nwindows = ds.dataset(\"windows/\", format=\"parquet\", partitioning=\"hive\").to_table()\n```\n\n")
 	p("```sql\n-- DuckDB\nSELECT entity, phase, count(*) FROM read_parquet('windows/**/*.parquet', hive_partitioning = true) GROUP BY ALL;\n```\n\n")
 	p("## Files and verification\n\n`manifest.json` lists every file with its size, SHA-256 and row count, and all metadata above; `croissant.json` describes the tables in Croissant 1.0. Check a download with:\n\n```sh\nsha256sum -c SHA256SUMS\n```\n\n")
+	if m.PublicURL != "" {
+		base := m.PublicURL + "/" + m.Dataset + "/" + m.Version
+		p("## Download over HTTPS\n\nThe version is at <%s/>. With opsdata:\n\n```sh\nopsdata pull %s/%s@%s %s-%s\n```\n\n", base, m.PublicURL, m.Dataset, m.Version, m.Dataset, m.Version)
+		p("Without it, every file is listed in `SHA256SUMS`; fetch them and verify:\n\n```sh\nmkdir %s-%s && cd %s-%s\ncurl -fsSO %s/SHA256SUMS\nawk '{print $2}' SHA256SUMS | while read -r f; do mkdir -p \"$(dirname \"$f\")\"; curl -fsS -o \"$f\" %s/\"$f\"; done\nsha256sum -c SHA256SUMS\n```\n\n",
+			m.Dataset, m.Version, m.Dataset, m.Version, base, base)
+		if f := firstFile(m, "windows"); f != "" {
+			p("Or read one file straight from the URL:\n\n```python\nimport pandas as pd\nw = pd.read_parquet(%q)\n```\n\n", base+"/"+f)
+		}
+	}
 
 	b.WriteString(datasheetMaintenance(m))
 	p("## Licence\n\n%s", m.Licence)
@@ -313,4 +322,14 @@ func HumanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// firstFile is the path of a table's first file in the manifest ("" if none).
+func firstFile(m *schemas.Manifest, table string) string {
+	for _, f := range m.Files {
+		if f.Table == table {
+			return f.Path
+		}
+	}
+	return ""
 }

@@ -189,7 +189,7 @@ func snippets(dataset string, m *schemas.Manifest) []snippet {
 		return dir + "/" + t + "/*.parquet"
 	}
 	return []snippet{
-		{"sh", "Download and verify", fmt.Sprintf("# <bucket-url>: where this page was published, e.g. s3://bucket/prefix (public buckets need no credentials)\nopsdata pull <bucket-url>/%s@%s %s\ncd %s && sha256sum -c SHA256SUMS", dataset, m.Version, dir, dir)},
+		{"sh", "Download and verify", pullSnippet(dataset, dir, m)},
 		{"python", "pandas", fmt.Sprintf("import pandas as pd\n\nwindows = pd.read_parquet(%q)  # Hive partitions add a `date` column\nincidents = pd.read_parquet(%q)\nprint(windows.dtypes)  # window_start is datetime64[ms, UTC]", dir+"/windows/", dir+"/incidents/")},
 		{"sql", "DuckDB", fmt.Sprintf("-- duckdb\nSELECT entity, phase, count(*) AS windows\nFROM read_parquet('%s', hive_partitioning = true)\nWHERE date >= '%s'  -- prunes partitions\nGROUP BY ALL ORDER BY ALL;", glob("windows"), m.From.UTC().Format("2006-01-02"))},
 		{"python", "polars", fmt.Sprintf("import polars as pl\n\nwindows = pl.scan_parquet(%q, hive_partitioning=True)\nprint(windows.group_by(\"entity\", \"phase\").len().collect())", glob("windows"))},
@@ -415,3 +415,12 @@ var indexTmpl = template.Must(template.New("index").Funcs(pageFuncs).Parse(`<!DO
 </body>
 </html>
 `))
+
+// pullSnippet is the download step: with the spec's public_url a command
+// that works as written, else one naming where to put the bucket's URL.
+func pullSnippet(dataset, dir string, m *schemas.Manifest) string {
+	if m.PublicURL != "" {
+		return fmt.Sprintf("opsdata pull %s/%s@%s %s\ncd %s && sha256sum -c SHA256SUMS", m.PublicURL, dataset, m.Version, dir, dir)
+	}
+	return fmt.Sprintf("# <bucket-url>: where this page was published, e.g. s3://bucket/prefix or its https:// URL (public buckets need no credentials)\nopsdata pull <bucket-url>/%s@%s %s\ncd %s && sha256sum -c SHA256SUMS", dataset, m.Version, dir, dir)
+}

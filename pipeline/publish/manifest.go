@@ -30,6 +30,8 @@ import (
 // Meta is what the runner knows about the version.
 type Meta struct {
 	Dataset, Version, Title, Description, Licence, Citation string
+	// PublicURL is the spec's public_url ("" when not set).
+	PublicURL string
 	// Citation metadata (schemas/citation.go), from the spec.
 	Creators      []schemas.Creator
 	Publisher     *schemas.Publisher
@@ -167,6 +169,7 @@ func newManifest(meta Meta) *schemas.Manifest {
 		LicenceName:    name,
 		LicenceURL:     url,
 		Citation:       meta.Citation,
+		PublicURL:      strings.TrimSuffix(meta.PublicURL, "/"),
 		Creators:       meta.Creators,
 		Publisher:      meta.Publisher,
 		Keywords:       meta.Keywords,

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsdata/opsdata/datasets/pull"
+	"github.com/opsdata/opsdata/internal/bucket"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/runner"
 	"github.com/opsdata/opsdata/schemas"
@@ -368,4 +373,43 @@ func TestVersionHasNoRunFiles(t *testing.T) {
 		}
 		return err
 	})
+}
+
+// With public_url, the card's and the catalog page's download commands
+// work as written: here the output is served over HTTP, and the card's
+// `opsdata pull URL/DATASET@VERSION DIR` pulls a version that verifies.
+func TestPublicURLLinksWork(t *testing.T) {
+	dir := shortDemo(t)
+	out := t.TempDir()
+	srv := httptest.NewServer(http.FileServer(http.Dir(out)))
+	defer srv.Close()
+	sp, b := demoSpec(t, dir, func(s string) string {
+		return strings.Replace(s, "output: file://./out\n", "output: file://./out\npublic_url: "+srv.URL+"/\n", 1)
+	})
+	if sp.PublicURL == "" {
+		t.Fatal("demo.yaml changed shape: public_url not set")
+	}
+	res, err := export(t, sp, b, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, _ := os.ReadFile(filepath.Join(out, "demo-cluster", res.Version, schemas.ReadmeFile))
+	page, _ := os.ReadFile(filepath.Join(out, "demo-cluster", "index.html"))
+	want := "opsdata pull " + srv.URL + "/demo-cluster@" + res.Version
+	if !strings.Contains(string(card), want) || !strings.Contains(string(page), want) {
+		t.Fatalf("card or catalog page lacks %q", want)
+	}
+	bkt, prefix, err := bucket.OpenBucket(context.Background(), srv.URL, bucket.ForReading())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := t.TempDir()
+	if _, err := pull.Pull(context.Background(), bkt, prefix, "demo-cluster", res.Version, got, pull.Options{}); err != nil {
+		t.Fatalf("the card's pull: %v", err)
+	}
+	cmd := exec.Command("sha256sum", "--quiet", "-c", schemas.SumsFile)
+	cmd.Dir = got
+	if outb, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sha256sum -c after pulling over HTTP: %v\n%s", err, outb)
+	}
 }

@@ -367,7 +367,7 @@ func (e *export) meta(version string) publish.Meta {
 	}
 	return withCitation(publish.Meta{
 		Dataset: e.s.Dataset, Version: version, Title: e.s.Title, Description: e.s.Description,
-		Licence: e.s.Licence, Citation: e.s.Citation,
+		Licence: e.s.Licence, Citation: e.s.Citation, PublicURL: e.s.PublicURL,
 		From: e.grid.Start, To: e.grid.End, Window: e.grid.Step, EntityKind: e.s.Entity.Kind,
 		SpecDigest: digest(e.o.SpecBytes), CodeVersion: e.o.CodeVersion,
 		KeyEpoch: e.keyEpoch, SchemaVersions: schemas.Versions,
