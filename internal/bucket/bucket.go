@@ -48,13 +48,6 @@ func OpenBucket(ctx context.Context, url string, opts ...BucketOption) (objstore
 		if err != nil {
 			return nil, "", fmt.Errorf("output %q: %w", url, err)
 		}
-		if !applyOptions(opts).readOnly {
-			// A crash between writing and renaming an upload leaves its
-			// temporary file beside the object (.catalog.json.tmp-123).
-			if err := sweepTempFiles(dir, tempGrace, time.Now()); err != nil {
-				return nil, "", fmt.Errorf("output %q: %w", url, err)
-			}
-		}
 		return &atomicFS{Bucket: b, root: dir}, "", nil
 	case "s3":
 		return openS3(ctx, url, opts)
@@ -131,6 +124,26 @@ const tempGrace = time.Hour
 // isUploadTemp reports whether name is one of atomicFS's temporary files.
 func isUploadTemp(name string) bool {
 	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-")
+}
+
+// SweepTempFiles removes the upload temp files a crash between writing and
+// renaming left under a file:// output (.catalog.json.tmp-123), older
+// than an hour so an upload in flight elsewhere is spared. Other outputs
+// have none (an S3 PUT is atomic). A run calls it once, at its start: it
+// walks the whole output directory.
+func SweepTempFiles(url string) error {
+	rest, ok := strings.CutPrefix(url, "file://")
+	if !ok || rest == "" {
+		return nil
+	}
+	dir, err := filepath.Abs(filepath.FromSlash(rest))
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return sweepTempFiles(dir, tempGrace, time.Now())
 }
 
 // sweepTempFiles removes upload temp files older than grace under root.

@@ -32,7 +32,7 @@ func TestOpenForReadingCreatesNothing(t *testing.T) {
 }
 
 // A stray upload temp file older than the grace period (a crash between
-// write and rename) is removed when the output is next opened for writing;
+// write and rename) is removed by the sweep a run makes at its start;
 // a young one (an upload in flight) and objects are kept.
 func TestStrayUploadTempsRemoved(t *testing.T) {
 	dir := t.TempDir()
@@ -51,7 +51,7 @@ func TestStrayUploadTempsRemoved(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "d/.latest.tmp-2")); err != nil {
 		t.Fatal("opening for reading removed files")
 	}
-	if _, _, err := bucket.OpenBucket(context.Background(), "file://"+dir); err != nil {
+	if err := bucket.SweepTempFiles("file://" + dir); err != nil {
 		t.Fatal(err)
 	}
 	for f, keep := range map[string]bool{"d/.catalog.json.tmp-1": false, "d/.latest.tmp-2": false, "d/v/.manifest.json.tmp-3": false, "d/.young.tmp-4": true, "d/catalog.json": true} {

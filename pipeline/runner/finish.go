@@ -110,6 +110,9 @@ func runOutput(ctx context.Context, s *spec.Spec, override string, public bool) 
 	if err := bucket.CheckOutput(ctx, output, public, bucket.WithS3(s.S3)); err != nil {
 		return "", nil, nil, err
 	}
+	if err := bucket.SweepTempFiles(output); err != nil {
+		return "", nil, nil, fmt.Errorf("output %s: removing stray upload temp files: %w", output, err)
+	}
 	if key, err = anonymize.LoadKey(s.Anonymize.Key); err != nil {
 		return "", nil, nil, fmt.Errorf("anonymization key: %w", err)
 	}

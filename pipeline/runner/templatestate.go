@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -121,5 +120,5 @@ func (e *export) saveRegistries(ctx context.Context, before []byte) error {
 			return err
 		}
 	}
-	return errors.Join(put("latest", afterPlain))
+	return put("latest", afterPlain)
 }
