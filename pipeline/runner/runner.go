@@ -95,14 +95,17 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	specDigest := digest(o.SpecBytes)
+	keyEpoch := anonymize.Epoch(key)
+	// A re-run over unchanged inputs is known before any data is read; a
+	// run with an input that has no fingerprint (a remote source) reads.
 	fingerprint, fpOK, fpErr := plan.Fingerprint(ctx)
-	if fpOK && fpErr == nil {
-		// A re-run over unchanged inputs is known before any data is read.
-		m, same, err := alreadyPublished(ctx, s, output, version, inputState{
-			Version: version, InputFingerprint: fingerprint, SpecDigest: specDigest, CodeVersion: o.CodeVersion,
-			KeyEpoch: anonymize.Epoch(key), From: grid.Start, To: grid.End,
-		})
+	if fpErr != nil {
+		log.Warn("inputs not fingerprinted: the run reads them", "err", fpErr)
+	}
+	inputs := inputState{Version: version, InputFingerprint: fingerprint, SpecDigest: digest(o.SpecBytes), CodeVersion: o.CodeVersion,
+		KeyEpoch: keyEpoch, From: grid.Start, To: grid.End}
+	if fpOK {
+		m, same, err := alreadyPublished(ctx, s, output, version, inputs)
 		if err != nil {
 			return nil, err
 		}
@@ -111,16 +114,13 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 			return &Result{Dataset: s.Dataset, Version: version, Output: output, Manifest: m, AlreadyPublished: true, Rows: tableRows(m), Problems: m.BadInput}, nil
 		}
 	}
-	if !fpOK {
-		fingerprint = ""
-	}
 	staging, cleanup, err := makeStaging(o.TempDir)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
 
-	e := &export{fingerprint: fingerprint, output: output, version: version, o: o, s: s, plan: plan, log: log, grid: grid, anon: anon, keyEpoch: anonymize.Epoch(key), staging: staging,
+	e := &export{output: output, version: version, o: o, s: s, plan: plan, log: log, grid: grid, anon: anon, keyEpoch: keyEpoch, staging: staging,
 		problems: &pipeline.Problems{}, rows: map[string]int64{}, seriesID: map[string]int64{}, unknownIncidents: map[string]int64{}}
 	regs, before, err := e.loadRegistries(ctx)
 	if err != nil {
@@ -142,10 +142,8 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("published %s/%s, but keeping the template registry failed (the next version's template ids start afresh): %w", s.Dataset, version, err)
 		}
 	}
-	if fingerprint != "" {
-		st := inputState{Version: version, InputFingerprint: fingerprint, SpecDigest: specDigest, CodeVersion: o.CodeVersion,
-			KeyEpoch: e.keyEpoch, From: grid.Start, To: grid.End}
-		if err := writeInputState(ctx, s, output, st); err != nil {
+	if fpOK {
+		if err := writeInputState(ctx, s, output, inputs); err != nil {
 			log.Warn("could not record the inputs' fingerprint (the next run reads them again)", "err", err)
 		}
 	}
@@ -169,20 +167,19 @@ func DefaultVersion(g pipeline.Grid) string {
 }
 
 type export struct {
-	o           Options
-	output      string // the output URL
-	version     string
-	registries  map[string]*logtemplates.Registry // template ids to resume (templatestate.go)
-	fingerprint string                            // of the inputs, "" when one has none (plan.go)
-	s           *spec.Spec
-	plan        *Plan
-	log         *slog.Logger
-	grid        pipeline.Grid
-	anon        *anonymize.Anonymizer
-	keyEpoch    string
-	staging     string
-	problems    *pipeline.Problems
-	rows        map[string]int64
+	o          Options
+	output     string // the output URL
+	version    string
+	registries map[string]*logtemplates.Registry // template ids to resume (templatestate.go)
+	s          *spec.Spec
+	plan       *Plan
+	log        *slog.Logger
+	grid       pipeline.Grid
+	anon       *anonymize.Anonymizer
+	keyEpoch   string
+	staging    string
+	problems   *pipeline.Problems
+	rows       map[string]int64
 
 	entities []string
 	// logEntities are the entities of the log lines in range (pass 1).
