@@ -141,7 +141,7 @@ func DescribeColumn(m *Manifest, table, column string) (d ColumnDoc, ok bool) {
 		}
 	}
 	if id, found := strings.CutPrefix(column, "tpl_"); found {
-		return ColumnDoc{Description: fmt.Sprintf("Log lines of template %s (log_templates.template_id) for the entity in the window (one of the spec's log_features.top_templates).", id), Unit: "lines"}, true
+		return ColumnDoc{Description: fmt.Sprintf("Log lines of template %s (log_templates.template_id) for the entity in the window (one of the spec's log_features.top_templates, the most frequent of the first day).", id), Unit: "lines"}, true
 	}
 	return ColumnDoc{}, false
 }

@@ -21,7 +21,8 @@ type LogTemplates struct {
 // LogFeatures chooses the log template columns of the windows table.
 type LogFeatures struct {
 	// TopTemplates adds one count column tpl_<template_id> for each of the
-	// N most frequent templates of the export (ties by id).
+	// N most frequent templates of the range's first day (ties by id),
+	// chosen once so every day file has the same columns.
 	TopTemplates int `yaml:"top_templates"`
 }
 

@@ -14,18 +14,27 @@ import (
 const LabelReportFile = "label_report.json"
 
 // mergeLabels merges the labelers' incidents under the spec's merge policy
-// (label.Merge) and writes the label report into the staging directory,
-// so it is checksummed and published with the version.
-func (e *export) mergeLabels() error {
+// (label.Merge). The report is published by writeLabelReport, after the
+// days: it names entities, and an entity is named on the first day it
+// appears (entities.go).
+func (e *export) mergeLabels() {
 	kinds := make([]string, 0, len(e.s.Labelers))
 	for _, l := range e.s.Labelers {
 		kinds = append(kinds, l.Kind)
 	}
 	merged, rep := label.Merge(e.incidents, label.MergeInput{
-		Grid: e.grid, Entities: e.entities, Policy: e.s.Merge, Labelers: kinds,
+		Grid: e.grid, Entities: e.members, Policy: e.s.Merge, Labelers: kinds,
 	})
 	e.incidents = merged
-	// Entities are published under their pseudonyms when the policy says so.
+	e.split = e.splitPolicy() // split.go
+	e.report = &rep
+}
+
+// writeLabelReport writes the label report into the staging directory, so
+// it is checksummed and published with the version; entities under their
+// published names.
+func (e *export) writeLabelReport() error {
+	rep := e.report
 	ren := func(refs []label.Ref) {
 		for i := range refs {
 			refs[i].Entity = e.entity(refs[i].Entity)
@@ -38,10 +47,10 @@ func (e *export) mergeLabels() error {
 			rep.WarningExamples[i] = ex[:j] + ", entity " + e.entity(ex[j+len(", entity "):len(ex)-1]) + ")"
 		}
 	}
-	if e.split = e.splitPolicy(); e.split != nil { // split.go
+	if e.split != nil {
+		e.split.Straddling = e.straddling()
 		rep.SplitStraddling = e.split.Straddling
 	}
-	e.report = &rep
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return fmt.Errorf("label report: %w", err)

@@ -29,7 +29,7 @@ func (e *export) readTickets(ctx context.Context) error {
 }
 
 func (e *export) label(ctx context.Context) error {
-	in := pipeline.LabelInput{Grid: e.grid, Entities: e.entities, Tickets: e.tickets, EntityLabel: e.s.Entity.Label, Queryable: e.queryable}
+	in := pipeline.LabelInput{Grid: e.grid, Entities: e.members, Tickets: e.tickets, EntityLabel: e.s.Entity.Label, Queryable: e.queryable}
 	for i, lp := range e.plan.Labelers {
 		l, err := lp.Factory.New(lp.Config, e.problems)
 		if err != nil {
@@ -50,9 +50,7 @@ func (e *export) label(ctx context.Context) error {
 	}
 	e.incidents = e.knownIncidents(e.incidents) // entities.go
 	e.vocabulary(e.incidents)
-	if err := e.mergeLabels(); err != nil { // labelreport.go
-		return err
-	}
+	e.mergeLabels() // labelreport.go
 	sort.SliceStable(e.incidents, func(i, j int) bool {
 		a, b := e.incidents[i], e.incidents[j]
 		if !a.Start.Equal(b.Start) {

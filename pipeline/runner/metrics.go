@@ -63,6 +63,9 @@ func (e *export) seriesIDOf(fs pipeline.FeatureSeries) int64 {
 	m := map[string]string{}
 	pub.Range(func(l labels.Label) { m[l.Name] = l.Value })
 	ent := fs.Labels.Get(e.s.Entity.Label)
+	// A series reached only by a feature's lookback into the previous day
+	// is named here, on its first appearance (entities.go).
+	e.addEntities([]string{ent})
 	if ent != "" {
 		m[e.s.Entity.Label] = e.entity(ent)
 	}

@@ -181,9 +181,13 @@ type export struct {
 	problems   *pipeline.Problems
 	rows       map[string]int64
 
-	entities []string
-	// logEntities are the entities of the log lines in range (pass 1).
-	logEntities map[string]struct{}
+	// entities are those seen so far, in windows order (entities.go);
+	// members are the range's, memberSet the same as a set, openMembers
+	// admits log lines' entities too (no metric source).
+	entities    []string
+	members     []string
+	memberSet   map[string]bool
+	openMembers bool
 	incidents   []pipeline.Incident
 	tickets     []pipeline.Ticket
 	byEntity    map[string][]pipeline.Incident
@@ -218,24 +222,6 @@ func (e *export) run(ctx context.Context) error {
 		}
 		defer msrc.Close()
 		e.queryable = msrc.Queryable()
-		// Learn the raw values of every label the policy pseudonymizes, so
-		// the same strings are recognised in logs and tickets.
-		for _, name := range sortedKeys(s.Anonymize.Labels) {
-			vals, err := msrc.LabelValues(ctx, e.grid, name)
-			if err != nil {
-				return fmt.Errorf("metrics: %w", err)
-			}
-			for _, v := range vals {
-				e.anon.LearnLabel(name, v)
-			}
-		}
-	}
-	var metricEntities []string
-	if msrc != nil {
-		var err error
-		if metricEntities, err = msrc.LabelValues(ctx, e.grid, s.Entity.Label); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
 	}
 	if err := e.readTickets(ctx); err != nil {
 		return err
@@ -243,6 +229,20 @@ func (e *export) run(ctx context.Context) error {
 	var ticketEntities []string
 	for _, t := range e.tickets {
 		ticketEntities = append(ticketEntities, t.Entities...)
+	}
+	// The range's entities: those the metrics know; a spec without a
+	// metric source takes them from its tickets and logs (entities.go).
+	if msrc != nil {
+		members, err := msrc.LabelValues(ctx, e.grid, s.Entity.Label)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		e.setMembers(members, false)
+		if len(e.members) == 0 {
+			return fmt.Errorf("%w: no metric carries the entity label %q (entity.label) in %s..%s; check the range and the label", ErrEmpty, s.Entity.Label, e.grid.Start.Format(time.RFC3339), e.grid.End.Format(time.RFC3339))
+		}
+	} else {
+		e.setMembers(ticketEntities, true)
 	}
 	var sources []pipeline.LogSource
 	for _, lp := range e.plan.Logs {
@@ -252,39 +252,13 @@ func (e *export) run(ctx context.Context) error {
 		}
 		sources = append(sources, src)
 	}
-	// Pass 1 over the logs (templates) also learns the logs' entities.
-	if err := e.mineTemplates(ctx); err != nil {
-		return err
-	}
-	// Rows of the windows table: the entities the metrics know; a spec
-	// without a metric source takes them from its logs and tickets
-	// (entities.go: one path for entity names).
-	if msrc != nil {
-		e.entities = align.SortedSet(metricEntities)
-	} else {
-		var logEntities []string
-		for ent := range e.logEntities {
-			logEntities = append(logEntities, ent)
-		}
-		e.entities = align.SortedSet(ticketEntities, logEntities)
-	}
-	if len(e.entities) == 0 {
-		if msrc != nil {
-			return fmt.Errorf("%w: no metric carries the entity label %q (entity.label) in %s..%s; check the range and the label", ErrEmpty, s.Entity.Label, e.grid.Start.Format(time.RFC3339), e.grid.End.Format(time.RFC3339))
-		}
-		return fmt.Errorf("%w: no ticket names an entity and no log line has one in %s..%s (fields.entity of the log sources)", ErrEmpty, e.grid.Start.Format(time.RFC3339), e.grid.End.Format(time.RFC3339))
-	}
-	e.nameEntities()
-	if s.Entity.Kind == "service" {
-		// Services are the workloads whose pods' generated names
-		// (web-0, api-7d9f8b6c5-x2x9z) are pseudonymized in text.
-		e.anon.AddWorkloads(e.entities...)
-	}
-	// Template texts are published only now, when every entity is learned.
-	e.fixTemplates()
 	if err := e.label(ctx); err != nil {
 		return err
 	}
+	if err := e.openTemplates(ctx); err != nil {
+		return err
+	}
+	defer e.templates.close()
 	logs, err := openLogs(ctx, sources, e.grid)
 	if err != nil {
 		return fmt.Errorf("logs: %w", err)
@@ -295,13 +269,29 @@ func (e *export) run(ctx context.Context) error {
 	for i, f := range s.Metrics.Features {
 		features[i] = f.Name
 	}
-	table := align.NewWindowTableTemplates(features, e.templates.columns)
+	var table *align.WindowTable
 	e.phases = map[string]int64{}
 	e.logStats = map[string]int64{}
 	e.unknownEn = map[string]int64{}
+	// Day by day, and each day from its own inputs and the days before it:
+	// what is learned (identifiers, entities, templates) carries forward,
+	// never back, so a longer range leaves earlier days' files as they were.
 	for _, day := range e.grid.Days() {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if err := e.learnDay(ctx, msrc, day); err != nil {
+			return err
+		}
+		if e.openMembers {
+			e.addEntities(ticketEntities)
+		}
+		if err := e.mineDay(ctx, day); err != nil {
+			return err
+		}
+		e.fixDay()
+		if table == nil {
+			table = align.NewWindowTableTemplates(features, e.templates.columns)
 		}
 		frame := align.NewFrame(day, s.Entity.Label, e.entities, len(features)).WithTemplates(len(e.templates.columns))
 		if msrc != nil {
@@ -334,10 +324,44 @@ func (e *export) run(ctx context.Context) error {
 		return fmt.Errorf("%w: no metric sample and no log line in %s..%s; check the range and the sources (--allow-empty publishes the empty windows anyway)",
 			ErrEmpty, e.grid.Start.Format(time.RFC3339), e.grid.End.Format(time.RFC3339))
 	}
+	if len(e.entities) == 0 && e.openMembers {
+		return fmt.Errorf("%w: no ticket names an entity and no log line has one in %s..%s (fields.entity of the log sources)", ErrEmpty, e.grid.Start.Format(time.RFC3339), e.grid.End.Format(time.RFC3339))
+	}
+	// Every member gets its published name before the range-level tables
+	// and reports name them.
+	e.addEntities(e.members)
+	if err := e.writeLabelReport(); err != nil { // labelreport.go
+		return err
+	}
 	if err := e.writeTemplates(); err != nil {
 		return err
 	}
 	return e.writeTables()
+}
+
+// learnDay learns what the day's metrics say before any of the day's text
+// is published: the raw values of every label the policy pseudonymizes
+// (so the same strings are recognised in logs and tickets), and the
+// entities that appear on the day.
+func (e *export) learnDay(ctx context.Context, msrc pipeline.MetricSource, day pipeline.Grid) error {
+	if msrc == nil {
+		return nil
+	}
+	for _, name := range sortedKeys(e.s.Anonymize.Labels) {
+		vals, err := msrc.LabelValues(ctx, day, name)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		for _, v := range vals {
+			e.anon.LearnLabel(name, v)
+		}
+	}
+	ents, err := msrc.LabelValues(ctx, day, e.s.Entity.Label)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	e.addEntities(ents)
+	return nil
 }
 
 func utcPtr(t *time.Time) *time.Time {

@@ -20,7 +20,8 @@ func init() {
 }
 
 // splitPolicy is the spec's split policy for this export (nil without
-// one), with the incidents whose cause interval crosses a boundary.
+// one); the incidents that straddle a boundary are added by straddling,
+// once every entity has its published name.
 func (e *export) splitPolicy() *schemas.SplitPolicy {
 	sp := e.s.Split
 	if !sp.Enabled() {
@@ -31,13 +32,6 @@ func (e *export) splitPolicy() *schemas.SplitPolicy {
 		embargo = e.labelCfg.Horizon
 	}
 	p := &schemas.SplitPolicy{Embargo: embargo.String(), EmbargoSeconds: embargo.Seconds(), Straddling: []string{}}
-	var bounds []time.Time
-	for _, b := range []time.Time{sp.Validation, sp.Test} {
-		if !b.IsZero() {
-			b := b.UTC()
-			bounds = append(bounds, b)
-		}
-	}
 	if !sp.Validation.IsZero() {
 		v := sp.Validation.UTC()
 		p.Validation = &v
@@ -46,16 +40,29 @@ func (e *export) splitPolicy() *schemas.SplitPolicy {
 		t := sp.Test.UTC()
 		p.Test = &t
 	}
+	return p
+}
+
+// straddling lists the incidents whose cause interval crosses a split
+// boundary, by id and published entity.
+func (e *export) straddling() []string {
+	var bounds []time.Time
+	for _, b := range []*time.Time{e.split.Validation, e.split.Test} {
+		if b != nil {
+			bounds = append(bounds, *b)
+		}
+	}
+	out := []string{}
 	for _, in := range e.incidents {
 		for _, b := range bounds {
 			if in.Start.Before(b) && (in.End == nil || in.End.After(b)) {
-				p.Straddling = append(p.Straddling, in.ID+" ("+e.entity(in.Entity)+")")
+				out = append(out, in.ID+" ("+e.entity(in.Entity)+")")
 				break
 			}
 		}
 	}
-	sort.Strings(p.Straddling)
-	return p
+	sort.Strings(out)
+	return out
 }
 
 // applySplit sets the split column of one entity's labels on day.

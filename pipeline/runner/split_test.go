@@ -25,6 +25,10 @@ func TestSplitPolicyStraddling(t *testing.T) {
 		},
 	}
 	p := e.splitPolicy()
+	e.split = p
+	if p != nil {
+		p.Straddling = e.straddling()
+	}
 	if p == nil || p.EmbargoSeconds != 1800 || p.Embargo != "30m0s" {
 		t.Fatalf("policy %+v", p)
 	}

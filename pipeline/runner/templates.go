@@ -15,18 +15,24 @@ import (
 	"github.com/opsdata/opsdata/spec"
 )
 
-// Template mining runs in two passes over the log sources, because a
-// template can still generalize while lines arrive and ids must come from
-// the final template text:
+// Template mining runs in two passes over the log sources, day by day,
+// because a template can still generalize while lines arrive and ids must
+// come from the template text:
 //
-//   - pass 1 (mineTemplates) reads every source once, with one miner per
-//     source (its spec templates: parameters), and fixes the templates,
-//     published through the anonymizer's scrubber for logs.message so no
-//     raw identifier is in a template or its id;
-//   - pass 2 is the logs stage (logsDay): each line gets its template id
-//     with Match, and the counts for log_templates, log_counts and the
-//     windows table's tpl_<template_id> columns are taken there, so all
-//     three agree with the logs table exactly.
+//   - pass 1 of a day (mineDay) reads the day's lines of every source, with
+//     one miner per source (its spec templates: parameters) that carries
+//     over from the days before, and fixDay fixes the templates as they are
+//     after the day, published through the anonymizer's scrubber for
+//     logs.message so no raw identifier is in a template or its id;
+//   - pass 2 is the logs stage (logsDay): each line of the day gets its
+//     template id with Match, and the counts for log_templates, log_counts
+//     and the windows table's tpl_<template_id> columns are taken there, so
+//     all three agree with the logs table exactly.
+//
+// A day's template ids depend on that day and the days before it only, so
+// exporting a longer range never changes an earlier day's logs (decision
+// 0033). The windows' top-template columns are chosen once, after the
+// first day, for the same reason: every later day has the same columns.
 //
 // Memory is flat in the number of lines: the miners and the per-template
 // statistics grow with the number of templates, the log_counts of a day
@@ -34,12 +40,19 @@ import (
 type templateSet struct {
 	publish func(string) string
 	miners  map[string]*logtemplates.Miner // by source name
-	cluster map[*logtemplates.Cluster]int  // cluster -> template index
-	index   map[string]int                 // template id -> index
+	// cursors read each source once for pass 1, a day at a time.
+	cursors map[string]*mineCursor
+	cluster map[*logtemplates.Cluster]int // cluster -> template index
+	index   map[string]int                // template id -> index
 	tpls    []tplStats
-	// top maps a template index to its windows column.
+	// top maps a template index to its windows column; fixed after the
+	// first day (columns).
 	top     map[int]int
 	columns []string
+	pinned  bool
+	// firstDay counts the first day's lines per cluster, for the ranking:
+	// the miners' own counts include what a resumed registry carried.
+	firstDay map[*logtemplates.Cluster]int64
 	// day counts lines per (window, entity, template) of the current day.
 	day map[countKey]int64
 }
@@ -48,7 +61,7 @@ type tplStats struct {
 	id, text    string
 	firstText   string   // lineage: the text the id hashes
 	previous    []string // lineage: the other texts it had, oldest first
-	mined       int64    // pass 1 count, ranks the top templates
+	mined       int64    // pass 1 count on the first day, ranks the top templates
 	count       int64    // pass 2: lines in the logs table
 	first, last time.Time
 	sources     map[string]bool
@@ -64,19 +77,22 @@ func minerConfig(t spec.LogTemplates) logtemplates.Config {
 	return logtemplates.Config{Depth: t.Depth, Similarity: t.Similarity, MaxChildren: t.MaxChildren, Masks: t.Masks, ExtraMasks: t.ExtraMasks}
 }
 
-// mineTemplates is pass 1. It also learns the raw identifiers of the
-// lines' structured fields before any template is published. It opens its
-// own instances of the sources, whose bad-input reports are discarded:
-// pass 2 reads the same lines and reports them once.
-func (e *export) mineTemplates(ctx context.Context) error {
+// openTemplates sets up pass 1: a miner per log source (resumed from the
+// dataset's registry) and the source read once, a day at a time. Pass 1
+// opens its own instances of the sources, whose bad-input reports are
+// discarded: pass 2 reads the same lines and reports them once.
+func (e *export) openTemplates(ctx context.Context) error {
 	ts := &templateSet{
 		publish: func(s string) string { return e.anon.Column("logs.message", s) },
 		miners:  map[string]*logtemplates.Miner{},
+		cursors: map[string]*mineCursor{},
 		cluster: map[*logtemplates.Cluster]int{},
 		index:   map[string]int{},
-		top:     map[int]int{},
-		day:     map[countKey]int64{},
+		top:      map[int]int{},
+		day:      map[countKey]int64{},
+		firstDay: map[*logtemplates.Cluster]int64{},
 	}
+	e.templates = ts
 	for i, lp := range e.plan.Logs {
 		lc := lp.Spec
 		src, err := lp.Factory.New(lc.Name, lp.Config, &pipeline.Problems{})
@@ -89,21 +105,94 @@ func (e *export) mineTemplates(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("logs %s: templates: %w; fix logs[%d].templates in the spec", lc.Name, err, i)
 		}
-		ts.miners[lc.Name] = m
-		if err := e.mineSource(ctx, src, m); err != nil {
-			return fmt.Errorf("logs %s: mining templates: %w", lc.Name, err)
+		raw, err := src.Open(ctx, e.grid)
+		if err != nil {
+			return fmt.Errorf("logs %s: %w", lc.Name, err)
 		}
+		ts.miners[lc.Name] = m
+		ts.cursors[lc.Name] = &mineCursor{it: newPrefetch(raw)}
 	}
-	e.templates = ts
 	return nil
 }
 
-// fixTemplates publishes the mined templates' texts, once every entity has
-// its published name (entities.go), and picks the windows' top templates.
-func (e *export) fixTemplates() {
+// closeTemplates stops pass 1's readers.
+func (ts *templateSet) close() {
+	if ts == nil {
+		return
+	}
+	for _, c := range ts.cursors {
+		c.it.Close()
+	}
+}
+
+// mineCursor is one source's pass 1 reader, with a one-line peek so a day
+// stops at the day's end.
+type mineCursor struct {
+	it     *prefetch
+	head   pipeline.LogRecord
+	peeked bool
+}
+
+// mineDay is pass 1 of one day: every source's lines of the day go to its
+// miner, and the lines' structured fields and entities are learned before
+// any of the day's templates is published. A line older than the day
+// (out of order across midnight) was its own day's to mine: skipped here,
+// matched in pass 2 like any other.
+func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 	ts := e.templates
+	var seen []string
+	for _, lp := range e.plan.Logs {
+		name := lp.Spec.Name
+		cur, m := ts.cursors[name], ts.miners[name]
+		n := 0
+		for {
+			if !cur.peeked {
+				if !cur.it.Next() {
+					break
+				}
+				cur.head, cur.peeked = cur.it.At(), true
+			}
+			if !cur.head.Time.Before(day.End) {
+				break
+			}
+			rec := cur.head
+			cur.peeked = false
+			if rec.Time.Before(day.Start) {
+				continue
+			}
+			e.anon.Fields(rec.Fields)
+			c := m.Add(rec.Message, rec.Time)
+			if !ts.pinned {
+				ts.firstDay[c]++
+			}
+			if rec.Entity != "" {
+				seen = append(seen, rec.Entity)
+			}
+			if n++; n%65536 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := cur.it.Err(); err != nil {
+			return fmt.Errorf("logs %s: mining templates: %w", name, err)
+		}
+	}
+	if e.openMembers {
+		e.addEntities(align.SortedSet(seen))
+	}
+	return nil
+}
+
+// fixDay publishes the templates' texts as they are after the day, once
+// the day's entities have their published names (entities.go), and picks
+// the windows' top templates after the first day.
+func (e *export) fixDay() {
+	ts := e.templates
+	clear(ts.cluster)
 	// Sources in spec order, templates in the miner's (count, id) order:
 	// the same text from two sources is one template.
+	texted := map[int]bool{}
 	for _, lp := range e.plan.Logs {
 		m := ts.miners[lp.Spec.Name]
 		if m == nil {
@@ -114,7 +203,9 @@ func (e *export) fixTemplates() {
 		for i, r := range rows {
 			k := ts.add(r.ID, r.Template)
 			t := &ts.tpls[k]
-			t.mined += r.Count
+			if !texted[k] {
+				t.text, texted[k] = r.Template, true
+			}
 			if t.firstText == "" {
 				t.firstText = r.FirstTemplate
 			}
@@ -129,6 +220,16 @@ func (e *export) fixTemplates() {
 			ts.cluster[c] = local[i]
 		}
 	}
+	if ts.pinned {
+		return
+	}
+	ts.pinned = true
+	for c, n := range ts.firstDay {
+		if k, ok := ts.cluster[c]; ok {
+			ts.tpls[k].mined += n
+		}
+	}
+	ts.firstDay = nil
 	if n := e.s.LogFeatures.TopTemplates; n > 0 {
 		order := make([]int, len(ts.tpls))
 		for i := range order {
@@ -149,40 +250,6 @@ func (e *export) fixTemplates() {
 			ts.columns = append(ts.columns, "tpl_"+ts.tpls[k].id)
 		}
 	}
-}
-
-func (e *export) mineSource(ctx context.Context, src pipeline.LogSource, m *logtemplates.Miner) error {
-	raw, err := src.Open(ctx, e.grid)
-	if err != nil {
-		return err
-	}
-	it := newPrefetch(raw)
-	n := 0
-	for it.Next() {
-		rec := it.At()
-		if rec.Time.Before(e.grid.Start) || !rec.Time.Before(e.grid.End) {
-			continue
-		}
-		e.anon.Fields(rec.Fields)
-		m.Add(rec.Message, rec.Time)
-		if _, ok := e.logEntities[rec.Entity]; !ok && rec.Entity != "" {
-			if e.logEntities == nil {
-				e.logEntities = map[string]struct{}{}
-			}
-			e.logEntities[rec.Entity] = struct{}{}
-		}
-		if n++; n%65536 == 0 {
-			if err := ctx.Err(); err != nil {
-				it.Close()
-				return err
-			}
-		}
-	}
-	if err := it.Err(); err != nil {
-		it.Close()
-		return err
-	}
-	return it.Close()
 }
 
 func (ts *templateSet) add(id, text string) int {
