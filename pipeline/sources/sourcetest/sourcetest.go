@@ -369,7 +369,9 @@ func compareSeries(t *testing.T, got, want []pipeline.FeatureSeries) {
 // the range, and those samples.
 type counts struct{ series, samples int }
 
-func allSeries() *labels.Matcher { return labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+") }
+func allSeries() *labels.Matcher {
+	return labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+")
+}
 
 func countQueryable(t *testing.T, ctx context.Context, qa storage.Queryable, from, to time.Time) counts {
 	t.Helper()
