@@ -12,6 +12,7 @@ import (
 	"github.com/opsdata/opsdata/pipeline/sources/logfile"
 	"github.com/opsdata/opsdata/pipeline/sources/loki"
 	"github.com/opsdata/opsdata/pipeline/sources/promapi"
+	"github.com/opsdata/opsdata/pipeline/sources/promblocks"
 	"github.com/opsdata/opsdata/pipeline/sources/promfile"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 	"github.com/opsdata/opsdata/pipeline/sources/ticketfile"
@@ -24,6 +25,7 @@ func components() pipeline.Components {
 	return pipeline.Components{
 		Metrics: map[string]pipeline.MetricSourceFactory{
 			"tsdb":        promtsdb.Factory(),
+			"blocks":      promblocks.Factory(),
 			"prometheus":  promapi.Factory(),
 			"openmetrics": promfile.Factory(promfile.OpenMetrics),
 			"csv":         promfile.Factory(promfile.CSV),

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,11 +19,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
+	"github.com/opsdata/opsdata/internal/bucket"
 	"github.com/opsdata/opsdata/labelers/ticket"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/runner"
 	"github.com/opsdata/opsdata/pipeline/sources/jira"
 	"github.com/opsdata/opsdata/pipeline/sources/promapi"
+	"github.com/opsdata/opsdata/pipeline/sources/promblocks"
 	"github.com/opsdata/opsdata/spec"
 )
 
@@ -189,4 +192,245 @@ func TestSystemd(t *testing.T) {
 	if got := tm["Timer.OnCalendar"]; len(got) != 1 || !strings.HasSuffix(got[0], "UTC") {
 		t.Errorf("OnCalendar %v must be in UTC", got)
 	}
+}
+
+// TestShardedKubernetes checks deploy/kubernetes/sharded: the CronJob's
+// job is an Indexed Job whose pods each run one shard (index from
+// JOB_COMPLETION_INDEX, set by the controller) and then commit; the shard
+// count agrees everywhere; the commit safety net runs after the shards'
+// deadline; and both are hardened like the nightly CronJob.
+func TestShardedKubernetes(t *testing.T) {
+	var kust map[string]any
+	readStrict(t, "kubernetes/sharded/kustomization.yaml", &kust)
+	var cm corev1.ConfigMap
+	readStrict(t, "kubernetes/sharded/spec-configmap.yaml", &cm)
+	s, err := spec.Parse("spec-configmap.yaml", []byte(cm.Data["spec.yaml"]))
+	if err != nil {
+		t.Fatalf("the sharded ConfigMap's spec: %v", err)
+	}
+	comps := pipeline.Components{Metrics: map[string]pipeline.MetricSourceFactory{"blocks": promblocks.Factory()}}
+	plan, err := runner.Resolve(s, comps)
+	if err != nil {
+		t.Fatalf("the sharded spec does not resolve: %v", err)
+	}
+	if _, cfg, _, err := plan.RawSource(""); err != nil || cfg.(*promblocks.Config).CacheDir == "" {
+		t.Fatalf("the sharded spec's raw source: %v (cache_dir must be on the scratch volume)", err)
+	}
+	var run corev1.ConfigMap
+	readStrict(t, "kubernetes/sharded/run-configmap.yaml", &run)
+	if run.Data["version"] == "" {
+		t.Error("run-configmap.yaml: no version")
+	}
+
+	var shards, commit batchv1.CronJob
+	readStrict(t, "kubernetes/sharded/cronjob-shards.yaml", &shards)
+	readStrict(t, "kubernetes/sharded/cronjob-commit.yaml", &commit)
+	for _, f := range []string{"spec-configmap.yaml", "run-configmap.yaml", "cronjob-shards.yaml", "cronjob-commit.yaml"} {
+		if !slices.Contains(kust["resources"].([]any), any(f)) {
+			t.Errorf("sharded/kustomization.yaml does not list %s", f)
+		}
+	}
+
+	js := shards.Spec.JobTemplate.Spec
+	if js.CompletionMode == nil || *js.CompletionMode != batchv1.IndexedCompletion {
+		t.Fatal("the shard Job must be completionMode Indexed (JOB_COMPLETION_INDEX is the shard index)")
+	}
+	if js.BackoffLimitPerIndex == nil || *js.BackoffLimitPerIndex < 1 {
+		t.Error("backoffLimitPerIndex must be set, so a crashed shard is retried alone")
+	}
+	if js.MaxFailedIndexes == nil || *js.MaxFailedIndexes != 0 {
+		t.Error("maxFailedIndexes must be 0: a snapshot needs every part")
+	}
+	if js.Completions == nil || js.Parallelism == nil || *js.Completions != *js.Parallelism || *js.Completions < 2 {
+		t.Fatalf("completions %v and parallelism %v must be equal, N ≥ 2", js.Completions, js.Parallelism)
+	}
+	n := strconv.Itoa(int(*js.Completions))
+	if js.PodFailurePolicy == nil || len(js.PodFailurePolicy.Rules) == 0 {
+		t.Error("podFailurePolicy: evictions must not use up a shard's retries")
+	}
+	pod := js.Template.Spec
+	if len(pod.InitContainers) != 1 || len(pod.Containers) != 1 {
+		t.Fatalf("a shard pod is the shard (init container) then commit: %d init, %d containers", len(pod.InitContainers), len(pod.Containers))
+	}
+	shard, shardCommit := pod.InitContainers[0], pod.Containers[0]
+	// Init containers finish before containers start: commit runs after its shard.
+	if shard.Args[0] != "raw" || shardCommit.Args[0] != "commit" {
+		t.Errorf("init container runs %q, container %q; want raw then commit", shard.Args[0], shardCommit.Args[0])
+	}
+	if flag(shard.Args, "--shards") != n || flag(shardCommit.Args, "--shards") != n {
+		t.Errorf("--shards %q (shard), %q (commit); completions is %s", flag(shard.Args, "--shards"), flag(shardCommit.Args, "--shards"), n)
+	}
+	if flag(shard.Args, "--shard") != "" {
+		t.Error("the shard index comes from JOB_COMPLETION_INDEX (--shards N), not a fixed --shard i/N")
+	}
+	if !slices.Contains(shardCommit.Args, "--exit-zero-unless-failed") {
+		t.Error("a shard's commit finds other parts missing (exit 5) unless it is last: it must exit 0 then")
+	}
+	if js.ActiveDeadlineSeconds == nil {
+		t.Fatal("the shard Job needs activeDeadlineSeconds")
+	}
+
+	cs := commit.Spec.JobTemplate.Spec
+	cc := cs.Template.Spec.Containers
+	if len(cc) != 1 || cc[0].Args[0] != "commit" || flag(cc[0].Args, "--shards") != n {
+		t.Fatalf("the safety net must run commit --shards %s: %v", n, cc)
+	}
+	if flag(cc[0].Args, "--version") != flag(shard.Args, "--version") || flag(shard.Args, "--version") != flag(shardCommit.Args, "--version") {
+		t.Error("shards and commits must name the same version")
+	}
+	after := cronMinutes(t, commit.Spec.Schedule) - cronMinutes(t, shards.Spec.Schedule)
+	if time.Duration(after)*time.Minute <= time.Duration(*js.ActiveDeadlineSeconds)*time.Second {
+		t.Errorf("the safety-net commit starts %d min after the shards, within their deadline of %ds", after, *js.ActiveDeadlineSeconds)
+	}
+
+	for name, cj := range map[string]batchv1.CronJob{"shards": shards, "commit": commit} {
+		t.Run(name, func(t *testing.T) {
+			if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent || cj.Spec.TimeZone == nil || *cj.Spec.TimeZone != "Etc/UTC" {
+				t.Error("concurrencyPolicy Forbid and timeZone Etc/UTC")
+			}
+			js := cj.Spec.JobTemplate.Spec
+			if js.ActiveDeadlineSeconds == nil || *js.ActiveDeadlineSeconds <= 0 {
+				t.Error("activeDeadlineSeconds")
+			}
+			pod := js.Template.Spec
+			if pod.RestartPolicy != corev1.RestartPolicyNever {
+				t.Errorf("restartPolicy %q (podFailurePolicy needs Never)", pod.RestartPolicy)
+			}
+			if psc := pod.SecurityContext; psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser == 0 {
+				t.Error("the pod must run as non-root")
+			}
+			vols := map[string]corev1.Volume{}
+			for _, v := range pod.Volumes {
+				vols[v.Name] = v
+			}
+			for _, c := range append(append([]corev1.Container{}, pod.InitContainers...), pod.Containers...) {
+				if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
+					sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+					t.Errorf("%s: readOnlyRootFilesystem and no privilege escalation", c.Name)
+				}
+				req, lim := c.Resources.Requests, c.Resources.Limits
+				if req.Memory().IsZero() || req.Cpu().IsZero() || lim.Memory().Cmp(*req.Memory()) < 0 {
+					t.Errorf("%s: resources %+v", c.Name, c.Resources)
+				}
+				if !slices.Contains(c.Args, "/etc/opsdata/spec.yaml") {
+					t.Errorf("%s: args %v do not name the mounted spec", c.Name, c.Args)
+				}
+				mounted := map[string]string{}
+				for _, m := range c.VolumeMounts {
+					if v := vols[m.Name]; v.Secret != nil {
+						if !m.ReadOnly || v.Secret.DefaultMode == nil || *v.Secret.DefaultMode&0o077 != 0 {
+							t.Errorf("%s: secret volume %s: mount read-only with mode 0400", c.Name, m.Name)
+						}
+						mounted[v.Secret.SecretName] = m.MountPath
+					}
+				}
+				if k := mounted["opsdata-anonymization-key"]; k == "" || !strings.HasPrefix(s.Anonymize.Key.File, k+"/") {
+					t.Errorf("%s: anonymize.key.file %s not in the key Secret's mount %v", c.Name, s.Anonymize.Key.File, mounted)
+				}
+				cred := mounted["opsdata-credentials"]
+				for _, f := range []string{s.S3.Credentials.SecretAccessKeyFile, rawS3(t, plan).Credentials.SecretAccessKeyFile} {
+					if cred == "" || !strings.HasPrefix(f, cred+"/") {
+						t.Errorf("%s: credentials file %s not in the credentials Secret's mount %v", c.Name, f, mounted)
+					}
+				}
+				for _, e := range c.Env {
+					if e.Name == "OPSDATA_VERSION" && (e.ValueFrom == nil || e.ValueFrom.ConfigMapKeyRef == nil || e.ValueFrom.ConfigMapKeyRef.Name != run.Name) {
+						t.Errorf("%s: OPSDATA_VERSION must come from ConfigMap %s", c.Name, run.Name)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestArgoSharded checks the Argo Workflows alternative: shards in one
+// step (a sequence of N), commit in the next, so commit runs after all.
+func TestArgoSharded(t *testing.T) {
+	var wf struct {
+		Kind string `json:"kind"`
+		Spec struct {
+			WorkflowSpec struct {
+				Arguments struct {
+					Parameters []struct{ Name, Value string } `json:"parameters"`
+				} `json:"arguments"`
+				Templates []struct {
+					Name  string `json:"name"`
+					Steps [][]struct {
+						Name         string            `json:"name"`
+						Template     string            `json:"template"`
+						WithSequence map[string]string `json:"withSequence"`
+					} `json:"steps"`
+					Container *corev1.Container `json:"container"`
+				} `json:"templates"`
+			} `json:"workflowSpec"`
+		} `json:"spec"`
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "argo", "cronworkflow-sharded.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &wf); err != nil || wf.Kind != "CronWorkflow" {
+		t.Fatalf("cronworkflow-sharded.yaml: %v (kind %q)", err, wf.Kind)
+	}
+	var steps [][]string
+	containers := map[string]*corev1.Container{}
+	for _, tpl := range wf.Spec.WorkflowSpec.Templates {
+		containers[tpl.Name] = tpl.Container
+		for _, group := range tpl.Steps {
+			var names []string
+			for _, s := range group {
+				names = append(names, s.Template)
+				if s.Template == "shard" && s.WithSequence["count"] != "{{workflow.parameters.shards}}" {
+					t.Errorf("the shard step must fan out over the shards parameter: %v", s.WithSequence)
+				}
+			}
+			steps = append(steps, names)
+		}
+	}
+	if len(steps) != 2 || !slices.Equal(steps[0], []string{"shard"}) || !slices.Equal(steps[1], []string{"commit"}) {
+		t.Fatalf("steps %v, want [shard] then [commit]", steps)
+	}
+	for name, c := range containers {
+		if c == nil {
+			continue
+		}
+		if c.SecurityContext == nil || c.SecurityContext.ReadOnlyRootFilesystem == nil || !*c.SecurityContext.ReadOnlyRootFilesystem || c.Resources.Limits.Memory().IsZero() {
+			t.Errorf("%s: hardening and resources", name)
+		}
+	}
+	if c := containers["commit"]; c == nil || c.Args[0] != "commit" || flag(c.Args, "--shards") != "{{workflow.parameters.shards}}" {
+		t.Errorf("commit template: %v", c)
+	}
+}
+
+// flag returns the value after name in args ("" if absent).
+func flag(args []string, name string) string {
+	for i, a := range args {
+		if a == name && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// cronMinutes reads "M H * * *" as minutes after midnight.
+func cronMinutes(t *testing.T, sched string) int {
+	t.Helper()
+	f := strings.Fields(sched)
+	m, err1 := strconv.Atoi(f[0])
+	h, err2 := strconv.Atoi(f[1])
+	if len(f) != 5 || err1 != nil || err2 != nil {
+		t.Fatalf("schedule %q: want a daily \"M H * * *\"", sched)
+	}
+	return h*60 + m
+}
+
+// rawS3 is the S3 settings of the spec's metrics.blocks section.
+func rawS3(t *testing.T, p *runner.Plan) bucket.S3 {
+	t.Helper()
+	_, cfg, _, err := p.RawSource("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.(*promblocks.Config).S3
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -23,11 +24,14 @@ import (
 
 // Source evaluates features over a read-only TSDB.
 type Source struct {
-	dir      string
-	querier  storage.Querier
-	release  func() error
-	engine   *promql.Engine
-	lookback time.Duration
+	desc      string // what the storage is, for messages ("tsdb DIR")
+	queryable storage.Queryable
+	release   func() error
+	engine    *promql.Engine
+	lookback  time.Duration
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open opens dir read-only for feature evaluation (Factory's New; tests
@@ -37,6 +41,16 @@ func Open(_ context.Context, dir string, lookback time.Duration) (*Source, error
 	if err != nil {
 		return nil, err
 	}
+	// One shared querier; Close is a no-op so the engine's per-query Close
+	// does not close it.
+	shared := storage.QueryableFunc(func(_, _ int64) (storage.Querier, error) { return keepOpen{q}, nil })
+	return NewSource("tsdb "+dir, shared, release, lookback), nil
+}
+
+// NewSource evaluates features with Prometheus's engine over any storage
+// (promblocks builds one over blocks in object storage). desc names the
+// storage in messages; release is called once, by the first Close.
+func NewSource(desc string, queryable storage.Queryable, release func() error, lookback time.Duration) *Source {
 	if lookback <= 0 {
 		lookback = spec.DefaultLookback
 	}
@@ -47,16 +61,11 @@ func Open(_ context.Context, dir string, lookback time.Duration) (*Source, error
 		EnableAtModifier:     true,
 		EnableNegativeOffset: true,
 	})
-	return &Source{dir: dir, querier: q, release: release, engine: engine, lookback: lookback}, nil
+	return &Source{desc: desc, queryable: queryable, release: release, engine: engine, lookback: lookback}
 }
 
-// Queryable exposes the shared querier to the engine; Close is a no-op so
-// the engine's per-query Close does not close it.
-func (s *Source) Queryable() storage.Queryable {
-	return storage.QueryableFunc(func(_, _ int64) (storage.Querier, error) {
-		return keepOpen{s.querier}, nil
-	})
-}
+// Queryable is the storage the engine evaluates over.
+func (s *Source) Queryable() storage.Queryable { return s.queryable }
 
 type keepOpen struct{ storage.Querier }
 
@@ -137,22 +146,30 @@ func (m byLabels) Less(i, j int) bool { return labels.Compare(m[i].Metric, m[j].
 func (m byLabels) Swap(i, j int)      { m[i], m[j] = m[j], m[i] }
 
 // LabelValues lists the values of label name among the series that have
-// samples in the grid's range (plus the lookback before it). It selects on
-// the shared querier: opening a second querier on a DBReadOnly reloads and
-// closes blocks the first one still reads.
+// samples in the grid's range (plus the lookback before it). For a TSDB
+// directory it selects on the shared querier: opening a second querier on
+// a DBReadOnly reloads and closes blocks the first one still reads.
 func (s *Source) LabelValues(ctx context.Context, grid pipeline.Grid, name string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: values of label %s: %w", s.desc, name, err)
+	}
 	hints := &storage.SelectHints{
 		Start: grid.Start.Add(-s.lookback).UnixMilli(),
 		End:   grid.End.UnixMilli(),
 		Func:  "series", // metadata only: no need to decode samples
 	}
-	set := s.querier.Select(ctx, false, hints, labels.MustNewMatcher(labels.MatchRegexp, name, ".+"))
+	q, err := s.queryable.Querier(hints.Start, hints.End)
+	if err != nil {
+		return nil, fmt.Errorf("%s: values of label %s: %w", s.desc, name, err)
+	}
+	defer q.Close()
+	set := q.Select(ctx, false, hints, labels.MustNewMatcher(labels.MatchRegexp, name, ".+"))
 	seen := map[string]struct{}{}
 	for set.Next() {
 		seen[set.At().Labels().Get(name)] = struct{}{}
 	}
 	if err := set.Err(); err != nil {
-		return nil, fmt.Errorf("tsdb %s: values of label %s: %w", s.dir, name, err)
+		return nil, fmt.Errorf("%s: values of label %s: %w", s.desc, name, err)
 	}
 	vals := make([]string, 0, len(seen))
 	for v := range seen {
@@ -162,7 +179,9 @@ func (s *Source) LabelValues(ctx context.Context, grid pipeline.Grid, name strin
 	return vals, nil
 }
 
-// Close releases the TSDB and its scratch directory.
+// Close releases the storage (the TSDB and its scratch directory); closing
+// twice does nothing more.
 func (s *Source) Close() error {
-	return s.release()
+	s.closeOnce.Do(func() { s.closeErr = s.release() })
+	return s.closeErr
 }
