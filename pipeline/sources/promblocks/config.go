@@ -93,6 +93,12 @@ func (c *Config) Validate() error {
 }
 
 // selector parses external_labels.
+// blocksPrefix is where the blocks are inside the bucket: the bucket URL's
+// own path, then the prefix key.
+func (c *Config) blocksPrefix(urlPrefix string) string {
+	return strings.Trim(strings.Trim(urlPrefix, "/")+"/"+strings.Trim(c.Prefix, "/"), "/")
+}
+
 func (c *Config) selector() ([]*labels.Matcher, error) {
 	if strings.TrimSpace(c.ExternalLabels) == "" {
 		return nil, nil
@@ -162,7 +168,11 @@ func Factory() pipeline.MetricSourceFactory {
 			if err != nil {
 				return nil, nil, err
 			}
-			q, _ := st.Querier(from.UnixMilli(), to.UnixMilli()-1)
+			q, err := st.Querier(from.UnixMilli(), to.UnixMilli()-1)
+			if err != nil {
+				st.Close()
+				return nil, nil, err
+			}
 			return q, func() { q.Close(); st.Close() }, nil
 		},
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -42,7 +41,7 @@ func OpenStore(ctx context.Context, cfg *Config) (*Store, error) {
 		return nil, fmt.Errorf("metrics.blocks.bucket: %w", err)
 	}
 	s := &Store{bkt: bkt, cfg: cfg}
-	prefix := strings.Trim(strings.Trim(urlPrefix, "/")+"/"+strings.Trim(cfg.Prefix, "/"), "/")
+	prefix := cfg.blocksPrefix(urlPrefix)
 	sel, err := cfg.selector()
 	if err != nil {
 		bkt.Close()
