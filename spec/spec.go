@@ -58,6 +58,10 @@ type Spec struct {
 	Nightly Nightly `yaml:"nightly"`
 	// Split is the benchmark split policy (split.go): the windows table's split column.
 	Split Split `yaml:"split"`
+	// Baselines names a baselines results file (scripts/baselines.sh writes
+	// it): the card shows its scores when they were computed on the exported
+	// windows (docs/decisions/0035-baselines-in-the-card.md).
+	Baselines string `yaml:"baselines"`
 
 	// Path is the file the spec was read from (not a YAML key).
 	Path string `yaml:"-"`
@@ -374,6 +378,11 @@ func (s *Spec) Validate() error {
 	if s.PublicURL != "" {
 		if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			add("public_url: %q must be the https:// URL readers fetch the output from", s.PublicURL)
+		}
+	}
+	if s.Baselines != "" {
+		if _, err := os.Stat(s.Baselines); err != nil {
+			add("baselines: %v; write it with scripts/baselines.sh, or remove the key", err)
 		}
 	}
 	for _, e := range s.S3.ValidateS3() {

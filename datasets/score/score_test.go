@@ -42,10 +42,10 @@ func TestScore(t *testing.T) {
 		eventRecall        float64
 		delay, lead        float64 // -1: none
 	}{
-		{"perfect", "nnppIIIInn", "0000111100", PRF{4, 0, 0, 1, 1, 1}, PRF{4, 0, 0, 1, 1, 1}, 1, 0, 1, 0, -1},
-		{"late single hit: point adjustment inflates", "nnnnIIIInn", "0000000100", PRF{1, 0, 3, 1, 0.25, 0.4}, PRF{4, 0, 0, 1, 1, 1}, 1, 0, 1, 3, -1},
-		{"early warning and a false alarm", "nnnnppIIrn", "1000010000", PRF{0, 2, 2, 0, 0, 0}, PRF{0, 2, 2, 0, 0, 0}, 1, 1, 0, -1, 1},
-		{"two events, one missed", "nIInnIIn", "01000000", PRF{1, 0, 3, 1, 0.25, 0.4}, PRF{2, 0, 2, 1, 0.5, 2.0 / 3}, 2, 0, 0.5, 0, -1},
+		{"perfect", "nnppIIIInn", "0000111100", mkPRF(4, 0, 0, 1, 1, 1), mkPRF(4, 0, 0, 1, 1, 1), 1, 0, 1, 0, -1},
+		{"late single hit: point adjustment inflates", "nnnnIIIInn", "0000000100", mkPRF(1, 0, 3, 1, 0.25, 0.4), mkPRF(4, 0, 0, 1, 1, 1), 1, 0, 1, 3, -1},
+		{"early warning and a false alarm", "nnnnppIIrn", "1000010000", mkPRF(0, 2, 2, 0, 0, 0), mkPRF(0, 2, 2, 0, 0, 0), 1, 1, 0, -1, 1},
+		{"two events, one missed", "nIInnIIn", "01000000", mkPRF(1, 0, 3, 1, 0.25, 0.4), mkPRF(2, 0, 2, 1, 0.5, 2.0 / 3), 2, 0, 0.5, 0, -1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,4 +116,8 @@ func val(p *float64) float64 {
 		return -1
 	}
 	return *p
+}
+
+func mkPRF(tp, fp, fn int, p, r, f1 float64) PRF {
+	return PRF{TP: tp, FP: fp, FN: fn, Precision: p, Recall: r, F1: f1}
 }
