@@ -140,8 +140,8 @@ type Manifest struct {
 	Split *SplitPolicy `json:"split,omitempty"`
 	// Baselines are the spec's baseline scores (baselines.go); nil without them.
 	Baselines *ManifestBaselines `json:"baselines,omitempty"`
-	From  time.Time    `json:"from"`
-	To    time.Time    `json:"to"`
+	From      time.Time          `json:"from"`
+	To        time.Time          `json:"to"`
 	// Window is a Go duration string ("1m0s"); WindowSeconds the same in seconds.
 	Window         string                   `json:"window"`
 	WindowSeconds  float64                  `json:"window_seconds"`

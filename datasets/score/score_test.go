@@ -45,7 +45,7 @@ func TestScore(t *testing.T) {
 		{"perfect", "nnppIIIInn", "0000111100", mkPRF(4, 0, 0, 1, 1, 1), mkPRF(4, 0, 0, 1, 1, 1), 1, 0, 1, 0, -1},
 		{"late single hit: point adjustment inflates", "nnnnIIIInn", "0000000100", mkPRF(1, 0, 3, 1, 0.25, 0.4), mkPRF(4, 0, 0, 1, 1, 1), 1, 0, 1, 3, -1},
 		{"early warning and a false alarm", "nnnnppIIrn", "1000010000", mkPRF(0, 2, 2, 0, 0, 0), mkPRF(0, 2, 2, 0, 0, 0), 1, 1, 0, -1, 1},
-		{"two events, one missed", "nIInnIIn", "01000000", mkPRF(1, 0, 3, 1, 0.25, 0.4), mkPRF(2, 0, 2, 1, 0.5, 2.0 / 3), 2, 0, 0.5, 0, -1},
+		{"two events, one missed", "nIInnIIn", "01000000", mkPRF(1, 0, 3, 1, 0.25, 0.4), mkPRF(2, 0, 2, 1, 0.5, 2.0/3), 2, 0, 0.5, 0, -1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
