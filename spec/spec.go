@@ -380,11 +380,6 @@ func (s *Spec) Validate() error {
 			add("public_url: %q must be the https:// URL readers fetch the output from", s.PublicURL)
 		}
 	}
-	if s.Baselines != "" {
-		if _, err := os.Stat(s.Baselines); err != nil {
-			add("baselines: %v; write it with scripts/baselines.sh, or remove the key", err)
-		}
-	}
 	for _, e := range s.S3.ValidateS3() {
 		add("%s", e)
 	}

@@ -1,10 +1,14 @@
 package score
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opsdata/opsdata/schemas"
 )
 
 var t0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
@@ -120,4 +124,35 @@ func val(p *float64) float64 {
 
 func mkPRF(tp, fp, fn int, p, r, f1 float64) PRF {
 	return PRF{TP: tp, FP: fp, FN: fn, Precision: p, Recall: r, F1: f1}
+}
+
+// The JSON `opsdata score --json` prints is the schemas.ScoreReport the
+// baselines results file and the card read: every key decodes, strictly.
+func TestReportJSONIsTheContract(t *testing.T) {
+	r, err := Score(grid("svc", "nnppIIIInn"), preds("svc", "0001110000"), Options{Threshold: 0.5, Split: ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(buf.Bytes(), &keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"point", "point_adjusted", "event_recall", "mean_delay_minutes", "early_warned_fraction", "mean_lead_minutes", "false_alarms_per_day"} {
+		if _, ok := keys[k]; !ok {
+			t.Errorf("JSON lacks %q: %s", k, buf.Bytes())
+		}
+	}
+	dec := json.NewDecoder(&buf)
+	dec.DisallowUnknownFields()
+	var got schemas.ScoreReport
+	if err := dec.Decode(&got); err != nil {
+		t.Fatalf("decode as schemas.ScoreReport: %v", err)
+	}
+	if got.Point != r.Point || got.Events != 1 || got.Warned != 1 || got.MeanLeadMinutes == nil || *got.MeanLeadMinutes != 1 {
+		t.Errorf("decoded %+v, want the report %+v", got, r.ScoreReport)
+	}
 }
