@@ -216,6 +216,22 @@ def run(version_dir: Path, out_dir: Path, opsdata: str = "opsdata") -> dict:
     }
 
 
+def card_row(b: dict) -> str:
+    """A baseline's row of the card's Baselines table, formatted from its
+    results entry exactly as pipeline/publish.BaselineRow renders it (ratios
+    to 3 decimals, minutes to 1, "-" for none)."""
+    r = b["report"]
+
+    def minutes(v):
+        return "-" if v is None else f"{v:.1f}"
+
+    ev, n = r["event_recall"], r["events"]
+    return (f"| `{b['name']}` | {b['threshold']:.4g} | {r['point']['precision']:.3f} | {r['point']['recall']:.3f} | "
+            f"{r['point']['f1']:.3f} | {r['point_adjusted']['f1']:.3f} | {ev:.3f} ({int(ev * n + 0.5)} of {n}) | "
+            f"{minutes(r['mean_delay_minutes'])} | {r['early_warned_fraction']:.3f} ({r['early_warned']} of {n}) | "
+            f"{minutes(r['mean_lead_minutes'])} | {r['false_alarms_per_day']:.1f} |")
+
+
 def dump(results: dict) -> str:
     """The results file's bytes: sorted keys, two-space indent, newline."""
     return json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,7 +1,9 @@
 package publish
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -11,12 +13,22 @@ import (
 // loadBaselines reads the spec's baselines results file for the manifest.
 // Results computed on other windows than the staged ones (files) are not
 // shown: the record says why (Stale), and the card says how to refresh
-// them. A missing or malformed file is an error.
+// them. So is a file that does not exist (relative paths are relative to
+// the directory opsdata runs in, and tests run the demo spec elsewhere): a
+// card never shows figures it cannot check, and the export does not fail
+// for them. A file that exists but does not parse is an error.
 func loadBaselines(path string, files []schemas.File) (*schemas.ManifestBaselines, error) {
 	if path == "" {
 		return nil, nil
 	}
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &schemas.ManifestBaselines{
+			File:      filepath.Base(path),
+			Stale:     fmt.Sprintf("the spec's baselines file %s was not found from the directory opsdata ran in", path),
+			Baselines: []schemas.Baseline{},
+		}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("prepare: spec baselines: %w; write it with scripts/baselines.sh, or remove baselines: from the spec", err)
 	}

@@ -149,7 +149,6 @@ func TestBaselinesFileErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ path, want string }{
-		{filepath.Join(t.TempDir(), "missing.json"), "write it with scripts/baselines.sh"},
 		{bad, `unknown field "extra"`},
 		{old, "format 0, want 1"},
 	} {
@@ -174,5 +173,21 @@ func TestNoBaselinesNoSection(t *testing.T) {
 	mb, _ := os.ReadFile(filepath.Join(dir, schemas.ManifestFile))
 	if bytes.Contains(mb, []byte(`"baselines"`)) {
 		t.Error("manifest has a baselines key without a baselines file")
+	}
+}
+
+func TestBaselinesFileMissing(t *testing.T) {
+	dir := t.TempDir()
+	publishtest.WriteStaging(t, dir, 0)
+	meta := publishtest.Meta("2026-01-05")
+	meta.BaselinesFile = "./datasets/no-such-baselines.json"
+	m, err := publish.Prepare(dir, meta)
+	if err != nil {
+		t.Fatalf("a missing baselines file failed the export: %v", err)
+	}
+	card, _ := os.ReadFile(filepath.Join(dir, schemas.ReadmeFile))
+	if m.Baselines == nil || !strings.Contains(m.Baselines.Stale, "./datasets/no-such-baselines.json was not found") ||
+		!bytes.Contains(card, []byte("Baseline results are not shown: the spec's baselines file ./datasets/no-such-baselines.json was not found")) {
+		t.Errorf("manifest %+v; card does not say the file is missing", m.Baselines)
 	}
 }

@@ -24,20 +24,6 @@ def opsdata_bin() -> str:
     return exe
 
 
-def card_row(b: dict) -> str:
-    """A baseline's row as pipeline/publish.BaselineRow renders it."""
-    r = b["report"]
-
-    def f1(v):
-        return "-" if v is None else f"{v:.1f}"
-
-    ev, n = r["event_recall"], r["events"]
-    return (f"| `{b['name']}` | {b['threshold']:.4g} | {r['point']['precision']:.3f} | {r['point']['recall']:.3f} | "
-            f"{r['point']['f1']:.3f} | {r['point_adjusted']['f1']:.3f} | {ev:.3f} ({int(ev * n + 0.5)} of {n}) | "
-            f"{f1(r['mean_delay_minutes'])} | {r['early_warned_fraction']:.3f} ({r['early_warned']} of {n}) | "
-            f"{f1(r['mean_lead_minutes'])} | {r['false_alarms_per_day']:.1f} |")
-
-
 @pytest.fixture(scope="module")
 def reproduced(version_dir: Path, tmp_path_factory) -> dict:
     return baselines.run(version_dir, tmp_path_factory.mktemp("predictions"), opsdata_bin())
@@ -53,7 +39,7 @@ def test_card_table_reproduced(version_dir: Path, manifest: dict, reproduced: di
     names = [b["name"] for b in reproduced["baselines"]]
     assert names == ["robust_zscore", "isolation_forest"], names
     for b in reproduced["baselines"]:
-        row = card_row(b)
+        row = baselines.card_row(b)
         assert row + "\n" in card, f"the card has no row\n{row}\nits Baselines section:\n" + \
             card[card.index("## Baselines"):card.index("## Data quality")]
     # Not just the rounded figures: the whole reports, and the thresholds, are the same.
