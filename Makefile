@@ -8,7 +8,7 @@ DEMO_DIR := demo-data
 OUT      := out
 VENV     := .venv
 
-.PHONY: all build demo demo-data test test-go test-fuzz test-e2e test-python venv bench fuzz lint clean
+.PHONY: all build demo demo-data test test-go test-fuzz test-e2e test-python venv bench fuzz lint clean baselines notebooks
 
 all: build
 
@@ -32,6 +32,17 @@ demo: demo-data
 
 venv:
 	scripts/venv.sh $(VENV)
+
+# The card's baseline scores (docs/decisions/0035): run notebooks/baselines.py on a fresh
+# export of the demo and write datasets/demo-baselines.json. Re-run when the demo's
+# windows change (the card then says its baselines are stale), and commit the file.
+baselines: demo-data venv
+	OPSDATA_BIN=$(BIN) VENV=$(VENV) scripts/baselines.sh $(SPEC) datasets/demo-baselines.json
+
+# Executed copies of the notebooks, against the demo export, as HTML in notebooks/rendered/.
+notebooks: demo venv
+	OPSDATA_BIN=$(CURDIR)/$(BIN) OPSDATA_VERSION_DIR=$(CURDIR)/$(OUT)/demo-cluster/$$(cat $(OUT)/demo-cluster/latest) \
+		$(VENV)/bin/python scripts/render_notebooks.py notebooks notebooks/rendered
 
 test-go:
 	$(GO) test -race -count=1 -timeout 20m ./...

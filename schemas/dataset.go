@@ -138,8 +138,10 @@ type Manifest struct {
 	DatePublished string `json:"date_published,omitempty"`
 	// Split is the benchmark split policy of the windows table's split column; nil without one.
 	Split *SplitPolicy `json:"split,omitempty"`
-	From  time.Time    `json:"from"`
-	To    time.Time    `json:"to"`
+	// Baselines are the spec's baseline scores (baselines.go); nil without them.
+	Baselines *ManifestBaselines `json:"baselines,omitempty"`
+	From      time.Time          `json:"from"`
+	To        time.Time          `json:"to"`
 	// Window is a Go duration string ("1m0s"); WindowSeconds the same in seconds.
 	Window         string                   `json:"window"`
 	WindowSeconds  float64                  `json:"window_seconds"`

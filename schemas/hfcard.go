@@ -80,25 +80,7 @@ func HFFrontMatter(m *Manifest, files []File) string {
 // UTC midnights, so each day file lies in one split; its gap rows, split =
 // "gap", are in the file of the split before the boundary).
 func splitDataFiles(p *SplitPolicy, files []File) string {
-	per := map[string][]string{}
-	for _, f := range files {
-		if f.Table != TableWindows {
-			continue
-		}
-		day, err := time.Parse("date=2006-01-02", f.Partition)
-		if err != nil {
-			per[SplitTrain] = append(per[SplitTrain], f.Path)
-			continue
-		}
-		split := SplitTrain
-		switch {
-		case p.Test != nil && !day.Before(*p.Test):
-			split = SplitTest
-		case p.Validation != nil && !day.Before(*p.Validation):
-			split = SplitValidation
-		}
-		per[split] = append(per[split], f.Path)
-	}
+	per := SplitFiles(p, files)
 	var b strings.Builder
 	b.WriteString("  data_files:\n")
 	for _, split := range []string{SplitTrain, SplitValidation, SplitTest} {
@@ -111,6 +93,30 @@ func splitDataFiles(p *SplitPolicy, files []File) string {
 		}
 	}
 	return b.String()
+}
+
+// SplitFiles groups the windows files of files (paths, in files' order) by
+// the split of their day under p: train before the validation boundary,
+// validation until the test boundary, test after; a file without a day
+// partition is train. With p nil every file is train.
+func SplitFiles(p *SplitPolicy, files []File) map[string][]string {
+	per := map[string][]string{}
+	for _, f := range files {
+		if f.Table != TableWindows {
+			continue
+		}
+		day, err := time.Parse("date=2006-01-02", f.Partition)
+		split := SplitTrain
+		switch {
+		case err != nil || p == nil:
+		case p.Test != nil && !day.Before(*p.Test):
+			split = SplitTest
+		case p.Validation != nil && !day.Before(*p.Validation):
+			split = SplitValidation
+		}
+		per[split] = append(per[split], f.Path)
+	}
+	return per
 }
 
 // Subset is the part of a version a partial pull selected: the version's

@@ -58,6 +58,10 @@ type Spec struct {
 	Nightly Nightly `yaml:"nightly"`
 	// Split is the benchmark split policy (split.go): the windows table's split column.
 	Split Split `yaml:"split"`
+	// Baselines names a baselines results file (scripts/baselines.sh writes
+	// it): the card shows its scores when they were computed on the exported
+	// windows (docs/decisions/0035-baselines-in-the-card.md).
+	Baselines string `yaml:"baselines"`
 
 	// Path is the file the spec was read from (not a YAML key).
 	Path string `yaml:"-"`

@@ -5,6 +5,8 @@
 //   - files already present with the right sha256 are kept (a re-run resumes);
 //   - each file is written to <name>.part and renamed only once its size and
 //     sha256 match the manifest; a mismatch is refetched once, then fails;
+//     a transfer cut short keeps its .part, and the next pull resumes it
+//     with a range request for the rest (HTTP Range, S3 and file ranges);
 //   - every manifest path is checked before anything is written, and all
 //     writes go through an os.Root, so no path (../, absolute, a symlink in
 //     the target) can leave the target directory;
@@ -96,6 +98,9 @@ type Result struct {
 	Files, Fetched, Skipped int
 	// Refetched files failed verification once and were downloaded again.
 	Refetched int
+	// Resumed files continued a .part an earlier, interrupted pull left,
+	// with a range request for the rest.
+	Resumed int
 	// Bytes is the size of the selected files; Downloaded what was transferred.
 	Bytes, Downloaded int64
 	// Partial is true if a filter left files out (SHA256SUMS.full was written).
@@ -205,6 +210,9 @@ func Pull(ctx context.Context, bkt objstore.BucketReader, prefix, dataset, versi
 				res.Downloaded += st.downloaded
 				if st.refetched {
 					res.Refetched++
+				}
+				if st.resumed {
+					res.Resumed++
 				}
 			}
 			if o.Progress != nil {
@@ -466,12 +474,16 @@ func checkTarget(root *os.Root, dir, dataset, version string) error {
 }
 
 type fetchStatus struct {
-	skipped, refetched bool
-	downloaded         int64
+	skipped, refetched, resumed bool
+	downloaded                  int64
 }
 
 // fetchFile makes root/<f.Path> hold exactly f: kept if already right,
 // otherwise downloaded to .part, verified, renamed; one refetch on mismatch.
+// A .part left by an interrupted pull is resumed: its bytes are kept and the
+// rest fetched with a range request (a wrong .part fails verification and
+// the refetch starts over). A failed transfer keeps its .part for the next
+// run; a .part that failed verification is removed.
 func fetchFile(ctx context.Context, bkt objstore.BucketReader, vkey string, root *os.Root, f schemas.File) (fetchStatus, error) {
 	var st fetchStatus
 	if fi, err := root.Lstat(f.Path); err == nil {
@@ -493,23 +505,40 @@ func fetchFile(ctx context.Context, bkt objstore.BucketReader, vkey string, root
 		}
 	}
 	var lastErr error
+	resumedFirst := false // the first attempt continued a leftover .part
 	for attempt := 0; attempt < 2; attempt++ {
-		n, sum, err := download(ctx, bkt, objectKey(vkey, f), root, f.Path+".part", f.Bytes)
-		st.downloaded += n
+		d, err := download(ctx, bkt, objectKey(vkey, f), root, f.Path+".part", f.Bytes, attempt == 0)
+		st.downloaded += d.fetched
+		if attempt == 0 {
+			resumedFirst = d.resumedFrom > 0
+		}
 		if errors.Is(err, errOversized) {
+			if d.resumedFrom > 0 {
+				lastErr = fmt.Errorf("%s: resumed .part plus the rest is longer than the manifest's %d bytes: %w", f.Path, f.Bytes, ErrChecksum)
+				continue // the .part was not this object's start: start over
+			}
 			// Longer than the manifest says: no refetch can make it right.
 			root.Remove(f.Path + ".part")
 			return st, fmt.Errorf("%s: the object is longer than the manifest's %d bytes (stopped reading there): %w; the object in the bucket is damaged or was replaced — tell the publisher", f.Path, f.Bytes, ErrChecksum)
 		}
+		if err != nil && d.resumedFrom > 0 && d.fetched == 0 && ctx.Err() == nil {
+			// The rest could not be had (a server refusing the range, an
+			// object shorter than the .part): start over.
+			lastErr = err
+			continue
+		}
 		if err != nil {
-			root.Remove(f.Path + ".part")
+			// Keep what arrived: the next pull resumes from it.
 			return st, err
 		}
+		n, sum := d.total, d.sum
 		if sum == f.SHA256 && n == f.Bytes {
 			if err := root.Rename(f.Path+".part", f.Path); err != nil {
 				return st, err
 			}
-			st.refetched = attempt > 0
+			// A wrong leftover .part replaced is not a refetch of the object.
+			st.refetched = attempt > 0 && !resumedFirst
+			st.resumed = d.resumedFrom > 0
 			return st, nil
 		}
 		lastErr = fmt.Errorf("downloaded %d bytes with sha256 %s; manifest says %d bytes, %s: %w", n, sum, f.Bytes, f.SHA256, ErrChecksum)
@@ -521,30 +550,68 @@ func fetchFile(ctx context.Context, bkt objstore.BucketReader, vkey string, root
 // errOversized: an object has more bytes than its manifest entry.
 var errOversized = errors.New("object longer than the manifest says")
 
-// download copies k to part, reading at most size+1 bytes: an object
-// longer than its manifest entry stops the copy there (errOversized).
-func download(ctx context.Context, bkt objstore.BucketReader, k string, root *os.Root, part string, size int64) (int64, string, error) {
-	rc, err := bkt.Get(ctx, k)
+// downloaded is what download wrote.
+type downloaded struct {
+	resumedFrom int64  // bytes of an existing .part kept (0: fetched from the start)
+	fetched     int64  // bytes transferred
+	total       int64  // bytes in part
+	sum         string // sha256 of part ("" on error)
+}
+
+// download writes k to part, at most size+1 bytes in all: an object longer
+// than its manifest entry stops the copy there (errOversized). With resume,
+// a non-empty regular part no longer than size is kept: its bytes are hashed
+// and only the rest is fetched, with a range request from its end.
+func download(ctx context.Context, bkt objstore.BucketReader, k string, root *os.Root, part string, size int64, resume bool) (downloaded, error) {
+	var d downloaded
+	h := sha256.New()
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if fi, err := root.Lstat(part); resume && err == nil && fi.Mode().IsRegular() && fi.Size() > 0 && fi.Size() <= size {
+		have, err := root.Open(part)
+		if err != nil {
+			return d, err
+		}
+		n, err := io.Copy(h, have)
+		have.Close()
+		if err != nil {
+			return d, err
+		}
+		d.resumedFrom, d.total = n, n
+		flags = os.O_WRONLY | os.O_APPEND
+	}
+	if d.resumedFrom == size { // complete but not renamed: nothing to fetch
+		d.sum = hex.EncodeToString(h.Sum(nil))
+		return d, nil
+	}
+	var rc io.ReadCloser
+	var err error
+	if d.resumedFrom > 0 {
+		// One byte past the manifest's size, to notice a longer object.
+		rc, err = bkt.GetRange(ctx, k, d.resumedFrom, size+1-d.resumedFrom)
+	} else {
+		rc, err = bkt.Get(ctx, k)
+	}
 	if err != nil {
-		return 0, "", fmt.Errorf("get %s: %w", k, err)
+		return d, fmt.Errorf("get %s: %w", k, err)
 	}
 	defer rc.Close()
-	out, err := root.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	out, err := root.OpenFile(part, flags, 0o644)
 	if err != nil {
-		return 0, "", err
+		return d, err
 	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), io.LimitReader(bucket.ContextReader{Ctx: ctx, R: rc}, size+1))
+	n, err := io.Copy(io.MultiWriter(out, h), io.LimitReader(bucket.ContextReader{Ctx: ctx, R: rc}, size+1-d.total))
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil && n > size {
-		return n, "", errOversized
+	d.fetched, d.total = n, d.total+n
+	if err == nil && d.total > size {
+		return d, errOversized
 	}
 	if err != nil {
-		return n, "", fmt.Errorf("download %s: %w", k, err)
+		return d, fmt.Errorf("download %s: %w", k, err)
 	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
+	d.sum = hex.EncodeToString(h.Sum(nil))
+	return d, nil
 }
 
 func hashRoot(root *os.Root, p string) (string, int64, error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -500,4 +502,183 @@ func TestPullOverHTTP(t *testing.T) {
 	if _, _, err := bucket.OpenBucket(context.Background(), srv.URL); err == nil {
 		t.Error("an http:// URL opened for writing")
 	}
+}
+
+// largestFile is the published version's biggest table file and its bytes.
+func largestFile(t *testing.T, root string) (schemas.File, []byte, int64) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, dataset, version, schemas.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m schemas.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	var big schemas.File
+	var total int64
+	for _, f := range m.Files {
+		total += f.Bytes
+		if f.Table != "" && f.Bytes > big.Bytes {
+			big = f
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(root, dataset, version, filepath.FromSlash(big.Path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return big, data, total
+}
+
+func writePart(t *testing.T, dir, p string, data []byte) {
+	t.Helper()
+	full := filepath.Join(dir, filepath.FromSlash(p)) + ".part"
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(full, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func noParts(t *testing.T, dir string) {
+	t.Helper()
+	for _, f := range listFiles(t, dir) {
+		if strings.HasSuffix(f, ".part") {
+			t.Errorf("%s left behind", f)
+		}
+	}
+}
+
+// An interrupted pull's .part is resumed over HTTP with a range request for
+// the rest: only the missing bytes are transferred.
+func TestPullResumesOverHTTP(t *testing.T) {
+	_, root := published(t)
+	big, data, total := largestFile(t, root)
+	var mu sync.Mutex
+	ranges := map[string][]string{}
+	files := http.FileServer(http.Dir(root))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ranges[r.URL.Path] = append(ranges[r.URL.Path], r.Header.Get("Range"))
+		mu.Unlock()
+		files.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	bkt, prefix, err := bucket.OpenBucket(context.Background(), srv.URL, bucket.ForReading())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	half := int64(len(data) / 2)
+	writePart(t, dir, big.Path, data[:half])
+	res, err := pull.Pull(context.Background(), bkt, prefix, dataset, version, dir, pull.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "/" + dataset + "/" + version + "/" + big.Path
+	want := fmt.Sprintf("bytes=%d-%d", half, big.Bytes)
+	if got := ranges[key]; len(got) != 1 || got[0] != want {
+		t.Errorf("requests for %s: ranges %q, want one with %q", key, got, want)
+	}
+	if res.Resumed != 1 || res.Refetched != 0 {
+		t.Errorf("resumed %d refetched %d, want 1 and 0", res.Resumed, res.Refetched)
+	}
+	// Everything but the resumed half was transferred (the partial card is not part of a full pull).
+	if res.Downloaded != total-half {
+		t.Errorf("downloaded %d bytes, want %d (all %d but the %d already there)", res.Downloaded, total-half, total, half)
+	}
+	sha256sumCheck(t, dir)
+	noParts(t, dir)
+}
+
+// A .part that is not the object's start fails verification and the file
+// is fetched again from the start; a complete .part needs no transfer.
+func TestPullResumeWrongOrCompletePart(t *testing.T) {
+	bkt, root := published(t)
+	big, data, _ := largestFile(t, root)
+	dir := t.TempDir()
+	writePart(t, dir, big.Path, bytes.Repeat([]byte{'x'}, len(data)/2))
+	res, err := pull.Pull(context.Background(), bkt, "", dataset, version, dir, pull.Options{})
+	if err != nil {
+		t.Fatalf("pull over a wrong .part: %v", err)
+	}
+	if res.Resumed != 0 || res.Refetched != 0 {
+		t.Errorf("wrong .part: resumed %d refetched %d, want 0 and 0", res.Resumed, res.Refetched)
+	}
+	sha256sumCheck(t, dir)
+	noParts(t, dir)
+
+	dir = t.TempDir()
+	writePart(t, dir, big.Path, data)
+	res, err = pull.Pull(context.Background(), bkt, "", dataset, version, dir, pull.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Resumed != 1 {
+		t.Errorf("complete .part: resumed %d, want 1", res.Resumed)
+	}
+	sha256sumCheck(t, dir)
+}
+
+// cutBucket ends the transfer of one object half-way with an error, like a
+// dropped connection.
+type cutBucket struct {
+	objstore.Bucket
+	victim string
+}
+
+type cutReader struct {
+	r    io.Reader
+	left int
+}
+
+func (c *cutReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	if len(p) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= n
+	return n, err
+}
+
+func (b *cutBucket) Get(ctx context.Context, name string) (io.ReadCloser, error) {
+	rc, err := b.Bucket.Get(ctx, name)
+	if err != nil || !strings.HasSuffix(name, b.victim) {
+		return rc, err
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(&cutReader{r: bytes.NewReader(data), left: len(data) / 2}), nil
+}
+
+// A transfer cut short keeps its .part, and the next pull resumes it (here
+// from a file:// bucket: GetRange of objstore's filesystem).
+func TestPullKeepsPartAndResumes(t *testing.T) {
+	bkt, root := published(t)
+	big, data, _ := largestFile(t, root)
+	dir := t.TempDir()
+	_, err := pull.Pull(context.Background(), &cutBucket{Bucket: bkt, victim: big.Path}, "", dataset, version, dir, pull.Options{})
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("cut transfer: err = %v, want io.ErrUnexpectedEOF", err)
+	}
+	part, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(big.Path)) + ".part")
+	if err != nil || !bytes.Equal(part, data[:len(data)/2]) {
+		t.Fatalf(".part after the cut: %d bytes, %v; want the first %d bytes", len(part), err, len(data)/2)
+	}
+	res, err := pull.Pull(context.Background(), bkt, "", dataset, version, dir, pull.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Resumed != 1 {
+		t.Errorf("resumed %d, want 1", res.Resumed)
+	}
+	sha256sumCheck(t, dir)
+	noParts(t, dir)
 }

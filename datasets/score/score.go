@@ -221,40 +221,14 @@ type Options struct {
 	Split string
 }
 
-// Report is the result of Score.
+// Report is the result of Score: schemas.ScoreReport, the JSON contract
+// the baselines results file and the dataset card share.
 type Report struct {
-	Split     string  `json:"split"`
-	Threshold float64 `json:"threshold"`
-	Windows   int     `json:"windows"`
-	Predicted int     `json:"predictions_matched"`
-	Point     PRF     `json:"point"`
-	// PointAdjusted counts every window of an event as detected once one
-	// is: it inflates scores (a single lucky window detects a long event).
-	PointAdjusted PRF `json:"point_adjusted"`
-	Events        int `json:"events"`
-	// EventRecall is the fraction of events with a positive window inside.
-	EventRecall float64 `json:"event_recall"`
-	// DelayMinutes are the minutes from an event's start to its first
-	// positive window, over detected events.
-	MeanDelayMinutes   *float64 `json:"mean_delay_minutes"`
-	MedianDelayMinutes *float64 `json:"median_delay_minutes"`
-	// Warned counts events with a positive window in the pre_incident run
-	// just before them; lead time is from the first such window to the start.
-	Warned            int      `json:"early_warned"`
-	WarnedFraction    float64  `json:"early_warned_fraction"`
-	MeanLeadMinutes   *float64 `json:"mean_lead_minutes"`
-	FalseAlarmsPerDay float64  `json:"false_alarms_per_day"`
+	schemas.ScoreReport
 }
 
 // PRF is precision, recall and F1 with their counts.
-type PRF struct {
-	TP        int     `json:"tp"`
-	FP        int     `json:"fp"`
-	FN        int     `json:"fn"`
-	Precision float64 `json:"precision"`
-	Recall    float64 `json:"recall"`
-	F1        float64 `json:"f1"`
-}
+type PRF = schemas.PRF
 
 func prf(tp, fp, fn int) PRF {
 	p := PRF{TP: tp, FP: fp, FN: fn}
@@ -302,7 +276,7 @@ func Score(truth []Window, preds []Prediction, o Options) (*Report, error) {
 		}
 		return sel[i].Start.Before(sel[j].Start)
 	})
-	r := &Report{Split: o.Split, Threshold: o.Threshold, Windows: len(sel)}
+	r := &Report{schemas.ScoreReport{Split: o.Split, Threshold: o.Threshold, Windows: len(sel)}}
 	// The grid step: the smallest gap between an entity's windows.
 	var step time.Duration
 	days := map[string]bool{}
@@ -428,7 +402,7 @@ func (r *Report) WriteTable(w io.Writer) {
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(r.ScoreReport)
 }
 
 func fmtPtr(p *float64) string {

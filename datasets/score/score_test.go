@@ -1,10 +1,14 @@
 package score
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opsdata/opsdata/schemas"
 )
 
 var t0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
@@ -42,10 +46,10 @@ func TestScore(t *testing.T) {
 		eventRecall        float64
 		delay, lead        float64 // -1: none
 	}{
-		{"perfect", "nnppIIIInn", "0000111100", PRF{4, 0, 0, 1, 1, 1}, PRF{4, 0, 0, 1, 1, 1}, 1, 0, 1, 0, -1},
-		{"late single hit: point adjustment inflates", "nnnnIIIInn", "0000000100", PRF{1, 0, 3, 1, 0.25, 0.4}, PRF{4, 0, 0, 1, 1, 1}, 1, 0, 1, 3, -1},
-		{"early warning and a false alarm", "nnnnppIIrn", "1000010000", PRF{0, 2, 2, 0, 0, 0}, PRF{0, 2, 2, 0, 0, 0}, 1, 1, 0, -1, 1},
-		{"two events, one missed", "nIInnIIn", "01000000", PRF{1, 0, 3, 1, 0.25, 0.4}, PRF{2, 0, 2, 1, 0.5, 2.0 / 3}, 2, 0, 0.5, 0, -1},
+		{"perfect", "nnppIIIInn", "0000111100", mkPRF(4, 0, 0, 1, 1, 1), mkPRF(4, 0, 0, 1, 1, 1), 1, 0, 1, 0, -1},
+		{"late single hit: point adjustment inflates", "nnnnIIIInn", "0000000100", mkPRF(1, 0, 3, 1, 0.25, 0.4), mkPRF(4, 0, 0, 1, 1, 1), 1, 0, 1, 3, -1},
+		{"early warning and a false alarm", "nnnnppIIrn", "1000010000", mkPRF(0, 2, 2, 0, 0, 0), mkPRF(0, 2, 2, 0, 0, 0), 1, 1, 0, -1, 1},
+		{"two events, one missed", "nIInnIIn", "01000000", mkPRF(1, 0, 3, 1, 0.25, 0.4), mkPRF(2, 0, 2, 1, 0.5, 2.0/3), 2, 0, 0.5, 0, -1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,4 +120,39 @@ func val(p *float64) float64 {
 		return -1
 	}
 	return *p
+}
+
+func mkPRF(tp, fp, fn int, p, r, f1 float64) PRF {
+	return PRF{TP: tp, FP: fp, FN: fn, Precision: p, Recall: r, F1: f1}
+}
+
+// The JSON `opsdata score --json` prints is the schemas.ScoreReport the
+// baselines results file and the card read: every key decodes, strictly.
+func TestReportJSONIsTheContract(t *testing.T) {
+	r, err := Score(grid("svc", "nnppIIIInn"), preds("svc", "0001110000"), Options{Threshold: 0.5, Split: ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(buf.Bytes(), &keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"point", "point_adjusted", "event_recall", "mean_delay_minutes", "early_warned_fraction", "mean_lead_minutes", "false_alarms_per_day"} {
+		if _, ok := keys[k]; !ok {
+			t.Errorf("JSON lacks %q: %s", k, buf.Bytes())
+		}
+	}
+	dec := json.NewDecoder(&buf)
+	dec.DisallowUnknownFields()
+	var got schemas.ScoreReport
+	if err := dec.Decode(&got); err != nil {
+		t.Fatalf("decode as schemas.ScoreReport: %v", err)
+	}
+	if got.Point != r.Point || got.Events != 1 || got.Warned != 1 || got.MeanLeadMinutes == nil || *got.MeanLeadMinutes != 1 {
+		t.Errorf("decoded %+v, want the report %+v", got, r.ScoreReport)
+	}
 }

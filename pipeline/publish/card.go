@@ -147,6 +147,9 @@ func renderCard(m *schemas.Manifest, tables []*tableInfo, files []schemas.File) 
 		p("\n")
 	}
 
+	b.WriteString(tasksSection(m))
+	b.WriteString(baselinesSection(m))
+
 	p("## Data quality\n\n")
 	if len(m.BadInput) == 0 {
 		p("No malformed input records were found.\n\n")

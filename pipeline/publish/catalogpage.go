@@ -188,11 +188,76 @@ func snippets(dataset string, m *schemas.Manifest) []snippet {
 		}
 		return dir + "/" + t + "/*.parquet"
 	}
-	return []snippet{
+	out := []snippet{
 		{"sh", "Download and verify", pullSnippet(dataset, dir, m)},
 		{"python", "pandas", fmt.Sprintf("import pandas as pd\n\nwindows = pd.read_parquet(%q)  # Hive partitions add a `date` column\nincidents = pd.read_parquet(%q)\nprint(windows.dtypes)  # window_start is datetime64[ms, UTC]", dir+"/windows/", dir+"/incidents/")},
 		{"sql", "DuckDB", fmt.Sprintf("-- duckdb\nSELECT entity, phase, count(*) AS windows\nFROM read_parquet('%s', hive_partitioning = true)\nWHERE date >= '%s'  -- prunes partitions\nGROUP BY ALL ORDER BY ALL;", glob("windows"), m.From.UTC().Format("2006-01-02"))},
 		{"python", "polars", fmt.Sprintf("import polars as pl\n\nwindows = pl.scan_parquet(%q, hive_partitioning=True)\nprint(windows.group_by(\"entity\", \"phase\").len().collect())", glob("windows"))},
+	}
+	return append(out, httpsSnippets(dataset, m)...)
+}
+
+// fileURL is where a file of m is served under the spec's public_url: a
+// nightly snapshot's files are shared parts of the dataset directory.
+func fileURL(dataset string, m *schemas.Manifest, f schemas.File) string {
+	if f.Object != "" {
+		return m.PublicURL + "/" + dataset + "/" + f.Object
+	}
+	return m.PublicURL + "/" + dataset + "/" + m.Version + "/" + f.Path
+}
+
+// httpsSnippets read the latest version straight from the spec's
+// public_url, without downloading it first: DuckDB (httpfs) and Hugging
+// Face datasets over HTTPS, each with the windows files listed (a web
+// server or public bucket prefix cannot be globbed). None without a
+// public_url.
+func httpsSnippets(dataset string, m *schemas.Manifest) []snippet {
+	if m.PublicURL == "" {
+		return nil
+	}
+	var urls []string
+	byPath := map[string]string{}
+	for _, f := range m.Files {
+		if f.Table == schemas.TableWindows {
+			u := fileURL(dataset, m, f)
+			urls = append(urls, u)
+			byPath[f.Path] = u
+		}
+	}
+	if len(urls) == 0 {
+		return nil
+	}
+	var duck strings.Builder
+	duck.WriteString("-- duckdb: reads only the parts of each file a query needs (HTTP range requests; httpfs autoloads)\nSELECT entity, phase, count(*) AS windows\nFROM read_parquet([\n")
+	for i, u := range urls {
+		sep := ","
+		if i == len(urls)-1 {
+			sep = ""
+		}
+		fmt.Fprintf(&duck, "  '%s'%s\n", u, sep)
+	}
+	duck.WriteString("], hive_partitioning = true)\nGROUP BY ALL ORDER BY ALL;")
+
+	var hf strings.Builder
+	hf.WriteString("from datasets import load_dataset  # over HTTP(S) fsspec needs aiohttp: pip install datasets aiohttp\n\nwindows = load_dataset(\"parquet\", data_files={\n")
+	per := schemas.SplitFiles(m.Split, m.Files)
+	for _, split := range []string{schemas.SplitTrain, schemas.SplitValidation, schemas.SplitTest} {
+		if len(per[split]) == 0 {
+			continue
+		}
+		fmt.Fprintf(&hf, "    %q: [\n", split)
+		for _, p := range per[split] {
+			fmt.Fprintf(&hf, "        %q,\n", byPath[p])
+		}
+		hf.WriteString("    ],\n")
+	}
+	hf.WriteString("})")
+	if m.Split != nil {
+		hf.WriteString("\n# split by day file; drop the embargo rows: windows = windows.filter(lambda r: r[\"split\"] != \"gap\")")
+	}
+	return []snippet{
+		{"sql", "DuckDB over HTTPS", duck.String()},
+		{"python", "Hugging Face datasets over HTTPS", hf.String()},
 	}
 }
 

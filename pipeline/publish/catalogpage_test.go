@@ -3,15 +3,24 @@ package publish_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
+	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opsdata/opsdata/internal/bucket"
 	"github.com/opsdata/opsdata/pipeline/publish"
 	"github.com/opsdata/opsdata/pipeline/publish/publishtest"
+	"github.com/opsdata/opsdata/schemas"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -76,5 +85,69 @@ func TestCatalogPagesGolden(t *testing.T) {
 	after, _ := os.ReadFile(filepath.Join(root, "pub", publishtest.Dataset, "index.html"))
 	if !bytes.Equal(before, after) {
 		t.Error("page changed on an idempotent re-publish")
+	}
+}
+
+// With a public_url, the page's DuckDB and Hugging Face snippets read the
+// latest version over HTTPS; every URL they list is served, with the bytes
+// the manifest names. Without one (the golden page) they are absent.
+func TestCatalogPageHTTPSReads(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
+	defer srv.Close()
+	bkt, _, err := bucket.OpenBucket(ctx, "file://"+root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bkt.Close()
+	dir := t.TempDir()
+	publishtest.WriteStaging(t, dir, 0)
+	meta := publishtest.Meta("2026-01-05")
+	meta.PublicURL = srv.URL + "/pub/"
+	test := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	meta.Split = &schemas.SplitPolicy{Test: &test, Embargo: "30m0s", EmbargoSeconds: 1800, Straddling: []string{}}
+	m, err := publish.Prepare(dir, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := publish.Publish(ctx, bkt, "pub", dir, m); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(root, "pub", publishtest.Dataset, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := html.UnescapeString(string(page))
+	for _, want := range []string{"DuckDB over HTTPS", "FROM read_parquet([", "Hugging Face datasets over HTTPS",
+		`load_dataset("parquet", data_files={`, `"test": [`, `r["split"] != "gap"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(text, `"train": [`) {
+		t.Error("the HF snippet lists a train split, but the only day is in test")
+	}
+	want := srv.URL + "/pub/" + publishtest.Dataset + "/2026-01-05/windows/date=2026-01-05/part-00000.parquet"
+	duck := regexp.MustCompile(`'(http://[^']+\.parquet)'`).FindAllStringSubmatch(text, -1)
+	hf := regexp.MustCompile(`"(http://[^"]+\.parquet)"`).FindAllStringSubmatch(text, -1)
+	if len(duck) != 1 || duck[0][1] != want || len(hf) != 1 || hf[0][1] != want {
+		t.Fatalf("snippet URLs: duckdb %v, hf %v; want [%s] in each", duck, hf, want)
+	}
+	resp, err := http.Get(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	sum := sha256.Sum256(body)
+	var wantSum string
+	for _, f := range m.Files {
+		if f.Table == schemas.TableWindows {
+			wantSum = f.SHA256
+		}
+	}
+	if resp.StatusCode != http.StatusOK || hex.EncodeToString(sum[:]) != wantSum {
+		t.Errorf("GET %s: %s, sha256 %x, want 200 and %s", want, resp.Status, sum, wantSum)
 	}
 }

@@ -53,6 +53,9 @@ type Meta struct {
 	Labels         schemas.LabelSummary
 	BadInput       map[string]schemas.InputProblems
 	Anonymization  map[string]int64
+	// BaselinesFile is the spec's baselines results file ("" = none): the
+	// card shows its scores when they match the staged windows (0035).
+	BaselinesFile string
 }
 
 // reserved are the top-level files Prepare (re)writes; a previous Prepare's
@@ -70,7 +73,8 @@ type tableInfo struct {
 // Prepare writes LICENSE, README.md, manifest.json and SHA256SUMS into the
 // staging directory dir (in that order, since each covers the ones before)
 // and returns the manifest. The output depends only on dir's contents and
-// meta, never on the clock or on dir's own path.
+// meta (and the baselines file meta names), never on the clock or on dir's
+// own path.
 func Prepare(dir string, meta Meta) (*schemas.Manifest, error) {
 	if err := validateMeta(meta); err != nil {
 		return nil, err
@@ -83,6 +87,9 @@ func Prepare(dir string, meta Meta) (*schemas.Manifest, error) {
 		return nil, fmt.Errorf("prepare %s: no Parquet tables found (expected <table>/[date=YYYY-MM-DD/]*.parquet); did the export write anything?", dir)
 	}
 	m := newManifest(meta)
+	if m.Baselines, err = loadBaselines(meta.BaselinesFile, files); err != nil {
+		return nil, err
+	}
 	for _, t := range tables {
 		t.totals.Columns = exportColumns(t.columns)
 		m.Tables[t.name] = t.totals

@@ -393,6 +393,6 @@ func (e *export) meta(version string) publish.Meta {
 		SpecDigest: digest(e.o.SpecBytes), CodeVersion: e.o.CodeVersion,
 		KeyEpoch: e.keyEpoch, SchemaVersions: schemas.Versions,
 		Features: feats, Labels: e.labelSummary(), BadInput: e.problems.Report(),
-		Anonymization: e.anon.Report(), Split: e.split,
+		Anonymization: e.anon.Report(), Split: e.split, BaselinesFile: e.s.Baselines,
 	}, e.s)
 }
