@@ -117,7 +117,7 @@ func Write(ctx context.Context, q storage.Querier, o Options) (Stats, error) {
 	if o.Shard < 0 || o.Shard >= o.Shards {
 		return st, fmt.Errorf("raw: shard %d of %d: want 0 <= shard < shards", o.Shard, o.Shards)
 	}
-	p, err := listSeries(ctx, q, o)
+	p, err := listSeries(ctx, q, o, true)
 	if err != nil {
 		return st, err
 	}
@@ -186,9 +186,33 @@ func selectAll(ctx context.Context, q storage.Querier, sel [][]*labels.Matcher, 
 	return storage.NewMergeSeriesSet(sets, 0, storage.ChainedSeriesMerge)
 }
 
+// Learn runs Write's first pass only: it lists every selected series
+// (labels only) and anonymizes its labels with o.Labels, exactly as Write
+// does, and returns how many there are. A commit of shards uses it to give
+// its anonymizer the state (counts, learned raw values for the gate) a
+// single process would have.
+func Learn(ctx context.Context, q storage.Querier, o Options) (int64, error) {
+	if o.Buckets == 0 {
+		o.Buckets = DefaultBuckets
+	}
+	if len(o.Key) == 0 || o.Buckets < 1 || o.Buckets > MaxBuckets {
+		return 0, fmt.Errorf("raw: learn: need a key and 1 to %d buckets", MaxBuckets)
+	}
+	p, err := listSeries(ctx, q, o, false)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, t := range p.targets {
+		n += int64(t.n)
+	}
+	return n, nil
+}
+
 // listSeries is the first pass: every selected series' labels over the
-// whole range, anonymized, grouped by target.
-func listSeries(ctx context.Context, q storage.Querier, o Options) (*plan, error) {
+// whole range, anonymized, grouped by target; with keep, the shard's own
+// series are kept for the second pass and raw_series.
+func listSeries(ctx context.Context, q storage.Querier, o Options, keep bool) (*plan, error) {
 	byKey := map[[2]string]*target{}
 	var targets []*target
 	type pending struct {
@@ -215,7 +239,7 @@ func listSeries(ctx context.Context, q storage.Querier, o Options) (*plan, error
 		if err != nil {
 			return nil, err
 		}
-		if t.bucket%o.Shards == o.Shard {
+		if keep && t.bucket%o.Shards == o.Shard {
 			t.seriesHash = append(t.seriesHash, lset.Hash())
 			rows = append(rows, pending{t, t.n, row})
 		}
