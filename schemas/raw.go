@@ -10,12 +10,14 @@ const (
 )
 
 // Sample is one raw sample. Files are Hive-partitioned by the sample's UTC
-// date and ordered by series (label order) then time. Stale is true for
-// Prometheus staleness markers (the series ended; Value is NaN).
+// date, one per hash bucket of scrape targets, and ordered by series id
+// then time (a target's series are adjacent). Stale is true for Prometheus
+// staleness markers (the series ended; Value is NaN). PLAIN and dictionary
+// encodings only, so Spark 3.2 and fastparquet read it (decision 0037).
 type Sample struct {
-	SeriesID int64     `parquet:"series_id,delta"`
-	TS       time.Time `parquet:"ts,timestamp(millisecond),delta"`
-	Value    float64   `parquet:"value,split"`
+	SeriesID int64     `parquet:"series_id,dict"`
+	TS       time.Time `parquet:"ts,timestamp(millisecond)"`
+	Value    float64   `parquet:"value"`
 	Stale    bool      `parquet:"stale"`
 }
 

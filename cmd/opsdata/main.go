@@ -46,6 +46,7 @@ func newApp() *cli.App {
 			demoCommand(),
 			exportCommand(),
 			rawCommand(),
+			commitCommand(),
 			checkCommand(),
 			inspectCommand(),
 			lsCommand(),

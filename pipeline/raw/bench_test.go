@@ -54,7 +54,7 @@ func benchRawDay(b *testing.B, tsdbDir string, from, to time.Time) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		st, err = Write(context.Background(), q, Options{Selectors: all, From: from, To: to, Dir: out})
+		st, err = Write(context.Background(), q, Options{Selectors: all, From: from, To: to, Dir: out, Key: testKey})
 		q.Close()
 		db.Close()
 		if err != nil {

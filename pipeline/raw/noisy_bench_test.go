@@ -28,21 +28,45 @@ const (
 	noisyStep   = 15 * time.Second
 )
 
+// noisyDaysEnv makes the block longer (BenchmarkRawNoisyBlock2Days: memory
+// must stay flat in the block's size).
+const noisyDaysEnv = "OPSDATA_RAW_NOISY_DAYS"
+
+func noisyDays(t testing.TB) int {
+	switch d := os.Getenv(noisyDaysEnv); d {
+	case "", "1":
+		return 1
+	case "2":
+		return 2
+	default:
+		t.Fatalf("%s=%q: want 1 or 2", noisyDaysEnv, d)
+		return 0
+	}
+}
+
 // TestGenerateNoisyBlock writes the noisy block in a child process (see
-// BenchmarkRawNoisyBlock): real shapes, unlike the demo's smooth series —
-// counters with integer increments and occasional resets, scrape offsets
-// with a few ms of jitter; float gauges with noise in hundredths and byte
-// gauges on a random walk; mostly-constant up series; and
-// high-churn series that live an hour or two. Deterministic (fixed seed).
+// BenchmarkRawNoisyBlock), shaped like a real Prometheus's rather than the
+// demo's smooth series. Targets (job, instance) are scraped every 15 s at
+// their own offset, and every series of a target carries the scrape's
+// timestamp; most scrapes land exactly on the target's schedule (Prometheus
+// aligns timestamps within scrape.timestamp-tolerance, 2 ms), about one in
+// twelve is a few to tens of ms late. Per target: up (mostly 1), integer
+// counters whose increments are Poisson-like around a per-series rate (many
+// nearly idle) with an occasional reset, CPU-seconds counters in
+// hundredths, float gauges with noise (hundredths and full precision),
+// integral gauges (memory in pages on a random walk, small counts with
+// jitter), constant info gauges; and high-churn pod series that live one to
+// three hours. Deterministic (fixed seed).
 func TestGenerateNoisyBlock(t *testing.T) {
 	dir := os.Getenv(noisyGenEnv)
 	if dir == "" {
 		return
 	}
+	days := noisyDays(t)
 	tsdbDir := filepath.Join(dir, "tsdb")
 	// A block range far beyond the data: the head then takes the samples
 	// series by series (it only accepts samples within half a range of its
-	// newest one), and the one block written still spans just the day.
+	// newest one), and the one block written still spans just the range.
 	w, err := tsdb.NewBlockWriter(promslog.NewNopLogger(), tsdbDir, int64(100*365*24*time.Hour/time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -50,55 +74,83 @@ func TestGenerateNoisyBlock(t *testing.T) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(1, 2))
 	start := demo.DefaultStart.UnixMilli()
-	steps := int((24 * time.Hour) / noisyStep)
-	for s := 0; s < noisySeries; s++ {
-		app := w.Appender(ctx)
-		job, inst := fmt.Sprintf("job-%d", s%40), fmt.Sprintf("10.%d.%d.%d:9100", s/65536%256, s/256%256, s%256)
-		var lset labels.Labels
-		from, to := 0, steps
-		kind := s % 20
-		switch {
-		case kind < 8:
-			lset = labels.FromStrings("__name__", fmt.Sprintf("http_requests_total_%d", s%97), "job", job, "instance", inst, "code", []string{"200", "404", "500"}[s%3])
-		case kind < 16:
-			lset = labels.FromStrings("__name__", fmt.Sprintf("node_load_%d", s%89), "job", job, "instance", inst)
-		case kind < 19:
-			lset = labels.FromStrings("__name__", "up", "job", job, "instance", inst)
-		default: // churn: a pod that lives one to three hours
-			from = r.IntN(steps - 720)
-			to = from + 240 + r.IntN(480)
-			lset = labels.FromStrings("__name__", "container_cpu_seconds_total", "job", job, "pod", fmt.Sprintf("web-%x", r.Uint64()))
+	steps := days * int((24*time.Hour)/noisyStep)
+	step := noisyStep.Milliseconds()
+	ts := make([]int64, steps)
+	n := 0
+	add := func(lset labels.Labels, from, to int, val func(i int) float64) {
+		if n == noisySeries {
+			return
 		}
+		app := w.Appender(ctx)
 		var ref storage.SeriesRef
-		v, base := 0.0, 10+r.Float64()*100
 		for i := from; i < to; i++ {
-			// A target is scraped at its own offset, a few ms late or early.
-			ts := start + int64(i)*noisyStep.Milliseconds() + int64(s%1000) + int64(r.IntN(9)) - 4
-			switch {
-			case kind < 8 || kind == 19:
-				if r.IntN(20000) == 0 {
-					v = 0 // restart
-				} else {
-					v += float64(r.IntN(50))
-				}
-			case kind < 16:
-				if s%2 == 0 { // a float gauge (a load, a ratio) in hundredths
-					v = math.Round((base+5*math.Sin(float64(i)/300)+r.NormFloat64()*0.37)*100) / 100
-				} else { // a byte gauge (memory) on a random walk
-					v = math.Max(0, math.Round(base*1e6+v+r.NormFloat64()*4096))
-				}
-			default:
-				v = 1
-				if r.IntN(3000) == 0 {
-					v = 0
-				}
-			}
-			if ref, err = app.Append(ref, lset, ts, v); err != nil {
+			if ref, err = app.Append(ref, lset, ts[i], val(i)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if err := app.Commit(); err != nil {
 			t.Fatal(err)
+		}
+		n++
+	}
+	for tg := 0; n < noisySeries; tg++ {
+		job := noisyJobs[tg%len(noisyJobs)]
+		inst := fmt.Sprintf("10.%d.%d.%d:9100", tg/65536%256, tg/256%256, tg%256)
+		offset := r.Int64N(step)
+		for i := range ts {
+			ts[i] = start + offset + int64(i)*step
+			if r.IntN(12) == 0 { // a late scrape
+				ts[i] += 3 + r.Int64N(40)
+			}
+		}
+		target := func(name string, kv ...string) labels.Labels {
+			return labels.FromStrings(append([]string{"__name__", name, "job", job, "instance", inst}, kv...)...)
+		}
+		add(target("up"), 0, steps, func(int) float64 {
+			if r.IntN(5000) == 0 {
+				return 0
+			}
+			return 1
+		})
+		for _, c := range []string{"200", "201", "204", "301", "400", "401", "403", "404", "429", "500", "502", "503"} {
+			for _, h := range []string{"/api", "/login"} {
+				lambda := math.Exp(r.Float64()*11 - 8) // 0.0003 … 20 per second: many nearly idle
+				add(target("http_requests_total", "code", c, "handler", h), 0, steps, counter(r, lambda*15, 1))
+			}
+		}
+		for cpu := range 1 {
+			for _, mode := range []string{"user", "system", "idle", "iowait"} {
+				util := r.Float64()
+				add(target("node_cpu_seconds_total", "cpu", fmt.Sprint(cpu), "mode", mode), 0, steps, counter(r, util*15*100, 0.01))
+			}
+		}
+		for _, g := range []string{"node_load1", "node_load5"} {
+			add(target(g), 0, steps, gaugeHundredths(r, 0.5+r.Float64()*4, 0.2))
+		}
+		add(target("node_hwmon_temp_celsius", "sensor", "temp1"), 0, steps, gaugeHundredths(r, 40+r.Float64()*20, 0.5))
+		add(target("go_gc_duration_seconds", "quantile", "0.5"), 0, steps, func(int) float64 { return 1e-4 * (1 + r.ExpFloat64()) })
+		mem := float64(r.IntN(1<<20)) * 4096
+		add(target("node_memory_Active_bytes"), 0, steps, func(int) float64 {
+			if r.IntN(3) == 0 {
+				mem = math.Max(0, mem+float64(r.IntN(513)-256)*4096)
+			}
+			return mem
+		})
+		gor := 20 + r.IntN(200)
+		add(target("go_goroutines"), 0, steps, func(int) float64 { return float64(gor + r.IntN(7) - 3) })
+		add(target("process_open_fds"), 0, steps, func(int) float64 { return float64(gor/2 + r.IntN(3)) })
+		add(target("node_uname_info", "release", "6.1.0"), 0, steps, func(int) float64 { return 1 })
+		add(target("machine_cpu_cores"), 0, steps, func(int) float64 { return 8 })
+		// Churn: pods of this target's node that live one to three hours.
+		for range 1 {
+			from := r.IntN(steps - 720)
+			to := from + 240 + r.IntN(480)
+			pod := fmt.Sprintf("web-%08x-%05x", r.Uint32(), r.IntN(1<<20))
+			add(target("container_cpu_usage_seconds_total", "pod", pod), from, to, counter(r, 15*r.Float64()*100, 0.01))
+			add(target("container_memory_working_set_bytes", "pod", pod), from, to, func(int) float64 {
+				return float64(r.IntN(1<<16)+1<<16) * 4096
+			})
 		}
 	}
 	if _, err := w.Flush(ctx); err != nil {
@@ -112,12 +164,45 @@ func TestGenerateNoisyBlock(t *testing.T) {
 	}
 }
 
+var noisyJobs = []string{"node", "api", "web", "db", "cache", "queue", "auth", "search"}
+
+// counter is a counter whose increment per scrape is Poisson-like with
+// mean mean (in units of unit), resetting to 0 about once a day.
+func counter(r *rand.Rand, mean, unit float64) func(int) float64 {
+	var v float64
+	return func(int) float64 {
+		if r.IntN(5760) == 0 {
+			v = 0
+			return v
+		}
+		inc := math.Round(mean + math.Sqrt(mean)*r.NormFloat64())
+		v += math.Max(0, inc)
+		return math.Round(v) * unit
+	}
+}
+
+// gaugeHundredths is a gauge around base, slowly varying, with noise of
+// standard deviation sd, reported in hundredths.
+func gaugeHundredths(r *rand.Rand, base, sd float64) func(int) float64 {
+	phase := r.Float64() * 6
+	return func(i int) float64 {
+		return math.Round((base*(1+0.3*math.Sin(float64(i)/900+phase))+sd*r.NormFloat64())*100) / 100
+	}
+}
+
 // BenchmarkRawNoisyBlock: the raw export's read-and-write path (TSDB →
 // samples and raw_series tables) over the noisy 10k-series day, the block
 // the guide's reference converter figures are for. Reports samples/s,
 // bytes/sample of the samples table against the block's own, and peak RSS.
-func BenchmarkRawNoisyBlock(b *testing.B) {
-	cache := benchutil.ChildFixture(b, "opsdata-bench-raw-noisy-10k", "done", "TestGenerateNoisyBlock", noisyGenEnv)
+func BenchmarkRawNoisyBlock(b *testing.B) { benchNoisy(b, 1) }
+
+// BenchmarkRawNoisyBlock2Days: the same 10k series over two days (twice
+// the samples): peak RSS must not grow with the block.
+func BenchmarkRawNoisyBlock2Days(b *testing.B) { benchNoisy(b, 2) }
+
+func benchNoisy(b *testing.B, days int) {
+	b.Setenv(noisyDaysEnv, fmt.Sprint(days))
+	cache := benchutil.ChildFixture(b, fmt.Sprintf("opsdata-bench-raw-noisy-v2-10k-%dd", days), "done", "TestGenerateNoisyBlock", noisyGenEnv)
 	// A minute on each side: the scrape offsets put samples past midnight.
-	benchRawDay(b, filepath.Join(cache, "tsdb"), demo.DefaultStart.Add(-time.Minute), demo.DefaultStart.Add(24*time.Hour+time.Minute))
+	benchRawDay(b, filepath.Join(cache, "tsdb"), demo.DefaultStart.Add(-time.Minute), demo.DefaultStart.Add(time.Duration(days)*24*time.Hour+time.Minute))
 }

@@ -10,10 +10,14 @@ package raw
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -33,9 +37,17 @@ import (
 var ErrNativeHistogram = errors.New("native histogram samples are not supported by the raw export; exclude the series with --match (e.g. {__name__!=\"...\"})")
 
 // batchRows bounds the rows buffered before they are handed to the
-// Parquet writer (which itself flushes a row group every
-// write.MaxRowsPerRowGroup rows).
+// Parquet writer.
 const batchRows = 8192
+
+// DefaultBuckets is the number of hash buckets the series are split into
+// when Options.Buckets is 0: the number of samples files per day and of
+// raw_series files, the same however many shards write them
+// (docs/decisions/0036-sharded-raw-export.md).
+const DefaultBuckets = 16
+
+// MaxBuckets bounds Options.Buckets (file names have five digits).
+const MaxBuckets = 4096
 
 // Options says what to export and where.
 type Options struct {
@@ -44,8 +56,20 @@ type Options struct {
 	From, To  time.Time // [From, To), UTC
 	Dir       string    // staging directory; tables go under it
 	// Labels anonymizes a series' labels (without __name__) for raw_series;
-	// nil keeps them as they are.
+	// nil keeps them as they are. It is called once for every selected
+	// series, in every shard (so each shard's anonymizer learns, and its
+	// gate searches for, every raw value a single process would).
 	Labels func(labels.Labels) labels.Labels
+	// Key keys the hash that assigns scrape targets to buckets and orders
+	// them (the anonymization key): unkeyed, the bucket of a series and the
+	// order of targets would let anyone test guesses of raw label values.
+	Key []byte
+	// Buckets is the number of hash buckets (0: DefaultBuckets). It fixes
+	// the published layout: part-BBBBB.parquet is bucket B.
+	Buckets int
+	// Shard and Shards select the buckets this run writes: those with
+	// bucket % Shards == Shard. Shards 0 means 1 (every bucket).
+	Shard, Shards int
 }
 
 // Stats counts what was written.
@@ -55,13 +79,21 @@ type Stats struct {
 }
 
 // Write exports every sample of the selected series in [o.From, o.To) from
-// q, one UTC day per partition, series in label order within a day. Series
-// ids number series by first appearance (days in order), so the same input
-// gives the same bytes.
+// q. The series are grouped by scrape target (job, instance), the targets
+// assigned to o.Buckets buckets by a keyed hash; each bucket of each UTC
+// day is one samples file (samples/date=D/part-BBBBB.parquet), each
+// bucket's series one raw_series file. Within a file, targets come in
+// keyed-hash order and a target's series in label order, each series'
+// samples in time order: series of one target share their scrape
+// timestamps, so the ts column compresses to almost nothing. Series ids
+// number the series in that order over the whole range, so ids, files and
+// bytes depend only on the input, the key and Buckets — not on the shards.
 //
-// Decoding (this goroutine) and Parquet encoding and compression (a second
-// goroutine) overlap: batches of batchRows samples go from one to the other
-// through a fixed pool of buffers, so memory stays bounded.
+// A first pass lists every selected series (labels only; the TSDB reads
+// no chunk) and anonymizes its labels; the second reads the samples of the
+// shard's buckets one target at a time. Decoding (this goroutine) and
+// Parquet encoding (a second one) overlap through a fixed pool of buffers,
+// so memory stays flat in the number of samples.
 func Write(ctx context.Context, q storage.Querier, o Options) (Stats, error) {
 	var st Stats
 	if len(o.Selectors) == 0 {
@@ -70,15 +102,44 @@ func Write(ctx context.Context, q storage.Querier, o Options) (Stats, error) {
 	if !o.To.After(o.From) {
 		return st, fmt.Errorf("raw: empty range %s..%s", o.From.UTC().Format(time.RFC3339), o.To.UTC().Format(time.RFC3339))
 	}
+	if len(o.Key) == 0 {
+		return st, errors.New("raw: no key for the bucket hash (the anonymization key)")
+	}
+	if o.Buckets == 0 {
+		o.Buckets = DefaultBuckets
+	}
+	if o.Shards == 0 {
+		o.Shards = 1
+	}
+	if o.Buckets < 1 || o.Buckets > MaxBuckets {
+		return st, fmt.Errorf("raw: %d buckets: want 1 to %d", o.Buckets, MaxBuckets)
+	}
+	if o.Shard < 0 || o.Shard >= o.Shards {
+		return st, fmt.Errorf("raw: shard %d of %d: want 0 <= shard < shards", o.Shard, o.Shards)
+	}
+	p, err := listSeries(ctx, q, o, true)
+	if err != nil {
+		return st, err
+	}
+	for b, rows := range p.series {
+		if len(rows) == 0 {
+			continue
+		}
+		if _, err := write.Table(o.Dir, write.PartPath(schemas.TableRawSeries, "", b), rows, "series_id"); err != nil {
+			return st, err
+		}
+		st.Series += int64(len(rows))
+		st.Files++
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w := newDayWriter(o.Dir, cancel)
+	w := newFileWriter(o.Dir, cancel)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		w.run()
 	}()
-	series, err := decode(ctx, q, o, w, &st)
+	err = decode(ctx, q, o, p, w, &st)
 	close(w.work)
 	<-done
 	if w.err != nil {
@@ -87,93 +148,221 @@ func Write(ctx context.Context, q storage.Querier, o Options) (Stats, error) {
 	if err != nil {
 		return st, err
 	}
-	st.Files = w.files
-	st.Series = int64(len(series))
-	if len(series) > 0 {
-		if _, err := write.Table(o.Dir, write.PartPath(schemas.TableRawSeries, "", 0), series, "series_id"); err != nil {
-			return st, err
-		}
-		st.Files++
-	}
+	st.Files += w.files
 	return st, nil
 }
 
-// decode reads the selected series day by day and hands their samples to
-// w in batches; it returns the raw_series rows.
-func decode(ctx context.Context, q storage.Querier, o Options, w *dayWriter, st *Stats) ([]schemas.RawSeries, error) {
-	ids := map[string]int64{}
-	var series []schemas.RawSeries
+// target is one scrape target's series (the same job and instance).
+type target struct {
+	job, instance string
+	hash          uint64 // keyed
+	bucket        int
+	n             int      // series in the whole range
+	firstID       int64    // id of its first series
+	seriesHash    []uint64 // own buckets only: lset.Hash() in label order
+}
+
+// plan is what the first pass learned.
+type plan struct {
+	targets []*target // in file order: bucket, then keyed hash
+	series  [][]schemas.RawSeries
+}
+
+// targetHash is the keyed hash of a scrape target.
+func targetHash(key []byte, job, instance string) uint64 {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte("opsdata/raw-target/v1\x00"))
+	h.Write([]byte(job))
+	h.Write([]byte{0})
+	h.Write([]byte(instance))
+	return binary.BigEndian.Uint64(h.Sum(nil))
+}
+
+func selectAll(ctx context.Context, q storage.Querier, sel [][]*labels.Matcher, hints *storage.SelectHints, extra ...*labels.Matcher) storage.SeriesSet {
+	sets := make([]storage.SeriesSet, 0, len(sel))
+	for _, ms := range sel {
+		sets = append(sets, q.Select(ctx, true, hints, append(append([]*labels.Matcher(nil), ms...), extra...)...))
+	}
+	return storage.NewMergeSeriesSet(sets, 0, storage.ChainedSeriesMerge)
+}
+
+// Learn runs Write's first pass only: it lists every selected series
+// (labels only) and anonymizes its labels with o.Labels, exactly as Write
+// does, and returns how many there are. A commit of shards uses it to give
+// its anonymizer the state (counts, learned raw values for the gate) a
+// single process would have.
+func Learn(ctx context.Context, q storage.Querier, o Options) (int64, error) {
+	if o.Buckets == 0 {
+		o.Buckets = DefaultBuckets
+	}
+	if len(o.Key) == 0 || o.Buckets < 1 || o.Buckets > MaxBuckets {
+		return 0, fmt.Errorf("raw: learn: need a key and 1 to %d buckets", MaxBuckets)
+	}
+	p, err := listSeries(ctx, q, o, false)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, t := range p.targets {
+		n += int64(t.n)
+	}
+	return n, nil
+}
+
+// listSeries is the first pass: every selected series' labels over the
+// whole range, anonymized, grouped by target; with keep, the shard's own
+// series are kept for the second pass and raw_series.
+func listSeries(ctx context.Context, q storage.Querier, o Options, keep bool) (*plan, error) {
+	byKey := map[[2]string]*target{}
+	var targets []*target
+	type pending struct {
+		t   *target
+		i   int
+		row schemas.RawSeries
+	}
+	var rows []pending
+	set := selectAll(ctx, q, o.Selectors, &storage.SelectHints{Start: o.From.UnixMilli(), End: o.To.UnixMilli() - 1, Func: "series"})
+	for set.Next() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		lset := set.At().Labels()
+		k := [2]string{lset.Get("job"), lset.Get("instance")}
+		t := byKey[k]
+		if t == nil {
+			h := targetHash(o.Key, k[0], k[1])
+			t = &target{job: k[0], instance: k[1], hash: h, bucket: int(h % uint64(o.Buckets))}
+			byKey[k] = t
+			targets = append(targets, t)
+		}
+		row, err := seriesRow(lset, o.Labels)
+		if err != nil {
+			return nil, err
+		}
+		if keep && t.bucket%o.Shards == o.Shard {
+			t.seriesHash = append(t.seriesHash, lset.Hash())
+			rows = append(rows, pending{t, t.n, row})
+		}
+		t.n++
+	}
+	if err := set.Err(); err != nil {
+		return nil, fmt.Errorf("raw: list series: %w", err)
+	}
+	sort.Slice(targets, func(i, j int) bool {
+		a, b := targets[i], targets[j]
+		if a.bucket != b.bucket {
+			return a.bucket < b.bucket
+		}
+		if a.hash != b.hash {
+			return a.hash < b.hash
+		}
+		if a.job != b.job {
+			return a.job < b.job
+		}
+		return a.instance < b.instance
+	})
+	var id int64
+	for _, t := range targets {
+		t.firstID = id
+		id += int64(t.n)
+	}
+	p := &plan{targets: targets, series: make([][]schemas.RawSeries, o.Buckets)}
+	for _, r := range rows {
+		r.row.SeriesID = r.t.firstID + int64(r.i)
+		p.series[r.t.bucket] = append(p.series[r.t.bucket], r.row)
+	}
+	for _, s := range p.series {
+		sort.Slice(s, func(i, j int) bool { return s[i].SeriesID < s[j].SeriesID })
+	}
+	return p, nil
+}
+
+// decode reads the samples of the shard's buckets day by day, target by
+// target, and hands them to w in batches, one file per bucket and day.
+func decode(ctx context.Context, q storage.Querier, o Options, p *plan, w *fileWriter, st *Stats) error {
 	from, to := o.From.UnixMilli(), o.To.UnixMilli()
 	const dayMs = int64(24 * time.Hour / time.Millisecond)
 	var it chunkenc.Iterator
 	for dayStart := from - ((from%dayMs)+dayMs)%dayMs; dayStart < to; dayStart += dayMs {
 		lo, hi := max(from, dayStart), min(to, dayStart+dayMs) // [lo, hi)
 		date := pipeline.Date(time.UnixMilli(dayStart).UTC())
-		buf, err := w.get(ctx)
-		if err != nil {
-			return nil, err
-		}
 		hints := &storage.SelectHints{Start: lo, End: hi - 1}
-		sets := make([]storage.SeriesSet, 0, len(o.Selectors))
-		for _, ms := range o.Selectors {
-			sets = append(sets, q.Select(ctx, true, hints, ms...))
-		}
-		set := storage.NewMergeSeriesSet(sets, 0, storage.ChainedSeriesMerge)
-		for set.Next() {
-			if err := ctx.Err(); err != nil {
-				return nil, err
+		for i := 0; i < len(p.targets); {
+			b := p.targets[i].bucket
+			j := i
+			for j < len(p.targets) && p.targets[j].bucket == b {
+				j++
 			}
-			s := set.At()
-			lset := s.Labels()
-			key := string(lset.Bytes(nil))
-			id, ok := ids[key]
-			if !ok {
-				id = int64(len(ids))
-				ids[key] = id
-				row, err := seriesRow(id, lset, o.Labels)
-				if err != nil {
-					return nil, err
-				}
-				series = append(series, row)
+			if b%o.Shards != o.Shard {
+				i = j
+				continue
 			}
-			it = s.Iterator(it)
-			for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
-				if vt != chunkenc.ValFloat {
-					return nil, fmt.Errorf("raw: series %s: %w", lset, ErrNativeHistogram)
-				}
-				t, v := it.At()
-				if t < lo || t >= hi {
-					continue
-				}
-				stale := value.IsStaleNaN(v)
-				if stale {
-					st.Stale++
-					v = math.NaN()
-				}
-				buf = append(buf, schemas.Sample{SeriesID: id, TS: time.UnixMilli(t).UTC(), Value: v, Stale: stale})
-				st.Samples++
-				if len(buf) == batchRows {
-					w.work <- batch{date: date, rows: buf}
-					if buf, err = w.get(ctx); err != nil {
-						return nil, err
+			rel := write.PartPath(schemas.TableSamples, date, b)
+			buf, err := w.get(ctx)
+			if err != nil {
+				return err
+			}
+			for _, t := range p.targets[i:j] {
+				set := selectAll(ctx, q, o.Selectors, hints,
+					labels.MustNewMatcher(labels.MatchEqual, "job", t.job),
+					labels.MustNewMatcher(labels.MatchEqual, "instance", t.instance))
+				next := 0 // index into t.seriesHash: day's series are a subsequence
+				for set.Next() {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+					s := set.At()
+					lset := s.Labels()
+					h := lset.Hash()
+					for next < len(t.seriesHash) && t.seriesHash[next] != h {
+						next++
+					}
+					if next == len(t.seriesHash) {
+						return fmt.Errorf("raw: series %s of %s was not listed in the first pass (did the source change during the export?)", lset, date)
+					}
+					id := t.firstID + int64(next)
+					next++
+					it = s.Iterator(it)
+					for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+						if vt != chunkenc.ValFloat {
+							return fmt.Errorf("raw: series %s: %w", lset, ErrNativeHistogram)
+						}
+						ts, v := it.At()
+						if ts < lo || ts >= hi {
+							continue
+						}
+						stale := value.IsStaleNaN(v)
+						if stale {
+							st.Stale++
+							v = math.NaN()
+						}
+						buf = append(buf, schemas.Sample{SeriesID: id, TS: time.UnixMilli(ts).UTC(), Value: v, Stale: stale})
+						st.Samples++
+						if len(buf) == batchRows {
+							w.work <- batch{rel: rel, rows: buf}
+							if buf, err = w.get(ctx); err != nil {
+								return err
+							}
+						}
+					}
+					if err := it.Err(); err != nil {
+						return fmt.Errorf("raw: read series %s: %w", lset, err)
 					}
 				}
+				if err := set.Err(); err != nil {
+					return fmt.Errorf("raw: select %s: %w", date, err)
+				}
 			}
-			if err := it.Err(); err != nil {
-				return nil, fmt.Errorf("raw: read series %s: %w", lset, err)
-			}
+			w.work <- batch{rel: rel, rows: buf, end: true}
+			i = j
 		}
-		if err := set.Err(); err != nil {
-			return nil, fmt.Errorf("raw: select %s: %w", date, err)
-		}
-		w.work <- batch{date: date, rows: buf, end: true}
 	}
-	return series, nil
+	return nil
 }
 
-// batch is a run of one day's samples; end closes the day's file.
+// batch is a run of one file's samples; end closes the file.
 type batch struct {
-	date string
+	rel  string
 	rows []schemas.Sample
 	end  bool
 }
@@ -182,8 +371,8 @@ type batch struct {
 // the writer (bounded memory: buffers × batchRows samples).
 const buffers = 4
 
-// dayWriter writes the batches it receives into one samples file per day.
-type dayWriter struct {
+// fileWriter writes the batches it receives into their samples files.
+type fileWriter struct {
 	dir   string
 	work  chan batch
 	free  chan []schemas.Sample
@@ -193,8 +382,8 @@ type dayWriter struct {
 	stop context.CancelFunc
 }
 
-func newDayWriter(dir string, stop context.CancelFunc) *dayWriter {
-	w := &dayWriter{dir: dir, stop: stop, work: make(chan batch, buffers), free: make(chan []schemas.Sample, buffers)}
+func newFileWriter(dir string, stop context.CancelFunc) *fileWriter {
+	w := &fileWriter{dir: dir, stop: stop, work: make(chan batch, buffers), free: make(chan []schemas.Sample, buffers)}
 	for range buffers {
 		w.free <- make([]schemas.Sample, 0, batchRows)
 	}
@@ -202,7 +391,7 @@ func newDayWriter(dir string, stop context.CancelFunc) *dayWriter {
 }
 
 // get is an empty buffer, once the writer has returned one.
-func (w *dayWriter) get(ctx context.Context) ([]schemas.Sample, error) {
+func (w *fileWriter) get(ctx context.Context) ([]schemas.Sample, error) {
 	select {
 	case b := <-w.free:
 		return b[:0], nil
@@ -211,18 +400,30 @@ func (w *dayWriter) get(ctx context.Context) ([]schemas.Sample, error) {
 	}
 }
 
-// samplesOptions tune the samples files: the fastest zstd level (the
-// delta-encoded columns are already small; see docs/benchmarks-notes.md).
-var samplesOptions = []parquet.WriterOption{parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest})}
+// samplesOptions tune the samples files (decision 0037): PLAIN and
+// dictionary encodings only, like every other table (decision 0028), so
+// the ts column's cost is zstd finding a series' timestamps in the
+// previous series of its target: a page holds a whole row group's column
+// (1 MiB pages hold a row group's ts column) so that the previous series
+// is in the same page.
+var samplesOptions = []parquet.WriterOption{
+	parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+	parquet.MaxRowsPerRowGroup(samplesRowGroup),
+	parquet.PageBufferSize(1 << 20),
+}
 
-// run writes until work is closed; a day's file is moved into place only
-// when its end arrives, so a failed export leaves no finished file.
-func (w *dayWriter) run() {
+// samplesRowGroup is the rows of a samples row group: about 22 series-days
+// at 15 s.
+const samplesRowGroup = 128 * 1024
+
+// run writes until work is closed; a file is moved into place only when
+// its end arrives, so a failed export leaves no finished file.
+func (w *fileWriter) run() {
 	var f *write.File[schemas.Sample]
 	for b := range w.work {
 		if w.err == nil && len(b.rows) > 0 {
 			if f == nil {
-				f, w.err = write.CreateWith[schemas.Sample](w.dir, write.PartPath(schemas.TableSamples, b.date, 0), samplesOptions)
+				f, w.err = write.CreateWith[schemas.Sample](w.dir, b.rel, samplesOptions)
 			}
 			if w.err == nil {
 				w.err = f.Write(b.rows)
@@ -240,11 +441,11 @@ func (w *dayWriter) run() {
 		}
 	}
 	if f != nil {
-		f.Abort() // the decoder stopped mid-day
+		f.Abort() // the decoder stopped mid-file
 	}
 }
 
-func seriesRow(id int64, lset labels.Labels, anon func(labels.Labels) labels.Labels) (schemas.RawSeries, error) {
+func seriesRow(lset labels.Labels, anon func(labels.Labels) labels.Labels) (schemas.RawSeries, error) {
 	name := lset.Get(labels.MetricName)
 	rest := labels.NewBuilder(lset).Del(labels.MetricName).Labels()
 	if anon != nil {
@@ -254,5 +455,5 @@ func seriesRow(id int64, lset labels.Labels, anon func(labels.Labels) labels.Lab
 	if err != nil {
 		return schemas.RawSeries{}, fmt.Errorf("raw: labels of %s: %w", lset, err)
 	}
-	return schemas.RawSeries{SeriesID: id, Metric: name, Labels: string(b)}, nil
+	return schemas.RawSeries{Metric: name, Labels: string(b)}, nil
 }

@@ -2,7 +2,11 @@ package raw
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -30,9 +34,10 @@ func TestMain(m *testing.M) {
 }
 
 var (
-	from = demo.DefaultStart
-	to   = from.Add(3 * time.Hour)
-	all  = [][]*labels.Matcher{{labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+")}}
+	from    = demo.DefaultStart
+	to      = from.Add(3 * time.Hour)
+	testKey = []byte("0123456789abcdef0123456789abcdef")
+	all     = [][]*labels.Matcher{{labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+")}}
 )
 
 type sample struct {
@@ -73,9 +78,14 @@ func sourceSamples(t *testing.T, dir string) map[string][]sample {
 // readBack reads the written tables into series label string → samples.
 func readBack(t *testing.T, dir string) map[string][]sample {
 	t.Helper()
-	series, err := parquet.ReadFile[schemas.RawSeries](filepath.Join(dir, "raw_series", "part-00000.parquet"))
-	if err != nil {
-		t.Fatal(err)
+	parts, _ := filepath.Glob(filepath.Join(dir, "raw_series", "*.parquet"))
+	var series []schemas.RawSeries
+	for _, p := range parts {
+		s, err := parquet.ReadFile[schemas.RawSeries](p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		series = append(series, s...)
 	}
 	names := map[int64]string{}
 	for _, s := range series {
@@ -138,7 +148,7 @@ func exportTSDB(t *testing.T, tsdbDir string) (string, Stats) {
 	}
 	defer q.Close()
 	out := t.TempDir()
-	st, err := Write(context.Background(), q, Options{Selectors: all, From: from, To: to, Dir: out})
+	st, err := Write(context.Background(), q, Options{Selectors: all, From: from, To: to, Dir: out, Key: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,18 +193,38 @@ func TestRemoteReadEqualsTSDB(t *testing.T) {
 	}
 	defer q.Close()
 	live := t.TempDir()
-	st, err := Write(context.Background(), q, Options{Selectors: all, From: from, To: to, Dir: live})
+	st, err := Write(context.Background(), q, Options{Selectors: all, From: from, To: to, Dir: live, Key: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, rel := range []string{"raw_series/part-00000.parquet", "samples/date=2026-01-05/part-00000.parquet"} {
-		a, _ := os.ReadFile(filepath.Join(emb, rel))
-		b, _ := os.ReadFile(filepath.Join(live, rel))
-		if len(a) == 0 || string(a) != string(b) {
-			t.Errorf("%s: remote read (%d bytes) differs from the TSDB path (%d bytes)", rel, len(b), len(a))
-		}
+	a, b := dirSums(t, emb), dirSums(t, live)
+	if len(a) == 0 || !maps.Equal(a, b) {
+		t.Errorf("remote read wrote %v, the TSDB path %v", b, a)
 	}
 	t.Logf("remote read: %d series, %d samples, byte-identical", st.Series, st.Samples)
+}
+
+// dirSums is every file under dir (slash path) → its sha256.
+func dirSums(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		sum := sha256.Sum256(b)
+		out[filepath.ToSlash(rel)] = hex.EncodeToString(sum[:])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

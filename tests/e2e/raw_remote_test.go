@@ -28,7 +28,7 @@ func TestRawRemoteReadEqualsTSDB(t *testing.T) {
 	export := func(source string) (dir string) {
 		t.Helper()
 		out := t.TempDir()
-		stdout, stderr, err := runBin(bin, "raw", "--spec", spec, "--source", source, "--match", match,
+		stdout, stderr, err := runBin(bin, "raw", "--buckets", "1", "--spec", spec, "--source", source, "--match", match,
 			"--from", from, "--to", to, "--version", "v", "--output", "file://"+out)
 		if err != nil {
 			t.Fatalf("opsdata raw --source %s: %v\nstdout:\n%s\nstderr:\n%s\nserver log: %s", source, err, stdout, stderr, srv.Log)

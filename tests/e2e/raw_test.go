@@ -115,7 +115,7 @@ func TestRawExportEqualsTSDB(t *testing.T) {
 	from := s.Range.From.Add(21 * time.Hour) // 21:00-03:00 crosses midnight: two date partitions
 	to := from.Add(6 * time.Hour)
 	out := t.TempDir()
-	stdout, stderr, err := run(t, e, "raw", "--spec", e.spec, "--match", "http_requests_total",
+	stdout, stderr, err := run(t, e, "raw", "--buckets", "1", "--spec", e.spec, "--match", "http_requests_total",
 		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--version", "subset", "--output", "file://"+out)
 	if err != nil {
 		t.Fatalf("opsdata raw: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
