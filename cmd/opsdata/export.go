@@ -45,10 +45,19 @@ func parseTime(flag, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
+	// today and yesterday are UTC midnights by the clock: a scheduled run's
+	// shards and its commit name the same day without a date in their args.
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	switch s {
+	case "today":
+		return today, nil
+	case "yesterday":
+		return today.Add(-24 * time.Hour), nil
+	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%s %q: use RFC 3339 (2026-01-05T00:00:00Z) or a UTC date (2026-01-05)", flag, s)
+	return time.Time{}, fmt.Errorf("%s %q: use RFC 3339 (2026-01-05T00:00:00Z), a UTC date (2026-01-05), today or yesterday", flag, s)
 }

@@ -86,39 +86,56 @@ then publishes the version with the usual protocol (manifest last, catalog and
 latest after) and removes the staging prefix. Give it the same spec, range,
 --match, --version and --buckets as the shards.
 Exit codes: 0 published, 3 already published (nothing to do), 5 shards
-incomplete (the missing ones are named), 1 failed.`,
+incomplete (the missing ones are named), 1 failed. --exit-zero-unless-failed
+turns 3 and 5 into 0, for a commit run after each shard of a Kubernetes
+Indexed Job: only the last shard's commit publishes, and the others must not
+count as failed pods.`,
 		Flags: runFlags(
 			"output URL the shards staged to (file://DIR or s3://BUCKET/PREFIX); overrides the spec",
 			"s3:// only: let anyone read the dataset's prefix without credentials",
 			[]cli.Flag{&cli.StringSliceFlag{Name: "match", Usage: "the shards' series `SELECTOR`s"}},
-			append([]cli.Flag{&cli.StringFlag{Name: "source", Usage: "as for raw"}}, shardFlags(false)...)),
+			append([]cli.Flag{&cli.StringFlag{Name: "source", Usage: "as for raw"},
+				&cli.BoolFlag{Name: "exit-zero-unless-failed", Usage: "exit 0 when already published (3) or shards are incomplete (5); say so on stdout"}}, shardFlags(false)...)),
 		Action: func(c *cli.Context) error {
-			n := c.Int("shards")
-			if n < 1 || n > runner.MaxShards {
-				return &exitError{code: ExitFailed, err: fmt.Errorf("--shards %d: give the number of shards, 1 to %d", n, runner.MaxShards)}
+			err := commit(c)
+			var ee *exitError
+			if c.Bool("exit-zero-unless-failed") && errors.As(err, &ee) && (ee.code == ExitNothingToDo || ee.code == ExitShardsIncomplete) {
+				if ee.err != nil {
+					fmt.Fprintf(c.App.Writer, "not committed (exit %d mapped to 0): %v\n", ee.code, ee.err)
+				}
+				return nil
 			}
-			a, err := readRunArgs(c)
-			if err != nil {
-				return err
-			}
-			start := time.Now()
-			res, err := runner.RawCommit(c.Context, rawOptions(c, a, 0, n))
-			if errors.Is(err, runner.ErrShardsIncomplete) {
-				return &exitError{code: ExitShardsIncomplete, err: err}
-			}
-			if err != nil {
-				return err
-			}
-			if res.AlreadyPublished {
-				fmt.Fprintf(c.App.Writer, "%s/%s at %s is already published: nothing to do\n", res.Dataset, res.Version, res.Output)
-				return &exitError{code: ExitNothingToDo}
-			}
-			printReport(c.App.Writer, a.logger, false, res.Dataset, res.Version, res.Output, start, nil, nil)
-			fmt.Fprintf(c.App.Writer, "  %-10s %10d rows (%d staleness markers)\n", "samples", res.Stats.Samples, res.Stats.Stale)
-			fmt.Fprintf(c.App.Writer, "  %-10s %10d rows\n", "raw_series", res.Stats.Series)
-			return nil
+			return err
 		},
 	}
+}
+
+// commit is the commit command's action; its exit codes are the command's.
+func commit(c *cli.Context) error {
+	n := c.Int("shards")
+	if n < 1 || n > runner.MaxShards {
+		return &exitError{code: ExitFailed, err: fmt.Errorf("--shards %d: give the number of shards, 1 to %d", n, runner.MaxShards)}
+	}
+	a, err := readRunArgs(c)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	res, err := runner.RawCommit(c.Context, rawOptions(c, a, 0, n))
+	if errors.Is(err, runner.ErrShardsIncomplete) {
+		return &exitError{code: ExitShardsIncomplete, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	if res.AlreadyPublished {
+		fmt.Fprintf(c.App.Writer, "%s/%s at %s is already published: nothing to do\n", res.Dataset, res.Version, res.Output)
+		return &exitError{code: ExitNothingToDo}
+	}
+	printReport(c.App.Writer, a.logger, false, res.Dataset, res.Version, res.Output, start, nil, nil)
+	fmt.Fprintf(c.App.Writer, "  %-10s %10d rows (%d staleness markers)\n", "samples", res.Stats.Samples, res.Stats.Stale)
+	fmt.Fprintf(c.App.Writer, "  %-10s %10d rows\n", "raw_series", res.Stats.Series)
+	return nil
 }
 
 func shardFlags(withShard bool) []cli.Flag {

@@ -218,8 +218,8 @@ func TestShardedKubernetes(t *testing.T) {
 	}
 	var run corev1.ConfigMap
 	readStrict(t, "kubernetes/sharded/run-configmap.yaml", &run)
-	if run.Data["version"] == "" {
-		t.Error("run-configmap.yaml: no version")
+	if run.Data["from"] == "" || run.Data["to"] == "" {
+		t.Error("run-configmap.yaml: no from/to range")
 	}
 
 	var shards, commit batchv1.CronJob
@@ -275,8 +275,10 @@ func TestShardedKubernetes(t *testing.T) {
 	if len(cc) != 1 || cc[0].Args[0] != "commit" || flag(cc[0].Args, "--shards") != n {
 		t.Fatalf("the safety net must run commit --shards %s: %v", n, cc)
 	}
-	if flag(cc[0].Args, "--version") != flag(shard.Args, "--version") || flag(shard.Args, "--version") != flag(shardCommit.Args, "--version") {
-		t.Error("shards and commits must name the same version")
+	for _, f := range []string{"--from", "--to"} {
+		if flag(cc[0].Args, f) != flag(shard.Args, f) || flag(shard.Args, f) != flag(shardCommit.Args, f) || flag(shard.Args, f) == "" {
+			t.Errorf("shards and commits must name the same range (%s)", f)
+		}
 	}
 	after := cronMinutes(t, commit.Spec.Schedule) - cronMinutes(t, shards.Spec.Schedule)
 	if time.Duration(after)*time.Minute <= time.Duration(*js.ActiveDeadlineSeconds)*time.Second {
@@ -334,8 +336,8 @@ func TestShardedKubernetes(t *testing.T) {
 					}
 				}
 				for _, e := range c.Env {
-					if e.Name == "OPSDATA_VERSION" && (e.ValueFrom == nil || e.ValueFrom.ConfigMapKeyRef == nil || e.ValueFrom.ConfigMapKeyRef.Name != run.Name) {
-						t.Errorf("%s: OPSDATA_VERSION must come from ConfigMap %s", c.Name, run.Name)
+					if (e.Name == "OPSDATA_FROM" || e.Name == "OPSDATA_TO") && (e.ValueFrom == nil || e.ValueFrom.ConfigMapKeyRef == nil || e.ValueFrom.ConfigMapKeyRef.Name != run.Name) {
+						t.Errorf("%s: %s must come from ConfigMap %s", c.Name, e.Name, run.Name)
 					}
 				}
 			}
