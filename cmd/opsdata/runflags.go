@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -43,21 +44,12 @@ func printReport(w io.Writer, log *slog.Logger, already bool, dataset, version, 
 		fmt.Fprintf(w, "published %s/%s to %s\n", dataset, version, output)
 	}
 	log.Info("run finished", "dataset", dataset, "version", version, "duration", time.Since(start).Round(time.Millisecond))
-	for _, t := range sortedKeys(rows) {
+	for _, t := range slices.Sorted(maps.Keys(rows)) {
 		fmt.Fprintf(w, "  %-14s %10d rows\n", t, rows[t])
 	}
-	for _, input := range sortedKeys(problems) {
+	for _, input := range slices.Sorted(maps.Keys(problems)) {
 		fmt.Fprintf(w, "  malformed input %s: %d records skipped (see manifest.json bad_input)\n", input, problems[input].Count)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // runArgs is what the commands that publish a version (export, raw) read

@@ -9,10 +9,11 @@ package labeltest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -370,7 +371,7 @@ func (s *scenario) expect(line int, toks []string) error {
 		}
 		ent, rng := toks[2], toks[3]
 		if _, ok := s.labels[ent]; !ok {
-			return s.errf(line, "entity %q has no windows (known: %s)", ent, strings.Join(sortedKeys(s.labels), ", "))
+			return s.errf(line, "entity %q has no windows (known: %s)", ent, strings.Join(slices.Sorted(maps.Keys(s.labels)), ", "))
 		}
 		e := winExpect{line: line, entity: ent, desc: rng}
 		var err error
@@ -516,7 +517,7 @@ func (s *scenario) check() error {
 			s.mismatch(e.line, "%s%s", first, more)
 		}
 	}
-	for _, ent := range sortedKeys(covered) {
+	for _, ent := range slices.Sorted(maps.Keys(covered)) {
 		cov, labels := covered[ent], s.labels[ent]
 		for i, c := range cov {
 			if c {
@@ -737,15 +738,6 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -22,8 +22,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -251,7 +252,7 @@ func (r *run) run(ctx context.Context) error {
 		r.rep.Triggers = append(r.rep.Triggers, "new day "+d.Format(time.DateOnly))
 	}
 	if r.prev != nil && prevWM.After(r.start) {
-		for _, k := range sortedKeys(inputs) {
+		for _, k := range slices.Sorted(maps.Keys(inputs)) {
 			if r.prev.Inputs[k] != inputs[k] {
 				r.changedInputs = append(r.changedInputs, k)
 				r.rep.Triggers = append(r.rep.Triggers, "input "+k+" changed")
@@ -341,15 +342,6 @@ func (r *run) writeReport(ctx context.Context) error {
 		return fmt.Errorf("write run report %s: %w", k, err)
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // nextWatermark is where this run may move the watermark: to the last UTC

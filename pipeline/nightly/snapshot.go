@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -168,7 +170,7 @@ func (r *run) changelog(m *schemas.Manifest) *schemas.Changelog {
 	if r.prevM != nil {
 		cl.Previous = r.prevM.Version
 	}
-	for _, d := range sortedKeys(cur) {
+	for _, d := range slices.Sorted(maps.Keys(cur)) {
 		o, had := old[d]
 		if !had {
 			cl.Added = append(cl.Added, d)
@@ -251,7 +253,7 @@ func updateCurrent(ctx context.Context, bkt objstore.Bucket, ds, dir string, m *
 			return err
 		}
 	}
-	for _, p := range sortedKeys(old.Files) {
+	for _, p := range slices.Sorted(maps.Keys(old.Files)) {
 		if _, keep := idx.Files[p]; !keep {
 			if err := bkt.Delete(ctx, cdir+"/"+p); err != nil && !bkt.IsObjNotFoundErr(err) {
 				return err

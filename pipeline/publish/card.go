@@ -2,7 +2,8 @@ package publish
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,7 +156,7 @@ func renderCard(m *schemas.Manifest, tables []*tableInfo, files []schemas.File) 
 		p("No malformed input records were found.\n\n")
 	} else {
 		p("Malformed input records were skipped and counted (never silently dropped):\n\n| input | records | reasons |\n|---|---|---|\n")
-		for _, in := range sortedKeys(m.BadInput) {
+		for _, in := range slices.Sorted(maps.Keys(m.BadInput)) {
 			ip := m.BadInput[in]
 			p("| %s | %d | %s |\n", cell(in), ip.Count, cell(joinCounts(ip.Reasons)))
 		}
@@ -281,18 +282,9 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
-
 func joinCounts(m map[string]int64) string {
 	parts := make([]string, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -147,7 +149,7 @@ func RenderDatasetPage(cat *schemas.Catalog, manifests []*schemas.Manifest) ([]b
 			Anon:       joinCounts(m.Anonymization),
 			BibTeX:     schemas.RenderBibTeX(m),
 		}
-		for _, name := range sortedKeys(m.Tables) {
+		for _, name := range slices.Sorted(maps.Keys(m.Tables)) {
 			t := m.Tables[name]
 			pt := pageTable{Name: name, Description: schemas.TableDescriptions[name], Totals: t, Size: HumanBytes(t.Bytes), Schema: m.SchemaVersions[name]}
 			for _, c := range t.Columns {

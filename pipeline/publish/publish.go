@@ -176,7 +176,7 @@ func uploadVersion(ctx context.Context, bkt objstore.Bucket, vdir, dir string, m
 // file changed after Prepare is never published under the old checksum,
 // and the object is read back and checked after.
 func UploadFileVerified(ctx context.Context, bkt objstore.Bucket, k, local, sha string, size int64) error {
-	sum, n, err := hashLocal(local)
+	sum, n, err := FileSHA256(local)
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,8 @@ func verifyObject(ctx context.Context, bkt objstore.Bucket, k, sha string, size 
 	return nil
 }
 
-func hashLocal(p string) (string, int64, error) {
+// FileSHA256 is a local file's hex sha256 and size.
+func FileSHA256(p string) (string, int64, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", 0, err

@@ -3,8 +3,10 @@ package runner
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/opsdata/opsdata/pipeline/label"
@@ -77,7 +79,7 @@ func (e *export) reportGaps() []string {
 	if n := len(r.Conflicts.AlertWithoutTicket); n > 0 {
 		out = append(out, fmt.Sprintf("%d rule/alert incident(s) with no ticket: labelled from metrics alone, boundaries approximate", n))
 	}
-	for _, k := range sortedKeys(r.Warnings) {
+	for _, k := range slices.Sorted(maps.Keys(r.Warnings)) {
 		out = append(out, fmt.Sprintf("%d label interval(s) %s (see %s)", r.Warnings[k], strings.ReplaceAll(k, "_", " "), LabelReportFile))
 	}
 	return out

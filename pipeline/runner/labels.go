@@ -3,6 +3,8 @@ package runner
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -93,7 +95,7 @@ func (e *export) labelSummary() schemas.LabelSummary {
 	if open > 0 {
 		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d incident interval(s) have no known end (ticket still open): labelled until the end of the export", open))
 	}
-	for _, src := range sortedKeys(e.unknownIncidents) {
+	for _, src := range slices.Sorted(maps.Keys(e.unknownIncidents)) {
 		ls.Gaps = append(ls.Gaps, fmt.Sprintf("%d %s incident interval(s) name entities that are not %s entities of the range: not published (see bad_input)", e.unknownIncidents[src], src, e.s.Entity.Kind))
 	}
 	ls.Gaps = append(ls.Gaps, e.reportGaps()...) // labelreport.go
@@ -101,7 +103,7 @@ func (e *export) labelSummary() schemas.LabelSummary {
 	if len(e.s.Labelers) == 1 && e.s.Labelers[0].Kind == "ticket" {
 		ls.Gaps = append(ls.Gaps, "only ticketed incidents are labelled: incidents nobody filed a ticket for are missing (alert and rule labelers close this gap)")
 	}
-	for _, src := range sortedKeys(e.unknownEn) {
+	for _, src := range slices.Sorted(maps.Keys(e.unknownEn)) {
 		ls.Gaps = append(ls.Gaps, fmt.Sprintf("log source %s: %d lines name entities with no metrics; they are in the logs table but not counted in windows", src, e.unknownEn[src]))
 	}
 	if n := e.logStats["outside_range"]; n > 0 {

@@ -125,22 +125,33 @@ func TestPlantedSecretsNeverPublished(t *testing.T) {
 // parquetStrings decodes every string value of every column of a file.
 func parquetStrings(t *testing.T, p string) []string {
 	t.Helper()
-	f, err := os.Open(p)
+	var out []string
+	eachParquetValue(t, p, func(_ string, kind parquet.Kind, v parquet.Value) {
+		if kind == parquet.ByteArray && !v.IsNull() {
+			out = append(out, v.String())
+		}
+	})
+	return out
+}
+
+// eachParquetValue calls f with every value of every leaf column of a
+// file, column by column, row group by row group.
+func eachParquetValue(t *testing.T, p string, f func(column string, kind parquet.Kind, v parquet.Value)) {
+	t.Helper()
+	fh, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	st, _ := f.Stat()
-	pf, err := parquet.OpenFile(f, st.Size())
+	defer fh.Close()
+	st, _ := fh.Stat()
+	pf, err := parquet.OpenFile(fh, st.Size())
 	if err != nil {
 		t.Fatalf("%s: %v", p, err)
 	}
-	var out []string
+	cols := pf.Schema().Columns()
 	for _, rg := range pf.RowGroups() {
-		for _, cc := range rg.ColumnChunks() {
-			if cc.Type().Kind() != parquet.ByteArray {
-				continue
-			}
+		for i, cc := range rg.ColumnChunks() {
+			name, kind := strings.Join(cols[i], "."), cc.Type().Kind()
 			pages := cc.Pages()
 			for {
 				pg, err := pages.ReadPage()
@@ -150,15 +161,12 @@ func parquetStrings(t *testing.T, p string) []string {
 				vals := make([]parquet.Value, pg.NumValues())
 				n, _ := pg.Values().ReadValues(vals)
 				for _, v := range vals[:n] {
-					if !v.IsNull() {
-						out = append(out, v.String())
-					}
+					f(name, kind, v)
 				}
 			}
 			pages.Close()
 		}
 	}
-	return out
 }
 
 func copyDir(t *testing.T, src, dst string) {

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/opsdata/opsdata/pipeline"
@@ -80,7 +82,7 @@ func Resolve(s *spec.Spec, c pipeline.Components) (*Plan, error) {
 		where := fmt.Sprintf("labelers[%d]", i)
 		f, ok := c.Labelers[l.Kind]
 		if !ok {
-			add(l.Config.Where(), "%s.kind: %q is not a known labeler (%s)", where, l.Kind, strings.Join(sortedKeys(c.Labelers), ", "))
+			add(l.Config.Where(), "%s.kind: %q is not a known labeler (%s)", where, l.Kind, strings.Join(slices.Sorted(maps.Keys(c.Labelers)), ", "))
 			continue
 		}
 		cfg := f.NewConfig()
@@ -98,10 +100,10 @@ func Resolve(s *spec.Spec, c pipeline.Components) (*Plan, error) {
 	m := s.Metrics
 	mf, known := c.Metrics[m.Source]
 	if !known {
-		add(m.Config.Where(), "metrics.source: %q is not a known metric source (%s)", m.Source, strings.Join(sortedKeys(c.Metrics), ", "))
+		add(m.Config.Where(), "metrics.source: %q is not a known metric source (%s)", m.Source, strings.Join(slices.Sorted(maps.Keys(c.Metrics)), ", "))
 	}
 	sections := map[string][]string{} // section key → kinds reading it
-	for _, k := range sortedKeys(c.Metrics) {
+	for _, k := range slices.Sorted(maps.Keys(c.Metrics)) {
 		sections[c.Metrics[k].Section] = append(sections[c.Metrics[k].Section], k)
 	}
 	for _, key := range m.Config.Keys() {
@@ -111,7 +113,7 @@ func Resolve(s *spec.Spec, c pipeline.Components) (*Plan, error) {
 		}
 		kinds, ok := sections[key.Name]
 		if !ok {
-			errs = append(errs, fmt.Sprintf("%s:%d: metrics: unknown key %q (known here: source, lookback_delta, features, %s; see docs/spec.md)", s.Path, key.Line, key.Name, strings.Join(sortedKeys(sections), ", ")))
+			errs = append(errs, fmt.Sprintf("%s:%d: metrics: unknown key %q (known here: source, lookback_delta, features, %s; see docs/spec.md)", s.Path, key.Line, key.Name, strings.Join(slices.Sorted(maps.Keys(sections)), ", ")))
 			continue
 		}
 		kind := kinds[0]
@@ -157,7 +159,7 @@ func Resolve(s *spec.Spec, c pipeline.Components) (*Plan, error) {
 	for i, l := range s.Logs {
 		f, ok := c.Logs[l.Format]
 		if !ok {
-			add(l.Config.Where(), "logs[%d] (%s).format: %q is not a known format (%s)", i, l.Name, l.Format, strings.Join(sortedKeys(c.Logs), ", "))
+			add(l.Config.Where(), "logs[%d] (%s).format: %q is not a known format (%s)", i, l.Name, l.Format, strings.Join(slices.Sorted(maps.Keys(c.Logs)), ", "))
 			continue
 		}
 		cfg := f.NewConfig()
@@ -167,7 +169,7 @@ func Resolve(s *spec.Spec, c pipeline.Components) (*Plan, error) {
 	for i, t := range s.Tickets {
 		f, ok := c.Tickets[t.Format]
 		if !ok {
-			add(t.Config.Where(), "tickets[%d] (%s).format: %q is not a known format (%s)", i, t.Name, t.Format, strings.Join(sortedKeys(c.Tickets), ", "))
+			add(t.Config.Where(), "tickets[%d] (%s).format: %q is not a known format (%s)", i, t.Name, t.Format, strings.Join(slices.Sorted(maps.Keys(c.Tickets)), ", "))
 			continue
 		}
 		cfg := f.NewConfig()
@@ -193,7 +195,7 @@ func (p *Plan) RawSource(kind string) (pipeline.MetricSourceFactory, pipeline.Co
 	f, ok := p.components.Metrics[kind]
 	if !ok || f.OpenRaw == nil {
 		var raw []string
-		for _, k := range sortedKeys(p.components.Metrics) {
+		for _, k := range slices.Sorted(maps.Keys(p.components.Metrics)) {
 			if p.components.Metrics[k].OpenRaw != nil {
 				raw = append(raw, k)
 			}
@@ -212,7 +214,7 @@ func (p *Plan) RawSource(kind string) (pipeline.MetricSourceFactory, pipeline.Co
 
 func queryableKinds(c pipeline.Components) []string {
 	var out []string
-	for _, k := range sortedKeys(c.Metrics) {
+	for _, k := range slices.Sorted(maps.Keys(c.Metrics)) {
 		if c.Metrics[k].Queryable {
 			out = append(out, k)
 		}

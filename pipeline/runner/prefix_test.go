@@ -88,35 +88,10 @@ func TestLongerRangeKeepsEarlierDays(t *testing.T) {
 // columnsOf reads a Parquet file's leaf columns as strings, by name.
 func columnsOf(t *testing.T, path string) map[string][]string {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string][]string{}
-	for _, rg := range pf.RowGroups() {
-		for i, col := range pf.Schema().Columns() {
-			name := strings.Join(col, ".")
-			pages := rg.ColumnChunks()[i].Pages()
-			for {
-				p, err := pages.ReadPage()
-				if err != nil {
-					break
-				}
-				vals := make([]parquet.Value, p.NumValues())
-				n, _ := p.Values().ReadValues(vals)
-				for _, v := range vals[:n] {
-					out[name] = append(out[name], v.String())
-				}
-			}
-			pages.Close()
-		}
-	}
+	eachParquetValue(t, path, func(column string, _ parquet.Kind, v parquet.Value) {
+		out[column] = append(out[column], v.String())
+	})
 	return out
 }
 

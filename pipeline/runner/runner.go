@@ -9,7 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/prometheus/prometheus/storage"
@@ -347,7 +348,7 @@ func (e *export) learnDay(ctx context.Context, msrc pipeline.MetricSource, day p
 	if msrc == nil {
 		return nil
 	}
-	for _, name := range sortedKeys(e.s.Anonymize.Labels) {
+	for _, name := range slices.Sorted(maps.Keys(e.s.Anonymize.Labels)) {
 		vals, err := msrc.LabelValues(ctx, day, name)
 		if err != nil {
 			return fmt.Errorf("metrics: %w", err)
@@ -370,15 +371,6 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func (e *export) meta(version string) publish.Meta {

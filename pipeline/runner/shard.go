@@ -3,12 +3,9 @@ package runner
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -171,7 +168,7 @@ func stagedFiles(dir string) ([]ShardFile, error) {
 		if err != nil {
 			return err
 		}
-		sum, size, err := fileSHA256(p)
+		sum, size, err := publish.FileSHA256(p)
 		if err != nil {
 			return err
 		}
@@ -361,7 +358,7 @@ func downloadVerified(ctx context.Context, bkt objstore.Bucket, k, local string,
 	if err := out.Close(); err != nil {
 		return err
 	}
-	sum, size, err := fileSHA256(local)
+	sum, size, err := publish.FileSHA256(local)
 	if err != nil {
 		return err
 	}
@@ -388,19 +385,4 @@ func removePrefix(ctx context.Context, bkt objstore.Bucket, key string) error {
 		}
 	}
 	return first
-}
-
-// fileSHA256 is a file's hex sha256 and size.
-func fileSHA256(p string) (string, int64, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, fmt.Errorf("read %s: %w", p, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }

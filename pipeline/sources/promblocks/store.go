@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 
@@ -141,9 +143,9 @@ func (q *querier) groups(mint, maxt int64) []group {
 		byGroup[gk][rk] = append(byGroup[gk][rk], b)
 	}
 	var out []group
-	for _, gk := range sortedKeys(byGroup) {
+	for _, gk := range slices.Sorted(maps.Keys(byGroup)) {
 		g := group{labels: groupLabels[gk]}
-		for _, rk := range sortedKeys(byGroup[gk]) {
+		for _, rk := range slices.Sorted(maps.Keys(byGroup[gk])) {
 			g.replicas = append(g.replicas, byGroup[gk][rk])
 		}
 		out = append(out, g)
@@ -247,7 +249,7 @@ func (q *querier) LabelValues(ctx context.Context, name string, hints *storage.L
 			seen[v] = struct{}{}
 		}
 	})
-	return limit(sortedKeys(seen), hints), nil, err
+	return limit(slices.Sorted(maps.Keys(seen)), hints), nil, err
 }
 
 // LabelNames lists the label names among the selected series.
@@ -256,7 +258,7 @@ func (q *querier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms 
 	err := q.eachLabels(ctx, ms, func(ls labels.Labels) {
 		ls.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
 	})
-	return limit(sortedKeys(seen), hints), nil, err
+	return limit(slices.Sorted(maps.Keys(seen)), hints), nil, err
 }
 
 func (q *querier) eachLabels(ctx context.Context, ms []*labels.Matcher, f func(labels.Labels)) error {
@@ -368,15 +370,6 @@ func (s *sliceSet) Next() bool                        { s.i++; return s.i < len(
 func (s *sliceSet) At() storage.Series                { return s.series[s.i] }
 func (s *sliceSet) Err() error                        { return nil }
 func (s *sliceSet) Warnings() annotations.Annotations { return s.warnings }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
