@@ -83,7 +83,7 @@ func splitDataFiles(p *SplitPolicy, files []File) string {
 	per := SplitFiles(p, files)
 	var b strings.Builder
 	b.WriteString("  data_files:\n")
-	for _, split := range []string{SplitTrain, SplitValidation, SplitTest} {
+	for _, split := range FileSplits {
 		if len(per[split]) == 0 {
 			continue
 		}
@@ -95,14 +95,29 @@ func splitDataFiles(p *SplitPolicy, files []File) string {
 	return b.String()
 }
 
+// SplitFull is the one file split of windows when entities are held out
+// (SplitFiles); it is not a value of the split column.
+const SplitFull = "full"
+
+// FileSplits are the file splits SplitFiles can return, in card order.
+var FileSplits = []string{SplitTrain, SplitValidation, SplitTest, SplitFull}
+
 // SplitFiles groups the windows files of files (paths, in files' order) by
 // the split of their day under p: train before the validation boundary,
 // validation until the test boundary, test after; a file without a day
 // partition is train. With p nil every file is train.
+//
+// With held-out entity groups a day file holds rows of several splits, so
+// no file split is true: every file is in SplitFull and the rows' split
+// column is the split.
 func SplitFiles(p *SplitPolicy, files []File) map[string][]string {
 	per := map[string][]string{}
 	for _, f := range files {
 		if f.Table != TableWindows {
+			continue
+		}
+		if p != nil && p.EntityGroups != nil {
+			per[SplitFull] = append(per[SplitFull], f.Path)
 			continue
 		}
 		day, err := time.Parse("date=2006-01-02", f.Partition)

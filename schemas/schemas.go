@@ -9,7 +9,11 @@
 // start; identifiers that came from the cloud are pseudonyms.
 package schemas
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"time"
+)
 
 // Table names, which are also the directory names in a version.
 const (
@@ -106,6 +110,54 @@ type SplitPolicy struct {
 	// Straddling lists the incidents (incident_id, entity) whose cause
 	// interval crosses a boundary: their windows fall in two splits.
 	Straddling []string `json:"straddling"`
+	// EntityGroups, when set, holds whole entities out (EntityGroupOf).
+	EntityGroups *EntityGroups `json:"entity_groups,omitempty"`
+}
+
+// EntityGroups are the shares of entities held out as validation and test,
+// and the published entities each group got.
+type EntityGroups struct {
+	Validation float64 `json:"validation"`
+	Test       float64 `json:"test"`
+	// Method says how an entity's group is drawn, so anyone can recompute it.
+	Method string `json:"method"`
+	// HeldOut lists the published entities of the validation and test
+	// groups, sorted.
+	HeldOut map[string][]string `json:"held_out"`
+}
+
+// EntityGroupMethod is how EntityGroupOf draws an entity's group.
+const EntityGroupMethod = "u = first 8 bytes of sha256(\"opsdata-split\\x00\" + published entity), big-endian, / 2^64; test if u < test, validation if u < test + validation, else train"
+
+// EntityGroupOf is the split group of a published entity under g: test,
+// validation or train.
+func EntityGroupOf(g *EntityGroups, entity string) string {
+	sum := sha256.Sum256([]byte("opsdata-split\x00" + entity))
+	u := float64(binary.BigEndian.Uint64(sum[:8])) / (1 << 64)
+	switch {
+	case u < g.Test:
+		return SplitTest
+	case u < g.Test+g.Validation:
+		return SplitValidation
+	}
+	return SplitTrain
+}
+
+// splitRank orders splits by how far they are held out: a window takes the
+// later of its time split and its entity's group.
+var splitRank = map[string]int{SplitTrain: 0, SplitGap: 1, SplitValidation: 2, SplitTest: 3}
+
+// SplitOfEntity is SplitOf for a window of a published entity: the later of
+// the window's time split and the entity's group (a held-out entity is
+// never train, whatever the time).
+func SplitOfEntity(p *SplitPolicy, start time.Time, step time.Duration, entity string) string {
+	s := SplitOf(p, start, step)
+	if p.EntityGroups != nil {
+		if g := EntityGroupOf(p.EntityGroups, entity); splitRank[g] > splitRank[s] {
+			return g
+		}
+	}
+	return s
 }
 
 // SplitOf is the split of the window [start, start+step) under policy p:

@@ -1,7 +1,10 @@
 package schemas_test
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,5 +155,62 @@ func TestSplitOf(t *testing.T) {
 				t.Errorf("SplitOf(%s) = %s, want %s", tc.start.Format(time.RFC3339), got, tc.want)
 			}
 		})
+	}
+}
+
+// Held-out entity groups: the share drawn is close to the one asked for,
+// the draw is the documented one (recomputable from the published name),
+// and a window takes the later of its time split and its entity's group.
+func TestEntityGroups(t *testing.T) {
+	g := &schemas.EntityGroups{Validation: 0.1, Test: 0.2}
+	counts := map[string]int{}
+	for i := range 20000 {
+		counts[schemas.EntityGroupOf(g, fmt.Sprintf("svc-%05d", i))]++
+	}
+	for split, want := range map[string]float64{schemas.SplitTest: 0.2, schemas.SplitValidation: 0.1, schemas.SplitTrain: 0.7} {
+		if got := float64(counts[split]) / 20000; got < want-0.02 || got > want+0.02 {
+			t.Errorf("%s: %.3f of the entities, want about %.2f", split, got, want)
+		}
+	}
+	// The method as the manifest states it.
+	sum := sha256.Sum256([]byte("opsdata-split\x00checkout"))
+	u := float64(binary.BigEndian.Uint64(sum[:8])) / (1 << 64)
+	want := schemas.SplitTrain
+	if u < g.Test {
+		want = schemas.SplitTest
+	} else if u < g.Test+g.Validation {
+		want = schemas.SplitValidation
+	}
+	if got := schemas.EntityGroupOf(g, "checkout"); got != want {
+		t.Errorf("EntityGroupOf(checkout) = %s, the documented draw gives %s", got, want)
+	}
+
+	day := func(d, h int) time.Time { return time.Date(2026, 1, d, h, 0, 0, 0, time.UTC) }
+	v := day(6, 0)
+	all := &schemas.EntityGroups{Test: 0.999999}     // every entity held out as test
+	none := &schemas.EntityGroups{Validation: 1e-12} // no entity held out
+	for _, tc := range []struct {
+		name  string
+		p     *schemas.SplitPolicy
+		start time.Time
+		want  string
+	}{
+		{"held-out test entity in train time", &schemas.SplitPolicy{Validation: &v, EntityGroups: all}, day(5, 12), schemas.SplitTest},
+		{"held-out test entity in validation time", &schemas.SplitPolicy{Validation: &v, EntityGroups: all}, day(6, 12), schemas.SplitTest},
+		{"train entity follows time", &schemas.SplitPolicy{Validation: &v, EntityGroups: none}, day(6, 12), schemas.SplitValidation},
+		{"train entity in train time", &schemas.SplitPolicy{Validation: &v, EntityGroups: none}, day(5, 12), schemas.SplitTrain},
+		{"entity groups without time", &schemas.SplitPolicy{EntityGroups: all}, day(5, 12), schemas.SplitTest},
+	} {
+		if got := schemas.SplitOfEntity(tc.p, tc.start, time.Minute, "checkout"); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+
+	// Day files hold several splits: one file split, full.
+	files := []schemas.File{{Path: "windows/date=2026-01-05/part-00000.parquet", Table: "windows", Partition: "date=2026-01-05"},
+		{Path: "windows/date=2026-01-06/part-00000.parquet", Table: "windows", Partition: "date=2026-01-06"}}
+	per := schemas.SplitFiles(&schemas.SplitPolicy{Validation: &v, EntityGroups: g}, files)
+	if len(per) != 1 || len(per[schemas.SplitFull]) != 2 {
+		t.Errorf("with held-out entities every windows file is in %q: %v", schemas.SplitFull, per)
 	}
 }

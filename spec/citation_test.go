@@ -77,6 +77,10 @@ func TestSplitKeys(t *testing.T) {
 		{"not midnight", "split: {test: 2026-01-07T06:00:00Z}\n", "UTC midnight"},
 		{"backwards", "split: {validation: 2026-01-07T00:00:00Z, test: 2026-01-06T00:00:00Z}\n", "must be after split.validation"},
 		{"embargo alone", "split: {embargo: 1h}\n", "embargo without"},
+		{"embargo with entity groups only", "split: {embargo: 1h, entity_groups: {test: 0.2}}\n", "embargo without"},
+		{"negative share", "split: {entity_groups: {test: -0.1}}\n", "split.entity_groups.test"},
+		{"share of one", "split: {entity_groups: {validation: 1}}\n", "split.entity_groups.validation"},
+		{"no entity left to train", "split: {entity_groups: {validation: 0.5, test: 0.5}}\n", "leaves no entity for training"},
 		{"unknown key", "split: {tset: 2026-01-07T00:00:00Z}\n", `unknown key "tset"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,9 +68,29 @@ func splitText(m *schemas.Manifest) string {
 	if sp.Test != nil {
 		bounds = append(bounds, "test from "+sp.Test.UTC().Format(time.RFC3339))
 	}
-	s := fmt.Sprintf("The `split` column of `windows` is a time split: train before the first boundary, %s. Windows within the embargo (%s) before a boundary are `gap`: their labels (pre_incident, minutes_to_next_incident) look across it, so use them in no split (`windows[windows.split != \"gap\"]`). The card's Hugging Face configs give `windows` train/validation/test splits by day file; the gap rows are in the file before each boundary. ", strings.Join(bounds, ", "), sp.Embargo)
+	s := ""
+	if len(bounds) > 0 {
+		s = fmt.Sprintf("The `split` column of `windows` is a time split: train before the first boundary, %s. Windows within the embargo (%s) before a boundary are `gap`: their labels (pre_incident, minutes_to_next_incident) look across it, so use them in no split (`windows[windows.split != \"gap\"]`). ", strings.Join(bounds, ", "), sp.Embargo)
+		if sp.EntityGroups == nil {
+			s += "The card's Hugging Face configs give `windows` train/validation/test splits by day file; the gap rows are in the file before each boundary. "
+		}
+	}
 	if len(sp.Straddling) > 0 {
 		s += fmt.Sprintf("%d incident(s) straddle a boundary (see Known gaps). ", len(sp.Straddling))
 	}
+	if g := sp.EntityGroups; g != nil {
+		s += fmt.Sprintf("Whole entities are held out: %s of the entities are validation and %s test in every window (%s), so a model is scored on entities it never trained on; a window's split is the later of its time split and its entity's group (train < gap < validation < test). Held out: validation %s; test %s. Because a day file now holds rows of several splits, the Hugging Face configs put every windows file in one split, `full`: select by the `split` column. ",
+			pct(g.Validation), pct(g.Test), g.Method, orNone(g.HeldOut[schemas.SplitValidation]), orNone(g.HeldOut[schemas.SplitTest]))
+	}
 	return s
+}
+
+func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + "%" }
+
+// orNone joins published entities as code, or says none.
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return "`" + strings.Join(names, "`, `") + "`"
 }

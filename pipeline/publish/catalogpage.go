@@ -243,7 +243,7 @@ func httpsSnippets(dataset string, m *schemas.Manifest) []snippet {
 	var hf strings.Builder
 	hf.WriteString("from datasets import load_dataset  # over HTTP(S) fsspec needs aiohttp: pip install datasets aiohttp\n\nwindows = load_dataset(\"parquet\", data_files={\n")
 	per := schemas.SplitFiles(m.Split, m.Files)
-	for _, split := range []string{schemas.SplitTrain, schemas.SplitValidation, schemas.SplitTest} {
+	for _, split := range schemas.FileSplits {
 		if len(per[split]) == 0 {
 			continue
 		}
@@ -254,7 +254,10 @@ func httpsSnippets(dataset string, m *schemas.Manifest) []snippet {
 		hf.WriteString("    ],\n")
 	}
 	hf.WriteString("})")
-	if m.Split != nil {
+	switch {
+	case m.Split != nil && m.Split.EntityGroups != nil:
+		hf.WriteString("\n# entities are held out, so the split is per row: test = windows[\"full\"].filter(lambda r: r[\"split\"] == \"test\")")
+	case m.Split != nil:
 		hf.WriteString("\n# split by day file; drop the embargo rows: windows = windows.filter(lambda r: r[\"split\"] != \"gap\")")
 	}
 	return []snippet{

@@ -52,6 +52,9 @@ func (e *export) writeLabelReport() error {
 	if e.split != nil {
 		e.split.Straddling = e.straddling()
 		rep.SplitStraddling = e.split.Straddling
+		if e.split.EntityGroups != nil {
+			e.split.EntityGroups.HeldOut = e.heldOut()
+		}
 	}
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {

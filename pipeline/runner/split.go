@@ -40,7 +40,25 @@ func (e *export) splitPolicy() *schemas.SplitPolicy {
 		t := sp.Test.UTC()
 		p.Test = &t
 	}
+	if g := sp.EntityGroups; g.Enabled() {
+		p.EntityGroups = &schemas.EntityGroups{Validation: g.Validation, Test: g.Test, Method: schemas.EntityGroupMethod, HeldOut: map[string][]string{}}
+	}
 	return p
+}
+
+// heldOut lists the published entities of each held-out group.
+func (e *export) heldOut() map[string][]string {
+	out := map[string][]string{}
+	for _, raw := range e.entities {
+		name := e.entity(raw)
+		if g := schemas.EntityGroupOf(e.split.EntityGroups, name); g != schemas.SplitTrain {
+			out[g] = append(out[g], name)
+		}
+	}
+	for _, names := range out {
+		sort.Strings(names)
+	}
+	return out
 }
 
 // straddling lists the incidents whose cause interval crosses a split
@@ -65,13 +83,14 @@ func (e *export) straddling() []string {
 	return out
 }
 
-// applySplit sets the split column of one entity's labels on day.
-func applySplit(p *schemas.SplitPolicy, day pipeline.Grid, labels []schemas.WindowLabels) {
+// applySplit sets the split column of one entity's labels on day; entity
+// is the published name, which decides a held-out group.
+func applySplit(p *schemas.SplitPolicy, day pipeline.Grid, entity string, labels []schemas.WindowLabels) {
 	if p == nil {
 		return
 	}
 	for i := range labels {
-		labels[i].Split = splitNames[schemas.SplitOf(p, day.At(i), day.Step)]
+		labels[i].Split = splitNames[schemas.SplitOfEntity(p, day.At(i), day.Step, entity)]
 	}
 }
 

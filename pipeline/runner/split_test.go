@@ -37,7 +37,7 @@ func TestSplitPolicyStraddling(t *testing.T) {
 	}
 	labels := make([]schemas.WindowLabels, 3)
 	day := pipeline.Grid{Start: at(5, 23).Add(29 * time.Minute), End: at(5, 23).Add(32 * time.Minute), Step: time.Minute}
-	applySplit(p, day, labels)
+	applySplit(p, day, "api", labels)
 	var got []string
 	for _, l := range labels {
 		got = append(got, *l.Split)

@@ -20,7 +20,7 @@ func (e *export) windowsDay(table *align.WindowTable, day pipeline.Grid, frame *
 	labels := make(map[string][]schemas.WindowLabels, len(e.entities))
 	for _, ent := range e.entities {
 		ls := label.Apply(day, e.byEntity[ent], e.labelCfg)
-		applySplit(e.split, day, ls)
+		applySplit(e.split, day, e.entity(ent), ls)
 		labels[ent] = ls
 		for _, l := range ls {
 			e.phases[l.Phase]++
