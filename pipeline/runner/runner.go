@@ -50,6 +50,9 @@ type Options struct {
 	// file it lists) and publishes it its own way; nightly snapshots use it
 	// (pipeline/nightly). The staging dir is removed after it returns.
 	Publish func(ctx context.Context, dir string, m *schemas.Manifest) error
+	// LogWorkers is how many goroutines scrub log lines (default
+	// GOMAXPROCS); the published bytes do not depend on it.
+	LogWorkers int
 }
 
 // Result describes a finished export.
@@ -269,7 +272,7 @@ func (e *export) run(ctx context.Context) error {
 		return err
 	}
 	defer e.templates.close()
-	logs, err := openLogs(ctx, sources, e.grid)
+	logs, err := openLogs(ctx, sources, e.grid, e.clock)
 	if err != nil {
 		return fmt.Errorf("logs: %w", err)
 	}

@@ -83,11 +83,11 @@ func minerConfig(t spec.LogTemplates) logtemplates.Config {
 // discarded: pass 2 reads the same lines and reports them once.
 func (e *export) openTemplates(ctx context.Context) error {
 	ts := &templateSet{
-		publish: func(s string) string { return e.anon.Column("logs.message", s) },
-		miners:  map[string]*logtemplates.Miner{},
-		cursors: map[string]*mineCursor{},
-		cluster: map[*logtemplates.Cluster]int{},
-		index:   map[string]int{},
+		publish:  func(s string) string { return e.anon.Column("logs.message", s) },
+		miners:   map[string]*logtemplates.Miner{},
+		cursors:  map[string]*mineCursor{},
+		cluster:  map[*logtemplates.Cluster]int{},
+		index:    map[string]int{},
 		top:      map[int]int{},
 		day:      map[countKey]int64{},
 		firstDay: map[*logtemplates.Cluster]int64{},
@@ -110,7 +110,7 @@ func (e *export) openTemplates(ctx context.Context) error {
 			return fmt.Errorf("logs %s: %w", lc.Name, err)
 		}
 		ts.miners[lc.Name] = m
-		ts.cursors[lc.Name] = &mineCursor{it: newPrefetch(raw)}
+		ts.cursors[lc.Name] = &mineCursor{it: newPrefetch(raw, e.clock, stageLogs1Parse)}
 	}
 	return nil
 }
