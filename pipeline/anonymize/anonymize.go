@@ -100,9 +100,27 @@ type Anonymizer struct {
 
 	countMu sync.Mutex
 	counts  map[string]int64
+
+	// tracking, while a Batch settles, holds (folded) every value learned
+	// since the batch's scrubs ahead were computed (track).
+	tracking *trie
 }
 
 type learnKey struct{ typ, raw string }
+
+// track records values that change how later text is scrubbed (raw values
+// the matcher or the host detector reads, issued pseudonyms) while a
+// batch is settling (batch.go); called with a.mu held.
+func (a *Anonymizer) track(vs ...string) {
+	if a.tracking == nil {
+		return
+	}
+	for _, v := range vs {
+		if v != "" {
+			a.tracking.insert(foldString(v))
+		}
+	}
+}
 
 // New returns an Anonymizer for policy. entityLabel is the metric label that
 // names a row's entity; it is published raw, like policy.Keep.
@@ -211,12 +229,12 @@ func (a *Anonymizer) Pseudonym(typ, value string) string {
 
 // Learn adds a raw value of a type to the inventory: from then on Text
 // replaces it wherever it occurs and the leakage scan looks for it.
-func (a *Anonymizer) Learn(typ, value string) { a.learn(typ, value) }
+func (a *Anonymizer) Learn(typ, value string) { a.learn(nil, typ, value) }
 
 // learn records value and returns its pseudonym; known values cost one read
 // lock and no HMAC.
-func (a *Anonymizer) learn(typ, value string) string {
-	return a.learnOpt(typ, value, a.Pseudonym, true)
+func (a *Anonymizer) learn(st *stats, typ, value string) string {
+	return a.learnOpt(st, typ, value, a.Pseudonym, true)
 }
 
 // learnFound is learn for a value a detector found by its shape (a name
@@ -224,8 +242,8 @@ func (a *Anonymizer) learn(typ, value string) string {
 // occurs, so it goes into the gate's inventory but not into the text
 // matcher. A day's 350k churning pod and node names would otherwise be
 // most of the matcher's memory.
-func (a *Anonymizer) learnFound(typ, value string) string {
-	return a.learnOpt(typ, value, a.Pseudonym, false)
+func (a *Anonymizer) learnFound(st *stats, typ, value string) string {
+	return a.learnOpt(st, typ, value, a.Pseudonym, false)
 }
 
 // foundByShape says whether the host detector finds raw whole wherever it
@@ -250,11 +268,14 @@ func (a *Anonymizer) isLearned(typ, raw string) bool {
 }
 
 // learnAs is learn with the replacement computed by repl (IP rules).
-func (a *Anonymizer) learnAs(typ, value string, repl func(typ, raw string) string) string {
-	return a.learnOpt(typ, value, repl, true)
+func (a *Anonymizer) learnAs(st *stats, typ, value string, repl func(typ, raw string) string) string {
+	return a.learnOpt(st, typ, value, repl, true)
 }
 
-func (a *Anonymizer) learnOpt(typ, value string, repl func(typ, raw string) string, match bool) string {
+// learnOpt records value unless st is speculative (a scrub ahead, batch.go):
+// then a value not known yet marks the scrub stale instead, to be redone
+// in line order.
+func (a *Anonymizer) learnOpt(st *stats, typ, value string, repl func(typ, raw string) string, match bool) string {
 	raw := strings.TrimSpace(value)
 	if raw == "" {
 		return ""
@@ -267,6 +288,10 @@ func (a *Anonymizer) learnOpt(typ, value string, repl func(typ, raw string) stri
 		return p
 	}
 	p = repl(typ, raw)
+	if st.speculative() {
+		st.ahead.stale = true
+		return p
+	}
 	short, shortP := "", ""
 	if typ == TypeHost {
 		if short = shortName(raw); short != "" {
@@ -278,6 +303,10 @@ func (a *Anonymizer) learnOpt(typ, value string, repl func(typ, raw string) stri
 	if _, ok := a.learned[k]; !ok {
 		a.learned[k] = p
 		a.issued[p] = struct{}{}
+		if typ == TypeHost || match && !a.weak(raw) {
+			a.track(raw) // read by the matcher or the host detector
+		}
+		a.track(p)
 		switch {
 		case a.weak(raw):
 			a.weakN[typ]++
@@ -287,6 +316,7 @@ func (a *Anonymizer) learnOpt(typ, value string, repl func(typ, raw string) stri
 		if f := foldString(short); short != "" && !a.shorts[f] && !a.vocab[f] && !builtinVocab()[f] {
 			a.shorts[f] = true
 			a.issued[shortP] = struct{}{}
+			a.track(short, shortP)
 			rebuild = a.addMatchItem(textEntry{raw: short, repl: shortP, rule: "pseudonymize:host_short", word: true}) || rebuild
 		}
 	}
@@ -298,12 +328,18 @@ func (a *Anonymizer) learnOpt(typ, value string, repl func(typ, raw string) stri
 }
 
 // learnRedacted records a raw value that a detector replaced by placeholder.
-func (a *Anonymizer) learnRedacted(raw, placeholder string) {
+func (a *Anonymizer) learnRedacted(st *stats, raw, placeholder string) {
 	if detectorCovered(placeholder) {
 		if k, ok := coveredKey(raw); ok {
 			a.mu.RLock()
 			_, seen := a.covered[k]
 			a.mu.RUnlock()
+			if !seen && st.speculative() {
+				// The gate's inventory only: no scrub reads it, so it is
+				// kept for Settle rather than making the scrub stale.
+				st.ahead.covered = append(st.ahead.covered, k)
+				return
+			}
 			if !seen {
 				a.mu.Lock()
 				a.covered[k] = struct{}{}
@@ -318,11 +354,21 @@ func (a *Anonymizer) learnRedacted(raw, placeholder string) {
 	if ok {
 		return
 	}
+	matched := !detectorCovered(placeholder) && worthMatching(raw)
+	if st.speculative() {
+		if matched {
+			st.ahead.stale = true // later text would be scrubbed of it
+		} else {
+			st.ahead.redacted = append(st.ahead.redacted, [2]string{raw, placeholder})
+		}
+		return
+	}
 	rebuild := false
 	a.mu.Lock()
 	if _, ok := a.redacted[raw]; !ok {
 		a.redacted[raw] = placeholder
-		if !detectorCovered(placeholder) && worthMatching(raw) {
+		if matched {
+			a.track(raw)
 			rebuild = a.addMatchItem(textEntry{raw: raw, repl: placeholder, rule: "redact:" + strings.Trim(placeholder, "<>"), ip: isIP(raw)})
 		}
 	}
@@ -489,7 +535,12 @@ func (a *Anonymizer) Report() map[string]int64 {
 type stats struct {
 	keys []string
 	ns   []int64
+	// ahead is set while scrubbing ahead (batch.go): nothing shared is
+	// changed, what would be is recorded there.
+	ahead *Ahead
 }
+
+func (s *stats) speculative() bool { return s != nil && s.ahead != nil }
 
 func (s *stats) add(key string) {
 	for i, k := range s.keys {

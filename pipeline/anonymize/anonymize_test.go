@@ -219,7 +219,7 @@ func TestInventory(t *testing.T) {
 	a.Learn("x", "redacted")  // part of a placeholder
 	a.Learn("ip", "10.0.0.1") // addresses count
 	a.Learn("host", "  ")     // empty: ignored
-	a.learnRedacted("bob@example.com", RedactedEmail)
+	a.learnRedacted(nil, "bob@example.com", RedactedEmail)
 	// Detector-redacted e-mails and addresses are checked by CoveredScan,
 	// not listed in the inventory (there may be millions).
 	want := []string{"10.0.0.1", "CANARY-7f3a", "alpha.example", "zeta.example", "zz"}

@@ -106,7 +106,7 @@ func scrubCurlUser(a *Anonymizer, s string, st *stats) string {
 		}
 	}
 	return replaceSpans(s, spans, func(raw string) string {
-		a.learnRedacted(raw, RedactedSecret)
+		a.learnRedacted(st, raw, RedactedSecret)
 		st.add("redact:secret:curl_user")
 		return RedactedSecret
 	})
@@ -119,7 +119,7 @@ func redactToken(re *regexp.Regexp, name string) func(a *Anonymizer, s string, s
 			spans = append(spans, span{m[0], m[1]})
 		}
 		return replaceSpans(s, spans, func(raw string) string {
-			a.learnRedacted(raw, RedactedSecret)
+			a.learnRedacted(st, raw, RedactedSecret)
 			st.add("redact:secret:" + name)
 			return RedactedSecret
 		})
@@ -175,7 +175,7 @@ func scrubSecretAny(a *Anonymizer, s string, st *stats) string {
 		spans = append(spans, span{m[4], m[5]})
 	}
 	s = replaceSpans(s, spans, func(raw string) string {
-		a.learnRedacted(raw, RedactedSecret)
+		a.learnRedacted(st, raw, RedactedSecret)
 		st.add("redact:secret:assignment")
 		return RedactedSecret
 	})
@@ -188,7 +188,7 @@ func scrubSecretAny(a *Anonymizer, s string, st *stats) string {
 		spans = append(spans, span{m[2], m[3]})
 	}
 	return replaceSpans(s, spans, func(raw string) string {
-		a.learnRedacted(raw, RedactedSecret)
+		a.learnRedacted(st, raw, RedactedSecret)
 		st.add("redact:secret:assignment")
 		return RedactedSecret
 	})
@@ -209,7 +209,7 @@ func scrubHome(a *Anonymizer, s string, st *stats) string {
 	}
 	return replaceSpans(s, spans, func(raw string) string {
 		st.add("pseudonymize:" + TypeUser)
-		return a.learn(TypeUser, raw)
+		return a.learn(st, TypeUser, raw)
 	})
 }
 
@@ -243,7 +243,7 @@ func scrubURLHosts(a *Anonymizer, s string, st *stats) string {
 	}
 	return replaceSpans(s, spans, func(raw string) string {
 		st.add("pseudonymize:" + TypeHost)
-		return a.learn(TypeHost, raw)
+		return a.learn(st, TypeHost, raw)
 	})
 }
 
@@ -299,7 +299,7 @@ func scrubFQDNs(a *Anonymizer, s string, st *stats) string {
 	}
 	return replaceSpans(s, spans, func(raw string) string {
 		st.add("pseudonymize:" + TypeHost)
-		return a.learn(TypeHost, raw)
+		return a.learn(st, TypeHost, raw)
 	})
 }
 
@@ -332,7 +332,7 @@ func findMACs(s string) []span {
 func scrubMACs(a *Anonymizer, s string, st *stats) string {
 	return replaceSpans(s, findMACs(s), func(raw string) string {
 		st.add("pseudonymize:" + TypeMAC)
-		return a.learn(TypeMAC, raw)
+		return a.learn(st, TypeMAC, raw)
 	})
 }
 
@@ -365,12 +365,12 @@ func scrubUUIDs(mode string) func(a *Anonymizer, s string, st *stats) string {
 	return func(a *Anonymizer, s string, st *stats) string {
 		return replaceSpans(s, findUUIDs(s), func(raw string) string {
 			if mode == spec.RuleRedact {
-				a.learnRedacted(raw, RedactedSecret)
+				a.learnRedacted(st, raw, RedactedSecret)
 				st.add("redact:uuid")
 				return RedactedSecret
 			}
 			st.add("pseudonymize:" + TypeUUID)
-			return a.learn(TypeUUID, raw)
+			return a.learn(st, TypeUUID, raw)
 		})
 	}
 }

@@ -144,7 +144,7 @@ func scrubK8sNames(a *Anonymizer, s string, st *stats) string {
 		typ := types[k]
 		k++
 		st.add("pseudonymize:" + typ)
-		return a.learnFound(typ, raw)
+		return a.learnFound(st, typ, raw)
 	})
 }
 
@@ -175,6 +175,6 @@ func scrubTildeUsers(a *Anonymizer, s string, st *stats) string {
 	}
 	return replaceSpans(s, spans, func(raw string) string {
 		st.add("pseudonymize:" + TypeUser)
-		return a.learn(TypeUser, raw)
+		return a.learn(st, TypeUser, raw)
 	})
 }

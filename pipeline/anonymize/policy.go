@@ -91,18 +91,18 @@ func (a *Anonymizer) apply(r spec.Rule, v string) (out string, keep bool) {
 	case spec.RuleKeep:
 		return v, true
 	case spec.RulePseudonymize:
-		return a.learn(r.Type, v), true
+		return a.learn(nil, r.Type, v), true
 	case spec.RuleIPPrefix, spec.RuleGeneralize:
-		if p, ok := a.learnIP(r, v); ok {
+		if p, ok := a.learnIP(nil, r, v); ok {
 			return p, true
 		}
 		// Not an address: never publish it raw.
-		return a.learn(TypeIP, v), true
+		return a.learn(nil, TypeIP, v), true
 	case spec.RuleDrop:
-		a.learnRedacted(strings.TrimSpace(v), RedactedSecret)
+		a.learnRedacted(nil, strings.TrimSpace(v), RedactedSecret)
 		return "", false
 	default: // redact
-		a.learnRedacted(strings.TrimSpace(v), RedactedSecret)
+		a.learnRedacted(nil, strings.TrimSpace(v), RedactedSecret)
 		return RedactedSecret, true
 	}
 }
@@ -141,38 +141,45 @@ func (a *Anonymizer) ipReplacement(r spec.Rule, ip netip.Addr, port int) string 
 
 // learnIP learns an address under an IP rule; ok is false for a value that
 // is not an address.
-func (a *Anonymizer) learnIP(r spec.Rule, v string) (string, bool) {
+func (a *Anonymizer) learnIP(st *stats, r spec.Rule, v string) (string, bool) {
 	ip, port, ok := parseAddrPort(v)
 	if !ok {
 		return "", false
 	}
-	out := a.learnAs(ruleName(r), v, func(string, string) string { return a.ipReplacement(r, ip, port) })
+	out := a.learnAs(st, ruleName(r), v, func(string, string) string { return a.ipReplacement(r, ip, port) })
 	if port >= 0 {
 		// The bare address is opsdata's output too (Text must skip it).
-		a.markIssued(a.ipReplacement(r, ip, -1))
+		a.markIssued(st, a.ipReplacement(r, ip, -1))
 	}
 	return out, true
 }
 
-func (a *Anonymizer) markIssued(p string) {
+func (a *Anonymizer) markIssued(st *stats, p string) {
 	if a.isIssued(p) {
 		return
 	}
+	if st.speculative() {
+		st.ahead.stale = true
+		return
+	}
 	a.mu.Lock()
-	a.issued[p] = struct{}{}
+	if _, ok := a.issued[p]; !ok {
+		a.issued[p] = struct{}{}
+		a.track(p)
+	}
 	a.mu.Unlock()
 }
 
 // textIP is the replacement of an address found in free text, by
 // policy.Text.IPs, and the report rule.
-func (a *Anonymizer) textIP(raw string) (string, string) {
+func (a *Anonymizer) textIP(st *stats, raw string) (string, string) {
 	r := a.rules.textIP
 	if r.Kind != spec.RuleRedact {
-		if p, ok := a.learnIP(r, raw); ok {
+		if p, ok := a.learnIP(st, r, raw); ok {
 			return p, ruleName(r) + ":ip"
 		}
 	}
-	a.learnRedacted(raw, RedactedIP)
+	a.learnRedacted(st, raw, RedactedIP)
 	return RedactedIP, "redact:ip"
 }
 
@@ -196,7 +203,7 @@ func (a *Anonymizer) EntityValue(label, kind, raw string) string {
 		return out
 	}
 	if kind == "host" {
-		return a.learn(TypeHost, raw)
+		return a.learn(nil, TypeHost, raw)
 	}
 	return raw
 }
@@ -205,15 +212,21 @@ func (a *Anonymizer) EntityValue(label, kind, raw string) string {
 // "tickets.body") by its rule: the free-text scrubber unless the policy
 // says redact, drop (empty) or keep.
 func (a *Anonymizer) Column(column, v string) string {
+	var st stats
+	v = a.column(column, v, &st)
+	st.flush(a)
+	return v
+}
+
+// column is Column with the counts left in st.
+func (a *Anonymizer) column(column, v string, st *stats) string {
 	r, ok := a.rules.columns[column]
 	if !ok || r.Kind == spec.RuleText {
-		return a.Text(v)
+		return a.text(v, st)
 	}
 	if v == "" {
 		return v
 	}
-	var st stats
-	defer st.flush(a)
 	switch r.Kind {
 	case spec.RuleKeep:
 		return v

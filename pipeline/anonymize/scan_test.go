@@ -19,7 +19,7 @@ func TestGatePseudonymCollision(t *testing.T) {
 	var ps []string
 	collide := 0
 	for i := 0; i < 100; i++ {
-		p := a.learn(TypeHost, fmt.Sprintf("host-%02d", i))
+		p := a.learn(nil, TypeHost, fmt.Sprintf("host-%02d", i))
 		ps = append(ps, p)
 		if pfx := p[:7]; pfx[5] <= '9' && pfx[6] <= '9' {
 			collide++
@@ -27,7 +27,7 @@ func TestGatePseudonymCollision(t *testing.T) {
 	}
 	// Users too: a raw 8-hex user name can occur inside a digest.
 	for i := 0; i < 1000; i++ {
-		ps = append(ps, a.learn(TypeUser, fmt.Sprintf("u%07x", i)))
+		ps = append(ps, a.learn(nil, TypeUser, fmt.Sprintf("u%07x", i)))
 	}
 	if collide < 10 {
 		t.Fatalf("test setup: only %d pseudonyms start with a raw host-NN", collide)

@@ -273,7 +273,7 @@ func scrubGitleaks(rs *gitleaksSet) func(a *Anonymizer, s string, st *stats) str
 		}
 		k := 0
 		return replaceSpans(s, spans, func(raw string) string {
-			a.learnRedacted(raw, RedactedSecret)
+			a.learnRedacted(st, raw, RedactedSecret)
 			st.add("redact:secret:" + ids[k])
 			k++
 			return RedactedSecret

@@ -204,10 +204,32 @@ func pick(text string, lists ...[]textEntry) textEntry {
 // values first, then the detectors in order. Values the detectors learn are
 // scrubbed from the rest of the text too, so no learned raw value survives.
 func (a *Anonymizer) Text(s string) string {
+	var st stats
+	s = a.text(s, &st)
+	st.flush(a)
+	return s
+}
+
+// text is Text with the counts left in st; a speculative st (batch.go)
+// also collects every text the detectors read and stops once the scrub is
+// stale.
+func (a *Anonymizer) text(s string, st *stats) string {
 	if s == "" {
 		return s
 	}
-	var st stats
+	ahead := st.ahead
+	if ahead != nil {
+		ahead.seen = append(ahead.seen[:0], s)
+	}
+	saw := func(t string) bool {
+		if ahead == nil {
+			return true
+		}
+		if t != ahead.seen[len(ahead.seen)-1] {
+			ahead.seen = append(ahead.seen, t)
+		}
+		return !ahead.stale
+	}
 	// Detectors first, on the text as written: a learned value replaced
 	// first could take away a detector's context. One log line
 	// "api_token = api_token" would otherwise teach the secret "api_token"
@@ -215,17 +237,22 @@ func (a *Anonymizer) Text(s string) string {
 	// Learned addresses (an instance 10.42.1.7:8080) go first, though: they
 	// cannot be a detector's key word, and their keyed pseudonym, the same
 	// as in the metric labels, is worth more than a detector's <ip>.
-	s = a.replaceLearned(s, &st, addressLike)
+	s = a.replaceLearned(s, st, addressLike)
+	if !saw(s) {
+		return s
+	}
 	mask := a.pre.mask(s, a.preBits)
 	for i := range a.detects {
 		d := &a.detects[i]
 		if d.need&mask != d.need || (d.bytes != "" && !strings.ContainsAny(s, d.bytes)) {
 			continue
 		}
-		s = d.apply(a, s, &st)
+		if s = d.apply(a, s, st); !saw(s) {
+			return s
+		}
 	}
-	s = a.replaceLearned(s, &st, nil)
-	st.flush(a)
+	s = a.replaceLearned(s, st, nil)
+	saw(s)
 	return s
 }
 
@@ -337,7 +364,7 @@ func (a *Anonymizer) replaceLearned(s string, st *stats, only func(string) bool)
 					continue // an address opsdata wrote (ip_prefix, generalize)
 				}
 				if _, err := netip.ParseAddr(s[as:ae]); err == nil {
-					repl, rule = a.textIP(s[as:ae])
+					repl, rule = a.textIP(st, s[as:ae])
 					start, end = as, ae
 				}
 			}
@@ -790,7 +817,7 @@ func scrubEmails(a *Anonymizer, s string, st *stats) string {
 		spans = append(spans, span{m[0], m[1]})
 	}
 	return replaceSpans(s, spans, func(raw string) string {
-		a.learnRedacted(raw, RedactedEmail)
+		a.learnRedacted(st, raw, RedactedEmail)
 		st.add("redact:email")
 		return RedactedEmail
 	})
@@ -812,7 +839,7 @@ func scrubHosts(a *Anonymizer, re *regexp.Regexp, s string, st *stats) string {
 	}
 	return replaceSpans(s, spans, func(raw string) string {
 		st.add("pseudonymize:" + TypeHost)
-		return a.learnFound(TypeHost, raw)
+		return a.learnFound(st, TypeHost, raw)
 	})
 }
 
@@ -844,7 +871,7 @@ func scrubUsers(a *Anonymizer, s string, st *stats) string {
 		}
 		s = replaceSpans(s, spans, func(raw string) string {
 			st.add("pseudonymize:" + TypeUser)
-			return a.learn(TypeUser, raw)
+			return a.learn(st, TypeUser, raw)
 		})
 	}
 	return s
@@ -886,7 +913,7 @@ func scrubIPs(a *Anonymizer, s string, st *stats) string {
 			if a.issuedAddr(s, start, end) {
 				continue
 			}
-			repl, rule := a.textIP(cand)
+			repl, rule := a.textIP(st, cand)
 			st.add(rule)
 			as, ae := start, end
 			if repl == RedactedIP && as > 0 && s[as-1] == '[' && ae < len(s) && s[ae] == ']' {
@@ -927,7 +954,7 @@ func scrubIPs(a *Anonymizer, s string, st *stats) string {
 		if a.issuedAddr(s, start, end) {
 			continue
 		}
-		repl, rule := a.textIP(cand)
+		repl, rule := a.textIP(st, cand)
 		st.add(rule)
 		spans = append(spans, span{start, end})
 		repls = append(repls, repl)

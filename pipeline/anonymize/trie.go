@@ -91,3 +91,23 @@ func (t *trie) findAll(text string, dst []idxMatch) []idxMatch {
 	}
 	return dst
 }
+
+// containsAny says whether any pattern occurs in text.
+func (t *trie) containsAny(text string) bool {
+	if t.n == 0 {
+		return false
+	}
+	for i := 0; i < len(text); i++ {
+		s := t.root[fold(text[i])]
+		for j := i + 1; s != 0; j++ {
+			if t.nodes[s].out >= 0 {
+				return true
+			}
+			if j == len(text) {
+				break
+			}
+			s = t.child(s, fold(text[j]))
+		}
+	}
+	return false
+}

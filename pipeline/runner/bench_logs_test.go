@@ -20,6 +20,32 @@ import (
 // access lines with a distinct client address each, plus a mix of other
 // templates carrying hosts, users, durations and ids.
 func writeBenchLogs(tb testing.TB, path string, n int) {
+	writeBenchLogsShaped(tb, path, n, benchLogShape{})
+}
+
+// benchLogShape sets the cardinality of a generated day of logs; the zero
+// shape is BenchmarkExportLogs' (3 worker hosts, 4 db hosts, 5k users,
+// svc-0..11).
+type benchLogShape struct {
+	hosts    int      // distinct node hostnames (pods and nodes churning), 0: the fixed few
+	users    int      // distinct users, 0: 5000
+	services []string // entity names, nil: svc-0..11
+}
+
+func writeBenchLogsShaped(tb testing.TB, path string, n int, shape benchLogShape) {
+	users := shape.users
+	if users == 0 {
+		users = 5000
+	}
+	host := func(rng *rand.Rand, i int) string {
+		if shape.hosts == 0 {
+			return "worker-" + strconv.Itoa(i%3)
+		}
+		// Churn: the hosts of the day come and go in order, so a host is
+		// seen for a while and new ones keep appearing all day.
+		k := i*shape.hosts/n + rng.IntN(64)
+		return "node-" + strconv.Itoa(k%shape.hosts)
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		tb.Fatal(err)
@@ -32,6 +58,9 @@ func writeBenchLogs(tb testing.TB, path string, n int) {
 	for i := 0; i < n; i++ {
 		ts := start.Add(time.Duration(i) * step).Format("2006-01-02T15:04:05.000Z")
 		svc := "svc-" + strconv.Itoa(i%12)
+		if shape.services != nil {
+			svc = shape.services[i%len(shape.services)]
+		}
 		var msg string
 		switch rng.IntN(6) {
 		case 0, 1:
@@ -39,13 +68,21 @@ func writeBenchLogs(tb testing.TB, path string, n int) {
 		case 2:
 			msg = fmt.Sprintf("connection pool to db-%d.prod.acme.internal:5432 active=%d idle=%d", rng.IntN(4), rng.IntN(50), rng.IntN(20))
 		case 3:
-			msg = fmt.Sprintf("user=u%d logged in from 2001:db8::%x", rng.IntN(5000), rng.IntN(65536))
+			msg = fmt.Sprintf("user=u%d logged in from 2001:db8::%x", rng.IntN(users), rng.IntN(65536))
 		case 4:
 			msg = fmt.Sprintf("processed batch %d items=%d in %dms", rng.IntN(1e6), rng.IntN(1000), rng.IntN(900))
 		default:
-			msg = fmt.Sprintf("retrying call to worker-%d.prod.acme.internal attempt=%d", rng.IntN(3), rng.IntN(5))
+			if shape.hosts == 0 {
+				msg = fmt.Sprintf("retrying call to worker-%d.prod.acme.internal attempt=%d", rng.IntN(3), rng.IntN(5))
+			} else {
+				msg = fmt.Sprintf("retrying call to %s.prod.acme.internal attempt=%d", host(rng, i), rng.IntN(5))
+			}
 		}
-		fmt.Fprintf(w, `{"ts":%q,"level":%q,"service":%q,"host":"worker-%d.prod.acme.internal","msg":%q}`+"\n", ts, levels[rng.IntN(len(levels))], svc, i%3, msg)
+		h := "worker-" + strconv.Itoa(i%3)
+		if shape.hosts != 0 {
+			h = host(rng, i)
+		}
+		fmt.Fprintf(w, `{"ts":%q,"level":%q,"service":%q,"host":"%s.prod.acme.internal","msg":%q}`+"\n", ts, levels[rng.IntN(len(levels))], svc, h, msg)
 	}
 	if err := w.Flush(); err != nil {
 		tb.Fatal(err)

@@ -26,6 +26,7 @@ type staged struct {
 	public bool
 	// publish replaces the upload when set (Options.Publish).
 	publish func(ctx context.Context, dir string, m *schemas.Manifest) error
+	clock   *stageClock // nil: not timed
 }
 
 // finish writes the anonymization report into the staged version,
@@ -43,7 +44,9 @@ func finish(ctx context.Context, v staged) (man *schemas.Manifest, already bool,
 	if _, err := publish.Prepare(v.dir, v.meta); err != nil {
 		return nil, false, fmt.Errorf("prepare version: %w", err)
 	}
+	t0 := time.Now()
 	leaks, err := v.anon.ScanDir(ctx, v.dir, 10)
+	v.clock.since(stageGate, t0)
 	if err != nil {
 		return nil, false, fmt.Errorf("leakage gate: %w", err)
 	}
@@ -54,6 +57,7 @@ func finish(ctx context.Context, v staged) (man *schemas.Manifest, already bool,
 		}
 		return nil, false, fmt.Errorf("%w: %d raw identifier(s) found, first:%s\nfix the anonymization policy (anonymize: in %s); nothing was published", ErrLeak, len(leaks), b.String(), s.Path)
 	}
+	defer v.clock.since(stagePublish, time.Now())
 	// Prepare again: the manifest must describe the files exactly as gated.
 	man, err = publish.Prepare(v.dir, v.meta)
 	if err != nil {

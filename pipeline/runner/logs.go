@@ -4,11 +4,13 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/align"
+	"github.com/opsdata/opsdata/pipeline/anonymize"
 	"github.com/opsdata/opsdata/pipeline/write"
 	"github.com/opsdata/opsdata/schemas"
 )
@@ -65,7 +67,7 @@ type logStream struct {
 // logBatch is how many records the read-ahead hands over at once.
 const logBatch = 1024
 
-func openLogs(ctx context.Context, sources []pipeline.LogSource, grid pipeline.Grid) (*logStream, error) {
+func openLogs(ctx context.Context, sources []pipeline.LogSource, grid pipeline.Grid, clock *stageClock) (*logStream, error) {
 	var its []pipeline.LogIterator
 	for _, src := range sources {
 		it, err := src.Open(ctx, grid)
@@ -82,7 +84,7 @@ func openLogs(ctx context.Context, sources []pipeline.LogSource, grid pipeline.G
 		m.Close()
 		return nil, err
 	}
-	return &logStream{p: newPrefetch(&logMerge{m: m})}, nil
+	return &logStream{p: newPrefetch(&logMerge{m: m}, clock, stageLogs2Parse)}, nil
 }
 
 // Next returns the next record if its time is before until, in time order.
@@ -141,54 +143,124 @@ func (h *heapOf) Pop() any {
 // logsDay is pass 2 of the logs path for one day: a chain that each
 // record passes once, in flow order, each stage with one job:
 //
-//	parse      the sources, merged in time order (logStream)
+//	parse      the sources, merged in time order (logStream, read ahead)
 //	anonymize  the published entity, message and file (anonymizeLog)
 //	mine       the line's template, by the templates fixed in pass 1 (templateSet.match)
 //	align      counts per window and entity: levels, top templates, log_counts (alignLog)
-//	write      the day's logs partition (logWriter)
+//	write      the day's logs partition (logWriter, on its own goroutine)
 //
-// It is also the seam where the stages can run in parallel.
+// Anonymizing, the costliest stage, runs on every core: a batch of
+// scrubBatch lines is scrubbed ahead concurrently, then settled in line
+// order with the other stages (anonymize.Batch), which gives the bytes of
+// scrubbing one line after the other whatever the number of workers.
 func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame) error {
-	w := &logWriter{staging: e.staging, rel: write.PartPath(schemas.TableLogs, pipeline.Date(day.Start), 0)}
+	w := &logWriter{staging: e.staging, rel: write.PartPath(schemas.TableLogs, pipeline.Date(day.Start), 0), clock: e.clock}
+	recs := make([]pipeline.LogRecord, 0, scrubBatch)
+	msgs := make([]anonymize.Ahead, scrubBatch)
+	files := make([]anonymize.Ahead, scrubBatch)
+	workers := e.logWorkers()
 	for {
-		rec, ok := logs.Next(day.End)
-		if !ok {
+		t0 := time.Now()
+		recs = recs[:0]
+		for len(recs) < scrubBatch {
+			rec, ok := logs.Next(day.End)
+			if !ok {
+				break
+			}
+			if rec.Time.Before(day.Start) {
+				if rec.Time.Before(e.grid.Start) {
+					e.logStats["outside_range"]++
+				} else {
+					// Older than a partition already written: counted, not placed.
+					e.problems.Add("log:"+rec.Source, fmt.Sprintf("%s:%d", rec.File, rec.Line), "late_for_partition", "more than the reorder buffer behind its source")
+				}
+				continue
+			}
+			recs = append(recs, rec)
+		}
+		e.clock.since(stageLogs2Wait, t0)
+		if len(recs) == 0 {
 			break
 		}
-		if rec.Time.Before(day.Start) {
-			if rec.Time.Before(e.grid.Start) {
-				e.logStats["outside_range"]++
-			} else {
-				// Older than a partition already written: counted, not placed.
-				e.problems.Add("log:"+rec.Source, fmt.Sprintf("%s:%d", rec.File, rec.Line), "late_for_partition", "more than the reorder buffer behind its source")
+		t0 = time.Now()
+		e.scrubAhead(recs, msgs, files, workers)
+		e.clock.since(stageLogs2Scrub, t0)
+		var settle, match time.Duration
+		b := e.anon.NewBatch()
+		for i := range recs {
+			rec := &recs[i]
+			t1 := time.Now()
+			row := e.anonymizeLog(rec, b.Settle(&msgs[i]), b.Settle(&files[i]))
+			t2 := time.Now()
+			k := e.templates.match(rec)
+			row.TemplateID = e.templates.tpls[k].id
+			e.alignLog(rec, k, day, frame)
+			settle, match = settle+t2.Sub(t1), match+time.Since(t2)
+			if err := w.add(row); err != nil {
+				b.End()
+				w.abort()
+				return err
 			}
-			continue
 		}
-		row := e.anonymizeLog(&rec)
-		k := e.templates.match(&rec)
-		row.TemplateID = e.templates.tpls[k].id
-		e.alignLog(&rec, k, day, frame)
-		if err := w.add(row); err != nil {
-			w.abort()
-			return err
-		}
-		e.logStats["lines"]++
+		b.End()
+		e.clock.add(stageLogs2Settle, settle)
+		e.clock.add(stageLogs2Match, match)
+		e.logStats["lines"] += int64(len(recs))
 	}
 	n, err := w.close()
 	e.rows[schemas.TableLogs] += n
 	return err
 }
 
+// scrubBatch is how many lines are scrubbed ahead at once. It is fixed
+// (never derived from the number of cores) so that which lines settle
+// ahead or again is the same on every machine; the bytes are the same
+// either way.
+const scrubBatch = 1024
+
+func (e *export) logWorkers() int {
+	if n := e.o.LogWorkers; n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// scrubAhead scrubs the batch's messages and files ahead, workers
+// goroutines over contiguous parts of it.
+func (e *export) scrubAhead(recs []pipeline.LogRecord, msgs, files []anonymize.Ahead, workers int) {
+	part := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			e.anon.ScrubAhead("logs.message", recs[i].Message, &msgs[i])
+			e.anon.ScrubAhead("logs.file", recs[i].File, &files[i])
+		}
+	}
+	if workers <= 1 || len(recs) < 2*workers {
+		part(0, len(recs))
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(recs) + workers - 1) / workers
+	for lo := 0; lo < len(recs); lo += per {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			part(lo, hi)
+		}(lo, min(lo+per, len(recs)))
+	}
+	wg.Wait()
+}
+
 // anonymizeLog is the anonymize stage: the row as published, every string
-// from the policy (the fields were learned in pass 1).
-func (e *export) anonymizeLog(rec *pipeline.LogRecord) schemas.Log {
+// from the policy (the fields were learned in pass 1); message and file
+// come settled from their batch.
+func (e *export) anonymizeLog(rec *pipeline.LogRecord, message, file string) schemas.Log {
 	return schemas.Log{
 		Timestamp: rec.Time,
 		Entity:    e.entity(rec.Entity),
 		Level:     rec.Level,
-		Message:   e.anon.Column("logs.message", rec.Message),
+		Message:   message,
 		Source:    rec.Source,
-		File:      e.anon.Column("logs.file", rec.File),
+		File:      file,
 		Line:      rec.Line,
 	}
 }
@@ -203,11 +275,17 @@ func (e *export) alignLog(rec *pipeline.LogRecord, tpl int, day pipeline.Grid, f
 }
 
 // logWriter is the write stage: rows in batches into the day's partition,
-// created with the first row (a day without logs has no file).
+// created with the first row (a day without logs has no file), encoded
+// and compressed on a goroutine of its own while the next rows are made.
 type logWriter struct {
 	staging, rel string
-	f            *write.File[schemas.Log]
+	clock        *stageClock
 	batch        []schemas.Log
+	rows         chan []schemas.Log // to the writing goroutine
+	free         chan []schemas.Log // batches it is done with
+	done         chan error
+	f            *write.File[schemas.Log]
+	failed       error
 }
 
 const logWriteBatch = 4096
@@ -223,20 +301,69 @@ func (w *logWriter) add(row schemas.Log) error {
 	return nil
 }
 
+// flush hands the batch to the writing goroutine (started with the first
+// batch) and takes a free one back.
 func (w *logWriter) flush() error {
 	if len(w.batch) == 0 {
 		return nil
 	}
-	if w.f == nil {
+	if w.rows == nil {
 		f, err := write.Create[schemas.Log](w.staging, w.rel, "ts")
 		if err != nil {
 			return err
 		}
 		w.f = f
+		w.rows, w.free, w.done = make(chan []schemas.Log), make(chan []schemas.Log, 2), make(chan error, 1)
+		w.free <- make([]schemas.Log, 0, logWriteBatch)
+		go w.loop()
 	}
-	err := w.f.Write(w.batch)
-	w.batch = w.batch[:0]
-	return err
+	select {
+	case w.rows <- w.batch:
+	case err := <-w.done:
+		w.failed = err
+		return err
+	}
+	select {
+	case b := <-w.free:
+		w.batch = b[:0]
+	case err := <-w.done:
+		w.failed = err
+		return err
+	}
+	return nil
+}
+
+func (w *logWriter) loop() {
+	var err error
+	for b := range w.rows {
+		if err == nil {
+			t0 := time.Now()
+			err = w.f.Write(b)
+			w.clock.since(stageLogs2Write, t0)
+			if err != nil {
+				w.done <- err
+				for range w.rows {
+				}
+				return
+			}
+		}
+		clear(b) // the rows' strings are not kept alive by a free batch
+		w.free <- b
+	}
+	w.done <- nil
+}
+
+// stop ends the writing goroutine and returns its error.
+func (w *logWriter) stop() error {
+	if w.rows == nil {
+		return nil
+	}
+	close(w.rows)
+	w.rows = nil
+	if w.failed != nil {
+		return w.failed
+	}
+	return <-w.done
 }
 
 // close flushes and finishes the file; it returns the rows written.
@@ -245,13 +372,24 @@ func (w *logWriter) close() (int64, error) {
 		w.abort()
 		return 0, err
 	}
+	if err := w.stop(); err != nil {
+		w.f.Abort()
+		return 0, err
+	}
 	if w.f == nil {
 		return 0, nil
 	}
+	t0 := time.Now()
+	defer w.clock.since(stageLogs2Write, t0)
 	return w.f.Rows(), w.f.Close()
 }
 
-func (w *logWriter) abort() { w.f.Abort() }
+func (w *logWriter) abort() {
+	w.stop()
+	if w.f != nil {
+		w.f.Abort()
+	}
+}
 
 // prefetch wraps a log iterator so a goroutine reads and parses ahead of
 // the caller (the template-mining pass), in batches, in the same order.
@@ -268,7 +406,8 @@ type prefetch struct {
 	stopped bool
 }
 
-func newPrefetch(it pipeline.LogIterator) *prefetch {
+// clock gets the time the goroutine is busy reading, as stage.
+func newPrefetch(it pipeline.LogIterator, clock *stageClock, stage string) *prefetch {
 	p := &prefetch{it: it, batches: make(chan []pipeline.LogRecord, 4), done: make(chan struct{})}
 	p.wg.Add(1)
 	go func() {
@@ -284,12 +423,18 @@ func newPrefetch(it pipeline.LogIterator) *prefetch {
 				return false
 			}
 		}
+		t0 := time.Now()
 		for it.Next() {
 			batch = append(batch, it.At())
-			if len(batch) == logBatch && !flush() {
-				return
+			if len(batch) == logBatch {
+				clock.since(stage, t0)
+				if !flush() {
+					return
+				}
+				t0 = time.Now()
 			}
 		}
+		clock.since(stage, t0)
 		if len(batch) > 0 && !flush() {
 			return
 		}

@@ -51,6 +51,9 @@ type Options struct {
 	// file it lists) and publishes it its own way; nightly snapshots use it
 	// (pipeline/nightly). The staging dir is removed after it returns.
 	Publish func(ctx context.Context, dir string, m *schemas.Manifest) error
+	// LogWorkers is how many goroutines scrub log lines (default
+	// GOMAXPROCS); the published bytes do not depend on it.
+	LogWorkers int
 }
 
 // Result describes a finished export.
@@ -62,6 +65,9 @@ type Result struct {
 	AlreadyPublished bool
 	Rows             map[string]int64
 	Problems         map[string]schemas.InputProblems
+	// Stages is where the export's time went (not for a re-run that
+	// read nothing).
+	Stages []Stage
 }
 
 // ErrEmpty: the range holds no metric sample and no log line.
@@ -115,6 +121,8 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 			return &Result{Dataset: s.Dataset, Version: version, Output: output, Manifest: m, AlreadyPublished: true, Rows: tableRows(m), Problems: m.BadInput}, nil
 		}
 	}
+	clock := newStageClock()
+	started := time.Now()
 	staging, cleanup, err := makeStaging(o.TempDir)
 	if err != nil {
 		return nil, err
@@ -122,7 +130,7 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	defer cleanup()
 
 	e := &export{output: output, version: version, o: o, s: s, plan: plan, log: log, grid: grid, anon: anon, keyEpoch: keyEpoch, staging: staging,
-		problems: &pipeline.Problems{}, rows: map[string]int64{}, seriesID: map[string]int64{}, unknownIncidents: map[string]int64{}}
+		problems: &pipeline.Problems{}, rows: map[string]int64{}, seriesID: map[string]int64{}, unknownIncidents: map[string]int64{}, clock: clock}
 	regs, before, err := e.loadRegistries(ctx)
 	if err != nil {
 		return nil, err
@@ -134,7 +142,7 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 
 	// Leakage gate: every raw identifier the run saw, and the spec's
 	// canaries, must be absent from every byte about to be published.
-	man, already, err := finish(ctx, staged{dir: staging, meta: e.meta(version), anon: anon, spec: s, output: output, public: o.Public, publish: o.Publish})
+	man, already, err := finish(ctx, staged{dir: staging, meta: e.meta(version), anon: anon, spec: s, output: output, public: o.Public, publish: o.Publish, clock: clock})
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +156,9 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 			log.Warn("could not record the inputs' fingerprint (the next run reads them again)", "err", err)
 		}
 	}
-	res := &Result{Dataset: s.Dataset, Version: version, Output: output, Manifest: man, AlreadyPublished: already, Rows: e.rows, Problems: e.problems.Report()}
+	clock.since(stageExportOverall, started)
+	clock.log(log)
+	res := &Result{Dataset: s.Dataset, Version: version, Output: output, Manifest: man, AlreadyPublished: already, Rows: e.rows, Problems: e.problems.Report(), Stages: clock.stages()}
 	return res, nil
 }
 
@@ -211,6 +221,7 @@ type export struct {
 	report    *label.Report
 	// templates are the mined log templates (templates.go).
 	templates *templateSet
+	clock     *stageClock // time per stage (stages.go)
 }
 
 func (e *export) run(ctx context.Context) error {
@@ -253,14 +264,16 @@ func (e *export) run(ctx context.Context) error {
 		}
 		sources = append(sources, src)
 	}
+	t0 := time.Now()
 	if err := e.label(ctx); err != nil {
 		return err
 	}
+	e.clock.since(stageLabels, t0)
 	if err := e.openTemplates(ctx); err != nil {
 		return err
 	}
 	defer e.templates.close()
-	logs, err := openLogs(ctx, sources, e.grid)
+	logs, err := openLogs(ctx, sources, e.grid, e.clock)
 	if err != nil {
 		return fmt.Errorf("logs: %w", err)
 	}
@@ -281,34 +294,46 @@ func (e *export) run(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		t0 := time.Now()
 		if err := e.learnDay(ctx, msrc, day); err != nil {
 			return err
 		}
+		e.clock.since(stageMetricsLearn, t0)
 		if e.openMembers {
 			e.addEntities(ticketEntities)
 		}
+		t0 = time.Now()
 		if err := e.mineDay(ctx, day); err != nil {
 			return err
 		}
+		e.clock.since(stageLogs1, t0)
+		t0 = time.Now()
 		e.fixDay()
+		e.clock.since(stageTemplatesFix, t0)
 		if table == nil {
 			table = align.NewWindowTableTemplates(features, e.templates.columns)
 		}
 		frame := align.NewFrame(day, s.Entity.Label, e.entities, len(features)).WithTemplates(len(e.templates.columns))
+		t0 = time.Now()
 		if msrc != nil {
 			if err := e.metricsDay(ctx, msrc, day, frame); err != nil {
 				return err
 			}
 		}
+		e.clock.since(stageMetrics, t0)
 		if err := e.logsDay(logs, day, frame); err != nil {
 			return err
 		}
+		t0 = time.Now()
 		if err := e.writeDayCounts(day); err != nil {
 			return err
 		}
+		e.clock.since(stageLogCounts, t0)
+		t0 = time.Now()
 		if err := e.windowsDay(table, day, frame); err != nil {
 			return err
 		}
+		e.clock.since(stageWindows, t0)
 		e.log.Info("day exported", "date", pipeline.Date(day.Start))
 	}
 	// Drain what is left after the range, so it is counted.
@@ -331,6 +356,7 @@ func (e *export) run(ctx context.Context) error {
 	// Every member gets its published name before the range-level tables
 	// and reports name them.
 	e.addEntities(e.members)
+	defer e.clock.since(stageTables, time.Now())
 	if err := e.writeLabelReport(); err != nil { // labelreport.go
 		return err
 	}

@@ -110,7 +110,7 @@ func (e *export) openTemplates(ctx context.Context) error {
 			return fmt.Errorf("logs %s: %w", lc.Name, err)
 		}
 		ts.miners[lc.Name] = m
-		ts.cursors[lc.Name] = &mineCursor{it: newPrefetch(raw)}
+		ts.cursors[lc.Name] = &mineCursor{it: newPrefetch(raw, e.clock, stageLogs1Parse)}
 	}
 	return nil
 }

@@ -1,0 +1,108 @@
+package anonymize
+
+// Scrubbing text in parallel with the bytes of one goroutine.
+//
+// Text learns while it scrubs (a host found by shape, a user in user=NAME,
+// a secret after key=): a value learned from one line changes how every
+// later line is scrubbed. Lines scrubbed concurrently in any order would
+// make the output depend on scheduling. A Batch keeps the sequential
+// result exactly, whatever the number of goroutines:
+//
+//   - Ahead scrubs a line against the state as it is, changing nothing
+//     shared (safe to call from many goroutines at once, while nothing
+//     else learns). A scrub that would learn a value not known yet is
+//     stale; it records every text its detectors read.
+//   - Settle, called in line order, takes a scrub ahead as the line's
+//     result when it is not stale and none of the values learned since the
+//     batch began (by Settle's own re-scrubs, or by anything else) occurs
+//     in a text it read: then every lookup it made gives what it gives now,
+//     so the result is the sequential one. Otherwise Settle scrubs the line
+//     again, in order, learning as Text does.
+//
+// Values a scrub ahead finds that no scrub reads (addresses and e-mails for
+// the gate's covered set, short redactions) are applied by Settle, and its
+// replacement counts are counted only then, so the report is the
+// sequential one too.
+
+// Ahead is one text scrubbed ahead of its turn (Batch).
+type Ahead struct {
+	column, in, out string
+	st              stats
+	seen            []string    // the texts the detectors read, in order
+	covered         []uint64    // covered addresses and e-mails to record
+	redacted        [][2]string // raw, placeholder: redactions no scrub reads
+	stale           bool        // would learn: Settle scrubs again
+}
+
+// Batch is a run of scrubs ahead being settled in order. Between
+// NewBatch and End, the values the anonymizer learns are tracked.
+type Batch struct {
+	a     *Anonymizer
+	since trie
+}
+
+// ScrubAhead is Column(column, v) computed against the current state
+// without changing it, for Batch.Settle. Safe for concurrent use while no
+// Batch is settling and nothing is learned.
+func (a *Anonymizer) ScrubAhead(column, v string, x *Ahead) {
+	*x = Ahead{column: column, in: v, seen: x.seen[:0], covered: x.covered[:0], redacted: x.redacted[:0], st: stats{keys: x.st.keys[:0], ns: x.st.ns[:0]}}
+	x.st.ahead = x
+	x.out = a.column(column, v, &x.st)
+	x.st.ahead = nil
+}
+
+// NewBatch starts settling scrubs computed ahead since the last End; End
+// must be called before the next scrubs ahead.
+func (a *Anonymizer) NewBatch() *Batch {
+	b := &Batch{a: a}
+	a.mu.Lock()
+	a.tracking = &b.since
+	a.mu.Unlock()
+	return b
+}
+
+// End stops tracking what is learned.
+func (b *Batch) End() {
+	b.a.mu.Lock()
+	b.a.tracking = nil
+	b.a.mu.Unlock()
+}
+
+// Settle returns x's text as Column would have returned it now, in line
+// order (see the package comment above).
+func (b *Batch) Settle(x *Ahead) string {
+	a := b.a
+	if x.stale || b.touched(x.seen) {
+		return a.Column(x.column, x.in)
+	}
+	if len(x.covered) > 0 || len(x.redacted) > 0 {
+		a.mu.Lock()
+		for _, k := range x.covered {
+			a.covered[k] = struct{}{}
+		}
+		for _, r := range x.redacted {
+			if _, ok := a.redacted[r[0]]; !ok {
+				a.redacted[r[0]] = r[1]
+			}
+		}
+		a.mu.Unlock()
+	}
+	x.st.flush(a)
+	return x.out
+}
+
+// touched says whether a value learned since the batch began occurs
+// (case-folded) in one of texts.
+func (b *Batch) touched(texts []string) bool {
+	b.a.mu.RLock()
+	defer b.a.mu.RUnlock()
+	if b.since.n == 0 {
+		return false
+	}
+	for _, t := range texts {
+		if b.since.containsAny(t) {
+			return true
+		}
+	}
+	return false
+}

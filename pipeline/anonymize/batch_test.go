@@ -1,0 +1,108 @@
+package anonymize
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/opsdata/opsdata/spec"
+)
+
+// batchLines: values found by shape or form in one line (a host under the
+// host domain, user=NAME, a secret after token=, an FQDN's short name)
+// appear bare in later lines, and one line carries the pseudonym of a
+// value learned just before it.
+func batchLines(a *Anonymizer) []string {
+	lines := []string{
+		"GET /health 200 client=10.1.2.3",
+		"user=alice logged in from 10.9.8.7",
+		"alice opened a session",                           // bare: learned one line before
+		"connect to db7.prod.acme.internal:5432 ok",        // host by shape, short name db7
+		"db7 is slow, failing over",                        // bare short name
+		"token=Zx9Qw8Er7Ty6Ui5Op4 rejected",                // secret after key=
+		"retry with Zx9Qw8Er7Ty6Ui5Op4 from bob@example.com", // bare secret, an e-mail
+		"peer x_worker-2.prod.acme.internal refused",       // glued host, not learned yet
+		"worker-2.prod.acme.internal joined",               // learns it
+		"peer x_worker-2.prod.acme.internal refused again", // glued, now learned
+		"handoff to " + a.Pseudonym(TypeUser, "carol") + " done",
+		"user=carol took over",
+		"handoff to " + a.Pseudonym(TypeUser, "carol") + " done", // an issued pseudonym is left alone
+		"processed batch 17 in 12ms",
+	}
+	var out []string
+	for i := 0; i < 3; i++ {
+		for j, l := range lines {
+			out = append(out, l, fmt.Sprintf("tick %d.%d alice carol db7 2001:db8::%x", i, j, i*100+j))
+		}
+	}
+	return out
+}
+
+func batchPolicy() spec.Anonymize {
+	return spec.Anonymize{HostDomains: []string{"acme.internal"}, LogFields: map[string]string{"host": "host"}}
+}
+
+// settleAll scrubs lines batch by batch: ahead on workers goroutines, then
+// settled in order.
+func settleAll(a *Anonymizer, lines []string, batch, workers int) []string {
+	out := make([]string, 0, len(lines))
+	xs := make([]Ahead, batch)
+	for lo := 0; lo < len(lines); lo += batch {
+		part := lines[lo:min(lo+batch, len(lines))]
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := w; i < len(part); i += workers {
+					a.ScrubAhead("logs.message", part[i], &xs[i])
+				}
+			}(w)
+		}
+		wg.Wait()
+		b := a.NewBatch()
+		for i := range part {
+			out = append(out, b.Settle(&xs[i]))
+		}
+		b.End()
+	}
+	return out
+}
+
+func TestBatchSettlesToSequentialBytes(t *testing.T) {
+	ref := newTest(t, batchPolicy())
+	lines := batchLines(ref)
+	want := make([]string, len(lines))
+	for i, l := range lines {
+		want[i] = ref.Column("logs.message", l)
+	}
+	// The case is real: scrubbed against the state before the batch, the
+	// bare mentions stay raw, so Settle must redo them.
+	fresh := newTest(t, batchPolicy())
+	var ahead Ahead
+	fresh.ScrubAhead("logs.message", lines[4], &ahead) // "alice opened a session"
+	if ahead.out == want[4] {
+		t.Fatalf("scrub ahead of %q already equals the sequential %q: the test exercises nothing", lines[4], want[4])
+	}
+	for _, tc := range []struct{ batch, workers int }{{1, 1}, {3, 2}, {16, 1}, {16, 2}, {1024, 1}, {1024, 2}, {1024, 4}} {
+		t.Run(fmt.Sprintf("batch=%d/workers=%d", tc.batch, tc.workers), func(t *testing.T) {
+			a := newTest(t, batchPolicy())
+			got := settleAll(a, lines, tc.batch, tc.workers)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Errorf("line %d %q:\n got %q\nwant %q", i, lines[i], got[i], want[i])
+				}
+			}
+			if g, w := a.Report(), ref.Report(); !reflect.DeepEqual(g, w) {
+				t.Errorf("report %v, want %v", g, w)
+			}
+			if g, w := a.Inventory(), ref.Inventory(); !reflect.DeepEqual(g, w) {
+				t.Errorf("inventory %v, want %v", g, w)
+			}
+			if g, w := len(a.covered), len(ref.covered); g != w {
+				t.Errorf("%d covered addresses, want %d", g, w)
+			}
+		})
+	}
+}

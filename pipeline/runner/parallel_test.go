@@ -1,0 +1,117 @@
+package runner_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsdata/opsdata/pipeline/runner"
+	"github.com/opsdata/opsdata/spec"
+)
+
+// writeLearningLogs writes lines in which a value found by its shape or
+// form (a host under the host domain, user=NAME, token=SECRET) appears
+// bare a few lines later, in the same scrub batch and across batches.
+func writeLearningLogs(t *testing.T, path string, n int) {
+	var b strings.Builder
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < n; i++ {
+		ts := start.Add(time.Duration(i) * time.Second).Format("2006-01-02T15:04:05.000Z")
+		var msg string
+		switch k := i / 4; i % 4 {
+		case 0:
+			msg = fmt.Sprintf("user=u%dx logged in via node%d.prod.acme.internal", k, k%500)
+		case 1:
+			msg = fmt.Sprintf("u%dx opened a session on node%d", k, k%500)
+		case 2:
+			msg = fmt.Sprintf("token=Qz%dWx8Er7Ty6Ui5Op4 issued to client=10.0.%d.%d", k, k%256, i%256)
+		default:
+			msg = fmt.Sprintf("retry with Qz%dWx8Er7Ty6Ui5Op4 for u%dx", k-1, k)
+		}
+		fmt.Fprintf(&b, `{"ts":%q,"level":"info","service":"svc-%d","host":"node%d.prod.acme.internal","msg":%q}`+"\n", ts, i%3, i%7, msg)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParallelScrubIsByteIdentical(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "app.jsonl")
+	writeLearningLogs(t, logPath, 5000) // about five scrub batches
+	keyPath := filepath.Join(dir, "key")
+	if err := os.WriteFile(keyPath, []byte("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := fmt.Sprintf(`dataset: par
+licence: CC-BY-4.0
+range: {from: 2026-01-05T00:00:00Z, to: 2026-01-06T00:00:00Z}
+logs:
+  - {name: app, path: %q, format: jsonl, fields: {time: ts, level: level, message: msg, entity: service}}
+log_features: {top_templates: 3}
+anonymize:
+  key: {file: %q}
+  log_fields: {host: host}
+  host_domains: [acme.internal]
+`, logPath, keyPath)
+	sp, err := spec.Parse("par.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[int]map[string][]byte{}
+	for _, workers := range []int{1, 2, 4} {
+		out := filepath.Join(dir, fmt.Sprintf("out-%d", workers))
+		res, err := runner.Export(context.Background(), runner.Options{Spec: sp, SpecBytes: []byte(src), Output: "file://" + out, CodeVersion: "test", Components: components(), LogWorkers: workers})
+		if err != nil {
+			t.Fatalf("workers=%d: %v", workers, err)
+		}
+		if res.Rows["logs"] != 5000 {
+			t.Fatalf("workers=%d: %d log rows", workers, res.Rows["logs"])
+		}
+		if len(res.Stages) == 0 {
+			t.Errorf("workers=%d: no stage times", workers)
+		}
+		files[workers] = readTree(t, filepath.Join(out, "par", res.Version))
+	}
+	logs := files[1][filepath.Join("logs", "date=2026-01-05", "part-00000.parquet")]
+	if len(logs) == 0 {
+		t.Fatal("no logs file")
+	}
+	for _, w := range []int{2, 4} {
+		if len(files[w]) != len(files[1]) {
+			t.Errorf("workers=%d: %d files, workers=1: %d", w, len(files[w]), len(files[1]))
+		}
+		for name, want := range files[1] {
+			if !bytes.Equal(files[w][name], want) {
+				t.Errorf("workers=%d: %s differs from workers=1", w, name)
+			}
+		}
+	}
+}
+
+// readTree reads every regular file under dir, by relative path.
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out[rel] = b
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
