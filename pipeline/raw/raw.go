@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -277,12 +278,36 @@ func listSeries(ctx context.Context, q storage.Querier, o Options, keep bool) (*
 	return p, nil
 }
 
+// releaseEvery is how many samples are decoded between two releases of
+// the TSDB's mapped block files (releaseMapped): about 12 MB of chunks at
+// 3 bytes/sample, so file-backed memory stays flat in the block's size.
+// 0 never releases.
+var releaseEvery int64 = 4 << 20
+
+// releaseFailed stops the releases after the first failure.
+var releaseFailed atomic.Bool
+
 // decode reads the samples of the shard's buckets day by day, target by
 // target, and hands them to w in batches, one file per bucket and day.
+// Every releaseEvery samples it drops the block pages it has read from
+// the process's resident set (releaseMapped): targets are read in keyed
+// order, so their series are scattered over the chunk files, and a block
+// read to the end would otherwise stay mapped in memory in full.
 func decode(ctx context.Context, q storage.Querier, o Options, p *plan, w *fileWriter, st *Stats) error {
 	from, to := o.From.UnixMilli(), o.To.UnixMilli()
 	const dayMs = int64(24 * time.Hour / time.Millisecond)
 	var it chunkenc.Iterator
+	released := st.Samples
+	release := func() {
+		if releaseEvery > 0 && st.Samples-released >= releaseEvery && !releaseFailed.Load() {
+			released = st.Samples
+			// Best effort: a failure costs memory the kernel can still
+			// reclaim, never data; stop trying after the first.
+			if _, err := releaseMapped(); err != nil {
+				releaseFailed.Store(true)
+			}
+		}
+	}
 	for dayStart := from - ((from%dayMs)+dayMs)%dayMs; dayStart < to; dayStart += dayMs {
 		lo, hi := max(from, dayStart), min(to, dayStart+dayMs) // [lo, hi)
 		date := pipeline.Date(time.UnixMilli(dayStart).UTC())
@@ -348,6 +373,7 @@ func decode(ctx context.Context, q storage.Querier, o Options, p *plan, w *fileW
 					if err := it.Err(); err != nil {
 						return fmt.Errorf("raw: read series %s: %w", lset, err)
 					}
+					release()
 				}
 				if err := set.Err(); err != nil {
 					return fmt.Errorf("raw: select %s: %w", date, err)
