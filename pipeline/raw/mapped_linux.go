@@ -21,7 +21,12 @@ import (
 // its chunks: 150 MB a day for 10k series) until the kernel needs the
 // memory. MADV_DONTNEED on a read-only shared file mapping loses nothing:
 // a later access faults the page in again from the page cache or the file.
-// Anonymous and writable mappings are never touched. It returns how many
+// Anonymous and writable mappings are never touched.
+//
+// It also advises MADV_NOHUGEPAGE: on a kernel whose page cache holds
+// large folios (ext4 on Linux 6.x), a read of one series' chunks would
+// otherwise map the whole 2 MiB folio around it, so a few hundred series
+// scattered over the segment map a hundred MB. It returns how many
 // mappings it released.
 func releaseMapped() (int, error) {
 	f, err := os.Open("/proc/self/maps")
@@ -34,8 +39,10 @@ func releaseMapped() (int, error) {
 		return 0, err
 	}
 	for _, m := range ms {
-		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, m.lo, m.hi-m.lo, syscall.MADV_DONTNEED); e != 0 {
-			return 0, fmt.Errorf("madvise %s: %w", m.path, e)
+		for _, advice := range []uintptr{syscall.MADV_NOHUGEPAGE, syscall.MADV_DONTNEED} {
+			if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, m.lo, m.hi-m.lo, advice); e != 0 {
+				return 0, fmt.Errorf("madvise(%d) %s: %w", advice, m.path, e)
+			}
 		}
 	}
 	return len(ms), nil
