@@ -5,6 +5,7 @@ package raw
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -149,4 +150,33 @@ func residentKiB(t *testing.T, m []byte) int {
 	}
 	t.Fatalf("mapping %s not found in /proc/self/smaps", start)
 	return 0
+}
+
+// TestReleasesKeepBytes: releasing the mapped block pages while reading
+// (here after every series) changes no byte of the output, and happens.
+func TestReleasesKeepBytes(t *testing.T) {
+	dir := orderBlock(t, "m", "n")
+	defer func(old int64) { releaseEvery = old }(releaseEvery)
+	for _, tc := range []struct {
+		name     string
+		every    int64
+		released bool
+	}{
+		{"never", 0, false},
+		{"after every series", 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			releaseEvery = tc.every
+			n := releases.Load()
+			out := writeBlock(t, dir, testKey, nil)
+			if got := releases.Load() > n+1; got != tc.released { // +1: the listing's final release
+				t.Errorf("released %d times, want released = %v", releases.Load()-n, tc.released)
+			}
+			releaseEvery = 0
+			want := writeBlock(t, dir, testKey, nil)
+			if a, b := dirSums(t, out), dirSums(t, want); len(a) == 0 || !maps.Equal(a, b) {
+				t.Errorf("output with releases %v, without %v", a, b)
+			}
+		})
+	}
 }

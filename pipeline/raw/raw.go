@@ -84,17 +84,22 @@ type Stats struct {
 // assigned to o.Buckets buckets by a keyed hash; each bucket of each UTC
 // day is one samples file (samples/date=D/part-BBBBB.parquet), each
 // bucket's series one raw_series file. Within a file, targets come in
-// keyed-hash order and a target's series in label order, each series'
-// samples in time order: series of one target share their scrape
-// timestamps, so the ts column compresses to almost nothing. Series ids
-// number the series in that order over the whole range, so ids, files and
-// bytes depend only on the input, the key and Buckets — not on the shards.
+// keyed-hash order and a target's series in the order of their published
+// (anonymized) labels, each series' samples in time order: series of one
+// target share their scrape timestamps, so the ts column compresses to
+// almost nothing, and no order in the files follows a raw label value.
+// Series ids number the series in that order over the whole range, so
+// ids, files and bytes depend only on the input, the key and Buckets —
+// not on the shards.
 //
 // A first pass lists every selected series (labels only; the TSDB reads
 // no chunk) and anonymizes its labels; the second reads the samples of the
 // shard's buckets one target at a time. Decoding (this goroutine) and
 // Parquet encoding (a second one) overlap through a fixed pool of buffers,
-// so memory stays flat in the number of samples.
+// so memory stays flat in the number of samples; the TSDB's mapped block
+// pages are released as they are read (releaseMapped), so file-backed
+// memory stays flat too. What grows is per series (the plan: ~100 bytes a
+// series) and per target (one day's series handles of the largest target).
 func Write(ctx context.Context, q storage.Querier, o Options) (Stats, error) {
 	var st Stats
 	if len(o.Selectors) == 0 {
@@ -231,11 +236,14 @@ func listSeries(ctx context.Context, q storage.Querier, o Options, keep bool) (*
 	}
 	var rows []pending
 	tie := seriesTieHash(o.Key)
+	pages := releaser{every: listReleaseEvery}
+	defer pages.now()
 	set := selectAll(ctx, q, o.Selectors, &storage.SelectHints{Start: o.From.UnixMilli(), End: o.To.UnixMilli() - 1, Func: "series"})
 	for set.Next() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		pages.add(1)
 		lset := set.At().Labels()
 		k := [2]string{lset.Get("job"), lset.Get("instance")}
 		t := byKey[k]
@@ -340,6 +348,37 @@ var releaseEvery int64 = 1 << 20
 // releaseFailed stops the releases after the first failure.
 var releaseFailed atomic.Bool
 
+// releases counts the calls of releaseMapped (for the tests).
+var releases atomic.Int64
+
+// listReleaseEvery is how many series the first pass lists between two
+// releases: listing reads the index only, front to back, so at millions
+// of series its mapped pages would otherwise grow to the index's size.
+const listReleaseEvery = 16 << 10
+
+// releaser calls releaseMapped every `every` units of work (samples
+// decoded, series listed); never when releaseEvery is 0 or a release
+// failed. Best effort: a failure costs memory the kernel can still
+// reclaim, never data, so it only stops the releases.
+type releaser struct{ every, since int64 }
+
+func (r *releaser) add(n int64) {
+	if r.since += n; r.since >= r.every {
+		r.now()
+	}
+}
+
+func (r *releaser) now() {
+	r.since = 0
+	if releaseEvery <= 0 || releaseFailed.Load() {
+		return
+	}
+	releases.Add(1)
+	if _, err := releaseMapped(); err != nil {
+		releaseFailed.Store(true)
+	}
+}
+
 // decode reads the samples of the shard's buckets day by day, target by
 // target, and hands them to w in batches, one file per bucket and day.
 // Every releaseEvery samples it drops the block pages it has read from
@@ -351,18 +390,8 @@ func decode(ctx context.Context, q storage.Querier, o Options, p *plan, w *fileW
 	const dayMs = int64(24 * time.Hour / time.Millisecond)
 	var it chunkenc.Iterator
 	var day []daySeries // one target's series of one day
-	released := st.Samples
-	release := func(force bool) {
-		if releaseEvery > 0 && (force || st.Samples-released >= releaseEvery) && !releaseFailed.Load() {
-			released = st.Samples
-			// Best effort: a failure costs memory the kernel can still
-			// reclaim, never data; stop trying after the first.
-			if _, err := releaseMapped(); err != nil {
-				releaseFailed.Store(true)
-			}
-		}
-	}
-	release(true) // before the first read: no huge-page mappings of the chunks
+	pages := releaser{every: releaseEvery}
+	pages.now() // before the first read: no huge-page mappings of the chunks
 	for dayStart := from - ((from%dayMs)+dayMs)%dayMs; dayStart < to; dayStart += dayMs {
 		lo, hi := max(from, dayStart), min(to, dayStart+dayMs) // [lo, hi)
 		date := pipeline.Date(time.UnixMilli(dayStart).UTC())
@@ -407,6 +436,7 @@ func decode(ctx context.Context, q storage.Querier, o Options, p *plan, w *fileW
 						return err
 					}
 					id, s := ds.id, ds.s
+					before := st.Samples
 					day[k].s = nil // let the series' chunk metas go once read
 					lset := s.Labels()
 					it = s.Iterator(it)
@@ -435,7 +465,7 @@ func decode(ctx context.Context, q storage.Querier, o Options, p *plan, w *fileW
 					if err := it.Err(); err != nil {
 						return fmt.Errorf("raw: read series %s: %w", lset, err)
 					}
-					release(false)
+					pages.add(st.Samples - before)
 				}
 			}
 			w.work <- batch{rel: rel, rows: buf, end: true}
