@@ -339,10 +339,11 @@ func seriesTieHash(key []byte) func(labels.Labels) uint64 {
 // the TSDB's mapped block files (releaseMapped), so file-backed memory
 // stays flat in the block's size: ~180 series-days at 15 s, each of which
 // maps the kernel's whole page-cache folio around its chunks (up to
-// 2 MiB on ext4). Measured on the noisy block (BENCHMARKS.md): peak
-// file-backed RSS 181 MiB (1 day) and 331 MiB (2 days) without releases,
-// ~100 MiB for both with 1 Mi samples, for ~4 % more CPU; smaller values
-// save more memory for more CPU (256 Ki: ~70 MiB, +15 %). 0 never releases.
+// 2 MiB on ext4). Measured on the noisy block (BENCHMARKS.md, decision
+// 0037): peak file-backed RSS 183 MiB (1 day) and 333 MiB (2 days)
+// without releases, 73 and 72 MiB with 1 Mi samples (and the listing's
+// releases), for a few % more CPU; smaller values save more memory for
+// more CPU. 0 never releases.
 var releaseEvery int64 = 1 << 20
 
 // releaseFailed stops the releases after the first failure.
