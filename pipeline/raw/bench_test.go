@@ -43,6 +43,8 @@ func BenchmarkRawTSDBToParquet(b *testing.B) {
 func benchRawDay(b *testing.B, tsdbDir string, from, to time.Time) {
 	var st Stats
 	var out string
+	rss := benchutil.StartRSSSampler(10 * time.Millisecond)
+	cpu := benchutil.CPUSeconds()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		out = b.TempDir()
@@ -62,6 +64,9 @@ func benchRawDay(b *testing.B, tsdbDir string, from, to time.Time) {
 		}
 	}
 	b.StopTimer()
+	cpu = benchutil.CPUSeconds() - cpu
+	benchutil.ReportRSSSplit(b, rss.Stop())
+	b.ReportMetric(cpu/float64(b.N), "cpu-s/op")
 	benchutil.Report(b, float64(st.Samples)*float64(b.N), "samples")
 	b.ReportMetric(float64(benchutil.DirBytes(filepath.Join(out, "samples")))/float64(st.Samples), "parquet-bytes/sample")
 	b.ReportMetric(float64(benchutil.DirBytes(tsdbDir))/float64(st.Samples), "tsdb-bytes/sample")

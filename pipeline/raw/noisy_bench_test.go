@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -200,8 +201,20 @@ func BenchmarkRawNoisyBlock(b *testing.B) { benchNoisy(b, 1) }
 // the samples): peak RSS must not grow with the block.
 func BenchmarkRawNoisyBlock2Days(b *testing.B) { benchNoisy(b, 2) }
 
+// releaseEveryEnv overrides releaseEvery for a sweep of the memory/CPU
+// trade-off (BENCHMARKS.md); 0 never releases (the behaviour before).
+const releaseEveryEnv = "OPSDATA_RAW_RELEASE_EVERY"
+
 func benchNoisy(b *testing.B, days int) {
 	b.Setenv(noisyDaysEnv, fmt.Sprint(days))
+	if v := os.Getenv(releaseEveryEnv); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			b.Fatalf("%s=%q: want a number of samples >= 0", releaseEveryEnv, v)
+		}
+		defer func(old int64) { releaseEvery = old }(releaseEvery)
+		releaseEvery = n
+	}
 	cache := benchutil.ChildFixture(b, fmt.Sprintf("opsdata-bench-raw-noisy-v2-10k-%dd", days), "done", "TestGenerateNoisyBlock", noisyGenEnv)
 	// A minute on each side: the scrape offsets put samples past midnight.
 	benchRawDay(b, filepath.Join(cache, "tsdb"), demo.DefaultStart.Add(-time.Minute), demo.DefaultStart.Add(time.Duration(days)*24*time.Hour+time.Minute))

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -83,17 +84,22 @@ type Stats struct {
 // assigned to o.Buckets buckets by a keyed hash; each bucket of each UTC
 // day is one samples file (samples/date=D/part-BBBBB.parquet), each
 // bucket's series one raw_series file. Within a file, targets come in
-// keyed-hash order and a target's series in label order, each series'
-// samples in time order: series of one target share their scrape
-// timestamps, so the ts column compresses to almost nothing. Series ids
-// number the series in that order over the whole range, so ids, files and
-// bytes depend only on the input, the key and Buckets — not on the shards.
+// keyed-hash order and a target's series in the order of their published
+// (anonymized) labels, each series' samples in time order: series of one
+// target share their scrape timestamps, so the ts column compresses to
+// almost nothing, and no order in the files follows a raw label value.
+// Series ids number the series in that order over the whole range, so
+// ids, files and bytes depend only on the input, the key and Buckets —
+// not on the shards.
 //
 // A first pass lists every selected series (labels only; the TSDB reads
 // no chunk) and anonymizes its labels; the second reads the samples of the
 // shard's buckets one target at a time. Decoding (this goroutine) and
 // Parquet encoding (a second one) overlap through a fixed pool of buffers,
-// so memory stays flat in the number of samples.
+// so memory stays flat in the number of samples; the TSDB's mapped block
+// pages are released as they are read (releaseMapped), so file-backed
+// memory stays flat too. What grows is per series (the plan: ~100 bytes a
+// series) and per target (one day's series handles of the largest target).
 func Write(ctx context.Context, q storage.Querier, o Options) (Stats, error) {
 	var st Stats
 	if len(o.Selectors) == 0 {
@@ -157,9 +163,9 @@ type target struct {
 	job, instance string
 	hash          uint64 // keyed
 	bucket        int
-	n             int      // series in the whole range
-	firstID       int64    // id of its first series
-	seriesHash    []uint64 // own buckets only: lset.Hash() in label order
+	n             int              // series in the whole range
+	firstID       int64            // id of its first series
+	ids           map[uint64]int64 // own buckets only: lset.Hash() → series id
 }
 
 // plan is what the first pass learned.
@@ -212,20 +218,32 @@ func Learn(ctx context.Context, q storage.Querier, o Options) (int64, error) {
 // listSeries is the first pass: every selected series' labels over the
 // whole range, anonymized, grouped by target; with keep, the shard's own
 // series are kept for the second pass and raw_series.
+//
+// Within a target, series are numbered (and later written) in the order
+// of their published labels — metric name, then the anonymized labels'
+// JSON — not in the source's raw label order, which would tell the order
+// of the raw values behind the pseudonyms (pod, instance, ...). Series
+// whose published labels are equal (a label the policy drops or redacts)
+// are ordered by a keyed hash of their raw labels.
 func listSeries(ctx context.Context, q storage.Querier, o Options, keep bool) (*plan, error) {
 	byKey := map[[2]string]*target{}
 	var targets []*target
 	type pending struct {
-		t   *target
-		i   int
-		row schemas.RawSeries
+		t    *target
+		hash uint64 // lset.Hash()
+		tie  uint64 // keyed hash of the raw labels
+		row  schemas.RawSeries
 	}
 	var rows []pending
+	tie := seriesTieHash(o.Key)
+	pages := releaser{every: listReleaseEvery}
+	defer pages.now()
 	set := selectAll(ctx, q, o.Selectors, &storage.SelectHints{Start: o.From.UnixMilli(), End: o.To.UnixMilli() - 1, Func: "series"})
 	for set.Next() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		pages.add(1)
 		lset := set.At().Labels()
 		k := [2]string{lset.Get("job"), lset.Get("instance")}
 		t := byKey[k]
@@ -240,8 +258,7 @@ func listSeries(ctx context.Context, q storage.Querier, o Options, keep bool) (*
 			return nil, err
 		}
 		if keep && t.bucket%o.Shards == o.Shard {
-			t.seriesHash = append(t.seriesHash, lset.Hash())
-			rows = append(rows, pending{t, t.n, row})
+			rows = append(rows, pending{t: t, hash: lset.Hash(), tie: tie(lset), row: row})
 		}
 		t.n++
 	}
@@ -266,23 +283,116 @@ func listSeries(ctx context.Context, q storage.Querier, o Options, keep bool) (*
 		t.firstID = id
 		id += int64(t.n)
 	}
+	// Published order: targets in file order, then a target's series by
+	// published labels (the tie hash only between equal ones).
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := &rows[i], &rows[j]
+		if a.t != b.t {
+			return a.t.firstID < b.t.firstID
+		}
+		if a.row.Metric != b.row.Metric {
+			return a.row.Metric < b.row.Metric
+		}
+		if a.row.Labels != b.row.Labels {
+			return a.row.Labels < b.row.Labels
+		}
+		return a.tie < b.tie
+	})
 	p := &plan{targets: targets, series: make([][]schemas.RawSeries, o.Buckets)}
-	for _, r := range rows {
-		r.row.SeriesID = r.t.firstID + int64(r.i)
-		p.series[r.t.bucket] = append(p.series[r.t.bucket], r.row)
-	}
-	for _, s := range p.series {
-		sort.Slice(s, func(i, j int) bool { return s[i].SeriesID < s[j].SeriesID })
+	for i := 0; i < len(rows); {
+		t := rows[i].t
+		t.ids = make(map[uint64]int64, t.n)
+		for j := 0; i < len(rows) && rows[i].t == t; i, j = i+1, j+1 {
+			r := &rows[i]
+			if _, dup := t.ids[r.hash]; dup {
+				return nil, fmt.Errorf("raw: two series of target job=%q instance=%q share the label hash %016x (series %s %s); the export cannot tell them apart", t.job, t.instance, r.hash, r.row.Metric, r.row.Labels)
+			}
+			if i > 0 && rows[i-1].t == t && rows[i-1].tie == r.tie && rows[i-1].row.Metric == r.row.Metric && rows[i-1].row.Labels == r.row.Labels {
+				return nil, fmt.Errorf("raw: two series of target job=%q instance=%q publish the same labels %s %s and the same tie hash; the export cannot order them", t.job, t.instance, r.row.Metric, r.row.Labels)
+			}
+			r.row.SeriesID = t.firstID + int64(j)
+			t.ids[r.hash] = r.row.SeriesID
+			p.series[t.bucket] = append(p.series[t.bucket], r.row)
+		}
 	}
 	return p, nil
 }
 
+// seriesTieHash orders series whose published labels are equal: a keyed
+// hash of the raw labels (unkeyed, it would let anyone test guesses of
+// the raw values against the order).
+func seriesTieHash(key []byte) func(labels.Labels) uint64 {
+	h := hmac.New(sha256.New, key)
+	var buf []byte
+	var sum []byte
+	return func(lset labels.Labels) uint64 {
+		h.Reset()
+		h.Write([]byte("opsdata/raw-series-tie/v1\x00"))
+		buf = lset.Bytes(buf[:0])
+		h.Write(buf)
+		sum = h.Sum(sum[:0])
+		return binary.BigEndian.Uint64(sum)
+	}
+}
+
+// releaseEvery is how many samples are decoded between two releases of
+// the TSDB's mapped block files (releaseMapped), so file-backed memory
+// stays flat in the block's size: ~180 series-days at 15 s, each of which
+// maps the kernel's whole page-cache folio around its chunks (up to
+// 2 MiB on ext4). Measured on the noisy block (BENCHMARKS.md, decision
+// 0037): peak file-backed RSS 183 MiB (1 day) and 333 MiB (2 days)
+// without releases, 73 and 72 MiB with 1 Mi samples (and the listing's
+// releases), for a few % more CPU; smaller values save more memory for
+// more CPU. 0 never releases.
+var releaseEvery int64 = 1 << 20
+
+// releaseFailed stops the releases after the first failure.
+var releaseFailed atomic.Bool
+
+// releases counts the calls of releaseMapped (for the tests).
+var releases atomic.Int64
+
+// listReleaseEvery is how many series the first pass lists between two
+// releases: listing reads the index only, front to back, so at millions
+// of series its mapped pages would otherwise grow to the index's size.
+const listReleaseEvery = 16 << 10
+
+// releaser calls releaseMapped every `every` units of work (samples
+// decoded, series listed); never when releaseEvery is 0 or a release
+// failed. Best effort: a failure costs memory the kernel can still
+// reclaim, never data, so it only stops the releases.
+type releaser struct{ every, since int64 }
+
+func (r *releaser) add(n int64) {
+	if r.since += n; r.since >= r.every {
+		r.now()
+	}
+}
+
+func (r *releaser) now() {
+	r.since = 0
+	if releaseEvery <= 0 || releaseFailed.Load() {
+		return
+	}
+	releases.Add(1)
+	if _, err := releaseMapped(); err != nil {
+		releaseFailed.Store(true)
+	}
+}
+
 // decode reads the samples of the shard's buckets day by day, target by
 // target, and hands them to w in batches, one file per bucket and day.
+// Every releaseEvery samples it drops the block pages it has read from
+// the process's resident set (releaseMapped): targets are read in keyed
+// order, so their series are scattered over the chunk files, and a block
+// read to the end would otherwise stay mapped in memory in full.
 func decode(ctx context.Context, q storage.Querier, o Options, p *plan, w *fileWriter, st *Stats) error {
 	from, to := o.From.UnixMilli(), o.To.UnixMilli()
 	const dayMs = int64(24 * time.Hour / time.Millisecond)
 	var it chunkenc.Iterator
+	var day []daySeries // one target's series of one day
+	pages := releaser{every: releaseEvery}
+	pages.now() // before the first read: no huge-page mappings of the chunks
 	for dayStart := from - ((from%dayMs)+dayMs)%dayMs; dayStart < to; dayStart += dayMs {
 		lo, hi := max(from, dayStart), min(to, dayStart+dayMs) // [lo, hi)
 		date := pipeline.Date(time.UnixMilli(dayStart).UTC())
@@ -303,25 +413,33 @@ func decode(ctx context.Context, q storage.Querier, o Options, p *plan, w *fileW
 				return err
 			}
 			for _, t := range p.targets[i:j] {
+				// The source gives a target's series in raw label order; they
+				// are written in id (published) order. A series handle reads
+				// its chunks only when iterated, so only the handles are held.
 				set := selectAll(ctx, q, o.Selectors, hints,
 					labels.MustNewMatcher(labels.MatchEqual, "job", t.job),
 					labels.MustNewMatcher(labels.MatchEqual, "instance", t.instance))
-				next := 0 // index into t.seriesHash: day's series are a subsequence
+				day = day[:0]
 				for set.Next() {
+					s := set.At()
+					id, ok := t.ids[s.Labels().Hash()]
+					if !ok {
+						return fmt.Errorf("raw: series %s of %s was not listed in the first pass (did the source change during the export? run it again)", s.Labels(), date)
+					}
+					day = append(day, daySeries{id, s})
+				}
+				if err := set.Err(); err != nil {
+					return fmt.Errorf("raw: select %s of job=%q instance=%q: %w", date, t.job, t.instance, err)
+				}
+				sort.Slice(day, func(a, b int) bool { return day[a].id < day[b].id })
+				for k, ds := range day {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
-					s := set.At()
+					id, s := ds.id, ds.s
+					before := st.Samples
+					day[k].s = nil // let the series' chunk metas go once read
 					lset := s.Labels()
-					h := lset.Hash()
-					for next < len(t.seriesHash) && t.seriesHash[next] != h {
-						next++
-					}
-					if next == len(t.seriesHash) {
-						return fmt.Errorf("raw: series %s of %s was not listed in the first pass (did the source change during the export?)", lset, date)
-					}
-					id := t.firstID + int64(next)
-					next++
 					it = s.Iterator(it)
 					for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
 						if vt != chunkenc.ValFloat {
@@ -348,9 +466,7 @@ func decode(ctx context.Context, q storage.Querier, o Options, p *plan, w *fileW
 					if err := it.Err(); err != nil {
 						return fmt.Errorf("raw: read series %s: %w", lset, err)
 					}
-				}
-				if err := set.Err(); err != nil {
-					return fmt.Errorf("raw: select %s: %w", date, err)
+					pages.add(st.Samples - before)
 				}
 			}
 			w.work <- batch{rel: rel, rows: buf, end: true}
@@ -358,6 +474,12 @@ func decode(ctx context.Context, q storage.Querier, o Options, p *plan, w *fileW
 		}
 	}
 	return nil
+}
+
+// daySeries is a series of one target and day, with its id.
+type daySeries struct {
+	id int64
+	s  storage.Series
 }
 
 // batch is a run of one file's samples; end closes the file.

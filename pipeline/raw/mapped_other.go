@@ -1,0 +1,7 @@
+//go:build !linux
+
+package raw
+
+// releaseMapped does nothing where /proc/self/maps and madvise are not
+// available (mapped_linux.go).
+func releaseMapped() (int, error) { return 0, nil }

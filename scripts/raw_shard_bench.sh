@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Sharding overhead of the raw export (issue 16 item 4; BENCHMARKS.md "Raw
+# export: sharding overhead"). On the noisy block of BenchmarkRawNoisyBlock
+# (10k series x 1 day at 15 s; generated into $TMPDIR by that benchmark when
+# missing), one after the other in this run:
+#   - `opsdata raw` as one process (lists, anonymizes, writes, gates, publishes)
+#   - for each N in $SHARDS (default "3 7"): the N shards `opsdata raw --shard i/N`
+#     one after the other (as an Indexed Job's pods would run, but sequentially
+#     here), then `opsdata commit --shards N`
+# Every process is timed by /usr/bin/time (wall, user+sys CPU, max RSS); the
+# published files of every N are compared byte for byte with one process's.
+# Output: one line per process, then a summary per N. --buckets 16 (default).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+tmp="${TMPDIR:-/tmp}"
+work="${SHARD_DIR:-$tmp/opsdata-raw-shard-bench}"
+shards="${SHARDS:-3 7}"
+block="$tmp/opsdata-bench-raw-noisy-v2-10k-1d"
+if [[ ! -f "$block/done" ]]; then
+	go test -run '^$' -bench '^BenchmarkRawNoisyBlock$' -benchtime 1x ./pipeline/raw >/dev/null
+fi
+rm -rf "$work"
+mkdir -p "$work"
+go build -o "$work/opsdata" ./cmd/opsdata
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/key"
+cat >"$work/spec.yaml" <<EOF
+dataset: noisy
+title: noisy block
+description: The raw export benchmark's noisy block (pipeline/raw BenchmarkRawNoisyBlock).
+licence: CDLA-Permissive-2.0
+citation: "noisy block"
+creators:
+  - name: opsdata contributors
+range:
+  from: 2026-01-04T23:59:00Z
+  to: 2026-01-06T00:01:00Z
+window: 1m
+entity:
+  kind: service
+  label: job
+metrics:
+  source: tsdb
+  tsdb:
+    path: $block/tsdb
+  features:
+    - name: up
+      expr: sum by (job) (up)
+anonymize:
+  key:
+    file: $work/key
+  labels:
+    instance: instance
+    pod: pod
+  keep: [job, code, handler, cpu, mode, quantile, sensor, release]
+EOF
+# timed NAME CMD...: runs CMD (its output kept in $work/log-NAME), prints
+# "NAME wall_s=… cpu_s=… max_rss_mib=… series=…" (series: raw_series rows written).
+timed() {
+	local name=$1
+	shift
+	local log="$work/log-${name// /_}"
+	/usr/bin/time -o "$work/time" -f '%e %U %S %M' "$@" >"$log" 2>&1 || {
+		cat "$log" >&2
+		return 1
+	}
+	read -r wall user sys rss <"$work/time"
+	local series
+	series=$(awk '$1 == "raw_series" { print $2 }' "$log")
+	awk -v n="$name" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v k="${series:--}" \
+		'BEGIN { printf "%s wall_s=%.2f cpu_s=%.2f max_rss_mib=%.1f series=%s\n", n, w, u + s, r / 1024, k }'
+}
+sums() { (cd "$1/noisy-raw/v1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+op=(--spec "$work/spec.yaml" --version v1)
+timed one "$work/opsdata" raw "${op[@]}" --output "file://$work/out-1p" | tee "$work/one.txt"
+for n in $shards; do
+	out="$work/out-$n"
+	for ((i = 0; i < n; i++)); do
+		timed "N=$n shard=$i" "$work/opsdata" raw "${op[@]}" --output "file://$out" --shard "$i/$n"
+	done | tee "$work/shards-$n.txt"
+	timed "N=$n commit" "$work/opsdata" commit "${op[@]}" --output "file://$out" --shards "$n" | tee "$work/commit-$n.txt"
+	if [[ "$(sums "$work/out-1p")" == "$(sums "$out")" ]]; then
+		echo "N=$n published bytes: identical to one process ($(sums "$out" | wc -l) files)"
+	else
+		echo "N=$n published bytes: DIFFER from one process" >&2
+		exit 1
+	fi
+	one=$(sed -n 's/.*cpu_s=\([0-9.]*\).*/\1/p' "$work/one.txt")
+	awk -v n="$n" -v one="$one" '
+		{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		  cpu += v["cpu_s"]; k++
+		  if (v["wall_s"] + 0 > maxw) maxw = v["wall_s"] + 0
+		  if (v["max_rss_mib"] + 0 > maxr) maxr = v["max_rss_mib"] + 0 }
+		END { printf "N=%d summary: %d shards, total CPU %.2f s = %.2f x one process (%.2f s); slowest shard %.2f s wall; max shard RSS %.1f MiB\n", n, k, cpu, cpu / one, one, maxw, maxr }
+	' "$work/shards-$n.txt"
+done
