@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -140,7 +141,9 @@ type mineCursor struct {
 // matched in pass 2 like any other.
 func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 	ts := e.templates
-	var seen []string
+	// The day's log entities, once each (a day has millions of lines and a
+	// handful of entities).
+	seen := map[string]struct{}{}
 	for _, lp := range e.plan.Logs {
 		name := lp.Spec.Name
 		cur, m := ts.cursors[name], ts.miners[name]
@@ -166,7 +169,7 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 				ts.firstDay[c]++
 			}
 			if rec.Entity != "" {
-				seen = append(seen, rec.Entity)
+				seen[rec.Entity] = struct{}{}
 			}
 			if n++; n%65536 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -179,7 +182,7 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 		}
 	}
 	if e.openMembers {
-		e.addEntities(align.SortedSet(seen))
+		e.addEntities(slices.Sorted(maps.Keys(seen)))
 	}
 	return nil
 }
