@@ -82,50 +82,81 @@ func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.
 	if n == 0 {
 		return nil
 	}
-	first := grid.Start.Add(grid.Step)
-	last := grid.End
-	qry, err := s.engine.NewRangeQuery(ctx, s.Queryable(), promql.NewPrometheusQueryOpts(false, s.lookback), feature.Expr, first, last, grid.Step)
-	if err != nil {
-		return fmt.Errorf("feature %s: %w", feature.Name, err)
-	}
-	defer qry.Close()
-	res := qry.Exec(ctx)
-	if res.Err != nil {
-		return fmt.Errorf("feature %s (%s): %w", feature.Name, feature.Expr, res.Err)
-	}
-	if err := warningsAsError(feature, res.Warnings); err != nil {
-		return err
-	}
-	var matrix promql.Matrix
-	switch v := res.Value.(type) {
-	case promql.Matrix:
-		matrix = v
-	case promql.Scalar:
-		matrix = promql.Matrix{{Floats: []promql.FPoint{{T: v.T, F: v.V}}}}
-	default:
-		return fmt.Errorf("feature %s: unexpected result type %s", feature.Name, res.Value.Type())
-	}
-	sort.Sort(byLabels(matrix))
-	firstMs, stepMs := first.UnixMilli(), grid.Step.Milliseconds()
-	for _, series := range matrix {
-		if len(series.Histograms) > 0 {
-			return fmt.Errorf("feature %s: returns native histograms for %s; features must be floats (use histogram_quantile or histogram_count)", feature.Name, series.Metric)
+	// A range query holds the inner expressions' points of every selected
+	// series for its whole range (rate over 10k series for a day: 10k x
+	// 1,440 points, before sum by aggregates them), so the day is evaluated
+	// in slices of evalSliceSteps steps. Each step is evaluated on its own
+	// (selectors and lookback are relative to the step), so the values are
+	// those of one query over the day; only the peak memory shrinks.
+	stepMs := grid.Step.Milliseconds()
+	firstMs := grid.Start.Add(grid.Step).UnixMilli()
+	byKey := map[string]*pipeline.FeatureSeries{}
+	for lo := 0; lo < n; lo += evalSliceSteps {
+		hi := min(lo+evalSliceSteps, n) // steps [lo, hi)
+		first := grid.Start.Add(time.Duration(lo+1) * grid.Step)
+		last := grid.Start.Add(time.Duration(hi) * grid.Step)
+		matrix, err := s.evalRange(ctx, feature, first, last, grid.Step)
+		if err != nil {
+			return err
 		}
-		values := make([]float64, n)
-		for i := range values {
-			values[i] = math.NaN()
-		}
-		for _, p := range series.Floats {
-			idx := (p.T - firstMs) / stepMs
-			if idx >= 0 && idx < int64(n) {
-				values[idx] = p.F
+		for _, series := range matrix {
+			if len(series.Histograms) > 0 {
+				return fmt.Errorf("feature %s: returns native histograms for %s; features must be floats (use histogram_quantile or histogram_count)", feature.Name, series.Metric)
+			}
+			key := series.Metric.String()
+			fs := byKey[key]
+			if fs == nil {
+				values := make([]float64, n)
+				for i := range values {
+					values[i] = math.NaN()
+				}
+				fs = &pipeline.FeatureSeries{Feature: feature.Name, Labels: series.Metric, Values: values}
+				byKey[key] = fs
+			}
+			for _, p := range series.Floats {
+				if idx := (p.T - firstMs) / stepMs; idx >= int64(lo) && idx < int64(hi) {
+					fs.Values[idx] = p.F
+				}
 			}
 		}
-		if err := emit(pipeline.FeatureSeries{Feature: feature.Name, Labels: series.Metric, Values: values}); err != nil {
+	}
+	out := make([]*pipeline.FeatureSeries, 0, len(byKey))
+	for _, fs := range byKey {
+		out = append(out, fs)
+	}
+	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].Labels, out[j].Labels) < 0 })
+	for _, fs := range out {
+		if err := emit(*fs); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// evalSliceSteps is how many steps one range query evaluates (4 h at 1 m).
+var evalSliceSteps = 240
+
+// evalRange runs one range query of feature over [first, last].
+func (s *Source) evalRange(ctx context.Context, feature spec.Feature, first, last time.Time, step time.Duration) (promql.Matrix, error) {
+	qry, err := s.engine.NewRangeQuery(ctx, s.Queryable(), promql.NewPrometheusQueryOpts(false, s.lookback), feature.Expr, first, last, step)
+	if err != nil {
+		return nil, fmt.Errorf("feature %s: %w", feature.Name, err)
+	}
+	defer qry.Close()
+	res := qry.Exec(ctx)
+	if res.Err != nil {
+		return nil, fmt.Errorf("feature %s (%s): %w", feature.Name, feature.Expr, res.Err)
+	}
+	if err := warningsAsError(feature, res.Warnings); err != nil {
+		return nil, err
+	}
+	switch v := res.Value.(type) {
+	case promql.Matrix:
+		return v, nil
+	case promql.Scalar:
+		return promql.Matrix{{Floats: []promql.FPoint{{T: v.T, F: v.V}}}}, nil
+	}
+	return nil, fmt.Errorf("feature %s: unexpected result type %s", feature.Name, res.Value.Type())
 }
 
 // warningsAsError keeps the engine's warnings from passing unseen; only
@@ -138,12 +169,6 @@ func warningsAsError(f spec.Feature, w annotations.Annotations) error {
 	}
 	return nil
 }
-
-type byLabels promql.Matrix
-
-func (m byLabels) Len() int           { return len(m) }
-func (m byLabels) Less(i, j int) bool { return labels.Compare(m[i].Metric, m[j].Metric) < 0 }
-func (m byLabels) Swap(i, j int)      { m[i], m[j] = m[j], m[i] }
 
 // LabelValues lists the values of label name among the series that have
 // samples in the grid's range (plus the lookback before it). For a TSDB
