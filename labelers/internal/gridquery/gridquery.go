@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/storage"
 
@@ -43,9 +45,44 @@ func NewEngine(opts promql.EngineOpts) *promql.Engine {
 	return promql.NewEngine(opts)
 }
 
-// RangeMatrix runs expr as a range query over the grid at step.
+// RangeMatrix runs expr as a range query over the grid at step, in slices
+// of sliceSteps steps: one range query holds the inner expressions' points
+// of every selected series for its whole range (a rule over 10k series and
+// a nightly dataset's months would not fit), and each step is evaluated on
+// its own, so the slices give the points of one query. Series are merged
+// by labels and returned sorted by them, as the engine returns a range
+// query's matrix.
 func RangeMatrix(ctx context.Context, engine *promql.Engine, q storage.Queryable, expr string, grid pipeline.Grid, step time.Duration) (promql.Matrix, error) {
-	qry, err := engine.NewRangeQuery(ctx, q, nil, expr, grid.Start, grid.End, step)
+	last := int(grid.End.Sub(grid.Start) / step) // points at Start + j*step, j in [0, last]
+	byKey := map[string]int{}
+	var out promql.Matrix
+	for lo := 0; lo <= last; lo += sliceSteps {
+		hi := min(lo+sliceSteps-1, last)
+		m, err := rangeSlice(ctx, engine, q, expr, grid.Start.Add(time.Duration(lo)*step), grid.Start.Add(time.Duration(hi)*step), step)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range m {
+			k := s.Metric.String()
+			i, ok := byKey[k]
+			if !ok {
+				i = len(out)
+				byKey[k] = i
+				out = append(out, promql.Series{Metric: s.Metric, DropName: s.DropName})
+			}
+			out[i].Floats = append(out[i].Floats, s.Floats...)
+			out[i].Histograms = append(out[i].Histograms, s.Histograms...)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].Metric, out[j].Metric) < 0 })
+	return out, nil
+}
+
+// sliceSteps is how many steps one range query of RangeMatrix evaluates.
+var sliceSteps = 360
+
+func rangeSlice(ctx context.Context, engine *promql.Engine, q storage.Queryable, expr string, start, end time.Time, step time.Duration) (promql.Matrix, error) {
+	qry, err := engine.NewRangeQuery(ctx, q, nil, expr, start, end, step)
 	if err != nil {
 		return nil, err
 	}

@@ -58,3 +58,68 @@ func TestRangeMatrixSurvivesNextQuery(t *testing.T) {
 		}
 	}
 }
+
+// Slices give the matrix of one query: the same series, in label order,
+// the same points — for expressions whose range selectors and lookback
+// reach across a slice boundary, and series that exist in some slices only.
+func TestRangeMatrixSlicesEqualOneQuery(t *testing.T) {
+	st := teststorage.New(t)
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	grid, err := pipeline.NewGrid(start, start.Add(3*time.Hour), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := st.Appender(context.Background())
+	for i := 0; i < 3*60*4; i++ { // every 15 s
+		at := start.Add(time.Duration(i) * 15 * time.Second).UnixMilli()
+		for _, inst := range []string{"a", "b", "c"} {
+			if inst == "c" && (i < 200 || i > 420) {
+				continue // a series of some slices only
+			}
+			v := float64(i) * float64(len(inst)+1)
+			if inst == "b" && i%97 == 0 {
+				v = 0 // a counter reset
+			}
+			if _, err := app.Append(0, labels.FromStrings(labels.MetricName, "reqs_total", "instance", inst), at, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	engine := NewEngine(promql.EngineOpts{LookbackDelta: 5 * time.Minute})
+	defer engine.Close()
+	ctx := context.Background()
+	for _, expr := range []string{"reqs_total", "rate(reqs_total[5m]) > 3", "sum(rate(reqs_total[10m]))", "max_over_time(reqs_total[30m:1m])"} {
+		old := sliceSteps
+		sliceSteps = 1 << 30
+		whole, err := RangeMatrix(ctx, engine, st, expr, grid, time.Minute)
+		sliceSteps = old
+		if err != nil || len(whole) == 0 {
+			t.Fatalf("%s: %v (%d series)", expr, err, len(whole))
+		}
+		for _, steps := range []int{1, 7, 360} {
+			sliceSteps = steps
+			got, err := RangeMatrix(ctx, engine, st, expr, grid, time.Minute)
+			sliceSteps = old
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(whole) {
+				t.Fatalf("%s in slices of %d: %d series, one query %d", expr, steps, len(got), len(whole))
+			}
+			for i := range whole {
+				w, g := whole[i], got[i]
+				if labels.Compare(w.Metric, g.Metric) != 0 || len(w.Floats) != len(g.Floats) {
+					t.Fatalf("%s in slices of %d: series %d = %s with %d points, one query %s with %d", expr, steps, i, g.Metric, len(g.Floats), w.Metric, len(w.Floats))
+				}
+				for j := range w.Floats {
+					if w.Floats[j] != g.Floats[j] {
+						t.Fatalf("%s in slices of %d: %s point %d = %v, one query %v", expr, steps, w.Metric, j, g.Floats[j], w.Floats[j])
+					}
+				}
+			}
+		}
+	}
+}
