@@ -17,14 +17,14 @@ func batchLines(a *Anonymizer) []string {
 	lines := []string{
 		"GET /health 200 client=10.1.2.3",
 		"user=alice logged in from 10.9.8.7",
-		"alice opened a session",                           // bare: learned one line before
-		"connect to db7.prod.acme.internal:5432 ok",        // host by shape, short name db7
-		"db7 is slow, failing over",                        // bare short name
-		"token=Zx9Qw8Er7Ty6Ui5Op4 rejected",                // secret after key=
+		"alice opened a session",                             // bare: learned one line before
+		"connect to db7.prod.acme.internal:5432 ok",          // host by shape, short name db7
+		"db7 is slow, failing over",                          // bare short name
+		"token=Zx9Qw8Er7Ty6Ui5Op4 rejected",                  // secret after key=
 		"retry with Zx9Qw8Er7Ty6Ui5Op4 from bob@example.com", // bare secret, an e-mail
-		"peer x_worker-2.prod.acme.internal refused",       // glued host, not learned yet
-		"worker-2.prod.acme.internal joined",               // learns it
-		"peer x_worker-2.prod.acme.internal refused again", // glued, now learned
+		"peer x_worker-2.prod.acme.internal refused",         // glued host, not learned yet
+		"worker-2.prod.acme.internal joined",                 // learns it
+		"peer x_worker-2.prod.acme.internal refused again",   // glued, now learned
 		"handoff to " + a.Pseudonym(TypeUser, "carol") + " done",
 		"user=carol took over",
 		"handoff to " + a.Pseudonym(TypeUser, "carol") + " done", // an issued pseudonym is left alone
