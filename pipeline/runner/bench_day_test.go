@@ -80,6 +80,7 @@ func BenchmarkExportDay(b *testing.B) {
 		return strings.Replace(s, "logs:\n", fmt.Sprintf("logs:\n  - {name: app, path: %q, format: jsonl, fields: {time: ts, level: level, message: msg, entity: service}}\n", logPath), 1)
 	})
 	var res *runner.Result
+	rss := benchutil.StartRSSSampler(10 * time.Millisecond)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		var err error
@@ -90,6 +91,9 @@ func BenchmarkExportDay(b *testing.B) {
 	}
 	b.StopTimer()
 	benchutil.Report(b, float64(res.Rows["logs"])*float64(b.N), "lines")
+	// Anonymous (the process's own) and file-backed (the TSDB's mapped
+	// chunks and index) peaks apart: only the first is the export's memory.
+	benchutil.ReportRSSSplit(b, rss.Stop())
 	for _, st := range res.Stages {
 		b.ReportMetric(st.Wall.Seconds(), "s-"+st.Name)
 	}

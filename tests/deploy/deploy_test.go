@@ -106,6 +106,7 @@ func TestKubernetes(t *testing.T) {
 			if req.Memory().Cmp(resource.MustParse(tc.minMemory)) < 0 || lim.Memory().IsZero() || lim.Memory().Cmp(*req.Memory()) < 0 || req.Cpu().IsZero() {
 				t.Errorf("resources %+v", c.Resources)
 			}
+			checkMemLimit(t, c.Name, c.Env, lim.Memory().Value())
 			// The key and the credentials are files from Secrets, mounted read-only where the spec names them.
 			vols := map[string]corev1.Volume{}
 			for _, v := range pod.Volumes {
@@ -181,6 +182,15 @@ func TestSystemd(t *testing.T) {
 	}
 	if len(svc["Service.LoadCredential"]) < 2 || len(svc["Service.MemoryMax"]) != 1 {
 		t.Error("the key and credentials come as LoadCredential files; MemoryMax bounds the run")
+	} else {
+		max := resource.MustParse(strings.TrimSuffix(svc["Service.MemoryMax"][0], "G") + "Gi")
+		var env []corev1.EnvVar
+		for _, e := range svc["Service.Environment"] {
+			if k, v, ok := strings.Cut(e, "="); ok {
+				env = append(env, corev1.EnvVar{Name: k, Value: v})
+			}
+		}
+		checkMemLimit(t, "opsdata-nightly.service", env, max.Value())
 	}
 	tm := unit(t, "opsdata-nightly.timer")
 	if got := tm["Timer.Unit"]; len(got) != 1 || got[0] != "opsdata-nightly.service" {
@@ -314,6 +324,7 @@ func TestShardedKubernetes(t *testing.T) {
 				if req.Memory().IsZero() || req.Cpu().IsZero() || lim.Memory().Cmp(*req.Memory()) < 0 {
 					t.Errorf("%s: resources %+v", c.Name, c.Resources)
 				}
+				checkMemLimit(t, c.Name, c.Env, lim.Memory().Value())
 				if !slices.Contains(c.Args, "/etc/opsdata/spec.yaml") {
 					t.Errorf("%s: args %v do not name the mounted spec", c.Name, c.Args)
 				}
@@ -399,6 +410,7 @@ func TestArgoSharded(t *testing.T) {
 		if c.SecurityContext == nil || c.SecurityContext.ReadOnlyRootFilesystem == nil || !*c.SecurityContext.ReadOnlyRootFilesystem || c.Resources.Limits.Memory().IsZero() {
 			t.Errorf("%s: hardening and resources", name)
 		}
+		checkMemLimit(t, name, c.Env, c.Resources.Limits.Memory().Value())
 	}
 	if c := containers["commit"]; c == nil || c.Args[0] != "commit" || flag(c.Args, "--shards") != "{{workflow.parameters.shards}}" {
 		t.Errorf("commit template: %v", c)
@@ -435,4 +447,29 @@ func rawS3(t *testing.T, p *runner.Plan) bucket.S3 {
 		t.Fatal(err)
 	}
 	return cfg.(*promblocks.Config).S3
+}
+
+// checkMemLimit: a container sets GOMEMLIMIT (the Go runtime's soft heap
+// limit) between half and 80 % of its memory limit, so the collector works
+// harder before the kernel's limit kills the run, with room left for the
+// mapped TSDB pages and the non-heap memory.
+func checkMemLimit(t *testing.T, name string, env []corev1.EnvVar, limit int64) {
+	t.Helper()
+	units := map[string]int64{"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+	for _, e := range env {
+		if e.Name != "GOMEMLIMIT" {
+			continue
+		}
+		for u, f := range units {
+			if n, err := strconv.ParseInt(strings.TrimSuffix(e.Value, u), 10, 64); err == nil && strings.HasSuffix(e.Value, u) {
+				if v := n * f; v*100 > limit*80 || v*2 < limit {
+					t.Errorf("%s: GOMEMLIMIT %s is not between 50 %% and 80 %% of the memory limit (%d bytes)", name, e.Value, limit)
+				}
+				return
+			}
+		}
+		t.Errorf("%s: GOMEMLIMIT %q: want a number with B, KiB, MiB or GiB", name, e.Value)
+		return
+	}
+	t.Errorf("%s: no GOMEMLIMIT: without a soft heap limit garbage can double the heap up to the container's limit", name)
 }
