@@ -247,19 +247,36 @@ func (m *matcher) findAll(text string, dst []match) []match {
 	if len(all) <= 1 {
 		return dst
 	}
+	kept := leftmostLongest(all, func(m *match) (int, int) { return m.start, m.end }, nil)
+	return dst[:base+len(kept)]
+}
+
+// leftmostLongest sorts matches by start, the longest first, and keeps the
+// non-overlapping leftmost-longest ones, in place. A match with exactly the
+// span of the one kept before it is handed to same with it (nil: dropped).
+func leftmostLongest[M any](all []M, span func(*M) (start, end int), same func(kept, dup *M)) []M {
 	sort.Slice(all, func(i, j int) bool {
-		if all[i].start != all[j].start {
-			return all[i].start < all[j].start
+		si, ei := span(&all[i])
+		sj, ej := span(&all[j])
+		if si != sj {
+			return si < sj
 		}
-		return all[i].end > all[j].end
+		return ei > ej
 	})
 	kept := all[:0]
 	end := -1
-	for _, c := range all {
-		if c.start >= end {
-			kept = append(kept, c)
-			end = c.end
+	for i := range all {
+		// kept never runs ahead of i, so all[i] is read before it is
+		// overwritten.
+		cs, ce := span(&all[i])
+		if cs >= end {
+			kept = append(kept, all[i])
+			end = ce
+		} else if n := len(kept); same != nil && n > 0 {
+			if ks, ke := span(&kept[n-1]); ks == cs && ke == ce {
+				same(&kept[n-1], &all[i])
+			}
 		}
 	}
-	return dst[:base+len(kept)]
+	return kept
 }

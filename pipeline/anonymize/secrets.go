@@ -168,21 +168,7 @@ func (rs *gitleaksSet) find(s string) []gitleaksSpan {
 			out = append(out, gitleaksSpan{start, end, r.id})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].start != out[j].start {
-			return out[i].start < out[j].start
-		}
-		return out[i].end > out[j].end
-	})
-	kept := out[:0]
-	last := -1
-	for _, sp := range out {
-		if sp.start >= last {
-			kept = append(kept, sp)
-			last = sp.end
-		}
-	}
-	return kept
+	return leftmostLongest(out, func(sp *gitleaksSpan) (int, int) { return sp.start, sp.end }, nil)
 }
 
 // secretGroup picks the secret inside a match like gitleaks does: the

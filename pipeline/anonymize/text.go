@@ -317,27 +317,14 @@ func (a *Anonymizer) replaceLearned(s string, st *stats, only func(string) bool)
 	}
 	// Leftmost-longest, non-overlapping, over both parts at once; the same
 	// folded pattern found by both merges into one match.
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].start != all[j].start {
-			return all[i].start < all[j].start
+	kept := leftmostLongest(all, func(m *idxMatch) (int, int) { return m.start, m.end }, func(k, c *idxMatch) {
+		if c.base >= 0 {
+			k.base = c.base
 		}
-		return all[i].end > all[j].end
+		if c.pend >= 0 {
+			k.pend = c.pend
+		}
 	})
-	kept := all[:0]
-	end := -1
-	for _, c := range all {
-		if c.start >= end {
-			kept = append(kept, c)
-			end = c.end
-		} else if n := len(kept); n > 0 && kept[n-1].start == c.start && kept[n-1].end == c.end {
-			if c.base >= 0 {
-				kept[n-1].base = c.base
-			}
-			if c.pend >= 0 {
-				kept[n-1].pend = c.pend
-			}
-		}
-	}
 	prot := a.protectedSpans(s)
 	var b strings.Builder
 	last := 0

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/tsdb"
 
-	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 	"github.com/opsdata/opsdata/schemas"
 )
 
@@ -59,20 +58,7 @@ var rawPods = []string{"pod-a", "pod-b", "pod-c", "pod-d", "pod-e"}
 // writeBlock exports the block with the label function anon.
 func writeBlock(t *testing.T, dir string, key []byte, anon func(labels.Labels) labels.Labels) string {
 	t.Helper()
-	db, err := promtsdb.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	q, err := db.Querier(from.UnixMilli(), to.UnixMilli()-1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	out := t.TempDir()
-	if _, err := Write(context.Background(), q, Options{Selectors: all, From: from, To: to, Dir: out, Key: key, Labels: anon, Buckets: 1}); err != nil {
-		t.Fatal(err)
-	}
+	out, _ := exportWith(t, dir, Options{Key: key, Labels: anon, Buckets: 1})
 	return out
 }
 

@@ -137,6 +137,13 @@ func generate(t *testing.T, om bool) string {
 
 func exportTSDB(t *testing.T, tsdbDir string) (string, Stats) {
 	t.Helper()
+	return exportWith(t, tsdbDir, Options{Key: testKey})
+}
+
+// exportWith writes every series of the TSDB at tsdbDir over [from, to)
+// with o (its selectors, range and directory set here).
+func exportWith(t *testing.T, tsdbDir string, o Options) (string, Stats) {
+	t.Helper()
 	db, err := promtsdb.OpenDir(tsdbDir)
 	if err != nil {
 		t.Fatal(err)
@@ -147,12 +154,12 @@ func exportTSDB(t *testing.T, tsdbDir string) (string, Stats) {
 		t.Fatal(err)
 	}
 	defer q.Close()
-	out := t.TempDir()
-	st, err := Write(context.Background(), q, Options{Selectors: all, From: from, To: to, Dir: out, Key: testKey})
+	o.Selectors, o.From, o.To, o.Dir = all, from, to, t.TempDir()
+	st, err := Write(context.Background(), q, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out, st
+	return o.Dir, st
 }
 
 func TestTSDBExportEqualsSource(t *testing.T) {
