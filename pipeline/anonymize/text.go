@@ -584,7 +584,8 @@ const userAssignForm = 1
 
 // findUserAssignments returns the matches of userRes[userAssignForm] in s,
 // in FindAllStringSubmatchIndex's shape (m[2]:m[3] is NAME). lower is
-// strings.ToLower(s) (same byte offsets for the ASCII it looks at).
+// asciiLower(s): the same bytes at the same offsets but A-Z folded
+// (strings.ToLower can change the length: invalid UTF-8 becomes U+FFFD).
 func findUserAssignments(s, lower string) [][]int {
 	var out [][]int
 	isWord := func(c byte) bool {
@@ -830,6 +831,15 @@ func scrubHosts(a *Anonymizer, re *regexp.Regexp, s string, st *stats) string {
 	})
 }
 
+// asciiLower folds A-Z only, so every byte keeps its offset.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = fold(c)
+	}
+	return string(b)
+}
+
 func scrubUsers(a *Anonymizer, s string, st *stats) string {
 	lower := strings.ToLower(s)
 	for i, re := range userRes {
@@ -841,7 +851,7 @@ func scrubUsers(a *Anonymizer, s string, st *stats) string {
 		var spans []span
 		var ms [][]int
 		if i == userAssignForm {
-			ms = findUserAssignments(s, lower)
+			ms = findUserAssignments(s, asciiLower(s))
 		} else {
 			ms = re.FindAllStringSubmatchIndex(s, -1)
 		}
