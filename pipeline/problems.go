@@ -80,3 +80,27 @@ func (p *Problems) Inputs() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Restore adds what an earlier run reported for input (counts, reasons,
+// examples up to the limit): a resumed export starts from its checkpoint's.
+func (p *Problems) Restore(input string, r schemas.InputProblems) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inputs == nil {
+		p.inputs = map[string]*schemas.InputProblems{}
+	}
+	ip := p.inputs[input]
+	if ip == nil {
+		ip = &schemas.InputProblems{Reasons: map[string]int64{}}
+		p.inputs[input] = ip
+	}
+	ip.Count += r.Count
+	for k, n := range r.Reasons {
+		ip.Reasons[k] += n
+	}
+	for _, ex := range r.Examples {
+		if len(ip.Examples) < MaxProblemExamples {
+			ip.Examples = append(ip.Examples, ex)
+		}
+	}
+}

@@ -82,6 +82,12 @@ func (r *run) publishSnapshot(ctx context.Context, dir string, m *schemas.Manife
 			return err
 		}
 	}
+	if r.checkpoint != nil {
+		if err := r.bkt.Upload(ctx, checkpointKey(r.prefix, m.Dataset, m.Version), bytes.NewReader(r.checkpoint)); err != nil {
+			return fmt.Errorf("snapshot %s: write checkpoint: %w", m.Version, err)
+		}
+		r.next.Checkpoint = true
+	}
 	sb, err := schemas.EncodeJSON(r.next)
 	if err != nil {
 		return err
@@ -117,6 +123,13 @@ func (r *run) publishSnapshot(ctx context.Context, dir string, m *schemas.Manife
 	}
 	if err := publish.UpdatePointers(ctx, r.bkt, r.prefix, m.Dataset); err != nil {
 		return fmt.Errorf("snapshot %s committed; pointers not updated (the next run repairs them): %w", m.Version, err)
+	}
+	// Only the newest snapshot's checkpoint is resumed from; an older one
+	// left behind is removed by gc.
+	if r.prev != nil && r.prev.Checkpoint {
+		if err := r.bkt.Delete(ctx, checkpointKey(r.prefix, m.Dataset, r.prev.Snapshot)); err != nil && !r.bkt.IsObjNotFoundErr(err) {
+			r.o.Logger.Warn("previous checkpoint not removed (gc removes it)", "err", err)
+		}
 	}
 	return nil
 }
