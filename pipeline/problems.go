@@ -32,6 +32,15 @@ func (p *Problems) Add(input, where, reason, detail string) {
 		ip = &schemas.InputProblems{Reasons: map[string]int64{}}
 		p.inputs[input] = ip
 	}
+	AddProblem(ip, where, reason, detail)
+}
+
+// AddProblem counts one malformed record in ip, keeping the first
+// MaxProblemExamples examples (where: reason: detail).
+func AddProblem(ip *schemas.InputProblems, where, reason, detail string) {
+	if ip.Reasons == nil {
+		ip.Reasons = map[string]int64{}
+	}
 	ip.Count++
 	ip.Reasons[reason]++
 	if len(ip.Examples) < MaxProblemExamples {
@@ -40,6 +49,22 @@ func (p *Problems) Add(input, where, reason, detail string) {
 			ex += ": " + detail
 		}
 		ip.Examples = append(ip.Examples, ex)
+	}
+}
+
+// MergeProblems adds src's counts and examples (up to the limit) to dst.
+func MergeProblems(dst *schemas.InputProblems, src schemas.InputProblems) {
+	if dst.Reasons == nil {
+		dst.Reasons = map[string]int64{}
+	}
+	dst.Count += src.Count
+	for k, n := range src.Reasons {
+		dst.Reasons[k] += n
+	}
+	for _, ex := range src.Examples {
+		if len(dst.Examples) < MaxProblemExamples {
+			dst.Examples = append(dst.Examples, ex)
+		}
 	}
 }
 
@@ -94,13 +119,5 @@ func (p *Problems) Restore(input string, r schemas.InputProblems) {
 		ip = &schemas.InputProblems{Reasons: map[string]int64{}}
 		p.inputs[input] = ip
 	}
-	ip.Count += r.Count
-	for k, n := range r.Reasons {
-		ip.Reasons[k] += n
-	}
-	for _, ex := range r.Examples {
-		if len(ip.Examples) < MaxProblemExamples {
-			ip.Examples = append(ip.Examples, ex)
-		}
-	}
+	MergeProblems(ip, r)
 }

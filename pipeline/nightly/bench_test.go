@@ -47,6 +47,10 @@ func BenchmarkNightly(b *testing.B) {
 					b.Fatalf("night: %v %v", rep.Outcome, err)
 				}
 				night += time.Since(t0)
+				if rep.Mode != ModeResumed {
+					b.Fatalf("night: export %s (%s), want resumed", rep.Mode, rep.ModeReason)
+				}
+				b.Logf("days=%d night: %.2fs %v", n, rep.DurationSeconds, rep.StageSeconds)
 				uploaded += rep.BytesUploaded
 				t0 = time.Now()
 				if rep, err := Run(ctx, Options{Spec: sc.spec, SpecBytes: sc.bytes, Components: (&counted{}).components(), Now: day0(n + 1).Add(5 * time.Hour), TempDir: b.TempDir()}); err != nil || rep.Outcome != NothingToDo {

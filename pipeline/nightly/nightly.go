@@ -106,7 +106,9 @@ type Report struct {
 	// earlier ones carried) or full (every day from its inputs), and why.
 	Mode       string `json:"mode,omitempty"`
 	ModeReason string `json:"mode_reason,omitempty"`
-	Error      string `json:"error,omitempty"`
+	// StageSeconds is where the export's time went (runner stages).
+	StageSeconds map[string]float64 `json:"stage_seconds,omitempty"`
+	Error        string             `json:"error,omitempty"`
 	// MetricsError is set when the metrics could not be pushed or written
 	// (it is not in the stored report, which is written before).
 	MetricsError string `json:"metrics_error,omitempty"`
@@ -367,6 +369,10 @@ func (r *run) run(ctx context.Context) error {
 	}
 	r.rep.Outcome = Published
 	r.rep.Watermark = wm
+	r.rep.StageSeconds = map[string]float64{}
+	for _, st := range res.Stages {
+		r.rep.StageSeconds[st.Name] = st.Wall.Seconds()
+	}
 	r.rep.Rows = res.Rows
 	r.rep.BadInput = res.Problems
 	for _, p := range res.Problems {

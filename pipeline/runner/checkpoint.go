@@ -78,6 +78,9 @@ type checkpoint struct {
 	// a resumed export does not read again.
 	Late      map[string]schemas.InputProblems `json:"late"`
 	Templates templateCheckpoint               `json:"templates"`
+	// Marks are where the log sources left each file (pipeline.LogResumer),
+	// by source and path: a resumed export starts there.
+	Marks map[string]map[string]pipeline.LogMark `json:"marks"`
 }
 
 type templateCheckpoint struct {
@@ -140,6 +143,12 @@ func (e *export) takeCheckpoint() (*checkpoint, error) {
 // lines read, the drain after the last day included.
 func (e *export) sealCheckpoint(cp *checkpoint) ([]byte, error) {
 	cp.Lines = maps.Clone(e.lines)
+	cp.Marks = map[string]map[string]pipeline.LogMark{}
+	for _, src := range e.logSources {
+		if lr, ok := src.(pipeline.LogResumer); ok {
+			cp.Marks[src.Name()] = lr.Marks()
+		}
+	}
 	plain, err := json.Marshal(cp)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
@@ -232,6 +241,21 @@ func (ts *templateSet) restore(tc templateCheckpoint) (map[string]*logtemplates.
 		ts.firstDay = nil
 	}
 	return regs, nil
+}
+
+// resumeLogs makes a log source that can resume start each file where the
+// checkpoint's run left it, and mark where this run leaves it (the
+// range's end) for the next.
+func (e *export) resumeLogs(src pipeline.LogSource) {
+	lr, ok := src.(pipeline.LogResumer)
+	if !ok {
+		return
+	}
+	var from map[string]pipeline.LogMark
+	if e.resumed != nil {
+		from = e.resumed.Marks[src.Name()]
+	}
+	lr.Resume(from, e.grid.End)
 }
 
 // lineKey names a log file in Checkpoint.Lines.

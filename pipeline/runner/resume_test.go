@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,6 +94,17 @@ func TestResumeEqualsBatch(t *testing.T) {
 	for p, w := range want {
 		if g, ok := got[p]; !ok || g.SHA256 != w.SHA256 {
 			t.Errorf("%s: resumed %s, batch %s", p, g.SHA256, w.SHA256)
+		}
+	}
+	// Malformed input is counted once, as by the batch export, although
+	// the resumed one parsed only what was new.
+	if len(batch.Manifest.BadInput) == 0 {
+		t.Fatal("the demo has no malformed input to compare")
+	}
+	for in, w := range batch.Manifest.BadInput {
+		g := resumed.Manifest.BadInput[in]
+		if g.Count != w.Count || !maps.Equal(g.Reasons, w.Reasons) {
+			t.Errorf("bad input %s: resumed %d %v, batch %d %v", in, g.Count, g.Reasons, w.Count, w.Reasons)
 		}
 	}
 	// The late ticket changed day 1's windows (relabelled, not recomputed).

@@ -254,6 +254,8 @@ type export struct {
 	resumed  *checkpoint
 	resumeAt time.Time
 	sealed   []byte
+	// logSources are pass 2's sources, whose marks the checkpoint keeps.
+	logSources []pipeline.LogSource
 }
 
 // windowTable is the windows row type: the features, then the top
@@ -316,8 +318,10 @@ func (e *export) run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("logs %s: %w", lp.Spec.Name, err)
 		}
+		e.resumeLogs(src)
 		sources = append(sources, src)
 	}
+	e.logSources = sources
 	t0 := time.Now()
 	if err := e.label(ctx); err != nil {
 		return err

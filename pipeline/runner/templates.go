@@ -113,6 +113,7 @@ func (e *export) openTemplates(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("logs %s: templates: %w; fix logs[%d].templates in the spec", lc.Name, err, i)
 		}
+		e.resumeLogs(src) // pass 1 skips what the checkpoint's run read, too
 		raw, err := src.Open(ctx, e.grid)
 		if err != nil {
 			return fmt.Errorf("logs %s: %w", lc.Name, err)
