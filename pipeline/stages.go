@@ -101,6 +101,14 @@ type LabelInput struct {
 	Queryable storage.Queryable
 }
 
+// IncidentResumer is implemented by labelers that evaluate metrics over
+// the history (the rule labeler) and can continue an earlier run that
+// ended at `at` instead of evaluating every day again: prev are that run's
+// incidents; the result is what Incidents over the whole grid returns.
+type IncidentResumer interface {
+	ResumeIncidents(ctx context.Context, in LabelInput, at time.Time, prev []Incident) ([]Incident, error)
+}
+
 // Labeler turns evidence (tickets, alerts, rules, manual files) into
 // per-entity incidents with provenance.
 type Labeler interface {

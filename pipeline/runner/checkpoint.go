@@ -81,6 +81,18 @@ type checkpoint struct {
 	// Marks are where the log sources left each file (pipeline.LogResumer),
 	// by source and path: a resumed export starts there.
 	Marks map[string]map[string]pipeline.LogMark `json:"marks"`
+	// Incidents are each labeler's incidents as it returned them (by its
+	// index in the spec), for labelers that resume (pipeline.IncidentResumer).
+	Incidents map[int][]pipeline.Incident `json:"incidents"`
+}
+
+// resumedIncidents are labeler i's incidents in the checkpoint.
+func (e *export) resumedIncidents(i int) ([]pipeline.Incident, bool) {
+	if e.resumed == nil {
+		return nil, false
+	}
+	inc, ok := e.resumed.Incidents[i]
+	return inc, ok
 }
 
 type templateCheckpoint struct {
@@ -119,7 +131,7 @@ func (e *export) takeCheckpoint() (*checkpoint, error) {
 		SpecDigest: digest(e.o.SpecBytes), CodeVersion: e.o.CodeVersion, Anonymizer: anon,
 		Entities: slices.Clone(e.entities), Names: maps.Clone(e.names), SeriesKeys: keys, Series: slices.Clone(e.series),
 		IDs: maps.Clone(e.ids), LogStats: maps.Clone(e.logStats), UnknownEn: maps.Clone(e.unknownEn),
-		Late: e.late.Report(),
+		Late: e.late.Report(), Incidents: e.rawIncidents,
 	}
 	if ts := e.templates; ts != nil {
 		tc := templateCheckpoint{Registries: map[string]string{}, Top: maps.Clone(ts.top), Columns: slices.Clone(ts.columns), Pinned: ts.pinned}

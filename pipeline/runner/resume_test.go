@@ -32,8 +32,14 @@ func TestResumeEqualsBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	sp, b := demoSpec(t, dir, func(s string) string {
-		return strings.Replace(s, "to: 2026-01-05T06:00:00Z", "to: 2026-01-08T00:00:00Z", 1)
+		s = strings.Replace(s, "to: 2026-01-05T06:00:00Z", "to: 2026-01-08T00:00:00Z", 1)
+		// With the rule labeler, which resumes too (one instance per
+		// service at 1-minute scrapes keeps it cheap under -race).
+		return strings.Replace(s, "    recovery: 15m\n", "    recovery: 15m\n  - kind: rule\n    rules: ["+filepath.Join(repoRoot(t), "datasets", "demo-rules.yml")+"]\n", 1)
 	})
+	if !strings.Contains(string(b), "kind: rule") {
+		t.Fatal("the spec has no rule labeler")
+	}
 	d0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
 	ctx := context.Background()
@@ -114,6 +120,9 @@ func TestResumeEqualsBatch(t *testing.T) {
 	if f := tables(first.Manifest)["logs/date=2026-01-05/part-00000.parquet"]; f.SHA256 != got["logs/date=2026-01-05/part-00000.parquet"].SHA256 {
 		t.Error("day 1's logs changed")
 	}
+	if n := batch.Manifest.Labels.IncidentsBySource["rule"]; n == 0 || resumed.Manifest.Labels.IncidentsBySource["rule"] != n {
+		t.Errorf("rule incidents: resumed %d, batch %d (want some)", resumed.Manifest.Labels.IncidentsBySource["rule"], n)
+	}
 	if resumed.Manifest.Labels.Windows != batch.Manifest.Labels.Windows || resumed.Manifest.Labels.LabelledWindows != batch.Manifest.Labels.LabelledWindows {
 		t.Errorf("label summary: resumed %+v, batch %+v", resumed.Manifest.Labels, batch.Manifest.Labels)
 	}
@@ -147,4 +156,13 @@ func addTicket(t *testing.T, path string, tk map[string]any) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -254,8 +254,10 @@ type export struct {
 	resumed  *checkpoint
 	resumeAt time.Time
 	sealed   []byte
-	// logSources are pass 2's sources, whose marks the checkpoint keeps.
-	logSources []pipeline.LogSource
+	// logSources are pass 2's sources, whose marks the checkpoint keeps;
+	// rawIncidents each labeler's incidents as returned.
+	logSources   []pipeline.LogSource
+	rawIncidents map[int][]pipeline.Incident
 }
 
 // windowTable is the windows row type: the features, then the top
