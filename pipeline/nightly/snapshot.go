@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
@@ -65,7 +66,11 @@ func (r *run) publishSnapshot(ctx context.Context, dir string, m *schemas.Manife
 		return err
 	}
 
-	if r.next.Labels, err = labelDigests(dir, m); err != nil {
+	var prevLabels map[string]string
+	if r.prev != nil {
+		prevLabels = r.prev.Labels
+	}
+	if r.next.Labels, err = labelDigests(dir, m, prevLabels); err != nil {
 		return err
 	}
 	cl := r.changelog(m)
@@ -262,7 +267,14 @@ func updateCurrent(ctx context.Context, bkt objstore.Bucket, ds, dir string, m *
 		if old.Files[f.Path] == f.SHA256 {
 			continue
 		}
-		if err := publish.UploadFileVerified(ctx, bkt, cdir+"/"+f.Path, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
+		local := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if _, err := os.Stat(local); errors.Is(err, fs.ErrNotExist) {
+			// Carried by reference (not staged): copied from its part.
+			if err := fetchPart(ctx, bkt, ds+"/"+f.Object, local); err != nil {
+				return err
+			}
+		}
+		if err := publish.UploadFileVerified(ctx, bkt, cdir+"/"+f.Path, local, f.SHA256, f.Bytes); err != nil {
 			return err
 		}
 	}
@@ -281,6 +293,18 @@ func updateCurrent(ctx context.Context, bkt objstore.Bucket, ds, dir string, m *
 		return err
 	}
 	return bkt.Upload(ctx, cdir+"/index.json", bytes.NewReader(ib))
+}
+
+// fetchPart downloads a part to a local file.
+func fetchPart(ctx context.Context, bkt objstore.Bucket, k, local string) error {
+	b, found, err := bucket.GetBytes(ctx, bkt, k)
+	if err != nil || !found {
+		return fmt.Errorf("part %s: found %v: %w", k, found, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(local, b, 0o644)
 }
 
 func isNotFound(err error) bool {
@@ -327,16 +351,8 @@ func repair(ctx context.Context, bkt objstore.Bucket, prefix string, m *schemas.
 			if f.Object == "" || idx.Files[f.Path] == f.SHA256 {
 				continue
 			}
-			b, found, err := bucket.GetBytes(ctx, bkt, ds+"/"+f.Object)
-			if err != nil || !found {
-				return fmt.Errorf("repair current view: part %s: found %v: %w", f.Object, found, err)
-			}
-			p := filepath.Join(dir, filepath.FromSlash(f.Path))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			if err := os.WriteFile(p, b, 0o644); err != nil {
-				return err
+			if err := fetchPart(ctx, bkt, ds+"/"+f.Object, filepath.Join(dir, filepath.FromSlash(f.Path))); err != nil {
+				return fmt.Errorf("repair current view: %w", err)
 			}
 		}
 		sum := sha256.Sum256(mb)

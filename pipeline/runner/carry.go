@@ -13,33 +13,38 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/thanos-io/objstore"
 
 	"github.com/opsdata/opsdata/internal/bucket"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/align"
-	"github.com/opsdata/opsdata/pipeline/label"
 	"github.com/opsdata/opsdata/pipeline/write"
 	"github.com/opsdata/opsdata/schemas"
 )
 
-// carry stages the previous version's files of the days before the
-// checkpoint (a resumed export): metrics, logs and log_counts as they
-// were (verified against the manifest's sha256), windows with their label
-// columns recomputed from today's incidents, which is what an export from
-// the first day would write for them (a day's other columns depend on that
-// day and the days before it only, decision 0033).
+// carry takes over the previous version's files of the days before the
+// checkpoint (a resumed export). Metrics, logs and log_counts are carried
+// by reference (Meta.Carried: the version names their parts, nothing is
+// fetched). A windows file is carried by reference too when its label
+// columns come out as they were (the checkpoint's digest of the day);
+// otherwise it is fetched and its labels are recomputed from today's
+// incidents, which is what an export from the first day would write (a
+// day's other columns depend on that day and the days before it only,
+// decision 0033).
 func (e *export) carry(ctx context.Context) error {
 	prev := e.o.Resume.Previous
-	bkt, prefix, err := bucket.OpenBucket(ctx, e.output, bucket.WithS3(e.s.S3))
-	if err != nil {
-		return fmt.Errorf("output %s: %w", e.output, err)
-	}
-	defer bkt.Close()
 	at := pipeline.Date(e.resumeAt)
 	days := map[string]pipeline.Grid{}
 	for _, d := range e.grid.Days() {
 		days[pipeline.Date(d.Start)] = d
 	}
+	var bkt objstore.Bucket
+	defer func() {
+		if bkt != nil {
+			bkt.Close()
+		}
+	}()
+	var prefix string
 	for _, f := range prev.Files {
 		date, ok := strings.CutPrefix(f.Partition, "date=")
 		if f.Table == "" || !ok || date >= at {
@@ -49,23 +54,88 @@ func (e *export) carry(ctx context.Context) error {
 		if !ok {
 			return fmt.Errorf("%w: %s of version %s is outside the range", ErrResume, f.Path, prev.Version)
 		}
+		if f.Table == schemas.TableWindows {
+			dc, known := e.days[date]
+			if !known {
+				return fmt.Errorf("%w: the checkpoint does not know the entities of %s", ErrResume, date)
+			}
+			labels, phases := e.dayLabels(day, dc.Entities)
+			digest := labelsDigest(dc.Entities, labels)
+			e.days[date] = dayCheckpoint{Entities: dc.Entities, Labels: digest, Phases: phases}
+			for p, n := range phases {
+				e.phases[p] += n
+			}
+			if digest != dc.Labels {
+				if bkt == nil {
+					var err error
+					if bkt, prefix, err = bucket.OpenBucket(ctx, e.output, bucket.WithS3(e.s.S3)); err != nil {
+						return fmt.Errorf("output %s: %w", e.output, err)
+					}
+				}
+				if err := e.relabelFile(ctx, bkt, prefix, prev, f, day, labels); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		e.carried = append(e.carried, f)
+		if f.Rows != nil {
+			e.rows[f.Table] += *f.Rows
+		}
+	}
+	return nil
+}
+
+// stageCarried fetches the files carried by reference into the staging
+// directory, for a version published by copying its directory.
+func (e *export) stageCarried(ctx context.Context) error {
+	if len(e.carried) == 0 {
+		return nil
+	}
+	prev := e.o.Resume.Previous
+	bkt, prefix, err := bucket.OpenBucket(ctx, e.output, bucket.WithS3(e.s.S3))
+	if err != nil {
+		return fmt.Errorf("output %s: %w", e.output, err)
+	}
+	defer bkt.Close()
+	for _, f := range e.carried {
 		obj := f.Object
 		if obj == "" {
 			obj = prev.Version + "/" + f.Path
 		}
-		dst := filepath.Join(e.staging, filepath.FromSlash(f.Path))
-		if err := fetchVerified(ctx, bkt, schemas.Key(prefix, prev.Dataset, obj), dst, f.SHA256); err != nil {
+		if err := fetchVerified(ctx, bkt, schemas.Key(prefix, prev.Dataset, obj), filepath.Join(e.staging, filepath.FromSlash(f.Path)), f.SHA256); err != nil {
 			return fmt.Errorf("carry %s from %s: %w", f.Path, prev.Version, err)
 		}
-		if f.Table == schemas.TableWindows {
-			if err := e.relabel(dst, day); err != nil {
-				return fmt.Errorf("relabel %s: %w", f.Path, err)
-			}
-			continue
-		}
-		if f.Rows != nil {
-			e.rows[f.Table] += *f.Rows
-		}
+	}
+	e.carried = nil
+	return nil
+}
+
+// carriedColumns are the columns of the previous version's tables, for
+// carried files of a table this export staged nothing of.
+func (e *export) carriedColumns() map[string][]schemas.Column {
+	if len(e.carried) == 0 {
+		return nil
+	}
+	out := map[string][]schemas.Column{}
+	for name, t := range e.o.Resume.Previous.Tables {
+		out[name] = t.Columns
+	}
+	return out
+}
+
+// relabelFile fetches a carried windows file and stages it relabelled.
+func (e *export) relabelFile(ctx context.Context, bkt objstore.Bucket, prefix string, prev *schemas.Manifest, f schemas.File, day pipeline.Grid, labels map[string][]schemas.WindowLabels) error {
+	obj := f.Object
+	if obj == "" {
+		obj = prev.Version + "/" + f.Path
+	}
+	dst := filepath.Join(e.staging, filepath.FromSlash(f.Path))
+	if err := fetchVerified(ctx, bkt, schemas.Key(prefix, prev.Dataset, obj), dst, f.SHA256); err != nil {
+		return fmt.Errorf("carry %s from %s: %w", f.Path, prev.Version, err)
+	}
+	if err := e.relabel(dst, day, labels); err != nil {
+		return fmt.Errorf("relabel %s: %w", f.Path, err)
 	}
 	return nil
 }
@@ -100,9 +170,9 @@ func fetchVerified(ctx context.Context, bkt interface {
 	return nil
 }
 
-// relabel rewrites a carried windows file in place with today's labels,
-// rows in their order; unchanged labels give the same bytes.
-func (e *export) relabel(path string, day pipeline.Grid) error {
+// relabel rewrites a carried windows file in place with the day's labels
+// (by raw entity), rows in their order.
+func (e *export) relabel(path string, day pipeline.Grid, labels map[string][]schemas.WindowLabels) error {
 	table := e.windowTable()
 	raw := make(map[string]string, len(e.names)) // published → raw
 	for r, p := range e.names {
@@ -123,19 +193,12 @@ func (e *export) relabel(path string, day pipeline.Grid) error {
 	if err != nil {
 		return err
 	}
-	labels := map[string][]schemas.WindowLabels{}
 	for _, row := range rows {
 		k := table.Key(row)
-		ls, ok := labels[k.Entity]
+		ls, ok := labels[raw[k.Entity]]
 		if !ok {
-			r, known := raw[k.Entity]
-			if !known {
-				w.Abort()
-				return fmt.Errorf("%w: entity %q of a carried day is not in the checkpoint", ErrResume, k.Entity)
-			}
-			ls = label.Apply(day, e.byEntity[r], e.labelCfg)
-			applySplit(e.split, day, k.Entity, ls)
-			labels[k.Entity] = ls
+			w.Abort()
+			return fmt.Errorf("%w: an entity of a carried day is not in the checkpoint", ErrResume)
 		}
 		i, ok := day.Index(k.WindowStart)
 		if !ok {
@@ -143,7 +206,6 @@ func (e *export) relabel(path string, day pipeline.Grid) error {
 			return fmt.Errorf("row at %s is outside its day", k.WindowStart.UTC().Format(time.RFC3339))
 		}
 		table.SetLabels(row, ls[i])
-		e.phases[ls[i].Phase]++
 		if err := w.Write(row); err != nil {
 			w.Abort()
 			return err

@@ -2,16 +2,20 @@ package runner
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/label"
 	"github.com/opsdata/opsdata/pipeline/logtemplates"
 	"github.com/opsdata/opsdata/schemas"
 )
@@ -84,6 +88,56 @@ type checkpoint struct {
 	// Incidents are each labeler's incidents as it returned them (by its
 	// index in the spec), for labelers that resume (pipeline.IncidentResumer).
 	Incidents map[int][]pipeline.Incident `json:"incidents"`
+	// Days are, per day written, its windows' entities and a digest of
+	// their label columns: a carried day whose labels come out the same is
+	// carried by reference, not fetched and relabelled.
+	Days map[string]dayCheckpoint `json:"days"`
+}
+
+type dayCheckpoint struct {
+	Entities []string         `json:"entities"` // raw, the day's windows entities
+	Labels   string           `json:"labels"`   // labelsDigest
+	Phases   map[string]int64 `json:"phases"`
+}
+
+// labelsDigest digests the label columns of a day's windows, entity by
+// entity in the given order.
+func labelsDigest(ents []string, labels map[string][]schemas.WindowLabels) string {
+	h := sha256.New()
+	str := func(p *string) string {
+		if p == nil {
+			return "\x01"
+		}
+		return *p
+	}
+	for _, ent := range ents {
+		fmt.Fprintf(h, "%s\x00", ent)
+		for _, l := range labels[ent] {
+			min := "-"
+			if l.MinutesToNextIncident != nil {
+				min = strconv.FormatFloat(*l.MinutesToNextIncident, 'g', -1, 64)
+			}
+			fmt.Fprintf(h, "%t\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\n", l.IncidentActive, strings.Join(l.IncidentIDs, "\x1f"), str(l.Severity), l.Phase,
+				min, strings.Join(l.LabelSources, "\x1f"), str(l.Split))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// dayLabels are the label columns of a day's windows for its entities
+// (published names come from names), with the phase counts.
+func (e *export) dayLabels(day pipeline.Grid, ents []string) (map[string][]schemas.WindowLabels, map[string]int64) {
+	labels := make(map[string][]schemas.WindowLabels, len(ents))
+	phases := map[string]int64{}
+	for _, ent := range ents {
+		ls := label.Apply(day, e.byEntity[ent], e.labelCfg)
+		applySplit(e.split, day, e.entity(ent), ls)
+		labels[ent] = ls
+		for _, l := range ls {
+			phases[l.Phase]++
+		}
+	}
+	return labels, phases
 }
 
 // resumedIncidents are labeler i's incidents in the checkpoint.
@@ -131,7 +185,7 @@ func (e *export) takeCheckpoint() (*checkpoint, error) {
 		SpecDigest: digest(e.o.SpecBytes), CodeVersion: e.o.CodeVersion, Anonymizer: anon,
 		Entities: slices.Clone(e.entities), Names: maps.Clone(e.names), SeriesKeys: keys, Series: slices.Clone(e.series),
 		IDs: maps.Clone(e.ids), LogStats: maps.Clone(e.logStats), UnknownEn: maps.Clone(e.unknownEn),
-		Late: e.late.Report(), Incidents: e.rawIncidents,
+		Late: e.late.Report(), Incidents: e.rawIncidents, Days: e.days,
 	}
 	if ts := e.templates; ts != nil {
 		tc := templateCheckpoint{Registries: map[string]string{}, Top: maps.Clone(ts.top), Columns: slices.Clone(ts.columns), Pinned: ts.pinned}
@@ -223,6 +277,7 @@ func (e *export) restoreChain(cp *checkpoint) error {
 	}
 	e.resumeAt = cp.At
 	e.resumed = cp
+	e.days = maps.Clone(cp.Days)
 	return nil
 }
 

@@ -138,7 +138,7 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	defer cleanup()
 
 	e := &export{output: output, version: version, o: o, s: s, plan: plan, log: log, grid: grid, anon: anon, keyEpoch: keyEpoch, staging: staging,
-		problems: &pipeline.Problems{}, late: &pipeline.Problems{}, lines: map[string]int64{},
+		problems: &pipeline.Problems{}, late: &pipeline.Problems{}, lines: map[string]int64{}, days: map[string]dayCheckpoint{},
 		rows: map[string]int64{}, seriesID: map[string]int64{}, unknownIncidents: map[string]int64{}, clock: clock}
 	regs, before, err := e.loadRegistries(ctx)
 	if err != nil {
@@ -152,6 +152,12 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 		t0 := time.Now()
 		if err := e.carry(ctx); err != nil { // carry.go
 			return nil, err
+		}
+		if o.Publish == nil {
+			// An ordinary upload needs every file staged.
+			if err := e.stageCarried(ctx); err != nil {
+				return nil, err
+			}
 		}
 		clock.since(stageCarry, t0)
 	}
@@ -258,6 +264,10 @@ type export struct {
 	// rawIncidents each labeler's incidents as returned.
 	logSources   []pipeline.LogSource
 	rawIncidents map[int][]pipeline.Incident
+	// days are the windows days written or carried (the checkpoint's);
+	// carried the files a resumed export carries by reference.
+	days    map[string]dayCheckpoint
+	carried []schemas.File
 }
 
 // windowTable is the windows row type: the features, then the top
@@ -500,5 +510,6 @@ func (e *export) meta(version string) publish.Meta {
 		KeyEpoch: e.keyEpoch, SchemaVersions: schemas.Versions,
 		Features: feats, Labels: e.labelSummary(), BadInput: e.problems.Report(),
 		Anonymization: e.anon.Report(), Split: e.split, BaselinesFile: e.s.Baselines,
+		Carried: e.carried, CarriedColumns: e.carriedColumns(),
 	}, e.s)
 }
