@@ -527,7 +527,7 @@ func TestStateSealRoundTrip(t *testing.T) {
 	a := newTest(t, textPolicy)
 	a.Text("user=sentinel7 on db7.prod.acme.internal")
 	st := marshal(t, a)
-	sealed, err := a.Seal("anonymizer-state", st)
+	sealed, err := a.Seal(StateSealPurpose, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,7 +535,7 @@ func TestStateSealRoundTrip(t *testing.T) {
 		t.Fatal("sealed state holds a raw value")
 	}
 	b := newTest(t, textPolicy)
-	plain, err := b.Unseal("anonymizer-state", sealed)
+	plain, err := b.Unseal(StateSealPurpose, sealed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -563,4 +563,35 @@ func diffStates(t *testing.T, x, y []byte) {
 			t.Errorf("state part %s differs", vx.Type().Field(i).Name)
 		}
 	}
+}
+
+// BenchmarkStateRoundTrip: a night's worth of learning (300k hosts found
+// by shape, 50k matcher values, 1M redacted addresses) marshalled and
+// restored.
+func BenchmarkStateRoundTrip(b *testing.B) {
+	p := spec.Anonymize{HostDomains: []string{"prod.acme.internal"}}
+	a := newTest(b, p)
+	for i := 0; i < 300_000; i++ {
+		a.learnFound(nil, TypeHost, fmt.Sprintf("checkout-%07d.prod.acme.internal", i))
+	}
+	for i := 0; i < 50_000; i++ {
+		a.Learn("job", fmt.Sprintf("batch-job-%06dx", i))
+	}
+	for i := 0; i < 1_000_000; i++ {
+		a.learnRedacted(nil, fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&255, i&255), RedactedIP)
+	}
+	b.ResetTimer()
+	var n int
+	for i := 0; i < b.N; i++ {
+		st, err := a.MarshalState()
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = len(st)
+		r := newTest(b, p)
+		if err := r.RestoreState(st); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/(1<<20), "state-MiB")
 }
