@@ -322,6 +322,19 @@ func TestRestoreStateResumesExactly(t *testing.T) {
 			gone: []string{"Zx9Qw8Er7Ty6Ui5Op4", "svc_builder9", "hunter2!x", "erin"},
 		},
 		{
+			name:   "raw values that are not UTF-8",
+			policy: spec.Anonymize{LogFields: map[string]string{"user": "user"}},
+			first: resumeCorpus{
+				fields: []map[string]string{{"user": "op\xff\xfebob9"}},
+				texts:  []string{"user=\xaa\xd3carol7 logged in", "db_credentials=Zx9\xffQw8Er7Ty6Ui5 rejected"},
+			},
+			second: resumeCorpus{
+				texts: []string{"op\xff\xfebob9 and \xaa\xd3carol7 again", "retry Zx9\xffQw8Er7Ty6Ui5"},
+				batch: []string{"op\xff\xfebob9", "\xaa\xd3carol7 left"},
+			},
+			gone: []string{"op\xff\xfebob9", "\xaa\xd3carol7", "Zx9\xffQw8Er7Ty6Ui5"},
+		},
+		{
 			name:   "text index across rebuilds",
 			policy: spec.Anonymize{Labels: map[string]string{"instance": "host"}},
 			first: resumeCorpus{
