@@ -27,6 +27,11 @@ import (
 // StateVersion is the format version MarshalState writes and RestoreState reads.
 const StateVersion = 1
 
+// StateSealPurpose is the Seal purpose for a state MarshalState returned:
+// a.Seal(StateSealPurpose, state) before storing it, a.Unseal(StateSealPurpose,
+// sealed) before RestoreState.
+const StateSealPurpose = "anonymizer-state"
+
 // stateMagic begins every state, followed by the decimal version and '\n'.
 const stateMagic = "opsdata/anonymize/state v"
 
@@ -48,9 +53,9 @@ var (
 // stateV1 is the payload of format version 1. Slices are sorted as noted;
 // MatchItems keeps learning order.
 type stateV1 struct {
-	KeyEpoch string // Epoch(key)
-	Policy   string // policyFingerprint
-	Learned  []stateLearned // by Typ, then Raw
+	KeyEpoch string          // Epoch(key)
+	Policy   string          // policyFingerprint
+	Learned  []stateLearned  // by Typ, then Raw
 	Redacted []stateRedacted // by Raw
 	Issued   []string        // sorted
 	Covered  []uint64        // sorted
@@ -108,7 +113,8 @@ func (a *Anonymizer) policyFingerprint() (string, error) {
 
 // MarshalState returns everything the anonymizer has learned and counted
 // since New, in a deterministic encoding (same state -> same bytes). It holds
-// raw identifiers: callers seal it (Seal) before storing it anywhere.
+// raw identifiers: callers seal it (Seal, with StateSealPurpose) before
+// storing it anywhere.
 //
 // Call it between calls, not while Text, Labels and the like run on other
 // goroutines (their counts are merged at their end), and not while a Batch
@@ -229,6 +235,11 @@ func (a *Anonymizer) RestoreState(b []byte) error {
 		return fmt.Errorf("%w: RestoreState needs a new anonymizer (nothing learned or counted yet)", ErrStateBusy)
 	}
 
+	// The maps are empty (checked above): sized once rather than grown.
+	a.learned = make(map[learnKey]string, len(s.Learned))
+	a.redacted = make(map[string]string, len(s.Redacted))
+	a.issued = make(map[string]struct{}, len(s.Issued))
+	a.covered = make(map[uint64]struct{}, len(s.Covered))
 	for _, l := range s.Learned {
 		a.learned[learnKey{l.Typ, l.Raw}] = l.Pseudonym
 	}
