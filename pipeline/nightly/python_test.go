@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -50,10 +51,12 @@ func checkReaders(t *testing.T, dir string, want int64) {
 		return
 	}
 	cmd := exec.Command(py, "-c", readersScript, dir, t.TempDir())
-	cmd.Env = append(os.Environ(), "HF_DATASETS_OFFLINE=1", "HF_HUB_OFFLINE=1")
-	out, err := cmd.CombinedOutput()
+	cmd.Env = append(os.Environ(), "HF_DATASETS_OFFLINE=1", "HF_HUB_OFFLINE=1", "HF_DATASETS_DISABLE_PROGRESS_BARS=1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("readers on %s: %v\n%s", dir, err, out)
+		t.Fatalf("readers on %s: %v\n%s%s", dir, err, out, stderr.String())
 	}
 	var r struct {
 		Pandas, PandasDups, Pyarrow, DuckDB, DuckDBDups, Polars, HF, HFDups int64

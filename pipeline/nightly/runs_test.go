@@ -113,7 +113,8 @@ func TestConcurrentRunsAndGC(t *testing.T) {
 	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
 		t.Error("orphan part survived gc")
 	}
-	if st, _ := os.ReadDir(filepath.Join(ds, "_state", "nightly")); len(st) != 1 || st[0].Name() != rep.Snapshot+".json" {
+	// The kept snapshot's state and checkpoint, nothing else.
+	if st, _ := os.ReadDir(filepath.Join(ds, "_state", "nightly")); len(st) != 2 || st[0].Name() != rep.Snapshot+checkpointExt || st[1].Name() != rep.Snapshot+".json" {
 		t.Errorf("state after gc: %v, want only the kept snapshot's", st)
 	}
 	if _, err := os.Stat(filepath.Join(ds, first)); !os.IsNotExist(err) {
