@@ -74,6 +74,8 @@ func TestResumeEqualsBatch(t *testing.T) {
 	// the same inputs is the reference.
 	o = opts(d0, d0.Add(3*day), "night-2")
 	o.Resume = &runner.Resume{At: d0.Add(2 * day), State: sealed, Previous: first.Manifest}
+	var sealed2 []byte
+	o.SaveCheckpoint = func(_ context.Context, b []byte) error { sealed2 = b; return nil }
 	resumed, err := runner.Export(ctx, o)
 	if err != nil {
 		t.Fatalf("resumed export: %v", err)
@@ -125,6 +127,35 @@ func TestResumeEqualsBatch(t *testing.T) {
 	}
 	if resumed.Manifest.Labels.Windows != batch.Manifest.Labels.Windows || resumed.Manifest.Labels.LabelledWindows != batch.Manifest.Labels.LabelledWindows {
 		t.Errorf("label summary: resumed %+v, batch %+v", resumed.Manifest.Labels, batch.Manifest.Labels)
+	}
+
+	// Night 3 adds no day, only another late ticket (day 2): every day is
+	// carried, relabelled where the labels moved; equal to the batch again.
+	addTicket(t, filepath.Join(dir, "demo-data", "tickets.json"), map[string]any{
+		"id": "OPS-901", "title": "late: cart slow", "body": "filed late", "status": "resolved", "severity": "minor",
+		"type": "latency_spike", "created": "2026-01-08T02:00:00Z", "impact_start": "2026-01-06T15:00:00Z", "resolved": "2026-01-06T15:20:00Z",
+		"services": []string{"cart"},
+	})
+	o = opts(d0, d0.Add(3*day), "night-3")
+	o.Resume = &runner.Resume{At: d0.Add(3 * day), State: sealed2, Previous: resumed.Manifest}
+	relabelled, err := runner.Export(ctx, o)
+	if err != nil {
+		t.Fatalf("relabel-only export: %v", err)
+	}
+	o = opts(d0, d0.Add(3*day), "batch-3")
+	o.Output = "file://" + t.TempDir()
+	batch3, err := runner.Export(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want = tables(relabelled.Manifest), tables(batch3.Manifest)
+	for p, w := range want {
+		if g, ok := got[p]; !ok || g.SHA256 != w.SHA256 {
+			t.Errorf("relabel-only night: %s: resumed %s, batch %s", p, g.SHA256, w.SHA256)
+		}
+	}
+	if got["windows/date=2026-01-06/part-00000.parquet"].SHA256 == tables(resumed.Manifest)["windows/date=2026-01-06/part-00000.parquet"].SHA256 {
+		t.Error("the late ticket for day 2 did not change its windows")
 	}
 
 	// A line that arrives late for a carried day: no resume.
