@@ -24,6 +24,11 @@ type Problems struct {
 func (p *Problems) Add(input, where, reason, detail string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	AddProblem(p.input(input), where, reason, detail)
+}
+
+// input is input's counts, created empty; the caller holds p.mu.
+func (p *Problems) input(input string) *schemas.InputProblems {
 	if p.inputs == nil {
 		p.inputs = map[string]*schemas.InputProblems{}
 	}
@@ -32,7 +37,7 @@ func (p *Problems) Add(input, where, reason, detail string) {
 		ip = &schemas.InputProblems{Reasons: map[string]int64{}}
 		p.inputs[input] = ip
 	}
-	AddProblem(ip, where, reason, detail)
+	return ip
 }
 
 // AddProblem counts one malformed record in ip, keeping the first
@@ -111,13 +116,5 @@ func (p *Problems) Inputs() []string {
 func (p *Problems) Restore(input string, r schemas.InputProblems) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.inputs == nil {
-		p.inputs = map[string]*schemas.InputProblems{}
-	}
-	ip := p.inputs[input]
-	if ip == nil {
-		ip = &schemas.InputProblems{Reasons: map[string]int64{}}
-		p.inputs[input] = ip
-	}
-	MergeProblems(ip, r)
+	MergeProblems(p.input(input), r)
 }

@@ -270,7 +270,7 @@ func updateCurrent(ctx context.Context, bkt objstore.Bucket, ds, dir string, m *
 		local := filepath.Join(dir, filepath.FromSlash(f.Path))
 		if _, err := os.Stat(local); errors.Is(err, fs.ErrNotExist) {
 			// Carried by reference (not staged): copied from its part.
-			if err := fetchPart(ctx, bkt, ds+"/"+f.Object, local); err != nil {
+			if err := bucket.DownloadVerified(ctx, bkt, ds+"/"+f.Object, local, f.SHA256, f.Bytes); err != nil {
 				return err
 			}
 		}
@@ -293,18 +293,6 @@ func updateCurrent(ctx context.Context, bkt objstore.Bucket, ds, dir string, m *
 		return err
 	}
 	return bkt.Upload(ctx, cdir+"/index.json", bytes.NewReader(ib))
-}
-
-// fetchPart downloads a part to a local file.
-func fetchPart(ctx context.Context, bkt objstore.Bucket, k, local string) error {
-	b, found, err := bucket.GetBytes(ctx, bkt, k)
-	if err != nil || !found {
-		return fmt.Errorf("part %s: found %v: %w", k, found, err)
-	}
-	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(local, b, 0o644)
 }
 
 func isNotFound(err error) bool {
@@ -351,7 +339,7 @@ func repair(ctx context.Context, bkt objstore.Bucket, prefix string, m *schemas.
 			if f.Object == "" || idx.Files[f.Path] == f.SHA256 {
 				continue
 			}
-			if err := fetchPart(ctx, bkt, ds+"/"+f.Object, filepath.Join(dir, filepath.FromSlash(f.Path))); err != nil {
+			if err := bucket.DownloadVerified(ctx, bkt, ds+"/"+f.Object, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
 				return fmt.Errorf("repair current view: %w", err)
 			}
 		}

@@ -2,8 +2,6 @@ package runner
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -103,7 +101,7 @@ func (e *export) stageCarried(ctx context.Context) error {
 		if obj == "" {
 			obj = prev.Version + "/" + f.Path
 		}
-		if err := fetchVerified(ctx, bkt, schemas.Key(prefix, prev.Dataset, obj), filepath.Join(e.staging, filepath.FromSlash(f.Path)), f.SHA256); err != nil {
+		if err := bucket.DownloadVerified(ctx, bkt, schemas.Key(prefix, prev.Dataset, obj), filepath.Join(e.staging, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
 			return fmt.Errorf("carry %s from %s: %w", f.Path, prev.Version, err)
 		}
 	}
@@ -131,41 +129,11 @@ func (e *export) relabelFile(ctx context.Context, bkt objstore.Bucket, prefix st
 		obj = prev.Version + "/" + f.Path
 	}
 	dst := filepath.Join(e.staging, filepath.FromSlash(f.Path))
-	if err := fetchVerified(ctx, bkt, schemas.Key(prefix, prev.Dataset, obj), dst, f.SHA256); err != nil {
+	if err := bucket.DownloadVerified(ctx, bkt, schemas.Key(prefix, prev.Dataset, obj), dst, f.SHA256, f.Bytes); err != nil {
 		return fmt.Errorf("carry %s from %s: %w", f.Path, prev.Version, err)
 	}
 	if err := e.relabel(dst, day, labels); err != nil {
 		return fmt.Errorf("relabel %s: %w", f.Path, err)
-	}
-	return nil
-}
-
-// fetchVerified downloads k to dst and checks its sha256.
-func fetchVerified(ctx context.Context, bkt interface {
-	Get(context.Context, string) (io.ReadCloser, error)
-}, k, dst, sha string) error {
-	rc, err := bkt.Get(ctx, k)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(f, h), rc); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != sha {
-		return fmt.Errorf("sha256 %s, the manifest says %s: the stored part is damaged", got, sha)
 	}
 	return nil
 }
