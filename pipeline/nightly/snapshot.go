@@ -20,6 +20,7 @@ import (
 
 	"github.com/opsdata/opsdata/internal/bucket"
 	"github.com/opsdata/opsdata/pipeline/publish"
+	"github.com/opsdata/opsdata/pipeline/runner"
 	"github.com/opsdata/opsdata/schemas"
 )
 
@@ -55,7 +56,14 @@ func (r *run) publishSnapshot(ctx context.Context, dir string, m *schemas.Manife
 		case err != nil && !r.bkt.IsObjNotFoundErr(err):
 			return fmt.Errorf("snapshot %s: stat %s: %w", m.Version, k, err)
 		}
-		if err := publish.UploadFileVerified(ctx, r.bkt, k, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
+		local := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if _, err := os.Stat(local); errors.Is(err, fs.ErrNotExist) {
+			// A file carried by reference whose part is gone (deleted by
+			// hand): the night exports every day from its inputs instead,
+			// which stores the part again.
+			return fmt.Errorf("snapshot %s: %w: the part %s of %s is missing", m.Version, runner.ErrResume, k, f.Path)
+		}
+		if err := publish.UploadFileVerified(ctx, r.bkt, k, local, f.SHA256, f.Bytes); err != nil {
 			return fmt.Errorf("snapshot %s: part %s: %w", m.Version, k, err)
 		}
 		r.rep.PartsUploaded++
