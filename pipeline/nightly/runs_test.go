@@ -150,6 +150,9 @@ func TestConcurrentRunsAndGC(t *testing.T) {
 // inputs instead and says why: a carried part deleted by hand is stored
 // again, a damaged checkpoint is ignored; --full forces it.
 func TestResumeFallsBackToFull(t *testing.T) {
+	if raceEnabled && os.Getenv("OPSDATA_NIGHTLY_RACE") == "" {
+		t.Skip("minutes under -race: make test-go runs it without -race (OPSDATA_NIGHTLY_RACE=1 to run it here)")
+	}
 	sc := newScenario(t, 6, "{lease_wait: 10ms, settle: 3h}")
 	ds := filepath.Join(sc.out, "demo-cluster")
 	night := func(n int, full bool) *Report {

@@ -25,7 +25,10 @@ import (
 // rather than publish a day that misses it.
 func TestResumeEqualsBatch(t *testing.T) {
 	if testing.Short() {
-		t.Skip("three exports of up to three days")
+		t.Skip("five exports of up to three days")
+	}
+	if raceEnabled && os.Getenv("OPSDATA_NIGHTLY_RACE") == "" {
+		t.Skip("minutes under -race: make test-go runs it without -race (OPSDATA_NIGHTLY_RACE=1 to run it here)")
 	}
 	dir := t.TempDir()
 	if _, err := demo.Generate(context.Background(), demo.Config{Dir: filepath.Join(dir, "demo-data"), Duration: 72 * time.Hour, Instances: 1, Scrape: time.Minute}); err != nil {
