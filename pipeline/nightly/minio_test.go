@@ -2,6 +2,7 @@ package nightly
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,12 +23,13 @@ import (
 // are written once (S3 LastModified), the pull has each window once, two
 // concurrent runs leave one snapshot, and the last snapshot equals the
 // one-shot export.
-func TestNightsOnMinIO(t *testing.T) { nightsOnMinIO(t, 6, 4, nil) }
+func TestNightsOnMinIO(t *testing.T) { nightsOnMinIO(t, 6, 4, nil, 0) }
 
 // TestTenNightsOnMinIO replays TestTenNights' scenario on a real MinIO
-// (late tickets, an edit, the missed night 5, the late log file, the
-// midnight incident), two runs racing every night; nights resume from
-// the checkpoint but the first and the late log file's.
+// (late tickets, an edit, the missed night 5, night 7 killed before its
+// commit, the late log file, the midnight incident), two runs racing
+// every other night; nights resume from the checkpoint but the first and
+// the late log file's.
 func TestTenNightsOnMinIO(t *testing.T) {
 	if testing.Short() {
 		t.Skip("ten exports of up to ten days")
@@ -35,10 +37,12 @@ func TestTenNightsOnMinIO(t *testing.T) {
 	if raceEnabled && os.Getenv("OPSDATA_NIGHTLY_RACE") == "" {
 		t.Skip("minutes under -race: make test-go runs it without -race (OPSDATA_NIGHTLY_RACE=1 to run it here)")
 	}
-	nightsOnMinIO(t, 10, 10, map[int]bool{5: true})
+	nightsOnMinIO(t, 10, 10, map[int]bool{5: true}, 7)
 }
 
-func nightsOnMinIO(t *testing.T, days, nights int, missed map[int]bool) {
+// nightsOnMinIO replays nights 1..nights but the missed ones; night killed
+// (0: none) is cancelled just before its commit, after uploading its parts.
+func nightsOnMinIO(t *testing.T, days, nights int, missed map[int]bool, killed int) {
 	srv := miniotest.Start(t)
 	srv.CreateBucket(t, "datasets")
 	for _, kv := range srv.Env() {
@@ -65,6 +69,25 @@ func nightsOnMinIO(t *testing.T, days, nights int, missed map[int]bool) {
 		}
 		if err := sc.plan.Apply(sc.dir, now); err != nil {
 			t.Fatal(err)
+		}
+		if n == killed {
+			rctx, cancel := context.WithCancel(ctx)
+			rep, err := Run(rctx, Options{Spec: sc.spec, SpecBytes: sc.bytes, Components: (&counted{}).components(), Now: now, TempDir: t.TempDir(),
+				hook: func(ctx context.Context, stage string) error {
+					if stage == "commit" {
+						cancel()
+						return fmt.Errorf("killed: %w", context.Canceled)
+					}
+					return nil
+				}})
+			cancel()
+			if err == nil || rep.Outcome != Failed {
+				t.Fatalf("night %d: killed run: outcome %s, err %v", n, rep.Outcome, err)
+			}
+			if v, _ := bucket.Latest(ctx, bkt, prefix, "demo-cluster"); v != last.Snapshot {
+				t.Fatalf("night %d: the killed run moved latest to %s", n, v)
+			}
+			continue
 		}
 		var wg sync.WaitGroup
 		reps := make([]*Report, 2)
