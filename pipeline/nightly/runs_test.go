@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsdata/opsdata/datasets/demo"
 	"github.com/opsdata/opsdata/datasets/pull"
 	"github.com/opsdata/opsdata/internal/bucket"
+	"github.com/opsdata/opsdata/schemas"
 )
 
 // Two runs started together: one publishes, the other exits with the
@@ -201,4 +203,59 @@ func TestResumeFallsBackToFull(t *testing.T) {
 	if rep := night(5, true); rep.Mode != ModeFull || rep.ModeReason != "--full" {
 		t.Errorf("night 5 with --full: %s (%s)", rep.Mode, rep.ModeReason)
 	}
+}
+
+// A night that adds no day but brings a late ticket republishes the
+// ticket's day only: every file is carried (the metrics, logs and
+// log_counts tables without one staged file), the windows of the day are
+// relabelled, and the snapshot pulls and checks like any other.
+func TestRelabelOnlyNight(t *testing.T) {
+	sc := newScenario(t, 6, "{lease_wait: 10ms, settle: 3h}")
+	ctx := context.Background()
+	run := func(now time.Time) *Report {
+		t.Helper()
+		if err := sc.plan.Apply(sc.dir, now); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Run(ctx, Options{Spec: sc.spec, SpecBytes: sc.bytes, Components: (&counted{}).components(), Now: now, TempDir: t.TempDir()})
+		if err != nil || rep.Outcome != Published {
+			t.Fatalf("%s: %s %v %s", now, rep.Outcome, err, rep.Message)
+		}
+		return rep
+	}
+	run(day0(1).Add(4 * time.Hour))
+	now := day0(2).Add(4 * time.Hour)
+	run(now)
+	late := demo.TicketVersion{Available: now.Add(30 * time.Minute), ID: "OPS-950", Note: "filed late",
+		Ticket: json.RawMessage(`{"id":"OPS-950","title":"checkout errors, filed late","body":"","status":"resolved","severity":"major","type":"error_burst",` +
+			`"created":"2026-01-07T04:30:00Z","impact_start":"2026-01-05T09:00:00Z","resolved":"2026-01-05T09:30:00Z","services":["checkout"]}`)}
+	sc.plan.Tickets = append(sc.plan.Tickets, late)
+	rep := run(now.Add(time.Hour))
+	if rep.Mode != ModeResumed || len(rep.DaysAdded) != 0 {
+		t.Fatalf("export %s (%s), days added %v; want resumed, none added", rep.Mode, rep.ModeReason, rep.DaysAdded)
+	}
+	dc := findChange(&schemas.Changelog{Changed: rep.DaysChanged}, "2026-01-05")
+	if dc == nil || !mentions(dc.Reasons, "OPS-950") || len(dc.Tables) != 1 || dc.Tables[0] != schemas.TableWindows {
+		t.Errorf("changelog of 2026-01-05: %+v, want windows republished for OPS-950", dc)
+	}
+	bkt, _, err := bucket.OpenBucket(ctx, "file://"+sc.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bkt.Close()
+	m, err := bucket.ReadManifest(ctx, bkt, "", "demo-cluster", rep.Snapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Tables[schemas.TableMetrics].Files != 2 || len(m.Tables[schemas.TableMetrics].Columns) == 0 {
+		t.Errorf("metrics table %+v, want the two carried days with their columns", m.Tables[schemas.TableMetrics])
+	}
+	pd := filepath.Join(t.TempDir(), "pulled")
+	if _, err := pull.Pull(ctx, bkt, "", "demo-cluster", rep.Snapshot, pd, pull.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := windowKeys(t, pd); int64(got) != m.Tables[schemas.TableWindows].Rows {
+		t.Errorf("pulled %d windows, manifest %d", got, m.Tables[schemas.TableWindows].Rows)
+	}
+	checkSums(t, pd)
 }
