@@ -27,8 +27,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
@@ -462,25 +460,6 @@ func writeSamples(ctx context.Context, q storage.Querier, o Options, p *plan) (S
 	return st, err
 }
 
-// batchRows is the rows handed to the Parquet writer at once. It is part
-// of the file format's bytes: the writer cuts pages between calls'
-// chunks of 64 rows, so a different batching could cut them elsewhere.
-const batchRows = 8192
-
-// sampleRow is schemas.Sample with the timestamp in Unix milliseconds:
-// the same Parquet schema (TestSampleRowSchema) without turning every
-// sample into a time.Time and back.
-type sampleRow struct {
-	SeriesID int64   `parquet:"series_id,dict"`
-	TS       int64   `parquet:"ts,timestamp(millisecond)"`
-	Value    float64 `parquet:"value"`
-	Stale    bool    `parquet:"stale"`
-}
-
-// sampleSchema is sampleRow's schema under the name of schemas.Sample's,
-// which the file's footer records.
-var sampleSchema = parquet.NewSchema(parquet.SchemaOf(new(schemas.Sample)).Name(), parquet.SchemaOf(new(sampleRow)))
-
 // sampleWriter is one worker of the second pass: its buffers are reused
 // from file to file.
 type sampleWriter struct {
@@ -600,23 +579,6 @@ func (w *sampleWriter) write(j *job, rows []sampleRow) error {
 	}
 	return w.f.Write(rows)
 }
-
-// samplesOptions tune the samples files (decision 0037): PLAIN and
-// dictionary encodings only, like every other table (decision 0028), so
-// the ts column's cost is zstd finding a series' timestamps in the
-// previous series of its target: a page holds a whole row group's column
-// (1 MiB pages hold a row group's ts column) so that the previous series
-// is in the same page.
-var samplesOptions = []parquet.WriterOption{
-	sampleSchema,
-	parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
-	parquet.MaxRowsPerRowGroup(samplesRowGroup),
-	parquet.PageBufferSize(1 << 20),
-}
-
-// samplesRowGroup is the rows of a samples row group: about 22 series-days
-// at 15 s.
-const samplesRowGroup = 128 * 1024
 
 func seriesRow(lset labels.Labels, anon func(labels.Labels) labels.Labels) (schemas.RawSeries, error) {
 	name := lset.Get(labels.MetricName)

@@ -114,8 +114,9 @@ func exportWorkers(t *testing.T, tsdbDir string, o Options) (string, Stats, erro
 
 // TestWorkersWriteSameBytes: however many workers write the samples files
 // (and whichever shard writes them), every file has the same bytes, and
-// the bytes are those of testdata/workers.sha256 (written by the
-// single-goroutine writer before the workers; -update rewrites it).
+// the bytes are those of testdata/workers.sha256 (-update rewrites it;
+// the samples format of decision 0039 — before it, the single-goroutine
+// writer's files were byte-identical to 1, 2 and 4 workers').
 func TestWorkersWriteSameBytes(t *testing.T) {
 	dir := workersBlock(t, false)
 	var want map[string]string
