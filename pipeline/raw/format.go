@@ -1,11 +1,15 @@
 package raw
 
 import (
+	"fmt"
 	"slices"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
-	"github.com/parquet-go/parquet-go/compress/zstd"
+	pzstd "github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/opsdata/opsdata/schemas"
@@ -34,7 +38,7 @@ var sampleSchema = func() *parquet.Schema {
 	fields := slices.Clone(base.Fields()) // SchemaOf's are cached and shared
 	for i, f := range fields {
 		if f.Name() == "value" {
-			fields[i] = codecField{f, &framedZstd{frame: valueFrame, zstd: zstd.Codec{Level: zstd.SpeedFastest}}}
+			fields[i] = codecField{f, &framedZstd{frame: valueFrame}}
 		}
 	}
 	return parquet.NewSchema(parquet.SchemaOf(new(schemas.Sample)).Name(), fieldsNode{base, fields})
@@ -50,7 +54,7 @@ var sampleSchema = func() *parquet.Schema {
 // row groups' statistics), and computing them twice cost 4 % of the CPU.
 var samplesOptions = []parquet.WriterOption{
 	sampleSchema,
-	parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+	parquet.Compression(&pzstd.Codec{Level: pzstd.SpeedFastest}),
 	parquet.MaxRowsPerRowGroup(samplesRowGroup),
 	parquet.PageBufferSize(1 << 20),
 	parquet.DataPageStatistics(false),
@@ -60,45 +64,53 @@ var samplesOptions = []parquet.WriterOption{
 // at 15 s.
 const samplesRowGroup = 128 * 1024
 
-// valueFrame is the input bytes of one zstd frame of a value page: 8 Ki
-// values. The values of noisy series hardly repeat beyond their
-// neighbours, and small frames both compress them smaller (fresh entropy
-// tables, no costly far matches) and faster (no history copies) than one
-// frame per 1 MiB page: 1.79 against 1.91 bytes per sample and 5 % less
-// CPU on the noisy block (BENCHMARKS.md).
-const valueFrame = 64 << 10
+// valueFrame is the input bytes of one zstd frame of a value page (4 Ki
+// values), whose literals are not entropy-coded. The values of noisy
+// series hardly repeat beyond their neighbours: small frames compress them
+// smaller (no costly far matches) and faster (no history to keep) than
+// one frame per 1 MiB page, and skipping the Huffman coding of literals
+// saves more CPU than the bytes it costs. On the noisy block (decision
+// 0039, BENCHMARKS.md): value column 1.65 → 1.61 bytes/sample, ~10 % less
+// CPU for the whole export.
+const valueFrame = 32 << 10
 
 // framedZstd is zstd at its fastest level that compresses a page as
-// consecutive frames of at most frame input bytes. RFC 8878 makes a zstd
-// stream one or more frames, and every decoder the files are read with
-// decodes them as one (pyarrow, fastparquet, Spark 3.2, DuckDB, polars,
+// consecutive frames of at most frame input bytes, without Huffman coding
+// of literals (sequences stay FSE-coded). RFC 8878 makes a zstd stream
+// one or more frames, and every decoder the files are read with decodes
+// them as one (pyarrow, fastparquet, Spark 3.2, DuckDB, polars,
 // parquet-go: decision 0039).
 type framedZstd struct {
-	frame int
-	zstd  zstd.Codec
+	frame    int
+	encoders sync.Pool // *zstd.Encoder, one per page being compressed
+	decode   pzstd.Codec
 }
 
-func (c *framedZstd) String() string                            { return c.zstd.String() }
-func (c *framedZstd) CompressionCodec() format.CompressionCodec { return c.zstd.CompressionCodec() }
+func (c *framedZstd) String() string                            { return "ZSTD" }
+func (c *framedZstd) CompressionCodec() format.CompressionCodec { return format.Zstd }
 
 func (c *framedZstd) Encode(dst, src []byte) ([]byte, error) {
+	e, _ := c.encoders.Get().(*zstd.Encoder)
+	if e == nil {
+		var err error
+		e, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+			zstd.WithZeroFrames(true), zstd.WithEncoderCRC(false), zstd.WithNoEntropyCompression(true))
+		if err != nil {
+			return dst, fmt.Errorf("zstd encoder: %w", err)
+		}
+	}
+	defer c.encoders.Put(e)
 	dst = dst[:0]
-	var frame []byte
 	for len(src) > 0 {
 		n := min(len(src), c.frame)
-		var err error
-		// The codec writes each frame at the start of its buffer.
-		if frame, err = c.zstd.Encode(frame, src[:n]); err != nil {
-			return dst, err
-		}
-		dst = append(dst, frame...)
+		dst = e.EncodeAll(src[:n], dst)
 		src = src[n:]
 	}
 	return dst, nil
 }
 
-// Decode reads every frame (klauspost/compress's DecodeAll).
-func (c *framedZstd) Decode(dst, src []byte) ([]byte, error) { return c.zstd.Decode(dst, src) }
+// Decode reads every frame.
+func (c *framedZstd) Decode(dst, src []byte) ([]byte, error) { return c.decode.Decode(dst, src) }
 
 // codecField is a schema field with its own compression codec.
 type codecField struct {
