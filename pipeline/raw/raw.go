@@ -324,14 +324,15 @@ func seriesTieHash(key []byte) func(labels.Labels) uint64 {
 
 // releaseEvery is how many samples are decoded between two releases of
 // the TSDB's mapped block files (releaseMapped), so file-backed memory
-// stays flat in the block's size: ~180 series-days at 15 s, each of which
+// stays flat in the block's size: ~23 series-days at 15 s, each of which
 // maps the kernel's whole page-cache folio around its chunks (up to
-// 2 MiB on ext4). Measured on the noisy block (BENCHMARKS.md, decision
-// 0037): peak file-backed RSS 183 MiB (1 day) and 333 MiB (2 days)
-// without releases, 73 and 72 MiB with 1 Mi samples (and the listing's
-// releases), for a few % more CPU; smaller values save more memory for
-// more CPU. 0 never releases. The count is shared by the workers.
-var releaseEvery int64 = 1 << 20
+// 2 MiB on ext4). With the page cache holding large folios, 1 Mi samples
+// let the 2-day noisy block map ~200 MiB between two releases (peak RSS
+// 275–293 MiB); 128 Ki keep it at ~50 MiB (134–145 MiB peak RSS) for no
+// measurable CPU, now that a release rarely reads /proc/self/maps
+// (blockPages; decisions 0037, 0039). 0 never releases. The count is
+// shared by the workers.
+var releaseEvery int64 = 128 << 10
 
 // releaseFailed stops the releases after the first failure.
 var releaseFailed atomic.Bool
@@ -354,6 +355,7 @@ type releaser struct {
 	every int64
 	since atomic.Int64
 	mu    sync.Mutex
+	pages blockPages // under mu
 }
 
 func (r *releaser) add(n int64) {
@@ -375,7 +377,7 @@ func (r *releaser) release() {
 		return
 	}
 	releases.Add(1)
-	if _, err := releaseMapped(); err != nil {
+	if _, err := r.pages.release(); err != nil {
 		releaseFailed.Store(true)
 	}
 }
