@@ -72,7 +72,8 @@ type Options struct {
 	// bucket % Shards == Shard. Shards 0 means 1 (every bucket).
 	Shard, Shards int
 	// Workers is how many samples files are written at once (0:
-	// GOMAXPROCS). The bytes written do not depend on it.
+	// GOMAXPROCS). The bytes written do not depend on it; each worker
+	// holds one file's writer (~8–10 MiB of page and row-group buffers).
 	Workers int
 }
 
