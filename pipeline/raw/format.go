@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
-
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	pzstd "github.com/parquet-go/parquet-go/compress/zstd"
