@@ -81,8 +81,10 @@ const samplesPage = 1 << 20
 // smaller (no costly far matches) and faster (no history to keep) than
 // one frame per 1 MiB page, and skipping the Huffman coding of literals
 // saves more CPU than the bytes it costs. On the noisy block (decision
-// 0039, BENCHMARKS.md): value column 1.65 → 1.61 bytes/sample, ~10 % less
-// CPU for the whole export.
+// 0039, BENCHMARKS.md) the value column went from 1.645 to 1.590
+// bytes/sample (1.529 with Huffman-coded literals) and the export used
+// ~8 % less CPU; on the demo generator's smoother block it grew (1.95 →
+// 2.08).
 const valueFrame = 32 << 10
 
 // framedZstd is zstd at its fastest level that compresses a page as
