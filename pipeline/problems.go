@@ -24,6 +24,11 @@ type Problems struct {
 func (p *Problems) Add(input, where, reason, detail string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	AddProblem(p.input(input), where, reason, detail)
+}
+
+// input is input's counts, created empty; the caller holds p.mu.
+func (p *Problems) input(input string) *schemas.InputProblems {
 	if p.inputs == nil {
 		p.inputs = map[string]*schemas.InputProblems{}
 	}
@@ -31,6 +36,15 @@ func (p *Problems) Add(input, where, reason, detail string) {
 	if ip == nil {
 		ip = &schemas.InputProblems{Reasons: map[string]int64{}}
 		p.inputs[input] = ip
+	}
+	return ip
+}
+
+// AddProblem counts one malformed record in ip, keeping the first
+// MaxProblemExamples examples (where: reason: detail).
+func AddProblem(ip *schemas.InputProblems, where, reason, detail string) {
+	if ip.Reasons == nil {
+		ip.Reasons = map[string]int64{}
 	}
 	ip.Count++
 	ip.Reasons[reason]++
@@ -40,6 +54,22 @@ func (p *Problems) Add(input, where, reason, detail string) {
 			ex += ": " + detail
 		}
 		ip.Examples = append(ip.Examples, ex)
+	}
+}
+
+// MergeProblems adds src's counts and examples (up to the limit) to dst.
+func MergeProblems(dst *schemas.InputProblems, src schemas.InputProblems) {
+	if dst.Reasons == nil {
+		dst.Reasons = map[string]int64{}
+	}
+	dst.Count += src.Count
+	for k, n := range src.Reasons {
+		dst.Reasons[k] += n
+	}
+	for _, ex := range src.Examples {
+		if len(dst.Examples) < MaxProblemExamples {
+			dst.Examples = append(dst.Examples, ex)
+		}
 	}
 }
 
@@ -79,4 +109,12 @@ func (p *Problems) Inputs() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Restore adds what an earlier run reported for input (counts, reasons,
+// examples up to the limit): a resumed export starts from its checkpoint's.
+func (p *Problems) Restore(input string, r schemas.InputProblems) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	MergeProblems(p.input(input), r)
 }

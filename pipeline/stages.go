@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 
+	"github.com/opsdata/opsdata/schemas"
 	"github.com/opsdata/opsdata/spec"
 )
 
@@ -52,6 +53,34 @@ type LogIterator interface {
 	Close() error
 }
 
+// LogResumer is implemented by log sources that can start where an
+// earlier run left each of their files (the file sources): a resumed
+// export reads only what is new instead of parsing the whole history
+// again (runner checkpoint, decision 0038).
+type LogResumer interface {
+	// Resume makes the next Open start each file at its mark in from
+	// (lines before it are neither parsed nor counted; the problems the
+	// mark recorded are counted instead) and record, per file, the mark at
+	// `at`: just before the file's first record at or after it, or its end.
+	Resume(from map[string]LogMark, at time.Time)
+	// Marks are the files' marks, complete once the iterator Open returned
+	// has been read to its end.
+	Marks() map[string]LogMark
+}
+
+// LogMark is where a run left one log file: the lines and bytes before a
+// record time, the problems counted in them, and the last record's time
+// before it (for the next record's order check).
+type LogMark struct {
+	Line     int64                 `json:"line"`
+	Offset   int64                 `json:"offset"` // bytes, uncompressed
+	Size     int64                 `json:"size"`   // the file's size then
+	Tail     string                `json:"tail"`   // sha256 of the bytes just before Offset (plain files)
+	ModTime  time.Time             `json:"mod_time"`
+	Prev     time.Time             `json:"prev"`
+	Problems schemas.InputProblems `json:"problems"`
+}
+
 // TicketSource reads tickets. Tickets are few, so a slice is fine.
 type TicketSource interface {
 	Name() string
@@ -70,6 +99,14 @@ type LabelInput struct {
 	// PromQL over history (rule, alerts_series); nil when the metric source
 	// exposes none.
 	Queryable storage.Queryable
+}
+
+// IncidentResumer is implemented by labelers that evaluate metrics over
+// the history (the rule labeler) and can continue an earlier run that
+// ended at `at` instead of evaluating every day again: prev are that run's
+// incidents; the result is what Incidents over the whole grid returns.
+type IncidentResumer interface {
+	ResumeIncidents(ctx context.Context, in LabelInput, at time.Time, prev []Incident) ([]Incident, error)
 }
 
 // Labeler turns evidence (tickets, alerts, rules, manual files) into

@@ -67,6 +67,7 @@ written), 1 failed. --exit-zero-unless-failed maps 3 and 4 to 0.`,
 			&cli.StringFlag{Name: "now", Usage: "the run's clock (RFC 3339 or YYYY-MM-DD, UTC), for tests and backfills; default: now"},
 			&cli.StringFlag{Name: "output", Usage: "output URL (file://DIR or s3://BUCKET/PREFIX); overrides the spec"},
 			&cli.BoolFlag{Name: "exit-zero-unless-failed", Usage: "exit 0 for nothing to do and lease held too (for schedulers that count every other code as a failure)"},
+			&cli.BoolFlag{Name: "full", Usage: "export every day from its inputs instead of resuming from the last snapshot's checkpoint (after a backfill into published days)"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress to stderr"},
 		},
 		Action: func(c *cli.Context) error {
@@ -80,7 +81,7 @@ written), 1 failed. --exit-zero-unless-failed maps 3 and 4 to 0.`,
 			}
 			rep, err := nightly.Run(c.Context, nightly.Options{
 				Spec: a.spec, SpecBytes: a.bytes, Components: components(), Now: now,
-				Output: c.String("output"), CodeVersion: version, Logger: a.logger,
+				Output: c.String("output"), CodeVersion: version, Logger: a.logger, Full: c.Bool("full"),
 			})
 			printNightly(c.App.Writer, rep)
 			code := outcomeCode(rep.Outcome)
@@ -110,6 +111,11 @@ func printNightly(w io.Writer, rep *nightly.Report) {
 		fmt.Fprintf(w, "  republished %s (%v): %v\n", d.Date, d.Tables, d.Reasons)
 	}
 	if rep.Outcome == nightly.Published {
+		if rep.ModeReason != "" {
+			fmt.Fprintf(w, "  export: %s (%s)\n", rep.Mode, rep.ModeReason)
+		} else {
+			fmt.Fprintf(w, "  export: %s\n", rep.Mode)
+		}
 		fmt.Fprintf(w, "  parts: %d uploaded (%d bytes), %d shared with earlier snapshots\n", rep.PartsUploaded, rep.BytesUploaded, rep.PartsReused)
 	}
 }

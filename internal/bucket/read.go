@@ -2,10 +2,14 @@ package bucket
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/thanos-io/objstore"
@@ -93,6 +97,40 @@ func ReadJSON(ctx context.Context, bkt objstore.BucketReader, k string, v any) e
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("decode %s: %w", k, err)
+	}
+	return nil
+}
+
+// DownloadVerified copies object k to the local file path (its directories
+// created) and checks that it has size bytes with the given sha256: a
+// damaged object is an error, never a silently wrong file. A missing
+// object wraps ErrNotFound.
+func DownloadVerified(ctx context.Context, bkt objstore.BucketReader, k, path, sha string, size int64) error {
+	rd, err := bkt.Get(ctx, k)
+	if err != nil {
+		if bkt.IsObjNotFoundErr(err) {
+			return fmt.Errorf("%s: %w", k, ErrNotFound)
+		}
+		return err
+	}
+	defer rd.Close()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(out, h), ContextReader{Ctx: ctx, R: rd})
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != sha || n != size {
+		return fmt.Errorf("%s has %d bytes, sha256 %s; want %d bytes, %s", k, n, got, size, sha)
 	}
 	return nil
 }

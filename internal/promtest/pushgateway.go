@@ -52,3 +52,29 @@ func StartPushgateway(t testing.TB, bin string) (s *Server, addr string) {
 		"--web.listen-address="+addr, "--persistence.file="+filepath.Join(tmp, "pushgateway.db"))
 	return s, addr
 }
+
+// NodeExporterBin is where Debian's prometheus-node-exporter installs it.
+const NodeExporterBin = "/usr/bin/prometheus-node-exporter"
+
+// StartNodeExporter runs Debian's node_exporter on 127.0.0.1 with only its
+// textfile collector, reading dir, as an operator's node would; it fails
+// under CI when the package is missing (.ci/run installs it) and skips
+// elsewhere. Addr (host:port) goes in a scrape config.
+func StartNodeExporter(t testing.TB, dir string) (s *Server, addr string) {
+	t.Helper()
+	bin := NodeExporterBin
+	if _, err := os.Stat(bin); err != nil {
+		if bin, err = exec.LookPath("prometheus-node-exporter"); err != nil {
+			msg := "node_exporter is not installed (apt-get install -y prometheus-node-exporter)"
+			if os.Getenv("CI") != "" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg + " (not under CI, so skipping)")
+		}
+	}
+	port := freePort(t)
+	addr = "127.0.0.1:" + strconv.Itoa(port)
+	s = startServer(t, "node_exporter", bin, "http://"+addr, filepath.Join(t.TempDir(), "node_exporter.log"), 30*time.Second,
+		"--web.listen-address="+addr, "--collector.disable-defaults", "--collector.textfile", "--collector.textfile.directory="+dir)
+	return s, addr
+}

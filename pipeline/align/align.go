@@ -294,3 +294,21 @@ func SortedSet(lists ...[]string) []string {
 
 // NewRow returns a pointer to a zero row, e.g. for deriving the schema.
 func (t *WindowTable) NewRow() any { return reflect.New(t.typ).Interface() }
+
+// Key returns a row's (window start, entity) key; row is a pointer to a
+// value of the table's type (NewRow).
+func (t *WindowTable) Key(row any) schemas.WindowKey {
+	var k schemas.WindowKey
+	v := reflect.ValueOf(row).Elem()
+	kv := reflect.ValueOf(&k).Elem()
+	for i, j := range t.keyAt {
+		kv.Field(i).Set(v.Field(j))
+	}
+	return k
+}
+
+// SetLabels replaces a row's label columns (a relabelled day keeps every
+// other column as it was written).
+func (t *WindowTable) SetLabels(row any, labels schemas.WindowLabels) {
+	copyFields(reflect.ValueOf(row).Elem(), t.labelsAt, reflect.ValueOf(labels))
+}

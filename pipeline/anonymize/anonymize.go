@@ -463,8 +463,16 @@ func (a *Anonymizer) Fields(f map[string]string) map[string]string {
 		r, ok := a.rules.fields[k]
 		if !ok || r.Kind == spec.RuleKeep || strings.TrimSpace(v) == "" {
 			out[k] = v
+		}
+	}
+	// The named fields in a fixed order: values are learned in the same
+	// order on every run (map iteration order is random).
+	for _, k := range a.rules.fieldOrder {
+		v, ok := f[k]
+		if !ok || strings.TrimSpace(v) == "" {
 			continue
 		}
+		r := a.rules.fields[k]
 		pv, keep := a.apply(r, v)
 		st.add("field:" + ruleName(r))
 		if keep {

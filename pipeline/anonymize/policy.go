@@ -3,6 +3,7 @@ package anonymize
 import (
 	"fmt"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -11,12 +12,17 @@ import (
 
 // rules is the parsed policy.
 type rules struct {
-	labels  map[string]spec.Rule
-	fields  map[string]spec.Rule
-	columns map[string]spec.Rule
-	textIP  spec.Rule
-	uuids   string // keep, pseudonymize, redact
-	fqdn    bool   // pseudonymize hostnames found by shape and in URLs
+	labels map[string]spec.Rule
+	fields map[string]spec.Rule
+	// fieldOrder lists the log fields with a rule other than keep, sorted:
+	// Fields learns in this order, so what it learns (and the text
+	// matcher's learning order, which MarshalState writes) does not depend
+	// on map iteration.
+	fieldOrder []string
+	columns    map[string]spec.Rule
+	textIP     spec.Rule
+	uuids      string // keep, pseudonymize, redact
+	fqdn       bool   // pseudonymize hostnames found by shape and in URLs
 }
 
 func parseRules(p spec.Anonymize) (rules, error) {
@@ -37,6 +43,12 @@ func parseRules(p spec.Anonymize) (rules, error) {
 			}
 		}
 	}
+	for k, rule := range r.fields {
+		if rule.Kind != spec.RuleKeep {
+			r.fieldOrder = append(r.fieldOrder, k)
+		}
+	}
+	sort.Strings(r.fieldOrder)
 	ips := strings.TrimSpace(p.Text.IPs)
 	if ips == "" {
 		ips = spec.RuleRedact

@@ -283,63 +283,24 @@ type idxMatch struct {
 // replaceLearned replaces the learned values in s (only those whose raw
 // text passes only, when it is set).
 func (a *Anonymizer) replaceLearned(s string, st *stats, only func(string) bool) string {
-	x := &a.idx
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.base.m.empty() && len(x.pendEntries) == 0 {
+	var mbuf [16]idxMatch
+	var ebuf [8]textEntry
+	kept, picked := a.idx.find(s, only, mbuf[:0], ebuf[:0])
+	if len(kept) == 0 {
 		return s
 	}
-	var buf [16]idxMatch
-	all := buf[:0]
-	if !x.base.m.empty() {
-		x.base.m.each(s, func(m match) bool {
-			all = append(all, idxMatch{m.start, m.end, m.id, -1})
-			return true
-		})
-	}
-	all = x.pend.findAll(s, all)
-	// A short name counts only as a whole name: not inside db10, mydb1,
-	// db1-backup or db1.other.example.
-	n := 0
-	for _, m := range all {
-		if !wordBounded(s, m.start, m.end) && x.wordOnly(m) {
-			continue
-		}
-		if only != nil && !only(s[m.start:m.end]) {
-			continue
-		}
-		all[n] = m
-		n++
-	}
-	all = all[:n]
-	if len(all) == 0 {
-		return s
-	}
-	// Leftmost-longest, non-overlapping, over both parts at once; the same
-	// folded pattern found by both merges into one match.
-	kept := leftmostLongest(all, func(m *idxMatch) (int, int) { return m.start, m.end }, func(k, c *idxMatch) {
-		if c.base >= 0 {
-			k.base = c.base
-		}
-		if c.pend >= 0 {
-			k.pend = c.pend
-		}
-	})
+	// The index is not locked from here on: an address extended below is
+	// learned (textIP), which adds to the index, and protectedSpans and
+	// issuedAddr take a.mu, which a learner holds while it takes the
+	// index's lock.
 	prot := a.protectedSpans(s)
 	var b strings.Builder
 	last := 0
-	for _, m := range kept {
+	for i, m := range kept {
 		if m.start < last || overlapsAny(prot, m.start, m.end) {
 			continue
 		}
-		var bl, pl []textEntry
-		if m.base >= 0 {
-			bl = x.base.entries[m.base]
-		}
-		if m.pend >= 0 {
-			pl = x.pendEntries[m.pend]
-		}
-		e := pick(s[m.start:m.end], bl, pl)
+		e := picked[i]
 		if e.word && !wordBounded(s, m.start, m.end) {
 			continue
 		}
@@ -369,6 +330,64 @@ func (a *Anonymizer) replaceLearned(s string, st *stats, only func(string) bool)
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// find returns the occurrences of learned values in s (only those whose
+// raw text passes only, when it is set), leftmost-longest and
+// non-overlapping, each with the replacement pick chose for it, appended
+// to all and picked. It holds the index's read lock only while it reads
+// the index.
+func (x *textIndex) find(s string, only func(string) bool, all []idxMatch, picked []textEntry) ([]idxMatch, []textEntry) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.base.m.empty() && len(x.pendEntries) == 0 {
+		return nil, nil
+	}
+	if !x.base.m.empty() {
+		x.base.m.each(s, func(m match) bool {
+			all = append(all, idxMatch{m.start, m.end, m.id, -1})
+			return true
+		})
+	}
+	all = x.pend.findAll(s, all)
+	// A short name counts only as a whole name: not inside db10, mydb1,
+	// db1-backup or db1.other.example.
+	n := 0
+	for _, m := range all {
+		if !wordBounded(s, m.start, m.end) && x.wordOnly(m) {
+			continue
+		}
+		if only != nil && !only(s[m.start:m.end]) {
+			continue
+		}
+		all[n] = m
+		n++
+	}
+	all = all[:n]
+	if len(all) == 0 {
+		return nil, nil
+	}
+	// Leftmost-longest, non-overlapping, over both parts at once; the same
+	// folded pattern found by both merges into one match.
+	kept := leftmostLongest(all, func(m *idxMatch) (int, int) { return m.start, m.end }, func(k, c *idxMatch) {
+		if c.base >= 0 {
+			k.base = c.base
+		}
+		if c.pend >= 0 {
+			k.pend = c.pend
+		}
+	})
+	for _, m := range kept {
+		var bl, pl []textEntry
+		if m.base >= 0 {
+			bl = x.base.entries[m.base]
+		}
+		if m.pend >= 0 {
+			pl = x.pendEntries[m.pend]
+		}
+		picked = append(picked, pick(s[m.start:m.end], bl, pl))
+	}
+	return kept, picked
 }
 
 // wordOnly says whether every entry of m's pattern is a short name.

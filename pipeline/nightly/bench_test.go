@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -41,12 +42,18 @@ func BenchmarkNightly(b *testing.B) {
 					b.Fatalf("cp: %v %s", err, out)
 				}
 				b.StartTimer()
+				stop := profileNight(b)
 				t0 := time.Now()
 				rep, err := Run(ctx, Options{Spec: sc.spec, SpecBytes: sc.bytes, Components: (&counted{}).components(), Now: day0(n + 1).Add(4 * time.Hour), TempDir: b.TempDir()})
 				if err != nil || rep.Outcome != Published {
 					b.Fatalf("night: %v %v", rep.Outcome, err)
 				}
 				night += time.Since(t0)
+				stop()
+				if rep.Mode != ModeResumed {
+					b.Fatalf("night: export %s (%s), want resumed", rep.Mode, rep.ModeReason)
+				}
+				b.Logf("days=%d night: %.2fs %v", n, rep.DurationSeconds, rep.StageSeconds)
 				uploaded += rep.BytesUploaded
 				t0 = time.Now()
 				if rep, err := Run(ctx, Options{Spec: sc.spec, SpecBytes: sc.bytes, Components: (&counted{}).components(), Now: day0(n + 1).Add(5 * time.Hour), TempDir: b.TempDir()}); err != nil || rep.Outcome != NothingToDo {
@@ -67,4 +74,22 @@ func BenchmarkNightly(b *testing.B) {
 			b.ReportMetric(float64(uploaded)/f/(1<<20), "MiB-uploaded/night")
 		})
 	}
+}
+
+// profileNight writes a CPU profile of the nightly run alone to
+// $OPSDATA_NIGHT_CPUPROFILE (the setup and the one-shot export are not in
+// it); the returned func stops it.
+func profileNight(b *testing.B) func() {
+	p := os.Getenv("OPSDATA_NIGHT_CPUPROFILE")
+	if p == "" {
+		return func() {}
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }

@@ -121,7 +121,7 @@ func GC(ctx context.Context, s *spec.Spec, output, owner string, dryRun bool) (*
 		if err := bkt.Iter(ctx, vdir+"/", func(n string) error { rest = append(rest, n); return nil }, objstore.WithRecursiveIter()); err != nil {
 			return res, err
 		}
-		rest = append(rest, stateKey(prefix, s.Dataset, v))
+		rest = append(rest, stateKey(prefix, s.Dataset, v), checkpointKey(prefix, s.Dataset, v))
 		for _, k := range rest {
 			if err := bkt.Delete(ctx, k); err != nil && !bkt.IsObjNotFoundErr(err) {
 				return res, fmt.Errorf("gc: delete %s: %w", k, err)
@@ -138,7 +138,7 @@ func GC(ctx context.Context, s *spec.Spec, output, owner string, dryRun bool) (*
 		kept[v] = true
 	}
 	err = bkt.Iter(ctx, schemas.Key(prefix, s.Dataset, schemas.StateDir, "nightly")+"/", func(n string) error {
-		if n == LeaseKey(prefix, s.Dataset) || kept[strings.TrimSuffix(path.Base(n), ".json")] {
+		if n == LeaseKey(prefix, s.Dataset) || kept[strings.TrimSuffix(strings.TrimSuffix(path.Base(n), ".json"), checkpointExt)] {
 			return nil
 		}
 		if err := bkt.Delete(ctx, n); err != nil && !bkt.IsObjNotFoundErr(err) {

@@ -3,7 +3,10 @@ package nightly
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -25,15 +28,21 @@ type labelColumns struct {
 }
 
 // labelDigests digests the label columns of every day's windows file in
-// the staged export dir.
-func labelDigests(dir string, m *schemas.Manifest) (map[string]string, error) {
+// the staged export dir; a file carried unchanged from the previous
+// snapshot (not staged) keeps its digest from prev.
+func labelDigests(dir string, m *schemas.Manifest, prev map[string]string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, f := range m.Files {
 		d, ok := strings.CutPrefix(f.Partition, "date=")
 		if f.Table != schemas.TableWindows || !ok {
 			continue
 		}
-		rows, err := parquet.ReadFile[labelColumns](filepath.Join(dir, filepath.FromSlash(f.Path)))
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) && prev[d] != "" {
+			out[d] = prev[d]
+			continue
+		}
+		rows, err := parquet.ReadFile[labelColumns](p)
 		if err != nil {
 			return nil, fmt.Errorf("label digest of %s: %w", f.Path, err)
 		}

@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,19 +20,15 @@ import (
 )
 
 // The run's metrics reach a real Prometheus both ways: pushed to Debian's
-// Pushgateway and written as a node_exporter textfile (served here as
-// node_exporter's textfile collector would). A failed run keeps the last
-// success time and flips the outcome.
+// Pushgateway and written as a textfile that Debian's node_exporter
+// (textfile collector) exposes. A failed run keeps the last success time
+// and flips the outcome.
 func TestMetricsInPrometheus(t *testing.T) {
 	prom, _ := promtest.Require(t)
 	gw, gwAddr := promtest.StartPushgateway(t, promtest.RequirePushgateway(t))
-	textfile := filepath.Join(t.TempDir(), "opsdata.prom")
-	tf := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := os.ReadFile(textfile)
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		w.Write(b)
-	}))
-	defer tf.Close()
+	tfDir := t.TempDir()
+	textfile := filepath.Join(tfDir, "opsdata.prom")
+	_, neAddr := promtest.StartNodeExporter(t, tfDir)
 	cfg := fmt.Sprintf(`global: {scrape_interval: 1s}
 scrape_configs:
   - job_name: pushgateway
@@ -42,7 +36,7 @@ scrape_configs:
     static_configs: [{targets: ["%s"]}]
   - job_name: textfile
     static_configs: [{targets: ["%s"]}]
-`, gwAddr, strings.TrimPrefix(tf.URL, "http://"))
+`, gwAddr, neAddr)
 	ps := promtest.StartConfig(t, prom, t.TempDir(), 5*time.Minute, cfg)
 
 	s := &spec.Spec{Dataset: "demo-cluster", Nightly: spec.Nightly{Pushgateway: gw.URL, Textfile: textfile}}

@@ -2,6 +2,7 @@ package nightly
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,15 +22,34 @@ import (
 // are written once (S3 LastModified), the pull has each window once, two
 // concurrent runs leave one snapshot, and the last snapshot equals the
 // one-shot export.
-func TestNightsOnMinIO(t *testing.T) {
+func TestNightsOnMinIO(t *testing.T) { nightsOnMinIO(t, 6, 4, nil) }
+
+// TestTenNightsOnMinIO replays TestTenNights' scenario on a real MinIO
+// (late tickets, an edit, the missed night 5, the late log file, the
+// midnight incident), two runs racing every night; nights resume from
+// the checkpoint but the first and the late log file's.
+func TestTenNightsOnMinIO(t *testing.T) {
+	if testing.Short() {
+		t.Skip("ten exports of up to ten days")
+	}
+	if raceEnabled && os.Getenv("OPSDATA_NIGHTLY_RACE") == "" {
+		t.Skip("minutes under -race: make test-go runs it without -race (OPSDATA_NIGHTLY_RACE=1 to run it here)")
+	}
+	nightsOnMinIO(t, 10, 10, map[int]bool{5: true})
+}
+
+func nightsOnMinIO(t *testing.T, days, nights int, missed map[int]bool) {
 	srv := miniotest.Start(t)
 	srv.CreateBucket(t, "datasets")
 	for _, kv := range srv.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	sc := newScenario(t, 6, "{lease_wait: 300ms, settle: 3h}")
+	sc := newScenario(t, days, "{lease_wait: 300ms, settle: 3h}")
 	sc.spec, sc.bytes = sc.specFor(t, "s3://datasets/nightly", "{lease_wait: 300ms, settle: 3h}")
+	late := sc.plan.LateLogs[0].Available
+	var prevNow, prevWatermark time.Time
+	lateTickets := 0 // late tickets for published days checked
 	ctx := context.Background()
 	bkt, prefix, err := bucket.OpenBucket(ctx, "s3://datasets/nightly")
 	if err != nil {
@@ -38,8 +58,11 @@ func TestNightsOnMinIO(t *testing.T) {
 	defer bkt.Close()
 	seen := map[string]time.Time{}
 	var last *Report
-	for n := 1; n <= 4; n++ {
+	for n := 1; n <= nights; n++ {
 		now := day0(n).Add(4 * time.Hour)
+		if missed[n] {
+			continue
+		}
 		if err := sc.plan.Apply(sc.dir, now); err != nil {
 			t.Fatal(err)
 		}
@@ -67,11 +90,26 @@ func TestNightsOnMinIO(t *testing.T) {
 			t.Fatalf("night %d: outcomes %s, %s; want one published, one lease_held", n, reps[0].Outcome, reps[1].Outcome)
 		}
 		last = pub
-		if n == 3 {
-			if dc := findChange(&schemas.Changelog{Changed: pub.DaysChanged}, "2026-01-05"); dc == nil || !mentions(dc.Reasons, "OPS-101") {
-				t.Errorf("night 3: the late ticket OPS-101 did not republish 2026-01-05: %+v", pub.DaysChanged)
+		lateNight := late.After(prevNow) && !late.After(now)
+		if want := map[bool]string{true: ModeFull, false: ModeResumed}[n == 1 || lateNight]; pub.Mode != want {
+			t.Errorf("night %d: export %s (%s), want %s", n, pub.Mode, pub.ModeReason, want)
+		}
+		// A late ticket republishes its (already published) day, and says so.
+		for _, v := range sc.plan.Tickets {
+			if strings.HasPrefix(v.Note, "filed on time") || v.Note == "first version" || strings.Contains(v.Note, "midnight") ||
+				!v.Available.After(prevNow) || v.Available.After(now) {
+				continue
+			}
+			date := impactDate(t, v.Ticket)
+			if date >= prevWatermark.Format(time.DateOnly) {
+				continue // its day is published tonight for the first time
+			}
+			lateTickets++
+			if dc := findChange(&schemas.Changelog{Changed: pub.DaysChanged}, date); dc == nil || !mentions(dc.Reasons, v.ID) {
+				t.Errorf("night %d: the late ticket %s (%s) did not republish %s: %+v", n, v.ID, v.Note, date, pub.DaysChanged)
 			}
 		}
+		prevWatermark = pub.Watermark
 		err := bkt.Iter(ctx, prefix+"/demo-cluster/parts/", func(name string) error {
 			a, err := bkt.Attributes(ctx, name)
 			if err != nil {
@@ -92,9 +130,13 @@ func TestNightsOnMinIO(t *testing.T) {
 		}
 		windowKeys(t, pd)
 		checkSums(t, pd)
+		prevNow = now
+	}
+	if lateTickets == 0 {
+		t.Error("no late ticket arrived for a published day: the scenario checks nothing")
 	}
 	// The inputs are those of the last night: the one-shot export reads the same.
-	res, err := runner.Export(ctx, runner.Options{Spec: sc.spec, SpecBytes: sc.bytes, From: day0(0), To: day0(4), Output: "file://" + t.TempDir(), Components: (&counted{}).components(), TempDir: t.TempDir()})
+	res, err := runner.Export(ctx, runner.Options{Spec: sc.spec, SpecBytes: sc.bytes, From: day0(0), To: day0(nights), Output: "file://" + t.TempDir(), Components: (&counted{}).components(), TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,5 +150,8 @@ func TestNightsOnMinIO(t *testing.T) {
 				t.Errorf("%s: snapshot differs from the one-shot export", f.Path)
 			}
 		}
+	}
+	if a, b := countTableFiles(m), countTableFiles(res.Manifest); a != b {
+		t.Errorf("snapshot has %d table files, the one-shot export %d", a, b)
 	}
 }

@@ -70,6 +70,9 @@ type Options struct {
 	// hook, in tests, is called at named points of a run ("parts",
 	// "commit"); an error aborts the run there.
 	hook func(ctx context.Context, stage string) error
+	// Full exports every day from its inputs even when the previous
+	// snapshot left a checkpoint (a backfill into published days).
+	Full bool
 }
 
 // Report is the run's JSON report, _state/runs/<stamp>-<outcome>.json in the dataset.
@@ -98,8 +101,14 @@ type Report struct {
 	PartsReused     int                              `json:"parts_reused"`
 	BytesUploaded   int64                            `json:"bytes_uploaded"`
 	// DaysPublished is the dataset's running total of day partitions written.
-	DaysPublished int64  `json:"days_published"`
-	Error         string `json:"error,omitempty"`
+	DaysPublished int64 `json:"days_published"`
+	// Mode is how the export ran: resumed (only the new days read, the
+	// earlier ones carried) or full (every day from its inputs), and why.
+	Mode       string `json:"mode,omitempty"`
+	ModeReason string `json:"mode_reason,omitempty"`
+	// StageSeconds is where the export's time went (runner stages).
+	StageSeconds map[string]float64 `json:"stage_seconds,omitempty"`
+	Error        string             `json:"error,omitempty"`
 	// MetricsError is set when the metrics could not be pushed or written
 	// (it is not in the stored report, which is written before).
 	MetricsError string `json:"metrics_error,omitempty"`
@@ -181,6 +190,37 @@ type run struct {
 	// changed inputs and ticket changes, for the changelog's reasons.
 	changedInputs []string
 	tickets       []ticketChange
+	// checkpoint is the export's sealed checkpoint, kept with the snapshot.
+	checkpoint []byte
+}
+
+// Export modes (Report.Mode).
+const (
+	ModeResumed = "resumed"
+	ModeFull    = "full"
+)
+
+// resumePoint is where this night's export may resume: the previous
+// snapshot's checkpoint at its watermark. Without one it says why.
+func (r *run) resumePoint(ctx context.Context, wm time.Time) (*runner.Resume, string, error) {
+	switch {
+	case r.prev == nil:
+		return nil, "first snapshot", nil
+	case r.o.Full:
+		return nil, "--full", nil
+	case !r.prev.Checkpoint:
+		return nil, "the previous snapshot has no checkpoint", nil
+	case slices.Contains(r.changedInputs, "spec") || slices.Contains(r.changedInputs, "key"):
+		return nil, "the spec or the key changed", nil
+	}
+	sealed, found, err := bucket.GetBytes(ctx, r.bkt, checkpointKey(r.prefix, r.o.Spec.Dataset, r.prev.Snapshot))
+	if err != nil {
+		return nil, "", fmt.Errorf("read checkpoint: %w", err)
+	}
+	if !found {
+		return nil, "the previous snapshot's checkpoint is gone", nil
+	}
+	return &runner.Resume{At: wm, State: sealed, Previous: r.prevM}, "", nil
 }
 
 func (r *run) run(ctx context.Context) error {
@@ -300,16 +340,39 @@ func (r *run) run(ctx context.Context) error {
 	if r.prev != nil {
 		r.next.DaysPublished = r.prev.DaysPublished
 	}
-	res, err := runner.Export(ctx, runner.Options{
+	eo := runner.Options{
 		Spec: s, SpecBytes: o.SpecBytes, From: r.start, To: wm, Version: name, CodeVersion: o.CodeVersion,
 		Components: o.Components, Logger: o.Logger, TempDir: o.TempDir, Output: output,
-		Publish: r.publishSnapshot, // snapshot.go
-	})
+		Publish:        r.publishSnapshot, // snapshot.go
+		SaveCheckpoint: func(_ context.Context, sealed []byte) error { r.checkpoint = sealed; return nil },
+	}
+	// Resume at the watermark from the previous export's checkpoint: only
+	// the new days are read; the earlier days are carried, their windows
+	// relabelled (decision 0038). Anything that prevents it exports every
+	// day from its inputs, which gives the same bytes.
+	r.rep.Mode = ModeFull
+	if eo.Resume, r.rep.ModeReason, err = r.resumePoint(ctx, prevWM); err != nil {
+		return err
+	}
+	if eo.Resume != nil {
+		r.rep.Mode = ModeResumed
+	}
+	res, err := runner.Export(ctx, eo)
+	if errors.Is(err, runner.ErrResume) {
+		o.Logger.Info("exporting every day from its inputs", "reason", err)
+		r.rep.Mode, r.rep.ModeReason = ModeFull, err.Error()
+		r.checkpoint, eo.Resume = nil, nil
+		res, err = runner.Export(ctx, eo)
+	}
 	if err != nil {
 		return err
 	}
 	r.rep.Outcome = Published
 	r.rep.Watermark = wm
+	r.rep.StageSeconds = map[string]float64{}
+	for _, st := range res.Stages {
+		r.rep.StageSeconds[st.Name] = st.Wall.Seconds()
+	}
 	r.rep.Rows = res.Rows
 	r.rep.BadInput = res.Problems
 	for _, p := range res.Problems {

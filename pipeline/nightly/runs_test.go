@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,7 +114,8 @@ func TestConcurrentRunsAndGC(t *testing.T) {
 	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
 		t.Error("orphan part survived gc")
 	}
-	if st, _ := os.ReadDir(filepath.Join(ds, "_state", "nightly")); len(st) != 1 || st[0].Name() != rep.Snapshot+".json" {
+	// The kept snapshot's state and checkpoint, nothing else.
+	if st, _ := os.ReadDir(filepath.Join(ds, "_state", "nightly")); len(st) != 2 || st[0].Name() != rep.Snapshot+checkpointExt || st[1].Name() != rep.Snapshot+".json" {
 		t.Errorf("state after gc: %v, want only the kept snapshot's", st)
 	}
 	if _, err := os.Stat(filepath.Join(ds, first)); !os.IsNotExist(err) {
@@ -141,5 +143,62 @@ func TestConcurrentRunsAndGC(t *testing.T) {
 	keep = Retention([]string{"2026-01-30T040000Z", "2026-01-31T040000Z", "2026-02-01T040000Z", "2026-02-02T040000Z"}, n)
 	if len(keep) != 3 || !keep["2026-01-30T040000Z"] || !keep["2026-01-31T040000Z"] || !keep["2026-02-02T040000Z"] {
 		t.Errorf("keep_monthly + release: %v", keep)
+	}
+}
+
+// A night whose checkpoint cannot be used exports every day from its
+// inputs instead and says why: a carried part deleted by hand is stored
+// again, a damaged checkpoint is ignored; --full forces it.
+func TestResumeFallsBackToFull(t *testing.T) {
+	if raceEnabled && os.Getenv("OPSDATA_NIGHTLY_RACE") == "" {
+		t.Skip("minutes under -race: make test-go runs it without -race (OPSDATA_NIGHTLY_RACE=1 to run it here)")
+	}
+	sc := newScenario(t, 6, "{lease_wait: 10ms, settle: 3h}")
+	ds := filepath.Join(sc.out, "demo-cluster")
+	night := func(n int, full bool) *Report {
+		t.Helper()
+		now := day0(n).Add(4 * time.Hour)
+		if err := sc.plan.Apply(sc.dir, now); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Run(context.Background(), Options{Spec: sc.spec, SpecBytes: sc.bytes, Components: (&counted{}).components(), Now: now, TempDir: t.TempDir(), Full: full})
+		if err != nil || rep.Outcome != Published {
+			t.Fatalf("night %d: %s %v", n, rep.Outcome, err)
+		}
+		return rep
+	}
+	night(1, false)
+	if rep := night(2, false); rep.Mode != ModeResumed {
+		t.Fatalf("night 2: %s (%s), want resumed", rep.Mode, rep.ModeReason)
+	}
+	// A carried metrics part vanishes.
+	parts, _ := filepath.Glob(filepath.Join(ds, "parts", "metrics", "date=2026-01-05", "*.parquet"))
+	if len(parts) != 1 {
+		t.Fatalf("metrics parts of day 1: %v", parts)
+	}
+	if err := os.Remove(parts[0]); err != nil {
+		t.Fatal(err)
+	}
+	rep := night(3, false)
+	if rep.Mode != ModeFull || !strings.Contains(rep.ModeReason, "missing") {
+		t.Errorf("night 3 with a part gone: %s (%s), want full because of the missing part", rep.Mode, rep.ModeReason)
+	}
+	if _, err := os.Stat(parts[0]); err != nil {
+		t.Errorf("the missing part was not stored again: %v", err)
+	}
+	// A damaged checkpoint.
+	cps, _ := filepath.Glob(filepath.Join(ds, "_state", "nightly", "*"+checkpointExt))
+	if len(cps) != 1 {
+		t.Fatalf("checkpoints: %v, want the newest snapshot's only", cps)
+	}
+	if err := os.WriteFile(cps[0], []byte("not a sealed checkpoint"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rep := night(4, false); rep.Mode != ModeFull || !strings.Contains(rep.ModeReason, "another key") {
+		t.Errorf("night 4 with a damaged checkpoint: %s (%s), want full", rep.Mode, rep.ModeReason)
+	}
+	// (TestTenNights shows a night resuming again after a full one.)
+	if rep := night(5, true); rep.Mode != ModeFull || rep.ModeReason != "--full" {
+		t.Errorf("night 5 with --full: %s (%s)", rep.Mode, rep.ModeReason)
 	}
 }

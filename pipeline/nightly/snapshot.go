@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/opsdata/opsdata/internal/bucket"
 	"github.com/opsdata/opsdata/pipeline/publish"
+	"github.com/opsdata/opsdata/pipeline/runner"
 	"github.com/opsdata/opsdata/schemas"
 )
 
@@ -54,7 +56,14 @@ func (r *run) publishSnapshot(ctx context.Context, dir string, m *schemas.Manife
 		case err != nil && !r.bkt.IsObjNotFoundErr(err):
 			return fmt.Errorf("snapshot %s: stat %s: %w", m.Version, k, err)
 		}
-		if err := publish.UploadFileVerified(ctx, r.bkt, k, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
+		local := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if _, err := os.Stat(local); errors.Is(err, fs.ErrNotExist) {
+			// A file carried by reference whose part is gone (deleted by
+			// hand): the night exports every day from its inputs instead,
+			// which stores the part again.
+			return fmt.Errorf("snapshot %s: %w: the part %s of %s is missing", m.Version, runner.ErrResume, k, f.Path)
+		}
+		if err := publish.UploadFileVerified(ctx, r.bkt, k, local, f.SHA256, f.Bytes); err != nil {
 			return fmt.Errorf("snapshot %s: part %s: %w", m.Version, k, err)
 		}
 		r.rep.PartsUploaded++
@@ -65,7 +74,11 @@ func (r *run) publishSnapshot(ctx context.Context, dir string, m *schemas.Manife
 		return err
 	}
 
-	if r.next.Labels, err = labelDigests(dir, m); err != nil {
+	var prevLabels map[string]string
+	if r.prev != nil {
+		prevLabels = r.prev.Labels
+	}
+	if r.next.Labels, err = labelDigests(dir, m, prevLabels); err != nil {
 		return err
 	}
 	cl := r.changelog(m)
@@ -81,6 +94,12 @@ func (r *run) publishSnapshot(ctx context.Context, dir string, m *schemas.Manife
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return err
 		}
+	}
+	if r.checkpoint != nil {
+		if err := r.bkt.Upload(ctx, checkpointKey(r.prefix, m.Dataset, m.Version), bytes.NewReader(r.checkpoint)); err != nil {
+			return fmt.Errorf("snapshot %s: write checkpoint: %w", m.Version, err)
+		}
+		r.next.Checkpoint = true
 	}
 	sb, err := schemas.EncodeJSON(r.next)
 	if err != nil {
@@ -117,6 +136,13 @@ func (r *run) publishSnapshot(ctx context.Context, dir string, m *schemas.Manife
 	}
 	if err := publish.UpdatePointers(ctx, r.bkt, r.prefix, m.Dataset); err != nil {
 		return fmt.Errorf("snapshot %s committed; pointers not updated (the next run repairs them): %w", m.Version, err)
+	}
+	// Only the newest snapshot's checkpoint is resumed from; an older one
+	// left behind is removed by gc.
+	if r.prev != nil && r.prev.Checkpoint {
+		if err := r.bkt.Delete(ctx, checkpointKey(r.prefix, m.Dataset, r.prev.Snapshot)); err != nil && !r.bkt.IsObjNotFoundErr(err) {
+			r.o.Logger.Warn("previous checkpoint not removed (gc removes it)", "err", err)
+		}
 	}
 	return nil
 }
@@ -249,7 +275,14 @@ func updateCurrent(ctx context.Context, bkt objstore.Bucket, ds, dir string, m *
 		if old.Files[f.Path] == f.SHA256 {
 			continue
 		}
-		if err := publish.UploadFileVerified(ctx, bkt, cdir+"/"+f.Path, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
+		local := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if _, err := os.Stat(local); errors.Is(err, fs.ErrNotExist) {
+			// Carried by reference (not staged): copied from its part.
+			if err := bucket.DownloadVerified(ctx, bkt, ds+"/"+f.Object, local, f.SHA256, f.Bytes); err != nil {
+				return err
+			}
+		}
+		if err := publish.UploadFileVerified(ctx, bkt, cdir+"/"+f.Path, local, f.SHA256, f.Bytes); err != nil {
 			return err
 		}
 	}
@@ -314,16 +347,8 @@ func repair(ctx context.Context, bkt objstore.Bucket, prefix string, m *schemas.
 			if f.Object == "" || idx.Files[f.Path] == f.SHA256 {
 				continue
 			}
-			b, found, err := bucket.GetBytes(ctx, bkt, ds+"/"+f.Object)
-			if err != nil || !found {
-				return fmt.Errorf("repair current view: part %s: found %v: %w", f.Object, found, err)
-			}
-			p := filepath.Join(dir, filepath.FromSlash(f.Path))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			if err := os.WriteFile(p, b, 0o644); err != nil {
-				return err
+			if err := bucket.DownloadVerified(ctx, bkt, ds+"/"+f.Object, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
+				return fmt.Errorf("repair current view: %w", err)
 			}
 		}
 		sum := sha256.Sum256(mb)

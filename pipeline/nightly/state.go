@@ -43,6 +43,9 @@ type State struct {
 	// Labels digests each day's label columns of windows (labels.go), so
 	// the changelog tells a relabelled day from one whose other columns moved.
 	Labels map[string]string `json:"labels,omitempty"`
+	// Checkpoint is set when the snapshot's export left a checkpoint
+	// (checkpointKey): the next night resumes from it at the watermark.
+	Checkpoint bool `json:"checkpoint,omitempty"`
 }
 
 // TicketState is what a ticket looked like when last published.
@@ -56,6 +59,14 @@ type TicketState struct {
 func stateKey(prefix, dataset, snapshot string) string {
 	return schemas.Key(prefix, dataset, schemas.StateDir, "nightly", snapshot+".json")
 }
+
+// checkpointKey is where a snapshot's export checkpoint is kept, sealed
+// with the pseudonymization key (runner.Resume).
+func checkpointKey(prefix, dataset, snapshot string) string {
+	return schemas.Key(prefix, dataset, schemas.StateDir, "nightly", snapshot+checkpointExt)
+}
+
+const checkpointExt = ".checkpoint"
 
 // loadState finds the newest nightly snapshot of the dataset (a version
 // whose manifest has a changelog) and its state. No snapshot: nil, nil.

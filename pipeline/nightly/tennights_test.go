@@ -96,7 +96,19 @@ func TestTenNights(t *testing.T) {
 		if rep.Outcome != Published {
 			t.Fatalf("night %d: outcome %s: %s", n, rep.Outcome, rep.Message)
 		}
-		t.Logf("night %d %s: +%v republished %d, parts %d new / %d shared, %.1fs", n, rep.Snapshot, rep.DaysAdded, len(rep.DaysChanged), rep.PartsUploaded, rep.PartsReused, rep.DurationSeconds)
+		t.Logf("night %d %s: +%v republished %d, parts %d new / %d shared, %.1fs, export %s %s", n, rep.Snapshot, rep.DaysAdded, len(rep.DaysChanged), rep.PartsUploaded, rep.PartsReused, rep.DurationSeconds, rep.Mode, rep.ModeReason)
+		// Every night after the first resumes from the last snapshot's
+		// checkpoint, except the one whose late log file brings lines for a
+		// published day: that one exports every day from its inputs.
+		lateNight := late.Available.After(prevNow) && !late.Available.After(now)
+		switch {
+		case n == 1 && rep.Mode != ModeFull:
+			t.Errorf("night 1: export %s, want full", rep.Mode)
+		case n > 1 && lateNight && (rep.Mode != ModeFull || !strings.Contains(rep.ModeReason, "already published")):
+			t.Errorf("night %d: the late log file arrived but the export was %s (%s)", n, rep.Mode, rep.ModeReason)
+		case n > 1 && !lateNight && rep.Mode != ModeResumed:
+			t.Errorf("night %d: export %s (%s), want resumed", n, rep.Mode, rep.ModeReason)
+		}
 		for _, dc := range rep.DaysChanged {
 			t.Logf("  republished %s %v: %v", dc.Date, dc.Tables, dc.Reasons)
 		}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -56,6 +57,12 @@ type Meta struct {
 	// BaselinesFile is the spec's baselines results file ("" = none): the
 	// card shows its scores when they match the staged windows (0035).
 	BaselinesFile string
+	// Carried are table files the version holds but the staging directory
+	// does not: a resumed nightly export's unchanged earlier days, stored
+	// once as parts (decision 0038). CarriedColumns are the columns of
+	// their tables, for a table none of whose files is staged.
+	Carried        []schemas.File
+	CarriedColumns map[string][]schemas.Column
 }
 
 // reserved are the top-level files Prepare (re)writes; a previous Prepare's
@@ -81,6 +88,9 @@ func Prepare(dir string, meta Meta) (*schemas.Manifest, error) {
 	}
 	files, tables, err := scanStaging(dir)
 	if err != nil {
+		return nil, err
+	}
+	if files, tables, err = addCarried(files, tables, meta); err != nil {
 		return nil, err
 	}
 	if len(tables) == 0 {
@@ -295,6 +305,57 @@ func scanStaging(dir string) ([]schemas.File, []*tableInfo, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return files, out, nil
+}
+
+// addCarried adds the files a version carries without staging them, as
+// if they had been found in the staging directory.
+func addCarried(files []schemas.File, tables []*tableInfo, meta Meta) ([]schemas.File, []*tableInfo, error) {
+	if len(meta.Carried) == 0 {
+		return files, tables, nil
+	}
+	staged := map[string]bool{}
+	for _, f := range files {
+		staged[f.Path] = true
+	}
+	byName := map[string]*tableInfo{}
+	for _, t := range tables {
+		byName[t.name] = t
+	}
+	for _, f := range meta.Carried {
+		if staged[f.Path] {
+			return nil, nil, fmt.Errorf("prepare: %s is both staged and carried", f.Path)
+		}
+		if f.Table == "" || f.Rows == nil {
+			return nil, nil, fmt.Errorf("prepare: carried %s is not a table file", f.Path)
+		}
+		f.Object = ""
+		t := byName[f.Table]
+		if t == nil {
+			cols := meta.CarriedColumns[f.Table]
+			if len(cols) == 0 {
+				return nil, nil, fmt.Errorf("prepare: carried %s: the columns of table %s are unknown", f.Path, f.Table)
+			}
+			t = &tableInfo{name: f.Table}
+			for _, c := range cols {
+				t.columns = append(t.columns, column{Name: c.Name, Type: c.Type, Nullable: c.Nullable})
+			}
+			byName[f.Table] = t
+			tables = append(tables, t)
+		}
+		t.totals.Files++
+		t.totals.Rows += *f.Rows
+		t.totals.Bytes += f.Bytes
+		if f.Partition != "" && !slices.Contains(t.parts, f.Partition) {
+			t.parts = append(t.parts, f.Partition)
+		}
+		files = append(files, f)
+	}
+	for _, t := range tables {
+		sort.Strings(t.parts)
+	}
+	sort.Slice(tables, func(i, j int) bool { return tables[i].name < tables[j].name })
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return files, tables, nil
 }
 
 // validatePath rejects names that sha256sum would escape or that could

@@ -31,16 +31,25 @@ func (e *export) readTickets(ctx context.Context) error {
 }
 
 func (e *export) label(ctx context.Context) error {
+	e.rawIncidents = map[int][]pipeline.Incident{}
 	in := pipeline.LabelInput{Grid: e.grid, Entities: e.members, Tickets: e.tickets, EntityLabel: e.s.Entity.Label, Queryable: e.queryable}
 	for i, lp := range e.plan.Labelers {
 		l, err := lp.Factory.New(lp.Config, e.problems)
 		if err != nil {
 			return fmt.Errorf("labelers[%d] (%s): %w", i, lp.Spec.Kind, err)
 		}
-		inc, err := l.Incidents(ctx, in)
+		var inc []pipeline.Incident
+		prev, resumable := e.resumedIncidents(i)
+		if r, ok := l.(pipeline.IncidentResumer); ok && resumable {
+			// Only the days since the checkpoint are evaluated (checkpoint.go).
+			inc, err = r.ResumeIncidents(ctx, in, e.resumeAt, prev)
+		} else {
+			inc, err = l.Incidents(ctx, in)
+		}
 		if err != nil {
 			return fmt.Errorf("labeler %s: %w", l.Name(), err)
 		}
+		e.rawIncidents[i] = slices.Clone(inc)
 		e.incidents = append(e.incidents, inc...)
 		if i == 0 {
 			e.labelCfg = label.Config{Horizon: time.Duration(lp.Spec.Horizon), Recovery: time.Duration(lp.Spec.Recovery)}

@@ -167,12 +167,22 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 			if !ok {
 				break
 			}
+			e.readLine(&rec)
+			if carried, err := e.carriedLine(&rec); err != nil { // checkpoint.go
+				w.abort()
+				return err
+			} else if carried {
+				continue // a resumed export's: its day is carried
+			}
 			if rec.Time.Before(day.Start) {
 				if rec.Time.Before(e.grid.Start) {
 					e.logStats["outside_range"]++
 				} else {
 					// Older than a partition already written: counted, not placed.
-					e.problems.Add("log:"+rec.Source, fmt.Sprintf("%s:%d", rec.File, rec.Line), "late_for_partition", "more than the reorder buffer behind its source")
+					where := fmt.Sprintf("%s:%d", rec.File, rec.Line)
+					const why = "more than the reorder buffer behind its source"
+					e.problems.Add("log:"+rec.Source, where, "late_for_partition", why)
+					e.late.Add("log:"+rec.Source, where, "late_for_partition", why)
 				}
 				continue
 			}

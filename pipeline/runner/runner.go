@@ -54,6 +54,14 @@ type Options struct {
 	// LogWorkers is how many goroutines scrub log lines (default
 	// GOMAXPROCS); the published bytes do not depend on it.
 	LogWorkers int
+	// Resume, when set, exports the days from Resume.At on from their
+	// inputs, starting from the checkpoint the previous version left, and
+	// carries the earlier days' files from it (checkpoint.go). An export
+	// that cannot resume fails with ErrResume before publishing anything.
+	Resume *Resume
+	// SaveCheckpoint, when set, gets the sealed checkpoint after the last
+	// day, before the version is gated and published (checkpoint.go).
+	SaveCheckpoint func(ctx context.Context, sealed []byte) error
 }
 
 // Result describes a finished export.
@@ -130,7 +138,8 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	defer cleanup()
 
 	e := &export{output: output, version: version, o: o, s: s, plan: plan, log: log, grid: grid, anon: anon, keyEpoch: keyEpoch, staging: staging,
-		problems: &pipeline.Problems{}, rows: map[string]int64{}, seriesID: map[string]int64{}, unknownIncidents: map[string]int64{}, clock: clock}
+		problems: &pipeline.Problems{}, late: &pipeline.Problems{}, lines: map[string]int64{}, days: map[string]dayCheckpoint{},
+		rows: map[string]int64{}, seriesID: map[string]int64{}, unknownIncidents: map[string]int64{}, clock: clock}
 	regs, before, err := e.loadRegistries(ctx)
 	if err != nil {
 		return nil, err
@@ -138,6 +147,24 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	e.registries = regs
 	if err := e.run(ctx); err != nil {
 		return nil, err
+	}
+	if e.resumed != nil {
+		t0 := time.Now()
+		if err := e.carry(ctx); err != nil { // carry.go
+			return nil, err
+		}
+		if o.Publish == nil {
+			// An ordinary upload needs every file staged.
+			if err := e.stageCarried(ctx); err != nil {
+				return nil, err
+			}
+		}
+		clock.since(stageCarry, t0)
+	}
+	if o.SaveCheckpoint != nil {
+		if err := o.SaveCheckpoint(ctx, e.sealed); err != nil {
+			return nil, fmt.Errorf("keep the checkpoint: %w", err)
+		}
 	}
 
 	// Leakage gate: every raw identifier the run saw, and the spec's
@@ -221,7 +248,39 @@ type export struct {
 	report    *label.Report
 	// templates are the mined log templates (templates.go).
 	templates *templateSet
-	clock     *stageClock // time per stage (stages.go)
+	table     *align.WindowTable // the windows row type, fixed after the first day
+	clock     *stageClock        // time per stage (stages.go)
+
+	// The checkpoint (checkpoint.go): lines is each log file's last line
+	// read; late counts lines too late for their partition; resumed is the
+	// checkpoint a resumed export started from (nil: from the first day),
+	// resumeAt its day; sealed is this export's own, when asked for.
+	lines    map[string]int64
+	late     *pipeline.Problems
+	resumed  *checkpoint
+	resumeAt time.Time
+	sealed   []byte
+	// logSources are pass 2's sources, whose marks the checkpoint keeps;
+	// rawIncidents each labeler's incidents as returned.
+	logSources   []pipeline.LogSource
+	rawIncidents map[int][]pipeline.Incident
+	// days are the windows days written or carried (the checkpoint's);
+	// carried the files a resumed export carries by reference.
+	days    map[string]dayCheckpoint
+	carried []schemas.File
+}
+
+// windowTable is the windows row type: the features, then the top
+// templates fixed after the first day.
+func (e *export) windowTable() *align.WindowTable {
+	if e.table == nil {
+		features := make([]string, len(e.s.Metrics.Features))
+		for i, f := range e.s.Metrics.Features {
+			features[i] = f.Name
+		}
+		e.table = align.NewWindowTableTemplates(features, e.templates.columns)
+	}
+	return e.table
 }
 
 func (e *export) run(ctx context.Context) error {
@@ -256,14 +315,25 @@ func (e *export) run(ctx context.Context) error {
 	} else {
 		e.setMembers(ticketEntities, true)
 	}
+	if r := e.o.Resume; r != nil {
+		cp, err := e.openCheckpoint(r)
+		if err != nil {
+			return err
+		}
+		if err := e.restoreChain(cp); err != nil {
+			return err
+		}
+	}
 	var sources []pipeline.LogSource
 	for _, lp := range e.plan.Logs {
 		src, err := lp.Factory.New(lp.Spec.Name, lp.Config, e.problems)
 		if err != nil {
 			return fmt.Errorf("logs %s: %w", lp.Spec.Name, err)
 		}
+		e.resumeLogs(src)
 		sources = append(sources, src)
 	}
+	e.logSources = sources
 	t0 := time.Now()
 	if err := e.label(ctx); err != nil {
 		return err
@@ -279,20 +349,27 @@ func (e *export) run(ctx context.Context) error {
 	}
 	defer logs.Close()
 
-	features := make([]string, len(s.Metrics.Features))
-	for i, f := range s.Metrics.Features {
-		features[i] = f.Name
-	}
-	var table *align.WindowTable
 	e.phases = map[string]int64{}
 	e.logStats = map[string]int64{}
 	e.unknownEn = map[string]int64{}
+	if cp := e.resumed; cp != nil {
+		e.logStats, e.unknownEn = maps.Clone(cp.LogStats), maps.Clone(cp.UnknownEn)
+		if e.logStats == nil {
+			e.logStats = map[string]int64{}
+		}
+		if e.unknownEn == nil {
+			e.unknownEn = map[string]int64{}
+		}
+	}
 	// Day by day, and each day from its own inputs and the days before it:
 	// what is learned (identifiers, entities, templates) carries forward,
 	// never back, so a longer range leaves earlier days' files as they were.
 	for _, day := range e.grid.Days() {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if e.resumed != nil && day.Start.Before(e.resumeAt) {
+			continue // carried from the previous version (carry.go)
 		}
 		t0 := time.Now()
 		if err := e.learnDay(ctx, msrc, day); err != nil {
@@ -310,10 +387,8 @@ func (e *export) run(ctx context.Context) error {
 		t0 = time.Now()
 		e.fixDay()
 		e.clock.since(stageTemplatesFix, t0)
-		if table == nil {
-			table = align.NewWindowTableTemplates(features, e.templates.columns)
-		}
-		frame := align.NewFrame(day, s.Entity.Label, e.entities, len(features)).WithTemplates(len(e.templates.columns))
+		table := e.windowTable()
+		frame := align.NewFrame(day, s.Entity.Label, e.entities, len(s.Metrics.Features)).WithTemplates(len(e.templates.columns))
 		t0 = time.Now()
 		if msrc != nil {
 			if err := e.metricsDay(ctx, msrc, day, frame); err != nil {
@@ -336,17 +411,40 @@ func (e *export) run(ctx context.Context) error {
 		e.clock.since(stageWindows, t0)
 		e.log.Info("day exported", "date", pipeline.Date(day.Start))
 	}
+	// The chain after the last day, before the range-level tables (which
+	// a resumed export writes again) and the drain (whose lines a later
+	// range exports).
+	var cp *checkpoint
+	if e.o.SaveCheckpoint != nil {
+		var err error
+		if cp, err = e.takeCheckpoint(); err != nil {
+			return err
+		}
+	}
 	// Drain what is left after the range, so it is counted.
 	for {
-		if _, ok := logs.Next(time.Unix(1<<40, 0)); !ok {
+		rec, ok := logs.Next(time.Unix(1<<40, 0))
+		if !ok {
 			break
+		}
+		e.readLine(&rec)
+		if carried, err := e.carriedLine(&rec); err != nil {
+			return err
+		} else if carried {
+			continue
 		}
 		e.logStats["outside_range"]++
 	}
 	if err := logs.Err(); err != nil {
 		return fmt.Errorf("logs: %w", err)
 	}
-	if e.rows[schemas.TableMetrics] == 0 && e.logStats["lines"] == 0 && !e.o.AllowEmpty {
+	if cp != nil {
+		var err error
+		if e.sealed, err = e.sealCheckpoint(cp); err != nil {
+			return err
+		}
+	}
+	if e.resumed == nil && e.rows[schemas.TableMetrics] == 0 && e.logStats["lines"] == 0 && !e.o.AllowEmpty {
 		return fmt.Errorf("%w: no metric sample and no log line in %s..%s; check the range and the sources (--allow-empty publishes the empty windows anyway)",
 			ErrEmpty, e.grid.Start.Format(time.RFC3339), e.grid.End.Format(time.RFC3339))
 	}
@@ -412,5 +510,6 @@ func (e *export) meta(version string) publish.Meta {
 		KeyEpoch: e.keyEpoch, SchemaVersions: schemas.Versions,
 		Features: feats, Labels: e.labelSummary(), BadInput: e.problems.Report(),
 		Anonymization: e.anon.Report(), Split: e.split, BaselinesFile: e.s.Baselines,
+		Carried: e.carried, CarriedColumns: e.carriedColumns(),
 	}, e.s)
 }

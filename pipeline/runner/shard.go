@@ -243,7 +243,7 @@ func RawCommit(ctx context.Context, o RawOptions) (*CommitResult, error) {
 	for _, rc := range receipts {
 		dir := stagingKey + "/" + ShardDir(rc.Shard, rc.Shards)
 		for _, f := range rc.Files {
-			if err := downloadVerified(ctx, bkt, dir+"/"+f.Path, filepath.Join(staging, filepath.FromSlash(f.Path)), f); err != nil {
+			if err := bucket.DownloadVerified(ctx, bkt, dir+"/"+f.Path, filepath.Join(staging, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
 				return nil, fmt.Errorf("commit: shard %d/%d file %s (re-run that shard): %w", rc.Shard, rc.Shards, f.Path, err)
 			}
 			st.Files++
@@ -332,40 +332,6 @@ func receiptDiff(rc, want Receipt, shard int) string {
 		}
 	}
 	return strings.Join(d, ", ")
-}
-
-// downloadVerified copies object k to local, checking size and sha256.
-func downloadVerified(ctx context.Context, bkt objstore.Bucket, k, local string, f ShardFile) error {
-	rd, err := bkt.Get(ctx, k)
-	if err != nil {
-		if bkt.IsObjNotFoundErr(err) {
-			return fmt.Errorf("missing from the staging prefix")
-		}
-		return err
-	}
-	defer rd.Close()
-	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
-		return err
-	}
-	out, err := os.Create(local)
-	if err != nil {
-		return err
-	}
-	if _, err := out.ReadFrom(bucket.ContextReader{Ctx: ctx, R: rd}); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	sum, size, err := publish.FileSHA256(local)
-	if err != nil {
-		return err
-	}
-	if sum != f.SHA256 || size != f.Bytes {
-		return fmt.Errorf("staged object has %d bytes, sha256 %s; its receipt says %d bytes, %s", size, sum, f.Bytes, f.SHA256)
-	}
-	return nil
 }
 
 // removePrefix deletes every object under key (best effort: the first

@@ -33,6 +33,7 @@ const (
 	stageLogCounts     = "log_counts"
 	stageWindows       = "windows"
 	stageTables        = "tables" // range-level tables after the last day
+	stageCarry         = "carry"  // a resumed export: earlier days fetched, windows relabelled
 	stageGate          = "gate"
 	stagePublish       = "publish"
 	stageExportOverall = "total"
@@ -40,7 +41,7 @@ const (
 
 var stageOrder = []string{stageLabels, stageMetricsLearn, stageLogs1Parse, stageLogs1, stageTemplatesFix, stageMetrics,
 	stageLogs2Parse, stageLogs2Wait, stageLogs2Scrub, stageLogs2Settle, stageLogs2Match, stageLogs2Write,
-	stageLogCounts, stageWindows, stageTables, stageGate, stagePublish, stageExportOverall}
+	stageLogCounts, stageWindows, stageTables, stageCarry, stageGate, stagePublish, stageExportOverall}
 
 // stageClock sums wall time per stage; safe for concurrent use (the
 // read-ahead and writer goroutines report into it). A nil clock times

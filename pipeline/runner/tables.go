@@ -5,7 +5,6 @@ import (
 
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/align"
-	"github.com/opsdata/opsdata/pipeline/label"
 	"github.com/opsdata/opsdata/pipeline/write"
 	"github.com/opsdata/opsdata/schemas"
 )
@@ -16,16 +15,12 @@ func (e *export) windowsDay(table *align.WindowTable, day pipeline.Grid, frame *
 		return err
 	}
 	// Labels once per entity and day: the rows and the phase counts of
-	// the label summary both read them.
-	labels := make(map[string][]schemas.WindowLabels, len(e.entities))
-	for _, ent := range e.entities {
-		ls := label.Apply(day, e.byEntity[ent], e.labelCfg)
-		applySplit(e.split, day, e.entity(ent), ls)
-		labels[ent] = ls
-		for _, l := range ls {
-			e.phases[l.Phase]++
-		}
+	// the label summary both read them; the checkpoint keeps their digest.
+	labels, phases := e.dayLabels(day, e.entities) // checkpoint.go
+	for p, n := range phases {
+		e.phases[p] += n
 	}
+	e.days[pipeline.Date(day.Start)] = dayCheckpoint{Entities: e.entities, Labels: labelsDigest(e.entities, labels), Phases: phases}
 	err = frame.Rows(table, e.entity, func(entity string) []schemas.WindowLabels { return labels[entity] }, func(row any) error {
 		return w.Write(row)
 	})

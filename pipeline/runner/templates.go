@@ -94,6 +94,13 @@ func (e *export) openTemplates(ctx context.Context) error {
 		firstDay: map[*logtemplates.Cluster]int64{},
 	}
 	e.templates = ts
+	registries := e.registries
+	if cp := e.resumed; cp != nil {
+		var err error
+		if registries, err = ts.restore(cp.Templates); err != nil { // checkpoint.go
+			return err
+		}
+	}
 	for i, lp := range e.plan.Logs {
 		lc := lp.Spec
 		src, err := lp.Factory.New(lc.Name, lp.Config, &pipeline.Problems{})
@@ -102,10 +109,11 @@ func (e *export) openTemplates(ctx context.Context) error {
 		}
 		mc := minerConfig(lc.Templates)
 		mc.IDText = ts.publish // ids hash the published first text, never a raw one
-		m, err := logtemplates.NewMiner(mc, e.registries[lc.Name])
+		m, err := logtemplates.NewMiner(mc, registries[lc.Name])
 		if err != nil {
 			return fmt.Errorf("logs %s: templates: %w; fix logs[%d].templates in the spec", lc.Name, err, i)
 		}
+		e.resumeLogs(src) // pass 1 skips what the checkpoint's run read, too
 		raw, err := src.Open(ctx, e.grid)
 		if err != nil {
 			return fmt.Errorf("logs %s: %w", lc.Name, err)

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -41,9 +43,20 @@ type fileReader struct {
 	seen   bool // prev is set
 	closed bool
 	// The start line of the next multi-line entry, read ahead.
-	held     bool
-	heldText string
-	heldLine int64
+	held       bool
+	heldText   string
+	heldLine   int64
+	heldOffset int64
+	// offset counts the bytes read (uncompressed); lineStart is where the
+	// line nextText returned last began.
+	offset, lineStart int64
+	// mark is where this run leaves the file for the next (Source.Resume):
+	// set at the first record at or after the source's markAt; before it,
+	// the problems counted go into mark.Problems too.
+	mark   pipeline.LogMark
+	marked bool
+	size   int64
+	mod    time.Time
 }
 
 func openFile(src *Source, order int, path string) (*fileReader, error) {
@@ -52,12 +65,12 @@ func openFile(src *Source, order int, path string) (*fileReader, error) {
 		return nil, fmt.Errorf("log source %q: %w", src.cfg.Name, err)
 	}
 	r := &fileReader{src: src, order: order, path: path, base: filepath.Base(path), f: f, parser: src.newParse()}
+	r.mark.Problems.Reasons = map[string]int64{}
+	if st, err := f.Stat(); err == nil {
+		r.size, r.mod = st.Size(), st.ModTime()
+	}
 	if fa, ok := r.parser.(fileAware); ok {
-		var mod time.Time
-		if st, err := f.Stat(); err == nil {
-			mod = st.ModTime()
-		}
-		fa.setFile(path, mod)
+		fa.setFile(path, r.mod)
 	}
 	br := bufio.NewReaderSize(f, readBufSize)
 	magic, _ := br.Peek(2)
@@ -77,7 +90,81 @@ func openFile(src *Source, order int, path string) (*fileReader, error) {
 		br = bufio.NewReaderSize(gz, readBufSize)
 	}
 	r.br = br
+	if m, ok := src.from[path]; ok {
+		if err := r.skipTo(m); err != nil {
+			r.close()
+			return nil, fmt.Errorf("log source %q: %s: %w", src.cfg.Name, path, err)
+		}
+	}
 	return r, nil
+}
+
+// skipTo starts the file at an earlier run's mark when the file still
+// holds what that run read: a plain file at least as long (logs are
+// appended), a compressed one unchanged. Otherwise it is read from its
+// start. The mark's problems are counted, as if its lines were read.
+func (r *fileReader) skipTo(m pipeline.LogMark) error {
+	switch {
+	case r.gz == nil && r.size >= m.Offset && r.tail(m.Offset) == m.Tail:
+		if _, err := r.f.Seek(m.Offset, io.SeekStart); err != nil {
+			return err
+		}
+		r.br.Reset(r.f)
+	case r.gz != nil && r.size == m.Size && r.mod.Equal(m.ModTime):
+		if _, err := io.CopyN(io.Discard, r.br, m.Offset); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	r.line, r.offset = m.Line, m.Offset
+	r.prev, r.seen = m.Prev, !m.Prev.IsZero()
+	r.src.problems.Restore(r.src.input, m.Problems)
+	pipeline.MergeProblems(&r.mark.Problems, m.Problems)
+	return nil
+}
+
+// tailBytes is how much of a plain file before a mark must be unchanged
+// for a later run to start at the mark: a file replaced by another
+// (rotated by copy and truncate, rewritten) is read from its start.
+const tailBytes = 512
+
+// tail digests the bytes of a plain file just before offset.
+func (r *fileReader) tail(offset int64) string {
+	if r.gz != nil {
+		return ""
+	}
+	n := min(offset, tailBytes)
+	b := make([]byte, n)
+	if _, err := r.f.ReadAt(b, offset-n); err != nil {
+		return "unreadable"
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// markHere records the mark before the record just parsed, whose first
+// line is line and began at offset.
+func (r *fileReader) markHere(line, offset int64) {
+	r.marked = true
+	r.mark.Line, r.mark.Offset, r.mark.Prev = line-1, offset, r.prev
+	r.mark.Tail = r.tail(offset)
+	if !r.seen {
+		r.mark.Prev = time.Time{}
+	}
+}
+
+// finishMark records the file's mark: at its end when no record reached
+// the source's markAt.
+func (r *fileReader) finishMark() {
+	if r.src.marks == nil {
+		return
+	}
+	if !r.marked {
+		r.markHere(r.line+1, r.offset)
+	}
+	r.mark.Size, r.mark.ModTime = r.size, r.mod
+	r.src.setMark(r.path, r.mark)
 }
 
 // readLine returns the next line without its line ending. tooLong reports a
@@ -89,6 +176,7 @@ func (r *fileReader) readLine() (line []byte, tooLong bool, err error) {
 	for {
 		chunk, err := r.br.ReadSlice('\n')
 		total += len(chunk)
+		r.offset += int64(len(chunk))
 		if err == nil && total == len(chunk) {
 			line = chunk // fast path: the whole line is in bufio's buffer
 			break
@@ -126,13 +214,18 @@ func (r *fileReader) readLine() (line []byte, tooLong bool, err error) {
 }
 
 func (r *fileReader) problem(reason, detail string) {
-	r.src.problems.Add(r.src.input, r.base+":"+strconv.FormatInt(r.line, 10), reason, detail)
+	where := r.base + ":" + strconv.FormatInt(r.line, 10)
+	r.src.problems.Add(r.src.input, where, reason, detail)
+	if r.src.marks != nil && !r.marked {
+		pipeline.AddProblem(&r.mark.Problems, where, reason, detail)
+	}
 }
 
 // nextText reads the next line as valid UTF-8. blank reports a line of
 // white space only; ok=false means the end of the file.
 func (r *fileReader) nextText() (s string, blank, ok bool, err error) {
 	for {
+		r.lineStart = r.offset
 		raw, tooLong, err := r.readLine()
 		if err == io.EOF {
 			return "", false, false, nil
@@ -162,11 +255,11 @@ func (r *fileReader) nextText() (s string, blank, ok bool, err error) {
 func (r *fileReader) advance() (bool, error) {
 	for {
 		var (
-			s    string
-			line int64
+			s           string
+			line, start int64
 		)
 		if r.held {
-			s, line, r.held = r.heldText, r.heldLine, false
+			s, line, start, r.held = r.heldText, r.heldLine, r.heldOffset, false
 		} else {
 			t, blank, ok, err := r.nextText()
 			if err != nil || !ok {
@@ -175,11 +268,14 @@ func (r *fileReader) advance() (bool, error) {
 			if blank {
 				continue // blank lines carry no record
 			}
-			s, line = t, r.line
+			s, line, start = t, r.line, r.lineStart
 		}
 		if p, ok := r.parser.parse(s, &r.rec); !ok {
 			r.problem(p.reason, p.detail)
 			continue
+		}
+		if r.src.marks != nil && !r.marked && !r.rec.Time.Before(r.src.markAt) {
+			r.markHere(line, start)
 		}
 		if r.src.ml != nil {
 			if err := r.continuation(line); err != nil {
@@ -228,6 +324,7 @@ func (f *fileIter) Next() bool {
 		return false
 	}
 	if !ok {
+		f.r.finishMark()
 		if err := f.r.close(); err != nil {
 			f.err = fmt.Errorf("log source %q: %s: %w", f.r.src.cfg.Name, f.r.path, err)
 		}

@@ -9,9 +9,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/opsdata/opsdata/pipeline"
@@ -50,9 +52,39 @@ type Source struct {
 	input    string // key in Problems
 	newParse func() lineParser
 	ml       *multiline // nil: one line is one entry
+
+	// Resume (pipeline.LogResumer): from are the marks files start at
+	// (by path), markAt the time this run marks them at, marks the new
+	// marks (nil: none are kept).
+	from   map[string]pipeline.LogMark
+	markAt time.Time
+	markMu sync.Mutex
+	marks  map[string]pipeline.LogMark
 }
 
-var _ pipeline.LogSource = (*Source)(nil)
+var (
+	_ pipeline.LogSource  = (*Source)(nil)
+	_ pipeline.LogResumer = (*Source)(nil)
+)
+
+// Resume implements pipeline.LogResumer.
+func (s *Source) Resume(from map[string]pipeline.LogMark, at time.Time) {
+	s.from, s.markAt = from, at
+	s.marks = map[string]pipeline.LogMark{}
+}
+
+// Marks implements pipeline.LogResumer.
+func (s *Source) Marks() map[string]pipeline.LogMark {
+	s.markMu.Lock()
+	defer s.markMu.Unlock()
+	return maps.Clone(s.marks)
+}
+
+func (s *Source) setMark(path string, m pipeline.LogMark) {
+	s.markMu.Lock()
+	defer s.markMu.Unlock()
+	s.marks[path] = m
+}
 
 // New builds a log source from its config (Factory's New; tests call it
 // directly); files are globbed when the source is opened.

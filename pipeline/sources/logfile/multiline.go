@@ -68,7 +68,7 @@ func (r *fileReader) continuation(first int64) error {
 			continue
 		}
 		if ml.start.MatchString(s) {
-			r.held, r.heldText, r.heldLine = true, s, r.line
+			r.held, r.heldText, r.heldLine, r.heldOffset = true, s, r.line, r.lineStart
 			break
 		}
 		if cut {
