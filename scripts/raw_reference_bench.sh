@@ -10,8 +10,12 @@
 #              module outside the repo (not a dependency of opsdata)
 #
 # Each run is timed by /usr/bin/time (wall, user+sys CPU, max RSS of the
-# whole process). ROUNDS (default 3) rounds, opsdata first in each. PC_DIR
-# is the scratch directory (default $TMPDIR/opsdata-pc). The block is the
+# whole process) and preceded by the load average (the machine may be
+# shared: compare CPU seconds, and wall times of rounds at low load).
+# ROUNDS (default 3) rounds, opsdata first in each. BEFORE=REV also builds
+# the benchmark at git revision REV (in a scratch worktree) and runs it
+# first in each round, for before/after figures from one run. PC_DIR is
+# the scratch directory (default $TMPDIR/opsdata-pc). The block is the
 # benchmark's cached fixture; the first opsdata run generates it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -80,20 +84,31 @@ EOF
 	go build -o pcconv .
 )
 go test -c -o "$work/raw.test" ./pipeline/raw
+if [[ -n "${BEFORE:-}" ]]; then
+	rm -rf "$work/before-src"
+	git worktree add --detach "$work/before-src" "$BEFORE" >/dev/null
+	(cd "$work/before-src" && go test -c -o "$work/raw-before.test" ./pipeline/raw)
+	git worktree remove --force "$work/before-src"
+fi
 
 fmt='wall_s=%e user_s=%U sys_s=%S max_rss_kib=%M'
-run_opsdata() {
-	(cd "$tmp" && /usr/bin/time -f "opsdata: $fmt" "$work/raw.test" -test.run '^$' -test.bench '^BenchmarkRawNoisyBlock$' -test.benchtime 1x | grep '^Benchmark')
+load() { echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"; }
+run_bench() { # name binary
+	load
+	(cd "$tmp" && /usr/bin/time -f "$1: $fmt" "$2" -test.run '^$' -test.bench '^BenchmarkRawNoisyBlock$' -test.benchtime 1x | grep '^Benchmark')
 }
-run_reference() {
+run_round() {
+	echo "round $1"
+	if [[ -n "${BEFORE:-}" ]]; then
+		run_bench "opsdata-before" "$work/raw-before.test"
+	fi
+	run_bench opsdata "$work/raw.test" # the first generates the fixture when missing
+	block=$(ls -d "$tmp"/opsdata-bench-raw-noisy-v2-10k-1d/tsdb/*/ | head -1)
 	rm -rf "$work/out"
+	load
 	/usr/bin/time -f "reference: $fmt" "$work/pcconv" "$block" "$work/out"
 }
-run_opsdata # generates the fixture when missing
-block=$(ls -d "$tmp"/opsdata-bench-raw-noisy-v2-10k-1d/tsdb/*/ | head -1)
-run_reference
-for ((i = 1; i < rounds; i++)); do
-	run_opsdata
-	run_reference
+for ((i = 1; i <= rounds; i++)); do
+	run_round "$i"
 done
 cd "$repo"

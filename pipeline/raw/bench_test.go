@@ -37,6 +37,9 @@ func BenchmarkRawTSDBToParquet(b *testing.B) {
 	benchRawDay(b, filepath.Join(cache, "tsdb"), demo.DefaultStart, demo.DefaultStart.Add(24*time.Hour))
 }
 
+// benchWorkers is Options.Workers of the benchmarks (OPSDATA_RAW_WORKERS).
+var benchWorkers int
+
 // benchRawDay exports every sample of tsdbDir in [from, to) b.N times and
 // reports samples/s, bytes/sample of the samples table and of the TSDB,
 // series and peak RSS.
@@ -56,7 +59,7 @@ func benchRawDay(b *testing.B, tsdbDir string, from, to time.Time) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		st, err = Write(context.Background(), q, Options{Selectors: all, From: from, To: to, Dir: out, Key: testKey})
+		st, err = Write(context.Background(), q, Options{Selectors: all, From: from, To: to, Dir: out, Key: testKey, Workers: benchWorkers})
 		q.Close()
 		db.Close()
 		if err != nil {

@@ -4,8 +4,10 @@ package raw
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,23 +31,74 @@ import (
 // scattered over the segment map a hundred MB. It returns how many
 // mappings it released.
 func releaseMapped() (int, error) {
-	f, err := os.Open("/proc/self/maps")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	ms, err := blockMappings(f)
-	if err != nil {
-		return 0, err
-	}
-	for _, m := range ms {
-		for _, advice := range []uintptr{syscall.MADV_NOHUGEPAGE, syscall.MADV_DONTNEED} {
-			if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, m.lo, m.hi-m.lo, advice); e != 0 {
-				return 0, fmt.Errorf("madvise(%d) %s: %w", advice, m.path, e)
+	var b blockPages
+	return b.release()
+}
+
+// blockPages is releaseMapped for repeated use: reading /proc/self/maps
+// costs ~130 µs with a block open (the kernel formats every mapping), so
+// it is read only every rescanEvery releases. In between, the mappings the
+// last read found are released again, each only if
+// /proc/self/map_files/LO-HI (a few µs) still names its file: a range
+// that was unmapped, or now holds other memory, is never advised. Where
+// map_files cannot be read, every release reads /proc/self/maps.
+type blockPages struct {
+	ms         []mapping
+	releases   int
+	noMapFiles bool
+}
+
+// rescanEvery is how many releases reuse one read of /proc/self/maps:
+// mappings of blocks opened since (a bucket source opens them as they are
+// queried) are released from the next read on.
+const rescanEvery = 16
+
+func (b *blockPages) release() (int, error) {
+	defer func() { b.releases++ }()
+	if b.noMapFiles || b.releases%rescanEvery == 0 {
+		f, err := os.Open("/proc/self/maps")
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		if b.ms, err = blockMappings(f); err != nil {
+			return 0, err
+		}
+		for _, m := range b.ms {
+			if err := madvise(m, syscall.MADV_NOHUGEPAGE); err != nil {
+				return 0, err
+			}
+			if err := madvise(m, syscall.MADV_DONTNEED); err != nil {
+				return 0, err
 			}
 		}
+		return len(b.ms), nil
 	}
-	return len(ms), nil
+	n := 0
+	for _, m := range b.ms {
+		target, err := os.Readlink(fmt.Sprintf("/proc/self/map_files/%x-%x", m.lo, m.hi))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue // unmapped, or its range changed: read the maps next time
+		case err != nil:
+			b.noMapFiles = true
+			return n, nil
+		case target != m.path:
+			continue
+		}
+		if err := madvise(m, syscall.MADV_DONTNEED); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+func madvise(m mapping, advice uintptr) error {
+	if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, m.lo, m.hi-m.lo, advice); e != 0 {
+		return fmt.Errorf("madvise(%d) %s: %w", advice, m.path, e)
+	}
+	return nil
 }
 
 type mapping struct {

@@ -4,6 +4,7 @@ package raw
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"maps"
 	"os"
@@ -178,5 +179,83 @@ func TestReleasesKeepBytes(t *testing.T) {
 				t.Errorf("output with releases %v, without %v", a, b)
 			}
 		})
+	}
+}
+
+// TestBlockPagesReusesMaps: between two reads of /proc/self/maps a
+// release advises the mappings the last read found, and only while
+// /proc/self/map_files still names their file: a range remapped to
+// another file, or unmapped, is left alone.
+func TestBlockPagesReusesMaps(t *testing.T) {
+	const size = 4 << 20
+	dir := t.TempDir()
+	write := func(rel string, fill byte) *os.File {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, bytes.Repeat([]byte{fill}, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	seg, notes := write("01BLOCK/chunks/000001", 1), write("01BLOCK/notes", 2)
+	m, err := syscall.Mmap(int(seg.Fd()), 0, size, syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := uintptr(unsafe.Pointer(&m[0]))
+	touch := func() (sum int) {
+		for i := 0; i < size; i += 4096 {
+			sum += int(m[i])
+		}
+		return sum
+	}
+	var b blockPages
+	steps := []struct {
+		name     string
+		before   func()
+		released int
+		resident bool // m's pages after the release
+		sum      int  // what m reads
+	}{
+		{"first release reads the maps", func() {}, 1, false, size / 4096},
+		{"cached mapping, same file", func() {}, 1, false, size / 4096},
+		{"range remapped to another file", func() {
+			// MAP_FIXED over the same range: the cached entry's range now holds notes.
+			if _, _, e := syscall.Syscall6(syscall.SYS_MMAP, addr, size, syscall.PROT_READ, syscall.MAP_SHARED|syscall.MAP_FIXED, notes.Fd(), 0); e != 0 {
+				t.Fatal(e)
+			}
+		}, 0, true, 2 * size / 4096},
+	}
+	for _, st := range steps {
+		st.before()
+		if got := touch(); got != st.sum {
+			t.Fatalf("%s: the mapping reads %d, want %d", st.name, got, st.sum)
+		}
+		n, err := b.release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != st.released {
+			t.Errorf("%s: released %d mappings, want %d", st.name, n, st.released)
+		}
+		if resident := residentKiB(t, m) > size/1024/2; resident != st.resident {
+			t.Errorf("%s: resident = %v, want %v", st.name, resident, st.resident)
+		}
+	}
+	if err := syscall.Munmap(m); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.release(); n != 0 || err != nil {
+		t.Errorf("after munmap: released %d, %v; want 0, nil", n, err)
+	}
+	if b.noMapFiles {
+		t.Error("map_files unreadable here: the test checked full reads only")
 	}
 }

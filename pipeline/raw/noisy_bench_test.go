@@ -205,6 +205,9 @@ func BenchmarkRawNoisyBlock2Days(b *testing.B) { benchNoisy(b, 2) }
 // trade-off (BENCHMARKS.md); 0 never releases (the behaviour before).
 const releaseEveryEnv = "OPSDATA_RAW_RELEASE_EVERY"
 
+// workersEnv sets Options.Workers (default 0: GOMAXPROCS).
+const workersEnv = "OPSDATA_RAW_WORKERS"
+
 func benchNoisy(b *testing.B, days int) {
 	b.Setenv(noisyDaysEnv, fmt.Sprint(days))
 	if v := os.Getenv(releaseEveryEnv); v != "" {
@@ -214,6 +217,14 @@ func benchNoisy(b *testing.B, days int) {
 		}
 		defer func(old int64) { releaseEvery = old }(releaseEvery)
 		releaseEvery = n
+	}
+	if v := os.Getenv(workersEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			b.Fatalf("%s=%q: want a number of workers >= 0", workersEnv, v)
+		}
+		defer func(old int) { benchWorkers = old }(benchWorkers)
+		benchWorkers = n
 	}
 	cache := benchutil.ChildFixture(b, fmt.Sprintf("opsdata-bench-raw-noisy-v2-10k-%dd", days), "done", "TestGenerateNoisyBlock", noisyGenEnv)
 	// A minute on each side: the scrape offsets put samples past midnight.

@@ -9,6 +9,7 @@
 package raw
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -17,16 +18,18 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"slices"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/write"
@@ -36,10 +39,6 @@ import (
 // ErrNativeHistogram is returned for a series holding native histogram
 // samples: the samples table has no place for them (decision 0007).
 var ErrNativeHistogram = errors.New("native histogram samples are not supported by the raw export; exclude the series with --match (e.g. {__name__!=\"...\"})")
-
-// batchRows bounds the rows buffered before they are handed to the
-// Parquet writer.
-const batchRows = 8192
 
 // DefaultBuckets is the number of hash buckets the series are split into
 // when Options.Buckets is 0: the number of samples files per day and of
@@ -71,6 +70,10 @@ type Options struct {
 	// Shard and Shards select the buckets this run writes: those with
 	// bucket % Shards == Shard. Shards 0 means 1 (every bucket).
 	Shard, Shards int
+	// Workers is how many samples files are written at once (0:
+	// GOMAXPROCS). The bytes written do not depend on it; each worker
+	// holds one file's writer (~8–10 MiB of page and row-group buffers).
+	Workers int
 }
 
 // Stats counts what was written.
@@ -94,9 +97,9 @@ type Stats struct {
 //
 // A first pass lists every selected series (labels only; the TSDB reads
 // no chunk) and anonymizes its labels; the second reads the samples of the
-// shard's buckets one target at a time. Decoding (this goroutine) and
-// Parquet encoding (a second one) overlap through a fixed pool of buffers,
-// so memory stays flat in the number of samples; the TSDB's mapped block
+// shard's buckets one target at a time, each (bucket, day) file by one of
+// o.Workers workers that decodes and encodes it, in bounded batches, so
+// memory stays flat in the number of samples; the TSDB's mapped block
 // pages are released as they are read (releaseMapped), so file-backed
 // memory stays flat too. What grows is per series (the plan: ~100 bytes a
 // series) and per target (one day's series handles of the largest target).
@@ -137,25 +140,9 @@ func Write(ctx context.Context, q storage.Querier, o Options) (Stats, error) {
 		st.Series += int64(len(rows))
 		st.Files++
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w := newFileWriter(o.Dir, cancel)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.run()
-	}()
-	err = decode(ctx, q, o, p, w, &st)
-	close(w.work)
-	<-done
-	if w.err != nil {
-		return st, w.err
-	}
-	if err != nil {
-		return st, err
-	}
-	st.Files += w.files
-	return st, nil
+	sst, err := writeSamples(ctx, q, o, p)
+	st.Samples, st.Stale, st.Files = sst.Samples, sst.Stale, st.Files+sst.Files
+	return st, err
 }
 
 // target is one scrape target's series (the same job and instance).
@@ -337,14 +324,15 @@ func seriesTieHash(key []byte) func(labels.Labels) uint64 {
 
 // releaseEvery is how many samples are decoded between two releases of
 // the TSDB's mapped block files (releaseMapped), so file-backed memory
-// stays flat in the block's size: ~180 series-days at 15 s, each of which
+// stays flat in the block's size: ~23 series-days at 15 s, each of which
 // maps the kernel's whole page-cache folio around its chunks (up to
-// 2 MiB on ext4). Measured on the noisy block (BENCHMARKS.md, decision
-// 0037): peak file-backed RSS 183 MiB (1 day) and 333 MiB (2 days)
-// without releases, 73 and 72 MiB with 1 Mi samples (and the listing's
-// releases), for a few % more CPU; smaller values save more memory for
-// more CPU. 0 never releases.
-var releaseEvery int64 = 1 << 20
+// 2 MiB on ext4). With the page cache holding large folios, 1 Mi samples
+// let the 2-day noisy block map ~200 MiB between two releases (peak RSS
+// 275–293 MiB); 128 Ki keep it at ~50 MiB (134–145 MiB peak RSS) for no
+// measurable CPU, now that a release rarely reads /proc/self/maps
+// (blockPages; decisions 0037, 0039). 0 never releases. The count is
+// shared by the workers.
+var releaseEvery int64 = 128 << 10
 
 // releaseFailed stops the releases after the first failure.
 var releaseFailed atomic.Bool
@@ -358,122 +346,133 @@ var releases atomic.Int64
 const listReleaseEvery = 16 << 10
 
 // releaser calls releaseMapped every `every` units of work (samples
-// decoded, series listed); never when releaseEvery is 0 or a release
-// failed. Best effort: a failure costs memory the kernel can still
-// reclaim, never data, so it only stops the releases.
-type releaser struct{ every, since int64 }
+// decoded, series listed) counted over all workers; never when
+// releaseEvery is 0 or a release failed. Best effort: a failure costs
+// memory the kernel can still reclaim, never data, so it only stops the
+// releases. A worker that finds another one releasing goes on: the
+// mappings are process-wide, one release serves both.
+type releaser struct {
+	every int64
+	since atomic.Int64
+	mu    sync.Mutex
+	pages blockPages // under mu
+}
 
 func (r *releaser) add(n int64) {
-	if r.since += n; r.since >= r.every {
-		r.now()
+	if r.since.Add(n) >= r.every && r.mu.TryLock() {
+		r.release()
+		r.mu.Unlock()
 	}
 }
 
 func (r *releaser) now() {
-	r.since = 0
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.release()
+}
+
+func (r *releaser) release() {
+	r.since.Store(0)
 	if releaseEvery <= 0 || releaseFailed.Load() {
 		return
 	}
 	releases.Add(1)
-	if _, err := releaseMapped(); err != nil {
+	if _, err := r.pages.release(); err != nil {
 		releaseFailed.Store(true)
 	}
 }
 
-// decode reads the samples of the shard's buckets day by day, target by
-// target, and hands them to w in batches, one file per bucket and day.
-// Every releaseEvery samples it drops the block pages it has read from
-// the process's resident set (releaseMapped): targets are read in keyed
-// order, so their series are scattered over the chunk files, and a block
-// read to the end would otherwise stay mapped in memory in full.
-func decode(ctx context.Context, q storage.Querier, o Options, p *plan, w *fileWriter, st *Stats) error {
+// job is one samples file: the targets of one bucket over one day.
+type job struct {
+	rel     string
+	lo, hi  int64 // [lo, hi) in Unix ms
+	date    string
+	targets []*target
+	cost    int64 // series × ms: an estimate of the work, largest first
+}
+
+// samplesJobs lists the shard's samples files, largest first: with as many
+// workers as cores, a large file started last would leave the other cores
+// idle at the end.
+func samplesJobs(o Options, p *plan) []job {
 	from, to := o.From.UnixMilli(), o.To.UnixMilli()
 	const dayMs = int64(24 * time.Hour / time.Millisecond)
-	var it chunkenc.Iterator
-	var day []daySeries // one target's series of one day
-	pages := releaser{every: releaseEvery}
-	pages.now() // before the first read: no huge-page mappings of the chunks
+	var jobs []job
 	for dayStart := from - ((from%dayMs)+dayMs)%dayMs; dayStart < to; dayStart += dayMs {
-		lo, hi := max(from, dayStart), min(to, dayStart+dayMs) // [lo, hi)
+		lo, hi := max(from, dayStart), min(to, dayStart+dayMs)
 		date := pipeline.Date(time.UnixMilli(dayStart).UTC())
-		hints := &storage.SelectHints{Start: lo, End: hi - 1}
 		for i := 0; i < len(p.targets); {
 			b := p.targets[i].bucket
 			j := i
+			var series int64
 			for j < len(p.targets) && p.targets[j].bucket == b {
+				series += int64(p.targets[j].n)
 				j++
 			}
-			if b%o.Shards != o.Shard {
-				i = j
-				continue
+			if b%o.Shards == o.Shard {
+				jobs = append(jobs, job{rel: write.PartPath(schemas.TableSamples, date, b), lo: lo, hi: hi, date: date, targets: p.targets[i:j], cost: series * (hi - lo)})
 			}
-			rel := write.PartPath(schemas.TableSamples, date, b)
-			buf, err := w.get(ctx)
-			if err != nil {
-				return err
-			}
-			for _, t := range p.targets[i:j] {
-				// The source gives a target's series in raw label order; they
-				// are written in id (published) order. A series handle reads
-				// its chunks only when iterated, so only the handles are held.
-				set := selectAll(ctx, q, o.Selectors, hints,
-					labels.MustNewMatcher(labels.MatchEqual, "job", t.job),
-					labels.MustNewMatcher(labels.MatchEqual, "instance", t.instance))
-				day = day[:0]
-				for set.Next() {
-					s := set.At()
-					id, ok := t.ids[s.Labels().Hash()]
-					if !ok {
-						return fmt.Errorf("raw: series %s of %s was not listed in the first pass (did the source change during the export? run it again)", s.Labels(), date)
-					}
-					day = append(day, daySeries{id, s})
-				}
-				if err := set.Err(); err != nil {
-					return fmt.Errorf("raw: select %s of job=%q instance=%q: %w", date, t.job, t.instance, err)
-				}
-				sort.Slice(day, func(a, b int) bool { return day[a].id < day[b].id })
-				for k, ds := range day {
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-					id, s := ds.id, ds.s
-					before := st.Samples
-					day[k].s = nil // let the series' chunk metas go once read
-					lset := s.Labels()
-					it = s.Iterator(it)
-					for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
-						if vt != chunkenc.ValFloat {
-							return fmt.Errorf("raw: series %s: %w", lset, ErrNativeHistogram)
-						}
-						ts, v := it.At()
-						if ts < lo || ts >= hi {
-							continue
-						}
-						stale := value.IsStaleNaN(v)
-						if stale {
-							st.Stale++
-							v = math.NaN()
-						}
-						buf = append(buf, schemas.Sample{SeriesID: id, TS: time.UnixMilli(ts).UTC(), Value: v, Stale: stale})
-						st.Samples++
-						if len(buf) == batchRows {
-							w.work <- batch{rel: rel, rows: buf}
-							if buf, err = w.get(ctx); err != nil {
-								return err
-							}
-						}
-					}
-					if err := it.Err(); err != nil {
-						return fmt.Errorf("raw: read series %s: %w", lset, err)
-					}
-					pages.add(st.Samples - before)
-				}
-			}
-			w.work <- batch{rel: rel, rows: buf, end: true}
 			i = j
 		}
 	}
-	return nil
+	slices.SortStableFunc(jobs, func(a, b job) int { return cmp.Compare(b.cost, a.cost) })
+	return jobs
+}
+
+// writeSamples is the second pass: every samples file of the shard's
+// buckets, each written whole by one of o.Workers workers (GOMAXPROCS when
+// 0) that decodes its targets and encodes its rows. A file's bytes depend
+// on its own rows only, so they are the same for any number of workers
+// (TestWorkersWriteSameBytes). Every releaseEvery samples decoded, the
+// block pages read so far are dropped from the process's resident set
+// (releaseMapped): targets are read in keyed order, so their series are
+// scattered over the chunk files, and a block read to the end would
+// otherwise stay mapped in memory in full.
+func writeSamples(ctx context.Context, q storage.Querier, o Options, p *plan) (Stats, error) {
+	jobs := samplesJobs(o, p)
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = max(1, min(workers, len(jobs)))
+	pages := &releaser{every: releaseEvery}
+	pages.now() // before the first read: no huge-page mappings of the chunks
+	g, ctx := errgroup.WithContext(ctx)
+	ws := make([]*sampleWriter, workers)
+	var next atomic.Int64
+	for i := range ws {
+		w := &sampleWriter{q: q, o: &o, pages: pages, rows: make([]sampleRow, 0, batchRows)}
+		ws[i] = w
+		g.Go(func() error {
+			for k := int(next.Add(1)) - 1; k < len(jobs); k = int(next.Add(1)) - 1 {
+				if err := w.file(ctx, &jobs[k]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	var st Stats
+	for _, w := range ws {
+		st.Samples += w.st.Samples
+		st.Stale += w.st.Stale
+		st.Files += w.st.Files
+	}
+	return st, err
+}
+
+// sampleWriter is one worker of the second pass: its buffers are reused
+// from file to file.
+type sampleWriter struct {
+	q     storage.Querier
+	o     *Options
+	pages *releaser
+	st    Stats
+	f     *write.File[sampleRow] // the file being written, nil until its first rows
+	rows  []sampleRow
+	day   []daySeries
+	it    chunkenc.Iterator
 }
 
 // daySeries is a series of one target and day, with its id.
@@ -482,89 +481,105 @@ type daySeries struct {
 	s  storage.Series
 }
 
-// batch is a run of one file's samples; end closes the file.
-type batch struct {
-	rel  string
-	rows []schemas.Sample
-	end  bool
-}
-
-// buffers is how many batches may be in flight between the decoder and
-// the writer (bounded memory: buffers × batchRows samples).
-const buffers = 4
-
-// fileWriter writes the batches it receives into their samples files.
-type fileWriter struct {
-	dir   string
-	work  chan batch
-	free  chan []schemas.Sample
-	files int
-	err   error // set by run before it returns
-	// stop tells the decoder to stop when writing failed.
-	stop context.CancelFunc
-}
-
-func newFileWriter(dir string, stop context.CancelFunc) *fileWriter {
-	w := &fileWriter{dir: dir, stop: stop, work: make(chan batch, buffers), free: make(chan []schemas.Sample, buffers)}
-	for range buffers {
-		w.free <- make([]schemas.Sample, 0, batchRows)
-	}
-	return w
-}
-
-// get is an empty buffer, once the writer has returned one.
-func (w *fileWriter) get(ctx context.Context) ([]schemas.Sample, error) {
-	select {
-	case b := <-w.free:
-		return b[:0], nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// samplesOptions tune the samples files (decision 0037): PLAIN and
-// dictionary encodings only, like every other table (decision 0028), so
-// the ts column's cost is zstd finding a series' timestamps in the
-// previous series of its target: a page holds a whole row group's column
-// (1 MiB pages hold a row group's ts column) so that the previous series
-// is in the same page.
-var samplesOptions = []parquet.WriterOption{
-	parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
-	parquet.MaxRowsPerRowGroup(samplesRowGroup),
-	parquet.PageBufferSize(1 << 20),
-}
-
-// samplesRowGroup is the rows of a samples row group: about 22 series-days
-// at 15 s.
-const samplesRowGroup = 128 * 1024
-
-// run writes until work is closed; a file is moved into place only when
-// its end arrives, so a failed export leaves no finished file.
-func (w *fileWriter) run() {
-	var f *write.File[schemas.Sample]
-	for b := range w.work {
-		if w.err == nil && len(b.rows) > 0 {
-			if f == nil {
-				f, w.err = write.CreateWith[schemas.Sample](w.dir, b.rel, samplesOptions)
+// file writes one samples file: the job's targets one after the other, a
+// target's series in id order. No file is created when the job has no
+// sample; the file is moved into place only when complete.
+func (w *sampleWriter) file(ctx context.Context, j *job) (err error) {
+	defer func() {
+		if err != nil {
+			w.f.Abort()
+		}
+		w.f = nil
+	}()
+	hints := &storage.SelectHints{Start: j.lo, End: j.hi - 1}
+	rows := w.rows[:0]
+	for _, t := range j.targets {
+		// The source gives a target's series in raw label order; they are
+		// written in id (published) order. A series handle reads its
+		// chunks only when iterated, so only the handles are held.
+		set := selectAll(ctx, w.q, w.o.Selectors, hints,
+			labels.MustNewMatcher(labels.MatchEqual, "job", t.job),
+			labels.MustNewMatcher(labels.MatchEqual, "instance", t.instance))
+		day := w.day[:0]
+		for set.Next() {
+			s := set.At()
+			id, ok := t.ids[s.Labels().Hash()]
+			if !ok {
+				return fmt.Errorf("raw: series %s of %s was not listed in the first pass (did the source change during the export? run it again)", s.Labels(), j.date)
 			}
-			if w.err == nil {
-				w.err = f.Write(b.rows)
+			day = append(day, daySeries{id, s})
+		}
+		w.day = day
+		if err := set.Err(); err != nil {
+			return fmt.Errorf("raw: select %s of job=%q instance=%q: %w", j.date, t.job, t.instance, err)
+		}
+		slices.SortFunc(day, func(a, b daySeries) int { return cmp.Compare(a.id, b.id) })
+		for k := range day {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-		}
-		if w.err == nil && b.end && f != nil {
-			w.err = f.Close()
-			f = nil
-			w.files++
-		}
-		w.free <- b.rows
-		if w.err != nil {
-			// Stop the decoder, and keep draining so it never blocks.
-			w.stop()
+			id, s := day[k].id, day[k].s
+			day[k].s = nil // let the series' chunk metas go once read
+			var n, stale int64
+			w.it = s.Iterator(w.it)
+			it := w.it
+			for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+				if vt != chunkenc.ValFloat {
+					return fmt.Errorf("raw: series %s: %w", s.Labels(), ErrNativeHistogram)
+				}
+				ts, v := it.At()
+				if ts < j.lo || ts >= j.hi {
+					continue
+				}
+				isStale := value.IsStaleNaN(v)
+				if isStale {
+					stale++
+					v = math.NaN()
+				}
+				rows = append(rows, sampleRow{SeriesID: id, TS: ts, Value: v, Stale: isStale})
+				n++
+				if len(rows) == batchRows {
+					if err := w.write(j, rows); err != nil {
+						return err
+					}
+					rows = rows[:0]
+				}
+			}
+			if err := it.Err(); err != nil {
+				return fmt.Errorf("raw: read series %s: %w", s.Labels(), err)
+			}
+			w.st.Samples += n
+			w.st.Stale += stale
+			w.pages.add(n)
 		}
 	}
-	if f != nil {
-		f.Abort() // the decoder stopped mid-file
+	if len(rows) > 0 {
+		if err := w.write(j, rows); err != nil {
+			return err
+		}
 	}
+	if w.f == nil {
+		return nil
+	}
+	f := w.f
+	w.f = nil
+	if err := f.Close(); err != nil {
+		return err
+	}
+	w.st.Files++
+	return nil
+}
+
+// write hands a batch to the file, creating it with the first.
+func (w *sampleWriter) write(j *job, rows []sampleRow) error {
+	if w.f == nil {
+		f, err := write.CreateWith[sampleRow](w.o.Dir, j.rel, samplesOptions)
+		if err != nil {
+			return err
+		}
+		w.f = f
+	}
+	return w.f.Write(rows)
 }
 
 func seriesRow(lset labels.Labels, anon func(labels.Labels) labels.Labels) (schemas.RawSeries, error) {
