@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,3 +183,25 @@ func checkSums(t testing.TB, dir string) {
 }
 
 func day0(d int) time.Time { return demoStart.Add(time.Duration(d) * 24 * time.Hour) }
+
+// killedNight runs a night that is killed just before its commit (after
+// its parts are uploaded) and checks it failed; the inputs are applied.
+func (sc *scenario) killedNight(t testing.TB, now time.Time) {
+	t.Helper()
+	if err := sc.plan.Apply(sc.dir, now); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rep, err := Run(rctx, Options{Spec: sc.spec, SpecBytes: sc.bytes, Components: (&counted{}).components(), Now: now, TempDir: t.TempDir(),
+		hook: func(ctx context.Context, stage string) error {
+			if stage == "commit" {
+				cancel()
+				return fmt.Errorf("killed: %w", context.Canceled)
+			}
+			return nil
+		}})
+	if err == nil || rep.Outcome != Failed {
+		t.Fatalf("%s: killed run: outcome %s, err %v", now, rep.Outcome, err)
+	}
+}

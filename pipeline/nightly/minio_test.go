@@ -2,7 +2,6 @@ package nightly
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,27 +66,15 @@ func nightsOnMinIO(t *testing.T, days, nights int, missed map[int]bool, killed i
 		if missed[n] {
 			continue
 		}
-		if err := sc.plan.Apply(sc.dir, now); err != nil {
-			t.Fatal(err)
-		}
 		if n == killed {
-			rctx, cancel := context.WithCancel(ctx)
-			rep, err := Run(rctx, Options{Spec: sc.spec, SpecBytes: sc.bytes, Components: (&counted{}).components(), Now: now, TempDir: t.TempDir(),
-				hook: func(ctx context.Context, stage string) error {
-					if stage == "commit" {
-						cancel()
-						return fmt.Errorf("killed: %w", context.Canceled)
-					}
-					return nil
-				}})
-			cancel()
-			if err == nil || rep.Outcome != Failed {
-				t.Fatalf("night %d: killed run: outcome %s, err %v", n, rep.Outcome, err)
-			}
+			sc.killedNight(t, now)
 			if v, _ := bucket.Latest(ctx, bkt, prefix, "demo-cluster"); v != last.Snapshot {
 				t.Fatalf("night %d: the killed run moved latest to %s", n, v)
 			}
 			continue
+		}
+		if err := sc.plan.Apply(sc.dir, now); err != nil {
+			t.Fatal(err)
 		}
 		var wg sync.WaitGroup
 		reps := make([]*Report, 2)

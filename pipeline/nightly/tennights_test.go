@@ -65,22 +65,7 @@ func TestTenNights(t *testing.T) {
 		}
 		c := &counted{}
 		if n == 7 { // killed after uploading its parts, before the commit
-			rctx, cancel := context.WithCancel(ctx)
-			if err := sc.plan.Apply(sc.dir, now); err != nil {
-				t.Fatal(err)
-			}
-			rep, err := Run(rctx, Options{Spec: sc.spec, SpecBytes: sc.bytes, Components: c.components(), Now: now, TempDir: t.TempDir(),
-				hook: func(ctx context.Context, stage string) error {
-					if stage == "commit" {
-						cancel()
-						return fmt.Errorf("killed: %w", context.Canceled)
-					}
-					return nil
-				}})
-			cancel()
-			if err == nil || rep.Outcome != Failed {
-				t.Fatalf("night %d: killed run: outcome %s, err %v", n, rep.Outcome, err)
-			}
+			sc.killedNight(t, now)
 			if v, _ := bucket.Latest(ctx, bkt, "", "demo-cluster"); v != lastSnapshot.Version {
 				t.Fatalf("night %d: killed run moved latest to %s", n, v)
 			}
