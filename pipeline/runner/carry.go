@@ -15,7 +15,6 @@ import (
 
 	"github.com/opsdata/opsdata/internal/bucket"
 	"github.com/opsdata/opsdata/pipeline"
-	"github.com/opsdata/opsdata/pipeline/align"
 	"github.com/opsdata/opsdata/pipeline/write"
 	"github.com/opsdata/opsdata/schemas"
 )
@@ -122,46 +121,61 @@ func (e *export) carriedColumns() map[string][]schemas.Column {
 	return out
 }
 
-// relabelFile fetches a carried windows file and stages it relabelled.
+// relabelFile fetches a carried windows file beside the staging
+// directory and stages it relabelled.
 func (e *export) relabelFile(ctx context.Context, bkt objstore.Bucket, prefix string, prev *schemas.Manifest, f schemas.File, day pipeline.Grid, labels map[string][]schemas.WindowLabels) error {
 	obj := f.Object
 	if obj == "" {
 		obj = prev.Version + "/" + f.Path
 	}
-	dst := filepath.Join(e.staging, filepath.FromSlash(f.Path))
-	if err := bucket.DownloadVerified(ctx, bkt, schemas.Key(prefix, prev.Dataset, obj), dst, f.SHA256, f.Bytes); err != nil {
+	src := filepath.Join(filepath.Dir(e.staging), "carried.parquet") // the scratch dir, not the version
+	defer os.Remove(src)
+	if err := bucket.DownloadVerified(ctx, bkt, schemas.Key(prefix, prev.Dataset, obj), src, f.SHA256, f.Bytes); err != nil {
 		return fmt.Errorf("carry %s from %s: %w", f.Path, prev.Version, err)
 	}
-	if err := e.relabel(dst, day, labels); err != nil {
+	if err := e.relabel(src, f.Path, day, labels); err != nil {
 		return fmt.Errorf("relabel %s: %w", f.Path, err)
 	}
 	return nil
 }
 
-// relabel rewrites a carried windows file in place with the day's labels
-// (by raw entity), rows in their order.
-func (e *export) relabel(path string, day pipeline.Grid, labels map[string][]schemas.WindowLabels) error {
+// relabel writes the windows file src, row by row in its order, as rel
+// in the staging directory with the day's labels (by raw entity); memory
+// holds one row at a time.
+func (e *export) relabel(src, rel string, day pipeline.Grid, labels map[string][]schemas.WindowLabels) error {
 	table := e.windowTable()
 	raw := make(map[string]string, len(e.names)) // published → raw
 	for r, p := range e.names {
 		raw[p] = r
 	}
-	rows, err := readDynamic(path, table)
+	f, err := os.Open(src)
 	if err != nil {
 		return err
 	}
-	rel, err := filepath.Rel(e.staging, path)
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(path); err != nil {
-		return err
-	}
-	w, err := write.CreateDynamic(e.staging, filepath.ToSlash(rel), table.Type(), write.WindowsRowGroups(day.Len()), "entity", "window_start")
+	pf, err := parquet.OpenFile(f, st.Size())
 	if err != nil {
 		return err
 	}
-	for _, row := range rows {
+	r := parquet.NewReader(pf, parquet.SchemaOf(table.NewRow()))
+	defer r.Close()
+	w, err := write.CreateDynamic(e.staging, rel, table.Type(), write.WindowsRowGroups(day.Len()), "entity", "window_start")
+	if err != nil {
+		return err
+	}
+	for {
+		row := table.NewRow() // a fresh row: Read need not reset every field
+		if err := r.Read(row); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			w.Abort()
+			return err
+		}
 		k := table.Key(row)
 		ls, ok := labels[raw[k.Entity]]
 		if !ok {
@@ -181,34 +195,4 @@ func (e *export) relabel(path string, day pipeline.Grid, labels map[string][]sch
 	}
 	e.rows[schemas.TableWindows] += w.Rows()
 	return w.Close()
-}
-
-// readDynamic reads every row of a Parquet file as the table's row type.
-func readDynamic(path string, table *align.WindowTable) ([]any, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		return nil, err
-	}
-	r := parquet.NewReader(pf, parquet.SchemaOf(table.NewRow()))
-	defer r.Close()
-	var rows []any
-	for {
-		row := table.NewRow()
-		if err := r.Read(row); err != nil {
-			if errors.Is(err, io.EOF) {
-				return rows, nil
-			}
-			return nil, err
-		}
-		rows = append(rows, row)
-	}
 }
