@@ -42,6 +42,15 @@ func (e *export) carry(ctx context.Context) error {
 		}
 	}()
 	var prefix string
+	affected := labelsAffected(e.resumed.ByEntity, e.byEntity, e.grid.Step, e.labelCfg) // checkpoint.go
+	touched := func(day pipeline.Grid, ents []string) bool {
+		for _, ent := range ents {
+			if from, ok := affected[ent]; ok && (from.IsZero() || from.Before(day.End)) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, f := range prev.Files {
 		date, ok := strings.CutPrefix(f.Partition, "date=")
 		if f.Table == "" || !ok || date >= at {
@@ -55,6 +64,17 @@ func (e *export) carry(ctx context.Context) error {
 			dc, known := e.days[date]
 			if !known {
 				return fmt.Errorf("%w: the checkpoint does not know the entities of %s", ErrResume, date)
+			}
+			if !touched(day, dc.Entities) {
+				// No entity of the day has changed incidents that reach it.
+				for p, n := range dc.Phases {
+					e.phases[p] += n
+				}
+				e.carried = append(e.carried, f)
+				if f.Rows != nil {
+					e.rows[f.Table] += *f.Rows
+				}
+				continue
 			}
 			labels, phases := e.dayLabels(day, dc.Entities)
 			digest := labelsDigest(dc.Entities, labels)

@@ -92,6 +92,52 @@ type checkpoint struct {
 	// their label columns: a carried day whose labels come out the same is
 	// carried by reference, not fetched and relabelled.
 	Days map[string]dayCheckpoint `json:"days"`
+	// ByEntity are the incidents the windows were labelled with, by raw
+	// entity: a resumed export recomputes the labels of an earlier day only
+	// where an entity's incidents changed (labelsAffected).
+	ByEntity map[string][]pipeline.Incident `json:"by_entity"`
+}
+
+// labelsAffected says, per entity whose incidents changed since the
+// checkpoint, from when its windows' labels may differ (zero: from the
+// start). A window's labels depend on the incidents active in it, the
+// recovery of those that started before it, and the next start at or
+// after it; with both lists sorted by start and equal up to index i-1, a
+// window starting before old[i-1].Start - step sees only the common prefix.
+// The margin (horizon, recovery, one more step) costs a little more
+// recomputation, never a wrong label.
+func labelsAffected(old, cur map[string][]pipeline.Incident, step time.Duration, cfg label.Config) map[string]time.Time {
+	out := map[string]time.Time{}
+	ents := map[string]bool{}
+	for e := range old {
+		ents[e] = true
+	}
+	for e := range cur {
+		ents[e] = true
+	}
+	for ent := range ents {
+		o, n := old[ent], cur[ent]
+		i := 0
+		for i < len(o) && i < len(n) && sameIncident(o[i], n[i]) {
+			i++
+		}
+		if i == len(o) && i == len(n) {
+			continue // unchanged
+		}
+		if i == 0 {
+			out[ent] = time.Time{}
+			continue
+		}
+		out[ent] = o[i-1].Start.Add(-2*step - cfg.Horizon - cfg.Recovery)
+	}
+	return out
+}
+
+// sameIncident compares what window labels read of an incident.
+func sameIncident(a, b pipeline.Incident) bool {
+	eq := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }
+	return a.ID == b.ID && a.Start.Equal(b.Start) && eq(a.End, b.End) && eq(a.EffectEnd, b.EffectEnd) &&
+		a.Severity == b.Severity && a.Source == b.Source
 }
 
 type dayCheckpoint struct {
@@ -185,7 +231,7 @@ func (e *export) takeCheckpoint() (*checkpoint, error) {
 		SpecDigest: digest(e.o.SpecBytes), CodeVersion: e.o.CodeVersion, Anonymizer: anon,
 		Entities: slices.Clone(e.entities), Names: maps.Clone(e.names), SeriesKeys: keys, Series: slices.Clone(e.series),
 		IDs: maps.Clone(e.ids), LogStats: maps.Clone(e.logStats), UnknownEn: maps.Clone(e.unknownEn),
-		Late: e.late.Report(), Incidents: e.rawIncidents, Days: e.days,
+		Late: e.late.Report(), Incidents: e.rawIncidents, Days: e.days, ByEntity: e.byEntity,
 	}
 	if ts := e.templates; ts != nil {
 		tc := templateCheckpoint{Registries: map[string]string{}, Top: maps.Clone(ts.top), Columns: slices.Clone(ts.columns), Pinned: ts.pinned}
