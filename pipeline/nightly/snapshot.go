@@ -41,6 +41,16 @@ func PartKey(f schemas.File) string {
 // manifest last (the commit); then the current view and the pointers.
 func (r *run) publishSnapshot(ctx context.Context, dir string, m *schemas.Manifest) error {
 	ds := schemas.Key(r.prefix, m.Dataset)
+	// Which parts exist: one listing, not a request per file (a year of
+	// days names thousands). A part's name is its sha256, and uploads are
+	// atomic, so a listed part holds the right bytes.
+	stored := map[string]bool{}
+	if err := r.bkt.Iter(ctx, ds+"/"+schemas.PartsDir+"/", func(k string) error {
+		stored[k] = true
+		return nil
+	}, objstore.WithRecursiveIter()); err != nil {
+		return fmt.Errorf("snapshot %s: list parts: %w", m.Version, err)
+	}
 	for i := range m.Files {
 		f := &m.Files[i]
 		if f.Table == "" {
@@ -48,13 +58,9 @@ func (r *run) publishSnapshot(ctx context.Context, dir string, m *schemas.Manife
 		}
 		f.Object = PartKey(*f)
 		k := ds + "/" + f.Object
-		attrs, err := r.bkt.Attributes(ctx, k)
-		switch {
-		case err == nil && attrs.Size == f.Bytes:
+		if stored[k] {
 			r.rep.PartsReused++
 			continue
-		case err != nil && !r.bkt.IsObjNotFoundErr(err):
-			return fmt.Errorf("snapshot %s: stat %s: %w", m.Version, k, err)
 		}
 		local := filepath.Join(dir, filepath.FromSlash(f.Path))
 		if _, err := os.Stat(local); errors.Is(err, fs.ErrNotExist) {
