@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -393,17 +392,4 @@ func (e *export) carriedLine(rec *pipeline.LogRecord) (bool, error) {
 		return true, fmt.Errorf("%w: log source %s: %s:%d is new and belongs to %s, a day already published", ErrResume, rec.Source, rec.File, rec.Line, pipeline.Date(rec.Time.UTC().Truncate(24*time.Hour)))
 	}
 	return true, nil
-}
-
-// sortedDays lists the dates of files carried from the previous version.
-func carriedDates(m *schemas.Manifest, before string) []string {
-	set := map[string]bool{}
-	for _, f := range m.Files {
-		if d, ok := strings.CutPrefix(f.Partition, "date="); ok && d < before {
-			set[d] = true
-		}
-	}
-	out := slices.Collect(maps.Keys(set))
-	sort.Strings(out)
-	return out
 }
