@@ -230,7 +230,7 @@ func (e *export) takeCheckpoint() (*checkpoint, error) {
 		SpecDigest: digest(e.o.SpecBytes), CodeVersion: e.o.CodeVersion, Anonymizer: anon,
 		Entities: slices.Clone(e.entities), Names: maps.Clone(e.names), SeriesKeys: keys, Series: slices.Clone(e.series),
 		IDs: maps.Clone(e.ids), LogStats: maps.Clone(e.logStats), UnknownEn: maps.Clone(e.unknownEn),
-		Late: e.late.Report(), Incidents: e.rawIncidents, Days: e.days, ByEntity: e.byEntity,
+		Late: e.late.Report(), Incidents: e.rawIncidents, ByEntity: e.byEntity,
 	}
 	if ts := e.templates; ts != nil {
 		tc := templateCheckpoint{Registries: map[string]string{}, Top: maps.Clone(ts.top), Columns: slices.Clone(ts.columns), Pinned: ts.pinned}
@@ -250,9 +250,9 @@ func (e *export) takeCheckpoint() (*checkpoint, error) {
 	return cp, nil
 }
 
-// seal encodes and seals a checkpoint; lines are the log files' last
-// lines read, the drain after the last day included.
-func (e *export) sealCheckpoint(cp *checkpoint) ([]byte, error) {
+// closeCheckpoint adds what the log sources read to the end: each file's
+// last line read (the drain after the last day included) and its mark.
+func (e *export) closeCheckpoint(cp *checkpoint) *checkpoint {
 	cp.Lines = maps.Clone(e.lines)
 	cp.Marks = map[string]map[string]pipeline.LogMark{}
 	for _, src := range e.logSources {
@@ -260,6 +260,17 @@ func (e *export) sealCheckpoint(cp *checkpoint) ([]byte, error) {
 			cp.Marks[src.Name()] = lr.Marks()
 		}
 	}
+	return cp
+}
+
+// sealCheckpoint encodes and seals the checkpoint with the days as
+// written or carried (carry relabels some: their digests and phase counts
+// are the new ones).
+func (e *export) sealCheckpoint(cp *checkpoint) ([]byte, error) {
+	if cp == nil {
+		return nil, fmt.Errorf("checkpoint: none was taken")
+	}
+	cp.Days = e.days
 	plain, err := json.Marshal(cp)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
@@ -323,11 +334,14 @@ func (e *export) restoreChain(cp *checkpoint) error {
 	e.resumeAt = cp.At
 	e.resumed = cp
 	e.days = maps.Clone(cp.Days)
+	if e.days == nil {
+		e.days = map[string]dayCheckpoint{}
+	}
 	return nil
 }
 
-// restoreTemplates continues the template set from the checkpoint; called
-// by openTemplates in place of the dataset's registry.
+// restore continues the template set from the checkpoint; openTemplates
+// calls it in place of loading the dataset's registry.
 func (ts *templateSet) restore(tc templateCheckpoint) (map[string]*logtemplates.Registry, error) {
 	regs := map[string]*logtemplates.Registry{}
 	for src, csv := range tc.Registries {

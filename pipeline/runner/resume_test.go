@@ -128,7 +128,8 @@ func TestResumeEqualsBatch(t *testing.T) {
 	if n := batch.Manifest.Labels.IncidentsBySource["rule"]; n == 0 || resumed.Manifest.Labels.IncidentsBySource["rule"] != n {
 		t.Errorf("rule incidents: resumed %d, batch %d (want some)", resumed.Manifest.Labels.IncidentsBySource["rule"], n)
 	}
-	if resumed.Manifest.Labels.Windows != batch.Manifest.Labels.Windows || resumed.Manifest.Labels.LabelledWindows != batch.Manifest.Labels.LabelledWindows {
+	if !maps.Equal(resumed.Manifest.Labels.WindowsByPhase, batch.Manifest.Labels.WindowsByPhase) ||
+		resumed.Manifest.Labels.Windows != batch.Manifest.Labels.Windows || resumed.Manifest.Labels.LabelledWindows != batch.Manifest.Labels.LabelledWindows {
 		t.Errorf("label summary: resumed %+v, batch %+v", resumed.Manifest.Labels, batch.Manifest.Labels)
 	}
 
@@ -159,6 +160,9 @@ func TestResumeEqualsBatch(t *testing.T) {
 	}
 	if got["windows/date=2026-01-06/part-00000.parquet"].SHA256 == tables(resumed.Manifest)["windows/date=2026-01-06/part-00000.parquet"].SHA256 {
 		t.Error("the late ticket for day 2 did not change its windows")
+	}
+	if g, w := relabelled.Manifest.Labels.WindowsByPhase, batch3.Manifest.Labels.WindowsByPhase; !maps.Equal(g, w) {
+		t.Errorf("relabel-only night: windows by phase %v, batch %v", g, w)
 	}
 
 	// A line that arrives late for a carried day: no resume.

@@ -162,7 +162,11 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 		clock.since(stageCarry, t0)
 	}
 	if o.SaveCheckpoint != nil {
-		if err := o.SaveCheckpoint(ctx, e.sealed); err != nil {
+		sealed, err := e.sealCheckpoint(e.checkpoint) // checkpoint.go
+		if err != nil {
+			return nil, err
+		}
+		if err := o.SaveCheckpoint(ctx, sealed); err != nil {
 			return nil, fmt.Errorf("keep the checkpoint: %w", err)
 		}
 	}
@@ -254,12 +258,12 @@ type export struct {
 	// The checkpoint (checkpoint.go): lines is each log file's last line
 	// read; late counts lines too late for their partition; resumed is the
 	// checkpoint a resumed export started from (nil: from the first day),
-	// resumeAt its day; sealed is this export's own, when asked for.
-	lines    map[string]int64
-	late     *pipeline.Problems
-	resumed  *checkpoint
-	resumeAt time.Time
-	sealed   []byte
+	// resumeAt its day; checkpoint is this export's own, when asked for.
+	lines      map[string]int64
+	late       *pipeline.Problems
+	resumed    *checkpoint
+	resumeAt   time.Time
+	checkpoint *checkpoint
 	// logSources are pass 2's sources, whose marks the checkpoint keeps;
 	// rawIncidents each labeler's incidents as returned.
 	logSources   []pipeline.LogSource
@@ -439,10 +443,7 @@ func (e *export) run(ctx context.Context) error {
 		return fmt.Errorf("logs: %w", err)
 	}
 	if cp != nil {
-		var err error
-		if e.sealed, err = e.sealCheckpoint(cp); err != nil {
-			return err
-		}
+		e.checkpoint = e.closeCheckpoint(cp) // sealed once the carried days are known (Export)
 	}
 	if e.resumed == nil && e.rows[schemas.TableMetrics] == 0 && e.logStats["lines"] == 0 && !e.o.AllowEmpty {
 		return fmt.Errorf("%w: no metric sample and no log line in %s..%s; check the range and the sources (--allow-empty publishes the empty windows anyway)",
