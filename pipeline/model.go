@@ -85,7 +85,11 @@ type LogRecord struct {
 	Fields map[string]string
 	Source string // source name from the spec
 	File   string // file the line came from (base name)
-	Line   int64
+	// Path is the file's path when the source reads files (never
+	// published): files of one source may share a base name
+	// (/var/log/pods/*/app/0.log).
+	Path string
+	Line int64
 }
 
 // NormalizeLevel maps the many spellings of log levels onto LogLevels.

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -92,5 +93,36 @@ func TestLabelsAffectedBound(t *testing.T) {
 	}
 	if checked < 100000 {
 		t.Fatalf("only %d windows checked", checked)
+	}
+}
+
+// TestCarriedLineByPath: the last line read is kept per file path, so a
+// line appended with an old time to the shorter of two files that share a
+// base name (/var/log/pods/*/app/0.log) is late input, not a carried line.
+func TestCarriedLineByPath(t *testing.T) {
+	at := time.Date(2026, 1, 7, 0, 0, 0, 0, time.UTC)
+	old := at.Add(-time.Hour)
+	e := &export{resumeAt: at, resumed: &checkpoint{Lines: map[string]int64{
+		"app\x00/var/log/pods/a/app/0.log": 100,
+		"app\x00/var/log/pods/b/app/0.log": 10,
+	}}}
+	rec := func(path string, line int64, ts time.Time) *pipeline.LogRecord {
+		return &pipeline.LogRecord{Source: "app", File: "0.log", Path: path, Line: line, Time: ts}
+	}
+	tests := []struct {
+		name             string
+		rec              *pipeline.LogRecord
+		carried, refused bool
+	}{
+		{"read before, old time", rec("/var/log/pods/a/app/0.log", 90, old), true, false},
+		{"new line, new day", rec("/var/log/pods/b/app/0.log", 11, at), false, false},
+		{"new line in the shorter file, old time", rec("/var/log/pods/b/app/0.log", 11, old), true, true},
+		{"new file, old time", rec("/var/log/pods/c/app/0.log", 1, old), true, true},
+	}
+	for _, tc := range tests {
+		carried, err := e.carriedLine(tc.rec)
+		if carried != tc.carried || (err != nil) != tc.refused || (err != nil && !errors.Is(err, ErrResume)) {
+			t.Errorf("%s: carried %v, err %v; want carried %v, refused %v", tc.name, carried, err, tc.carried, tc.refused)
+		}
 	}
 }

@@ -384,8 +384,14 @@ func (e *export) resumeLogs(src pipeline.LogSource) {
 	lr.Resume(from, e.grid.End)
 }
 
-// lineKey names a log file in Checkpoint.Lines.
-func lineKey(rec *pipeline.LogRecord) string { return rec.Source + "\x00" + rec.File }
+// lineKey names a log file in Checkpoint.Lines: by path when the source
+// reads files (base names repeat across directories), else by its name.
+func lineKey(rec *pipeline.LogRecord) string {
+	if rec.Path != "" {
+		return rec.Source + "\x00" + rec.Path
+	}
+	return rec.Source + "\x00" + rec.File
+}
 
 // readLine records that rec was read: its file's last line.
 func (e *export) readLine(rec *pipeline.LogRecord) {

@@ -284,6 +284,7 @@ func (r *fileReader) advance() (bool, error) {
 		}
 		r.rec.Source = r.src.cfg.Name
 		r.rec.File = r.base
+		r.rec.Path = r.path
 		r.rec.Line = line
 		if r.seen && r.rec.Time.Before(r.prev) {
 			// Still emitted; the runner copes with late records.
