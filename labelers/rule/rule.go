@@ -93,26 +93,40 @@ func (l *RuleLabeler) Name() string { return "rule" }
 // first at which it no longer did. An alert still firing at the grid end
 // has an unknown end.
 func (l *RuleLabeler) Incidents(ctx context.Context, in pipeline.LabelInput) ([]pipeline.Incident, error) {
-	step, entityLabel, err := gridquery.Setup("rule", l.cfg.Config, in) // gridquery.go
+	var out []pipeline.Incident
+	err := l.evalRules(ctx, in, nil, func(incs []pipeline.Incident) { out = append(out, incs...) })
 	if err != nil {
 		return nil, err
 	}
-	engine := gridquery.NewEngine(promql.EngineOpts{LookbackDelta: l.Lookback, EnableAtModifier: true, EnableNegativeOffset: true})
-	defer engine.Close()
-	var out []pipeline.Incident
-	for _, rd := range l.rules {
-		query, err := rangeQueryFunc(ctx, engine, in.Queryable, rd.expr.String(), in.Grid, step)
-		if err != nil {
-			return nil, fmt.Errorf("rule labeler: %s: alert %s: %w", rd.file, rd.rule.Alert, err)
-		}
-		incs, err := l.evalRule(ctx, rd, query, in.Grid, step, entityLabel)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, incs...)
-	}
 	sort.SliceStable(out, func(a, b int) bool { return pipeline.IncidentLess(&out[a], &out[b]) })
 	return out, nil
+}
+
+// evalRules steps every rule through its grid (in.Grid, or what from
+// makes of it for the rule) and hands each rule's incidents to each.
+func (l *RuleLabeler) evalRules(ctx context.Context, in pipeline.LabelInput, from func(rd ruleDef, g pipeline.Grid, step time.Duration) pipeline.Grid, each func([]pipeline.Incident)) error {
+	step, entityLabel, err := gridquery.Setup("rule", l.cfg.Config, in) // gridquery.go
+	if err != nil {
+		return err
+	}
+	engine := gridquery.NewEngine(promql.EngineOpts{LookbackDelta: l.Lookback, EnableAtModifier: true, EnableNegativeOffset: true})
+	defer engine.Close()
+	for _, rd := range l.rules {
+		g := in.Grid
+		if from != nil {
+			g = from(rd, g, step)
+		}
+		query, err := rangeQueryFunc(ctx, engine, in.Queryable, rd.expr.String(), g, step)
+		if err != nil {
+			return fmt.Errorf("rule labeler: %s: alert %s: %w", rd.file, rd.rule.Alert, err)
+		}
+		incs, err := l.evalRule(ctx, rd, query, g, step, entityLabel)
+		if err != nil {
+			return err
+		}
+		each(incs)
+	}
+	return nil
 }
 
 // warmUp is how far before the resume point a resumed evaluation starts,
@@ -130,10 +144,6 @@ var _ pipeline.IncidentResumer = (*RuleLabeler)(nil)
 // firing at at keeps the start and id the previous run gave it. The result
 // equals Incidents over the whole grid (TestResumeIncidents).
 func (l *RuleLabeler) ResumeIncidents(ctx context.Context, in pipeline.LabelInput, at time.Time, prev []pipeline.Incident) ([]pipeline.Incident, error) {
-	step, entityLabel, err := gridquery.Setup("rule", l.cfg.Config, in)
-	if err != nil {
-		return nil, err
-	}
 	var out []pipeline.Incident
 	open := map[string]pipeline.Incident{}
 	for _, p := range prev {
@@ -143,22 +153,14 @@ func (l *RuleLabeler) ResumeIncidents(ctx context.Context, in pipeline.LabelInpu
 			out = append(out, p)
 		}
 	}
-	engine := gridquery.NewEngine(promql.EngineOpts{LookbackDelta: l.Lookback, EnableAtModifier: true, EnableNegativeOffset: true})
-	defer engine.Close()
-	for _, rd := range l.rules {
-		g := in.Grid
+	warmStart := func(rd ruleDef, g pipeline.Grid, step time.Duration) pipeline.Grid {
 		warm := time.Duration(rd.rule.For) + time.Duration(rd.rule.KeepFiringFor) + warmUp
 		if k := at.Add(-warm).Sub(g.Start) / step; k > 0 {
 			g.Start = g.Start.Add(k * step) // on the same steps as the whole grid's
 		}
-		query, err := rangeQueryFunc(ctx, engine, in.Queryable, rd.expr.String(), g, step)
-		if err != nil {
-			return nil, fmt.Errorf("rule labeler: %s: alert %s: %w", rd.file, rd.rule.Alert, err)
-		}
-		incs, err := l.evalRule(ctx, rd, query, g, step, entityLabel)
-		if err != nil {
-			return nil, err
-		}
+		return g
+	}
+	err := l.evalRules(ctx, in, warmStart, func(incs []pipeline.Incident) {
 		for _, inc := range incs {
 			if inc.End != nil && !inc.End.After(at) {
 				continue // ended by at: the previous run's, which saw its start
@@ -169,6 +171,9 @@ func (l *RuleLabeler) ResumeIncidents(ctx context.Context, in pipeline.LabelInpu
 			}
 			out = append(out, inc)
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, k := range slices.Sorted(maps.Keys(open)) {
 		out = append(out, open[k]) // firing at at and not seen since: as it was

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -26,11 +27,6 @@ import (
 
 // StateVersion is the format version MarshalState writes and RestoreState reads.
 const StateVersion = 1
-
-// StateSealPurpose is the Seal purpose for a state MarshalState returned:
-// a.Seal(StateSealPurpose, state) before storing it, a.Unseal(StateSealPurpose,
-// sealed) before RestoreState.
-const StateSealPurpose = "anonymizer-state"
 
 // stateMagic begins every state, followed by the decimal version and '\n'.
 const stateMagic = "opsdata/anonymize/state v"
@@ -113,8 +109,7 @@ func (a *Anonymizer) policyFingerprint() (string, error) {
 
 // MarshalState returns everything the anonymizer has learned and counted
 // since New, in a deterministic encoding (same state -> same bytes). It holds
-// raw identifiers: callers seal it (Seal, with StateSealPurpose) before
-// storing it anywhere.
+// raw identifiers: callers seal it (Seal) before storing it anywhere.
 //
 // Call it between calls, not while Text, Labels and the like run on other
 // goroutines (their counts are merged at their end), and not while a Batch
@@ -145,13 +140,13 @@ func (a *Anonymizer) MarshalState() ([]byte, error) {
 		Policy:    fp,
 		Learned:   make([]stateLearned, 0, len(a.learned)),
 		Redacted:  make([]stateRedacted, 0, len(a.redacted)),
-		Issued:    sortedKeys(a.issued),
+		Issued:    slices.Sorted(maps.Keys(a.issued)),
 		Covered:   make([]uint64, 0, len(a.covered)),
 		BaseN:     baseN,
-		Vocab:     sortedKeys(a.vocab),
+		Vocab:     slices.Sorted(maps.Keys(a.vocab)),
 		WeakN:     sortedCounts(a.weakN),
-		Shorts:    sortedKeys(a.shorts),
-		Workloads: sortedKeys(a.workloads),
+		Shorts:    slices.Sorted(maps.Keys(a.shorts)),
+		Workloads: slices.Sorted(maps.Keys(a.workloads)),
 		Counts:    counts,
 	}
 	for k, p := range a.learned {
@@ -334,15 +329,6 @@ func (s *stateV1) check() error {
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func sortedCounts(m map[string]int64) []stateCount {

@@ -540,7 +540,7 @@ func TestStateSealRoundTrip(t *testing.T) {
 	a := newTest(t, textPolicy)
 	a.Text("user=sentinel7 on db7.prod.acme.internal")
 	st := marshal(t, a)
-	sealed, err := a.Seal(StateSealPurpose, st)
+	sealed, err := a.Seal("anonymizer-state", st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -548,7 +548,7 @@ func TestStateSealRoundTrip(t *testing.T) {
 		t.Fatal("sealed state holds a raw value")
 	}
 	b := newTest(t, textPolicy)
-	plain, err := b.Unseal(StateSealPurpose, sealed)
+	plain, err := b.Unseal("anonymizer-state", sealed)
 	if err != nil {
 		t.Fatal(err)
 	}

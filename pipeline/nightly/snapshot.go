@@ -283,7 +283,7 @@ func updateCurrent(ctx context.Context, bkt objstore.Bucket, ds, dir string, m *
 		}
 		local := filepath.Join(dir, filepath.FromSlash(f.Path))
 		if _, err := os.Stat(local); errors.Is(err, fs.ErrNotExist) {
-			// Carried by reference (not staged): copied from its part.
+			// Not staged (carried by reference, or a repair): copied from its part.
 			if err := bucket.DownloadVerified(ctx, bkt, ds+"/"+f.Object, local, f.SHA256, f.Bytes); err != nil {
 				return err
 			}
@@ -344,19 +344,13 @@ func repair(ctx context.Context, bkt objstore.Bucket, prefix string, m *schemas.
 		if err != nil {
 			return err
 		}
+		// An empty directory: updateCurrent copies every changed file from
+		// its part.
 		dir, err := os.MkdirTemp("", "opsdata-repair-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		for _, f := range m.Files {
-			if f.Object == "" || idx.Files[f.Path] == f.SHA256 {
-				continue
-			}
-			if err := bucket.DownloadVerified(ctx, bkt, ds+"/"+f.Object, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
-				return fmt.Errorf("repair current view: %w", err)
-			}
-		}
 		sum := sha256.Sum256(mb)
 		if err := updateCurrent(ctx, bkt, ds, dir, m, hex.EncodeToString(sum[:])); err != nil {
 			return fmt.Errorf("repair current view: %w", err)

@@ -102,7 +102,7 @@ func TestLabelsAffectedBound(t *testing.T) {
 func TestCarriedLineByPath(t *testing.T) {
 	at := time.Date(2026, 1, 7, 0, 0, 0, 0, time.UTC)
 	old := at.Add(-time.Hour)
-	e := &export{resumeAt: at, resumed: &checkpoint{Lines: map[string]int64{
+	e := &export{resumeAt: at, lines: map[string]int64{}, resumed: &checkpoint{Lines: map[string]int64{
 		"app\x00/var/log/pods/a/app/0.log": 100,
 		"app\x00/var/log/pods/b/app/0.log": 10,
 	}}}

@@ -65,34 +65,32 @@ func (e *export) carry(ctx context.Context) error {
 			if !known {
 				return fmt.Errorf("%w: the checkpoint does not know the entities of %s", ErrResume, date)
 			}
-			if !touched(day, dc.Entities) {
-				// No entity of the day has changed incidents that reach it.
-				for p, n := range dc.Phases {
-					e.phases[p] += n
+			phases, relabelled := dc.Phases, false
+			// Labels are recomputed only where an entity's changed incidents
+			// reach the day; the file is rewritten only if they moved.
+			if touched(day, dc.Entities) {
+				var labels map[string][]schemas.WindowLabels
+				labels, phases = e.dayLabels(day, dc.Entities)
+				digest := labelsDigest(dc.Entities, labels)
+				e.days[date] = dayCheckpoint{Entities: dc.Entities, Labels: digest, Phases: phases}
+				if digest != dc.Labels {
+					if bkt == nil {
+						var err error
+						if bkt, prefix, err = bucket.OpenBucket(ctx, e.output, bucket.WithS3(e.s.S3)); err != nil {
+							return fmt.Errorf("output %s: %w", e.output, err)
+						}
+					}
+					if err := e.relabelFile(ctx, bkt, prefix, prev, f, day, labels); err != nil {
+						return err
+					}
+					relabelled = true
 				}
-				e.carried = append(e.carried, f)
-				if f.Rows != nil {
-					e.rows[f.Table] += *f.Rows
-				}
-				continue
 			}
-			labels, phases := e.dayLabels(day, dc.Entities)
-			digest := labelsDigest(dc.Entities, labels)
-			e.days[date] = dayCheckpoint{Entities: dc.Entities, Labels: digest, Phases: phases}
 			for p, n := range phases {
 				e.phases[p] += n
 			}
-			if digest != dc.Labels {
-				if bkt == nil {
-					var err error
-					if bkt, prefix, err = bucket.OpenBucket(ctx, e.output, bucket.WithS3(e.s.S3)); err != nil {
-						return fmt.Errorf("output %s: %w", e.output, err)
-					}
-				}
-				if err := e.relabelFile(ctx, bkt, prefix, prev, f, day, labels); err != nil {
-					return err
-				}
-				continue
+			if relabelled {
+				continue // staged, its rows counted by relabel
 			}
 		}
 		e.carried = append(e.carried, f)
@@ -116,16 +114,21 @@ func (e *export) stageCarried(ctx context.Context) error {
 	}
 	defer bkt.Close()
 	for _, f := range e.carried {
-		obj := f.Object
-		if obj == "" {
-			obj = prev.Version + "/" + f.Path
-		}
-		if err := bucket.DownloadVerified(ctx, bkt, schemas.Key(prefix, prev.Dataset, obj), filepath.Join(e.staging, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
+		if err := bucket.DownloadVerified(ctx, bkt, carriedKey(prefix, prev, f), filepath.Join(e.staging, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
 			return fmt.Errorf("carry %s from %s: %w", f.Path, prev.Version, err)
 		}
 	}
 	e.carried = nil
 	return nil
+}
+
+// carriedKey is where a file of the previous version is stored: its part
+// (a nightly snapshot) or under the version's directory.
+func carriedKey(prefix string, prev *schemas.Manifest, f schemas.File) string {
+	if f.Object != "" {
+		return schemas.Key(prefix, prev.Dataset, f.Object)
+	}
+	return schemas.Key(prefix, prev.Dataset, prev.Version, f.Path)
 }
 
 // carriedColumns are the columns of the previous version's tables, for
@@ -144,13 +147,9 @@ func (e *export) carriedColumns() map[string][]schemas.Column {
 // relabelFile fetches a carried windows file beside the staging
 // directory and stages it relabelled.
 func (e *export) relabelFile(ctx context.Context, bkt objstore.Bucket, prefix string, prev *schemas.Manifest, f schemas.File, day pipeline.Grid, labels map[string][]schemas.WindowLabels) error {
-	obj := f.Object
-	if obj == "" {
-		obj = prev.Version + "/" + f.Path
-	}
 	src := filepath.Join(filepath.Dir(e.staging), "carried.parquet") // the scratch dir, not the version
 	defer os.Remove(src)
-	if err := bucket.DownloadVerified(ctx, bkt, schemas.Key(prefix, prev.Dataset, obj), src, f.SHA256, f.Bytes); err != nil {
+	if err := bucket.DownloadVerified(ctx, bkt, carriedKey(prefix, prev, f), src, f.SHA256, f.Bytes); err != nil {
 		return fmt.Errorf("carry %s from %s: %w", f.Path, prev.Version, err)
 	}
 	if err := e.relabel(src, f.Path, day, labels); err != nil {

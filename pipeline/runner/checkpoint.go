@@ -73,8 +73,8 @@ type checkpoint struct {
 	IDs        map[string]string `json:"ids"`
 	LogStats   map[string]int64  `json:"log_stats"`
 	UnknownEn  map[string]int64  `json:"unknown_entities"`
-	// Lines is the last line read of each log file (source + "\x00" +
-	// file): a line past it with a time before At is late input for a
+	// Lines is the last line read of each log file (lineKey: source and
+	// path): a line past it with a time before At is late input for a
 	// carried day.
 	Lines map[string]int64 `json:"lines"`
 	// Late are the lines counted late for their partition (logsDay), which
@@ -393,22 +393,19 @@ func lineKey(rec *pipeline.LogRecord) string {
 	return rec.Source + "\x00" + rec.File
 }
 
-// readLine records that rec was read: its file's last line.
-func (e *export) readLine(rec *pipeline.LogRecord) {
+// carriedLine records that rec was read (its file's last line, for the
+// next checkpoint) and is true for a line a resumed export skips: older
+// than the checkpoint's day. A carried line past its file's last line read
+// before is late input for a published day: the export cannot resume.
+func (e *export) carriedLine(rec *pipeline.LogRecord) (bool, error) {
 	k := lineKey(rec)
 	if rec.Line > e.lines[k] {
 		e.lines[k] = rec.Line
 	}
-}
-
-// carriedLine is true for a line a resumed export skips: older than the
-// checkpoint's day. A carried line past its file's last line read before is
-// late input for a published day: the export cannot resume.
-func (e *export) carriedLine(rec *pipeline.LogRecord) (bool, error) {
 	if e.resumed == nil || !rec.Time.Before(e.resumeAt) {
 		return false, nil
 	}
-	if rec.Line > e.resumed.Lines[lineKey(rec)] {
+	if rec.Line > e.resumed.Lines[k] {
 		return true, fmt.Errorf("%w: log source %s: %s:%d is new and belongs to %s, a day already published", ErrResume, rec.Source, rec.File, rec.Line, pipeline.Date(rec.Time.UTC().Truncate(24*time.Hour)))
 	}
 	return true, nil

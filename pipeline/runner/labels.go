@@ -49,7 +49,7 @@ func (e *export) label(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("labeler %s: %w", l.Name(), err)
 		}
-		e.rawIncidents[i] = slices.Clone(inc)
+		e.rawIncidents[i] = inc // e.incidents below holds copies
 		e.incidents = append(e.incidents, inc...)
 		if i == 0 {
 			e.labelCfg = label.Config{Horizon: time.Duration(lp.Spec.Horizon), Recovery: time.Duration(lp.Spec.Recovery)}

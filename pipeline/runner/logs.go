@@ -167,7 +167,6 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 			if !ok {
 				break
 			}
-			e.readLine(&rec)
 			if carried, err := e.carriedLine(&rec); err != nil { // checkpoint.go
 				w.abort()
 				return err

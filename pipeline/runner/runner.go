@@ -431,7 +431,6 @@ func (e *export) run(ctx context.Context) error {
 		if !ok {
 			break
 		}
-		e.readLine(&rec)
 		if carried, err := e.carriedLine(&rec); err != nil {
 			return err
 		} else if carried {

@@ -65,7 +65,6 @@ func openFile(src *Source, order int, path string) (*fileReader, error) {
 		return nil, fmt.Errorf("log source %q: %w", src.cfg.Name, err)
 	}
 	r := &fileReader{src: src, order: order, path: path, base: filepath.Base(path), f: f, parser: src.newParse()}
-	r.mark.Problems.Reasons = map[string]int64{}
 	if st, err := f.Stat(); err == nil {
 		r.size, r.mod = st.Size(), st.ModTime()
 	}
