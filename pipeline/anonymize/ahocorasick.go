@@ -1,6 +1,9 @@
 package anonymize
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // matcher is an ASCII-case-insensitive Aho-Corasick automaton. One pass over
 // a text finds every occurrence of every pattern, so the cost per log line
@@ -176,6 +179,15 @@ func (m *matcher) child(s int32, b byte) int32 {
 	return -1
 }
 
+// next is step with the root's dense table inline: most bytes of a text
+// leave the automaton at the root, and this keeps them off the call.
+func (m *matcher) next(s int32, b byte) int32 {
+	if s == 0 {
+		return m.root[b]
+	}
+	return m.step(s, b)
+}
+
 func (m *matcher) step(s int32, b byte) int32 {
 	for s != 0 {
 		if n := m.child(s, b); n >= 0 {
@@ -196,7 +208,9 @@ func (m *matcher) first(text []byte) (match, bool) {
 	}
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
-		s = m.step(s, fold(text[i]))
+		if s = m.next(s, fold(text[i])); s == 0 {
+			continue
+		}
 		if o := m.output(s); o >= 0 {
 			return match{start: i + 1 - m.depth(o), end: i + 1, id: m.states[o].out}, true
 		}
@@ -212,7 +226,9 @@ func (m *matcher) each(text string, fn func(match) bool) {
 	}
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
-		s = m.step(s, fold(text[i]))
+		if s = m.next(s, fold(text[i])); s == 0 {
+			continue
+		}
 		for o := m.output(s); o >= 0; o = m.states[o].dict {
 			if !fn(match{start: i + 1 - m.depth(o), end: i + 1, id: m.states[o].out}) {
 				return
@@ -238,7 +254,9 @@ func (m *matcher) findAll(text string, dst []match) []match {
 	base := len(dst)
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
-		s = m.step(s, fold(text[i]))
+		if s = m.next(s, fold(text[i])); s == 0 {
+			continue
+		}
 		for o := m.output(s); o >= 0; o = m.states[o].dict {
 			dst = append(dst, match{start: i + 1 - m.depth(o), end: i + 1, id: m.states[o].out})
 		}
@@ -255,13 +273,13 @@ func (m *matcher) findAll(text string, dst []match) []match {
 // non-overlapping leftmost-longest ones, in place. A match with exactly the
 // span of the one kept before it is handed to same with it (nil: dropped).
 func leftmostLongest[M any](all []M, span func(*M) (start, end int), same func(kept, dup *M)) []M {
-	sort.Slice(all, func(i, j int) bool {
-		si, ei := span(&all[i])
-		sj, ej := span(&all[j])
-		if si != sj {
-			return si < sj
+	slices.SortFunc(all, func(x, y M) int {
+		sx, ex := span(&x)
+		sy, ey := span(&y)
+		if sx != sy {
+			return sx - sy
 		}
-		return ei > ej
+		return ey - ex
 	})
 	kept := all[:0]
 	end := -1

@@ -458,13 +458,28 @@ func (a *Anonymizer) Fields(f map[string]string) map[string]string {
 		return nil
 	}
 	out := make(map[string]string, len(f))
-	var st stats
 	for k, v := range f {
 		r, ok := a.rules.fields[k]
 		if !ok || r.Kind == spec.RuleKeep || strings.TrimSpace(v) == "" {
 			out[k] = v
 		}
 	}
+	a.fields(f, out)
+	return out
+}
+
+// LearnFields learns what Fields would, without building the scrubbed
+// copy: pass 1 of an export only learns a line's fields (the logs table
+// does not publish them).
+func (a *Anonymizer) LearnFields(f map[string]string) {
+	if len(f) > 0 {
+		a.fields(f, nil)
+	}
+}
+
+// fields applies the rules of the named fields, into out when it is set.
+func (a *Anonymizer) fields(f, out map[string]string) {
+	var st stats
 	// The named fields in a fixed order: values are learned in the same
 	// order on every run (map iteration order is random).
 	for _, k := range a.rules.fieldOrder {
@@ -475,12 +490,11 @@ func (a *Anonymizer) Fields(f map[string]string) map[string]string {
 		r := a.rules.fields[k]
 		pv, keep := a.apply(r, v)
 		st.add("field:" + ruleName(r))
-		if keep {
+		if keep && out != nil {
 			out[k] = pv
 		}
 	}
 	st.flush(a)
-	return out
 }
 
 // Inventory returns the raw values worth scanning for (see worthMatching)

@@ -3,6 +3,7 @@ package anonymize
 import (
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -283,9 +284,10 @@ type idxMatch struct {
 // replaceLearned replaces the learned values in s (only those whose raw
 // text passes only, when it is set).
 func (a *Anonymizer) replaceLearned(s string, st *stats, only func(string) bool) string {
-	var mbuf [16]idxMatch
-	var ebuf [8]textEntry
-	kept, picked := a.idx.find(s, only, mbuf[:0], ebuf[:0])
+	// No buffers on the stack: they would escape (leftmostLongest), and
+	// most texts hold no learned value, so nil allocates only for those
+	// that do.
+	kept, picked := a.idx.find(s, only, nil, nil)
 	if len(kept) == 0 {
 		return s
 	}
@@ -592,9 +594,42 @@ var (
 		regexp.MustCompile(`(?i)\buser(?:name)?\s+'([^'<]+)'`),
 		regexp.MustCompile(`(?i)\bfor user\s+([^\s"',;&)<]+)`),
 	}
-	// userLiterals[i] is a lower-case literal every match of userRes[i] contains.
-	userLiterals = []string{`"user`, "=", "user", `"`, "'", "for user"}
+	// userMayMatch[i] is a cheap condition every text a match of
+	// userRes[i] occurs in meets (lower is the text lower-cased): most
+	// lines that mention "user" use one form, so most regexps never run.
+	userMayMatch = []func(lower string) bool{
+		func(l string) bool { return strings.Contains(l, `"user`) },
+		func(l string) bool { return strings.Contains(l, "=") },
+		func(l string) bool { return userFollowedBy(l, func(c byte) bool { return c == ':' }) },
+		func(l string) bool { return strings.Contains(l, `"`) && userFollowedBy(l, isSpaceRE) },
+		func(l string) bool { return strings.Contains(l, `'`) && userFollowedBy(l, isSpaceRE) },
+		func(l string) bool { return strings.Contains(l, "for user") },
+	}
 )
+
+// userFollowedBy says whether "user" or "username" occurs in lower with a
+// byte after it that next accepts.
+func userFollowedBy(lower string, next func(byte) bool) bool {
+	for from := 0; ; {
+		i := strings.Index(lower[from:], "user")
+		if i < 0 {
+			return false
+		}
+		j := from + i + len("user")
+		if j < len(lower) && next(lower[j]) {
+			return true
+		}
+		if strings.HasPrefix(lower[j:], "name") && j+4 < len(lower) && next(lower[j+4]) {
+			return true
+		}
+		from = j
+	}
+}
+
+// isSpaceRE is RE2's \s: [\t\n\f\r ].
+func isSpaceRE(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
 
 // userAssignForm is the index of the `user=NAME` form in userRes. Its
 // regexp ((?:^|[^A-Za-z0-9_])(?:[A-Za-z0-9]+[_-])?user...) backtracks over
@@ -708,18 +743,20 @@ func buildDetectors(domains []string, r rules, gl *gitleaksSet) (ds []detector, 
 		detector{name: "email", bytes: "@", apply: scrubEmails},
 		detector{name: "home", need: preHome, apply: scrubHome},
 	)
-	var alts []string
+	var alts, folded []string
 	for _, d := range domains {
 		d = strings.ToLower(strings.Trim(strings.TrimSpace(d), "."))
 		pats, bits = append(pats, "."+d), append(bits, preDomain)
 		alts = append(alts, regexp.QuoteMeta(d))
+		folded = append(folded, foldString(d))
 	}
 	if len(alts) > 0 {
 		sort.Sort(sort.Reverse(sort.StringSlice(alts))) // longer suffix first among shared prefixes
 		re := regexp.MustCompile(`(?i)(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:` + strings.Join(alts, "|") + `)`)
 		hostRe = re
+		hf := newHostFinder(re, folded)
 		ds = append(ds, detector{name: "host", need: preDomain, apply: func(a *Anonymizer, s string, st *stats) string {
-			return scrubHosts(a, re, s, st)
+			return scrubHosts(a, hf, s, st)
 		}})
 	}
 	if r.fqdn {
@@ -760,7 +797,9 @@ func (m *matcher) mask(text string, bits []uint32) uint32 {
 	var out uint32
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
-		s = m.step(s, fold(text[i]))
+		if s = m.next(s, fold(text[i])); s == 0 {
+			continue
+		}
 		for o := m.output(s); o >= 0; o = m.states[o].dict {
 			out |= bits[m.states[o].out]
 		}
@@ -830,9 +869,9 @@ func scrubEmails(a *Anonymizer, s string, st *stats) string {
 	})
 }
 
-func scrubHosts(a *Anonymizer, re *regexp.Regexp, s string, st *stats) string {
+func scrubHosts(a *Anonymizer, hf *hostFinder, s string, st *stats) string {
 	var spans []span
-	for _, m := range re.FindAllStringIndex(s, -1) {
+	for _, m := range hf.findAll(s) {
 		// RE2 has no look-around: reject matches glued to a longer name,
 		// unless the match is a host already learned. Such hosts are not in
 		// the text matcher (learnFound), so this detector must find every
@@ -862,9 +901,7 @@ func asciiLower(s string) string {
 func scrubUsers(a *Anonymizer, s string, st *stats) string {
 	lower := strings.ToLower(s)
 	for i, re := range userRes {
-		// Each form needs a literal the line must contain; most lines
-		// that mention "user" use one form, so most regexps never run.
-		if !strings.Contains(lower, userLiterals[i]) {
+		if !userMayMatch[i](lower) {
 			continue
 		}
 		var spans []span
@@ -982,7 +1019,7 @@ func scrubIPs(a *Anonymizer, s string, st *stats) string {
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.Slice(idx, func(i, j int) bool { return spans[idx[i]].start < spans[idx[j]].start })
+	slices.SortFunc(idx, func(i, j int) int { return spans[i].start - spans[j].start })
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	last := 0

@@ -34,3 +34,32 @@ func TestFindUserAssignmentsEqualsRegexp(t *testing.T) {
 		}
 	}
 }
+
+// TestUserPrecheckNeverSkipsAMatch: the cheap condition in front of each
+// username form is true of every text its regexp matches.
+func TestUserPrecheckNeverSkipsAMatch(t *testing.T) {
+	parts := []string{"user", "USER", "username", "UserName", "for user", " ", "\t", ":", "=", `"`, "'", "bob", "x_", "-", "<", ",", "name", "u", `"user":`, `"bob"`}
+	rng := rand.New(rand.NewPCG(3, 4))
+	matched := make([]int, len(userRes))
+	for n := 0; n < 50000; n++ {
+		var b strings.Builder
+		for k := rng.IntN(10); k > 0; k-- {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		s := b.String()
+		lower := strings.ToLower(s)
+		for i, re := range userRes {
+			if re.MatchString(s) {
+				matched[i]++
+				if !userMayMatch[i](lower) {
+					t.Fatalf("form %d matches %q but its precheck says no", i, s)
+				}
+			}
+		}
+	}
+	for i, m := range matched {
+		if m == 0 {
+			t.Errorf("form %d never matched: the test shows nothing about it", i)
+		}
+	}
+}

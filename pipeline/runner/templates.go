@@ -171,7 +171,7 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 			if rec.Time.Before(day.Start) {
 				continue
 			}
-			e.anon.Fields(rec.Fields)
+			e.anon.LearnFields(rec.Fields)
 			c := m.Add(rec.Message, rec.Time)
 			if !ts.pinned {
 				ts.firstDay[c]++

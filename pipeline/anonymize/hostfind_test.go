@@ -1,0 +1,75 @@
+package anonymize
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// hostFinderOracle is the regexp over the whole line, the definition the
+// finder must reproduce.
+func hostFinderOracle(re *regexp.Regexp, s string) [][2]int {
+	var out [][2]int
+	for _, m := range re.FindAllStringIndex(s, -1) {
+		out = append(out, [2]int{m[0], m[1]})
+	}
+	return out
+}
+
+func testHostFinder(domains ...string) *hostFinder {
+	_, _, _, re := buildDetectors(domains, rules{}, nil)
+	var folded []string
+	for _, d := range domains {
+		folded = append(folded, foldString(strings.ToLower(strings.Trim(d, "."))))
+	}
+	return newHostFinder(re, folded)
+}
+
+func TestHostFinderEqualsRegexp(t *testing.T) {
+	hf := testHostFinder("prod.acme.internal", "acme.internal", "k8s.local")
+	cases := []string{
+		"",
+		"retrying call to db-1.prod.acme.internal:5432 attempt=3",
+		"DB-1.PROD.ACME.INTERNAL and db-2.acme.internal, then x_y.acme.internal",
+		"a.acme.internal.acme.internal.acme.internalx",
+		"-a-.acme.internal a-.acme.internal .acme.internal ..acme.internal",
+		"node\u212a.k8s.local and no\u017fde.k8s.local (Kelvin sign, long s)",
+		"ns1.\u212a8s.local",
+		"héllo.acme.internal wörker-1.prod.acme.internal",
+		"https://api.acme.internal/v1?host=w1.acme.internal&x=y.acme.internal.",
+		"nothing to see here: acme internal, acme_internal",
+	}
+	for _, c := range cases {
+		if got, want := hf.findAll(c), hostFinderOracle(hf.re, c); !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: finder %v, regexp %v", c, got, want)
+		}
+	}
+	// Random lines over an alphabet dense in host bytes and separators.
+	alphabet := []string{"a", "B", "k", "0", "9", "-", ".", "_", " ", ":", "/", "=", "\u212a", "é",
+		".acme.internal", ".ACME.internal", ".prod.acme.internal", ".k8s.local", "acme", "internal", "db-1", "x."}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		for n := rng.IntN(24); n > 0; n-- {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := b.String()
+		if got, want := hf.findAll(s), hostFinderOracle(hf.re, s); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: finder %v, regexp %v", s, got, want)
+		}
+	}
+}
+
+func FuzzHostFinder(f *testing.F) {
+	for _, s := range []string{"db-1.prod.acme.internal:5432", "a.acme.internal.acme.internalx", "n\u212a.k8s.local"} {
+		f.Add(s)
+	}
+	hf := testHostFinder("prod.acme.internal", "acme.internal", "k8s.local")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := hf.findAll(s), hostFinderOracle(hf.re, s); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: finder %v, regexp %v", s, got, want)
+		}
+	})
+}
