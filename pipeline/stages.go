@@ -53,6 +53,15 @@ type LogIterator interface {
 	Close() error
 }
 
+// FieldSelector is implemented by log sources that can leave out the
+// structured fields no stage reads: the runner names the fields its
+// anonymizer learns from (anonymize.log_fields), and the source then puts
+// no other into LogRecord.Fields (parsing a field costs more than the rest
+// of a JSON line's fields together). Called before Open.
+type FieldSelector interface {
+	SelectFields(keys []string)
+}
+
 // LogResumer is implemented by log sources that can start where an
 // earlier run left each of their files (the file sources): a resumed
 // export reads only what is new instead of parsing the whole history

@@ -19,6 +19,7 @@ import (
 	"hash"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -476,6 +477,10 @@ func (a *Anonymizer) LearnFields(f map[string]string) {
 		a.fields(f, nil)
 	}
 }
+
+// FieldsRead names the log fields LearnFields reads (those with a rule
+// other than keep), sorted: a log source need parse no other.
+func (a *Anonymizer) FieldsRead() []string { return slices.Clone(a.rules.fieldOrder) }
 
 // fields applies the rules of the named fields, into out when it is set.
 func (a *Anonymizer) fields(f, out map[string]string) {

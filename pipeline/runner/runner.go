@@ -335,6 +335,9 @@ func (e *export) run(ctx context.Context) error {
 			return fmt.Errorf("logs %s: %w", lp.Spec.Name, err)
 		}
 		e.resumeLogs(src)
+		if fs, ok := src.(pipeline.FieldSelector); ok {
+			fs.SelectFields(e.anon.FieldsRead())
+		}
 		sources = append(sources, src)
 	}
 	e.logSources = sources

@@ -33,6 +33,7 @@ type logfmtParser struct {
 	fc        fieldsConfig
 	entity    string
 	timeParse *timeParser
+	fields    *fieldSelection
 }
 
 func (p *logfmtParser) parse(line string, rec *pipeline.LogRecord) (problem, bool) {
@@ -85,7 +86,7 @@ func (p *logfmtParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 	rec.Message = mv
 	rec.Fields = nil
 	for k, v := range kv {
-		if k == tk || k == ek || k == lk || k == mk {
+		if k == tk || k == ek || k == lk || k == mk || !p.fields.keep(k) {
 			continue
 		}
 		if rec.Fields == nil {
@@ -154,6 +155,7 @@ type syslogParser struct {
 	entity string // fixed entity
 	byHost bool   // fields.entity: host
 	loc    *time.Location
+	fields *fieldSelection
 }
 
 var months = map[string]time.Month{"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6, "Jul": 7, "Aug": 8, "Sep": 9, "Oct": 10, "Nov": 11, "Dec": 12}
@@ -202,7 +204,7 @@ func (p *syslogParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 
 func (p *syslogParser) finish(rec *pipeline.LogRecord, host, app, msg string) (problem, bool) {
 	rec.Fields = nil
-	if host != "" && host != "-" {
+	if host != "" && host != "-" && p.fields.keep("host") {
 		rec.Fields = map[string]string{"host": host}
 	}
 	rec.Entity = p.entity

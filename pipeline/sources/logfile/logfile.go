@@ -52,6 +52,9 @@ type Source struct {
 	input    string // key in Problems
 	newParse func() lineParser
 	ml       *multiline // nil: one line is one entry
+	// fields is the selection of LogRecord.Fields (FieldSelector); the
+	// parsers hold a pointer to it.
+	fields fieldSelection
 
 	// Resume (pipeline.LogResumer): from are the marks files start at
 	// (by path), markAt the time this run marks them at, marks the new
@@ -63,9 +66,33 @@ type Source struct {
 }
 
 var (
-	_ pipeline.LogSource  = (*Source)(nil)
-	_ pipeline.LogResumer = (*Source)(nil)
+	_ pipeline.LogSource     = (*Source)(nil)
+	_ pipeline.LogResumer    = (*Source)(nil)
+	_ pipeline.FieldSelector = (*Source)(nil)
 )
+
+// fieldSelection says which keys go into LogRecord.Fields: every key
+// until SelectFields names some.
+type fieldSelection struct {
+	selected bool
+	keys     map[string]struct{}
+}
+
+func (f *fieldSelection) keep(k string) bool {
+	if f == nil || !f.selected {
+		return true
+	}
+	_, ok := f.keys[k]
+	return ok
+}
+
+// SelectFields implements pipeline.FieldSelector.
+func (s *Source) SelectFields(keys []string) {
+	s.fields = fieldSelection{selected: true, keys: map[string]struct{}{}}
+	for _, k := range keys {
+		s.fields.keys[k] = struct{}{}
+	}
+}
 
 // Resume implements pipeline.LogResumer.
 func (s *Source) Resume(from map[string]pipeline.LogMark, at time.Time) {
@@ -132,7 +159,7 @@ func newSource(cfg Config, problems *pipeline.Problems) (*Source, error) {
 			fc.entity = defaultEntityKeys
 		}
 		// The parser is stateless apart from config; share one.
-		p := newJSONParser(fc, cfg.Entity, tp)
+		p := newJSONParser(fc, cfg.Entity, tp, &s.fields)
 		s.newParse = func() lineParser { return p }
 	case FormatText:
 		if cfg.Pattern == "" {
@@ -159,12 +186,12 @@ func newSource(cfg Config, problems *pipeline.Problems) (*Source, error) {
 		case cfg.Entity == "":
 			fc.entity = []string{"entity", "service", "app", "component"}
 		}
-		p := &logfmtParser{fc: fc, entity: cfg.Entity, timeParse: tp}
+		p := &logfmtParser{fc: fc, entity: cfg.Entity, timeParse: tp, fields: &s.fields}
 		s.newParse = func() lineParser { return p }
 	case FormatSyslog:
 		// Per file: the year inference is per file.
 		s.newParse = func() lineParser {
-			return &syslogParser{entity: cfg.Entity, byHost: cfg.Fields.Entity == "host", loc: loc}
+			return &syslogParser{entity: cfg.Entity, byHost: cfg.Fields.Entity == "host", loc: loc, fields: &s.fields}
 		}
 	case FormatKlog:
 		s.newParse = func() lineParser { return &klogParser{entity: cfg.Entity, loc: loc} }

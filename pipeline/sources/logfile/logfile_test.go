@@ -352,6 +352,48 @@ func TestFields(t *testing.T) {
 	}
 }
 
+// TestSelectFields: a source told which fields are read parses no other,
+// in every format that carries fields.
+func TestSelectFields(t *testing.T) {
+	cases := []struct {
+		name, format, content string
+		selected              []string
+		want                  map[string]string
+	}{
+		{"jsonl", "jsonl", `{"ts":"2026-01-05T00:00:03Z","service":"checkout","host":"w1","user":"jdoe","code":500,"msg":"m"}` + "\n",
+			[]string{"host", "code"}, map[string]string{"host": "w1", "code": "500"}},
+		{"jsonl none", "jsonl", `{"ts":"2026-01-05T00:00:03Z","service":"checkout","host":"w1","msg":"m"}` + "\n",
+			nil, nil},
+		{"logfmt", "logfmt", `ts=2026-01-05T00:00:03Z service=checkout host=w1 user=jdoe msg=m` + "\n",
+			[]string{"user"}, map[string]string{"user": "jdoe"}},
+		{"syslog kept", "syslog", "<34>1 2026-01-05T00:00:03Z w1 app 1 - - m\n",
+			[]string{"host"}, map[string]string{"host": "w1"}},
+		{"syslog left out", "syslog", "<34>1 2026-01-05T00:00:03Z w1 app 1 - - m\n",
+			[]string{"user"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := writeFiles(t, []file{{name: "a.log", content: c.content}})
+			src, err := New(Config{Name: "app", Format: c.format, Path: filepath.Join(dir, "*")}, &pipeline.Problems{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.(pipeline.FieldSelector).SelectFields(c.selected)
+			it, err := src.Open(context.Background(), pipeline.Grid{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer it.Close()
+			if !it.Next() {
+				t.Fatalf("no record: %v", it.Err())
+			}
+			if got := it.At().Fields; !reflect.DeepEqual(got, c.want) {
+				t.Errorf("Fields = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
 // Problem examples say where and why, never what the line contained.
 func TestProblemExamplesCarryNoContent(t *testing.T) {
 	const secret = "hunter2-SECRET"
@@ -497,7 +539,7 @@ func FuzzJSONLine(f *testing.F) {
 	}
 	loc, _ := time.LoadLocation("Europe/Berlin")
 	fc := fieldsConfig{time: defaultTimeKeys, level: defaultLevelKeys, message: defaultMessageKeys, entity: defaultEntityKeys}
-	p := newJSONParser(fc, "", newTimeParser("", loc))
+	p := newJSONParser(fc, "", newTimeParser("", loc), nil)
 	f.Fuzz(func(t *testing.T, line string) {
 		line = strings.ToValidUTF8(line, "\uFFFD")
 		var r pipeline.LogRecord

@@ -39,10 +39,12 @@ type jsonParser struct {
 	entities  []string // empty: fixed entity only
 	entity    string   // fixed entity (fallback when the entity field is absent)
 	timeParse *timeParser
+	fields    *fieldSelection
 }
 
-func newJSONParser(f fieldsConfig, fixedEntity string, tp *timeParser) *jsonParser {
+func newJSONParser(f fieldsConfig, fixedEntity string, tp *timeParser, fields *fieldSelection) *jsonParser {
 	return &jsonParser{
+		fields:    fields,
 		times:     f.time,
 		levels:    f.level,
 		messages:  f.message,
@@ -141,7 +143,7 @@ func (p *jsonParser) parse(line string, rec *pipeline.LogRecord) (problem, bool)
 
 	rec.Fields = nil
 	for k, f := range v.Object {
-		if k == tk || k == ek || k == lk || k == mk {
+		if k == tk || k == ek || k == lk || k == mk || !p.fields.keep(k) {
 			continue
 		}
 		s, ok := text(f)
