@@ -298,3 +298,62 @@ func leftmostLongest[M any](all []M, span func(*M) (start, end int), same func(k
 	}
 	return kept
 }
+
+// maskDFA is a small matcher turned into a dense automaton that ORs the
+// bits of the patterns found: one table load per byte of text. The
+// detectors' pre-check runs over every log line, and its keyword set is
+// small (a few hundred keywords, ~1.4k states over ~45 distinct bytes:
+// ~120 KiB of uint16), so walking fail links and child lists per byte
+// cost more than the table does.
+type maskDFA struct {
+	class [256]uint8 // byte → class; 0: a byte no pattern contains
+	n     int        // number of classes
+	next  []uint16   // next[s*n+class]
+	bits  []uint32   // OR of the bits of every pattern ending in state s
+}
+
+// newMaskDFA builds the table from m; nil when m is too big for it.
+func newMaskDFA(m *matcher, bits []uint32) *maskDFA {
+	if len(m.states) > 1<<16 {
+		return nil
+	}
+	d := &maskDFA{n: 1}
+	var rep []byte
+	for _, p := range m.patterns {
+		for i := 0; i < len(p); i++ {
+			if b := p[i]; d.class[b] == 0 {
+				if d.n == 256 {
+					return nil
+				}
+				d.class[b] = uint8(d.n)
+				rep = append(rep, b)
+				d.n++
+			}
+		}
+	}
+	for b := 'A'; b <= 'Z'; b++ { // patterns are folded: A-Z take a-z's class
+		d.class[b] = d.class[b+'a'-'A']
+	}
+	d.next = make([]uint16, len(m.states)*d.n)
+	d.bits = make([]uint32, len(m.states))
+	for s := range m.states {
+		for c, b := range rep {
+			d.next[s*d.n+c+1] = uint16(m.next(int32(s), b))
+		}
+		for o := m.output(int32(s)); o >= 0; o = m.states[o].dict {
+			d.bits[s] |= bits[m.states[o].out]
+		}
+	}
+	return d
+}
+
+// mask ORs the bits of every pattern occurring in text.
+func (d *maskDFA) mask(text string) uint32 {
+	var out uint32
+	s := 0
+	for i := 0; i < len(text); i++ {
+		s = int(d.next[s*d.n+int(d.class[text[i]])])
+		out |= d.bits[s]
+	}
+	return out
+}

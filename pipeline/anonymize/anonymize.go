@@ -56,6 +56,7 @@ type Anonymizer struct {
 	keep     map[string]bool
 	hmacs    sync.Pool
 	pre      *matcher // keyword pre-check of the detectors, one pass per line
+	preDFA   *maskDFA // pre as a table (nil: too big for one)
 	preBits  []uint32
 	detects  []detector
 	gitleaks *gitleaksSet // nil: own detectors only
@@ -184,6 +185,7 @@ func newAnonymizer(key []byte, policy spec.Anonymize, entityLabel string, opt op
 	}
 	a.gitleaks = gl
 	a.detects, a.pre, a.preBits, a.hostRe = buildDetectors(policy.HostDomains, a.rules, gl)
+	a.preDFA = newMaskDFA(a.pre, a.preBits)
 	return a, nil
 }
 

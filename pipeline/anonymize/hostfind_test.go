@@ -4,8 +4,11 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/opsdata/opsdata/spec"
 )
 
 // hostFinderOracle is the regexp over the whole line, the definition the
@@ -72,4 +75,40 @@ func FuzzHostFinder(f *testing.F) {
 			t.Fatalf("%q: finder %v, regexp %v", s, got, want)
 		}
 	})
+}
+
+// TestMaskDFAEqualsMatcher: the detectors' pre-check as a table gives the
+// automaton's bits on every text.
+func TestMaskDFAEqualsMatcher(t *testing.T) {
+	a, err := New(make([]byte, 32), spec.Anonymize{HostDomains: []string{"acme.internal"}}, "service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.preDFA == nil {
+		t.Fatal("the pre-check has no table")
+	}
+	pieces := append(slices.Clone(a.pre.patterns[:40]), "user", "PASSWORD", "Token=", "://", "é", " ", "x", "0", ".acme.internal", "curl", "BEARER")
+	rng := rand.New(rand.NewPCG(5, 6))
+	hits := 0
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		for n := rng.IntN(12); n > 0; n-- {
+			p := pieces[rng.IntN(len(pieces))]
+			if rng.IntN(3) == 0 {
+				p = p[:rng.IntN(len(p)+1)] // a cut keyword
+			}
+			b.WriteString(p)
+		}
+		s := b.String()
+		got, want := a.preDFA.mask(s), a.pre.mask(s, a.preBits)
+		if got != want {
+			t.Fatalf("%q: table %b, automaton %b", s, got, want)
+		}
+		if want != 0 {
+			hits++
+		}
+	}
+	if hits < 1000 {
+		t.Fatalf("only %d texts had a keyword: the test shows little", hits)
+	}
 }

@@ -242,7 +242,12 @@ func (a *Anonymizer) text(s string, st *stats) string {
 	if !saw(s) {
 		return s
 	}
-	mask := a.pre.mask(s, a.preBits)
+	var mask uint32
+	if a.preDFA != nil {
+		mask = a.preDFA.mask(s)
+	} else {
+		mask = a.pre.mask(s, a.preBits)
+	}
 	for i := range a.detects {
 		d := &a.detects[i]
 		if d.need&mask != d.need || (d.bytes != "" && !strings.ContainsAny(s, d.bytes)) {
