@@ -280,8 +280,10 @@ func (m *Miner) levels(n int) int {
 
 // find walks the tree as Drain3's tree_search: the token's child, else
 // the <*> child, else no leaf.
-func (m *Miner) find(tokens []string) *node {
-	tokens = m.route(tokens)
+func (m *Miner) find(tokens []string) *node { return m.findInto(&m.routeBuf, tokens) }
+
+func (m *Miner) findInto(routeBuf *[]string, tokens []string) *node {
+	tokens = m.routeInto(routeBuf, tokens)
 	n := m.root[len(tokens)]
 	if n == nil {
 		return nil
@@ -306,16 +308,18 @@ func isMsgToken(t string) bool {
 // route returns the tokens in routing order: beyond Drain, a logfmt
 // message pair routes first wherever it stands, since it names the
 // statement while level=, ts= and the like are shared by all of them.
-func (m *Miner) route(tokens []string) []string {
+func (m *Miner) route(tokens []string) []string { return m.routeInto(&m.routeBuf, tokens) }
+
+func (m *Miner) routeInto(buf *[]string, tokens []string) []string {
 	if !m.cfg.has(offKeys) {
 		return tokens
 	}
 	for i, t := range tokens {
 		if i > 0 && isMsgToken(t) {
-			r := append(m.routeBuf[:0], t)
+			r := append((*buf)[:0], t)
 			r = append(r, tokens[:i]...)
 			r = append(r, tokens[i+1:]...)
-			m.routeBuf = r
+			*buf = r
 			return r
 		}
 	}
@@ -482,12 +486,25 @@ func (m *Miner) newID(text string) string {
 // ids. It returns nil when no cluster is similar enough (a message that
 // was never added).
 func (m *Miner) Match(msg string) *Cluster {
-	m.toks = m.mask.Tokens(m.toks[:0], msg)
-	leaf := m.find(m.toks)
+	sc := MatchScratch{toks: m.toks, route: m.routeBuf}
+	c := m.MatchInto(&sc, msg)
+	m.toks, m.routeBuf = sc.toks, sc.route
+	return c
+}
+
+// MatchScratch holds one goroutine's buffers for MatchInto.
+type MatchScratch struct{ toks, route []string }
+
+// MatchInto is Match with the caller's buffers: goroutines may match
+// concurrently, each with its own scratch, while no line is added (the
+// export matches a day's lines on every core once the day is mined).
+func (m *Miner) MatchInto(sc *MatchScratch, msg string) *Cluster {
+	sc.toks = m.mask.Tokens(sc.toks[:0], msg)
+	leaf := m.findInto(&sc.route, sc.toks)
 	if leaf == nil {
 		return nil
 	}
-	return best(leaf.clusters, m.toks, m.cfg.Similarity, true, m.cfg.has(offKeys))
+	return best(leaf.clusters, sc.toks, m.cfg.Similarity, true, m.cfg.has(offKeys))
 }
 
 // MaskedTemplate is the masked, tokenized message itself: the template of a

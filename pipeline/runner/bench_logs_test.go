@@ -124,10 +124,12 @@ anonymize:
 	if err != nil {
 		b.Fatal(err)
 	}
+	var res *runner.Result
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		out := filepath.Join(dir, fmt.Sprintf("out-%d", i))
-		res, err := runner.Export(context.Background(), runner.Options{Spec: sp, SpecBytes: []byte(src), Output: "file://" + out, Components: components()})
+		var err error
+		res, err = runner.Export(context.Background(), runner.Options{Spec: sp, SpecBytes: []byte(src), Output: "file://" + out, Components: components()})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -136,4 +138,7 @@ anonymize:
 		}
 	}
 	benchutil.Report(b, float64(n*b.N), "lines")
+	for _, st := range res.Stages {
+		b.ReportMetric(st.Wall.Seconds(), "s-"+st.Name)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/align"
 	"github.com/opsdata/opsdata/pipeline/anonymize"
+	"github.com/opsdata/opsdata/pipeline/logtemplates"
 	"github.com/opsdata/opsdata/pipeline/write"
 	"github.com/opsdata/opsdata/schemas"
 )
@@ -158,6 +159,7 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 	recs := make([]pipeline.LogRecord, 0, scrubBatch)
 	msgs := make([]anonymize.Ahead, scrubBatch)
 	files := make([]anonymize.Ahead, scrubBatch)
+	clusters := make([]*logtemplates.Cluster, scrubBatch)
 	workers := e.logWorkers()
 	for {
 		t0 := time.Now()
@@ -192,7 +194,7 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 			break
 		}
 		t0 = time.Now()
-		e.scrubAhead(recs, msgs, files, workers)
+		e.scrubAhead(recs, msgs, files, clusters, workers)
 		e.clock.since(stageLogs2Scrub, t0)
 		var settle, match time.Duration
 		b := e.anon.NewBatch()
@@ -201,7 +203,7 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 			t1 := time.Now()
 			row := e.anonymizeLog(rec, b.Settle(&msgs[i]), b.Settle(&files[i]))
 			t2 := time.Now()
-			k := e.templates.match(rec)
+			k := e.templates.matched(rec, clusters[i])
 			row.TemplateID = e.templates.tpls[k].id
 			e.alignLog(rec, k, day, frame)
 			settle, match = settle+t2.Sub(t1), match+time.Since(t2)
@@ -234,13 +236,16 @@ func (e *export) logWorkers() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// scrubAhead scrubs the batch's messages and files ahead, workers
+// scrubAhead scrubs the batch's messages and files ahead and finds each
+// line's template cluster (the day's miners are final by now), workers
 // goroutines over contiguous parts of it.
-func (e *export) scrubAhead(recs []pipeline.LogRecord, msgs, files []anonymize.Ahead, workers int) {
+func (e *export) scrubAhead(recs []pipeline.LogRecord, msgs, files []anonymize.Ahead, clusters []*logtemplates.Cluster, workers int) {
 	part := func(lo, hi int) {
+		var sc logtemplates.MatchScratch
 		for i := lo; i < hi; i++ {
 			e.anon.ScrubAhead("logs.message", recs[i].Message, &msgs[i])
 			e.anon.ScrubAhead("logs.file", recs[i].File, &files[i])
+			clusters[i] = e.templates.clusterOf(&sc, &recs[i])
 		}
 	}
 	if workers <= 1 || len(recs) < 2*workers {

@@ -273,13 +273,23 @@ func (ts *templateSet) add(id, text string) int {
 	return k
 }
 
-// match is the mine stage of pass 2 for one line of the logs table: it
-// returns the line's template (an index into tpls) and counts the line in
-// the template's statistics (log_templates).
-func (ts *templateSet) match(rec *pipeline.LogRecord) int {
+// clusterOf and matched are the mine stage of pass 2 for one line of the
+// logs table. clusterOf is the read-only half: the mined cluster of rec's
+// message (nil: none), safe on many goroutines once the day is mined.
+func (ts *templateSet) clusterOf(sc *logtemplates.MatchScratch, rec *pipeline.LogRecord) *logtemplates.Cluster {
+	if m := ts.miners[rec.Source]; m != nil {
+		return m.MatchInto(sc, rec.Message)
+	}
+	return nil
+}
+
+// matched is the rest, in line order (c is clusterOf's answer): it returns
+// the line's template (an index into tpls) and counts the line in the
+// template's statistics (log_templates).
+func (ts *templateSet) matched(rec *pipeline.LogRecord, c *logtemplates.Cluster) int {
 	k := -1
 	if m := ts.miners[rec.Source]; m != nil {
-		if c := m.Match(rec.Message); c != nil {
+		if c != nil {
 			if i, ok := ts.cluster[c]; ok {
 				k = i
 			}
