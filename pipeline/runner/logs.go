@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"runtime"
@@ -23,7 +22,7 @@ import (
 // without holding a day of logs in memory.
 type logMerge struct {
 	m      *pipeline.LogMerge
-	buffer heapOf // reorder buffer
+	buffer pipeline.Heap[item] // reorder buffer (itemLess)
 	cur    pipeline.LogRecord
 }
 
@@ -33,17 +32,17 @@ const reorderBuffer = 8192
 // next returns the next record in time order.
 func (s *logMerge) next() (pipeline.LogRecord, bool) {
 	for s.buffer.Len() < reorderBuffer && s.m.Next() {
-		heap.Push(&s.buffer, item{rec: s.m.At(), src: s.m.Input()})
+		s.buffer.Push(item{rec: s.m.At(), src: s.m.Input()})
 		// Once the buffer's oldest record is older than every source head,
 		// it cannot be overtaken any more: stop filling.
-		if head, ok := s.m.Peek(); ok && s.buffer[0].rec.Time.Before(head.Time) {
+		if head, ok := s.m.Peek(); ok && s.buffer.Min().rec.Time.Before(head.Time) {
 			break
 		}
 	}
 	if s.buffer.Len() == 0 {
 		return pipeline.LogRecord{}, false
 	}
-	return heap.Pop(&s.buffer).(item).rec, true
+	return s.buffer.Pop().rec, true
 }
 
 // logMerge is a pipeline.LogIterator over the merged stream.
@@ -85,7 +84,7 @@ func openLogs(ctx context.Context, sources []pipeline.LogSource, grid pipeline.G
 		m.Close()
 		return nil, err
 	}
-	return &logStream{p: newPrefetch(&logMerge{m: m}, clock, stageLogs2Parse)}, nil
+	return &logStream{p: newPrefetch(&logMerge{m: m, buffer: pipeline.NewHeap(itemLess)}, clock, stageLogs2Parse)}, nil
 }
 
 // Next returns the next record if its time is before until, in time order.
@@ -115,11 +114,8 @@ type item struct {
 	src int
 }
 
-type heapOf []item
-
-func (h heapOf) Len() int { return len(h) }
-func (h heapOf) Less(i, j int) bool {
-	a, b := h[i], h[j]
+// itemLess orders the reorder buffer: time, then source, file and line.
+func itemLess(a, b *item) bool {
 	if !a.rec.Time.Equal(b.rec.Time) {
 		return a.rec.Time.Before(b.rec.Time)
 	}
@@ -130,15 +126,6 @@ func (h heapOf) Less(i, j int) bool {
 		return a.rec.File < b.rec.File
 	}
 	return a.rec.Line < b.rec.Line
-}
-func (h heapOf) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *heapOf) Push(x any)   { *h = append(*h, x.(item)) }
-func (h *heapOf) Pop() any {
-	old := *h
-	n := len(old)
-	x := old[n-1]
-	*h = old[:n-1]
-	return x
 }
 
 // logsDay is pass 2 of the logs path for one day: a chain that each
@@ -196,17 +183,16 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 		t0 = time.Now()
 		e.scrubAhead(recs, msgs, files, clusters, workers)
 		e.clock.since(stageLogs2Scrub, t0)
-		var settle, match time.Duration
+		// Timed per batch (a clock read per line costs more than some
+		// lines' work), handing rows to the writer included.
+		t0 = time.Now()
 		b := e.anon.NewBatch()
 		for i := range recs {
 			rec := &recs[i]
-			t1 := time.Now()
 			row := e.anonymizeLog(rec, b.Settle(&msgs[i]), b.Settle(&files[i]))
-			t2 := time.Now()
 			k := e.templates.matched(rec, clusters[i])
 			row.TemplateID = e.templates.tpls[k].id
 			e.alignLog(rec, k, day, frame)
-			settle, match = settle+t2.Sub(t1), match+time.Since(t2)
 			if err := w.add(row); err != nil {
 				b.End()
 				w.abort()
@@ -214,8 +200,7 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 			}
 		}
 		b.End()
-		e.clock.add(stageLogs2Settle, settle)
-		e.clock.add(stageLogs2Match, match)
+		e.clock.since(stageLogs2Settle, t0)
 		e.logStats["lines"] += int64(len(recs))
 	}
 	n, err := w.close()

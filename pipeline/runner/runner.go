@@ -336,7 +336,7 @@ func (e *export) run(ctx context.Context) error {
 		}
 		e.resumeLogs(src)
 		if fs, ok := src.(pipeline.FieldSelector); ok {
-			fs.SelectFields(e.anon.FieldsRead())
+			fs.SelectFields(nil) // pass 2 reads no field: pass 1 learned them (templates.go)
 		}
 		sources = append(sources, src)
 	}

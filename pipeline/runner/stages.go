@@ -26,9 +26,8 @@ const (
 	stageMetrics       = "metrics.features"
 	stageLogs2Parse    = "logs.pass2.parse" // on the read-ahead goroutine
 	stageLogs2Wait     = "logs.pass2.wait"  // pass 2 waiting for parsed lines
-	stageLogs2Scrub    = "logs.pass2.anonymize"
-	stageLogs2Settle   = "logs.pass2.settle" // in line order: speculative scrubs checked, re-scrubbed
-	stageLogs2Match    = "logs.pass2.match"  // templates and counts
+	stageLogs2Scrub    = "logs.pass2.anonymize" // scrubbing ahead and finding clusters, on every core
+	stageLogs2Settle   = "logs.pass2.settle"    // in line order: scrubs checked (re-scrubbed), templates and counts
 	stageLogs2Write    = "logs.pass2.write"  // on the writer goroutine
 	stageLogCounts     = "log_counts"
 	stageWindows       = "windows"
@@ -40,7 +39,7 @@ const (
 )
 
 var stageOrder = []string{stageLabels, stageMetricsLearn, stageLogs1Parse, stageLogs1, stageTemplatesFix, stageMetrics,
-	stageLogs2Parse, stageLogs2Wait, stageLogs2Scrub, stageLogs2Settle, stageLogs2Match, stageLogs2Write,
+	stageLogs2Parse, stageLogs2Wait, stageLogs2Scrub, stageLogs2Settle, stageLogs2Write,
 	stageLogCounts, stageWindows, stageTables, stageCarry, stageGate, stagePublish, stageExportOverall}
 
 // stageClock sums wall time per stage; safe for concurrent use (the

@@ -114,6 +114,9 @@ func (e *export) openTemplates(ctx context.Context) error {
 			return fmt.Errorf("logs %s: templates: %w; fix logs[%d].templates in the spec", lc.Name, err, i)
 		}
 		e.resumeLogs(src) // pass 1 skips what the checkpoint's run read, too
+		if fs, ok := src.(pipeline.FieldSelector); ok {
+			fs.SelectFields(e.anon.FieldsRead()) // the fields pass 1 learns from
+		}
 		raw, err := src.Open(ctx, e.grid)
 		if err != nil {
 			return fmt.Errorf("logs %s: %w", lc.Name, err)
