@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/storage"
 
+	"github.com/opsdata/opsdata/internal/ordered"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/spec"
 )
@@ -56,12 +58,13 @@ func RangeMatrix(ctx context.Context, engine *promql.Engine, q storage.Queryable
 	last := int(grid.End.Sub(grid.Start) / step) // points at Start + j*step, j in [0, last]
 	byKey := map[string]int{}
 	var out promql.Matrix
-	for lo := 0; lo <= last; lo += sliceSteps {
+	// The slices run on every core and are appended in order.
+	slice := func(ctx context.Context, k int) (promql.Matrix, error) {
+		lo := k * sliceSteps
 		hi := min(lo+sliceSteps-1, last)
-		m, err := rangeSlice(ctx, engine, q, expr, grid.Start.Add(time.Duration(lo)*step), grid.Start.Add(time.Duration(hi)*step), step)
-		if err != nil {
-			return nil, err
-		}
+		return rangeSlice(ctx, engine, q, expr, grid.Start.Add(time.Duration(lo)*step), grid.Start.Add(time.Duration(hi)*step), step)
+	}
+	err := ordered.Do(ctx, last/sliceSteps+1, runtime.GOMAXPROCS(0), slice, func(_ int, m promql.Matrix) error {
 		for _, s := range m {
 			k := s.Metric.String()
 			i, ok := byKey[k]
@@ -73,6 +76,10 @@ func RangeMatrix(ctx context.Context, engine *promql.Engine, q storage.Queryable
 			out[i].Floats = append(out[i].Floats, s.Floats...)
 			out[i].Histograms = append(out[i].Histograms, s.Histograms...)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].Metric, out[j].Metric) < 0 })
 	return out, nil

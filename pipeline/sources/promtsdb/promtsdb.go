@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/util/annotations"
 
+	"github.com/opsdata/opsdata/internal/ordered"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/spec"
 )
@@ -88,17 +90,17 @@ func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.
 	// in slices of evalSliceSteps steps. Each step is evaluated on its own
 	// (selectors and lookback are relative to the step), so the values are
 	// those of one query over the day; only the peak memory shrinks.
+	// The slices run on every core (the engine and the storage serve
+	// concurrent queries). Each merges its points while its query is open
+	// (Close hands the points back to the engine's pool); the slices'
+	// steps are disjoint, so the merged values do not depend on the order.
 	stepMs := grid.Step.Milliseconds()
 	firstMs := grid.Start.Add(grid.Step).UnixMilli()
+	var mu sync.Mutex
 	byKey := map[string]*pipeline.FeatureSeries{}
-	for lo := 0; lo < n; lo += evalSliceSteps {
-		hi := min(lo+evalSliceSteps, n) // steps [lo, hi)
-		first := grid.Start.Add(time.Duration(lo+1) * grid.Step)
-		last := grid.Start.Add(time.Duration(hi) * grid.Step)
-		matrix, err := s.evalRange(ctx, feature, first, last, grid.Step)
-		if err != nil {
-			return err
-		}
+	merge := func(lo, hi int, matrix promql.Matrix) error {
+		mu.Lock()
+		defer mu.Unlock()
 		for _, series := range matrix {
 			if len(series.Histograms) > 0 {
 				return fmt.Errorf("feature %s: returns native histograms for %s; features must be floats (use histogram_quantile or histogram_count)", feature.Name, series.Metric)
@@ -119,6 +121,17 @@ func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.
 				}
 			}
 		}
+		return nil
+	}
+	eval := func(ctx context.Context, k int) (struct{}, error) {
+		lo, hi := k*evalSliceSteps, min((k+1)*evalSliceSteps, n) // steps [lo, hi)
+		first := grid.Start.Add(time.Duration(lo+1) * grid.Step)
+		last := grid.Start.Add(time.Duration(hi) * grid.Step)
+		return struct{}{}, s.evalRange(ctx, feature, first, last, grid.Step, func(m promql.Matrix) error { return merge(lo, hi, m) })
+	}
+	parts := (n + evalSliceSteps - 1) / evalSliceSteps
+	if err := ordered.Do(ctx, parts, runtime.GOMAXPROCS(0), eval, func(int, struct{}) error { return nil }); err != nil {
+		return err
 	}
 	out := make([]*pipeline.FeatureSeries, 0, len(byKey))
 	for _, fs := range byKey {
@@ -136,27 +149,28 @@ func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.
 // evalSliceSteps is how many steps one range query evaluates (4 h at 1 m).
 var evalSliceSteps = 240
 
-// evalRange runs one range query of feature over [first, last].
-func (s *Source) evalRange(ctx context.Context, feature spec.Feature, first, last time.Time, step time.Duration) (promql.Matrix, error) {
+// evalRange runs one range query of feature over [first, last] and hands
+// its result to use before closing the query.
+func (s *Source) evalRange(ctx context.Context, feature spec.Feature, first, last time.Time, step time.Duration, use func(promql.Matrix) error) error {
 	qry, err := s.engine.NewRangeQuery(ctx, s.Queryable(), promql.NewPrometheusQueryOpts(false, s.lookback), feature.Expr, first, last, step)
 	if err != nil {
-		return nil, fmt.Errorf("feature %s: %w", feature.Name, err)
+		return fmt.Errorf("feature %s: %w", feature.Name, err)
 	}
 	defer qry.Close()
 	res := qry.Exec(ctx)
 	if res.Err != nil {
-		return nil, fmt.Errorf("feature %s (%s): %w", feature.Name, feature.Expr, res.Err)
+		return fmt.Errorf("feature %s (%s): %w", feature.Name, feature.Expr, res.Err)
 	}
 	if err := warningsAsError(feature, res.Warnings); err != nil {
-		return nil, err
+		return err
 	}
 	switch v := res.Value.(type) {
 	case promql.Matrix:
-		return v, nil
+		return use(v)
 	case promql.Scalar:
-		return promql.Matrix{{Floats: []promql.FPoint{{T: v.T, F: v.V}}}}, nil
+		return use(promql.Matrix{{Floats: []promql.FPoint{{T: v.T, F: v.V}}}})
 	}
-	return nil, fmt.Errorf("feature %s: unexpected result type %s", feature.Name, res.Value.Type())
+	return fmt.Errorf("feature %s: unexpected result type %s", feature.Name, res.Value.Type())
 }
 
 // warningsAsError keeps the engine's warnings from passing unseen; only

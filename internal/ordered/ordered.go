@@ -1,0 +1,69 @@
+// Package ordered runs independent pieces of work on several goroutines
+// and hands their results over in order, so that what is built from them
+// is the same as from running them one after the other.
+package ordered
+
+import (
+	"context"
+	"sync"
+)
+
+// Do runs work(ctx, i) for every i in [0, n) on at most workers
+// goroutines and calls consume(i, result) in index order, on the calling
+// goroutine. At most workers results are computed or waiting at a time, so
+// memory stays that of workers pieces. The first error (of work, in index
+// order, or of consume) stops the rest: the context passed to work is
+// cancelled and Do returns once every goroutine it started has ended.
+func Do[T any](ctx context.Context, n, workers int, work func(ctx context.Context, i int) (T, error), consume func(i int, v T) error) error {
+	workers = max(workers, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		v    T
+		err  error
+		slot bool // the piece ran in a slot, to give back
+	}
+	results := make([]chan result, n)
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	slots := make(chan struct{}, workers) // taken at start, given back once consumed
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < n; i++ {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				for ; i < n; i++ {
+					results[i] <- result{err: ctx.Err()} // never started: no slot
+				}
+				return
+			}
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				v, err := work(ctx, i)
+				results[i] <- result{v, err, true}
+			}(i)
+		}
+	}()
+	var err error
+	for i := 0; i < n; i++ {
+		r := <-results[i]
+		if r.slot {
+			<-slots
+		}
+		if r.err != nil {
+			err = r.err
+			break
+		}
+		if err = consume(i, r.v); err != nil {
+			break
+		}
+	}
+	cancel()
+	wg.Wait()
+	return err
+}
