@@ -112,3 +112,64 @@ func TestMaskDFAEqualsMatcher(t *testing.T) {
 		t.Fatalf("only %d texts had a keyword: the test shows little", hits)
 	}
 }
+
+// TestTextShortcutsChangeNothing: skipping the address scan of texts that
+// cannot hold an address, and reusing a text's first scan when nothing
+// changed, give the bytes of scanning twice, over a stream of lines whose
+// learned values (labels, hosts, users, addresses, e-mails) appear bare in
+// later lines.
+func TestTextShortcutsChangeNothing(t *testing.T) {
+	parts := []string{"GET /v1/items/42 200", "client=10.1.2.3", "10.1.2.3:8080", "db1.prod.acme.internal", "db1", "db1:5432",
+		"user=alice", "alice", "bob@example.org", "bob", "retry", "in 12ms", "2001:db8::7", "[2001:db8::7]:443",
+		"token=abc123def456ghi789", "abc123def456ghi789", "node-7.corp.example.com", "node-7", " ", ", ", "=", "worker-2"}
+	rng := rand.New(rand.NewPCG(9, 9))
+	lines := make([]string, 3000)
+	for i := range lines {
+		var b strings.Builder
+		for n := rng.IntN(7); n >= 0; n-- {
+			b.WriteString(parts[rng.IntN(len(parts))])
+			b.WriteByte(' ')
+		}
+		lines[i] = b.String()
+	}
+	run := func(off bool) []string {
+		noTextShortcuts = off
+		defer func() { noTextShortcuts = false }()
+		a := newTest(t, textPolicy)
+		a.LearnLabel("instance", "10.9.8.7:9100")
+		a.LearnLabel("pod", "worker-2")
+		out := make([]string, len(lines))
+		for i, l := range lines {
+			out[i] = a.Text(l)
+		}
+		return out
+	}
+	want, got := run(true), run(false)
+	changed := 0
+	for i := range lines {
+		if got[i] != want[i] {
+			t.Fatalf("line %d %q: %q with the shortcuts, %q without", i, lines[i], got[i], want[i])
+		}
+		if got[i] != lines[i] {
+			changed++
+		}
+	}
+	if changed < len(lines)/2 {
+		t.Fatalf("only %d of %d lines were scrubbed: the test shows little", changed, len(lines))
+	}
+}
+
+// TestScanCacheSeesNewValues: a text's cached scan is not reused once a
+// value was learned (the pattern ids it holds may mean others by then).
+func TestScanCacheSeesNewValues(t *testing.T) {
+	a := newTest(t, textPolicy)
+	a.learn(nil, TypeUser, "alice42")
+	var sc scanCache
+	if kept, _ := a.idx.find("alice42 met bobby77", nil, &sc); len(kept) != 1 {
+		t.Fatalf("first scan: %d matches, want 1", len(kept))
+	}
+	a.learn(nil, TypeUser, "bobby77")
+	if kept, _ := a.idx.find("alice42 met bobby77", nil, &sc); len(kept) != 2 {
+		t.Fatalf("after learning bobby77: %d matches, want 2", len(kept))
+	}
+}

@@ -280,6 +280,7 @@ func (a *Anonymizer) RestoreState(b []byte) error {
 	for _, e := range items[s.BaseN:] {
 		x.addPend(e)
 	}
+	x.gen++
 	return nil
 }
 

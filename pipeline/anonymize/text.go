@@ -28,6 +28,20 @@ type textIndex struct {
 	// like matcherPart.entries; replaced (never appended in place) so a
 	// picked slice stays valid.
 	pendEntries [][]textEntry
+	// gen changes whenever a value is added or base is rebuilt: a scan's
+	// matches (pattern ids) are only valid for the gen they were found in.
+	gen uint64
+}
+
+// scanCache keeps one text's scan of the index: Text scans its text twice
+// (learned addresses first, everything after the detectors), and when the
+// detectors changed nothing and nothing was learned meanwhile the second
+// scan would find the same matches.
+type scanCache struct {
+	s   string
+	gen uint64
+	all []idxMatch // before any only filter
+	ok  bool
 }
 
 // minRebuild is the smallest pend that triggers a rebuild of base.
@@ -71,6 +85,7 @@ func (a *Anonymizer) addMatchItem(e textEntry) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.addPend(e)
+	x.gen++
 	pending := len(a.matchItems) - x.baseN
 	return pending >= minRebuild && pending >= x.baseN
 }
@@ -110,6 +125,7 @@ func (a *Anonymizer) rebuildIndex() {
 	defer x.mu.Unlock()
 	x.base, x.baseN = base, len(items)
 	x.pend, x.pendEntries = trie{}, nil
+	x.gen++
 	for _, e := range a.matchItems[len(items):] {
 		x.addPend(e)
 	}
@@ -238,7 +254,10 @@ func (a *Anonymizer) text(s string, st *stats) string {
 	// Learned addresses (an instance 10.42.1.7:8080) go first, though: they
 	// cannot be a detector's key word, and their keyed pseudonym, the same
 	// as in the metric labels, is worth more than a detector's <ip>.
-	s = a.replaceLearned(s, st, addressLike)
+	var sc scanCache
+	if mayHoldAddress(s) || noTextShortcuts {
+		s = a.replaceLearned(s, st, addressLike, &sc)
+	}
 	if !saw(s) {
 		return s
 	}
@@ -257,9 +276,19 @@ func (a *Anonymizer) text(s string, st *stats) string {
 			return s
 		}
 	}
-	s = a.replaceLearned(s, st, nil)
+	s = a.replaceLearned(s, st, nil, &sc)
 	saw(s)
 	return s
+}
+
+// noTextShortcuts turns off mayHoldAddress and the scanCache: the tests'
+// reference for what they must not change.
+var noTextShortcuts bool
+
+// mayHoldAddress says whether an addressLike learned value can occur in
+// s: it needs a digit and a '.' or ':'.
+func mayHoldAddress(s string) bool {
+	return strings.ContainsAny(s, "0123456789") && strings.ContainsAny(s, ".:")
 }
 
 // addressLike: a learned value shaped like an address or host:port (digits
@@ -288,11 +317,8 @@ type idxMatch struct {
 
 // replaceLearned replaces the learned values in s (only those whose raw
 // text passes only, when it is set).
-func (a *Anonymizer) replaceLearned(s string, st *stats, only func(string) bool) string {
-	// No buffers on the stack: they would escape (leftmostLongest), and
-	// most texts hold no learned value, so nil allocates only for those
-	// that do.
-	kept, picked := a.idx.find(s, only, nil, nil)
+func (a *Anonymizer) replaceLearned(s string, st *stats, only func(string) bool, sc *scanCache) string {
+	kept, picked := a.idx.find(s, only, sc)
 	if len(kept) == 0 {
 		return s
 	}
@@ -344,33 +370,30 @@ func (a *Anonymizer) replaceLearned(s string, st *stats, only func(string) bool)
 // non-overlapping, each with the replacement pick chose for it, appended
 // to all and picked. It holds the index's read lock only while it reads
 // the index.
-func (x *textIndex) find(s string, only func(string) bool, all []idxMatch, picked []textEntry) ([]idxMatch, []textEntry) {
+func (x *textIndex) find(s string, only func(string) bool, sc *scanCache) (all []idxMatch, picked []textEntry) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if x.base.m.empty() && len(x.pendEntries) == 0 {
 		return nil, nil
 	}
-	if !x.base.m.empty() {
-		x.base.m.each(s, func(m match) bool {
-			all = append(all, idxMatch{m.start, m.end, m.id, -1})
-			return true
-		})
-	}
-	all = x.pend.findAll(s, all)
-	// A short name counts only as a whole name: not inside db10, mydb1,
-	// db1-backup or db1.other.example.
-	n := 0
-	for _, m := range all {
-		if !wordBounded(s, m.start, m.end) && x.wordOnly(m) {
-			continue
+	if sc != nil && sc.ok && sc.gen == x.gen && sc.s == s && !noTextShortcuts {
+		all = append(all, sc.all...) // resolved below in place: a copy
+	} else {
+		all = x.scan(s)
+		if sc != nil {
+			*sc = scanCache{s: s, gen: x.gen, all: append([]idxMatch(nil), all...), ok: true}
 		}
-		if only != nil && !only(s[m.start:m.end]) {
-			continue
-		}
-		all[n] = m
-		n++
 	}
-	all = all[:n]
+	if only != nil {
+		n := 0
+		for _, m := range all {
+			if only(s[m.start:m.end]) {
+				all[n] = m
+				n++
+			}
+		}
+		all = all[:n]
+	}
 	if len(all) == 0 {
 		return nil, nil
 	}
@@ -395,6 +418,30 @@ func (x *textIndex) find(s string, only func(string) bool, all []idxMatch, picke
 		picked = append(picked, pick(s[m.start:m.end], bl, pl))
 	}
 	return kept, picked
+}
+
+// scan returns every occurrence of an indexed value in s, overlapping
+// ones too; the caller holds x.mu.
+func (x *textIndex) scan(s string) []idxMatch {
+	var all []idxMatch // nil: most texts hold no learned value
+	if !x.base.m.empty() {
+		x.base.m.each(s, func(m match) bool {
+			all = append(all, idxMatch{m.start, m.end, m.id, -1})
+			return true
+		})
+	}
+	all = x.pend.findAll(s, all)
+	// A short name counts only as a whole name: not inside db10, mydb1,
+	// db1-backup or db1.other.example.
+	n := 0
+	for _, m := range all {
+		if !wordBounded(s, m.start, m.end) && x.wordOnly(m) {
+			continue
+		}
+		all[n] = m
+		n++
+	}
+	return all[:n]
 }
 
 // wordOnly says whether every entry of m's pattern is a short name.
