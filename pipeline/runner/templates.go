@@ -56,6 +56,9 @@ type templateSet struct {
 	firstDay map[*logtemplates.Cluster]int64
 	// day counts lines per (window, entity, template) of the current day.
 	day map[countKey]int64
+	// dayEntities numbers the day's log entities for countKey.
+	dayEntities  []string
+	dayEntityIdx map[string]int32
 }
 
 type tplStats struct {
@@ -68,10 +71,10 @@ type tplStats struct {
 	sources     map[string]bool
 }
 
+// countKey is small and has no string: a day holds one per (window,
+// entity, template) seen, millions on a busy day.
 type countKey struct {
-	window int
-	entity string
-	tpl    int
+	window, entity, tpl int32 // entity: an index into dayEntities
 }
 
 func minerConfig(t spec.LogTemplates) logtemplates.Config {
@@ -84,14 +87,15 @@ func minerConfig(t spec.LogTemplates) logtemplates.Config {
 // discarded: pass 2 reads the same lines and reports them once.
 func (e *export) openTemplates(ctx context.Context) error {
 	ts := &templateSet{
-		publish:  func(s string) string { return e.anon.Column("logs.message", s) },
-		miners:   map[string]*logtemplates.Miner{},
-		cursors:  map[string]*mineCursor{},
-		cluster:  map[*logtemplates.Cluster]int{},
-		index:    map[string]int{},
-		top:      map[int]int{},
-		day:      map[countKey]int64{},
-		firstDay: map[*logtemplates.Cluster]int64{},
+		publish:      func(s string) string { return e.anon.Column("logs.message", s) },
+		miners:       map[string]*logtemplates.Miner{},
+		cursors:      map[string]*mineCursor{},
+		cluster:      map[*logtemplates.Cluster]int{},
+		index:        map[string]int{},
+		top:          map[int]int{},
+		day:          map[countKey]int64{},
+		dayEntityIdx: map[string]int32{},
+		firstDay:     map[*logtemplates.Cluster]int64{},
 	}
 	e.templates = ts
 	registries := e.registries
@@ -324,7 +328,13 @@ func (ts *templateSet) matched(rec *pipeline.LogRecord, c *logtemplates.Cluster)
 // column when the template is a top one.
 func (ts *templateSet) count(rec *pipeline.LogRecord, k int, day pipeline.Grid, frame *align.Frame) {
 	if w, ok := day.Index(rec.Time); ok {
-		ts.day[countKey{window: w, entity: rec.Entity, tpl: k}]++
+		en, ok := ts.dayEntityIdx[rec.Entity]
+		if !ok {
+			en = int32(len(ts.dayEntities))
+			ts.dayEntities = append(ts.dayEntities, rec.Entity)
+			ts.dayEntityIdx[rec.Entity] = en
+		}
+		ts.day[countKey{window: int32(w), entity: en, tpl: int32(k)}]++
 	}
 	if col, ok := ts.top[k]; ok {
 		frame.AddTemplate(rec.Entity, rec.Time, col)
@@ -340,9 +350,12 @@ func (e *export) writeDayCounts(day pipeline.Grid) error {
 	}
 	rows := make([]schemas.LogCount, 0, len(ts.day))
 	for key, n := range ts.day {
-		rows = append(rows, schemas.LogCount{WindowStart: day.At(key.window), Entity: e.entity(key.entity), TemplateID: ts.tpls[key.tpl].id, Count: n})
+		rows = append(rows, schemas.LogCount{WindowStart: day.At(int(key.window)), Entity: e.entity(ts.dayEntities[key.entity]),
+			TemplateID: ts.tpls[key.tpl].id, Count: n})
 	}
-	clear(ts.day)
+	// New maps, not clear: a cleared map keeps its buckets, and the day's
+	// counts are the largest thing the logs path holds.
+	ts.day, ts.dayEntities, ts.dayEntityIdx = map[countKey]int64{}, nil, map[string]int32{}
 	sort.Slice(rows, func(a, b int) bool {
 		x, y := rows[a], rows[b]
 		if !x.WindowStart.Equal(y.WindowStart) {
