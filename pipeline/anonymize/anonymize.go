@@ -489,14 +489,14 @@ func (a *Anonymizer) fields(f, out map[string]string) {
 	var st stats
 	// The named fields in a fixed order: values are learned in the same
 	// order on every run (map iteration order is random).
-	for _, k := range a.rules.fieldOrder {
+	for i, k := range a.rules.fieldOrder {
 		v, ok := f[k]
 		if !ok || strings.TrimSpace(v) == "" {
 			continue
 		}
 		r := a.rules.fields[k]
 		pv, keep := a.apply(r, v)
-		st.add("field:" + ruleName(r))
+		st.add(a.rules.fieldStat[i])
 		if keep && out != nil {
 			out[k] = pv
 		}

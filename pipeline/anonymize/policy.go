@@ -19,6 +19,7 @@ type rules struct {
 	// matcher's learning order, which MarshalState writes) does not depend
 	// on map iteration.
 	fieldOrder []string
+	fieldStat  []string // fieldStat[i] is the report key of fieldOrder[i]'s rule
 	columns    map[string]spec.Rule
 	textIP     spec.Rule
 	uuids      string // keep, pseudonymize, redact
@@ -49,6 +50,9 @@ func parseRules(p spec.Anonymize) (rules, error) {
 		}
 	}
 	sort.Strings(r.fieldOrder)
+	for _, k := range r.fieldOrder {
+		r.fieldStat = append(r.fieldStat, "field:"+ruleName(r.fields[k]))
+	}
 	ips := strings.TrimSpace(p.Text.IPs)
 	if ips == "" {
 		ips = spec.RuleRedact
