@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -549,4 +550,107 @@ func FuzzJSONLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkFlatScan: whenever the flat scan takes a line, the value tree takes
+// it too and the record is the same.
+func checkFlatScan(t *testing.T, p *jsonParser, line string) bool {
+	t.Helper()
+	flat, ok := p.scanFlat(line, nil)
+	if !ok {
+		return false
+	}
+	tree, prob, ok := treeFields(line, nil)
+	if !ok {
+		t.Fatalf("%q: the flat scan took a line the tree refuses (%s)", line, prob.detail)
+	}
+	var a, b pipeline.LogRecord
+	pa, oka := p.fill(flat, &a)
+	pb, okb := p.fill(tree, &b)
+	if oka != okb || pa != pb || !reflect.DeepEqual(a, b) {
+		t.Fatalf("%q: flat scan %v %+v %+v, tree %v %+v %+v", line, oka, pa, a, okb, pb, b)
+	}
+	return true
+}
+
+func flatTestParser() *jsonParser {
+	fc := fieldsConfig{time: defaultTimeKeys, level: defaultLevelKeys, message: defaultMessageKeys, entity: defaultEntityKeys}
+	return newJSONParser(fc, "", newTimeParser("", time.UTC), nil)
+}
+
+// TestFlatScanEqualsTree over random lines built from JSON's pieces:
+// valid and broken, duplicate keys, nulls, nested objects and arrays,
+// escapes, whitespace, trailing content.
+func TestFlatScanEqualsTree(t *testing.T) {
+	p := flatTestParser()
+	pieces := []string{`{`, `}`, `[`, `]`, `,`, `:`, ` `, `"ts"`, `"time"`, `"level"`, `"msg"`, `"message"`, `"service"`, `"host"`,
+		`"2026-01-05T00:00:03Z"`, `1767571200`, `-1.5e3`, `01`, `true`, `false`, `null`, `tru`, `"a\"b"`, `"\u00e9"`, `"\x"`,
+		`"w1.prod"`, `{"a":[1,{"b":2}]}`, `"x"`, "\t", `"unterminated`}
+	rng := rand.New(rand.NewPCG(4, 2))
+	took := 0
+	for i := 0; i < 200000; i++ {
+		var b strings.Builder
+		b.WriteString(`{"ts":"2026-01-05T00:00:03Z","service":"a"`)
+		for n := rng.IntN(8); n > 0; n-- {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		if rng.IntN(2) == 0 {
+			b.WriteString(`}`)
+		}
+		if checkFlatScan(t, p, b.String()) {
+			took++
+		}
+	}
+	if took < 1000 {
+		t.Fatalf("the flat scan took only %d lines: the test shows little", took)
+	}
+}
+
+func FuzzFlatScan(f *testing.F) {
+	for _, s := range []string{
+		`{"ts":"2026-01-05T00:00:03.120Z","level":"info","service":"checkout","msg":"m","n":1,"o":{"a":[1]}}`,
+		`{"ts":1767571200123,"service":"a","ts":"x"}`, `{"ts":null,"time":"2026-01-05T01:00:00Z","service":"a"}`,
+		`{"ts":"2026-01-05T00:00:03Z","service":"a","msg":{"x":1}}`, `{"ts":"2026-01-05T00:00:03Z","service":"a"} x`,
+	} {
+		f.Add(s)
+	}
+	p := flatTestParser()
+	f.Fuzz(func(t *testing.T, line string) {
+		checkFlatScan(t, p, strings.ToValidUTF8(line, "\uFFFD"))
+	})
+}
+
+// TestJSONKeyOccurrences: a key's first occurrence is the one read (a
+// null there means absent, and a later duplicate does not stand in),
+// while every non-null occurrence of other fields reaches Fields, the
+// last winning.
+func TestJSONKeyOccurrences(t *testing.T) {
+	p := flatTestParser()
+	cases := []struct {
+		line, entity, msg string
+		fields            map[string]string
+		ok                bool
+	}{
+		{`{"ts":"2026-01-05T00:00:03Z","service":"a","service":"b","msg":"m"}`, "a", "m", nil, true},
+		{`{"ts":"2026-01-05T00:00:03Z","service":null,"service":"b","msg":"m"}`, "", "", nil, false},
+		{`{"ts":"2026-01-05T00:00:03Z","entity":null,"service":"c","msg":"m"}`, "c", "m", map[string]string{}, true},
+		{`{"ts":"2026-01-05T00:00:03Z","service":"a","host":"h1","host":null,"host":"h2","msg":"m"}`, "a", "m", map[string]string{"host": "h2"}, true},
+		{`{"ts":"2026-01-05T00:00:03Z","service":"a","msg":{"x":[1, 2]}}`, "a", `{"x":[1, 2]}`, nil, true},
+	}
+	for _, c := range cases {
+		var r pipeline.LogRecord
+		_, ok := p.parse(c.line, &r)
+		if ok != c.ok {
+			t.Fatalf("%s: ok %v, want %v", c.line, ok, c.ok)
+		}
+		if !ok {
+			continue
+		}
+		if len(c.fields) == 0 {
+			c.fields = nil
+		}
+		if r.Entity != c.entity || r.Message != c.msg || !reflect.DeepEqual(r.Fields, c.fields) {
+			t.Errorf("%s: entity %q message %q fields %v, want %q %q %v", c.line, r.Entity, r.Message, r.Fields, c.entity, c.msg, c.fields)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package logfile
 
 import (
 	"regexp"
+	"slices"
 
 	"github.com/parquet-go/jsonlite"
 
@@ -59,10 +60,24 @@ type fieldsConfig struct {
 	time, level, message, entity []string
 }
 
-func lookupFirst(v *jsonlite.Value, keys []string) (string, *jsonlite.Value) {
+// jsonField is one top-level field of a JSON line: its key, the kind of
+// its value and the value's JSON text.
+type jsonField struct {
+	key, json string
+	kind      jsonlite.Kind
+}
+
+// lookupFirst returns the first candidate key present with a non-null
+// value (a key's first occurrence counts, as jsonlite's Lookup).
+func lookupFirst(fields []jsonField, keys []string) (string, *jsonField) {
 	for _, k := range keys {
-		if f := v.Lookup(k); f != nil && f.Kind() != jsonlite.Null {
-			return k, f
+		for i := range fields {
+			if fields[i].key == k {
+				if fields[i].kind != jsonlite.Null {
+					return k, &fields[i]
+				}
+				break
+			}
 		}
 	}
 	return "", nil
@@ -70,41 +85,154 @@ func lookupFirst(v *jsonlite.Value, keys []string) (string, *jsonlite.Value) {
 
 // text renders a scalar as text: strings unquoted, numbers and booleans as
 // their JSON text. Nested values report ok=false.
-func text(v *jsonlite.Value) (string, bool) {
-	switch v.Kind() {
+func text(f *jsonField) (string, bool) {
+	switch f.kind {
 	case jsonlite.String:
-		return v.String(), true
+		s, _ := jsonlite.Unquote(f.json)
+		return s, true
 	case jsonlite.Number, jsonlite.True, jsonlite.False:
-		return v.JSON(), true
+		return f.json, true
 	}
 	return "", false
 }
 
+// maxFlatFields bounds the fields the flat scan keeps on the stack.
+const maxFlatFields = 32
+
 func (p *jsonParser) parse(line string, rec *pipeline.LogRecord) (problem, bool) {
+	var buf [maxFlatFields]jsonField
+	fields, ok := p.scanFlat(line, buf[:0])
+	if !ok {
+		var prob problem
+		if fields, prob, ok = treeFields(line, buf[:0]); !ok {
+			return prob, false
+		}
+	}
+	return p.fill(fields, rec)
+}
+
+// treeFields reads a line's top-level fields from jsonlite's value tree.
+func treeFields(line string, dst []jsonField) ([]jsonField, problem, bool) {
 	// Depth 1: nested objects stay unparsed; we only read top-level fields.
 	v, err := jsonlite.ParseMaxDepth(line, 1)
 	if err != nil {
 		// jsonlite errors quote the offending token; keep only the
 		// generic part so no line content leaks into the report.
-		return problem{reasonInvalidJSON, "not valid JSON"}, false
+		return nil, problem{reasonInvalidJSON, "not valid JSON"}, false
 	}
 	if v.Kind() != jsonlite.Object {
-		return problem{reasonInvalidJSON, "not a JSON object"}, false
+		return nil, problem{reasonInvalidJSON, "not a JSON object"}, false
 	}
+	for k, f := range v.Object {
+		dst = append(dst, jsonField{key: k, json: f.JSON(), kind: f.Kind()})
+	}
+	return dst, problem{}, true
+}
 
-	tk, tv := lookupFirst(v, p.times)
+// scanFlat reads a line's top-level fields straight from jsonlite's tokens,
+// without building its value tree (the cost of which was most of a JSON
+// line's parse): every line whose values are scalars, or objects outside
+// the message keys. It accepts exactly what ParseMaxDepth(line, 1) accepts
+// and reads the same fields, or reports ok=false and the tree parse
+// decides (arrays, a nested message, anything malformed): FuzzFlatScan
+// holds the two to the same records.
+func (p *jsonParser) scanFlat(line string, dst []jsonField) ([]jsonField, bool) {
+	tok := jsonlite.Tokenize(line)
+	if t, ok := tok.Next(); !ok || t != "{" {
+		return nil, false
+	}
+	for i := 0; ; i++ {
+		t, ok := tok.Next()
+		if !ok {
+			return nil, false
+		}
+		if t == "}" {
+			break
+		}
+		if i > 0 {
+			if t != "," {
+				return nil, false
+			}
+			if t, ok = tok.Next(); !ok {
+				return nil, false
+			}
+		}
+		key, err := jsonlite.Unquote(t)
+		if err != nil {
+			return nil, false
+		}
+		if t, ok = tok.Next(); !ok || t != ":" {
+			return nil, false
+		}
+		v, ok := tok.Next()
+		if !ok {
+			return nil, false
+		}
+		f := jsonField{key: key, json: v}
+		switch v[0] {
+		case '{':
+			// An object past the first level is matched by its braces only,
+			// as ParseMaxDepth(line, 1) does; a message needs its text,
+			// which the tree gives.
+			if slices.Contains(p.messages, key) {
+				return nil, false
+			}
+			for depth := 1; depth > 0; {
+				t, ok := tok.Next()
+				if !ok {
+					return nil, false
+				}
+				switch t {
+				case "{":
+					depth++
+				case "}":
+					depth--
+				}
+			}
+			f.kind, f.json = jsonlite.Object, ""
+		case '[', ']', '}', ',', ':':
+			return nil, false
+		default:
+			if !jsonlite.Valid(v) {
+				return nil, false
+			}
+			switch v[0] {
+			case 'n':
+				f.kind = jsonlite.Null
+			case 't':
+				f.kind = jsonlite.True
+			case 'f':
+				f.kind = jsonlite.False
+			case '"':
+				f.kind = jsonlite.String
+			default:
+				f.kind = jsonlite.Number
+			}
+		}
+		dst = append(dst, f)
+	}
+	if _, ok := tok.Next(); ok {
+		return nil, false // content after the object
+	}
+	return dst, true
+}
+
+// fill sets the record from a line's top-level fields.
+func (p *jsonParser) fill(fields []jsonField, rec *pipeline.LogRecord) (problem, bool) {
+	tk, tv := lookupFirst(fields, p.times)
 	if tv == nil {
 		return problem{reasonMissingTS, "no time field"}, false
 	}
 	var reason, detail string
-	switch tv.Kind() {
+	switch tv.kind {
 	case jsonlite.String:
-		rec.Time, reason, detail = p.timeParse.parse(tv.String())
+		s, _ := text(tv)
+		rec.Time, reason, detail = p.timeParse.parse(s)
 	case jsonlite.Number:
 		if p.timeParse.epoch > 0 { // the unit named, not guessed
-			rec.Time, reason, detail = p.timeParse.parse(tv.JSON())
+			rec.Time, reason, detail = p.timeParse.parse(tv.json)
 		} else {
-			rec.Time, reason, detail = parseEpoch(tv.JSON())
+			rec.Time, reason, detail = parseEpoch(tv.json)
 		}
 	default:
 		reason, detail = reasonBadTime, "time field "+tk+" is not a string or number"
@@ -113,7 +241,7 @@ func (p *jsonParser) parse(line string, rec *pipeline.LogRecord) (problem, bool)
 		return problem{reason, detail}, false
 	}
 
-	ek, ev := lookupFirst(v, p.entities)
+	ek, ev := lookupFirst(fields, p.entities)
 	rec.Entity = ""
 	if ev != nil {
 		rec.Entity, _ = text(ev)
@@ -125,25 +253,26 @@ func (p *jsonParser) parse(line string, rec *pipeline.LogRecord) (problem, bool)
 		return problem{reasonMissingEntity, "no entity field and no fixed entity"}, false
 	}
 
-	lk, lv := lookupFirst(v, p.levels)
+	lk, lv := lookupFirst(fields, p.levels)
 	rec.Level = pipeline.LevelOther
 	if lv != nil {
 		s, _ := text(lv)
 		rec.Level = pipeline.NormalizeLevel(s)
 	}
-	mk, mv := lookupFirst(v, p.messages)
+	mk, mv := lookupFirst(fields, p.messages)
 	rec.Message = ""
 	if mv != nil {
 		if s, ok := text(mv); ok {
 			rec.Message = s
 		} else {
-			rec.Message = mv.JSON()
+			rec.Message = mv.json
 		}
 	}
 
 	rec.Fields = nil
-	for k, f := range v.Object {
-		if k == tk || k == ek || k == lk || k == mk || !p.fields.keep(k) {
+	for i := range fields {
+		f := &fields[i]
+		if k := f.key; k == tk || k == ek || k == lk || k == mk || !p.fields.keep(k) {
 			continue
 		}
 		s, ok := text(f)
@@ -153,7 +282,7 @@ func (p *jsonParser) parse(line string, rec *pipeline.LogRecord) (problem, bool)
 		if rec.Fields == nil {
 			rec.Fields = make(map[string]string, 8)
 		}
-		rec.Fields[k] = s
+		rec.Fields[f.key] = s
 	}
 	return problem{}, true
 }
