@@ -2,9 +2,9 @@ package anonymize
 
 import (
 	"bytes"
-	"hash/fnv"
 	"net/netip"
 	"strings"
+	"unsafe"
 )
 
 // coveredKey is the hash under which a detector-redacted address or e-mail
@@ -15,20 +15,39 @@ func coveredKey(raw string) (uint64, bool) {
 	if raw == "" {
 		return 0, false
 	}
-	h := fnv.New64a()
 	if addr, err := netip.ParseAddr(strings.Trim(raw, "[]")); err == nil {
-		h.Write([]byte("ip\x00" + addr.WithZone("").String()))
-		return h.Sum64(), true
+		return addrKey(addr), true
 	}
 	if ap, err := netip.ParseAddrPort(raw); err == nil {
-		h.Write([]byte("ip\x00" + ap.Addr().WithZone("").String()))
-		return h.Sum64(), true
+		return addrKey(ap.Addr()), true
 	}
 	if strings.Contains(raw, "@") {
-		h.Write([]byte("email\x00" + strings.ToLower(raw)))
-		return h.Sum64(), true
+		return fnv64a(fnv64a(fnvOffset64, "email\x00"), strings.ToLower(raw)), true
 	}
 	return 0, false
+}
+
+// addrKey is FNV-1a of "ip\x00" and the address in canonical form, as
+// hash/fnv would compute it, without its allocations: every address a
+// log line holds passes here.
+func addrKey(addr netip.Addr) uint64 {
+	var buf [48]byte
+	b := addr.WithZone("").AppendTo(buf[:0])
+	return fnv64a(fnv64a(fnvOffset64, "ip\x00"), unsafe.String(unsafe.SliceData(b), len(b)))
+}
+
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+// fnv64a continues an FNV-1a hash over s.
+func fnv64a(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime64
+	}
+	return h
 }
 
 // CoveredScan reports whether b holds an address or e-mail that a detector

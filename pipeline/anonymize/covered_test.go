@@ -2,6 +2,7 @@ package anonymize
 
 import (
 	"context"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,5 +51,24 @@ func TestScanDirWithCoveredScan(t *testing.T) {
 	}
 	if len(leaks) != 1 || leaks[0].File != "notes.txt" || leaks[0].Row != 2 || strings.Contains(leaks[0].Needle, "10.9.8.7") {
 		t.Fatalf("want one masked leak on line 2 of notes.txt, got %+v", leaks)
+	}
+}
+
+// TestCoveredKeyIsFNV: the keys are those hash/fnv gives for the tagged
+// canonical text (checkpoints keep them: the function must not drift).
+func TestCoveredKeyIsFNV(t *testing.T) {
+	ref := func(s string) uint64 {
+		h := fnv.New64a()
+		h.Write([]byte(s))
+		return h.Sum64()
+	}
+	cases := map[string]string{
+		"10.1.2.3": "ip\x0010.1.2.3", "[2001:DB8:0::1]": "ip\x002001:db8::1", "10.1.2.3:8080": "ip\x0010.1.2.3",
+		"fe80::1%eth0": "ip\x00fe80::1", "[2001:db8::7]:443": "ip\x002001:db8::7", "Bob@Example.org": "email\x00bob@example.org",
+	}
+	for raw, text := range cases {
+		if k, ok := coveredKey(raw); !ok || k != ref(text) {
+			t.Errorf("coveredKey(%q) = %x, %v; want fnv(%q) = %x", raw, k, ok, text, ref(text))
+		}
 	}
 }

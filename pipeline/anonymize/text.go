@@ -255,8 +255,12 @@ func (a *Anonymizer) text(s string, st *stats) string {
 	// cannot be a detector's key word, and their keyed pseudonym, the same
 	// as in the metric labels, is worth more than a detector's <ip>.
 	var sc scanCache
-	if mayHoldAddress(s) || noTextShortcuts {
-		s = a.replaceLearned(s, st, addressLike, &sc)
+	present := bytesOf(s) // which bytes s holds, for the cheap checks below
+	if present.meets(digitBytes) && present.meets(addrSepBytes) || noTextShortcuts {
+		// Only a text with a digit and a '.' or ':' can hold an address.
+		if t := a.replaceLearned(s, st, addressLike, &sc); t != s {
+			s, present = t, bytesOf(t)
+		}
 	}
 	if !saw(s) {
 		return s
@@ -269,10 +273,14 @@ func (a *Anonymizer) text(s string, st *stats) string {
 	}
 	for i := range a.detects {
 		d := &a.detects[i]
-		if d.need&mask != d.need || (d.bytes != "" && !strings.ContainsAny(s, d.bytes)) {
+		if d.need&mask != d.need || (d.bytes != "" && !present.meets(d.set)) {
 			continue
 		}
-		if s = d.apply(a, s, st); !saw(s) {
+		t := d.apply(a, s, st)
+		if t != s {
+			s, present = t, bytesOf(t)
+		}
+		if !saw(s) {
 			return s
 		}
 	}
@@ -281,15 +289,28 @@ func (a *Anonymizer) text(s string, st *stats) string {
 	return s
 }
 
-// noTextShortcuts turns off mayHoldAddress and the scanCache: the tests'
+// noTextShortcuts turns off the address pre-check and the scanCache: the tests'
 // reference for what they must not change.
 var noTextShortcuts bool
 
-// mayHoldAddress says whether an addressLike learned value can occur in
-// s: it needs a digit and a '.' or ':'.
-func mayHoldAddress(s string) bool {
-	return strings.ContainsAny(s, "0123456789") && strings.ContainsAny(s, ".:")
+// byteSet is a set of byte values.
+type byteSet [4]uint64
+
+func bytesOf(s string) (b byteSet) {
+	for i := 0; i < len(s); i++ {
+		b[s[i]>>6] |= 1 << (s[i] & 63)
+	}
+	return b
 }
+
+func (b byteSet) meets(o byteSet) bool {
+	return b[0]&o[0]|b[1]&o[1]|b[2]&o[2]|b[3]&o[3] != 0
+}
+
+var (
+	digitBytes   = bytesOf("0123456789")
+	addrSepBytes = bytesOf(".:")
+)
 
 // addressLike: a learned value shaped like an address or host:port (digits
 // with dots or colons, no key-value or path syntax).
@@ -609,7 +630,8 @@ func extendAddr(s string, start, end int) (int, int) {
 type detector struct {
 	name  string
 	need  uint32
-	bytes string
+	bytes string  // the detector runs only on a text with one of these bytes
+	set   byteSet // bytes as a set
 	apply func(a *Anonymizer, s string, st *stats) string
 }
 
@@ -840,6 +862,9 @@ func buildDetectors(domains []string, r rules, gl *gitleaksSet) (ds []detector, 
 		}
 		idx[p] = len(up)
 		up, ub = append(up, p), append(ub, bits[i])
+	}
+	for i := range ds {
+		ds[i].set = bytesOf(ds[i].bytes)
 	}
 	return ds, newMatcher(up), ub, hostRe
 }
