@@ -9,12 +9,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/opsdata/opsdata/internal/ordered"
 )
 
 // Leak is one cell (or line) of an output file holding a needle.
@@ -120,24 +123,56 @@ func scanDir(ctx context.Context, dir string, needles []string, max int, extra f
 	if hooks != nil {
 		s.metaCheck = hooks.metaCheck
 	}
+	var units []scanUnit
 	for _, f := range fl {
+		var us []scanUnit
+		var closer io.Closer
+		if strings.HasSuffix(f.rel, ".parquet") {
+			us, closer, err = parquetUnits(f.rel, f.path)
+			if err != nil {
+				closeAll(units)
+				return nil, err
+			}
+		}
+		if us == nil && closer == nil { // not Parquet, or not readable as Parquet: its bytes
+			us = []scanUnit{{rel: f.rel, path: f.path}}
+		}
+		if closer != nil {
+			us[len(us)-1].closer = closer // the file closes with its last unit
+		}
+		units = append(units, us...)
+	}
+	defer closeAll(units)
+	// The units run on every core; their leaks are taken in unit order,
+	// each unit's in the order it found them, up to max: the leaks of
+	// scanning the units one after the other and stopping at max.
+	errFull := errors.New("enough leaks")
+	err = ordered.Do(ctx, len(units), runtime.GOMAXPROCS(0), func(ctx context.Context, i int) ([]Leak, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		u := &units[i]
+		sub := &scan{m: s.m, pats: s.pats, skip: s.skip, metaCheck: s.metaCheck, extra: s.extra, max: s.max}
+		if u.pf == nil {
+			sub.meta = true
+			return sub.leaks, sub.rawFile(u.rel, u.path)
+		}
+		err := sub.columnChunk(u.pf.RowGroups()[u.rg].ColumnChunks()[u.ci], u.rel, u.col, u.base, make([]parquet.Value, 1024), map[parquet.Dictionary]bool{})
+		return sub.leaks, err
+	}, func(_ int, leaks []Leak) error {
+		for _, l := range leaks {
+			if s.full() {
+				break
+			}
+			s.leaks = append(s.leaks, l)
+		}
 		if s.full() {
-			break
+			return errFull
 		}
-		var err error
-		if strings.HasSuffix(f.rel, ".parquet") {
-			err = s.parquetFile(ctx, f.rel, f.path)
-		} else {
-			s.meta = true
-			err = s.rawFile(f.rel, f.path)
-			s.meta = false
-		}
-		if err != nil {
-			return nil, err
-		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errFull) {
+		return nil, err
 	}
 	sort.Slice(s.leaks, func(i, j int) bool {
 		a, b := s.leaks[i], s.leaks[j]
@@ -259,29 +294,48 @@ func (s *scan) rawFile(rel, path string) error {
 	return nil
 }
 
-// parquetFile scans column by column (columns in name order, so an early
-// stop at max keeps the first leaks in sorted order), reading decoded pages.
-// Values of one row in a list column share the row: a row starts where the
-// repetition level is 0.
+// scanUnit is one piece of the scan: a column chunk of a Parquet file
+// (pf set) or a whole file read as bytes.
+type scanUnit struct {
+	rel, path string
+	pf        *parquet.File
+	col       string
+	ci, rg    int
+	base      int64     // the chunk's first row in the file
+	closer    io.Closer // set on a file's last unit
+}
+
+func closeAll(units []scanUnit) {
+	for _, u := range units {
+		if u.closer != nil {
+			u.closer.Close()
+		}
+	}
+}
+
+// parquetUnits lists a Parquet file's column chunks to scan: column by
+// column (columns in name order, so an early stop at max keeps the first
+// leaks in sorted order), row group by row group. A file that does not
+// open as Parquet gives no unit and no closer: its bytes are scanned.
 //
 // Only byte-array columns are read: a number, a boolean or a timestamp is
 // not text a raw identifier can hide in, and rendering 57M of them was most
 // of a raw export's CPU. Every string column is still checked (default
 // deny); dictionary-encoded pages are checked once per distinct value.
-func (s *scan) parquetFile(ctx context.Context, rel, path string) error {
+func parquetUnits(rel, path string) ([]scanUnit, io.Closer, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("leakage scan: %w", err)
+		return nil, nil, fmt.Errorf("leakage scan: %w", err)
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("leakage scan: %w", err)
+		f.Close()
+		return nil, nil, fmt.Errorf("leakage scan: %w", err)
 	}
 	pf, err := parquet.OpenFile(f, st.Size())
 	if err != nil {
-		// Not readable as Parquet: still scan its bytes rather than skip it.
-		return s.rawFile(rel, path)
+		f.Close()
+		return nil, nil, nil
 	}
 	cols := pf.Schema().Columns()
 	order := make([]int, 0, len(cols))
@@ -295,24 +349,19 @@ func (s *scan) parquetFile(ctx context.Context, rel, path string) error {
 		order = append(order, i)
 	}
 	sort.SliceStable(order, func(i, j int) bool { return names[order[i]] < names[order[j]] })
-	buf := make([]parquet.Value, 1024)
+	var units []scanUnit
 	for _, ci := range order {
 		var base int64
-		dicts := map[parquet.Dictionary]bool{}
-		for _, rg := range pf.RowGroups() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if s.full() {
-				return nil
-			}
-			if err := s.columnChunk(rg.ColumnChunks()[ci], rel, names[ci], base, buf, dicts); err != nil {
-				return err
-			}
-			base += rg.NumRows()
+		for rg, g := range pf.RowGroups() {
+			units = append(units, scanUnit{rel: rel, path: path, pf: pf, col: names[ci], ci: ci, rg: rg, base: base})
+			base += g.NumRows()
 		}
 	}
-	return nil
+	if len(units) == 0 {
+		f.Close()
+		return []scanUnit{}, nil, nil // nothing that can hold text
+	}
+	return units, f, nil
 }
 
 // textKind says whether a Parquet physical type can hold text.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -58,8 +59,12 @@ func writeParquet(t *testing.T, path string, rows []gateRow) {
 	}
 }
 
-func TestScanDir(t *testing.T) {
-	dir := t.TempDir()
+// scanDirFixture writes a version with leaks in a README, a message and a
+// list column across row groups, and returns it with the leaks a full scan
+// must report, in order.
+func scanDirFixture(t *testing.T) (dir string, needles []string, want []Leak) {
+	t.Helper()
+	dir = t.TempDir()
 	const secret = "db-primary.prod.acme.internal"
 	// Enough varied text that zstd entropy-codes its literals: a raw byte
 	// scan cannot see the planted values, only a decoding scan can.
@@ -87,18 +92,25 @@ func TestScanDir(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("# data\nno leak here\nseen at "+secret+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	needles := []string{secret, "31337", "", "never-present-value"}
-	got, err := ScanDir(context.Background(), dir, needles, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	needles = []string{secret, "31337", "", "never-present-value"}
 	m := MaskNeedle(secret)
-	want := []Leak{
+	want = []Leak{
 		{File: "README.md", Row: 3, Needle: m},
 		{File: "logs/date=2024-01-01/part-0.parquet", Column: "message", Row: 7, Needle: m},
 		{File: "logs/date=2024-01-01/part-0.parquet", Column: "tags.list.element", Row: 2077, Needle: m},
 		{File: "logs/date=2024-01-01/part-0.parquet", Column: "tags.list.element", Row: 2078, Needle: m},
 	}
+	return dir, needles, want
+}
+
+func TestScanDir(t *testing.T) {
+	dir, needles, want := scanDirFixture(t)
+	const secret = "db-primary.prod.acme.internal"
+	got, err := ScanDir(context.Background(), dir, needles, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := MaskNeedle(secret)
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
 	}
@@ -121,6 +133,30 @@ func TestScanDir(t *testing.T) {
 	}
 	if _, err := ScanDir(context.Background(), filepath.Join(dir, "missing"), needles, 0); err == nil {
 		t.Fatal("missing dir: want error")
+	}
+}
+
+// TestScanDirSameOnAnyCores: the column chunks are scanned on every core,
+// and the leaks reported (all of them, or the first max) are the same for
+// any number of cores.
+func TestScanDirSameOnAnyCores(t *testing.T) {
+	dir, needles, want := scanDirFixture(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2, 3, 8} {
+		runtime.GOMAXPROCS(procs)
+		for max := 0; max <= len(want)+1; max++ {
+			got, err := ScanDir(context.Background(), dir, needles, max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := want
+			if max > 0 && max < len(want) {
+				w = want[:max]
+			}
+			if !reflect.DeepEqual(got, w) {
+				t.Fatalf("%d cores, max %d: %+v\nwant %+v", procs, max, got, w)
+			}
+		}
 	}
 }
 
