@@ -395,6 +395,7 @@ func (w *logWriter) abort() {
 type prefetch struct {
 	it      pipeline.LogIterator
 	batches chan []pipeline.LogRecord
+	free    chan []pipeline.LogRecord // batches read, for the goroutine to fill again
 	done    chan struct{}
 	wg      sync.WaitGroup
 	cur     []pipeline.LogRecord
@@ -407,16 +408,24 @@ type prefetch struct {
 
 // clock gets the time the goroutine is busy reading, as stage.
 func newPrefetch(it pipeline.LogIterator, clock *stageClock, stage string) *prefetch {
-	p := &prefetch{it: it, batches: make(chan []pipeline.LogRecord, 4), done: make(chan struct{})}
+	p := &prefetch{it: it, batches: make(chan []pipeline.LogRecord, 4), free: make(chan []pipeline.LogRecord, 6), done: make(chan struct{})}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		defer close(p.batches)
-		batch := make([]pipeline.LogRecord, 0, logBatch)
+		next := func() []pipeline.LogRecord {
+			select {
+			case b := <-p.free:
+				return b[:0]
+			default:
+				return make([]pipeline.LogRecord, 0, logBatch)
+			}
+		}
+		batch := next()
 		flush := func() bool {
 			select {
 			case p.batches <- batch:
-				batch = make([]pipeline.LogRecord, 0, logBatch)
+				batch = next()
 				return true
 			case <-p.done:
 				return false
@@ -446,6 +455,16 @@ func newPrefetch(it pipeline.LogIterator, clock *stageClock, stage string) *pref
 
 func (p *prefetch) Next() bool {
 	if p.pos == len(p.cur) {
+		if p.cur != nil {
+			// Records are handed out by value: the batch can be filled
+			// again. Cleared first, so it keeps no line alive.
+			clear(p.cur)
+			select {
+			case p.free <- p.cur:
+			default:
+			}
+			p.cur, p.pos = nil, 0
+		}
 		b, ok := <-p.batches
 		if !ok {
 			return false
