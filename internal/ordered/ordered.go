@@ -5,8 +5,15 @@ package ordered
 
 import (
 	"context"
+	"runtime"
 	"sync"
 )
+
+// Workers is how many goroutines to give work whose pieces each hold much
+// memory (a range query holds its inner points for its whole slice): one
+// per core, but at most limit, so a 64-core machine does not hold 64
+// pieces at once.
+func Workers(limit int) int { return max(1, min(runtime.GOMAXPROCS(0), limit)) }
 
 // Do runs work(ctx, i) for every i in [0, n) on at most workers
 // goroutines and calls consume(i, result) in index order, on the calling

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -130,7 +129,7 @@ func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.
 		return struct{}{}, s.evalRange(ctx, feature, first, last, grid.Step, func(m promql.Matrix) error { return merge(lo, hi, m) })
 	}
 	parts := (n + evalSliceSteps - 1) / evalSliceSteps
-	if err := ordered.Do(ctx, parts, runtime.GOMAXPROCS(0), eval, func(int, struct{}) error { return nil }); err != nil {
+	if err := ordered.Do(ctx, parts, ordered.Workers(maxQuerySlices), eval, func(int, struct{}) error { return nil }); err != nil {
 		return err
 	}
 	out := make([]*pipeline.FeatureSeries, 0, len(byKey))
@@ -148,6 +147,10 @@ func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.
 
 // evalSliceSteps is how many steps one range query evaluates (4 h at 1 m).
 var evalSliceSteps = 240
+
+// maxQuerySlices bounds the slices evaluated at once (one per core up to
+// it): each holds its inner points.
+const maxQuerySlices = 4
 
 // evalRange runs one range query of feature over [first, last] and hands
 // its result to use before closing the query.
