@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -467,25 +468,51 @@ func (a *Anonymizer) Fields(f map[string]string) map[string]string {
 			out[k] = v
 		}
 	}
-	a.fields(f, out)
+	a.fields(f, out, nil)
 	return out
 }
 
 // LearnFields learns what Fields would, without building the scrubbed
 // copy: pass 1 of an export only learns a line's fields (the logs table
-// does not publish them).
-func (a *Anonymizer) LearnFields(f map[string]string) {
+// does not publish them). memo, when set, remembers the values learned
+// lately: a value repeated line after line (the host of a file's lines)
+// then costs a look in a small table instead of one in the learned map,
+// whose hundreds of thousands of values make every look a cache miss.
+// Learning is idempotent, so skipping a remembered value changes nothing.
+func (a *Anonymizer) LearnFields(f map[string]string, memo *FieldMemo) {
 	if len(f) > 0 {
-		a.fields(f, nil)
+		a.fields(f, nil, memo)
 	}
+}
+
+// FieldMemo is LearnFields' memory of recent values, one per goroutine
+// (not safe for concurrent use); the zero value is ready.
+type FieldMemo struct {
+	seed  maphash.Seed
+	init  bool
+	slots [256]struct{ field, value string }
+}
+
+// seen says whether value of field was learned lately, and remembers it.
+func (m *FieldMemo) seen(field, value string) bool {
+	if !m.init {
+		m.seed, m.init = maphash.MakeSeed(), true
+	}
+	s := &m.slots[maphash.String(m.seed, value)%uint64(len(m.slots))]
+	if s.value == value && s.field == field {
+		return true
+	}
+	s.field, s.value = field, value
+	return false
 }
 
 // FieldsRead names the log fields LearnFields reads (those with a rule
 // other than keep), sorted: a log source need parse no other.
 func (a *Anonymizer) FieldsRead() []string { return slices.Clone(a.rules.fieldOrder) }
 
-// fields applies the rules of the named fields, into out when it is set.
-func (a *Anonymizer) fields(f, out map[string]string) {
+// fields applies the rules of the named fields, into out when it is set
+// (then memo is nil: the scrubbed value is needed).
+func (a *Anonymizer) fields(f, out map[string]string, memo *FieldMemo) {
 	var st stats
 	// The named fields in a fixed order: values are learned in the same
 	// order on every run (map iteration order is random).
@@ -494,9 +521,12 @@ func (a *Anonymizer) fields(f, out map[string]string) {
 		if !ok || strings.TrimSpace(v) == "" {
 			continue
 		}
+		st.add(a.rules.fieldStat[i])
+		if memo != nil && memo.seen(k, v) {
+			continue
+		}
 		r := a.rules.fields[k]
 		pv, keep := a.apply(r, v)
-		st.add(a.rules.fieldStat[i])
 		if keep && out != nil {
 			out[k] = pv
 		}

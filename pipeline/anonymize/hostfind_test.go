@@ -1,6 +1,8 @@
 package anonymize
 
 import (
+	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"regexp"
@@ -171,5 +173,44 @@ func TestScanCacheSeesNewValues(t *testing.T) {
 	a.learn(nil, TypeUser, "bobby77")
 	if kept, _ := a.idx.find("alice42 met bobby77", nil, &sc); len(kept) != 2 {
 		t.Fatalf("after learning bobby77: %d matches, want 2", len(kept))
+	}
+}
+
+// TestFieldMemoChangesNothing: learning fields with the memo leaves the
+// anonymizer in the state, and with the counts, of learning every value.
+func TestFieldMemoChangesNothing(t *testing.T) {
+	policy := spec.Anonymize{HostDomains: []string{"acme.internal"}, LogFields: map[string]string{"host": "host", "user": "user", "client": "ip_prefix", "token": "redact"}}
+	rng := rand.New(rand.NewPCG(8, 8))
+	lines := make([]map[string]string, 20000)
+	for i := range lines {
+		lines[i] = map[string]string{
+			"host":   fmt.Sprintf("node-%d.prod.acme.internal", (i/7+rng.IntN(40))%900), // more values than the memo has slots
+			"user":   fmt.Sprintf("u%d", rng.IntN(300)),
+			"client": fmt.Sprintf("10.0.%d.%d", rng.IntN(4), rng.IntN(50)),
+			"token":  fmt.Sprintf("tok-%d", rng.IntN(20)),
+			"other":  "x",
+		}
+	}
+	run := func(memo *FieldMemo) ([]byte, any) {
+		a, err := New([]byte("0123456789abcdef0123456789abcdef"), policy, "service")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range lines {
+			a.LearnFields(f, memo)
+		}
+		b, err := a.MarshalState()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, a.Report()
+	}
+	want, wantReport := run(nil)
+	got, gotReport := run(&FieldMemo{})
+	if !bytes.Equal(got, want) {
+		t.Fatal("the memo changed what was learned")
+	}
+	if !reflect.DeepEqual(gotReport, wantReport) {
+		t.Fatalf("the memo changed the counts:\n%+v\n%+v", gotReport, wantReport)
 	}
 }

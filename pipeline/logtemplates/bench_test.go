@@ -111,7 +111,7 @@ func BenchmarkLogsPath(b *testing.B) {
 		batch := make([]schemas.Log, 0, 4096)
 		n := 0
 		each(func(r pipeline.LogRecord) error {
-			anon.LearnFields(r.Fields)
+			anon.LearnFields(r.Fields, nil)
 			id := ""
 			if c := m.Match(r.Message); c != nil {
 				id = rows[byCluster[c]].ID

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/align"
+	"github.com/opsdata/opsdata/pipeline/anonymize"
 	"github.com/opsdata/opsdata/pipeline/logtemplates"
 	"github.com/opsdata/opsdata/pipeline/write"
 	"github.com/opsdata/opsdata/schemas"
@@ -56,6 +57,8 @@ type templateSet struct {
 	firstDay map[*logtemplates.Cluster]int64
 	// day counts lines per (window, entity, template) of the current day.
 	day map[countKey]int64
+	// fieldMemo spares pass 1 relearning a field value it just learned.
+	fieldMemo anonymize.FieldMemo
 	// dayEntities numbers the day's log entities for countKey.
 	dayEntities  []string
 	dayEntityIdx map[string]int32
@@ -178,7 +181,7 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 			if rec.Time.Before(day.Start) {
 				continue
 			}
-			e.anon.LearnFields(rec.Fields)
+			e.anon.LearnFields(rec.Fields, &ts.fieldMemo)
 			c := m.Add(rec.Message, rec.Time)
 			if !ts.pinned {
 				ts.firstDay[c]++
