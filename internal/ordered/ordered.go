@@ -15,6 +15,24 @@ import (
 // pieces at once.
 func Workers(limit int) int { return max(1, min(runtime.GOMAXPROCS(0), limit)) }
 
+// Concurrent is implemented by a storage that says how many queries may
+// run on it at once (a TSDB head's readers keep per-querier state and
+// serve one).
+type Concurrent interface {
+	QueryConcurrency() int
+}
+
+// WorkersFor is Workers for work on v: 1 unless v is Concurrent, so a
+// storage that does not say it serves concurrent queries gets them one at
+// a time.
+func WorkersFor(v any, limit int) int {
+	c, ok := v.(Concurrent)
+	if !ok {
+		return 1
+	}
+	return max(1, min(c.QueryConcurrency(), Workers(limit)))
+}
+
 // Do runs work(ctx, i) for every i in [0, n) on at most workers
 // goroutines and calls consume(i, result) in index order, on the calling
 // goroutine. At most workers results are computed or waiting at a time, so

@@ -63,7 +63,7 @@ func RangeMatrix(ctx context.Context, engine *promql.Engine, q storage.Queryable
 		hi := min(lo+sliceSteps-1, last)
 		return rangeSlice(ctx, engine, q, expr, grid.Start.Add(time.Duration(lo)*step), grid.Start.Add(time.Duration(hi)*step), step)
 	}
-	err := ordered.Do(ctx, last/sliceSteps+1, ordered.Workers(maxQuerySlices), slice, func(_ int, m promql.Matrix) error {
+	err := ordered.Do(ctx, last/sliceSteps+1, ordered.WorkersFor(q, maxQuerySlices), slice, func(_ int, m promql.Matrix) error {
 		for _, s := range m {
 			k := s.Metric.String()
 			i, ok := byKey[k]

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/util/teststorage"
 
 	"github.com/opsdata/opsdata/pipeline"
@@ -101,7 +102,9 @@ func TestRangeMatrixSlicesEqualOneQuery(t *testing.T) {
 		}
 		for _, steps := range []int{1, 7, 360} {
 			sliceSteps = steps
-			got, err := RangeMatrix(ctx, engine, st, expr, grid, time.Minute)
+			// A TSDB opens new queriers per query: it serves concurrent
+			// ones, so the slices run in parallel here.
+			got, err := RangeMatrix(ctx, engine, concurrentStorage{st}, expr, grid, time.Minute)
 			sliceSteps = old
 			if err != nil {
 				t.Fatal(err)
@@ -123,3 +126,9 @@ func TestRangeMatrixSlicesEqualOneQuery(t *testing.T) {
 		}
 	}
 }
+
+// concurrentStorage says its storage serves concurrent queries
+// (ordered.Concurrent).
+type concurrentStorage struct{ storage.Queryable }
+
+func (concurrentStorage) QueryConcurrency() int { return 4 }

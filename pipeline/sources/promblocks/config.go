@@ -185,5 +185,6 @@ func Open(ctx context.Context, cfg *Config, lookback time.Duration) (*promtsdb.S
 	if err != nil {
 		return nil, err
 	}
-	return promtsdb.NewSource("blocks "+cfg.Bucket, st, st.Close, lookback), nil
+	// Each query opens its own block queriers; the block cache is locked.
+	return promtsdb.NewSource("blocks "+cfg.Bucket, promtsdb.ConcurrentQueryable{Queryable: st, Queries: 4}, st.Close, lookback), nil
 }

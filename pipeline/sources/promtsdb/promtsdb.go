@@ -38,15 +38,32 @@ type Source struct {
 // Open opens dir read-only for feature evaluation (Factory's New; tests
 // and benchmarks call it directly). The directory is never written.
 func Open(_ context.Context, dir string, lookback time.Duration) (*Source, error) {
-	q, release, err := openAllTime(dir)
+	q, head, release, err := openAllTime(dir)
 	if err != nil {
 		return nil, err
 	}
 	// One shared querier; Close is a no-op so the engine's per-query Close
 	// does not close it.
-	shared := storage.QueryableFunc(func(_, _ int64) (storage.Querier, error) { return keepOpen{q}, nil })
+	var shared storage.Queryable = storage.QueryableFunc(func(_, _ int64) (storage.Querier, error) { return keepOpen{q}, nil })
+	if !head {
+		// Block queriers keep no state between Selects; a WAL's head
+		// querier does (its chunk cache), so with a head the queries run
+		// one at a time.
+		shared = ConcurrentQueryable{Queryable: shared, Queries: maxQuerySlices}
+	}
 	return NewSource("tsdb "+dir, shared, release, lookback), nil
 }
+
+// ConcurrentQueryable is a storage that serves Queries queries at once
+// (ordered.Concurrent): features and rules then evaluate their slices in
+// parallel. A storage without it is queried one query at a time.
+type ConcurrentQueryable struct {
+	storage.Queryable
+	Queries int
+}
+
+// QueryConcurrency implements ordered.Concurrent.
+func (c ConcurrentQueryable) QueryConcurrency() int { return c.Queries }
 
 // NewSource evaluates features with Prometheus's engine over any storage
 // (promblocks builds one over blocks in object storage). desc names the
@@ -129,7 +146,7 @@ func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.
 		return struct{}{}, s.evalRange(ctx, feature, first, last, grid.Step, func(m promql.Matrix) error { return merge(lo, hi, m) })
 	}
 	parts := (n + evalSliceSteps - 1) / evalSliceSteps
-	if err := ordered.Do(ctx, parts, ordered.Workers(maxQuerySlices), eval, func(int, struct{}) error { return nil }); err != nil {
+	if err := ordered.Do(ctx, parts, ordered.WorkersFor(s.queryable, maxQuerySlices), eval, func(int, struct{}) error { return nil }); err != nil {
 		return err
 	}
 	out := make([]*pipeline.FeatureSeries, 0, len(byKey))
