@@ -38,12 +38,12 @@ func (h *Heap[T]) Pop() T {
 	var zero T
 	h.items[n] = zero // drop references the slice would keep alive
 	h.items = h.items[:n]
-	h.Fix(0)
+	h.down(0)
 	return v
 }
 
-// Fix restores the order after the value at i grew.
-func (h *Heap[T]) Fix(i int) {
+// down moves the value at i down to its place.
+func (h *Heap[T]) down(i int) {
 	n := len(h.items)
 	for {
 		l := 2*i + 1

@@ -9,11 +9,10 @@ import (
 	"sync"
 )
 
-// Workers is how many goroutines to give work whose pieces each hold much
-// memory (a range query holds its inner points for its whole slice): one
-// per core, but at most limit, so a 64-core machine does not hold 64
-// pieces at once.
-func Workers(limit int) int { return max(1, min(runtime.GOMAXPROCS(0), limit)) }
+// maxInFlight bounds the pieces WorkersFor allows at once, whatever the
+// cores: a range-query slice holds its inner points, and a 64-core machine
+// must not hold 64 of them.
+const maxInFlight = 4
 
 // Concurrent is implemented by a storage that says how many queries may
 // run on it at once (a TSDB head's readers keep per-querier state and
@@ -22,15 +21,16 @@ type Concurrent interface {
 	QueryConcurrency() int
 }
 
-// WorkersFor is Workers for work on v: 1 unless v is Concurrent, so a
-// storage that does not say it serves concurrent queries gets them one at
-// a time.
-func WorkersFor(v any, limit int) int {
+// WorkersFor is how many goroutines to give pieces of work on v: one per
+// core, at most maxInFlight and at most what v serves; 1 unless v is
+// Concurrent, so a storage that does not say it serves concurrent queries
+// gets them one at a time.
+func WorkersFor(v any) int {
 	c, ok := v.(Concurrent)
 	if !ok {
 		return 1
 	}
-	return max(1, min(c.QueryConcurrency(), Workers(limit)))
+	return max(1, min(runtime.GOMAXPROCS(0), maxInFlight, c.QueryConcurrency()))
 }
 
 // Do runs work(ctx, i) for every i in [0, n) on at most workers

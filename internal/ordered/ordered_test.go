@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,6 +95,28 @@ func TestDoCancelledBeforeStart(t *testing.T) {
 		err := Do(ctx, 10, 2, func(ctx context.Context, i int) (int, error) { return 0, ctx.Err() }, func(int, int) error { return nil })
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("err %v", err)
+		}
+	}
+}
+
+type serves int
+
+func (s serves) QueryConcurrency() int { return int(s) }
+
+func TestWorkersFor(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
+	cases := []struct {
+		v    any
+		want int
+	}{
+		{struct{}{}, 1},                // says nothing: one at a time
+		{serves(1), 1},                 // a head: one at a time
+		{serves(2), 2},                 // what the storage serves
+		{serves(1 << 30), maxInFlight}, // never more than maxInFlight in memory
+	}
+	for _, c := range cases {
+		if got := WorkersFor(c.v); got != c.want {
+			t.Errorf("WorkersFor(%T %v) = %d, want %d", c.v, c.v, got, c.want)
 		}
 	}
 }

@@ -125,22 +125,18 @@ func scanDir(ctx context.Context, dir string, needles []string, max int, extra f
 	}
 	var units []scanUnit
 	for _, f := range fl {
-		var us []scanUnit
-		var closer io.Closer
 		if strings.HasSuffix(f.rel, ".parquet") {
-			us, closer, err = parquetUnits(f.rel, f.path)
+			us, ok, err := parquetUnits(f.rel, f.path)
 			if err != nil {
 				closeAll(units)
 				return nil, err
 			}
+			if ok {
+				units = append(units, us...)
+				continue
+			}
 		}
-		if us == nil && closer == nil { // not Parquet, or not readable as Parquet: its bytes
-			us = []scanUnit{{rel: f.rel, path: f.path}}
-		}
-		if closer != nil {
-			us[len(us)-1].closer = closer // the file closes with its last unit
-		}
-		units = append(units, us...)
+		units = append(units, scanUnit{rel: f.rel, path: f.path}) // its bytes
 	}
 	defer closeAll(units)
 	// The units run on every core; their leaks are taken in unit order,
@@ -315,27 +311,28 @@ func closeAll(units []scanUnit) {
 
 // parquetUnits lists a Parquet file's column chunks to scan: column by
 // column (columns in name order, so an early stop at max keeps the first
-// leaks in sorted order), row group by row group. A file that does not
-// open as Parquet gives no unit and no closer: its bytes are scanned.
+// leaks in sorted order), row group by row group; the file closes with its
+// last unit. ok is false for a file that does not open as Parquet: its
+// bytes are scanned instead.
 //
 // Only byte-array columns are read: a number, a boolean or a timestamp is
 // not text a raw identifier can hide in, and rendering 57M of them was most
 // of a raw export's CPU. Every string column is still checked (default
 // deny); dictionary-encoded pages are checked once per distinct value.
-func parquetUnits(rel, path string) ([]scanUnit, io.Closer, error) {
+func parquetUnits(rel, path string) ([]scanUnit, bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("leakage scan: %w", err)
+		return nil, false, fmt.Errorf("leakage scan: %w", err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("leakage scan: %w", err)
+		return nil, false, fmt.Errorf("leakage scan: %w", err)
 	}
 	pf, err := parquet.OpenFile(f, st.Size())
 	if err != nil {
 		f.Close()
-		return nil, nil, nil
+		return nil, false, nil
 	}
 	cols := pf.Schema().Columns()
 	order := make([]int, 0, len(cols))
@@ -359,9 +356,10 @@ func parquetUnits(rel, path string) ([]scanUnit, io.Closer, error) {
 	}
 	if len(units) == 0 {
 		f.Close()
-		return []scanUnit{}, nil, nil // nothing that can hold text
+		return nil, true, nil // nothing that can hold text
 	}
-	return units, f, nil
+	units[len(units)-1].closer = f
+	return units, true, nil
 }
 
 // textKind says whether a Parquet physical type can hold text.

@@ -63,7 +63,7 @@ func RangeMatrix(ctx context.Context, engine *promql.Engine, q storage.Queryable
 		hi := min(lo+sliceSteps-1, last)
 		return rangeSlice(ctx, engine, q, expr, grid.Start.Add(time.Duration(lo)*step), grid.Start.Add(time.Duration(hi)*step), step)
 	}
-	err := ordered.Do(ctx, last/sliceSteps+1, ordered.WorkersFor(q, maxQuerySlices), slice, func(_ int, m promql.Matrix) error {
+	err := ordered.Do(ctx, last/sliceSteps+1, ordered.WorkersFor(q), slice, func(_ int, m promql.Matrix) error {
 		for _, s := range m {
 			k := s.Metric.String()
 			i, ok := byKey[k]
@@ -86,10 +86,6 @@ func RangeMatrix(ctx context.Context, engine *promql.Engine, q storage.Queryable
 
 // sliceSteps is how many steps one range query of RangeMatrix evaluates.
 var sliceSteps = 360
-
-// maxQuerySlices bounds the slices evaluated at once (one per core up to
-// it): each holds its inner points.
-const maxQuerySlices = 4
 
 func rangeSlice(ctx context.Context, engine *promql.Engine, q storage.Queryable, expr string, start, end time.Time, step time.Duration) (promql.Matrix, error) {
 	qry, err := engine.NewRangeQuery(ctx, q, nil, expr, start, end, step)

@@ -186,5 +186,5 @@ func Open(ctx context.Context, cfg *Config, lookback time.Duration) (*promtsdb.S
 		return nil, err
 	}
 	// Each query opens its own block queriers; the block cache is locked.
-	return promtsdb.NewSource("blocks "+cfg.Bucket, promtsdb.ConcurrentQueryable{Queryable: st, Queries: 4}, st.Close, lookback), nil
+	return promtsdb.NewSource("blocks "+cfg.Bucket, promtsdb.ConcurrentQueryable{Queryable: st}, st.Close, lookback), nil
 }

@@ -48,7 +48,7 @@ func TestHeadIsQueriedOneAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if n := ordered.WorkersFor(src.Queryable(), 4); n != 1 {
+	if n := ordered.WorkersFor(src.Queryable()); n != 1 {
 		t.Fatalf("a head-backed TSDB gets %d concurrent queries, want 1", n)
 	}
 	grid, err := pipeline.NewGrid(from, from.Add(6*time.Hour), time.Minute)

@@ -49,21 +49,18 @@ func Open(_ context.Context, dir string, lookback time.Duration) (*Source, error
 		// Block queriers keep no state between Selects; a WAL's head
 		// querier does (its chunk cache), so with a head the queries run
 		// one at a time.
-		shared = ConcurrentQueryable{Queryable: shared, Queries: maxQuerySlices}
+		shared = ConcurrentQueryable{shared}
 	}
 	return NewSource("tsdb "+dir, shared, release, lookback), nil
 }
 
-// ConcurrentQueryable is a storage that serves Queries queries at once
+// ConcurrentQueryable is a storage that serves concurrent queries
 // (ordered.Concurrent): features and rules then evaluate their slices in
 // parallel. A storage without it is queried one query at a time.
-type ConcurrentQueryable struct {
-	storage.Queryable
-	Queries int
-}
+type ConcurrentQueryable struct{ storage.Queryable }
 
 // QueryConcurrency implements ordered.Concurrent.
-func (c ConcurrentQueryable) QueryConcurrency() int { return c.Queries }
+func (ConcurrentQueryable) QueryConcurrency() int { return math.MaxInt }
 
 // NewSource evaluates features with Prometheus's engine over any storage
 // (promblocks builds one over blocks in object storage). desc names the
@@ -146,7 +143,7 @@ func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.
 		return struct{}{}, s.evalRange(ctx, feature, first, last, grid.Step, func(m promql.Matrix) error { return merge(lo, hi, m) })
 	}
 	parts := (n + evalSliceSteps - 1) / evalSliceSteps
-	if err := ordered.Do(ctx, parts, ordered.WorkersFor(s.queryable, maxQuerySlices), eval, func(int, struct{}) error { return nil }); err != nil {
+	if err := ordered.Do(ctx, parts, ordered.WorkersFor(s.queryable), eval, func(int, struct{}) error { return nil }); err != nil {
 		return err
 	}
 	out := make([]*pipeline.FeatureSeries, 0, len(byKey))
@@ -164,10 +161,6 @@ func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.
 
 // evalSliceSteps is how many steps one range query evaluates (4 h at 1 m).
 var evalSliceSteps = 240
-
-// maxQuerySlices bounds the slices evaluated at once (one per core up to
-// it): each holds its inner points.
-const maxQuerySlices = 4
 
 // evalRange runs one range query of feature over [first, last] and hands
 // its result to use before closing the query.

@@ -1,5 +1,8 @@
 package anonymize
 
+// The fast paths of the text scrubber (decision 0040), each against the
+// definition it must reproduce.
+
 import (
 	"bytes"
 	"fmt"
