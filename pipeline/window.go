@@ -109,6 +109,25 @@ func (g Grid) Days() []Grid {
 	return out
 }
 
+// FeatureSliceSteps is how many windows one range query of a feature
+// evaluates: sources cut a day into slices of it (bounding the points a
+// query holds), and sharded exports split their work at the same
+// boundaries, so a slice evaluated alone is the very query one process
+// runs.
+const FeatureSliceSteps = 240
+
+// Slices cuts the grid into consecutive grids of at most steps windows
+// each, counted from its start; together they hold its windows in order.
+func (g Grid) Slices(steps int) []Grid {
+	n := g.Len()
+	var out []Grid
+	for lo := 0; lo < n; lo += steps {
+		hi := min(lo+steps, n)
+		out = append(out, Grid{Start: g.At(lo), End: g.At(hi), Step: g.Step})
+	}
+	return out
+}
+
 // Date is the partition value of a time: its UTC date.
 func Date(t time.Time) string { return t.UTC().Format("2006-01-02") }
 

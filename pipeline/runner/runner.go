@@ -62,6 +62,11 @@ type Options struct {
 	// SaveCheckpoint, when set, gets the sealed checkpoint after the last
 	// day, before the version is gated and published (checkpoint.go).
 	SaveCheckpoint func(ctx context.Context, sealed []byte) error
+
+	// pieces, when set, is a local directory of the features' pieces the
+	// shards of a windowed export staged (ExportCommit, pieces.go): the
+	// features are read from them instead of evaluated.
+	pieces string
 }
 
 // Result describes a finished export.
@@ -76,6 +81,9 @@ type Result struct {
 	// Stages is where the export's time went (not for a re-run that
 	// read nothing).
 	Stages []Stage
+	// Pieces is how many feature pieces a commit of shards read in place
+	// of evaluating the features (pieces.go).
+	Pieces int
 }
 
 // ErrEmpty: the range holds no metric sample and no log line.
@@ -190,6 +198,9 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	clock.since(stageExportOverall, started)
 	clock.log(log)
 	res := &Result{Dataset: s.Dataset, Version: version, Output: output, Manifest: man, AlreadyPublished: already, Rows: e.rows, Problems: e.problems.Report(), Stages: clock.stages()}
+	if e.pieceSrc != nil {
+		res.Pieces = e.pieceSrc.read
+	}
 	return res, nil
 }
 
@@ -272,6 +283,8 @@ type export struct {
 	// carried the files a resumed export carries by reference.
 	days    map[string]dayCheckpoint
 	carried []schemas.File
+	// pieceSrc serves the features of a commit of shards (pieces.go).
+	pieceSrc *pieceSource
 }
 
 // windowTable is the windows row type: the features, then the top
@@ -296,6 +309,10 @@ func (e *export) run(ctx context.Context) error {
 			return fmt.Errorf("metrics: %w", err)
 		}
 		defer msrc.Close()
+		if e.o.pieces != "" {
+			e.pieceSrc = newPieceSource(msrc, e.o.pieces, e.anon, s.Metrics.Features)
+			msrc = e.pieceSrc
+		}
 		e.queryable = msrc.Queryable()
 	}
 	if err := e.readTickets(ctx); err != nil {

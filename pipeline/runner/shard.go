@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -132,18 +133,8 @@ func RawShard(ctx context.Context, o RawOptions) (*RawResult, error) {
 	if rc.Files, err = stagedFiles(staging); err != nil {
 		return nil, fmt.Errorf("shard %d/%d: %w", o.Shard, o.Shards, err)
 	}
-	dir := schemas.Key(StagingPrefix(prefix, r.meta.Dataset, r.meta.Version), ShardDir(o.Shard, o.Shards))
-	for _, f := range rc.Files {
-		if err := publish.UploadFileVerified(ctx, bkt, dir+"/"+f.Path, filepath.Join(staging, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
-			return nil, fmt.Errorf("shard %d/%d: stage %s (re-run the shard): %w", o.Shard, o.Shards, f.Path, err)
-		}
-	}
-	b, err := json.MarshalIndent(rc, "", "  ")
-	if err != nil {
+	if err := stageReceipt(ctx, bkt, StagingPrefix(prefix, r.meta.Dataset, r.meta.Version), staging, rc); err != nil { // pieces.go
 		return nil, err
-	}
-	if err := publish.UploadBytesVerified(ctx, bkt, dir+"/"+ReceiptName, append(b, '\n')); err != nil {
-		return nil, fmt.Errorf("shard %d/%d: write the receipt (re-run the shard): %w", o.Shard, o.Shards, err)
 	}
 	r.log.Info("raw shard staged", "shard", o.Shard, "shards", o.Shards, "series", st.Series, "samples", st.Samples, "files", len(rc.Files))
 	return res, nil
@@ -325,8 +316,12 @@ func receiptDiff(rc, want Receipt, shard int) string {
 	check("match", strings.Join(rc.Match, "\x00") == strings.Join(want.Match, "\x00"))
 	check("buckets", rc.Buckets == want.Buckets)
 	check("shard", rc.Shard == shard && rc.Shards == want.Shards)
+	prefixes := []string{schemas.TableSamples + "/", schemas.TableRawSeries + "/"}
+	if want.Format == PiecesFormat {
+		prefixes = []string{"pieces/"}
+	}
 	for _, f := range rc.Files {
-		if strings.Contains(f.Path, "..") || !(strings.HasPrefix(f.Path, schemas.TableSamples+"/") || strings.HasPrefix(f.Path, schemas.TableRawSeries+"/")) {
+		if strings.Contains(f.Path, "..") || !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(f.Path, p) }) {
 			d = append(d, "file list")
 			break
 		}

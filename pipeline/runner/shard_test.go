@@ -46,31 +46,59 @@ func versionSums(t *testing.T, bkt objstore.Bucket, dataset, version string) map
 	return out
 }
 
+// sharded is one kind of sharded export: its one-process run, its shard
+// and its commit, over output out with spec bytes b.
+type sharded struct {
+	one    func(t *testing.T, out string) (dataset, version string)
+	shard  func(out string, b []byte, i, n int) error
+	commit func(out string, b []byte, n int) (already bool, err error)
+	b      []byte
+}
+
+// rawSharded is the raw export of the demo in shards.
+func rawSharded(t *testing.T) sharded {
+	sp, b := demoSpec(t, shortDemo(t), nil)
+	ctx := context.Background()
+	return sharded{
+		one: func(t *testing.T, out string) (string, string) {
+			res, err := runner.Raw(ctx, rawOpts(sp, b, out, 0, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res.Dataset, res.Version
+		},
+		shard: func(out string, b []byte, i, n int) error {
+			_, err := runner.Raw(ctx, rawOpts(sp, b, out, i, n))
+			return err
+		},
+		commit: func(out string, b []byte, n int) (bool, error) {
+			res, err := runner.RawCommit(ctx, rawOpts(sp, b, out, 0, n))
+			return res != nil && res.AlreadyPublished, err
+		},
+		b: b,
+	}
+}
+
 // testShardsPublishOneProcessBytes: N shards and a commit publish exactly
 // the bytes of one process, for N = 1, 3, 7, one shard killed mid-run
 // (its receipt gone, a part truncated) and re-run; commit refuses a
 // missing shard and an inconsistent receipt.
-func testShardsPublishOneProcessBytes(t *testing.T, newOutput func(t *testing.T) (string, objstore.Bucket)) {
-	dir := shortDemo(t)
-	sp, b := demoSpec(t, dir, nil)
+func testShardsPublishOneProcessBytes(t *testing.T, run sharded, newOutput func(t *testing.T) (string, objstore.Bucket)) {
 	ctx := context.Background()
 	out, bkt := newOutput(t)
-	one, err := runner.Raw(ctx, rawOpts(sp, b, out, 0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := versionSums(t, bkt, one.Dataset, one.Version)
+	dataset, version := run.one(t, out)
+	want := versionSums(t, bkt, dataset, version)
 	if len(want) < 10 {
 		t.Fatalf("one process published only %v", want)
 	}
 	for _, n := range []int{1, 3, 7} {
 		out, bkt := newOutput(t)
 		for i := range n {
-			if _, err := runner.Raw(ctx, rawOpts(sp, b, out, i, n)); err != nil {
+			if err := run.shard(out, run.b, i, n); err != nil {
 				t.Fatalf("N=%d shard %d: %v", n, i, err)
 			}
 		}
-		staging := runner.StagingPrefix("", one.Dataset, one.Version)
+		staging := runner.StagingPrefix("", dataset, version)
 		// Kill shard n-1 mid-run: no receipt, one part cut short.
 		killed := staging + "/" + runner.ShardDir(n-1, n)
 		var parts []string
@@ -83,18 +111,18 @@ func testShardsPublishOneProcessBytes(t *testing.T, newOutput func(t *testing.T)
 				t.Fatal(err)
 			}
 		}
-		_, err := runner.RawCommit(ctx, rawOpts(sp, b, out, 0, n))
+		_, err := run.commit(out, run.b, n)
 		if !errors.Is(err, runner.ErrShardsIncomplete) || !strings.Contains(err.Error(), "shard "+strconv.Itoa(n-1)) {
 			t.Fatalf("N=%d: commit with shard %d missing: want ErrShardsIncomplete naming it, got %v", n, n-1, err)
 		}
-		if _, err := runner.Raw(ctx, rawOpts(sp, b, out, n-1, n)); err != nil {
+		if err := run.shard(out, run.b, n-1, n); err != nil {
 			t.Fatalf("N=%d: re-run shard %d: %v", n, n-1, err)
 		}
-		res, err := runner.RawCommit(ctx, rawOpts(sp, b, out, 0, n))
-		if err != nil || res.AlreadyPublished {
-			t.Fatalf("N=%d: commit: %+v, %v", n, res, err)
+		already, err := run.commit(out, run.b, n)
+		if err != nil || already {
+			t.Fatalf("N=%d: commit: already published %v, %v", n, already, err)
 		}
-		got := versionSums(t, bkt, one.Dataset, one.Version)
+		got := versionSums(t, bkt, dataset, version)
 		if !maps.Equal(got, want) {
 			for k, v := range want {
 				if got[k] != v {
@@ -108,51 +136,58 @@ func testShardsPublishOneProcessBytes(t *testing.T, newOutput func(t *testing.T)
 		if len(left) > 0 {
 			t.Errorf("N=%d: staging prefix not removed: %v", n, left)
 		}
-		again, err := runner.RawCommit(ctx, rawOpts(sp, b, out, 0, n))
-		if err != nil || !again.AlreadyPublished {
-			t.Fatalf("N=%d: second commit must find the version published, got %+v, %v", n, again, err)
+		if already, err := run.commit(out, run.b, n); err != nil || !already {
+			t.Fatalf("N=%d: second commit must find the version published, got %v, %v", n, already, err)
 		}
 	}
 
 	// A shard run with another spec (a different digest) is refused.
 	out, _ = newOutput(t)
 	for i := range 2 {
-		bi := b
+		bi := run.b
 		if i == 1 {
-			bi = append(append([]byte(nil), b...), "\n# edited\n"...)
+			bi = append(append([]byte(nil), run.b...), "\n# edited\n"...)
 		}
-		if _, err := runner.Raw(ctx, rawOpts(sp, bi, out, i, 2)); err != nil {
+		if err := run.shard(out, bi, i, 2); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := runner.RawCommit(ctx, rawOpts(sp, b, out, 0, 2)); err == nil || errors.Is(err, runner.ErrShardsIncomplete) || !strings.Contains(err.Error(), "spec digest") {
+	if _, err := run.commit(out, run.b, 2); err == nil || errors.Is(err, runner.ErrShardsIncomplete) || !strings.Contains(err.Error(), "spec digest") {
 		t.Fatalf("commit over a receipt with another spec digest: want a refusal naming it, got %v", err)
 	}
 }
 
-func TestRawShardsPublishOneProcessBytes(t *testing.T) {
-	testShardsPublishOneProcessBytes(t, func(t *testing.T) (string, objstore.Bucket) {
-		dir := t.TempDir()
-		bkt, _, err := bucket.OpenBucket(context.Background(), "file://"+dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { bkt.Close() })
-		return "file://" + dir, bkt
-	})
+// fileOutputs gives each call a new file:// output.
+func fileOutputs(t *testing.T) (string, objstore.Bucket) {
+	dir := t.TempDir()
+	bkt, _, err := bucket.OpenBucket(context.Background(), "file://"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bkt.Close() })
+	return "file://" + dir, bkt
 }
 
-func TestRawShardsPublishOneProcessBytesMinIO(t *testing.T) {
+// minioOutputs starts MinIO and gives each call a new bucket in it.
+func minioOutputs(t *testing.T, name string) func(t *testing.T) (string, objstore.Bucket) {
 	srv := miniotest.Start(t)
 	for _, kv := range srv.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
 	n := 0
-	testShardsPublishOneProcessBytes(t, func(t *testing.T) (string, objstore.Bucket) {
+	return func(t *testing.T) (string, objstore.Bucket) {
 		n++
-		name := "raw-shards-" + strconv.Itoa(n)
-		srv.CreateBucket(t, name)
-		return "s3://" + name, srv.Open(t, "s3://"+name, bucket.S3{})
-	})
+		b := name + "-" + strconv.Itoa(n)
+		srv.CreateBucket(t, b)
+		return "s3://" + b, srv.Open(t, "s3://"+b, bucket.S3{})
+	}
+}
+
+func TestRawShardsPublishOneProcessBytes(t *testing.T) {
+	testShardsPublishOneProcessBytes(t, rawSharded(t), fileOutputs)
+}
+
+func TestRawShardsPublishOneProcessBytesMinIO(t *testing.T) {
+	testShardsPublishOneProcessBytes(t, rawSharded(t), minioOutputs(t, "raw-shards"))
 }

@@ -159,8 +159,9 @@ func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.
 	return nil
 }
 
-// evalSliceSteps is how many steps one range query evaluates (4 h at 1 m).
-var evalSliceSteps = 240
+// evalSliceSteps is how many steps one range query evaluates (4 h at 1 m);
+// tests shrink it.
+var evalSliceSteps = pipeline.FeatureSliceSteps
 
 // evalRange runs one range query of feature over [first, last] and hands
 // its result to use before closing the query.

@@ -1,0 +1,494 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/thanos-io/objstore"
+
+	"github.com/opsdata/opsdata/internal/bucket"
+	"github.com/opsdata/opsdata/internal/ordered"
+	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/anonymize"
+	"github.com/opsdata/opsdata/pipeline/publish"
+	"github.com/opsdata/opsdata/schemas"
+	"github.com/opsdata/opsdata/spec"
+)
+
+// A sharded windowed export (docs/decisions/0041-sharded-windowed-export.md).
+// The features' PromQL is the part of a windowed export that grows with
+// the series a cloud has, so it is what shards split: a piece is one
+// feature over one slice of one day (pipeline.FeatureSliceSteps windows),
+// the very range query one process runs; shard i of N evaluates the pieces
+// p with p % N == i and stages each, sealed (it holds raw label values),
+// under <dataset>/_state/staging/<version>/shard-IIII-of-NNNN/pieces/, then
+// its receipt. ExportCommit checks every receipt and runs the export with
+// the pieces in place of the source's evaluation; everything else (labels,
+// logs, anonymization, gate, publish) runs once, so the bytes are one
+// process's.
+
+// PiecesFormat names a windowed shard's receipt format.
+const PiecesFormat = "opsdata-windowed-shard/v1"
+
+// piecePurpose separates the pieces' sealing key from other sealed state.
+const piecePurpose = "windowed-piece/v1"
+
+// piece is one feature over one slice of one day.
+type piece struct {
+	feature int           // index in the spec's features
+	grid    pipeline.Grid // the slice
+	path    string        // relative to the shard's directory
+}
+
+// planPieces lists a range's pieces in a fixed order: days, features in
+// spec order, slices. Their index decides their shard.
+func planPieces(grid pipeline.Grid, features []spec.Feature) []piece {
+	var out []piece
+	for _, day := range grid.Days() {
+		for k := range features {
+			for s, g := range day.Slices(pipeline.FeatureSliceSteps) {
+				out = append(out, piece{feature: k, grid: g, path: piecePath(day, k, s)})
+			}
+		}
+	}
+	return out
+}
+
+func piecePath(day pipeline.Grid, feature, slice int) string {
+	return fmt.Sprintf("pieces/%s/f%d-s%d.sealed", pipeline.Date(day.Start), feature, slice)
+}
+
+// pieceData is what a piece holds once unsealed: the slice it answers
+// (checked on reading) and the feature's series over it, values as the
+// source gave them (NaN where it had none; gob keeps every float's bits).
+type pieceData struct {
+	Feature string
+	Start   int64 // Unix ms of the slice's first window
+	Step    int64 // ms
+	Len     int
+	Series  []pieceSeries
+}
+
+type pieceSeries struct {
+	Labels []labels.Label
+	Values []float64
+}
+
+// checkShardable refuses features whose value depends on the query's own
+// range (@ start(), @ end()): a piece is a query over its slice alone.
+func checkShardable(features []spec.Feature) error {
+	for _, f := range features {
+		e, err := parser.NewParser(parser.Options{}).ParseExpr(f.Expr)
+		if err != nil {
+			return fmt.Errorf("feature %s: %w", f.Name, err)
+		}
+		var ranged bool
+		parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+			switch v := n.(type) {
+			case *parser.VectorSelector:
+				ranged = ranged || v.StartOrEnd != 0
+			case *parser.SubqueryExpr:
+				ranged = ranged || v.StartOrEnd != 0
+			}
+			return nil
+		})
+		if ranged {
+			return fmt.Errorf("feature %s uses @ start() or @ end(), whose value depends on the range each query evaluates; export this spec as one process", f.Name)
+		}
+	}
+	return nil
+}
+
+// shardBasics is what a windowed shard and its commit share with an
+// export: the resolved plan, the range, the version and where it goes.
+type shardBasics struct {
+	plan     *Plan
+	grid     pipeline.Grid
+	version  string
+	output   string
+	anon     *anonymize.Anonymizer
+	keyEpoch string
+	pieces   []piece
+	bkt      objstore.Bucket
+	staging  string // the version's staging prefix in bkt
+	manifest string // the version's manifest key in bkt
+}
+
+func windowedBasics(ctx context.Context, o Options, shard, shards int) (*shardBasics, error) {
+	if err := checkShards(shard, shards); err != nil {
+		return nil, err
+	}
+	s := o.Spec
+	plan, err := Resolve(s, o.Components)
+	if err != nil {
+		return nil, err
+	}
+	if plan.Metrics == nil || len(s.Metrics.Features) == 0 {
+		return nil, fmt.Errorf("%s has no metric features, and features are what shards split: export it as one process (without --shard/--shards)", s.Path)
+	}
+	if err := checkShardable(s.Metrics.Features); err != nil {
+		return nil, err
+	}
+	from, to, err := runRange(s, o.From, o.To)
+	if err != nil {
+		return nil, err
+	}
+	grid, err := pipeline.NewGrid(from.UTC(), to.UTC(), time.Duration(s.Window))
+	if err != nil {
+		return nil, err
+	}
+	version := o.Version
+	if version == "" {
+		version = DefaultVersion(grid)
+	}
+	output, key, anon, err := runOutput(ctx, s, o.Output, o.Public)
+	if err != nil {
+		return nil, err
+	}
+	bkt, prefix, err := bucket.OpenBucket(ctx, output, bucket.WithS3(s.S3))
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", output, err)
+	}
+	return &shardBasics{plan: plan, grid: grid, version: version, output: output, anon: anon, keyEpoch: anonymize.Epoch(key),
+		pieces: planPieces(grid, s.Metrics.Features), bkt: bkt,
+		staging:  StagingPrefix(prefix, s.Dataset, version),
+		manifest: schemas.Key(prefix, s.Dataset, version, schemas.ManifestFile)}, nil
+}
+
+// published says whether the version is already out.
+func (b *shardBasics) published(ctx context.Context) (bool, error) {
+	_, found, err := bucket.GetBytes(ctx, b.bkt, b.manifest)
+	if err != nil {
+		return false, fmt.Errorf("check whether %s is published: %w", b.version, err)
+	}
+	return found, nil
+}
+
+// receipt is the part of a receipt every shard of the run shares.
+func (b *shardBasics) receipt(o Options, i, n int) Receipt {
+	return Receipt{Format: PiecesFormat, Dataset: o.Spec.Dataset, Version: b.version, SpecDigest: digest(o.SpecBytes),
+		KeyEpoch: b.keyEpoch, CodeVersion: o.CodeVersion, From: b.grid.Start, To: b.grid.End,
+		Shard: i, Shards: n, Files: []ShardFile{}}
+}
+
+// ShardResult says what a shard did.
+type ShardResult struct {
+	Dataset, Version, Output string
+	AlreadyPublished         bool
+	// Pieces is how many pieces the shard staged, Series and Points what
+	// they hold (series per piece, values that are not NaN).
+	Pieces, Series, Points int64
+}
+
+// ExportShard runs shard shard of shards of a windowed export: it
+// evaluates its pieces, seals and stages them, then writes its receipt.
+// Re-running it stages the same pieces again. When the version is already
+// published it does nothing.
+func ExportShard(ctx context.Context, o Options, shard, shards int) (*ShardResult, error) {
+	b, err := windowedBasics(ctx, o, shard, shards)
+	if err != nil {
+		return nil, err
+	}
+	defer b.bkt.Close()
+	log := runLogger(o.Logger)
+	sweepScratch(log, o.TempDir)
+	res := &ShardResult{Dataset: o.Spec.Dataset, Version: b.version, Output: b.output}
+	if res.AlreadyPublished, err = b.published(ctx); err != nil || res.AlreadyPublished {
+		return res, err
+	}
+	staging, cleanup, err := makeStaging(o.TempDir)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	mp := b.plan.Metrics
+	msrc, err := mp.Factory.New(ctx, o.Spec.Metrics, mp.Config, &pipeline.Problems{})
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	defer msrc.Close()
+	var mine []piece
+	for i, p := range b.pieces {
+		if i%shards == shard {
+			mine = append(mine, p)
+		}
+	}
+	rc := b.receipt(o, shard, shards)
+	type staged struct {
+		file           ShardFile
+		series, points int64
+	}
+	work := func(ctx context.Context, i int) (staged, error) {
+		p := mine[i]
+		d, points, err := evalPiece(ctx, msrc, p, o.Spec.Metrics.Features[p.feature])
+		if err != nil {
+			return staged{}, fmt.Errorf("shard %d/%d: metrics: %w", shard, shards, err)
+		}
+		f, err := writePiece(b.anon, staging, p, d)
+		return staged{f, int64(len(d.Series)), points}, err
+	}
+	err = ordered.Do(ctx, len(mine), ordered.WorkersFor(msrc.Queryable()), work, func(_ int, s staged) error {
+		rc.Files = append(rc.Files, s.file)
+		res.Series += s.series
+		res.Points += s.points
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(rc.Files, func(i, j int) bool { return rc.Files[i].Path < rc.Files[j].Path })
+	rc.Series, rc.Samples = res.Series, res.Points
+	res.Pieces = int64(len(rc.Files))
+	if err := stageReceipt(ctx, b.bkt, b.staging, staging, rc); err != nil {
+		return nil, err
+	}
+	log.Info("windowed shard staged", "shard", shard, "shards", shards, "pieces", res.Pieces, "series", res.Series)
+	return res, nil
+}
+
+// evalPiece evaluates feature over the piece's slice; points counts the
+// values that are not NaN.
+func evalPiece(ctx context.Context, msrc pipeline.MetricSource, p piece, f spec.Feature) (*pieceData, int64, error) {
+	d := &pieceData{Feature: f.Name, Start: p.grid.Start.UnixMilli(), Step: p.grid.Step.Milliseconds(), Len: p.grid.Len()}
+	var points int64
+	err := msrc.Evaluate(ctx, p.grid, f, func(fs pipeline.FeatureSeries) error {
+		ps := pieceSeries{Values: fs.Values}
+		fs.Labels.Range(func(l labels.Label) { ps.Labels = append(ps.Labels, l) })
+		for _, v := range fs.Values {
+			if !math.IsNaN(v) {
+				points++
+			}
+		}
+		d.Series = append(d.Series, ps)
+		return nil
+	})
+	return d, points, err
+}
+
+// writePiece seals d into its file under dir.
+func writePiece(anon *anonymize.Anonymizer, dir string, p piece, d *pieceData) (ShardFile, error) {
+	var plain bytes.Buffer
+	if err := gob.NewEncoder(&plain).Encode(d); err != nil {
+		return ShardFile{}, err
+	}
+	sealed, err := anon.Seal(piecePurpose, plain.Bytes())
+	if err != nil {
+		return ShardFile{}, err
+	}
+	local := filepath.Join(dir, filepath.FromSlash(p.path))
+	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+		return ShardFile{}, err
+	}
+	if err := os.WriteFile(local, sealed, 0o644); err != nil {
+		return ShardFile{}, err
+	}
+	sum, size, err := publish.FileSHA256(local)
+	if err != nil {
+		return ShardFile{}, err
+	}
+	return ShardFile{Path: p.path, SHA256: sum, Bytes: size, Rows: int64(len(d.Series))}, nil
+}
+
+// stageReceipt uploads a shard's files from local, verified, then its
+// receipt: a receipt is only ever beside every file it names.
+func stageReceipt(ctx context.Context, bkt objstore.Bucket, stagingKey, local string, rc Receipt) error {
+	dir := schemas.Key(stagingKey, ShardDir(rc.Shard, rc.Shards))
+	for _, f := range rc.Files {
+		if err := publish.UploadFileVerified(ctx, bkt, dir+"/"+f.Path, filepath.Join(local, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
+			return fmt.Errorf("shard %d/%d: stage %s (re-run the shard): %w", rc.Shard, rc.Shards, f.Path, err)
+		}
+	}
+	b, err := json.MarshalIndent(rc, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := publish.UploadBytesVerified(ctx, bkt, dir+"/"+ReceiptName, append(b, '\n')); err != nil {
+		return fmt.Errorf("shard %d/%d: write the receipt (re-run the shard): %w", rc.Shard, rc.Shards, err)
+	}
+	return nil
+}
+
+// ExportCommit publishes the windowed version the shards staged: every
+// receipt must be present and agree with this run (spec digest, key
+// epoch, code version, range, shards), every piece of the range must be
+// in the receipt of the shard it belongs to and match it. It then runs the
+// export with the pieces in place of the features' evaluation and removes
+// the staging prefix. An already published version returns
+// AlreadyPublished; shards without a receipt return an error wrapping
+// ErrShardsIncomplete naming them.
+func ExportCommit(ctx context.Context, o Options, shards int) (*Result, error) {
+	b, err := windowedBasics(ctx, o, 0, shards)
+	if err != nil {
+		return nil, err
+	}
+	defer b.bkt.Close()
+	log := runLogger(o.Logger)
+	if already, err := b.published(ctx); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	} else if already {
+		if err := removePrefix(ctx, b.bkt, b.staging); err != nil {
+			log.Warn("could not remove the staging prefix of a published version", "prefix", b.staging, "err", err)
+		}
+		return &Result{Dataset: o.Spec.Dataset, Version: b.version, Output: b.output, AlreadyPublished: true}, nil
+	}
+	receipts, err := readReceipts(ctx, b.bkt, b.staging, b.receipt(o, 0, shards))
+	if err != nil {
+		return nil, err
+	}
+	files, err := matchPieces(b.pieces, receipts, shards)
+	if err != nil {
+		return nil, err
+	}
+	dir, cleanup, err := makeStaging(o.TempDir)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	for i, p := range b.pieces {
+		f, sh := files[i], i%shards
+		key := schemas.Key(b.staging, ShardDir(sh, shards), f.Path)
+		if err := bucket.DownloadVerified(ctx, b.bkt, key, filepath.Join(dir, filepath.FromSlash(p.path)), f.SHA256, f.Bytes); err != nil {
+			return nil, fmt.Errorf("commit: shard %d/%d piece %s (re-run that shard): %w", sh, shards, f.Path, err)
+		}
+	}
+	o.pieces = dir
+	res, err := Export(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := removePrefix(ctx, b.bkt, b.staging); err != nil {
+		log.Warn("published; could not remove the staging prefix (remove it by hand or re-run commit)", "prefix", b.staging, "err", err)
+	}
+	return res, nil
+}
+
+// matchPieces finds every piece in the receipt of its shard (by index) and
+// refuses pieces missing or files no piece of this run explains.
+func matchPieces(pieces []piece, receipts []Receipt, shards int) ([]ShardFile, error) {
+	byShard := make([]map[string]ShardFile, shards)
+	for _, rc := range receipts {
+		byShard[rc.Shard] = map[string]ShardFile{}
+		for _, f := range rc.Files {
+			byShard[rc.Shard][f.Path] = f
+		}
+	}
+	out := make([]ShardFile, len(pieces))
+	for i, p := range pieces {
+		sh := i % shards
+		f, ok := byShard[sh][p.path]
+		if !ok {
+			return nil, fmt.Errorf("commit: shard %d/%d staged no %s, which is its piece of this range: re-run it with the same spec, range and binary", sh, shards, p.path)
+		}
+		out[i] = f
+		delete(byShard[sh], p.path)
+	}
+	for sh, left := range byShard {
+		for path := range left {
+			return nil, fmt.Errorf("commit: shard %d/%d staged %s, which is no piece of this range: re-run it with the same spec, range and binary", sh, shards, path)
+		}
+	}
+	return out, nil
+}
+
+// pieceSource is the metric source of a commit: features come from the
+// pieces the shards staged (dir), everything else from the source itself
+// (label values for the anonymizer and entities, storage for rules).
+type pieceSource struct {
+	pipeline.MetricSource
+	dir      string
+	anon     *anonymize.Anonymizer
+	features map[string]int // feature name → index in the spec
+	read     int            // pieces read
+}
+
+func newPieceSource(src pipeline.MetricSource, dir string, anon *anonymize.Anonymizer, features []spec.Feature) *pieceSource {
+	idx := map[string]int{}
+	for k, f := range features {
+		idx[f.Name] = k
+	}
+	return &pieceSource{MetricSource: src, dir: dir, anon: anon, features: idx}
+}
+
+// Evaluate merges the day's pieces of feature the way a source merges its
+// slices: a series is every label set any slice returned, NaN where a
+// slice did not return it, emitted sorted by labels.
+func (p *pieceSource) Evaluate(ctx context.Context, day pipeline.Grid, feature spec.Feature, emit func(pipeline.FeatureSeries) error) error {
+	k, ok := p.features[feature.Name]
+	if !ok {
+		return fmt.Errorf("feature %s is not in the spec the shards ran", feature.Name)
+	}
+	n := day.Len()
+	byKey := map[string]*pipeline.FeatureSeries{}
+	for s, g := range day.Slices(pipeline.FeatureSliceSteps) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		d, err := p.open(piecePath(day, k, s), feature.Name, g)
+		if err != nil {
+			return err
+		}
+		lo := s * pipeline.FeatureSliceSteps
+		for _, ps := range d.Series {
+			lset := labels.New(ps.Labels...)
+			key := string(lset.Bytes(nil))
+			fs := byKey[key]
+			if fs == nil {
+				values := make([]float64, n)
+				for i := range values {
+					values[i] = math.NaN()
+				}
+				fs = &pipeline.FeatureSeries{Feature: feature.Name, Labels: lset, Values: values}
+				byKey[key] = fs
+			}
+			copy(fs.Values[lo:lo+g.Len()], ps.Values)
+		}
+	}
+	out := make([]*pipeline.FeatureSeries, 0, len(byKey))
+	for _, fs := range byKey {
+		out = append(out, fs)
+	}
+	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].Labels, out[j].Labels) < 0 })
+	for _, fs := range out {
+		if err := emit(*fs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// open reads one piece and checks it answers feature over g.
+func (p *pieceSource) open(rel, feature string, g pipeline.Grid) (*pieceData, error) {
+	sealed, err := os.ReadFile(filepath.Join(p.dir, filepath.FromSlash(rel)))
+	if err != nil {
+		return nil, fmt.Errorf("piece %s: %w", rel, err)
+	}
+	plain, err := p.anon.Unseal(piecePurpose, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("piece %s: %w (staged under another key? re-run the shards)", rel, err)
+	}
+	var d pieceData
+	if err := gob.NewDecoder(bytes.NewReader(plain)).Decode(&d); err != nil {
+		return nil, fmt.Errorf("piece %s: %w", rel, err)
+	}
+	if d.Feature != feature || d.Start != g.Start.UnixMilli() || d.Step != g.Step.Milliseconds() || d.Len != g.Len() {
+		return nil, fmt.Errorf("piece %s answers feature %s at %s over %d windows, not %s at %s over %d: re-run the shards",
+			rel, d.Feature, time.UnixMilli(d.Start).UTC().Format(time.RFC3339), d.Len, feature, g.Start.Format(time.RFC3339), g.Len())
+	}
+	for i, s := range d.Series {
+		if len(s.Values) != d.Len {
+			return nil, fmt.Errorf("piece %s: series %d has %d values for %d windows: re-run the shards", rel, i, len(s.Values), d.Len)
+		}
+	}
+	p.read++
+	return &d, nil
+}
