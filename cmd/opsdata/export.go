@@ -15,28 +15,59 @@ func exportCommand() *cli.Command {
 		Usage: "run the export pipeline for a dataset spec and publish a new version",
 		Description: `Reads the spec's sources, aligns them on the window grid, labels incidents,
 anonymizes, writes Parquet tables, checks that no raw identifier survived and
-publishes an immutable version. Re-running with the same inputs is a no-op.`,
+publishes an immutable version. Re-running with the same inputs is a no-op.
+
+With --shard i/N (or --shards N, i from $JOB_COMPLETION_INDEX as a Kubernetes
+Indexed Job sets it) the run only evaluates its share of the features' PromQL:
+pieces of one feature over one slice of a day, sealed under the output's
+staging prefix (<dataset>/_state/staging/<version>/) with a receipt.
+'opsdata commit --windowed --shards N' then runs the rest of the export from
+the pieces and publishes: the same bytes as one process.`,
 		Flags: runFlags( // runflags.go
 			"output URL (file://DIR or s3://BUCKET/PREFIX; S3 settings from the spec's s3: and AWS_* variables); overrides the spec",
 			"s3:// only: let anyone read (not write or list elsewhere) the dataset's prefix without credentials",
-			nil, []cli.Flag{&cli.BoolFlag{Name: "allow-empty", Usage: "publish even when the range holds no metric sample and no log line"}}),
+			nil, append([]cli.Flag{&cli.BoolFlag{Name: "allow-empty", Usage: "publish even when the range holds no metric sample and no log line"}}, shardFlags(true)...)),
 		Action: func(c *cli.Context) error {
+			shard, shards, err := shardArgs(c) // raw.go
+			if err != nil {
+				return err
+			}
 			a, err := readRunArgs(c) // runflags.go
 			if err != nil {
 				return err
 			}
 			start := time.Now()
-			res, err := runner.Export(c.Context, runner.Options{
-				Spec: a.spec, SpecBytes: a.bytes, From: a.from, To: a.to, Version: c.String("version"),
-				Output: c.String("output"), Public: c.Bool("public"), AllowEmpty: c.Bool("allow-empty"), CodeVersion: version, Components: components(),
-				Logger: a.logger,
-			})
+			w := c.App.Writer
+			if shards > 0 {
+				res, err := runner.ExportShard(c.Context, exportOptions(c, a), shard, shards)
+				if err != nil {
+					return err
+				}
+				if res.AlreadyPublished {
+					fmt.Fprintf(w, "%s/%s at %s is already published: shard %d/%d has nothing to do\n", res.Dataset, res.Version, res.Output, shard, shards)
+					return nil
+				}
+				fmt.Fprintf(w, "staged shard %d/%d of %s/%s at %s: %d feature pieces, %d series, %d values\n",
+					shard, shards, res.Dataset, res.Version, res.Output, res.Pieces, res.Series, res.Points)
+				return nil
+			}
+			res, err := runner.Export(c.Context, exportOptions(c, a))
 			if err != nil {
 				return err
 			}
-			printReport(c.App.Writer, a.logger, res.AlreadyPublished, res.Dataset, res.Version, res.Output, start, res.Rows, res.Problems)
+			printReport(w, a.logger, res.AlreadyPublished, res.Dataset, res.Version, res.Output, start, res.Rows, res.Problems)
 			return nil
 		},
+	}
+}
+
+// exportOptions are a windowed export's options from its flags (export,
+// and commit --windowed).
+func exportOptions(c *cli.Context, a runArgs) runner.Options {
+	return runner.Options{
+		Spec: a.spec, SpecBytes: a.bytes, From: a.from, To: a.to, Version: c.String("version"),
+		Output: c.String("output"), Public: c.Bool("public"), AllowEmpty: c.Bool("allow-empty"), CodeVersion: version, Components: components(),
+		Logger: a.logger,
 	}
 }
 

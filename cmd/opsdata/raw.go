@@ -43,7 +43,7 @@ process. Exit codes: 0 done (or already published), 1 failed.`,
 			"s3:// only: let anyone read the dataset's prefix without credentials",
 			[]cli.Flag{&cli.StringSliceFlag{Name: "match", Usage: "series `SELECTOR` (e.g. 'up{job=\"api\"}'); repeatable, a series matching any is exported"}},
 			append([]cli.Flag{&cli.StringFlag{Name: "source", Usage: "tsdb (the spec's metrics.tsdb.path) or remote-read (metrics.prometheus.url); default follows metrics.source"}},
-				shardFlags(true)...)),
+				append(shardFlags(true), bucketsFlag())...)),
 		Action: func(c *cli.Context) error {
 			shard, shards, err := shardArgs(c)
 			if err != nil {
@@ -78,13 +78,16 @@ process. Exit codes: 0 done (or already published), 1 failed.`,
 func commitCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "commit",
-		Usage: "publish a raw version from the shards 'opsdata raw --shards N' staged",
+		Usage: "publish the version that the shards of 'opsdata raw --shards N' (or, with --windowed, 'opsdata export --shards N') staged",
 		Description: `Checks that every one of the N shards left a receipt that agrees with this run
 (spec digest, key epoch, code version, range, selectors, buckets, N) and that
 every staged file matches it, lists the series once more for the leakage gate,
 then publishes the version with the usual protocol (manifest last, catalog and
 latest after) and removes the staging prefix. Give it the same spec, range,
 --match, --version and --buckets as the shards.
+With --windowed it commits a windowed export: every piece of the range must be
+in its shard's receipt; the export then runs in this process (logs, labels,
+anonymization, gate) with the features read from the pieces.
 Exit codes: 0 published, 3 already published (nothing to do), 5 shards
 incomplete (the missing ones are named), 1 failed. --exit-zero-unless-failed
 turns 3 and 5 into 0, for a commit run after each shard of a Kubernetes
@@ -95,7 +98,9 @@ count as failed pods.`,
 			"s3:// only: let anyone read the dataset's prefix without credentials",
 			[]cli.Flag{&cli.StringSliceFlag{Name: "match", Usage: "the shards' series `SELECTOR`s"}},
 			append([]cli.Flag{&cli.StringFlag{Name: "source", Usage: "as for raw"},
-				&cli.BoolFlag{Name: "exit-zero-unless-failed", Usage: "exit 0 when already published (3) or shards are incomplete (5); say so on stdout"}}, shardFlags(false)...)),
+				&cli.BoolFlag{Name: "windowed", Usage: "commit the windowed export that 'opsdata export --shards N' staged (default: the raw export of 'opsdata raw --shards N')"},
+				&cli.BoolFlag{Name: "allow-empty", Usage: "--windowed: as for export"},
+				&cli.BoolFlag{Name: "exit-zero-unless-failed", Usage: "exit 0 when already published (3) or shards are incomplete (5); say so on stdout"}}, append(shardFlags(false), bucketsFlag())...)),
 		Action: func(c *cli.Context) error {
 			err := commit(c)
 			var ee *exitError
@@ -121,6 +126,9 @@ func commit(c *cli.Context) error {
 		return err
 	}
 	start := time.Now()
+	if c.Bool("windowed") {
+		return commitWindowed(c, a, n, start)
+	}
 	res, err := runner.RawCommit(c.Context, rawOptions(c, a, 0, n))
 	if errors.Is(err, runner.ErrShardsIncomplete) {
 		return &exitError{code: ExitShardsIncomplete, err: err}
@@ -139,14 +147,16 @@ func commit(c *cli.Context) error {
 }
 
 func shardFlags(withShard bool) []cli.Flag {
-	fs := []cli.Flag{
-		&cli.IntFlag{Name: "buckets", Value: raw.DefaultBuckets, Usage: "hash buckets of scrape targets (files per day); fixes the layout: shards, their commit and a one-process run must agree"},
-		&cli.IntFlag{Name: "shards", Usage: "number of shards `N`; for raw, the shard index comes from $" + jobIndexEnv},
-	}
+	fs := []cli.Flag{&cli.IntFlag{Name: "shards", Usage: "number of shards `N`; the shard index comes from $" + jobIndexEnv}}
 	if withShard {
 		fs = append(fs, &cli.StringFlag{Name: "shard", Usage: "run shard `i/N` only (0 <= i < N)"})
 	}
 	return fs
+}
+
+// bucketsFlag fixes a raw export's layout: its shards and commit agree on it.
+func bucketsFlag() cli.Flag {
+	return &cli.IntFlag{Name: "buckets", Value: raw.DefaultBuckets, Usage: "raw only: hash buckets of scrape targets (files per day); fixes the layout: shards, their commit and a one-process run must agree"}
 }
 
 // shardArgs reads --shard i/N or --shards N with $JOB_COMPLETION_INDEX;
@@ -179,6 +189,24 @@ func shardArgs(c *cli.Context) (int, int, error) {
 		return i, n, nil
 	}
 	return 0, 0, nil
+}
+
+// commitWindowed publishes a windowed export from its shards' pieces.
+func commitWindowed(c *cli.Context, a runArgs, n int, start time.Time) error {
+	res, err := runner.ExportCommit(c.Context, exportOptions(c, a), n)
+	if errors.Is(err, runner.ErrShardsIncomplete) {
+		return &exitError{code: ExitShardsIncomplete, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	if res.AlreadyPublished {
+		fmt.Fprintf(c.App.Writer, "%s/%s at %s is already published: nothing to do\n", res.Dataset, res.Version, res.Output)
+		return &exitError{code: ExitNothingToDo}
+	}
+	printReport(c.App.Writer, a.logger, false, res.Dataset, res.Version, res.Output, start, res.Rows, res.Problems)
+	fmt.Fprintf(c.App.Writer, "  features read from %d pieces of %d shards\n", res.Pieces, n)
+	return nil
 }
 
 func rawOptions(c *cli.Context, a runArgs, shard, shards int) runner.RawOptions {

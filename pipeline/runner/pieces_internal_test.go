@@ -31,7 +31,7 @@ func (stepSource) Evaluate(_ context.Context, g pipeline.Grid, f spec.Feature, e
 		any := false
 		for i := range values {
 			t := g.At(i + 1)
-			min := t.Sub(t.Truncate(24*time.Hour)).Minutes()
+			min := t.Sub(t.Truncate(24 * time.Hour)).Minutes()
 			v, ok := 0.0, false
 			switch name {
 			case "always":
@@ -57,9 +57,11 @@ func (stepSource) Evaluate(_ context.Context, g pipeline.Grid, f spec.Feature, e
 	}
 	return nil
 }
-func (stepSource) LabelValues(context.Context, pipeline.Grid, string) ([]string, error) { return nil, nil }
-func (stepSource) Queryable() storage.Queryable                                     { return nil }
-func (stepSource) Close() error                                                     { return nil }
+func (stepSource) LabelValues(context.Context, pipeline.Grid, string) ([]string, error) {
+	return nil, nil
+}
+func (stepSource) Queryable() storage.Queryable { return nil }
+func (stepSource) Close() error                 { return nil }
 
 // TestPiecesMergeToOneEvaluation: the pieces of a range, evaluated apart,
 // sealed and read back, give every day's series exactly (labels, order,
