@@ -232,14 +232,40 @@ func TestShardedKubernetes(t *testing.T) {
 		t.Error("run-configmap.yaml: no from/to range")
 	}
 
-	var shards, commit batchv1.CronJob
-	readStrict(t, "kubernetes/sharded/cronjob-shards.yaml", &shards)
-	readStrict(t, "kubernetes/sharded/cronjob-commit.yaml", &commit)
-	for _, f := range []string{"spec-configmap.yaml", "run-configmap.yaml", "cronjob-shards.yaml", "cronjob-commit.yaml"} {
+	for _, f := range []string{"spec-configmap.yaml", "run-configmap.yaml"} {
 		if !slices.Contains(kust["resources"].([]any), any(f)) {
 			t.Errorf("sharded/kustomization.yaml does not list %s", f)
 		}
 	}
+	if len(s.Metrics.Features) == 0 {
+		t.Error("the sharded spec has no features: the windowed shards would have nothing to evaluate")
+	}
+	kinds := []struct {
+		name, shards, commit, command string
+		windowed                      bool
+	}{
+		{"raw", "cronjob-shards.yaml", "cronjob-commit.yaml", "raw", false},
+		{"windowed", "cronjob-windowed-shards.yaml", "cronjob-windowed-commit.yaml", "export", true},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			for _, f := range []string{k.shards, k.commit} {
+				if !slices.Contains(kust["resources"].([]any), any(f)) {
+					t.Errorf("sharded/kustomization.yaml does not list %s", f)
+				}
+			}
+			checkShardedCronJobs(t, s, plan, run, k.shards, k.commit, k.command, k.windowed)
+		})
+	}
+}
+
+// checkShardedCronJobs checks one sharded export's CronJobs: shards runs
+// command in an Indexed Job's pods, each followed by its commit; commit is
+// the safety net (with --windowed for a windowed export).
+func checkShardedCronJobs(t *testing.T, s *spec.Spec, plan *runner.Plan, run corev1.ConfigMap, shardsFile, commitFile, command string, windowed bool) {
+	var shards, commit batchv1.CronJob
+	readStrict(t, "kubernetes/sharded/"+shardsFile, &shards)
+	readStrict(t, "kubernetes/sharded/"+commitFile, &commit)
 
 	js := shards.Spec.JobTemplate.Spec
 	if js.CompletionMode == nil || *js.CompletionMode != batchv1.IndexedCompletion {
@@ -264,8 +290,8 @@ func TestShardedKubernetes(t *testing.T) {
 	}
 	shard, shardCommit := pod.InitContainers[0], pod.Containers[0]
 	// Init containers finish before containers start: commit runs after its shard.
-	if shard.Args[0] != "raw" || shardCommit.Args[0] != "commit" {
-		t.Errorf("init container runs %q, container %q; want raw then commit", shard.Args[0], shardCommit.Args[0])
+	if shard.Args[0] != command || shardCommit.Args[0] != "commit" {
+		t.Errorf("init container runs %q, container %q; want %s then commit", shard.Args[0], shardCommit.Args[0], command)
 	}
 	if flag(shard.Args, "--shards") != n || flag(shardCommit.Args, "--shards") != n {
 		t.Errorf("--shards %q (shard), %q (commit); completions is %s", flag(shard.Args, "--shards"), flag(shardCommit.Args, "--shards"), n)
@@ -284,6 +310,11 @@ func TestShardedKubernetes(t *testing.T) {
 	cc := cs.Template.Spec.Containers
 	if len(cc) != 1 || cc[0].Args[0] != "commit" || flag(cc[0].Args, "--shards") != n {
 		t.Fatalf("the safety net must run commit --shards %s: %v", n, cc)
+	}
+	for _, args := range [][]string{shardCommit.Args, cc[0].Args} {
+		if slices.Contains(args, "--windowed") != windowed {
+			t.Errorf("commit %v: --windowed must be given exactly for a windowed export's commit", args)
+		}
 	}
 	for _, f := range []string{"--from", "--to"} {
 		if flag(cc[0].Args, f) != flag(shard.Args, f) || flag(shard.Args, f) != flag(shardCommit.Args, f) || flag(shard.Args, f) == "" {
