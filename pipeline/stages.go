@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/opsdata/opsdata/schemas"
@@ -108,7 +109,25 @@ type LabelInput struct {
 	// PromQL over history (rule, alerts_series); nil when the metric source
 	// exposes none.
 	Queryable storage.Queryable
+	// Slices, when set, is how those labelers get each slice of their
+	// range queries (a sharded export's shards and commit); nil evaluates
+	// them on Queryable.
+	Slices SliceEvaluator
 }
+
+// RangeSlice is one slice of a labeler's range query: expr evaluated at
+// Start, Start+Step, ..., End.
+type RangeSlice struct {
+	Expr       string
+	Start, End time.Time
+	Step       time.Duration
+}
+
+// SliceEvaluator returns the matrix of one slice: eval evaluates it on the
+// metric source's storage; an implementation may call it, keep what it
+// returns, or answer from what another process evaluated. It may be called
+// from several goroutines at once.
+type SliceEvaluator func(ctx context.Context, s RangeSlice, eval func(context.Context) (promql.Matrix, error)) (promql.Matrix, error)
 
 // IncidentResumer is implemented by labelers that evaluate metrics over
 // the history (the rule labeler) and can continue an earlier run that

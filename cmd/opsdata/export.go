@@ -18,9 +18,10 @@ anonymizes, writes Parquet tables, checks that no raw identifier survived and
 publishes an immutable version. Re-running with the same inputs is a no-op.
 
 With --shard i/N (or --shards N, i from $JOB_COMPLETION_INDEX as a Kubernetes
-Indexed Job sets it) the run only evaluates its share of the features' PromQL:
-pieces of one feature over one slice of a day, sealed under the output's
-staging prefix (<dataset>/_state/staging/<version>/) with a receipt.
+Indexed Job sets it) the run only evaluates its share of the PromQL: pieces of
+one feature over one slice of a day, and slices of the rule and alerts_series
+labelers' range queries, sealed under the output's staging prefix
+(<dataset>/_state/staging/<version>/) with a receipt.
 'opsdata commit --windowed --shards N' then runs the rest of the export from
 the pieces and publishes: the same bytes as one process.`,
 		Flags: runFlags( // runflags.go
@@ -47,8 +48,8 @@ the pieces and publishes: the same bytes as one process.`,
 					fmt.Fprintf(w, "%s/%s at %s is already published: shard %d/%d has nothing to do\n", res.Dataset, res.Version, res.Output, shard, shards)
 					return nil
 				}
-				fmt.Fprintf(w, "staged shard %d/%d of %s/%s at %s: %d feature pieces, %d series, %d values\n",
-					shard, shards, res.Dataset, res.Version, res.Output, res.Pieces, res.Series, res.Points)
+				fmt.Fprintf(w, "staged shard %d/%d of %s/%s at %s: %d feature pieces (%d series, %d values), %d slices of the labelers' range queries\n",
+					shard, shards, res.Dataset, res.Version, res.Output, res.Pieces, res.Series, res.Points, res.Slices)
 				return nil
 			}
 			res, err := runner.Export(c.Context, exportOptions(c, a))

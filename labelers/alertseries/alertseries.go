@@ -42,7 +42,7 @@ func (l *AlertSeriesLabeler) Incidents(ctx context.Context, in pipeline.LabelInp
 	engine := gridquery.NewEngine(promql.EngineOpts{LookbackDelta: step})
 	defer engine.Close()
 	run := func(expr string) (promql.Matrix, error) {
-		m, err := gridquery.RangeMatrix(ctx, engine, in.Queryable, expr, in.Grid, step)
+		m, err := gridquery.RangeMatrix(ctx, engine, in.Queryable, in.Slices, expr, in.Grid, step)
 		if err != nil {
 			return nil, err
 		}

@@ -116,7 +116,7 @@ func (l *RuleLabeler) evalRules(ctx context.Context, in pipeline.LabelInput, fro
 		if from != nil {
 			g = from(rd, g, step)
 		}
-		query, err := rangeQueryFunc(ctx, engine, in.Queryable, rd.expr.String(), g, step)
+		query, err := rangeQueryFunc(ctx, engine, in, rd.expr.String(), g, step)
 		if err != nil {
 			return fmt.Errorf("rule labeler: %s: alert %s: %w", rd.file, rd.rule.Alert, err)
 		}
@@ -305,8 +305,8 @@ var _ storage.Queryable = storage.QueryableFunc(nil)
 // Prometheus's rules code sees exactly what it would see live, while the
 // engine selects series once instead of once per step (~20x faster over
 // days of history).
-func rangeQueryFunc(ctx context.Context, engine *promql.Engine, q storage.Queryable, expr string, grid pipeline.Grid, step time.Duration) (rules.QueryFunc, error) {
-	matrix, err := gridquery.RangeMatrix(ctx, engine, q, expr, grid, step)
+func rangeQueryFunc(ctx context.Context, engine *promql.Engine, in pipeline.LabelInput, expr string, grid pipeline.Grid, step time.Duration) (rules.QueryFunc, error) {
+	matrix, err := gridquery.RangeMatrix(ctx, engine, in.Queryable, in.Slices, expr, grid, step)
 	if err != nil {
 		return nil, err
 	}

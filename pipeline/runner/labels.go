@@ -33,6 +33,9 @@ func (e *export) readTickets(ctx context.Context) error {
 func (e *export) label(ctx context.Context) error {
 	e.rawIncidents = map[int][]pipeline.Incident{}
 	in := pipeline.LabelInput{Grid: e.grid, Entities: e.members, Tickets: e.tickets, EntityLabel: e.s.Entity.Label, Queryable: e.queryable}
+	if e.sliceSrc != nil {
+		in.Slices = e.sliceSrc.evaluate // a commit of shards (labelslices.go)
+	}
 	for i, lp := range e.plan.Labelers {
 		l, err := lp.Factory.New(lp.Config, e.problems)
 		if err != nil {

@@ -1,13 +1,10 @@
 package runner
 
 import (
-	"bytes"
 	"context"
-	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -185,9 +182,10 @@ func (b *shardBasics) receipt(o Options, i, n int) Receipt {
 type ShardResult struct {
 	Dataset, Version, Output string
 	AlreadyPublished         bool
-	// Pieces is how many pieces the shard staged, Series and Points what
-	// they hold (series per piece, values that are not NaN).
-	Pieces, Series, Points int64
+	// Pieces is how many feature pieces the shard staged, Series and
+	// Points what they hold (series per piece, values that are not NaN);
+	// Slices how many slices of the labelers' range queries.
+	Pieces, Series, Points, Slices int64
 }
 
 // ExportShard runs shard shard of shards of a windowed export: it
@@ -246,9 +244,15 @@ func ExportShard(ctx context.Context, o Options, shard, shards int) (*ShardResul
 	if err != nil {
 		return nil, err
 	}
+	sliceFiles, err := b.labelSlices(ctx, o, msrc, shard, shards, staging)
+	if err != nil {
+		return nil, err
+	}
+	rc.Files = append(rc.Files, sliceFiles...)
+	res.Slices = int64(len(sliceFiles))
 	sort.Slice(rc.Files, func(i, j int) bool { return rc.Files[i].Path < rc.Files[j].Path })
 	rc.Series, rc.Samples = res.Series, res.Points
-	res.Pieces = int64(len(rc.Files))
+	res.Pieces = int64(len(rc.Files)) - res.Slices
 	if err := stageReceipt(ctx, b.bkt, b.staging, staging, rc); err != nil {
 		return nil, err
 	}
@@ -277,26 +281,9 @@ func evalPiece(ctx context.Context, msrc pipeline.MetricSource, p piece, f spec.
 
 // writePiece seals d into its file under dir.
 func writePiece(anon *anonymize.Anonymizer, dir string, p piece, d *pieceData) (ShardFile, error) {
-	var plain bytes.Buffer
-	if err := gob.NewEncoder(&plain).Encode(d); err != nil {
-		return ShardFile{}, err
-	}
-	sealed, err := anon.Seal(piecePurpose, plain.Bytes())
-	if err != nil {
-		return ShardFile{}, err
-	}
-	local := filepath.Join(dir, filepath.FromSlash(p.path))
-	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
-		return ShardFile{}, err
-	}
-	if err := os.WriteFile(local, sealed, 0o644); err != nil {
-		return ShardFile{}, err
-	}
-	sum, size, err := publish.FileSHA256(local)
-	if err != nil {
-		return ShardFile{}, err
-	}
-	return ShardFile{Path: p.path, SHA256: sum, Bytes: size, Rows: int64(len(d.Series))}, nil
+	f, err := writeSealed(anon, piecePurpose, dir, p.path, d) // labelslices.go
+	f.Rows = int64(len(d.Series))
+	return f, err
 }
 
 // stageReceipt uploads a shard's files from local, verified, then its
@@ -354,11 +341,25 @@ func ExportCommit(ctx context.Context, o Options, shards int) (*Result, error) {
 		return nil, err
 	}
 	defer cleanup()
-	for i, p := range b.pieces {
-		f, sh := files[i], i%shards
+	download := func(sh int, f ShardFile) error {
 		key := schemas.Key(b.staging, ShardDir(sh, shards), f.Path)
-		if err := bucket.DownloadVerified(ctx, b.bkt, key, filepath.Join(dir, filepath.FromSlash(p.path)), f.SHA256, f.Bytes); err != nil {
-			return nil, fmt.Errorf("commit: shard %d/%d piece %s (re-run that shard): %w", sh, shards, f.Path, err)
+		if err := bucket.DownloadVerified(ctx, b.bkt, key, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
+			return fmt.Errorf("commit: shard %d/%d file %s (re-run that shard): %w", sh, shards, f.Path, err)
+		}
+		return nil
+	}
+	for i, f := range files {
+		if err := download(i%shards, f); err != nil {
+			return nil, err
+		}
+	}
+	for _, rc := range receipts {
+		for _, f := range rc.Files {
+			if _, ok := sliceOwner(f.Path, shards); ok {
+				if err := download(rc.Shard, f); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	o.pieces = dir
@@ -394,6 +395,9 @@ func matchPieces(pieces []piece, receipts []Receipt, shards int) ([]ShardFile, e
 	}
 	for sh, left := range byShard {
 		for path := range left {
+			if owner, ok := sliceOwner(path, shards); ok && owner == sh {
+				continue // a labeler's slice (labelSlices)
+			}
 			return nil, fmt.Errorf("commit: shard %d/%d staged %s, which is no piece of this range: re-run it with the same spec, range and binary", sh, shards, path)
 		}
 	}
@@ -468,17 +472,9 @@ func (p *pieceSource) Evaluate(ctx context.Context, day pipeline.Grid, feature s
 
 // open reads one piece and checks it answers feature over g.
 func (p *pieceSource) open(rel, feature string, g pipeline.Grid) (*pieceData, error) {
-	sealed, err := os.ReadFile(filepath.Join(p.dir, filepath.FromSlash(rel)))
-	if err != nil {
-		return nil, fmt.Errorf("piece %s: %w", rel, err)
-	}
-	plain, err := p.anon.Unseal(piecePurpose, sealed)
-	if err != nil {
-		return nil, fmt.Errorf("piece %s: %w (staged under another key? re-run the shards)", rel, err)
-	}
 	var d pieceData
-	if err := gob.NewDecoder(bytes.NewReader(plain)).Decode(&d); err != nil {
-		return nil, fmt.Errorf("piece %s: %w", rel, err)
+	if err := readSealed(p.anon, piecePurpose, p.dir, rel, &d); err != nil {
+		return nil, fmt.Errorf("piece %w", err)
 	}
 	if d.Feature != feature || d.Start != g.Start.UnixMilli() || d.Step != g.Step.Milliseconds() || d.Len != g.Len() {
 		return nil, fmt.Errorf("piece %s answers feature %s at %s over %d windows, not %s at %s over %d: re-run the shards",

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/opsdata/opsdata/pipeline"
@@ -205,4 +207,98 @@ func TestCheckShardable(t *testing.T) {
 			t.Errorf("%s: shardable %v, got %v", c.expr, c.ok, err)
 		}
 	}
+}
+
+// TestLabelSlicesRoundTrip: across 3 shards every slice of a labeler's
+// range queries is staged by exactly one shard, and the commit's reader
+// gives back the very matrix evaluated (labels, floats, histograms), evaluates
+// only what no shard staged, and refuses a file that answers another slice.
+func TestLabelSlicesRoundTrip(t *testing.T) {
+	anon, err := anonymize.New([]byte(strings.Repeat("k", 32)), spec.Anonymize{}, "service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	var all []pipeline.RangeSlice
+	for i := range 60 {
+		all = append(all, pipeline.RangeSlice{Expr: fmt.Sprintf("rate(x%d[5m]) > 0", i%7), Start: t0.Add(time.Duration(i) * time.Hour), End: t0.Add(time.Duration(i+6) * time.Hour), Step: time.Minute})
+	}
+	matrixOf := func(s pipeline.RangeSlice) promql.Matrix {
+		h := &histogram.FloatHistogram{Schema: 1, Count: 3, Sum: 1.5, PositiveSpans: []histogram.Span{{Offset: 0, Length: 2}}, PositiveBuckets: []float64{1, 2}}
+		return promql.Matrix{
+			{Metric: labels.FromStrings("__name__", "x", "service", s.Expr), Floats: []promql.FPoint{{T: s.Start.UnixMilli(), F: 1}, {T: s.End.UnixMilli(), F: oddNaN}}},
+			{Metric: labels.FromStrings("service", "h"), DropName: true, Histograms: []promql.HPoint{{T: s.Start.UnixMilli(), H: h}}},
+		}
+	}
+	evals := func(s pipeline.RangeSlice) func(context.Context) (promql.Matrix, error) {
+		return func(context.Context) (promql.Matrix, error) { return matrixOf(s), nil }
+	}
+	dir := t.TempDir()
+	owners := map[string]int{}
+	for shard := range 3 {
+		rec := &sliceRecorder{shard: shard, shards: 3, dir: dir, anon: anon, files: map[string]ShardFile{}}
+		for _, s := range all {
+			m, err := rec.evaluate(ctx, s, evals(s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, mine := rec.files[slicePath(s)]; mine != (m != nil) {
+				t.Fatalf("shard %d: staged %v but returned %d series", shard, mine, len(m))
+			}
+		}
+		for p := range rec.files {
+			if o, ok := owners[p]; ok {
+				t.Fatalf("%s staged by shards %d and %d", p, o, shard)
+			}
+			if o, ok := sliceOwner(p, 3); !ok || o != shard {
+				t.Fatalf("%s staged by shard %d, owned by %d (%v)", p, shard, o, ok)
+			}
+			owners[p] = shard
+		}
+	}
+	if len(owners) != len(all) {
+		t.Fatalf("%d slices staged, want %d", len(owners), len(all))
+	}
+	r := &sliceReader{dir: dir, anon: anon}
+	for _, s := range all {
+		m, err := r.evaluate(ctx, s, func(context.Context) (promql.Matrix, error) { return nil, fmt.Errorf("evaluated %s", s.Expr) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := renderMatrix(m), renderMatrix(matrixOf(s)); got != want {
+			t.Fatalf("read back\n%s\nevaluated\n%s", got, want)
+		}
+	}
+	if r.read.Load() != int64(len(all)) || r.evaluated.Load() != 0 {
+		t.Fatalf("read %d, evaluated %d", r.read.Load(), r.evaluated.Load())
+	}
+	other := pipeline.RangeSlice{Expr: "up", Start: t0, End: t0.Add(time.Hour), Step: time.Minute}
+	if _, err := r.evaluate(ctx, other, evals(other)); err != nil || r.evaluated.Load() != 1 {
+		t.Fatalf("a slice no shard staged must be evaluated: %v, %d", err, r.evaluated.Load())
+	}
+	// A file at one slice's path that answers another is refused.
+	if _, err := writeSealed(anon, slicePurpose, dir, slicePath(other), &sliceData{Expr: all[0].Expr, Start: all[0].Start.UnixMilli(), End: all[0].End.UnixMilli(), StepMs: 60000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.evaluate(ctx, other, evals(other)); err == nil || !strings.Contains(err.Error(), "re-run the shards") {
+		t.Fatalf("want a refusal, got %v", err)
+	}
+}
+
+// renderMatrix writes a matrix out exactly: labels, the bits of every
+// float, every histogram's fields.
+func renderMatrix(m promql.Matrix) string {
+	var b strings.Builder
+	for _, s := range m {
+		fmt.Fprintf(&b, "%s drop=%v", s.Metric, s.DropName)
+		for _, p := range s.Floats {
+			fmt.Fprintf(&b, " %d:%x", p.T, math.Float64bits(p.F))
+		}
+		for _, p := range s.Histograms {
+			fmt.Fprintf(&b, " %d:%+v", p.T, *p.H)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
 }

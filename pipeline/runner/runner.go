@@ -82,8 +82,10 @@ type Result struct {
 	// read nothing).
 	Stages []Stage
 	// Pieces is how many feature pieces a commit of shards read in place
-	// of evaluating the features (pieces.go).
-	Pieces int
+	// of evaluating the features (pieces.go); Slices how many slices of
+	// the labelers' range queries it read, SlicesEvaluated how many no
+	// shard had staged (labelslices.go).
+	Pieces, Slices, SlicesEvaluated int
 }
 
 // ErrEmpty: the range holds no metric sample and no log line.
@@ -200,6 +202,7 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{Dataset: s.Dataset, Version: version, Output: output, Manifest: man, AlreadyPublished: already, Rows: e.rows, Problems: e.problems.Report(), Stages: clock.stages()}
 	if e.pieceSrc != nil {
 		res.Pieces = e.pieceSrc.read
+		res.Slices, res.SlicesEvaluated = int(e.sliceSrc.read.Load()), int(e.sliceSrc.evaluated.Load())
 	}
 	return res, nil
 }
@@ -283,8 +286,10 @@ type export struct {
 	// carried the files a resumed export carries by reference.
 	days    map[string]dayCheckpoint
 	carried []schemas.File
-	// pieceSrc serves the features of a commit of shards (pieces.go).
+	// pieceSrc serves the features of a commit of shards (pieces.go),
+	// sliceSrc its labelers' range queries (labelslices.go).
 	pieceSrc *pieceSource
+	sliceSrc *sliceReader
 }
 
 // windowTable is the windows row type: the features, then the top
@@ -311,6 +316,7 @@ func (e *export) run(ctx context.Context) error {
 		defer msrc.Close()
 		if e.o.pieces != "" {
 			e.pieceSrc = newPieceSource(msrc, e.o.pieces, e.anon, s.Metrics.Features)
+			e.sliceSrc = &sliceReader{dir: e.o.pieces, anon: e.anon}
 			msrc = e.pieceSrc
 		}
 		e.queryable = msrc.Queryable()

@@ -318,7 +318,7 @@ func receiptDiff(rc, want Receipt, shard int) string {
 	check("shard", rc.Shard == shard && rc.Shards == want.Shards)
 	prefixes := []string{schemas.TableSamples + "/", schemas.TableRawSeries + "/"}
 	if want.Format == PiecesFormat {
-		prefixes = []string{"pieces/"}
+		prefixes = []string{"pieces/", "slices/"}
 	}
 	for _, f := range rc.Files {
 		if strings.Contains(f.Path, "..") || !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(f.Path, p) }) {

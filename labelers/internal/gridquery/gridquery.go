@@ -52,8 +52,9 @@ func NewEngine(opts promql.EngineOpts) *promql.Engine {
 // a nightly dataset's months would not fit), and each step is evaluated on
 // its own, so the slices give the points of one query. Series are merged
 // by labels and returned sorted by them, as the engine returns a range
-// query's matrix.
-func RangeMatrix(ctx context.Context, engine *promql.Engine, q storage.Queryable, expr string, grid pipeline.Grid, step time.Duration) (promql.Matrix, error) {
+// query's matrix. via, when set, gets each slice (pipeline.SliceEvaluator);
+// nil evaluates them on q.
+func RangeMatrix(ctx context.Context, engine *promql.Engine, q storage.Queryable, via pipeline.SliceEvaluator, expr string, grid pipeline.Grid, step time.Duration) (promql.Matrix, error) {
 	last := int(grid.End.Sub(grid.Start) / step) // points at Start + j*step, j in [0, last]
 	byKey := map[string]int{}
 	var out promql.Matrix
@@ -61,7 +62,14 @@ func RangeMatrix(ctx context.Context, engine *promql.Engine, q storage.Queryable
 	slice := func(ctx context.Context, k int) (promql.Matrix, error) {
 		lo := k * sliceSteps
 		hi := min(lo+sliceSteps-1, last)
-		return rangeSlice(ctx, engine, q, expr, grid.Start.Add(time.Duration(lo)*step), grid.Start.Add(time.Duration(hi)*step), step)
+		s := pipeline.RangeSlice{Expr: expr, Start: grid.Start.Add(time.Duration(lo) * step), End: grid.Start.Add(time.Duration(hi) * step), Step: step}
+		eval := func(ctx context.Context) (promql.Matrix, error) {
+			return rangeSlice(ctx, engine, q, s.Expr, s.Start, s.End, s.Step)
+		}
+		if via == nil {
+			return eval(ctx)
+		}
+		return via(ctx, s, eval)
 	}
 	err := ordered.Do(ctx, last/sliceSteps+1, ordered.WorkersFor(q), slice, func(_ int, m promql.Matrix) error {
 		for _, s := range m {

@@ -42,11 +42,11 @@ func TestRangeMatrixSurvivesNextQuery(t *testing.T) {
 	engine := NewEngine(promql.EngineOpts{LookbackDelta: time.Minute})
 	defer engine.Close()
 	ctx := context.Background()
-	first, err := RangeMatrix(ctx, engine, st, "a", grid, time.Minute)
+	first, err := RangeMatrix(ctx, engine, st, nil, "a", grid, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RangeMatrix(ctx, engine, st, "b", grid, time.Minute); err != nil {
+	if _, err := RangeMatrix(ctx, engine, st, nil, "b", grid, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if len(first) != 1 || len(first[0].Floats) != 9 {
@@ -96,7 +96,7 @@ func TestRangeMatrixSlicesEqualOneQuery(t *testing.T) {
 	for _, expr := range []string{"reqs_total", "rate(reqs_total[5m]) > 3", "sum(rate(reqs_total[10m]))", "max_over_time(reqs_total[30m:1m])"} {
 		old := sliceSteps
 		sliceSteps = 1 << 30
-		whole, err := RangeMatrix(ctx, engine, st, expr, grid, time.Minute)
+		whole, err := RangeMatrix(ctx, engine, st, nil, expr, grid, time.Minute)
 		sliceSteps = old
 		if err != nil || len(whole) == 0 {
 			t.Fatalf("%s: %v (%d series)", expr, err, len(whole))
@@ -105,7 +105,7 @@ func TestRangeMatrixSlicesEqualOneQuery(t *testing.T) {
 			sliceSteps = steps
 			// A TSDB opens new queriers per query: it serves concurrent
 			// ones, so the slices run in parallel here.
-			got, err := RangeMatrix(ctx, engine, concurrentStorage{st}, expr, grid, time.Minute)
+			got, err := RangeMatrix(ctx, engine, concurrentStorage{st}, nil, expr, grid, time.Minute)
 			sliceSteps = old
 			if err != nil {
 				t.Fatal(err)
