@@ -2,7 +2,15 @@ package runner_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/go-kit/log"
+	"github.com/oklog/ulid/v2"
+	"github.com/thanos-io/objstore"
 
 	"github.com/opsdata/opsdata/pipeline/runner"
 	"github.com/opsdata/opsdata/spec"
@@ -12,6 +20,10 @@ import (
 // shards evaluate the features' pieces, the commit runs the rest.
 func windowedSharded(t *testing.T) sharded {
 	sp, b := demoSpec(t, shortDemo(t), nil)
+	return windowedShardedSpec(t, sp, b)
+}
+
+func windowedShardedSpec(t *testing.T, sp *spec.Spec, b []byte) sharded {
 	ctx := context.Background()
 	opts := func(sp *spec.Spec, b []byte, out string) runner.Options {
 		return runner.Options{Spec: sp, SpecBytes: b, Output: out, CodeVersion: "test", Components: components()}
@@ -49,4 +61,37 @@ func TestWindowedShardsPublishOneProcessBytes(t *testing.T) {
 
 func TestWindowedShardsPublishOneProcessBytesMinIO(t *testing.T) {
 	testShardsPublishOneProcessBytes(t, windowedSharded(t), minioOutputs(t, "windowed-shards"))
+}
+
+// TestWindowedShardsFromBlocksOnMinIO: the demo's TSDB blocks in a MinIO
+// bucket, read by the blocks source (metrics.source: blocks), and the
+// output in MinIO too: shards and commit publish one process's bytes.
+func TestWindowedShardsFromBlocksOnMinIO(t *testing.T) {
+	outputs := minioOutputs(t, "windowed-blocks")
+	blocksURL, blocks := outputs(t)
+	tsdbDir := filepath.Join(shortDemo(t), "demo-data", "tsdb")
+	entries, err := os.ReadDir(tsdbDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uploaded := 0
+	for _, e := range entries {
+		if _, err := ulid.ParseStrict(e.Name()); err != nil || !e.IsDir() {
+			continue // the WAL is not in a Thanos bucket
+		}
+		if err := objstore.UploadDir(context.Background(), log.NewNopLogger(), blocks, filepath.Join(tsdbDir, e.Name()), e.Name()); err != nil {
+			t.Fatal(err)
+		}
+		uploaded++
+	}
+	if uploaded == 0 {
+		t.Fatalf("no block in %s", tsdbDir)
+	}
+	sp, b := demoSpec(t, shortDemo(t), func(s string) string {
+		return strings.Replace(s, "  source: tsdb\n", fmt.Sprintf("  source: blocks\n  blocks: {bucket: %q, cache_dir: %q}\n", blocksURL, t.TempDir()), 1)
+	})
+	if sp.Metrics.Source != "blocks" {
+		t.Fatalf("metrics.source %q", sp.Metrics.Source)
+	}
+	testShardsPublishOneProcessBytes(t, windowedShardedSpec(t, sp, b), outputs)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/runner"
 	"github.com/opsdata/opsdata/pipeline/sources/logfile"
+	"github.com/opsdata/opsdata/pipeline/sources/promblocks"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 	"github.com/opsdata/opsdata/pipeline/sources/ticketfile"
 	"github.com/opsdata/opsdata/spec"
@@ -41,7 +42,7 @@ func TestMain(m *testing.M) {
 
 func components() pipeline.Components {
 	return pipeline.Components{
-		Metrics:  map[string]pipeline.MetricSourceFactory{"tsdb": promtsdb.Factory()},
+		Metrics:  map[string]pipeline.MetricSourceFactory{"tsdb": promtsdb.Factory(), "blocks": promblocks.Factory()},
 		Logs:     map[string]pipeline.LogSourceFactory{"jsonl": logfile.Factory("jsonl"), "text": logfile.Factory("text")},
 		Tickets:  map[string]pipeline.TicketSourceFactory{"json": ticketfile.Factory(ticketfile.FormatJSON)},
 		Labelers: map[string]pipeline.LabelerFactory{"ticket": ticket.Factory(), "rule": rule.Factory()},
