@@ -25,7 +25,9 @@ deletes the others (manifest first) and every shared part none of the kept
 snapshots names. Takes the dataset's lease, like nightly. One-off export versions
 are never deleted by retention.
 Always: removes version directories without a manifest (an upload killed before
-it finished) whose newest object is older than --grace; readers never reach them.
+it finished) and the staging directories of sharded runs (raw or export
+--shards) that no commit published, whose newest object is older than --grace;
+readers never reach them. The raw dataset is its own: gc URL/DATASET-raw.
 Exit codes: 0 done, 4 lease held, 1 failed.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "spec", Aliases: []string{"s"}, Usage: "dataset spec `FILE` (retention of nightly snapshots)"},

@@ -52,4 +52,34 @@ func TestAbandonedUploads(t *testing.T) {
 	if _, err := bucket.ReadManifest(ctx, bkt, prefix, publishtest.Dataset, "2026-01-05"); err != nil {
 		t.Fatalf("the complete version was touched: %v", err)
 	}
+
+	// Shards that staged and were never committed: found once stale.
+	shard := filepath.Join(root, publishtest.Dataset, "_state", "staging", "2026-01-07", "shard-0000-of-0002")
+	if err := os.MkdirAll(filepath.Join(shard, "pieces"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	staged := []string{filepath.Join(shard, "pieces", "f0-s0.sealed"), filepath.Join(shard, "receipt.json")}
+	for _, p := range staged {
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := publish.FindAbandoned(ctx, bkt, prefix, publishtest.Dataset, time.Hour, now); err != nil || len(got) != 0 {
+		t.Fatalf("young shards (their commit may still come) must be kept: %v, %v", got, err)
+	}
+	for _, p := range staged {
+		os.Chtimes(p, old, old)
+	}
+	got, err = publish.FindAbandoned(ctx, bkt, prefix, publishtest.Dataset, time.Hour, now)
+	if err != nil || len(got) != 1 || got[0].Version != "staging of 2026-01-07" || len(got[0].Objects) != 2 {
+		t.Fatalf("FindAbandoned = %+v, %v; want the staging of 2026-01-07 with its two objects", got, err)
+	}
+	if err := publish.RemoveAbandoned(ctx, bkt, got); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range staged {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Fatalf("stale staged object still there: %v", err)
+		}
+	}
 }
