@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,8 +29,9 @@ import (
 // The labelers that evaluate PromQL over history (rule, alerts_series)
 // are the other part of a windowed export that grows with the series. In
 // a shard they run over the range with a recorder for their range
-// queries' slices (pipeline.SliceEvaluator): a slice whose key hashes to
-// the shard is evaluated and staged, sealed, as slices/<hash>.sealed;
+// queries' slices (pipeline.SliceEvaluator): a slice that falls to the
+// shard (sliceOwnerOf) is evaluated and staged, sealed, as
+// slices/<hash>-<shard>.sealed;
 // other slices come back empty and the incidents found are dropped. The
 // commit's labelers then get each slice from those files, and evaluate a
 // slice no shard staged themselves (counted in Result.SlicesEvaluated).
@@ -37,25 +39,43 @@ import (
 // slicePurpose separates the slices' sealing key from other sealed state.
 const slicePurpose = "windowed-slice/v1"
 
-// slicePath names a slice by a hash of what it evaluates.
-func slicePath(s pipeline.RangeSlice) string {
-	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d\x00%d", s.Expr, s.Start.UnixMilli(), s.End.UnixMilli(), s.Step.Milliseconds()))
-	return "slices/" + hex.EncodeToString(h[:16]) + ".sealed"
+// sliceOwnerOf is the shard that evaluates s. Consecutive slices of one
+// expression go to consecutive shards (its slot counts slices from the
+// epoch), so an expensive rule is spread over every shard rather than
+// landing wherever its slices' hashes fall.
+func sliceOwnerOf(s pipeline.RangeSlice, shards int) int {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d", s.Expr, s.Step.Milliseconds()))
+	slot := uint64(0)
+	if l := (s.End.Sub(s.Start) + s.Step).Milliseconds(); l > 0 && s.Start.UnixMilli() >= 0 {
+		slot = uint64(s.Start.UnixMilli() / l)
+	}
+	return int((binary.BigEndian.Uint64(h[:8]) + slot) % uint64(shards))
 }
 
-// sliceOwner is the shard of shards that stages the slice at path; ok is
-// false when path names no slice.
+// slicePath names a slice by a hash of what it evaluates and its shard.
+func slicePath(s pipeline.RangeSlice, shards int) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d\x00%d", s.Expr, s.Start.UnixMilli(), s.End.UnixMilli(), s.Step.Milliseconds()))
+	return fmt.Sprintf("slices/%s-%d.sealed", hex.EncodeToString(h[:16]), sliceOwnerOf(s, shards))
+}
+
+// sliceOwner is the shard of shards a slice path names; ok is false when
+// path names no slice of shards shards.
 func sliceOwner(path string, shards int) (int, bool) {
 	name, ok := strings.CutPrefix(path, "slices/")
 	if !ok {
 		return 0, false
 	}
 	name, ok = strings.CutSuffix(name, ".sealed")
-	h, err := hex.DecodeString(name)
-	if !ok || err != nil || len(h) != 16 {
+	hash, owner, cut := strings.Cut(name, "-")
+	h, err := hex.DecodeString(hash)
+	if !ok || !cut || err != nil || len(h) != 16 {
 		return 0, false
 	}
-	return int(binary.BigEndian.Uint64(h[:8]) % uint64(shards)), true
+	i, err := strconv.Atoi(owner)
+	if err != nil || i < 0 || i >= shards || strconv.Itoa(i) != owner {
+		return 0, false
+	}
+	return i, true
 }
 
 // sliceData is a slice once unsealed: what it evaluates (checked on
@@ -113,10 +133,10 @@ type sliceRecorder struct {
 }
 
 func (r *sliceRecorder) evaluate(ctx context.Context, s pipeline.RangeSlice, eval func(context.Context) (promql.Matrix, error)) (promql.Matrix, error) {
-	path := slicePath(s)
-	if owner, _ := sliceOwner(path, r.shards); owner != r.shard {
+	if sliceOwnerOf(s, r.shards) != r.shard {
 		return nil, nil
 	}
+	path := slicePath(s, r.shards)
 	m, err := eval(ctx)
 	if err != nil {
 		return nil, err
@@ -140,6 +160,7 @@ func (r *sliceRecorder) evaluate(ctx context.Context, s pipeline.RangeSlice, eva
 // sliceReader is a commit's pipeline.SliceEvaluator: the slices the shards
 // staged under dir, evaluated here when no shard staged one.
 type sliceReader struct {
+	shards    int
 	dir       string
 	anon      *anonymize.Anonymizer
 	read      atomic.Int64
@@ -147,7 +168,7 @@ type sliceReader struct {
 }
 
 func (r *sliceReader) evaluate(ctx context.Context, s pipeline.RangeSlice, eval func(context.Context) (promql.Matrix, error)) (promql.Matrix, error) {
-	path := slicePath(s)
+	path := slicePath(s, r.shards)
 	var d sliceData
 	err := readSealed(r.anon, slicePurpose, r.dir, path, &d)
 	if errors.Is(err, fs.ErrNotExist) {

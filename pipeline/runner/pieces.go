@@ -362,7 +362,7 @@ func ExportCommit(ctx context.Context, o Options, shards int) (*Result, error) {
 			}
 		}
 	}
-	o.pieces = dir
+	o.pieces, o.shards = dir, shards
 	res, err := Export(ctx, o)
 	if err != nil {
 		return nil, err

@@ -243,7 +243,7 @@ func TestLabelSlicesRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, mine := rec.files[slicePath(s)]; mine != (m != nil) {
+			if _, mine := rec.files[slicePath(s, 3)]; mine != (m != nil) {
 				t.Fatalf("shard %d: staged %v but returned %d series", shard, mine, len(m))
 			}
 		}
@@ -260,7 +260,7 @@ func TestLabelSlicesRoundTrip(t *testing.T) {
 	if len(owners) != len(all) {
 		t.Fatalf("%d slices staged, want %d", len(owners), len(all))
 	}
-	r := &sliceReader{dir: dir, anon: anon}
+	r := &sliceReader{shards: 3, dir: dir, anon: anon}
 	for _, s := range all {
 		m, err := r.evaluate(ctx, s, func(context.Context) (promql.Matrix, error) { return nil, fmt.Errorf("evaluated %s", s.Expr) })
 		if err != nil {
@@ -278,7 +278,7 @@ func TestLabelSlicesRoundTrip(t *testing.T) {
 		t.Fatalf("a slice no shard staged must be evaluated: %v, %d", err, r.evaluated.Load())
 	}
 	// A file at one slice's path that answers another is refused.
-	if _, err := writeSealed(anon, slicePurpose, dir, slicePath(other), &sliceData{Expr: all[0].Expr, Start: all[0].Start.UnixMilli(), End: all[0].End.UnixMilli(), StepMs: 60000}); err != nil {
+	if _, err := writeSealed(anon, slicePurpose, dir, slicePath(other, 3), &sliceData{Expr: all[0].Expr, Start: all[0].Start.UnixMilli(), End: all[0].End.UnixMilli(), StepMs: 60000}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.evaluate(ctx, other, evals(other)); err == nil || !strings.Contains(err.Error(), "re-run the shards") {
@@ -301,4 +301,32 @@ func renderMatrix(m promql.Matrix) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// TestSliceOwnersRoundRobin: the consecutive slices of one expression go
+// to consecutive shards, so a heavy rule is spread over all of them, and
+// the owner is read back from the path.
+func TestSliceOwnersRoundRobin(t *testing.T) {
+	t0 := time.Date(2026, 1, 5, 3, 0, 0, 0, time.UTC)
+	for _, shards := range []int{1, 3, 7} {
+		for _, expr := range []string{"up == 0", "rate(x[5m]) > 1"} {
+			prev := -1
+			for k := range 20 {
+				s := pipeline.RangeSlice{Expr: expr, Start: t0.Add(time.Duration(k*360) * time.Minute), End: t0.Add(time.Duration(k*360+359) * time.Minute), Step: time.Minute}
+				o := sliceOwnerOf(s, shards)
+				if prev >= 0 && o != (prev+1)%shards {
+					t.Fatalf("%d shards, %s: slice %d to shard %d after %d", shards, expr, k, o, prev)
+				}
+				prev = o
+				if got, ok := sliceOwner(slicePath(s, shards), shards); !ok || got != o {
+					t.Fatalf("path %s names shard %d (%v), not %d", slicePath(s, shards), got, ok, o)
+				}
+			}
+		}
+	}
+	for _, bad := range []string{"slices/00-1.sealed", "slices/" + strings.Repeat("ab", 16) + "-7.sealed", "slices/" + strings.Repeat("ab", 16) + "-01.sealed", "pieces/x.sealed"} {
+		if _, ok := sliceOwner(bad, 7); ok {
+			t.Errorf("%s taken for a slice of 7 shards", bad)
+		}
+	}
 }

@@ -65,8 +65,10 @@ type Options struct {
 
 	// pieces, when set, is a local directory of the features' pieces the
 	// shards of a windowed export staged (ExportCommit, pieces.go): the
-	// features are read from them instead of evaluated.
+	// features are read from them instead of evaluated; shards is how
+	// many shards staged them.
 	pieces string
+	shards int
 }
 
 // Result describes a finished export.
@@ -316,7 +318,7 @@ func (e *export) run(ctx context.Context) error {
 		defer msrc.Close()
 		if e.o.pieces != "" {
 			e.pieceSrc = newPieceSource(msrc, e.o.pieces, e.anon, s.Metrics.Features)
-			e.sliceSrc = &sliceReader{dir: e.o.pieces, anon: e.anon}
+			e.sliceSrc = &sliceReader{shards: e.o.shards, dir: e.o.pieces, anon: e.anon}
 			msrc = e.pieceSrc
 		}
 		e.queryable = msrc.Queryable()
