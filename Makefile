@@ -47,7 +47,7 @@ notebooks: demo venv
 test-go:
 	$(GO) test -race -count=1 -timeout 20m ./...
 	# The ten-night scenarios and the resume properties take minutes under -race: once more without it.
-	$(GO) test -count=1 -timeout 20m -run '^(TestTenNights|TestResumeFallsBackToFull|TestResumeEqualsBatch)' ./pipeline/nightly/ ./pipeline/runner/
+	$(GO) test -count=1 -timeout 20m -run '^(TestTenNights|TestResumeFallsBackToFull|TestResumeEqualsBatch|TestNightsFromShards)' ./pipeline/nightly/ ./pipeline/runner/
 
 # End-to-end: the built binary against the real demo export.
 test-e2e: demo venv

@@ -205,7 +205,7 @@ func commitWindowed(c *cli.Context, a runArgs, n int, start time.Time) error {
 		return &exitError{code: ExitNothingToDo}
 	}
 	printReport(c.App.Writer, a.logger, false, res.Dataset, res.Version, res.Output, start, res.Rows, res.Problems)
-	fmt.Fprintf(c.App.Writer, "  from %d shards: %d feature pieces, %d slices of the labelers' range queries (%d evaluated here)\n", n, res.Pieces, res.Slices, res.SlicesEvaluated)
+	fmt.Fprintf(c.App.Writer, "  from %d shards: %d feature pieces (%d evaluated here), %d slices of the labelers' range queries (%d evaluated here)\n", n, res.Pieces, res.PiecesEvaluated, res.Slices, res.SlicesEvaluated)
 	return nil
 }
 

@@ -48,6 +48,9 @@ const (
 	NothingToDo Outcome = "nothing_to_do"
 	LeaseHeld   Outcome = "lease_held"
 	Failed      Outcome = "failed"
+	// ShardsIncomplete: a run from shards (Options.FromShards) found some
+	// without a receipt; nothing was read or written.
+	ShardsIncomplete Outcome = "shards_incomplete"
 )
 
 // Options configure one nightly run.
@@ -73,6 +76,9 @@ type Options struct {
 	// Full exports every day from its inputs even when the previous
 	// snapshot left a checkpoint (a backfill into published days).
 	Full bool
+	// FromShards, when set, runs the night with the PromQL that this many
+	// shards (Shard) staged (shards.go).
+	FromShards int
 }
 
 // Report is the run's JSON report, _state/runs/<stamp>-<outcome>.json in the dataset.
@@ -108,6 +114,8 @@ type Report struct {
 	ModeReason string `json:"mode_reason,omitempty"`
 	// StageSeconds is where the export's time went (runner stages).
 	StageSeconds map[string]float64 `json:"stage_seconds,omitempty"`
+	// Shards is what a run from shards read from them.
+	Shards *ShardsReport `json:"shards,omitempty"`
 	Error        string             `json:"error,omitempty"`
 	// MetricsError is set when the metrics could not be pushed or written
 	// (it is not in the stored report, which is written before).
@@ -137,6 +145,23 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{FormatVersion: 1, Dataset: o.Spec.Dataset, Now: o.Now, Started: started,
 		Triggers: []string{}, DaysAdded: []string{}, DaysChanged: []schemas.DayChange{}, Rows: map[string]int64{}, BadInput: map[string]schemas.InputProblems{}}
 	r := &run{o: o, rep: rep}
+	if o.FromShards > 0 {
+		// Before the lease and the report: a night's shards each try to
+		// commit, and all but the last find the others missing.
+		sp, err := fetchShards(ctx, o) // shards.go
+		if errors.Is(err, runner.ErrShardsIncomplete) {
+			rep.Outcome, rep.Message = ShardsIncomplete, err.Error()
+			return rep, err
+		}
+		if err != nil {
+			rep.Outcome, rep.Message, rep.Error = Failed, "run failed: the shards' results could not be read", err.Error()
+			return rep, err
+		}
+		if sp != nil {
+			defer sp.Close()
+			r.pieces = sp
+		}
+	}
 	err := r.run(ctx)
 	rep.DurationSeconds = clock().Sub(started).Seconds()
 	switch {
@@ -192,6 +217,8 @@ type run struct {
 	tickets       []ticketChange
 	// checkpoint is the export's sealed checkpoint, kept with the snapshot.
 	checkpoint []byte
+	// pieces are the shards' results (Options.FromShards).
+	pieces *runner.StagedPieces
 }
 
 // Export modes (Report.Mode).
@@ -245,20 +272,11 @@ func (r *run) run(ctx context.Context) error {
 	if r.prev, r.prevM, err = loadState(ctx, r.bkt, r.prefix, s.Dataset); err != nil {
 		return fmt.Errorf("read state: %w", err)
 	}
-	r.start = s.Nightly.Start
-	if r.start.IsZero() {
-		r.start = s.Range.From
+	var prevWM time.Time
+	if r.start, prevWM, err = watermarkOf(s, r.prev); err != nil {
+		return err
 	}
-	r.start = r.start.UTC()
-	if r.start.IsZero() || !r.start.Equal(r.start.Truncate(day)) {
-		return fmt.Errorf("nightly: the dataset's first day is unset or not a UTC midnight: set nightly.start (or range.from) in %s", s.Path)
-	}
-	prevWM := r.start
 	if r.prev != nil {
-		if !r.prev.Start.Equal(r.start) {
-			return fmt.Errorf("nightly: the dataset starts %s but the spec says %s; a different start is a different dataset", r.prev.Start.Format(time.DateOnly), r.start.Format(time.DateOnly))
-		}
-		prevWM = r.prev.Watermark
 		r.rep.Previous = r.prev.Snapshot
 		r.rep.DaysPublished = r.prev.DaysPublished
 	}
@@ -345,6 +363,7 @@ func (r *run) run(ctx context.Context) error {
 		Components: o.Components, Logger: o.Logger, TempDir: o.TempDir, Output: output,
 		Publish:        r.publishSnapshot, // snapshot.go
 		SaveCheckpoint: func(_ context.Context, sealed []byte) error { r.checkpoint = sealed; return nil },
+		Pieces:         r.pieces,
 	}
 	// Resume at the watermark from the previous export's checkpoint: only
 	// the new days are read; the earlier days are carried, their windows
@@ -366,6 +385,12 @@ func (r *run) run(ctx context.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if r.pieces != nil {
+		r.rep.Shards = &ShardsReport{Shards: o.FromShards, Pieces: res.Pieces, PiecesEvaluated: res.PiecesEvaluated, Slices: res.Slices, SlicesEvaluated: res.SlicesEvaluated}
+		if err := r.pieces.RemoveStaged(ctx); err != nil {
+			o.Logger.Warn("could not remove the shards' staging prefix (gc removes it after --grace)", "err", err)
+		}
 	}
 	r.rep.Outcome = Published
 	r.rep.Watermark = wm
@@ -405,6 +430,26 @@ func (r *run) writeReport(ctx context.Context) error {
 		return fmt.Errorf("write run report %s: %w", k, err)
 	}
 	return nil
+}
+
+// watermarkOf is the dataset's first day and the watermark the previous
+// snapshot (nil: none) left.
+func watermarkOf(s *spec.Spec, prev *State) (start, wm time.Time, err error) {
+	start = s.Nightly.Start
+	if start.IsZero() {
+		start = s.Range.From
+	}
+	start = start.UTC()
+	if start.IsZero() || !start.Equal(start.Truncate(day)) {
+		return start, wm, fmt.Errorf("nightly: the dataset's first day is unset or not a UTC midnight: set nightly.start (or range.from) in %s", s.Path)
+	}
+	if prev == nil {
+		return start, start, nil
+	}
+	if !prev.Start.Equal(start) {
+		return start, wm, fmt.Errorf("nightly: the dataset starts %s but the spec says %s; a different start is a different dataset", prev.Start.Format(time.DateOnly), start.Format(time.DateOnly))
+	}
+	return start, prev.Watermark, nil
 }
 
 // nextWatermark is where this run may move the watermark: to the last UTC

@@ -110,8 +110,15 @@ func (b *shardBasics) labelSlices(ctx context.Context, o Options, msrc pipeline.
 		if err != nil {
 			return nil, fmt.Errorf("labelers[%d] (%s): %w", i, lp.Spec.Kind, err)
 		}
-		// The incidents of a shard's share of the slices mean nothing.
-		if _, err := l.Incidents(ctx, in); err != nil {
+		// The incidents of a shard's share of the slices mean nothing; the
+		// queries are the export's: a resumed export's resumers evaluate
+		// from a warm-up before its first day (which prev does not change).
+		if r, ok := l.(pipeline.IncidentResumer); ok && !b.resumeAt.IsZero() {
+			_, err = r.ResumeIncidents(ctx, in, b.resumeAt, nil)
+		} else {
+			_, err = l.Incidents(ctx, in)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("shard %d/%d: labeler %s: %w", shard, shards, l.Name(), err)
 		}
 	}

@@ -3,7 +3,9 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"path/filepath"
 	"sort"
@@ -48,10 +50,14 @@ type piece struct {
 }
 
 // planPieces lists a range's pieces in a fixed order: days, features in
-// spec order, slices. Their index decides their shard.
-func planPieces(grid pipeline.Grid, features []spec.Feature) []piece {
+// spec order, slices. Their index decides their shard. Days before from
+// (a resumed export's first day) have none: the export carries them.
+func planPieces(grid pipeline.Grid, features []spec.Feature, from time.Time) []piece {
 	var out []piece
 	for _, day := range grid.Days() {
+		if day.Start.Before(from) {
+			continue
+		}
 		for k := range features {
 			for s, g := range day.Slices(pipeline.FeatureSliceSteps) {
 				out = append(out, piece{feature: k, grid: g, path: piecePath(day, k, s)})
@@ -115,6 +121,7 @@ type shardBasics struct {
 	output   string
 	anon     *anonymize.Anonymizer
 	keyEpoch string
+	resumeAt time.Time // a resumed export's first day (zero: none)
 	pieces   []piece
 	bkt      objstore.Bucket
 	staging  string // the version's staging prefix in bkt
@@ -156,8 +163,12 @@ func windowedBasics(ctx context.Context, o Options, shard, shards int) (*shardBa
 	if err != nil {
 		return nil, fmt.Errorf("output %s: %w", output, err)
 	}
+	var resumeAt time.Time
+	if o.Resume != nil {
+		resumeAt = o.Resume.At.UTC()
+	}
 	return &shardBasics{plan: plan, grid: grid, version: version, output: output, anon: anon, keyEpoch: anonymize.Epoch(key),
-		pieces: planPieces(grid, s.Metrics.Features), bkt: bkt,
+		resumeAt: resumeAt, pieces: planPieces(grid, s.Metrics.Features, resumeAt), bkt: bkt,
 		staging:  StagingPrefix(prefix, s.Dataset, version),
 		manifest: schemas.Key(prefix, s.Dataset, version, schemas.ManifestFile)}, nil
 }
@@ -173,9 +184,13 @@ func (b *shardBasics) published(ctx context.Context) (bool, error) {
 
 // receipt is the part of a receipt every shard of the run shares.
 func (b *shardBasics) receipt(o Options, i, n int) Receipt {
-	return Receipt{Format: PiecesFormat, Dataset: o.Spec.Dataset, Version: b.version, SpecDigest: digest(o.SpecBytes),
+	rc := Receipt{Format: PiecesFormat, Dataset: o.Spec.Dataset, Version: b.version, SpecDigest: digest(o.SpecBytes),
 		KeyEpoch: b.keyEpoch, CodeVersion: o.CodeVersion, From: b.grid.Start, To: b.grid.End,
 		Shard: i, Shards: n, Files: []ShardFile{}}
+	if !b.resumeAt.IsZero() {
+		rc.ResumeAt = &b.resumeAt
+	}
+	return rc
 }
 
 // ShardResult says what a shard did.
@@ -328,6 +343,52 @@ func ExportCommit(ctx context.Context, o Options, shards int) (*Result, error) {
 		}
 		return &Result{Dataset: o.Spec.Dataset, Version: b.version, Output: b.output, AlreadyPublished: true}, nil
 	}
+	sp, err := b.fetch(ctx, o, shards)
+	if err != nil {
+		return nil, err
+	}
+	defer sp.Close()
+	o.Pieces = sp
+	res, err := Export(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := sp.RemoveStaged(ctx); err != nil {
+		log.Warn("published; could not remove the staging prefix (remove it by hand or re-run commit)", "prefix", b.staging, "err", err)
+	}
+	return res, nil
+}
+
+// StagedPieces is what the shards of a windowed export staged, checked
+// against their receipts and downloaded: Options.Pieces of the export
+// that reads them (ExportCommit, or a nightly run committing its shards).
+type StagedPieces struct {
+	dir     string
+	shards  int
+	b       *shardBasics
+	cleanup func()
+}
+
+// FetchPieces checks and downloads what the shards staged for o (the
+// options they ran with: spec, range, version, resume point); shards
+// without a receipt give an error wrapping ErrShardsIncomplete. Close it
+// after the export.
+func FetchPieces(ctx context.Context, o Options, shards int) (*StagedPieces, error) {
+	b, err := windowedBasics(ctx, o, 0, shards)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := b.fetch(ctx, o, shards)
+	if err != nil {
+		b.bkt.Close()
+		return nil, err
+	}
+	removeLocal := sp.cleanup
+	sp.cleanup = func() { removeLocal(); b.bkt.Close() }
+	return sp, nil
+}
+
+func (b *shardBasics) fetch(ctx context.Context, o Options, shards int) (*StagedPieces, error) {
 	receipts, err := readReceipts(ctx, b.bkt, b.staging, b.receipt(o, 0, shards))
 	if err != nil {
 		return nil, err
@@ -340,7 +401,6 @@ func ExportCommit(ctx context.Context, o Options, shards int) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
 	download := func(sh int, f ShardFile) error {
 		key := schemas.Key(b.staging, ShardDir(sh, shards), f.Path)
 		if err := bucket.DownloadVerified(ctx, b.bkt, key, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
@@ -350,6 +410,7 @@ func ExportCommit(ctx context.Context, o Options, shards int) (*Result, error) {
 	}
 	for i, f := range files {
 		if err := download(i%shards, f); err != nil {
+			cleanup()
 			return nil, err
 		}
 	}
@@ -357,20 +418,22 @@ func ExportCommit(ctx context.Context, o Options, shards int) (*Result, error) {
 		for _, f := range rc.Files {
 			if _, ok := sliceOwner(f.Path, shards); ok {
 				if err := download(rc.Shard, f); err != nil {
+					cleanup()
 					return nil, err
 				}
 			}
 		}
 	}
-	o.pieces, o.shards = dir, shards
-	res, err := Export(ctx, o)
-	if err != nil {
-		return nil, err
-	}
-	if err := removePrefix(ctx, b.bkt, b.staging); err != nil {
-		log.Warn("published; could not remove the staging prefix (remove it by hand or re-run commit)", "prefix", b.staging, "err", err)
-	}
-	return res, nil
+	return &StagedPieces{dir: dir, shards: shards, b: b, cleanup: cleanup}, nil
+}
+
+// Close removes the local copy.
+func (p *StagedPieces) Close() { p.cleanup() }
+
+// RemoveStaged removes the shards' files from the output, once what they
+// served is published.
+func (p *StagedPieces) RemoveStaged(ctx context.Context) error {
+	return removePrefix(ctx, p.b.bkt, p.b.staging)
 }
 
 // matchPieces finds every piece in the receipt of its shard (by index) and
@@ -409,10 +472,11 @@ func matchPieces(pieces []piece, receipts []Receipt, shards int) ([]ShardFile, e
 // (label values for the anonymizer and entities, storage for rules).
 type pieceSource struct {
 	pipeline.MetricSource
-	dir      string
-	anon     *anonymize.Anonymizer
-	features map[string]int // feature name → index in the spec
-	read     int            // pieces read
+	dir       string
+	anon      *anonymize.Anonymizer
+	features  map[string]int // feature name → index in the spec
+	read      int            // pieces read
+	evaluated int            // pieces no shard staged, evaluated here
 }
 
 func newPieceSource(src pipeline.MetricSource, dir string, anon *anonymize.Anonymizer, features []spec.Feature) *pieceSource {
@@ -438,6 +502,12 @@ func (p *pieceSource) Evaluate(ctx context.Context, day pipeline.Grid, feature s
 			return err
 		}
 		d, err := p.open(piecePath(day, k, s), feature.Name, g)
+		if errors.Is(err, fs.ErrNotExist) {
+			// No shard staged it (a nightly run that did not resume where
+			// its shards expected): evaluate it, the query a shard runs.
+			p.evaluated++
+			d, _, err = evalPiece(ctx, p.MetricSource, piece{feature: k, grid: g}, feature)
+		}
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -92,7 +94,7 @@ func TestPiecesMergeToOneEvaluation(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			pieces := planPieces(grid, features)
+			pieces := planPieces(grid, features, time.Time{})
 			seen := map[string]bool{}
 			for _, p := range pieces {
 				if seen[p.path] {
@@ -107,6 +109,11 @@ func TestPiecesMergeToOneEvaluation(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// A piece no shard staged is evaluated by the reader itself.
+			missing := pieces[len(pieces)/2]
+			if err := os.Remove(filepath.Join(dir, filepath.FromSlash(missing.path))); err != nil {
+				t.Fatal(err)
+			}
 			src := newPieceSource(stepSource{}, dir, anon, features)
 			for _, day := range grid.Days() {
 				for _, f := range features {
@@ -114,6 +121,16 @@ func TestPiecesMergeToOneEvaluation(t *testing.T) {
 					if !slices.Equal(want, got) {
 						t.Fatalf("%s %s: pieces give\n%v\none evaluation\n%v", pipeline.Date(day.Start), f.Name, got[:min(len(got), 3)], want[:min(len(want), 3)])
 					}
+				}
+			}
+			if src.evaluated != 1 || src.read != len(pieces)-1 {
+				t.Fatalf("read %d pieces and evaluated %d; want %d and the 1 missing", src.read, src.evaluated, len(pieces)-1)
+			}
+			// A resumed export's shards plan the days from its first day only.
+			from := grid.Days()[len(grid.Days())-1].Start
+			for _, p := range planPieces(grid, features, from) {
+				if p.grid.Start.Before(from) {
+					t.Fatalf("piece %s before the resume point %s", p.path, from)
 				}
 			}
 		})
@@ -155,7 +172,7 @@ func TestPieceRefusesAnotherSlice(t *testing.T) {
 	features := []spec.Feature{{Name: "a", Expr: "up"}, {Name: "b", Expr: "up"}}
 	day0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	grid, _ := pipeline.NewGrid(day0, day0.Add(8*time.Hour), time.Minute)
-	pieces := planPieces(grid, features)
+	pieces := planPieces(grid, features, time.Time{})
 	write := func(a *anonymize.Anonymizer, dir string, at, from piece, f spec.Feature) {
 		d, _, err := evalPiece(context.Background(), stepSource{}, from, f)
 		if err != nil {

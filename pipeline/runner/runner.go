@@ -63,12 +63,10 @@ type Options struct {
 	// day, before the version is gated and published (checkpoint.go).
 	SaveCheckpoint func(ctx context.Context, sealed []byte) error
 
-	// pieces, when set, is a local directory of the features' pieces the
-	// shards of a windowed export staged (ExportCommit, pieces.go): the
-	// features are read from them instead of evaluated; shards is how
-	// many shards staged them.
-	pieces string
-	shards int
+	// Pieces, when set, is what the shards of a windowed export staged
+	// (FetchPieces): the features and the labelers' range queries are read
+	// from it instead of evaluated, and what it lacks is evaluated here.
+	Pieces *StagedPieces
 }
 
 // Result describes a finished export.
@@ -84,10 +82,10 @@ type Result struct {
 	// read nothing).
 	Stages []Stage
 	// Pieces is how many feature pieces a commit of shards read in place
-	// of evaluating the features (pieces.go); Slices how many slices of
-	// the labelers' range queries it read, SlicesEvaluated how many no
-	// shard had staged (labelslices.go).
-	Pieces, Slices, SlicesEvaluated int
+	// of evaluating the features, PiecesEvaluated how many no shard had
+	// staged (pieces.go); Slices and SlicesEvaluated the same for the
+	// labelers' range queries (labelslices.go).
+	Pieces, PiecesEvaluated, Slices, SlicesEvaluated int
 }
 
 // ErrEmpty: the range holds no metric sample and no log line.
@@ -203,7 +201,7 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	clock.log(log)
 	res := &Result{Dataset: s.Dataset, Version: version, Output: output, Manifest: man, AlreadyPublished: already, Rows: e.rows, Problems: e.problems.Report(), Stages: clock.stages()}
 	if e.pieceSrc != nil {
-		res.Pieces = e.pieceSrc.read
+		res.Pieces, res.PiecesEvaluated = e.pieceSrc.read, e.pieceSrc.evaluated
 		res.Slices, res.SlicesEvaluated = int(e.sliceSrc.read.Load()), int(e.sliceSrc.evaluated.Load())
 	}
 	return res, nil
@@ -316,9 +314,9 @@ func (e *export) run(ctx context.Context) error {
 			return fmt.Errorf("metrics: %w", err)
 		}
 		defer msrc.Close()
-		if e.o.pieces != "" {
-			e.pieceSrc = newPieceSource(msrc, e.o.pieces, e.anon, s.Metrics.Features)
-			e.sliceSrc = &sliceReader{shards: e.o.shards, dir: e.o.pieces, anon: e.anon}
+		if p := e.o.Pieces; p != nil {
+			e.pieceSrc = newPieceSource(msrc, p.dir, e.anon, s.Metrics.Features)
+			e.sliceSrc = &sliceReader{shards: p.shards, dir: p.dir, anon: e.anon}
 			msrc = e.pieceSrc
 		}
 		e.queryable = msrc.Queryable()

@@ -55,6 +55,9 @@ type Receipt struct {
 	Buckets     int         `json:"buckets"`
 	Shard       int         `json:"shard"`
 	Shards      int         `json:"shards"`
+	// ResumeAt is a resumed windowed export's first day: its shards
+	// evaluate the days from it (pieces.go).
+	ResumeAt *time.Time `json:"resume_at,omitempty"`
 	Series      int64       `json:"series"`
 	Samples     int64       `json:"samples"`
 	Stale       int64       `json:"stale"`
@@ -312,7 +315,8 @@ func receiptDiff(rc, want Receipt, shard int) string {
 	check("spec digest", rc.SpecDigest == want.SpecDigest)
 	check("key epoch", rc.KeyEpoch == want.KeyEpoch)
 	check("code version", rc.CodeVersion == want.CodeVersion)
-	check("range", rc.From.Equal(want.From) && rc.To.Equal(want.To))
+	check("range", rc.From.Equal(want.From) && rc.To.Equal(want.To) &&
+		(rc.ResumeAt == nil) == (want.ResumeAt == nil) && (rc.ResumeAt == nil || rc.ResumeAt.Equal(*want.ResumeAt)))
 	check("match", strings.Join(rc.Match, "\x00") == strings.Join(want.Match, "\x00"))
 	check("buckets", rc.Buckets == want.Buckets)
 	check("shard", rc.Shard == shard && rc.Shards == want.Shards)
