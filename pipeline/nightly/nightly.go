@@ -116,7 +116,7 @@ type Report struct {
 	StageSeconds map[string]float64 `json:"stage_seconds,omitempty"`
 	// Shards is what a run from shards read from them.
 	Shards *ShardsReport `json:"shards,omitempty"`
-	Error        string             `json:"error,omitempty"`
+	Error  string        `json:"error,omitempty"`
 	// MetricsError is set when the metrics could not be pushed or written
 	// (it is not in the stored report, which is written before).
 	MetricsError string `json:"metrics_error,omitempty"`

@@ -43,25 +43,25 @@ var ErrShardsIncomplete = errors.New("shards incomplete")
 // Receipt says what one shard wrote. Two receipts of one version must
 // agree on everything but Shard, Files and Stats.
 type Receipt struct {
-	Format      string      `json:"format"`
-	Dataset     string      `json:"dataset"`
-	Version     string      `json:"version"`
-	SpecDigest  string      `json:"spec_digest"`
-	KeyEpoch    string      `json:"key_epoch"`
-	CodeVersion string      `json:"code_version"`
-	From        time.Time   `json:"from"`
-	To          time.Time   `json:"to"`
-	Match       []string    `json:"match"`
-	Buckets     int         `json:"buckets"`
-	Shard       int         `json:"shard"`
-	Shards      int         `json:"shards"`
+	Format      string    `json:"format"`
+	Dataset     string    `json:"dataset"`
+	Version     string    `json:"version"`
+	SpecDigest  string    `json:"spec_digest"`
+	KeyEpoch    string    `json:"key_epoch"`
+	CodeVersion string    `json:"code_version"`
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+	Match       []string  `json:"match"`
+	Buckets     int       `json:"buckets"`
+	Shard       int       `json:"shard"`
+	Shards      int       `json:"shards"`
 	// ResumeAt is a resumed windowed export's first day: its shards
 	// evaluate the days from it (pieces.go).
-	ResumeAt *time.Time `json:"resume_at,omitempty"`
-	Series      int64       `json:"series"`
-	Samples     int64       `json:"samples"`
-	Stale       int64       `json:"stale"`
-	Files       []ShardFile `json:"files"`
+	ResumeAt *time.Time  `json:"resume_at,omitempty"`
+	Series   int64       `json:"series"`
+	Samples  int64       `json:"samples"`
+	Stale    int64       `json:"stale"`
+	Files    []ShardFile `json:"files"`
 }
 
 // ShardFile is one file of a shard, relative to the version.
