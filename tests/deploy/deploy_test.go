@@ -240,12 +240,13 @@ func TestShardedKubernetes(t *testing.T) {
 	if len(s.Metrics.Features) == 0 {
 		t.Error("the sharded spec has no features: the windowed shards would have nothing to evaluate")
 	}
-	kinds := []struct {
-		name, shards, commit, command string
-		windowed                      bool
-	}{
-		{"raw", "cronjob-shards.yaml", "cronjob-commit.yaml", "raw", false},
-		{"windowed", "cronjob-windowed-shards.yaml", "cronjob-windowed-commit.yaml", "export", true},
+	kinds := []shardedKind{
+		// The raw dataset: `raw --shards N`, then `commit --shards N`, over
+		// the run ConfigMap's range.
+		{"raw", "cronjob-shards.yaml", "cronjob-commit.yaml", "raw", "commit", "--shards", true},
+		// The windowed dataset's nightly snapshots: `nightly --shards N`,
+		// then `nightly --from-shards N`; the night finds its own range.
+		{"windowed", "cronjob-windowed-shards.yaml", "cronjob-windowed-commit.yaml", "nightly", "nightly", "--from-shards", false},
 	}
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {
@@ -254,15 +255,24 @@ func TestShardedKubernetes(t *testing.T) {
 					t.Errorf("sharded/kustomization.yaml does not list %s", f)
 				}
 			}
-			checkShardedCronJobs(t, s, plan, run, k.shards, k.commit, k.command, k.windowed)
+			checkShardedCronJobs(t, s, plan, run, k)
 		})
 	}
 }
 
-// checkShardedCronJobs checks one sharded export's CronJobs: shards runs
-// command in an Indexed Job's pods, each followed by its commit; commit is
-// the safety net (with --windowed for a windowed export).
-func checkShardedCronJobs(t *testing.T, s *spec.Spec, plan *runner.Plan, run corev1.ConfigMap, shardsFile, commitFile, command string, windowed bool) {
+// shardedKind is one sharded run's CronJobs: the shards run shardCmd
+// --shards N in an Indexed Job's pods, each followed by commitCmd with
+// countFlag N; the commit CronJob is the safety net. ranged: every one
+// names the run ConfigMap's --from/--to.
+type shardedKind struct {
+	name, shards, commit           string
+	shardCmd, commitCmd, countFlag string
+	ranged                         bool
+}
+
+// checkShardedCronJobs checks one sharded run's CronJobs.
+func checkShardedCronJobs(t *testing.T, s *spec.Spec, plan *runner.Plan, run corev1.ConfigMap, k shardedKind) {
+	shardsFile, commitFile := k.shards, k.commit
 	var shards, commit batchv1.CronJob
 	readStrict(t, "kubernetes/sharded/"+shardsFile, &shards)
 	readStrict(t, "kubernetes/sharded/"+commitFile, &commit)
@@ -290,11 +300,14 @@ func checkShardedCronJobs(t *testing.T, s *spec.Spec, plan *runner.Plan, run cor
 	}
 	shard, shardCommit := pod.InitContainers[0], pod.Containers[0]
 	// Init containers finish before containers start: commit runs after its shard.
-	if shard.Args[0] != command || shardCommit.Args[0] != "commit" {
-		t.Errorf("init container runs %q, container %q; want %s then commit", shard.Args[0], shardCommit.Args[0], command)
+	if shard.Args[0] != k.shardCmd || shardCommit.Args[0] != k.commitCmd {
+		t.Errorf("init container runs %q, container %q; want %s then %s", shard.Args[0], shardCommit.Args[0], k.shardCmd, k.commitCmd)
 	}
-	if flag(shard.Args, "--shards") != n || flag(shardCommit.Args, "--shards") != n {
-		t.Errorf("--shards %q (shard), %q (commit); completions is %s", flag(shard.Args, "--shards"), flag(shardCommit.Args, "--shards"), n)
+	if flag(shard.Args, "--shards") != n || flag(shardCommit.Args, k.countFlag) != n {
+		t.Errorf("--shards %q (shard), %s %q (commit); completions is %s", flag(shard.Args, "--shards"), k.countFlag, flag(shardCommit.Args, k.countFlag), n)
+	}
+	if k.shardCmd == "nightly" && !slices.Contains(shard.Args, "--exit-zero-unless-failed") {
+		t.Error("a nightly shard with no new day to evaluate exits 3: the init container must exit 0 then")
 	}
 	if flag(shard.Args, "--shard") != "" {
 		t.Error("the shard index comes from JOB_COMPLETION_INDEX (--shards N), not a fixed --shard i/N")
@@ -308,17 +321,15 @@ func checkShardedCronJobs(t *testing.T, s *spec.Spec, plan *runner.Plan, run cor
 
 	cs := commit.Spec.JobTemplate.Spec
 	cc := cs.Template.Spec.Containers
-	if len(cc) != 1 || cc[0].Args[0] != "commit" || flag(cc[0].Args, "--shards") != n {
-		t.Fatalf("the safety net must run commit --shards %s: %v", n, cc)
-	}
-	for _, args := range [][]string{shardCommit.Args, cc[0].Args} {
-		if slices.Contains(args, "--windowed") != windowed {
-			t.Errorf("commit %v: --windowed must be given exactly for a windowed export's commit", args)
-		}
+	if len(cc) != 1 || cc[0].Args[0] != k.commitCmd || flag(cc[0].Args, k.countFlag) != n || !slices.Contains(cc[0].Args, "--exit-zero-unless-failed") {
+		t.Fatalf("the safety net must run %s %s %s --exit-zero-unless-failed: %v", k.commitCmd, k.countFlag, n, cc)
 	}
 	for _, f := range []string{"--from", "--to"} {
-		if flag(cc[0].Args, f) != flag(shard.Args, f) || flag(shard.Args, f) != flag(shardCommit.Args, f) || flag(shard.Args, f) == "" {
+		if k.ranged && (flag(cc[0].Args, f) != flag(shard.Args, f) || flag(shard.Args, f) != flag(shardCommit.Args, f) || flag(shard.Args, f) == "") {
 			t.Errorf("shards and commits must name the same range (%s)", f)
+		}
+		if !k.ranged && (flag(shard.Args, f) != "" || flag(cc[0].Args, f) != "") {
+			t.Errorf("a night finds its range from the dataset's state: no %s", f)
 		}
 	}
 	after := cronMinutes(t, commit.Spec.Schedule) - cronMinutes(t, shards.Spec.Schedule)
