@@ -64,7 +64,12 @@ func TestNightlyExitCodes(t *testing.T) {
 		{"lease held, scheduler mode", nil, []string{"nightly", "--spec", specPath, "--now", "2026-01-07T04:00:00Z", "--exit-zero-unless-failed"}, 0, "lease_held:"},
 		{"gc needs the lease too", nil, []string{"gc", "--spec", specPath}, ExitLeaseHeld, "lease_held:"},
 		{"failed", func() { os.Remove(lease) }, []string{"nightly", "--spec", specPath, "--now", "2026-01-07T04:00:00Z", "--output", "ftp://nowhere"}, ExitFailed, "failed:"},
-		{"next night publishes", nil, []string{"nightly", "--spec", specPath, "--now", "2026-01-07T04:00:00Z"}, ExitPublished, "published:"},
+		{"night from shards, none staged", nil, []string{"nightly", "--spec", specPath, "--now", "2026-01-07T04:00:00Z", "--from-shards", "2"}, ExitShardsIncomplete, "shards_incomplete:"},
+		{"night from shards, scheduler mode", nil, []string{"nightly", "--spec", specPath, "--now", "2026-01-07T04:00:00Z", "--from-shards", "2", "--exit-zero-unless-failed"}, 0, "shards_incomplete:"},
+		{"shard 0", nil, []string{"nightly", "--spec", specPath, "--now", "2026-01-07T04:00:00Z", "--shard", "0/2"}, 0, "staged shard 0/2 of the night (nightly-2026-01-07)"},
+		{"shard 1", nil, []string{"nightly", "--spec", specPath, "--now", "2026-01-07T04:00:00Z", "--shard", "1/2"}, 0, "staged shard 1/2 of the night (nightly-2026-01-07)"},
+		{"next night publishes from the shards", nil, []string{"nightly", "--spec", specPath, "--now", "2026-01-07T04:00:00Z", "--from-shards", "2"}, ExitPublished, "published:"},
+		{"a shard with no new day", nil, []string{"nightly", "--spec", specPath, "--now", "2026-01-07T05:00:00Z", "--shard", "0/2"}, ExitNothingToDo, "nothing to do: no new complete day"},
 		{"gc keeps the last", nil, []string{"gc", "--spec", specPath}, 0, "kept 1 snapshot(s), deleted 1: [2026-01-06T040000Z]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
