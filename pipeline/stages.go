@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"math"
+	"sort"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -18,6 +20,32 @@ type FeatureSeries struct {
 	Feature string
 	Labels  labels.Labels
 	Values  []float64
+}
+
+// NewFeatureSeries is a series of feature over n windows with no value
+// yet (NaN everywhere), for a source to fill slice by slice.
+func NewFeatureSeries(feature string, lset labels.Labels, n int) *FeatureSeries {
+	values := make([]float64, n)
+	for i := range values {
+		values[i] = math.NaN()
+	}
+	return &FeatureSeries{Feature: feature, Labels: lset, Values: values}
+}
+
+// EmitSorted hands merged series to emit sorted by labels, the order
+// MetricSource.Evaluate promises.
+func EmitSorted(series map[string]*FeatureSeries, emit func(FeatureSeries) error) error {
+	out := make([]*FeatureSeries, 0, len(series))
+	for _, fs := range series {
+		out = append(out, fs)
+	}
+	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].Labels, out[j].Labels) < 0 })
+	for _, fs := range out {
+		if err := emit(*fs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // MetricSource evaluates the spec's PromQL features on a window grid.

@@ -53,22 +53,14 @@ anonymize:
     pod: pod
   keep: [job, code, handler, cpu, mode, quantile, sensor, release]
 EOF
-# timed NAME CMD...: runs CMD (its output kept in $work/log-NAME), prints
-# "NAME wall_s=… cpu_s=… max_rss_mib=… series=…" (series: raw_series rows written).
-timed() {
-	local name=$1
-	shift
-	local log="$work/log-${name// /_}"
-	/usr/bin/time -o "$work/time" -f '%e %U %S %M' "$@" >"$log" 2>&1 || {
-		cat "$log" >&2
-		return 1
-	}
-	read -r wall user sys rss <"$work/time"
+# timed NAME CMD... (scripts/lib/timed.sh) adds what extra_field finds in the log.
+extra_field() {
 	local series
-	series=$(awk '$1 == "raw_series" { print $2 }' "$log")
-	awk -v n="$name" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v k="${series:--}" \
-		'BEGIN { printf "%s wall_s=%.2f cpu_s=%.2f max_rss_mib=%.1f series=%s\n", n, w, u + s, r / 1024, k }'
+	series=$(awk '$1 == "raw_series" { print $2 }' "$1")
+	echo "series=${series:--}"
 }
+# shellcheck source=lib/timed.sh
+source scripts/lib/timed.sh
 sums() { (cd "$1/noisy-raw/v1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 op=(--spec "$work/spec.yaml" --version v1)
 timed one "$work/opsdata" raw "${op[@]}" --output "file://$work/out-1p" | tee "$work/one.txt"

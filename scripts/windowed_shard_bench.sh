@@ -26,22 +26,14 @@ go build -o "$work/opsdata" ./cmd/opsdata
 sed -e "s|\./demo-data|$fixture/demo-data|g" \
 	-e "s|to: 2026-01-08T00:00:00Z|to: 2026-01-06T00:00:00Z|" \
 	-e "s|\./datasets/|$PWD/datasets/|g" datasets/demo.yaml >"$work/spec.yaml"
-# timed NAME CMD...: runs CMD (its output kept in $work/log-NAME), prints
-# "NAME wall_s=… cpu_s=… max_rss_mib=…".
-timed() {
-	local name=$1
-	shift
-	local log="$work/log-${name// /_}"
-	/usr/bin/time -o "$work/time" -f '%e %U %S %M' "$@" >"$log" 2>&1 || {
-		cat "$log" >&2
-		return 1
-	}
-	read -r wall user sys rss <"$work/time"
+# timed NAME CMD... (scripts/lib/timed.sh) adds what extra_field finds in the log.
+extra_field() {
 	local pieces
-	pieces=$(sed -n 's/.*: \([0-9]*\) feature pieces.*/\1/p' "$log")
-	awk -v n="$name" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v p="${pieces:--}" \
-		'BEGIN { printf "%s wall_s=%.2f cpu_s=%.2f max_rss_mib=%.1f pieces=%s\n", n, w, u + s, r / 1024, p }'
+	pieces=$(sed -n 's/.*: \([0-9]*\) feature pieces.*/\1/p' "$1")
+	echo "pieces=${pieces:--}"
 }
+# shellcheck source=lib/timed.sh
+source scripts/lib/timed.sh
 sums() { (cd "$1/demo-cluster/2026-01-05" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 op=(--spec "$work/spec.yaml")
 timed one "$work/opsdata" export "${op[@]}" --output "file://$work/out-1p" | tee "$work/one.txt"

@@ -126,24 +126,42 @@ func commit(c *cli.Context) error {
 		return err
 	}
 	start := time.Now()
+	w := c.App.Writer
+	// committed maps a commit's outcome to the command's exit codes; print
+	// reports what it published.
+	committed := func(err error, already bool, dataset, version, output string, print func()) error {
+		switch {
+		case errors.Is(err, runner.ErrShardsIncomplete):
+			return &exitError{code: ExitShardsIncomplete, err: err}
+		case err != nil:
+			return err
+		case already:
+			fmt.Fprintf(w, "%s/%s at %s is already published: nothing to do\n", dataset, version, output)
+			return &exitError{code: ExitNothingToDo}
+		}
+		print()
+		return nil
+	}
 	if c.Bool("windowed") {
-		return commitWindowed(c, a, n, start)
+		res, err := runner.ExportCommit(c.Context, exportOptions(c, a), n)
+		if res == nil {
+			res = &runner.Result{}
+		}
+		return committed(err, res.AlreadyPublished, res.Dataset, res.Version, res.Output, func() {
+			printReport(w, a.logger, false, res.Dataset, res.Version, res.Output, start, res.Rows, res.Problems)
+			fmt.Fprintf(w, "  from %d shards: %d feature pieces (%d evaluated here), %d slices of the labelers' range queries (%d evaluated here)\n",
+				n, res.Pieces, res.PiecesEvaluated, res.Slices, res.SlicesEvaluated)
+		})
 	}
 	res, err := runner.RawCommit(c.Context, rawOptions(c, a, 0, n))
-	if errors.Is(err, runner.ErrShardsIncomplete) {
-		return &exitError{code: ExitShardsIncomplete, err: err}
+	if res == nil {
+		res = &runner.CommitResult{}
 	}
-	if err != nil {
-		return err
-	}
-	if res.AlreadyPublished {
-		fmt.Fprintf(c.App.Writer, "%s/%s at %s is already published: nothing to do\n", res.Dataset, res.Version, res.Output)
-		return &exitError{code: ExitNothingToDo}
-	}
-	printReport(c.App.Writer, a.logger, false, res.Dataset, res.Version, res.Output, start, nil, nil)
-	fmt.Fprintf(c.App.Writer, "  %-10s %10d rows (%d staleness markers)\n", "samples", res.Stats.Samples, res.Stats.Stale)
-	fmt.Fprintf(c.App.Writer, "  %-10s %10d rows\n", "raw_series", res.Stats.Series)
-	return nil
+	return committed(err, res.AlreadyPublished, res.Dataset, res.Version, res.Output, func() {
+		printReport(w, a.logger, false, res.Dataset, res.Version, res.Output, start, nil, nil)
+		fmt.Fprintf(w, "  %-10s %10d rows (%d staleness markers)\n", "samples", res.Stats.Samples, res.Stats.Stale)
+		fmt.Fprintf(w, "  %-10s %10d rows\n", "raw_series", res.Stats.Series)
+	})
 }
 
 func shardFlags(withShard bool) []cli.Flag {
@@ -189,24 +207,6 @@ func shardArgs(c *cli.Context) (int, int, error) {
 		return i, n, nil
 	}
 	return 0, 0, nil
-}
-
-// commitWindowed publishes a windowed export from its shards' pieces.
-func commitWindowed(c *cli.Context, a runArgs, n int, start time.Time) error {
-	res, err := runner.ExportCommit(c.Context, exportOptions(c, a), n)
-	if errors.Is(err, runner.ErrShardsIncomplete) {
-		return &exitError{code: ExitShardsIncomplete, err: err}
-	}
-	if err != nil {
-		return err
-	}
-	if res.AlreadyPublished {
-		fmt.Fprintf(c.App.Writer, "%s/%s at %s is already published: nothing to do\n", res.Dataset, res.Version, res.Output)
-		return &exitError{code: ExitNothingToDo}
-	}
-	printReport(c.App.Writer, a.logger, false, res.Dataset, res.Version, res.Output, start, res.Rows, res.Problems)
-	fmt.Fprintf(c.App.Writer, "  from %d shards: %d feature pieces (%d evaluated here), %d slices of the labelers' range queries (%d evaluated here)\n", n, res.Pieces, res.PiecesEvaluated, res.Slices, res.SlicesEvaluated)
-	return nil
 }
 
 func rawOptions(c *cli.Context, a runArgs, shard, shards int) runner.RawOptions {

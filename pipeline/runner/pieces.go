@@ -115,12 +115,7 @@ func checkShardable(features []spec.Feature) error {
 // shardBasics is what a windowed shard and its commit share with an
 // export: the resolved plan, the range, the version and where it goes.
 type shardBasics struct {
-	plan     *Plan
-	grid     pipeline.Grid
-	version  string
-	output   string
-	anon     *anonymize.Anonymizer
-	keyEpoch string
+	*windowedRun
 	resumeAt time.Time // a resumed export's first day (zero: none)
 	pieces   []piece
 	bkt      objstore.Bucket
@@ -133,44 +128,27 @@ func windowedBasics(ctx context.Context, o Options, shard, shards int) (*shardBa
 		return nil, err
 	}
 	s := o.Spec
-	plan, err := Resolve(s, o.Components)
-	if err != nil {
-		return nil, err
-	}
-	if plan.Metrics == nil || len(s.Metrics.Features) == 0 {
+	if len(s.Metrics.Features) == 0 {
 		return nil, fmt.Errorf("%s has no metric features, and features are what shards split: export it as one process (without --shard/--shards)", s.Path)
 	}
 	if err := checkShardable(s.Metrics.Features); err != nil {
 		return nil, err
 	}
-	from, to, err := runRange(s, o.From, o.To)
+	w, err := resolveWindowed(ctx, o) // runner.go
 	if err != nil {
 		return nil, err
 	}
-	grid, err := pipeline.NewGrid(from.UTC(), to.UTC(), time.Duration(s.Window))
+	bkt, prefix, err := bucket.OpenBucket(ctx, w.output, bucket.WithS3(s.S3))
 	if err != nil {
-		return nil, err
-	}
-	version := o.Version
-	if version == "" {
-		version = DefaultVersion(grid)
-	}
-	output, key, anon, err := runOutput(ctx, s, o.Output, o.Public)
-	if err != nil {
-		return nil, err
-	}
-	bkt, prefix, err := bucket.OpenBucket(ctx, output, bucket.WithS3(s.S3))
-	if err != nil {
-		return nil, fmt.Errorf("output %s: %w", output, err)
+		return nil, fmt.Errorf("output %s: %w", w.output, err)
 	}
 	var resumeAt time.Time
 	if o.Resume != nil {
 		resumeAt = o.Resume.At.UTC()
 	}
-	return &shardBasics{plan: plan, grid: grid, version: version, output: output, anon: anon, keyEpoch: anonymize.Epoch(key),
-		resumeAt: resumeAt, pieces: planPieces(grid, s.Metrics.Features, resumeAt), bkt: bkt,
-		staging:  StagingPrefix(prefix, s.Dataset, version),
-		manifest: schemas.Key(prefix, s.Dataset, version, schemas.ManifestFile)}, nil
+	return &shardBasics{windowedRun: w, resumeAt: resumeAt, pieces: planPieces(w.grid, s.Metrics.Features, resumeAt), bkt: bkt,
+		staging:  StagingPrefix(prefix, s.Dataset, w.version),
+		manifest: schemas.Key(prefix, s.Dataset, w.version, schemas.ManifestFile)}, nil
 }
 
 // published says whether the version is already out.
@@ -517,27 +495,13 @@ func (p *pieceSource) Evaluate(ctx context.Context, day pipeline.Grid, feature s
 			key := string(lset.Bytes(nil))
 			fs := byKey[key]
 			if fs == nil {
-				values := make([]float64, n)
-				for i := range values {
-					values[i] = math.NaN()
-				}
-				fs = &pipeline.FeatureSeries{Feature: feature.Name, Labels: lset, Values: values}
+				fs = pipeline.NewFeatureSeries(feature.Name, lset, n)
 				byKey[key] = fs
 			}
 			copy(fs.Values[lo:lo+g.Len()], ps.Values)
 		}
 	}
-	out := make([]*pipeline.FeatureSeries, 0, len(byKey))
-	for _, fs := range byKey {
-		out = append(out, fs)
-	}
-	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].Labels, out[j].Labels) < 0 })
-	for _, fs := range out {
-		if err := emit(*fs); err != nil {
-			return err
-		}
-	}
-	return nil
+	return pipeline.EmitSorted(byKey, emit)
 }
 
 // open reads one piece and checks it answers feature over g.

@@ -99,28 +99,12 @@ var ErrLeak = errors.New("leakage gate refused to publish")
 func Export(ctx context.Context, o Options) (*Result, error) {
 	s := o.Spec
 	log := runLogger(o.Logger)
-	plan, err := Resolve(s, o.Components)
-	if err != nil {
-		return nil, err
-	}
 	sweepScratch(log, o.TempDir)
-	from, to, err := runRange(s, o.From, o.To)
+	w, err := resolveWindowed(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	grid, err := pipeline.NewGrid(from.UTC(), to.UTC(), time.Duration(s.Window))
-	if err != nil {
-		return nil, err
-	}
-	version := o.Version
-	if version == "" {
-		version = DefaultVersion(grid)
-	}
-	output, key, anon, err := runOutput(ctx, s, o.Output, o.Public)
-	if err != nil {
-		return nil, err
-	}
-	keyEpoch := anonymize.Epoch(key)
+	plan, grid, version, output, anon, keyEpoch := w.plan, w.grid, w.version, w.output, w.anon, w.keyEpoch
 	// A re-run over unchanged inputs is known before any data is read; a
 	// run with an input that has no fingerprint (a remote source) reads.
 	fingerprint, fpOK, fpErr := plan.Fingerprint(ctx)
@@ -205,6 +189,44 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 		res.Slices, res.SlicesEvaluated = int(e.sliceSrc.read.Load()), int(e.sliceSrc.evaluated.Load())
 	}
 	return res, nil
+}
+
+// windowedRun is what a windowed export, its shards and their commit
+// resolve from their options alike.
+type windowedRun struct {
+	plan     *Plan
+	grid     pipeline.Grid
+	version  string
+	output   string
+	anon     *anonymize.Anonymizer
+	keyEpoch string
+}
+
+// resolveWindowed resolves the spec, the range, the version and the
+// output of a windowed export.
+func resolveWindowed(ctx context.Context, o Options) (*windowedRun, error) {
+	s := o.Spec
+	plan, err := Resolve(s, o.Components)
+	if err != nil {
+		return nil, err
+	}
+	from, to, err := runRange(s, o.From, o.To)
+	if err != nil {
+		return nil, err
+	}
+	grid, err := pipeline.NewGrid(from.UTC(), to.UTC(), time.Duration(s.Window))
+	if err != nil {
+		return nil, err
+	}
+	version := o.Version
+	if version == "" {
+		version = DefaultVersion(grid)
+	}
+	output, key, anon, err := runOutput(ctx, s, o.Output, o.Public)
+	if err != nil {
+		return nil, err
+	}
+	return &windowedRun{plan: plan, grid: grid, version: version, output: output, anon: anon, keyEpoch: anonymize.Epoch(key)}, nil
 }
 
 // DefaultVersion names a version after its range: the date for one UTC

@@ -224,21 +224,32 @@ func TestReexportIsByteIdentical(t *testing.T) {
 	if _, stderr, err := run(t, e, "export", "--spec", e.spec, "--output", "file://"+out); err != nil {
 		t.Fatalf("export: %v\n%s", err, stderr)
 	}
-	second := filepath.Join(out, "demo-cluster", e.version)
-	var compared int
-	err := filepath.Walk(e.versionDir(), func(p string, info os.FileInfo, err error) error {
+	sameVersion(t, e.versionDir(), filepath.Join(out, "demo-cluster", e.version), "a second export of the same inputs")
+	// A third run into the same output is a no-op, not an overwrite.
+	stdout, stderr, err := run(t, e, "export", "--spec", e.spec, "--output", "file://"+out)
+	if err != nil || !strings.Contains(stdout, "already published") {
+		t.Fatalf("re-export should be an idempotent no-op: err=%v\n%s%s", err, stdout, stderr)
+	}
+}
+
+// sameVersion fails unless every file of the published version want is
+// in got with the same bytes (got names what made it, for the messages).
+func sameVersion(t *testing.T, want, got, what string) {
+	t.Helper()
+	compared := 0
+	err := filepath.Walk(want, func(p string, info os.FileInfo, err error) error {
 		if err != nil || info.IsDir() {
 			return err
 		}
-		rel, _ := filepath.Rel(e.versionDir(), p)
+		rel, _ := filepath.Rel(want, p)
 		a, _ := os.ReadFile(p)
-		b, err := os.ReadFile(filepath.Join(second, rel))
+		b, err := os.ReadFile(filepath.Join(got, rel))
 		if err != nil {
-			t.Errorf("%s missing from the second export: %v", rel, err)
+			t.Errorf("%s missing from %s: %v", rel, what, err)
 			return nil
 		}
 		if !bytes.Equal(a, b) {
-			t.Errorf("%s differs between two exports of the same inputs", rel)
+			t.Errorf("%s differs in %s", rel, what)
 		}
 		compared++
 		return nil
@@ -248,11 +259,6 @@ func TestReexportIsByteIdentical(t *testing.T) {
 	}
 	if compared < 10 {
 		t.Fatalf("compared only %d files", compared)
-	}
-	// A third run into the same output is a no-op, not an overwrite.
-	stdout, stderr, err := run(t, e, "export", "--spec", e.spec, "--output", "file://"+out)
-	if err != nil || !strings.Contains(stdout, "already published") {
-		t.Fatalf("re-export should be an idempotent no-op: err=%v\n%s%s", err, stdout, stderr)
 	}
 }
 

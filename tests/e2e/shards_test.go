@@ -89,30 +89,7 @@ func TestWindowedShardsAsAnIndexedJob(t *testing.T) {
 	if _, err := os.Stat(staging); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("staging prefix left after the commit: %v", err)
 	}
-	compared := 0
-	err = filepath.WalkDir(e.versionDir(), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(e.versionDir(), p)
-		want, _ := os.ReadFile(p)
-		got, err := os.ReadFile(filepath.Join(out, "demo-cluster", e.version, rel))
-		if err != nil {
-			t.Errorf("%s: missing from the sharded version: %v", rel, err)
-			return nil
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from the one-process export", rel)
-		}
-		compared++
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if compared < 10 {
-		t.Fatalf("compared only %d files", compared)
-	}
+	sameVersion(t, e.versionDir(), filepath.Join(out, "demo-cluster", e.version), "the version published from shards")
 	if msg, err := commit(); err != nil || !strings.Contains(msg, "already published") {
 		t.Fatalf("a commit after publishing must find it published: %v\n%s", err, msg)
 	}

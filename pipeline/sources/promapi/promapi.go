@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"sort"
 	"strings"
@@ -169,7 +168,7 @@ func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.
 				key := string(lset.Bytes(nil))
 				fs, ok := series[key]
 				if !ok {
-					fs = &pipeline.FeatureSeries{Feature: feature.Name, Labels: lset, Values: nanSlice(n)}
+					fs = pipeline.NewFeatureSeries(feature.Name, lset, n)
 					series[key] = fs
 				}
 				for _, p := range ss.Values {
@@ -185,17 +184,7 @@ func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	out := make([]*pipeline.FeatureSeries, 0, len(series))
-	for _, fs := range series {
-		out = append(out, fs)
-	}
-	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].Labels, out[j].Labels) < 0 })
-	for _, fs := range out {
-		if err := emit(*fs); err != nil {
-			return err
-		}
-	}
-	return nil
+	return pipeline.EmitSorted(series, emit)
 }
 
 // LabelValues lists the label's values over the grid's range plus the
@@ -309,14 +298,6 @@ func toLabels(m model.Metric) labels.Labels {
 	}
 	b.Sort()
 	return b.Labels()
-}
-
-func nanSlice(n int) []float64 {
-	v := make([]float64, n)
-	for i := range v {
-		v[i] = math.NaN()
-	}
-	return v
 }
 
 // Queryable is nil: a live server has no local storage to hand to the rule

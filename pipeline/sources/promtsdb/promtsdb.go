@@ -121,11 +121,7 @@ func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.
 			key := series.Metric.String()
 			fs := byKey[key]
 			if fs == nil {
-				values := make([]float64, n)
-				for i := range values {
-					values[i] = math.NaN()
-				}
-				fs = &pipeline.FeatureSeries{Feature: feature.Name, Labels: series.Metric, Values: values}
+				fs = pipeline.NewFeatureSeries(feature.Name, series.Metric, n)
 				byKey[key] = fs
 			}
 			for _, p := range series.Floats {
@@ -146,17 +142,7 @@ func (s *Source) Evaluate(ctx context.Context, grid pipeline.Grid, feature spec.
 	if err := ordered.Do(ctx, parts, ordered.WorkersFor(s.queryable), eval, func(int, struct{}) error { return nil }); err != nil {
 		return err
 	}
-	out := make([]*pipeline.FeatureSeries, 0, len(byKey))
-	for _, fs := range byKey {
-		out = append(out, fs)
-	}
-	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].Labels, out[j].Labels) < 0 })
-	for _, fs := range out {
-		if err := emit(*fs); err != nil {
-			return err
-		}
-	}
-	return nil
+	return pipeline.EmitSorted(byKey, emit)
 }
 
 // evalSliceSteps is how many steps one range query evaluates (4 h at 1 m);
