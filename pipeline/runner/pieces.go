@@ -31,10 +31,11 @@ import (
 // the very range query one process runs; shard i of N evaluates the pieces
 // p with p % N == i and stages each, sealed (it holds raw label values),
 // under <dataset>/_state/staging/<version>/shard-IIII-of-NNNN/pieces/, then
-// its receipt. ExportCommit checks every receipt and runs the export with
-// the pieces in place of the source's evaluation; everything else (labels,
-// logs, anonymization, gate, publish) runs once, so the bytes are one
-// process's.
+// its receipt; the rule labelers' range queries are split the same way
+// (labelslices.go). ExportCommit (or a night from shards, pipeline/nightly)
+// checks every receipt and runs the export with the pieces in place of the
+// source's evaluation; everything else (logs, learning, anonymization,
+// gate, publish) runs once, so the bytes are one process's.
 
 // PiecesFormat names a windowed shard's receipt format.
 const PiecesFormat = "opsdata-windowed-shard/v1"
