@@ -204,7 +204,8 @@ func writeSealed(anon *anonymize.Anonymizer, purpose, dir, rel string, v any) (S
 	if err := gob.NewEncoder(&plain).Encode(v); err != nil {
 		return ShardFile{}, err
 	}
-	sealed, err := anon.Seal(purpose, plain.Bytes())
+	// Deterministic: a shard killed and run again stages the same bytes.
+	sealed, err := anon.SealDeterministic(purpose, plain.Bytes())
 	if err != nil {
 		return ShardFile{}, err
 	}

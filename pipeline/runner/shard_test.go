@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -103,6 +104,10 @@ func testShardsPublishOneProcessBytes(t *testing.T, run sharded, newOutput func(
 		killed := staging + "/" + runner.ShardDir(n-1, n)
 		var parts []string
 		bkt.Iter(ctx, killed+"/", func(name string) error { parts = append(parts, name); return nil }, objstore.WithRecursiveIter())
+		before, _, err := bucket.GetBytes(ctx, bkt, killed+"/"+runner.ReceiptName)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := bkt.Delete(ctx, killed+"/"+runner.ReceiptName); err != nil {
 			t.Fatal(err)
 		}
@@ -111,12 +116,17 @@ func testShardsPublishOneProcessBytes(t *testing.T, run sharded, newOutput func(
 				t.Fatal(err)
 			}
 		}
-		_, err := run.commit(out, run.b, n)
+		_, err = run.commit(out, run.b, n)
 		if !errors.Is(err, runner.ErrShardsIncomplete) || !strings.Contains(err.Error(), "shard "+strconv.Itoa(n-1)) {
 			t.Fatalf("N=%d: commit with shard %d missing: want ErrShardsIncomplete naming it, got %v", n, n-1, err)
 		}
 		if err := run.shard(out, run.b, n-1, n); err != nil {
 			t.Fatalf("N=%d: re-run shard %d: %v", n, n-1, err)
+		}
+		// The re-run converges to the same files: its receipt, which names
+		// every file's sha256, is the first run's byte for byte.
+		if after, _, err := bucket.GetBytes(ctx, bkt, killed+"/"+runner.ReceiptName); err != nil || !bytes.Equal(after, before) {
+			t.Fatalf("N=%d: the re-run shard staged other files than the first run (%v):\n%s\n%s", n, err, before, after)
 		}
 		already, err := run.commit(out, run.b, n)
 		if err != nil || already {
