@@ -153,7 +153,9 @@ func printNightly(w io.Writer, rep *nightly.Report) {
 		fmt.Fprintf(w, "  republished %s (%v): %v\n", d.Date, d.Tables, d.Reasons)
 	}
 	if rep.Outcome == nightly.Published {
-		if sh := rep.Shards; sh != nil {
+		if sh := rep.Shards; sh != nil && sh.Unused != "" {
+			fmt.Fprintf(w, "  the %d shards' results were not used (everything evaluated here): %s\n", sh.Shards, sh.Unused)
+		} else if sh != nil {
 			fmt.Fprintf(w, "  from %d shards: %d feature pieces (%d evaluated here), %d slices (%d evaluated here)\n", sh.Shards, sh.Pieces, sh.PiecesEvaluated, sh.Slices, sh.SlicesEvaluated)
 		}
 		if rep.ModeReason != "" {

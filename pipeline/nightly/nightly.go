@@ -153,11 +153,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.Outcome, rep.Message = ShardsIncomplete, err.Error()
 			return rep, err
 		}
-		if err != nil {
-			rep.Outcome, rep.Message, rep.Error = Failed, "run failed: the shards' results could not be read", err.Error()
-			return rep, err
-		}
-		if sp != nil {
+		switch {
+		case err != nil:
+			// The shards save time, never decide a value: a night whose
+			// shards' results cannot be read (damaged, or removed by a
+			// night from the same shards that just published) evaluates
+			// everything itself, and says so.
+			o.Logger.Warn("the shards' results are not used", "err", err)
+			rep.Shards = &ShardsReport{Shards: o.FromShards, Unused: err.Error()}
+		case sp != nil:
 			defer sp.Close()
 			r.pieces = sp
 		}

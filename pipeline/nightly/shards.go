@@ -26,6 +26,9 @@ type ShardsReport struct {
 	PiecesEvaluated int `json:"pieces_evaluated"`
 	Slices          int `json:"slices"`
 	SlicesEvaluated int `json:"slices_evaluated"`
+	// Unused says why the night could not read the shards' results and
+	// evaluated everything itself.
+	Unused string `json:"unused,omitempty"`
 }
 
 // shardOptions are the export options a night's shards run with, from the

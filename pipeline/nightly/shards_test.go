@@ -74,6 +74,36 @@ func TestNightsFromShards(t *testing.T) {
 		}
 		sameTree(t, filepath.Join(one, "demo-cluster"), filepath.Join(sharded, "demo-cluster"))
 	}
+
+	// A night whose shards' results are damaged evaluates everything
+	// itself: the same snapshot, and the report says why.
+	now := day0(4).Add(4 * time.Hour)
+	if err := sc.plan.Apply(sc.dir, now); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Spec: sc.spec, SpecBytes: sc.bytes, Components: (&counted{}).components(), Now: now, TempDir: t.TempDir(), Output: "file://" + one}
+	if rep, err := Run(ctx, o); err != nil || rep.Outcome != Published {
+		t.Fatalf("night 4 in one process: %s %v", rep.Outcome, err)
+	}
+	o.Output = "file://" + sharded
+	for i := range n {
+		if _, err := Shard(ctx, o, i, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pieces, _ := filepath.Glob(filepath.Join(sharded, "demo-cluster", "_state", "staging", "*", "shard-0001-of-0003", "pieces", "*", "*.sealed"))
+	if len(pieces) == 0 {
+		t.Fatal("shard 1 staged no piece")
+	}
+	if err := os.WriteFile(pieces[0], []byte("damaged"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o.FromShards = n
+	rep, err := Run(ctx, o)
+	if err != nil || rep.Outcome != Published || rep.Shards == nil || !strings.Contains(rep.Shards.Unused, "shard 1/3") || rep.Shards.Pieces != 0 {
+		t.Fatalf("night 4 from damaged shards: %s %v %+v", rep.Outcome, err, rep.Shards)
+	}
+	sameTree(t, filepath.Join(one, "demo-cluster"), filepath.Join(sharded, "demo-cluster"))
 }
 
 // sameTree fails unless a and b hold the same files with the same bytes,
