@@ -398,9 +398,20 @@ func checkShardedCronJobs(t *testing.T, s *spec.Spec, plan *runner.Plan, run cor
 	}
 }
 
-// TestArgoSharded checks the Argo Workflows alternative: shards in one
-// step (a sequence of N), commit in the next, so commit runs after all.
+// TestArgoSharded checks the Argo Workflows alternatives: shards in one
+// step (a sequence of N), commit in the next, so commit runs after all;
+// the raw export (raw, then commit) and the windowed nightly snapshots
+// (nightly --shard, then nightly --from-shards).
 func TestArgoSharded(t *testing.T) {
+	for _, k := range []struct{ file, shardCmd, commitCmd, countFlag string }{
+		{"cronworkflow-sharded.yaml", "raw", "commit", "--shards"},
+		{"cronworkflow-sharded-nightly.yaml", "nightly", "nightly", "--from-shards"},
+	} {
+		t.Run(k.file, func(t *testing.T) { checkArgoSharded(t, k.file, k.shardCmd, k.commitCmd, k.countFlag) })
+	}
+}
+
+func checkArgoSharded(t *testing.T, file, shardCmd, commitCmd, countFlag string) {
 	var wf struct {
 		Kind string `json:"kind"`
 		Spec struct {
@@ -420,12 +431,12 @@ func TestArgoSharded(t *testing.T) {
 			} `json:"workflowSpec"`
 		} `json:"spec"`
 	}
-	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "argo", "cronworkflow-sharded.yaml"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "argo", file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := yaml.Unmarshal(b, &wf); err != nil || wf.Kind != "CronWorkflow" {
-		t.Fatalf("cronworkflow-sharded.yaml: %v (kind %q)", err, wf.Kind)
+		t.Fatalf("%s: %v (kind %q)", file, err, wf.Kind)
 	}
 	var steps [][]string
 	containers := map[string]*corev1.Container{}
@@ -454,8 +465,11 @@ func TestArgoSharded(t *testing.T) {
 		}
 		checkMemLimit(t, name, c.Env, c.Resources.Limits.Memory().Value())
 	}
-	if c := containers["commit"]; c == nil || c.Args[0] != "commit" || flag(c.Args, "--shards") != "{{workflow.parameters.shards}}" {
+	if c := containers["commit"]; c == nil || c.Args[0] != commitCmd || flag(c.Args, countFlag) != "{{workflow.parameters.shards}}" {
 		t.Errorf("commit template: %v", c)
+	}
+	if c := containers["shard"]; c == nil || c.Args[0] != shardCmd || !strings.HasSuffix(flag(c.Args, "--shard"), "/{{workflow.parameters.shards}}") {
+		t.Errorf("shard template: %v", c)
 	}
 }
 
