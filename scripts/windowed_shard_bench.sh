@@ -4,7 +4,8 @@
 # BenchmarkExportDay (the demo cluster at 100 services x 5 instances: 10k
 # series, one day at 15 s, its logs and tickets; generated into $TMPDIR by
 # that benchmark's fixture test when missing), with the demo spec over that
-# day (8 PromQL features, ticket and rule labels), one after the other:
+# day (8 PromQL features, ticket and rule labels), one after the other
+# ($SERVICES services instead of 100 scales the series and the logs):
 #   - `opsdata export` as one process
 #   - for each N in $SHARDS (default "3 7"): the N shards `opsdata export
 #     --shard i/N` one after the other (as an Indexed Job's pods would run,
@@ -16,9 +17,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 tmp="${TMPDIR:-/tmp}"
 work="${SHARD_DIR:-$tmp/opsdata-windowed-shard-bench}"
 shards="${SHARDS:-3 7}"
-fixture="$tmp/opsdata-bench-export-day-100svc"
+services="${SERVICES:-100}" # x 5 instances x 20 series: 10k series by default
+fixture="$tmp/opsdata-bench-export-day-${services}svc"
 if [[ ! -f "$fixture/done" ]]; then
-	OPSDATA_EXPORT_DAY_GEN="$fixture" go test -count=1 -run '^TestGenerateExportDayFixture$' ./pipeline/runner >/dev/null
+	OPSDATA_BENCH_SERVICES="$services" OPSDATA_EXPORT_DAY_GEN="$fixture" go test -count=1 -timeout 60m -run '^TestGenerateExportDayFixture$' ./pipeline/runner >/dev/null
 fi
 rm -rf "$work"
 mkdir -p "$work"
