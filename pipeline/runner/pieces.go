@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -43,33 +44,59 @@ const PiecesFormat = "opsdata-windowed-shard/v1"
 // piecePurpose separates the pieces' sealing key from other sealed state.
 const piecePurpose = "windowed-piece/v1"
 
-// piece is one feature over one slice of one day.
+// piece is one feature over one slice of one day, over every entity or
+// over the entities of one bucket (entityshard.go).
 type piece struct {
 	feature int           // index in the spec's features
 	grid    pipeline.Grid // the slice
+	bucket  int           // the entity bucket, -1 for every entity
+	shard   int           // the shard that evaluates it
 	path    string        // relative to the shard's directory
 }
 
 // planPieces lists a range's pieces in a fixed order: days, features in
-// spec order, slices. Their index decides their shard. Days before from
-// (a resumed export's first day) have none: the export carries them.
-func planPieces(grid pipeline.Grid, features []spec.Feature, from time.Time) []piece {
+// spec order, slices. A feature split by entity (byEntity) has a piece per
+// bucket, bucket b evaluated by shard b; the other pieces go round-robin.
+// Days before from (a resumed export's first day) have none: the export
+// carries them.
+func planPieces(grid pipeline.Grid, features []spec.Feature, from time.Time, shards int, byEntity []bool) []piece {
 	var out []piece
+	next := 0 // the round-robin's next shard
 	for _, day := range grid.Days() {
 		if day.Start.Before(from) {
 			continue
 		}
 		for k := range features {
 			for s, g := range day.Slices(pipeline.FeatureSliceSteps) {
-				out = append(out, piece{feature: k, grid: g, path: piecePath(day, k, s)})
+				if byEntity[k] {
+					for b := range shards {
+						out = append(out, piece{feature: k, grid: g, bucket: b, shard: b, path: piecePath(day, k, s, b)})
+					}
+					continue
+				}
+				out = append(out, piece{feature: k, grid: g, bucket: -1, shard: next % shards, path: piecePath(day, k, s, -1)})
+				next++
 			}
 		}
 	}
 	return out
 }
 
-func piecePath(day pipeline.Grid, feature, slice int) string {
-	return fmt.Sprintf("pieces/%s/f%d-s%d.sealed", pipeline.Date(day.Start), feature, slice)
+func piecePath(day pipeline.Grid, feature, slice, bucket int) string {
+	if bucket < 0 {
+		return fmt.Sprintf("pieces/%s/f%d-s%d.sealed", pipeline.Date(day.Start), feature, slice)
+	}
+	return fmt.Sprintf("pieces/%s/f%d-s%d-e%d.sealed", pipeline.Date(day.Start), feature, slice, bucket)
+}
+
+// splitByEntity says which features a run of shards splits by entity:
+// those entityShardable, when there is more than one shard.
+func splitByEntity(s *spec.Spec, shards int) []bool {
+	out := make([]bool, len(s.Metrics.Features))
+	for k, f := range s.Metrics.Features {
+		out[k] = shards > 1 && entityShardable(f.Expr, s.Entity.Label)
+	}
+	return out
 }
 
 // pieceData is what a piece holds once unsealed: the slice it answers
@@ -118,6 +145,7 @@ func checkShardable(features []spec.Feature) error {
 type shardBasics struct {
 	*windowedRun
 	resumeAt time.Time // a resumed export's first day (zero: none)
+	byEntity []bool    // features split by entity (splitByEntity)
 	pieces   []piece
 	bkt      objstore.Bucket
 	staging  string // the version's staging prefix in bkt
@@ -147,7 +175,8 @@ func windowedBasics(ctx context.Context, o Options, shard, shards int) (*shardBa
 	if o.Resume != nil {
 		resumeAt = o.Resume.At.UTC()
 	}
-	return &shardBasics{windowedRun: w, resumeAt: resumeAt, pieces: planPieces(w.grid, s.Metrics.Features, resumeAt), bkt: bkt,
+	byEntity := splitByEntity(s, shards)
+	return &shardBasics{windowedRun: w, resumeAt: resumeAt, byEntity: byEntity, pieces: planPieces(w.grid, s.Metrics.Features, resumeAt, shards, byEntity), bkt: bkt,
 		staging:  StagingPrefix(prefix, s.Dataset, w.version),
 		manifest: schemas.Key(prefix, s.Dataset, w.version, schemas.ManifestFile)}, nil
 }
@@ -210,19 +239,34 @@ func ExportShard(ctx context.Context, o Options, shard, shards int) (*ShardResul
 	}
 	defer msrc.Close()
 	var mine []piece
-	for i, p := range b.pieces {
-		if i%shards == shard {
+	for _, p := range b.pieces {
+		if p.shard == shard {
 			mine = append(mine, p)
 		}
 	}
 	rc := b.receipt(o, shard, shards)
+	var part *entityPartition
+	if slices.Contains(b.byEntity, true) {
+		// Every shard lists the same entities over the days it evaluates;
+		// the commit checks that their partitions agree.
+		from := b.grid.Start
+		if b.resumeAt.After(from) {
+			from = b.resumeAt
+		}
+		values, err := msrc.LabelValues(ctx, pipeline.Grid{Start: from, End: b.grid.End, Step: b.grid.Step}, o.Spec.Entity.Label)
+		if err != nil {
+			return nil, fmt.Errorf("shard %d/%d: metrics: %w", shard, shards, err)
+		}
+		p := newEntityPartition(o.Spec.Entity.Label, values, shards)
+		part, rc.Partition = &p, p.digest()
+	}
 	type staged struct {
 		file           ShardFile
 		series, points int64
 	}
 	work := func(ctx context.Context, i int) (staged, error) {
 		p := mine[i]
-		d, points, err := evalPiece(ctx, msrc, p, o.Spec.Metrics.Features[p.feature])
+		d, points, err := evalPiece(ctx, msrc, p, o.Spec.Metrics.Features[p.feature], part)
 		if err != nil {
 			return staged{}, fmt.Errorf("shard %d/%d: metrics: %w", shard, shards, err)
 		}
@@ -254,11 +298,25 @@ func ExportShard(ctx context.Context, o Options, shard, shards int) (*ShardResul
 	return res, nil
 }
 
-// evalPiece evaluates feature over the piece's slice; points counts the
-// values that are not NaN.
-func evalPiece(ctx context.Context, msrc pipeline.MetricSource, p piece, f spec.Feature) (*pieceData, int64, error) {
+// evalPiece evaluates feature over the piece's slice, and over the
+// entities of its bucket of part when it has one; points counts the values
+// that are not NaN.
+func evalPiece(ctx context.Context, msrc pipeline.MetricSource, p piece, f spec.Feature, part *entityPartition) (*pieceData, int64, error) {
 	d := &pieceData{Feature: f.Name, Start: p.grid.Start.UnixMilli(), Step: p.grid.Step.Milliseconds(), Len: p.grid.Len()}
 	var points int64
+	if p.bucket >= 0 {
+		m, none := part.matcher(p.bucket)
+		if none {
+			return d, 0, nil // no entity in the bucket: no series
+		}
+		if m != nil {
+			expr, err := withMatcher(f.Expr, m)
+			if err != nil {
+				return nil, 0, err
+			}
+			f.Expr = expr
+		}
+	}
 	err := msrc.Evaluate(ctx, p.grid, f, func(fs pipeline.FeatureSeries) error {
 		ps := pieceSeries{Values: fs.Values}
 		fs.Labels.Range(func(l labels.Label) { ps.Labels = append(ps.Labels, l) })
@@ -342,10 +400,11 @@ func ExportCommit(ctx context.Context, o Options, shards int) (*Result, error) {
 // against their receipts and downloaded: Options.Pieces of the export
 // that reads them (ExportCommit, or a nightly run committing its shards).
 type StagedPieces struct {
-	dir     string
-	shards  int
-	b       *shardBasics
-	cleanup func()
+	dir      string
+	shards   int
+	byEntity []bool
+	b        *shardBasics
+	cleanup  func()
 }
 
 // FetchPieces checks and downloads what the shards staged for o (the
@@ -372,6 +431,11 @@ func (b *shardBasics) fetch(ctx context.Context, o Options, shards int) (*Staged
 	if err != nil {
 		return nil, err
 	}
+	for _, rc := range receipts[1:] {
+		if rc.Partition != receipts[0].Partition {
+			return nil, fmt.Errorf("commit: shards %d and %d split the entities differently (the metrics changed between their runs?): re-run every shard", receipts[0].Shard, rc.Shard)
+		}
+	}
 	files, err := matchPieces(b.pieces, receipts, shards)
 	if err != nil {
 		return nil, err
@@ -388,7 +452,7 @@ func (b *shardBasics) fetch(ctx context.Context, o Options, shards int) (*Staged
 		return nil
 	}
 	for i, f := range files {
-		if err := download(i%shards, f); err != nil {
+		if err := download(b.pieces[i].shard, f); err != nil {
 			cleanup()
 			return nil, err
 		}
@@ -403,7 +467,7 @@ func (b *shardBasics) fetch(ctx context.Context, o Options, shards int) (*Staged
 			}
 		}
 	}
-	return &StagedPieces{dir: dir, shards: shards, b: b, cleanup: cleanup}, nil
+	return &StagedPieces{dir: dir, shards: shards, byEntity: b.byEntity, b: b, cleanup: cleanup}, nil
 }
 
 // Close removes the local copy.
@@ -427,7 +491,7 @@ func matchPieces(pieces []piece, receipts []Receipt, shards int) ([]ShardFile, e
 	}
 	out := make([]ShardFile, len(pieces))
 	for i, p := range pieces {
-		sh := i % shards
+		sh := p.shard
 		f, ok := byShard[sh][p.path]
 		if !ok {
 			return nil, fmt.Errorf("commit: shard %d/%d staged no %s, which is its piece of this range: re-run it with the same spec, range and binary", sh, shards, p.path)
@@ -454,16 +518,46 @@ type pieceSource struct {
 	dir       string
 	anon      *anonymize.Anonymizer
 	features  map[string]int // feature name → index in the spec
-	read      int            // pieces read
-	evaluated int            // pieces no shard staged, evaluated here
+	shards    int
+	byEntity  []bool // features split by entity bucket, one per shard
+	read      int    // pieces read
+	evaluated int    // slices no shard staged (whole), evaluated here
 }
 
-func newPieceSource(src pipeline.MetricSource, dir string, anon *anonymize.Anonymizer, features []spec.Feature) *pieceSource {
+func newPieceSource(src pipeline.MetricSource, sp *StagedPieces, anon *anonymize.Anonymizer, features []spec.Feature) *pieceSource {
 	idx := map[string]int{}
 	for k, f := range features {
 		idx[f.Name] = k
 	}
-	return &pieceSource{MetricSource: src, dir: dir, anon: anon, features: idx}
+	return &pieceSource{MetricSource: src, dir: sp.dir, anon: anon, features: idx, shards: sp.shards, byEntity: sp.byEntity}
+}
+
+// slice reads the pieces of feature k over slice s of day: one, or one per
+// entity bucket. When one is missing (a nightly run that did not resume
+// where its shards expected) it evaluates the slice itself, the query a
+// shard runs.
+func (p *pieceSource) slice(ctx context.Context, day pipeline.Grid, k, s int, g pipeline.Grid, f spec.Feature) ([]*pieceData, error) {
+	buckets := []int{-1}
+	if p.byEntity[k] {
+		buckets = buckets[:0]
+		for b := range p.shards {
+			buckets = append(buckets, b)
+		}
+	}
+	var out []*pieceData
+	for _, b := range buckets {
+		d, err := p.open(piecePath(day, k, s, b), f.Name, g)
+		if errors.Is(err, fs.ErrNotExist) {
+			p.evaluated++
+			d, _, err = evalPiece(ctx, p.MetricSource, piece{feature: k, grid: g, bucket: -1}, f, nil)
+			return []*pieceData{d}, err
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // Evaluate merges the day's pieces of feature the way a source merges its
@@ -480,26 +574,22 @@ func (p *pieceSource) Evaluate(ctx context.Context, day pipeline.Grid, feature s
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		d, err := p.open(piecePath(day, k, s), feature.Name, g)
-		if errors.Is(err, fs.ErrNotExist) {
-			// No shard staged it (a nightly run that did not resume where
-			// its shards expected): evaluate it, the query a shard runs.
-			p.evaluated++
-			d, _, err = evalPiece(ctx, p.MetricSource, piece{feature: k, grid: g}, feature)
-		}
+		pieces, err := p.slice(ctx, day, k, s, g, feature)
 		if err != nil {
 			return err
 		}
 		lo := s * pipeline.FeatureSliceSteps
-		for _, ps := range d.Series {
-			lset := labels.New(ps.Labels...)
-			key := string(lset.Bytes(nil))
-			fs := byKey[key]
-			if fs == nil {
-				fs = pipeline.NewFeatureSeries(feature.Name, lset, n)
-				byKey[key] = fs
+		for _, d := range pieces { // entity buckets hold disjoint series
+			for _, ps := range d.Series {
+				lset := labels.New(ps.Labels...)
+				key := string(lset.Bytes(nil))
+				fs := byKey[key]
+				if fs == nil {
+					fs = pipeline.NewFeatureSeries(feature.Name, lset, n)
+					byKey[key] = fs
+				}
+				copy(fs.Values[lo:lo+g.Len()], ps.Values)
 			}
-			copy(fs.Values[lo:lo+g.Len()], ps.Values)
 		}
 	}
 	return pipeline.EmitSorted(byKey, emit)

@@ -94,14 +94,14 @@ func TestPiecesMergeToOneEvaluation(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			pieces := planPieces(grid, features, time.Time{})
+			pieces := planPieces(grid, features, time.Time{}, 1, []bool{false, false})
 			seen := map[string]bool{}
 			for _, p := range pieces {
 				if seen[p.path] {
 					t.Fatalf("two pieces at %s", p.path)
 				}
 				seen[p.path] = true
-				d, _, err := evalPiece(context.Background(), stepSource{}, p, features[p.feature])
+				d, _, err := evalPiece(context.Background(), stepSource{}, p, features[p.feature], nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -114,7 +114,7 @@ func TestPiecesMergeToOneEvaluation(t *testing.T) {
 			if err := os.Remove(filepath.Join(dir, filepath.FromSlash(missing.path))); err != nil {
 				t.Fatal(err)
 			}
-			src := newPieceSource(stepSource{}, dir, anon, features)
+			src := newPieceSource(stepSource{}, &StagedPieces{dir: dir, shards: 1, byEntity: []bool{false, false}}, anon, features)
 			for _, day := range grid.Days() {
 				for _, f := range features {
 					want, got := collect(t, stepSource{}, day, f), collect(t, src, day, f)
@@ -128,7 +128,7 @@ func TestPiecesMergeToOneEvaluation(t *testing.T) {
 			}
 			// A resumed export's shards plan the days from its first day only.
 			from := grid.Days()[len(grid.Days())-1].Start
-			for _, p := range planPieces(grid, features, from) {
+			for _, p := range planPieces(grid, features, from, 1, []bool{false, false}) {
 				if p.grid.Start.Before(from) {
 					t.Fatalf("piece %s before the resume point %s", p.path, from)
 				}
@@ -172,9 +172,9 @@ func TestPieceRefusesAnotherSlice(t *testing.T) {
 	features := []spec.Feature{{Name: "a", Expr: "up"}, {Name: "b", Expr: "up"}}
 	day0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	grid, _ := pipeline.NewGrid(day0, day0.Add(8*time.Hour), time.Minute)
-	pieces := planPieces(grid, features, time.Time{})
+	pieces := planPieces(grid, features, time.Time{}, 1, []bool{false, false})
 	write := func(a *anonymize.Anonymizer, dir string, at, from piece, f spec.Feature) {
-		d, _, err := evalPiece(context.Background(), stepSource{}, from, f)
+		d, _, err := evalPiece(context.Background(), stepSource{}, from, f, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +199,7 @@ func TestPieceRefusesAnotherSlice(t *testing.T) {
 				write(anon, dir, p, p, features[p.feature])
 			}
 			c.bad(dir)
-			err := newPieceSource(stepSource{}, dir, anon, features).Evaluate(context.Background(), grid.Days()[0], features[0], func(pipeline.FeatureSeries) error { return nil })
+			err := newPieceSource(stepSource{}, &StagedPieces{dir: dir, shards: 1, byEntity: []bool{false, false}}, anon, features).Evaluate(context.Background(), grid.Days()[0], features[0], func(pipeline.FeatureSeries) error { return nil })
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("want an error with %q, got %v", c.want, err)
 			}

@@ -337,7 +337,7 @@ func (e *export) run(ctx context.Context) error {
 		}
 		defer msrc.Close()
 		if p := e.o.Pieces; p != nil {
-			e.pieceSrc = newPieceSource(msrc, p.dir, e.anon, s.Metrics.Features)
+			e.pieceSrc = newPieceSource(msrc, p, e.anon, s.Metrics.Features)
 			e.sliceSrc = &sliceReader{shards: p.shards, dir: p.dir, anon: e.anon}
 			msrc = e.pieceSrc
 		}

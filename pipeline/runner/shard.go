@@ -57,11 +57,14 @@ type Receipt struct {
 	Shards      int       `json:"shards"`
 	// ResumeAt is a resumed windowed export's first day: its shards
 	// evaluate the days from it (pieces.go).
-	ResumeAt *time.Time  `json:"resume_at,omitempty"`
-	Series   int64       `json:"series"`
-	Samples  int64       `json:"samples"`
-	Stale    int64       `json:"stale"`
-	Files    []ShardFile `json:"files"`
+	ResumeAt *time.Time `json:"resume_at,omitempty"`
+	// Partition is the digest of the entity buckets a windowed shard split
+	// features by (entityshard.go); every shard's must agree.
+	Partition string      `json:"partition,omitempty"`
+	Series    int64       `json:"series"`
+	Samples   int64       `json:"samples"`
+	Stale     int64       `json:"stale"`
+	Files     []ShardFile `json:"files"`
 }
 
 // ShardFile is one file of a shard, relative to the version.
