@@ -151,11 +151,12 @@ type RangeSlice struct {
 	Step       time.Duration
 }
 
-// SliceEvaluator returns the matrix of one slice: eval evaluates it on the
-// metric source's storage; an implementation may call it, keep what it
-// returns, or answer from what another process evaluated. It may be called
-// from several goroutines at once.
-type SliceEvaluator func(ctx context.Context, s RangeSlice, eval func(context.Context) (promql.Matrix, error)) (promql.Matrix, error)
+// SliceEvaluator returns the matrix of one slice: eval evaluates an
+// expression over the slice's steps on the metric source's storage (s.Expr,
+// or one narrowed to some series); an implementation may call it, keep what
+// it returns, or answer from what another process evaluated. It may be
+// called from several goroutines at once.
+type SliceEvaluator func(ctx context.Context, s RangeSlice, eval func(ctx context.Context, expr string) (promql.Matrix, error)) (promql.Matrix, error)
 
 // IncidentResumer is implemented by labelers that evaluate metrics over
 // the history (the rule labeler) and can continue an earlier run that

@@ -54,8 +54,14 @@ func sliceOwnerOf(s pipeline.RangeSlice, shards int) int {
 
 // slicePath names a slice by a hash of what it evaluates and its shard.
 func slicePath(s pipeline.RangeSlice, shards int) string {
+	return slicePathOf(s, sliceOwnerOf(s, shards))
+}
+
+// slicePathOf names a slice as staged by shard (for a slice split by
+// entity, shard is also the bucket).
+func slicePathOf(s pipeline.RangeSlice, shard int) string {
 	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d\x00%d", s.Expr, s.Start.UnixMilli(), s.End.UnixMilli(), s.Step.Milliseconds()))
-	return fmt.Sprintf("slices/%s-%d.sealed", hex.EncodeToString(h[:16]), sliceOwnerOf(s, shards))
+	return fmt.Sprintf("slices/%s-%d.sealed", hex.EncodeToString(h[:16]), shard)
 }
 
 // sliceOwner is the shard of shards a slice path names; ok is false when
@@ -99,8 +105,8 @@ func (d *sliceData) answers(s pipeline.RangeSlice) bool {
 
 // labelSlices runs the spec's labelers that query history over the range,
 // staging the slices of their range queries that belong to this shard.
-func (b *shardBasics) labelSlices(ctx context.Context, o Options, msrc pipeline.MetricSource, shard, shards int, dir string) ([]ShardFile, error) {
-	rec := &sliceRecorder{shard: shard, shards: shards, dir: dir, anon: b.anon, files: map[string]ShardFile{}}
+func (b *shardBasics) labelSlices(ctx context.Context, o Options, msrc pipeline.MetricSource, shard, shards int, dir string, part *entityPartition) ([]ShardFile, error) {
+	rec := &sliceRecorder{shard: shard, shards: shards, part: part, dir: dir, anon: b.anon, files: map[string]ShardFile{}}
 	in := pipeline.LabelInput{Grid: b.grid, EntityLabel: o.Spec.Entity.Label, Queryable: msrc.Queryable(), Slices: rec.evaluate}
 	for i, lp := range b.plan.Labelers {
 		if !lp.Factory.NeedsQueryable {
@@ -130,23 +136,43 @@ func (b *shardBasics) labelSlices(ctx context.Context, o Options, msrc pipeline.
 	return out, nil
 }
 
-// sliceRecorder is a shard's pipeline.SliceEvaluator.
+// sliceRecorder is a shard's pipeline.SliceEvaluator. A slice whose
+// expression can be split by entity (entityShardable) is evaluated by every
+// shard over its entity bucket of part; any other by its owner alone.
 type sliceRecorder struct {
 	shard, shards int
+	part          *entityPartition // nil: no entity split (one shard)
 	dir           string
 	anon          *anonymize.Anonymizer
 	mu            sync.Mutex
 	files         map[string]ShardFile
 }
 
-func (r *sliceRecorder) evaluate(ctx context.Context, s pipeline.RangeSlice, eval func(context.Context) (promql.Matrix, error)) (promql.Matrix, error) {
-	if sliceOwnerOf(s, r.shards) != r.shard {
+func (r *sliceRecorder) evaluate(ctx context.Context, s pipeline.RangeSlice, eval func(context.Context, string) (promql.Matrix, error)) (promql.Matrix, error) {
+	var m promql.Matrix
+	var err error
+	var path string
+	switch {
+	case r.part != nil && entityShardable(s.Expr, r.part.label):
+		path = slicePathOf(s, r.shard)
+		if sel, none := r.part.matcher(r.shard); !none {
+			expr := s.Expr
+			if sel != nil {
+				if expr, err = withMatcher(expr, sel); err != nil {
+					return nil, err
+				}
+			}
+			if m, err = eval(ctx, expr); err != nil {
+				return nil, err
+			}
+		}
+	case sliceOwnerOf(s, r.shards) != r.shard:
 		return nil, nil
-	}
-	path := slicePath(s, r.shards)
-	m, err := eval(ctx)
-	if err != nil {
-		return nil, err
+	default:
+		path = slicePath(s, r.shards)
+		if m, err = eval(ctx, s.Expr); err != nil {
+			return nil, err
+		}
 	}
 	d := sliceData{Expr: s.Expr, Start: s.Start.UnixMilli(), End: s.End.UnixMilli(), StepMs: s.Step.Milliseconds(), Series: make([]sliceSeries, len(m))}
 	for i, ser := range m {
@@ -168,32 +194,44 @@ func (r *sliceRecorder) evaluate(ctx context.Context, s pipeline.RangeSlice, eva
 // staged under dir, evaluated here when no shard staged one.
 type sliceReader struct {
 	shards    int
+	label     string // the entity label slices are split by (shards > 1)
 	dir       string
 	anon      *anonymize.Anonymizer
 	read      atomic.Int64
 	evaluated atomic.Int64
 }
 
-func (r *sliceReader) evaluate(ctx context.Context, s pipeline.RangeSlice, eval func(context.Context) (promql.Matrix, error)) (promql.Matrix, error) {
-	path := slicePath(s, r.shards)
-	var d sliceData
-	err := readSealed(r.anon, slicePurpose, r.dir, path, &d)
-	if errors.Is(err, fs.ErrNotExist) {
-		r.evaluated.Add(1)
-		return eval(ctx)
+func (r *sliceReader) evaluate(ctx context.Context, s pipeline.RangeSlice, eval func(context.Context, string) (promql.Matrix, error)) (promql.Matrix, error) {
+	paths := []string{slicePath(s, r.shards)}
+	if r.label != "" && r.shards > 1 && entityShardable(s.Expr, r.label) {
+		paths = paths[:0]
+		for b := range r.shards {
+			paths = append(paths, slicePathOf(s, b))
+		}
 	}
-	if err != nil {
-		return nil, err
+	var m promql.Matrix
+	for _, path := range paths {
+		var d sliceData
+		err := readSealed(r.anon, slicePurpose, r.dir, path, &d)
+		if errors.Is(err, fs.ErrNotExist) {
+			r.evaluated.Add(1)
+			return eval(ctx, s.Expr)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !d.answers(s) {
+			return nil, fmt.Errorf("slice %s answers %q at %s, not %q at %s: re-run the shards", path, d.Expr,
+				time.UnixMilli(d.Start).UTC().Format(time.RFC3339), s.Expr, s.Start.UTC().Format(time.RFC3339))
+		}
+		for _, ser := range d.Series {
+			m = append(m, promql.Series{Metric: labels.New(ser.Labels...), DropName: ser.DropName, Floats: ser.Floats, Histograms: ser.Histograms})
+		}
+		r.read.Add(1)
 	}
-	if !d.answers(s) {
-		return nil, fmt.Errorf("slice %s answers %q at %s, not %q at %s: re-run the shards", path, d.Expr,
-			time.UnixMilli(d.Start).UTC().Format(time.RFC3339), s.Expr, s.Start.UTC().Format(time.RFC3339))
-	}
-	m := make(promql.Matrix, len(d.Series))
-	for i, ser := range d.Series {
-		m[i] = promql.Series{Metric: labels.New(ser.Labels...), DropName: ser.DropName, Floats: ser.Floats, Histograms: ser.Histograms}
-	}
-	r.read.Add(1)
+	// The buckets hold disjoint series; in label order, as the engine
+	// returns a range query's matrix.
+	sort.Slice(m, func(i, j int) bool { return labels.Compare(m[i].Metric, m[j].Metric) < 0 })
 	return m, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"math"
 	"path/filepath"
-	"slices"
 	"sort"
 	"time"
 
@@ -246,7 +245,7 @@ func ExportShard(ctx context.Context, o Options, shard, shards int) (*ShardResul
 	}
 	rc := b.receipt(o, shard, shards)
 	var part *entityPartition
-	if slices.Contains(b.byEntity, true) {
+	if shards > 1 { // features and rule slices split by entity
 		// Every shard lists the same entities over the days it evaluates;
 		// the commit checks that their partitions agree.
 		from := b.grid.Start
@@ -282,7 +281,7 @@ func ExportShard(ctx context.Context, o Options, shard, shards int) (*ShardResul
 	if err != nil {
 		return nil, err
 	}
-	sliceFiles, err := b.labelSlices(ctx, o, msrc, shard, shards, staging)
+	sliceFiles, err := b.labelSlices(ctx, o, msrc, shard, shards, staging, part)
 	if err != nil {
 		return nil, err
 	}

@@ -248,8 +248,8 @@ func TestLabelSlicesRoundTrip(t *testing.T) {
 			{Metric: labels.FromStrings("service", "h"), DropName: true, Histograms: []promql.HPoint{{T: s.Start.UnixMilli(), H: h}}},
 		}
 	}
-	evals := func(s pipeline.RangeSlice) func(context.Context) (promql.Matrix, error) {
-		return func(context.Context) (promql.Matrix, error) { return matrixOf(s), nil }
+	evals := func(s pipeline.RangeSlice) func(context.Context, string) (promql.Matrix, error) {
+		return func(context.Context, string) (promql.Matrix, error) { return matrixOf(s), nil }
 	}
 	dir := t.TempDir()
 	owners := map[string]int{}
@@ -279,7 +279,7 @@ func TestLabelSlicesRoundTrip(t *testing.T) {
 	}
 	r := &sliceReader{shards: 3, dir: dir, anon: anon}
 	for _, s := range all {
-		m, err := r.evaluate(ctx, s, func(context.Context) (promql.Matrix, error) { return nil, fmt.Errorf("evaluated %s", s.Expr) })
+		m, err := r.evaluate(ctx, s, func(context.Context, string) (promql.Matrix, error) { return nil, fmt.Errorf("evaluated %s", s.Expr) })
 		if err != nil {
 			t.Fatal(err)
 		}

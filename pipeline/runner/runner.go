@@ -338,7 +338,7 @@ func (e *export) run(ctx context.Context) error {
 		defer msrc.Close()
 		if p := e.o.Pieces; p != nil {
 			e.pieceSrc = newPieceSource(msrc, p, e.anon, s.Metrics.Features)
-			e.sliceSrc = &sliceReader{shards: p.shards, dir: p.dir, anon: e.anon}
+			e.sliceSrc = &sliceReader{shards: p.shards, label: s.Entity.Label, dir: p.dir, anon: e.anon}
 			msrc = e.pieceSrc
 		}
 		e.queryable = msrc.Queryable()

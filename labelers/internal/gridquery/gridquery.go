@@ -63,11 +63,11 @@ func RangeMatrix(ctx context.Context, engine *promql.Engine, q storage.Queryable
 		lo := k * sliceSteps
 		hi := min(lo+sliceSteps-1, last)
 		s := pipeline.RangeSlice{Expr: expr, Start: grid.Start.Add(time.Duration(lo) * step), End: grid.Start.Add(time.Duration(hi) * step), Step: step}
-		eval := func(ctx context.Context) (promql.Matrix, error) {
-			return rangeSlice(ctx, engine, q, s.Expr, s.Start, s.End, s.Step)
+		eval := func(ctx context.Context, expr string) (promql.Matrix, error) {
+			return rangeSlice(ctx, engine, q, expr, s.Start, s.End, s.Step)
 		}
 		if via == nil {
-			return eval(ctx)
+			return eval(ctx, s.Expr)
 		}
 		return via(ctx, s, eval)
 	}
