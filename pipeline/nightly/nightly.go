@@ -234,15 +234,8 @@ const (
 // resumePoint is where this night's export may resume: the previous
 // snapshot's checkpoint at its watermark. Without one it says why.
 func (r *run) resumePoint(ctx context.Context, wm time.Time) (*runner.Resume, string, error) {
-	switch {
-	case r.prev == nil:
-		return nil, "first snapshot", nil
-	case r.o.Full:
-		return nil, "--full", nil
-	case !r.prev.Checkpoint:
-		return nil, "the previous snapshot has no checkpoint", nil
-	case slices.Contains(r.changedInputs, "spec") || slices.Contains(r.changedInputs, "key"):
-		return nil, "the spec or the key changed", nil
+	if why := resumeBlocker(r.prev, r.o.Full, r.next.Inputs["spec"], r.next.Inputs["key"]); why != "" {
+		return nil, why, nil
 	}
 	sealed, found, err := bucket.GetBytes(ctx, r.bkt, checkpointKey(r.prefix, r.o.Spec.Dataset, r.prev.Snapshot))
 	if err != nil {
@@ -260,10 +253,7 @@ func (r *run) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	output := s.Output
-	if o.Output != "" {
-		output = o.Output
-	}
+	output := outputOf(o)
 	if r.bkt, r.prefix, err = bucket.OpenBucket(ctx, output, bucket.WithS3(s.S3)); err != nil {
 		return fmt.Errorf("output %s: %w", output, err)
 	}
@@ -434,6 +424,31 @@ func (r *run) writeReport(ctx context.Context) error {
 		return fmt.Errorf("write run report %s: %w", k, err)
 	}
 	return nil
+}
+
+// resumeBlocker says why a night cannot resume from prev's checkpoint, as
+// far as the state tells ("": it can): the night and its shards
+// (shards.go) decide alike. specFP and keyEpoch are this run's.
+func resumeBlocker(prev *State, full bool, specFP, keyEpoch string) string {
+	switch {
+	case prev == nil:
+		return "first snapshot"
+	case full:
+		return "--full"
+	case !prev.Checkpoint:
+		return "the previous snapshot has no checkpoint"
+	case prev.Inputs["spec"] != specFP || prev.Inputs["key"] != keyEpoch:
+		return "the spec or the key changed"
+	}
+	return ""
+}
+
+// outputOf is the run's output URL: the spec's unless overridden.
+func outputOf(o Options) string {
+	if o.Output != "" {
+		return o.Output
+	}
+	return o.Spec.Output
 }
 
 // watermarkOf is the dataset's first day and the watermark the previous

@@ -36,10 +36,7 @@ type ShardsReport struct {
 // complete day to evaluate.
 func shardOptions(ctx context.Context, o Options) (eo runner.Options, ok bool, err error) {
 	s := o.Spec
-	output := s.Output
-	if o.Output != "" {
-		output = o.Output
-	}
+	output := outputOf(o)
 	bkt, prefix, err := bucket.OpenBucket(ctx, output, bucket.WithS3(s.S3))
 	if err != nil {
 		return eo, false, fmt.Errorf("output %s: %w", output, err)
@@ -63,17 +60,15 @@ func shardOptions(ctx context.Context, o Options) (eo runner.Options, ok bool, e
 	}
 	eo = runner.Options{Spec: s, SpecBytes: o.SpecBytes, From: start, To: wm, Version: "nightly-" + wm.Format(time.DateOnly),
 		CodeVersion: o.CodeVersion, Components: o.Components, Logger: o.Logger, TempDir: o.TempDir, Output: output}
-	// The night resumes at the watermark when the previous snapshot left a
-	// checkpoint of this spec and key (resumePoint); then only the new days
-	// are evaluated, and the rule labeler from its warm-up.
-	if prev != nil && !o.Full && prev.Checkpoint && prev.Inputs["spec"] == specFingerprint(o.SpecBytes) {
-		key, err := anonymize.LoadKey(s.Anonymize.Key)
-		if err != nil {
-			return eo, false, fmt.Errorf("anonymization key: %w", err)
-		}
-		if prev.Inputs["key"] == anonymize.Epoch(key) {
-			eo.Resume = &runner.Resume{At: prevWM}
-		}
+	// The night resumes at the watermark when nothing in the state stops
+	// it (resumePoint); then only the new days are evaluated, and the rule
+	// labeler from its warm-up.
+	key, err := anonymize.LoadKey(s.Anonymize.Key)
+	if err != nil {
+		return eo, false, fmt.Errorf("anonymization key: %w", err)
+	}
+	if resumeBlocker(prev, o.Full, specFingerprint(o.SpecBytes), anonymize.Epoch(key)) == "" {
+		eo.Resume = &runner.Resume{At: prevWM}
 	}
 	return eo, true, nil
 }

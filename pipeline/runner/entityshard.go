@@ -126,6 +126,16 @@ func (p entityPartition) matcher(b int) (m *labels.Matcher, none bool) {
 	return labels.MustNewMatcher(labels.MatchNotRegexp, p.label, alternation(others)), false
 }
 
+// narrow is expr over bucket b's series only; none when it has none.
+func (p entityPartition) narrow(expr string, b int) (string, bool, error) {
+	m, none := p.matcher(b)
+	if none || m == nil {
+		return expr, none, nil
+	}
+	expr, err := withMatcher(expr, m)
+	return expr, false, err
+}
+
 // digest names the partition, so shards that listed different values are
 // caught before their pieces are merged.
 func (p entityPartition) digest() string {

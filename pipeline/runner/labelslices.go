@@ -29,12 +29,13 @@ import (
 // The labelers that evaluate PromQL over history (rule, alerts_series)
 // are the other part of a windowed export that grows with the series. In
 // a shard they run over the range with a recorder for their range
-// queries' slices (pipeline.SliceEvaluator): a slice that falls to the
-// shard (sliceOwnerOf) is evaluated and staged, sealed, as
-// slices/<hash>-<shard>.sealed;
-// other slices come back empty and the incidents found are dropped. The
-// commit's labelers then get each slice from those files, and evaluate a
-// slice no shard staged themselves (counted in Result.SlicesEvaluated).
+// queries' slices (pipeline.SliceEvaluator): a slice whose expression can
+// be split by entity is evaluated over the shard's entity bucket, any
+// other only by the shard it falls to (sliceOwnerOf); each is staged,
+// sealed, as slices/<hash>-<shard>.sealed, and the incidents found are
+// dropped. The commit's labelers then get each slice from those files,
+// and evaluate a slice no shard staged themselves (counted in
+// Result.SlicesEvaluated).
 
 // slicePurpose separates the slices' sealing key from other sealed state.
 const slicePurpose = "windowed-slice/v1"
@@ -136,6 +137,12 @@ func (b *shardBasics) labelSlices(ctx context.Context, o Options, msrc pipeline.
 	return out, nil
 }
 
+// splitSlice says whether the slices of expr are split by entity (the
+// recorder and the reader decide alike).
+func splitSlice(expr, label string, shards int) bool {
+	return shards > 1 && label != "" && entityShardable(expr, label)
+}
+
 // sliceRecorder is a shard's pipeline.SliceEvaluator. A slice whose
 // expression can be split by entity (entityShardable) is evaluated by every
 // shard over its entity bucket of part; any other by its owner alone.
@@ -153,15 +160,13 @@ func (r *sliceRecorder) evaluate(ctx context.Context, s pipeline.RangeSlice, eva
 	var err error
 	var path string
 	switch {
-	case r.part != nil && entityShardable(s.Expr, r.part.label):
+	case r.part != nil && splitSlice(s.Expr, r.part.label, r.shards):
 		path = slicePathOf(s, r.shard)
-		if sel, none := r.part.matcher(r.shard); !none {
-			expr := s.Expr
-			if sel != nil {
-				if expr, err = withMatcher(expr, sel); err != nil {
-					return nil, err
-				}
-			}
+		expr, none, err := r.part.narrow(s.Expr, r.shard)
+		if err != nil {
+			return nil, err
+		}
+		if !none {
 			if m, err = eval(ctx, expr); err != nil {
 				return nil, err
 			}
@@ -202,15 +207,12 @@ type sliceReader struct {
 }
 
 func (r *sliceReader) evaluate(ctx context.Context, s pipeline.RangeSlice, eval func(context.Context, string) (promql.Matrix, error)) (promql.Matrix, error) {
-	paths := []string{slicePath(s, r.shards)}
-	if r.label != "" && r.shards > 1 && entityShardable(s.Expr, r.label) {
-		paths = paths[:0]
-		for b := range r.shards {
-			paths = append(paths, slicePathOf(s, b))
-		}
-	}
 	var m promql.Matrix
-	for _, path := range paths {
+	for _, b := range bucketsOf(splitSlice(s.Expr, r.label, r.shards), r.shards) {
+		path := slicePath(s, r.shards)
+		if b >= 0 {
+			path = slicePathOf(s, b)
+		}
 		var d sliceData
 		err := readSealed(r.anon, slicePurpose, r.dir, path, &d)
 		if errors.Is(err, fs.ErrNotExist) {

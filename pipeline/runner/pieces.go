@@ -67,14 +67,14 @@ func planPieces(grid pipeline.Grid, features []spec.Feature, from time.Time, sha
 		}
 		for k := range features {
 			for s, g := range day.Slices(pipeline.FeatureSliceSteps) {
-				if byEntity[k] {
-					for b := range shards {
-						out = append(out, piece{feature: k, grid: g, bucket: b, shard: b, path: piecePath(day, k, s, b)})
+				for _, b := range bucketsOf(byEntity[k], shards) {
+					p := piece{feature: k, grid: g, bucket: b, shard: b, path: piecePath(day, k, s, b)}
+					if b < 0 {
+						p.shard = next % shards
+						next++
 					}
-					continue
+					out = append(out, p)
 				}
-				out = append(out, piece{feature: k, grid: g, bucket: -1, shard: next % shards, path: piecePath(day, k, s, -1)})
-				next++
 			}
 		}
 	}
@@ -86,6 +86,19 @@ func piecePath(day pipeline.Grid, feature, slice, bucket int) string {
 		return fmt.Sprintf("pieces/%s/f%d-s%d.sealed", pipeline.Date(day.Start), feature, slice)
 	}
 	return fmt.Sprintf("pieces/%s/f%d-s%d-e%d.sealed", pipeline.Date(day.Start), feature, slice, bucket)
+}
+
+// bucketsOf lists the entity buckets of a piece or slice: one per shard
+// when split by entity, else -1 (every entity).
+func bucketsOf(split bool, shards int) []int {
+	if !split {
+		return []int{-1}
+	}
+	out := make([]int, shards)
+	for b := range out {
+		out[b] = b
+	}
+	return out
 }
 
 // splitByEntity says which features a run of shards splits by entity:
@@ -289,7 +302,7 @@ func ExportShard(ctx context.Context, o Options, shard, shards int) (*ShardResul
 	res.Slices = int64(len(sliceFiles))
 	sort.Slice(rc.Files, func(i, j int) bool { return rc.Files[i].Path < rc.Files[j].Path })
 	rc.Series, rc.Samples = res.Series, res.Points
-	res.Pieces = int64(len(rc.Files)) - res.Slices
+	res.Pieces = int64(len(mine))
 	if err := stageReceipt(ctx, b.bkt, b.staging, staging, rc); err != nil {
 		return nil, err
 	}
@@ -304,17 +317,11 @@ func evalPiece(ctx context.Context, msrc pipeline.MetricSource, p piece, f spec.
 	d := &pieceData{Feature: f.Name, Start: p.grid.Start.UnixMilli(), Step: p.grid.Step.Milliseconds(), Len: p.grid.Len()}
 	var points int64
 	if p.bucket >= 0 {
-		m, none := part.matcher(p.bucket)
-		if none {
-			return d, 0, nil // no entity in the bucket: no series
+		expr, none, err := part.narrow(f.Expr, p.bucket)
+		if err != nil || none {
+			return d, 0, err // none: no entity in the bucket, no series
 		}
-		if m != nil {
-			expr, err := withMatcher(f.Expr, m)
-			if err != nil {
-				return nil, 0, err
-			}
-			f.Expr = expr
-		}
+		f.Expr = expr
 	}
 	err := msrc.Evaluate(ctx, p.grid, f, func(fs pipeline.FeatureSeries) error {
 		ps := pieceSeries{Values: fs.Values}
@@ -384,7 +391,7 @@ func ExportCommit(ctx context.Context, o Options, shards int) (*Result, error) {
 		return nil, err
 	}
 	defer sp.Close()
-	o.Pieces = sp
+	o.Pieces, o.resolved = sp, b.windowedRun // resolved once: one output sweep a run
 	res, err := Export(ctx, o)
 	if err != nil {
 		return nil, err
@@ -399,11 +406,10 @@ func ExportCommit(ctx context.Context, o Options, shards int) (*Result, error) {
 // against their receipts and downloaded: Options.Pieces of the export
 // that reads them (ExportCommit, or a nightly run committing its shards).
 type StagedPieces struct {
-	dir      string
-	shards   int
-	byEntity []bool
-	b        *shardBasics
-	cleanup  func()
+	dir     string
+	shards  int
+	b       *shardBasics
+	cleanup func()
 }
 
 // FetchPieces checks and downloads what the shards staged for o (the
@@ -435,38 +441,25 @@ func (b *shardBasics) fetch(ctx context.Context, o Options, shards int) (*Staged
 			return nil, fmt.Errorf("commit: shards %d and %d split the entities differently (the metrics changed between their runs?): re-run every shard", receipts[0].Shard, rc.Shard)
 		}
 	}
-	files, err := matchPieces(b.pieces, receipts, shards)
-	if err != nil {
+	if err := matchPieces(b.pieces, receipts, shards); err != nil {
 		return nil, err
 	}
 	dir, cleanup, err := makeStaging(o.TempDir)
 	if err != nil {
 		return nil, err
 	}
-	download := func(sh int, f ShardFile) error {
-		key := schemas.Key(b.staging, ShardDir(sh, shards), f.Path)
-		if err := bucket.DownloadVerified(ctx, b.bkt, key, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
-			return fmt.Errorf("commit: shard %d/%d file %s (re-run that shard): %w", sh, shards, f.Path, err)
-		}
-		return nil
-	}
-	for i, f := range files {
-		if err := download(b.pieces[i].shard, f); err != nil {
-			cleanup()
-			return nil, err
-		}
-	}
+	// Every file of every receipt: matchPieces found each to be a piece of
+	// this range or one of the shard's own slices.
 	for _, rc := range receipts {
 		for _, f := range rc.Files {
-			if _, ok := sliceOwner(f.Path, shards); ok {
-				if err := download(rc.Shard, f); err != nil {
-					cleanup()
-					return nil, err
-				}
+			key := schemas.Key(b.staging, ShardDir(rc.Shard, shards), f.Path)
+			if err := bucket.DownloadVerified(ctx, b.bkt, key, filepath.Join(dir, filepath.FromSlash(f.Path)), f.SHA256, f.Bytes); err != nil {
+				cleanup()
+				return nil, fmt.Errorf("commit: shard %d/%d file %s (re-run that shard): %w", rc.Shard, shards, f.Path, err)
 			}
 		}
 	}
-	return &StagedPieces{dir: dir, shards: shards, byEntity: b.byEntity, b: b, cleanup: cleanup}, nil
+	return &StagedPieces{dir: dir, shards: shards, b: b, cleanup: cleanup}, nil
 }
 
 // Close removes the local copy.
@@ -478,9 +471,9 @@ func (p *StagedPieces) RemoveStaged(ctx context.Context) error {
 	return removePrefix(ctx, p.b.bkt, p.b.staging)
 }
 
-// matchPieces finds every piece in the receipt of its shard (by index) and
-// refuses pieces missing or files no piece of this run explains.
-func matchPieces(pieces []piece, receipts []Receipt, shards int) ([]ShardFile, error) {
+// matchPieces finds every piece in the receipt of its shard and refuses
+// pieces missing or files no piece or slice of this run explains.
+func matchPieces(pieces []piece, receipts []Receipt, shards int) error {
 	byShard := make([]map[string]ShardFile, shards)
 	for _, rc := range receipts {
 		byShard[rc.Shard] = map[string]ShardFile{}
@@ -488,14 +481,11 @@ func matchPieces(pieces []piece, receipts []Receipt, shards int) ([]ShardFile, e
 			byShard[rc.Shard][f.Path] = f
 		}
 	}
-	out := make([]ShardFile, len(pieces))
-	for i, p := range pieces {
+	for _, p := range pieces {
 		sh := p.shard
-		f, ok := byShard[sh][p.path]
-		if !ok {
-			return nil, fmt.Errorf("commit: shard %d/%d staged no %s, which is its piece of this range: re-run it with the same spec, range and binary", sh, shards, p.path)
+		if _, ok := byShard[sh][p.path]; !ok {
+			return fmt.Errorf("commit: shard %d/%d staged no %s, which is its piece of this range: re-run it with the same spec, range and binary", sh, shards, p.path)
 		}
-		out[i] = f
 		delete(byShard[sh], p.path)
 	}
 	for sh, left := range byShard {
@@ -503,10 +493,10 @@ func matchPieces(pieces []piece, receipts []Receipt, shards int) ([]ShardFile, e
 			if owner, ok := sliceOwner(path, shards); ok && owner == sh {
 				continue // a labeler's slice (labelSlices)
 			}
-			return nil, fmt.Errorf("commit: shard %d/%d staged %s, which is no piece of this range: re-run it with the same spec, range and binary", sh, shards, path)
+			return fmt.Errorf("commit: shard %d/%d staged %s, which is no piece of this range: re-run it with the same spec, range and binary", sh, shards, path)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // pieceSource is the metric source of a commit: features come from the
@@ -528,7 +518,7 @@ func newPieceSource(src pipeline.MetricSource, sp *StagedPieces, anon *anonymize
 	for k, f := range features {
 		idx[f.Name] = k
 	}
-	return &pieceSource{MetricSource: src, dir: sp.dir, anon: anon, features: idx, shards: sp.shards, byEntity: sp.byEntity}
+	return &pieceSource{MetricSource: src, dir: sp.dir, anon: anon, features: idx, shards: sp.shards, byEntity: sp.b.byEntity}
 }
 
 // slice reads the pieces of feature k over slice s of day: one, or one per
@@ -536,15 +526,8 @@ func newPieceSource(src pipeline.MetricSource, sp *StagedPieces, anon *anonymize
 // where its shards expected) it evaluates the slice itself, the query a
 // shard runs.
 func (p *pieceSource) slice(ctx context.Context, day pipeline.Grid, k, s int, g pipeline.Grid, f spec.Feature) ([]*pieceData, error) {
-	buckets := []int{-1}
-	if p.byEntity[k] {
-		buckets = buckets[:0]
-		for b := range p.shards {
-			buckets = append(buckets, b)
-		}
-	}
 	var out []*pieceData
-	for _, b := range buckets {
+	for _, b := range bucketsOf(p.byEntity[k], p.shards) {
 		d, err := p.open(piecePath(day, k, s, b), f.Name, g)
 		if errors.Is(err, fs.ErrNotExist) {
 			p.evaluated++
@@ -556,6 +539,7 @@ func (p *pieceSource) slice(ctx context.Context, day pipeline.Grid, k, s int, g 
 		}
 		out = append(out, d)
 	}
+	p.read += len(out)
 	return out, nil
 }
 
@@ -609,6 +593,5 @@ func (p *pieceSource) open(rel, feature string, g pipeline.Grid) (*pieceData, er
 			return nil, fmt.Errorf("piece %s: series %d has %d values for %d windows: re-run the shards", rel, i, len(s.Values), d.Len)
 		}
 	}
-	p.read++
 	return &d, nil
 }

@@ -114,7 +114,7 @@ func TestPiecesMergeToOneEvaluation(t *testing.T) {
 			if err := os.Remove(filepath.Join(dir, filepath.FromSlash(missing.path))); err != nil {
 				t.Fatal(err)
 			}
-			src := newPieceSource(stepSource{}, &StagedPieces{dir: dir, shards: 1, byEntity: []bool{false, false}}, anon, features)
+			src := newPieceSource(stepSource{}, &StagedPieces{dir: dir, shards: 1, b: &shardBasics{byEntity: []bool{false, false}}}, anon, features)
 			for _, day := range grid.Days() {
 				for _, f := range features {
 					want, got := collect(t, stepSource{}, day, f), collect(t, src, day, f)
@@ -199,7 +199,7 @@ func TestPieceRefusesAnotherSlice(t *testing.T) {
 				write(anon, dir, p, p, features[p.feature])
 			}
 			c.bad(dir)
-			err := newPieceSource(stepSource{}, &StagedPieces{dir: dir, shards: 1, byEntity: []bool{false, false}}, anon, features).Evaluate(context.Background(), grid.Days()[0], features[0], func(pipeline.FeatureSeries) error { return nil })
+			err := newPieceSource(stepSource{}, &StagedPieces{dir: dir, shards: 1, b: &shardBasics{byEntity: []bool{false, false}}}, anon, features).Evaluate(context.Background(), grid.Days()[0], features[0], func(pipeline.FeatureSeries) error { return nil })
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("want an error with %q, got %v", c.want, err)
 			}

@@ -67,6 +67,10 @@ type Options struct {
 	// (FetchPieces): the features and the labelers' range queries are read
 	// from it instead of evaluated, and what it lacks is evaluated here.
 	Pieces *StagedPieces
+
+	// resolved, when set, is what a commit of shards already resolved
+	// from these options (pieces.go): Export does not resolve it again.
+	resolved *windowedRun
 }
 
 // Result describes a finished export.
@@ -100,9 +104,12 @@ func Export(ctx context.Context, o Options) (*Result, error) {
 	s := o.Spec
 	log := runLogger(o.Logger)
 	sweepScratch(log, o.TempDir)
-	w, err := resolveWindowed(ctx, o)
-	if err != nil {
-		return nil, err
+	w := o.resolved
+	if w == nil {
+		var err error
+		if w, err = resolveWindowed(ctx, o); err != nil {
+			return nil, err
+		}
 	}
 	plan, grid, version, output, anon, keyEpoch := w.plan, w.grid, w.version, w.output, w.anon, w.keyEpoch
 	// A re-run over unchanged inputs is known before any data is read; a
