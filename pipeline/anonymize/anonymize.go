@@ -490,7 +490,8 @@ func (a *Anonymizer) LearnFields(f map[string]string, memo *FieldMemo) {
 type FieldMemo struct {
 	seed  maphash.Seed
 	init  bool
-	slots [256]struct{ field, value string }
+	slots [4096]struct{ field, value string }
+	st    stats // fields' counts, reused
 }
 
 // seen says whether value of field was learned lately, and remembers it.
@@ -513,7 +514,13 @@ func (a *Anonymizer) FieldsRead() []string { return slices.Clone(a.rules.fieldOr
 // fields applies the rules of the named fields, into out when it is set
 // (then memo is nil: the scrubbed value is needed).
 func (a *Anonymizer) fields(f, out map[string]string, memo *FieldMemo) {
-	var st stats
+	// The memo's caller learns every line of a day: its counts reuse the
+	// memo's slices instead of growing new ones for every line.
+	st := &stats{}
+	if memo != nil {
+		st = &memo.st
+		st.keys, st.ns = st.keys[:0], st.ns[:0]
+	}
 	// The named fields in a fixed order: values are learned in the same
 	// order on every run (map iteration order is random).
 	for i, k := range a.rules.fieldOrder {

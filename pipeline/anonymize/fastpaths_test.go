@@ -187,7 +187,7 @@ func TestFieldMemoChangesNothing(t *testing.T) {
 	lines := make([]map[string]string, 20000)
 	for i := range lines {
 		lines[i] = map[string]string{
-			"host":   fmt.Sprintf("node-%d.prod.acme.internal", (i/7+rng.IntN(40))%900), // more values than the memo has slots
+			"host":   fmt.Sprintf("node-%d.prod.acme.internal", (i*3+rng.IntN(40))%9000), // more values than the memo has slots
 			"user":   fmt.Sprintf("u%d", rng.IntN(300)),
 			"client": fmt.Sprintf("10.0.%d.%d", rng.IntN(4), rng.IntN(50)),
 			"token":  fmt.Sprintf("tok-%d", rng.IntN(20)),

@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -278,4 +280,59 @@ func TestAblation(t *testing.T) {
 		fmt.Fprintf(&b, " %.3f / %.3f |\n", sg/float64(len(names)), sp/float64(len(names)))
 	}
 	t.Log("GA / PA\n" + b.String())
+}
+
+// TestTokenizeAheadMinesTheSame holds Tokenize and AddTokens to Add: every
+// corpus mined with its lines tokenized ahead, in batches on several
+// goroutines, gives the same templates, counts and history as adding one
+// line after the other.
+func TestTokenizeAheadMinesTheSame(t *testing.T) {
+	for _, name := range corpusNames(t) {
+		t.Run(name, func(t *testing.T) {
+			c := loadCorpus(t, name)
+			at := time.Unix(0, 0).UTC()
+			one, err := New(Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range c.lines {
+				one.Add(l, at)
+			}
+			ahead, err := New(Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const batch = 37
+			toks := make([]Tokens, batch)
+			for lo := 0; lo < len(c.lines); lo += batch {
+				lines := c.lines[lo:min(lo+batch, len(c.lines))]
+				var wg sync.WaitGroup
+				for i := range lines {
+					wg.Add(1)
+					go func() { defer wg.Done(); ahead.Tokenize(&toks[i], lines[i]) }()
+				}
+				wg.Wait()
+				for i := range lines {
+					ahead.AddTokens(&toks[i], at)
+				}
+			}
+			want, _ := one.Templates(nil)
+			got, _ := ahead.Templates(nil)
+			if len(want) < 2 {
+				t.Fatalf("%d templates: the corpus proves nothing", len(want))
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("tokenized ahead: %d templates, one by one: %d; first differing:\n%s", len(got), len(want), firstDiff(got, want))
+			}
+		})
+	}
+}
+
+func firstDiff(got, want []Template) string {
+	for i := range min(len(got), len(want)) {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			return fmt.Sprintf("got  %+v\nwant %+v", got[i], want[i])
+		}
+	}
+	return "one is a prefix of the other"
 }

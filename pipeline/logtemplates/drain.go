@@ -402,6 +402,19 @@ func (m *Miner) Add(msg string, t time.Time) *Cluster {
 	return m.addTokens(m.toks, m.raws, t)
 }
 
+// Tokens is one message masked and split by Tokenize, for AddTokens.
+type Tokens struct{ toks, raws []string }
+
+// Tokenize masks and splits msg into tk, as Add does. It reads nothing Add
+// changes, so goroutines may tokenize the next messages while one adds:
+// Add is tokenizing and AddTokens, and tokenizing is most of its work.
+func (m *Miner) Tokenize(tk *Tokens, msg string) {
+	tk.toks, tk.raws = m.mask.tokens(tk.toks[:0], tk.raws[:0], msg, m.cfg.has(offRestore))
+}
+
+// AddTokens is Add of a message tokenized by Tokenize.
+func (m *Miner) AddTokens(tk *Tokens, t time.Time) *Cluster { return m.addTokens(tk.toks, tk.raws, t) }
+
 func (m *Miner) addTokens(tokens, raw []string, t time.Time) *Cluster {
 	var c *Cluster
 	if leaf := m.find(tokens); leaf != nil {

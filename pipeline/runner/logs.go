@@ -225,26 +225,31 @@ func (e *export) logWorkers() int {
 // line's template cluster (the day's miners are final by now), workers
 // goroutines over contiguous parts of it.
 func (e *export) scrubAhead(recs []pipeline.LogRecord, msgs, files []anonymize.Ahead, clusters []*logtemplates.Cluster, workers int) {
-	part := func(lo, hi int) {
+	inParts(len(recs), workers, func(lo, hi int) {
 		var sc logtemplates.MatchScratch
 		for i := lo; i < hi; i++ {
 			e.anon.ScrubAhead("logs.message", recs[i].Message, &msgs[i])
 			e.anon.ScrubAhead("logs.file", recs[i].File, &files[i])
 			clusters[i] = e.templates.clusterOf(&sc, &recs[i])
 		}
-	}
-	if workers <= 1 || len(recs) < 2*workers {
-		part(0, len(recs))
+	})
+}
+
+// inParts calls part over contiguous parts of [0, n), on up to workers
+// goroutines, and returns when every part is done.
+func inParts(n, workers int, part func(lo, hi int)) {
+	if workers <= 1 || n < 2*workers {
+		part(0, n)
 		return
 	}
 	var wg sync.WaitGroup
-	per := (len(recs) + workers - 1) / workers
-	for lo := 0; lo < len(recs); lo += per {
+	per := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += per {
 		wg.Add(1)
 		go func(lo, hi int) {
 			defer wg.Done()
 			part(lo, hi)
-		}(lo, min(lo+per, len(recs)))
+		}(lo, min(lo+per, n))
 	}
 	wg.Wait()
 }

@@ -162,37 +162,35 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 	// The day's log entities, once each (a day has millions of lines and a
 	// handful of entities).
 	seen := map[string]struct{}{}
+	workers := e.logWorkers()
+	recs := make([]pipeline.LogRecord, 0, mineBatch)
+	toks := make([]logtemplates.Tokens, mineBatch)
 	for _, lp := range e.plan.Logs {
 		name := lp.Spec.Name
 		cur, m := ts.cursors[name], ts.miners[name]
-		n := 0
-		for {
-			if !cur.peeked {
-				if !cur.it.Next() {
-					break
+		for more := true; more; {
+			recs, more = cur.take(recs[:0], day)
+			// Lines are tokenized on every core, then added to the miner
+			// and learned in line order, as one line after the other.
+			inParts(len(recs), workers, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					m.Tokenize(&toks[i], recs[i].Message)
 				}
-				cur.head, cur.peeked = cur.it.At(), true
-			}
-			if !cur.head.Time.Before(day.End) {
-				break
-			}
-			rec := cur.head
-			cur.peeked = false
-			if rec.Time.Before(day.Start) {
-				continue
-			}
-			e.anon.LearnFields(rec.Fields, &ts.fieldMemo)
-			c := m.Add(rec.Message, rec.Time)
-			if !ts.pinned {
-				ts.firstDay[c]++
-			}
-			if rec.Entity != "" {
-				seen[rec.Entity] = struct{}{}
-			}
-			if n++; n%65536 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
+			})
+			for i := range recs {
+				rec := &recs[i]
+				e.anon.LearnFields(rec.Fields, &ts.fieldMemo)
+				c := m.AddTokens(&toks[i], rec.Time)
+				if !ts.pinned {
+					ts.firstDay[c]++
 				}
+				if rec.Entity != "" {
+					seen[rec.Entity] = struct{}{}
+				}
+			}
+			clear(recs) // keep no line alive
+			if err := ctx.Err(); err != nil {
+				return err
 			}
 		}
 		if err := cur.it.Err(); err != nil {
@@ -203,6 +201,31 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 		e.addEntities(slices.Sorted(maps.Keys(seen)))
 	}
 	return nil
+}
+
+// mineBatch is how many lines pass 1 tokenizes at once.
+const mineBatch = 1024
+
+// take appends to recs the source's next lines of day, up to mineBatch,
+// and reports whether the day may have more. Lines older than the day are
+// skipped.
+func (c *mineCursor) take(recs []pipeline.LogRecord, day pipeline.Grid) ([]pipeline.LogRecord, bool) {
+	for len(recs) < mineBatch {
+		if !c.peeked {
+			if !c.it.Next() {
+				return recs, false
+			}
+			c.head, c.peeked = c.it.At(), true
+		}
+		if !c.head.Time.Before(day.End) {
+			return recs, false
+		}
+		c.peeked = false
+		if !c.head.Time.Before(day.Start) {
+			recs = append(recs, c.head)
+		}
+	}
+	return recs, true
 }
 
 // fixDay publishes the templates' texts as they are after the day, once
