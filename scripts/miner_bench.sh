@@ -62,3 +62,7 @@ row "**opsdata templates** (default masks and miner)" "$ours" -
 row "Drain3 TemplateMiner + its example masks (drain3.ini)" "$d3d" ratio
 row "Drain3 TemplateMiner + logparser's HDFS masks (2 regexps)" "$d3h" ratio
 row "Drain3 TemplateMiner, no masks" "$d3n" ratio
+echo
+echo "The in-process benchmarks \`BenchmarkTemplatesHDFS\` (cmd/opsdata: the same command on the same"
+echo "kind of file) and \`BenchmarkMinerCorpora\` (pipeline/logtemplates: the miner alone on the corpora)"
+echo "are in the table above. Decision record: docs/decisions/0024-drain-miner-faithful-and-beyond.md."
