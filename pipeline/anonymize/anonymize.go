@@ -104,9 +104,9 @@ type Anonymizer struct {
 	countMu sync.Mutex
 	counts  map[string]int64
 
-	// tracking, while a Batch settles, holds (folded) every value learned
-	// since the batch's scrubs ahead were computed (track).
-	tracking *trie
+	// tracking holds, for every open Batch, every value (folded) learned
+	// since the batch began (track): its scrubs ahead ran from then on.
+	tracking []*trie
 }
 
 type learnKey struct{ typ, raw string }
@@ -115,12 +115,15 @@ type learnKey struct{ typ, raw string }
 // the matcher or the host detector reads, issued pseudonyms) while a
 // batch is settling (batch.go); called with a.mu held.
 func (a *Anonymizer) track(vs ...string) {
-	if a.tracking == nil {
+	if len(a.tracking) == 0 {
 		return
 	}
 	for _, v := range vs {
 		if v != "" {
-			a.tracking.insert(foldString(v))
+			f := foldString(v)
+			for _, t := range a.tracking {
+				t.insert(f)
+			}
 		}
 	}
 }

@@ -1,5 +1,7 @@
 package anonymize
 
+import "slices"
+
 // Scrubbing text in parallel with the bytes of one goroutine.
 //
 // Text learns while it scrubs (a host found by shape, a user in user=NAME,
@@ -9,14 +11,17 @@ package anonymize
 // result exactly, whatever the number of goroutines:
 //
 //   - Ahead scrubs a line against the state as it is, changing nothing
-//     shared (safe to call from many goroutines at once, while nothing
-//     else learns). A scrub that would learn a value not known yet is
-//     stale; it records every text its detectors read.
+//     shared (safe to call from many goroutines at once, also while an
+//     earlier batch settles and learns). A scrub that would learn a value
+//     not known yet is stale; it records every text its detectors read.
 //   - Settle, called in line order, takes a scrub ahead as the line's
 //     result when it is not stale and none of the values learned since the
-//     batch began (by Settle's own re-scrubs, or by anything else) occurs
-//     in a text it read: then every lookup it made gives what it gives now,
-//     so the result is the sequential one. Otherwise Settle scrubs the line
+//     batch began (by Settle's own re-scrubs, an earlier batch settling
+//     meanwhile, or anything else) occurs in a text it read. The scrub saw
+//     the state of the batch's beginning plus some of those values, and
+//     the sequential scrub would see all of them; as none occurs in what
+//     it read, every lookup it made gives the same answer in all three, so
+//     the result is the sequential one. Otherwise Settle scrubs the line
 //     again, in order, learning as Text does.
 //
 // Values a scrub ahead finds that no scrub reads (addresses and e-mails for
@@ -35,15 +40,17 @@ type Ahead struct {
 }
 
 // Batch is a run of scrubs ahead being settled in order. Between
-// NewBatch and End, the values the anonymizer learns are tracked.
+// NewBatch and End, the values the anonymizer learns are tracked. Several
+// batches may be open: the next one's lines are scrubbed ahead while this
+// one settles.
 type Batch struct {
 	a     *Anonymizer
 	since trie
 }
 
 // ScrubAhead is Column(column, v) computed against the current state
-// without changing it, for Batch.Settle. Safe for concurrent use while no
-// Batch is settling and nothing is learned.
+// without changing it, for Batch.Settle of a batch begun (NewBatch) before
+// the call. Safe for concurrent use, also while another batch settles.
 func (a *Anonymizer) ScrubAhead(column, v string, x *Ahead) {
 	*x = Ahead{column: column, in: v, seen: x.seen[:0], covered: x.covered[:0], redacted: x.redacted[:0], st: stats{keys: x.st.keys[:0], ns: x.st.ns[:0]}}
 	x.st.ahead = x
@@ -51,20 +58,20 @@ func (a *Anonymizer) ScrubAhead(column, v string, x *Ahead) {
 	x.st.ahead = nil
 }
 
-// NewBatch starts settling scrubs computed ahead since the last End; End
-// must be called before the next scrubs ahead.
+// NewBatch begins a batch: call it before its lines are scrubbed ahead,
+// and End once they are settled.
 func (a *Anonymizer) NewBatch() *Batch {
 	b := &Batch{a: a}
 	a.mu.Lock()
-	a.tracking = &b.since
+	a.tracking = append(a.tracking, &b.since)
 	a.mu.Unlock()
 	return b
 }
 
-// End stops tracking what is learned.
+// End stops tracking what is learned for b.
 func (b *Batch) End() {
 	b.a.mu.Lock()
-	b.a.tracking = nil
+	b.a.tracking = slices.DeleteFunc(b.a.tracking, func(t *trie) bool { return t == &b.since })
 	b.a.mu.Unlock()
 }
 

@@ -50,22 +50,71 @@ func settleAll(a *Anonymizer, lines []string, batch, workers int) []string {
 	xs := make([]Ahead, batch)
 	for lo := 0; lo < len(lines); lo += batch {
 		part := lines[lo:min(lo+batch, len(lines))]
-		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				for i := w; i < len(part); i += workers {
-					a.ScrubAhead("logs.message", part[i], &xs[i])
-				}
-			}(w)
-		}
-		wg.Wait()
 		b := a.NewBatch()
+		scrubAll(a, part, xs, workers)
 		for i := range part {
 			out = append(out, b.Settle(&xs[i]))
 		}
 		b.End()
+	}
+	return out
+}
+
+// scrubAll scrubs part ahead into xs on workers goroutines.
+func scrubAll(a *Anonymizer, part []string, xs []Ahead, workers int) {
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(part); i += workers {
+				a.ScrubAhead("logs.message", part[i], &xs[i])
+			}
+		}(w)
+	}
+	wg.Wait()
+}
+
+// settleOverlapped is settleAll as the export runs it: each batch is
+// scrubbed ahead while the one before it settles (and learns).
+func settleOverlapped(a *Anonymizer, lines []string, batch, workers int) []string {
+	return settleOverlap(a, lines, batch, workers, false)
+}
+
+// settleEarly is the extreme of settleOverlapped: each batch is scrubbed
+// ahead before the one before it settles at all.
+func settleEarly(a *Anonymizer, lines []string, batch, workers int) []string {
+	return settleOverlap(a, lines, batch, workers, true)
+}
+
+func settleOverlap(a *Anonymizer, lines []string, batch, workers int, early bool) []string {
+	var parts [][]string
+	for lo := 0; lo < len(lines); lo += batch {
+		parts = append(parts, lines[lo:min(lo+batch, len(lines))])
+	}
+	xs := [2][]Ahead{make([]Ahead, batch), make([]Ahead, batch)}
+	bs := make([]*Batch, len(parts))
+	bs[0] = a.NewBatch()
+	scrubAll(a, parts[0], xs[0], workers)
+	out := make([]string, 0, len(lines))
+	for k, part := range parts {
+		var ahead sync.WaitGroup
+		if k+1 < len(parts) {
+			bs[k+1] = a.NewBatch()
+			ahead.Add(1)
+			go func() {
+				defer ahead.Done()
+				scrubAll(a, parts[k+1], xs[(k+1)%2], workers)
+			}()
+			if early {
+				ahead.Wait()
+			}
+		}
+		for i := range part {
+			out = append(out, bs[k].Settle(&xs[k%2][i]))
+		}
+		bs[k].End()
+		ahead.Wait()
 	}
 	return out
 }
@@ -85,10 +134,24 @@ func TestBatchSettlesToSequentialBytes(t *testing.T) {
 	if ahead.out == want[4] {
 		t.Fatalf("scrub ahead of %q already equals the sequential %q: the test exercises nothing", lines[4], want[4])
 	}
-	for _, tc := range []struct{ batch, workers int }{{1, 1}, {3, 2}, {16, 1}, {16, 2}, {1024, 1}, {1024, 2}, {1024, 4}} {
-		t.Run(fmt.Sprintf("batch=%d/workers=%d", tc.batch, tc.workers), func(t *testing.T) {
+	type config struct {
+		batch, workers int
+		mode           string
+	}
+	var configs []config
+	for _, c := range []struct{ batch, workers int }{{1, 1}, {3, 2}, {16, 1}, {16, 2}, {1024, 1}, {1024, 2}, {1024, 4}} {
+		configs = append(configs, config{c.batch, c.workers, "one-by-one"}, config{c.batch, c.workers, "early"})
+	}
+	// Overlapped, where the interleaving of learning and scrubbing ahead
+	// differs from run to run: many runs of small batches.
+	for run := 0; run < 20; run++ {
+		configs = append(configs, config{1, 1, "overlapped"}, config{2, 2, "overlapped"}, config{3, 2, "overlapped"}, config{5, 4, "overlapped"})
+	}
+	settlers := map[string]func(*Anonymizer, []string, int, int) []string{"one-by-one": settleAll, "early": settleEarly, "overlapped": settleOverlapped}
+	for _, tc := range configs {
+		t.Run(fmt.Sprintf("batch=%d/workers=%d/%s", tc.batch, tc.workers, tc.mode), func(t *testing.T) {
 			a := newTest(t, batchPolicy())
-			got := settleAll(a, lines, tc.batch, tc.workers)
+			got := settlers[tc.mode](a, lines, tc.batch, tc.workers)
 			for i := range want {
 				if got[i] != want[i] {
 					t.Errorf("line %d %q:\n got %q\nwant %q", i, lines[i], got[i], want[i])

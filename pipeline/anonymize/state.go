@@ -125,7 +125,7 @@ func (a *Anonymizer) MarshalState() ([]byte, error) {
 	defer a.buildMu.Unlock()
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	if a.tracking != nil {
+	if len(a.tracking) > 0 {
 		return nil, fmt.Errorf("%w: a Batch is open (call End first)", ErrStateBusy)
 	}
 	a.idx.mu.RLock()
@@ -222,7 +222,7 @@ func (a *Anonymizer) RestoreState(b []byte) error {
 	defer a.idx.mu.Unlock()
 	a.countMu.Lock()
 	defer a.countMu.Unlock()
-	if a.tracking != nil {
+	if len(a.tracking) > 0 {
 		return fmt.Errorf("%w: a Batch is open", ErrStateBusy)
 	}
 	if len(a.learned) > 0 || len(a.redacted) > 0 || len(a.issued) > 0 || len(a.covered) > 0 || len(a.matchItems) > 0 ||

@@ -138,81 +138,148 @@ func itemLess(a, b *item) bool {
 //	write      the day's logs partition (logWriter, on its own goroutine)
 //
 // Anonymizing, the costliest stage, runs on every core: a batch of
-// scrubBatch lines is scrubbed ahead concurrently, then settled in line
+// scrubBatchLines lines is scrubbed ahead concurrently, then settled in line
 // order with the other stages (anonymize.Batch), which gives the bytes of
-// scrubbing one line after the other whatever the number of workers.
-func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame) error {
+// scrubbing one line after the other whatever the number of workers. The
+// next batch is scrubbed while one settles, so settling, which is
+// sequential, does not leave the other cores idle.
+func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame) (err error) {
 	w := &logWriter{staging: e.staging, rel: write.PartPath(schemas.TableLogs, pipeline.Date(day.Start), 0), clock: e.clock}
-	recs := make([]pipeline.LogRecord, 0, scrubBatch)
-	msgs := make([]anonymize.Ahead, scrubBatch)
-	files := make([]anonymize.Ahead, scrubBatch)
-	clusters := make([]*logtemplates.Cluster, scrubBatch)
 	workers := e.logWorkers()
-	for {
-		t0 := time.Now()
-		recs = recs[:0]
-		for len(recs) < scrubBatch {
-			rec, ok := logs.Next(day.End)
-			if !ok {
-				break
-			}
-			if carried, err := e.carriedLine(&rec); err != nil { // checkpoint.go
-				w.abort()
-				return err
-			} else if carried {
-				continue // a resumed export's: its day is carried
-			}
-			if rec.Time.Before(day.Start) {
-				if rec.Time.Before(e.grid.Start) {
-					e.logStats["outside_range"]++
-				} else {
-					// Older than a partition already written: counted, not placed.
-					where := fmt.Sprintf("%s:%d", rec.File, rec.Line)
-					const why = "more than the reorder buffer behind its source"
-					e.problems.Add("log:"+rec.Source, where, "late_for_partition", why)
-					e.late.Add("log:"+rec.Source, where, "late_for_partition", why)
-				}
-				continue
-			}
-			recs = append(recs, rec)
+	cur, next := newScrubBatch(), newScrubBatch()
+	var ahead sync.WaitGroup // next's scrub, running while cur settles
+	closing := false
+	defer func() {
+		ahead.Wait()
+		cur.end()
+		next.end()
+		if err != nil && !closing { // close cleans up after itself
+			w.abort()
 		}
-		e.clock.since(stageLogs2Wait, t0)
-		if len(recs) == 0 {
-			break
-		}
-		t0 = time.Now()
-		e.scrubAhead(recs, msgs, files, clusters, workers)
-		e.clock.since(stageLogs2Scrub, t0)
-		// Timed per batch (a clock read per line costs more than some
-		// lines' work), handing rows to the writer included.
-		t0 = time.Now()
-		b := e.anon.NewBatch()
-		for i := range recs {
-			rec := &recs[i]
-			row := e.anonymizeLog(rec, b.Settle(&msgs[i]), b.Settle(&files[i]))
-			k := e.templates.matched(rec, clusters[i])
-			row.TemplateID = e.templates.tpls[k].id
-			e.alignLog(rec, k, day, frame)
-			if err := w.add(row); err != nil {
-				b.End()
-				w.abort()
-				return err
-			}
-		}
-		b.End()
-		e.clock.since(stageLogs2Settle, t0)
-		e.logStats["lines"] += int64(len(recs))
+	}()
+	if err := e.readBatch(logs, day, cur); err != nil {
+		return err
 	}
+	if len(cur.recs) > 0 {
+		cur.begin(e.anon)
+		t0 := time.Now()
+		e.scrubAhead(cur, workers)
+		e.clock.since(stageLogs2Scrub, t0)
+	}
+	for len(cur.recs) > 0 {
+		if err := e.readBatch(logs, day, next); err != nil {
+			return err
+		}
+		if len(next.recs) > 0 {
+			next.begin(e.anon) // before its scrubs: what cur learns is tracked
+			ahead.Add(1)
+			go func(sb *scrubBatch) {
+				defer ahead.Done()
+				t0 := time.Now()
+				e.scrubAhead(sb, workers)
+				e.clock.since(stageLogs2Scrub, t0)
+			}(next)
+		}
+		if err := e.settleBatch(cur, day, frame, w); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		ahead.Wait()
+		e.clock.since(stageLogs2Wait, t0)
+		cur, next = next, cur
+	}
+	closing = true
 	n, err := w.close()
 	e.rows[schemas.TableLogs] += n
 	return err
 }
 
-// scrubBatch is how many lines are scrubbed ahead at once. It is fixed
-// (never derived from the number of cores) so that which lines settle
-// ahead or again is the same on every machine; the bytes are the same
-// either way.
-const scrubBatch = 1024
+// scrubBatch is one batch of pass 2: its lines, their scrubs ahead and
+// template clusters, and the anonymizer batch that settles them.
+type scrubBatch struct {
+	recs        []pipeline.LogRecord
+	msgs, files []anonymize.Ahead
+	clusters    []*logtemplates.Cluster
+	b           *anonymize.Batch // nil unless begun and not ended
+}
+
+func newScrubBatch() *scrubBatch {
+	return &scrubBatch{
+		recs: make([]pipeline.LogRecord, 0, scrubBatchLines),
+		msgs: make([]anonymize.Ahead, scrubBatchLines), files: make([]anonymize.Ahead, scrubBatchLines),
+		clusters: make([]*logtemplates.Cluster, scrubBatchLines),
+	}
+}
+
+func (sb *scrubBatch) begin(a *anonymize.Anonymizer) { sb.b = a.NewBatch() }
+
+func (sb *scrubBatch) end() {
+	if sb.b != nil {
+		sb.b.End()
+		sb.b = nil
+	}
+}
+
+// readBatch fills sb with the day's next lines (none at the day's end);
+// lines of days already carried or written are counted, not kept.
+func (e *export) readBatch(logs *logStream, day pipeline.Grid, sb *scrubBatch) error {
+	t0 := time.Now()
+	defer e.clock.since(stageLogs2Wait, t0)
+	clear(sb.recs) // keep no line of the last batch alive
+	sb.recs = sb.recs[:0]
+	for len(sb.recs) < scrubBatchLines {
+		rec, ok := logs.Next(day.End)
+		if !ok {
+			break
+		}
+		if carried, err := e.carriedLine(&rec); err != nil { // checkpoint.go
+			return err
+		} else if carried {
+			continue // a resumed export's: its day is carried
+		}
+		if rec.Time.Before(day.Start) {
+			if rec.Time.Before(e.grid.Start) {
+				e.logStats["outside_range"]++
+			} else {
+				// Older than a partition already written: counted, not placed.
+				where := fmt.Sprintf("%s:%d", rec.File, rec.Line)
+				const why = "more than the reorder buffer behind its source"
+				e.problems.Add("log:"+rec.Source, where, "late_for_partition", why)
+				e.late.Add("log:"+rec.Source, where, "late_for_partition", why)
+			}
+			continue
+		}
+		sb.recs = append(sb.recs, rec)
+	}
+	return nil
+}
+
+// settleBatch settles sb's lines in line order and hands their rows to
+// the writer, then ends sb's batch.
+func (e *export) settleBatch(sb *scrubBatch, day pipeline.Grid, frame *align.Frame, w *logWriter) error {
+	// Timed per batch (a clock read per line costs more than some lines'
+	// work), handing rows to the writer included.
+	t0 := time.Now()
+	defer e.clock.since(stageLogs2Settle, t0)
+	defer sb.end()
+	for i := range sb.recs {
+		rec := &sb.recs[i]
+		row := e.anonymizeLog(rec, sb.b.Settle(&sb.msgs[i]), sb.b.Settle(&sb.files[i]))
+		k := e.templates.matched(rec, sb.clusters[i])
+		row.TemplateID = e.templates.tpls[k].id
+		e.alignLog(rec, k, day, frame)
+		if err := w.add(row); err != nil {
+			return err
+		}
+	}
+	e.logStats["lines"] += int64(len(sb.recs))
+	return nil
+}
+
+// scrubBatchLines is how many lines are scrubbed ahead at once. It is
+// fixed, never derived from the number of cores; the bytes are the same
+// for any size (which lines settle ahead or again is not).
+const scrubBatchLines = 1024
 
 func (e *export) logWorkers() int {
 	if n := e.o.LogWorkers; n > 0 {
@@ -224,13 +291,13 @@ func (e *export) logWorkers() int {
 // scrubAhead scrubs the batch's messages and files ahead and finds each
 // line's template cluster (the day's miners are final by now), workers
 // goroutines over contiguous parts of it.
-func (e *export) scrubAhead(recs []pipeline.LogRecord, msgs, files []anonymize.Ahead, clusters []*logtemplates.Cluster, workers int) {
-	inParts(len(recs), workers, func(lo, hi int) {
+func (e *export) scrubAhead(sb *scrubBatch, workers int) {
+	inParts(len(sb.recs), workers, func(lo, hi int) {
 		var sc logtemplates.MatchScratch
 		for i := lo; i < hi; i++ {
-			e.anon.ScrubAhead("logs.message", recs[i].Message, &msgs[i])
-			e.anon.ScrubAhead("logs.file", recs[i].File, &files[i])
-			clusters[i] = e.templates.clusterOf(&sc, &recs[i])
+			e.anon.ScrubAhead("logs.message", sb.recs[i].Message, &sb.msgs[i])
+			e.anon.ScrubAhead("logs.file", sb.recs[i].File, &sb.files[i])
+			sb.clusters[i] = e.templates.clusterOf(&sc, &sb.recs[i])
 		}
 	})
 }
