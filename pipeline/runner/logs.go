@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opsdata/opsdata/pipeline"
@@ -303,20 +304,29 @@ func (e *export) scrubAhead(sb *scrubBatch, workers int) {
 }
 
 // inParts calls part over contiguous parts of [0, n), on up to workers
-// goroutines, and returns when every part is done.
+// goroutines, and returns when every part is done. The parts are small
+// and taken in turn, so a worker whose lines were cheap takes more of them
+// rather than waiting for the others.
 func inParts(n, workers int, part func(lo, hi int)) {
 	if workers <= 1 || n < 2*workers {
 		part(0, n)
 		return
 	}
+	size := max(16, n/(8*workers))
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	per := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += per {
+	for range workers {
 		wg.Add(1)
-		go func(lo, hi int) {
+		go func() {
 			defer wg.Done()
-			part(lo, hi)
-		}(lo, min(lo+per, n))
+			for {
+				lo := int(next.Add(int64(size))) - size
+				if lo >= n {
+					return
+				}
+				part(lo, min(lo+size, n))
+			}
+		}()
 	}
 	wg.Wait()
 }
