@@ -106,7 +106,10 @@ type Anonymizer struct {
 
 	// tracking holds, for every open Batch, every value (folded) learned
 	// since the batch began (track): its scrubs ahead ran from then on.
-	tracking []*trie
+	// learnSeq numbers the learnings tracked; a scrub ahead notes the
+	// number it started at (Ahead.gen).
+	tracking []*learnedSince
+	learnSeq uint64
 }
 
 type learnKey struct{ typ, raw string }
@@ -118,11 +121,12 @@ func (a *Anonymizer) track(vs ...string) {
 	if len(a.tracking) == 0 {
 		return
 	}
+	a.learnSeq++
 	for _, v := range vs {
 		if v != "" {
 			f := foldString(v)
 			for _, t := range a.tracking {
-				t.insert(f)
+				t.add(f, a.learnSeq)
 			}
 		}
 	}
