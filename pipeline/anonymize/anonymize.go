@@ -106,10 +106,7 @@ type Anonymizer struct {
 
 	// tracking holds, for every open Batch, every value (folded) learned
 	// since the batch began (track): its scrubs ahead ran from then on.
-	// learnSeq numbers the learnings tracked; a scrub ahead notes the
-	// number it started at (Ahead.gen).
-	tracking []*learnedSince
-	learnSeq uint64
+	tracking []*trie
 }
 
 type learnKey struct{ typ, raw string }
@@ -121,12 +118,11 @@ func (a *Anonymizer) track(vs ...string) {
 	if len(a.tracking) == 0 {
 		return
 	}
-	a.learnSeq++
 	for _, v := range vs {
 		if v != "" {
 			f := foldString(v)
 			for _, t := range a.tracking {
-				t.add(f, a.learnSeq)
+				t.insert(f)
 			}
 		}
 	}

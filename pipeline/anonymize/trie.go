@@ -92,16 +92,15 @@ func (t *trie) findAll(text string, dst []idxMatch) []idxMatch {
 	return dst
 }
 
-// containsFunc says whether a pattern for whose id ok is true occurs in
-// text.
-func (t *trie) containsFunc(text string, ok func(id int32) bool) bool {
+// containsAny says whether any pattern occurs in text.
+func (t *trie) containsAny(text string) bool {
 	if t.n == 0 {
 		return false
 	}
 	for i := 0; i < len(text); i++ {
 		s := t.root[fold(text[i])]
 		for j := i + 1; s != 0; j++ {
-			if o := t.nodes[s].out; o >= 0 && ok(o) {
+			if t.nodes[s].out >= 0 {
 				return true
 			}
 			if j == len(text) {
