@@ -113,7 +113,7 @@ type learnKey struct{ typ, raw string }
 
 // track records values that change how later text is scrubbed (raw values
 // the matcher or the host detector reads, issued pseudonyms) while a
-// batch is settling (batch.go); called with a.mu held.
+// batch is open (batch.go); called with a.mu held.
 func (a *Anonymizer) track(vs ...string) {
 	if len(a.tracking) == 0 {
 		return
