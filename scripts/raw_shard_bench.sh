@@ -64,24 +64,4 @@ source scripts/lib/timed.sh
 sums() { (cd "$1/noisy-raw/v1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 op=(--spec "$work/spec.yaml" --version v1)
 timed one "$work/opsdata" raw "${op[@]}" --output "file://$work/out-1p" | tee "$work/one.txt"
-for n in $shards; do
-	out="$work/out-$n"
-	for ((i = 0; i < n; i++)); do
-		timed "N=$n shard=$i" "$work/opsdata" raw "${op[@]}" --output "file://$out" --shard "$i/$n"
-	done | tee "$work/shards-$n.txt"
-	timed "N=$n commit" "$work/opsdata" commit "${op[@]}" --output "file://$out" --shards "$n" | tee "$work/commit-$n.txt"
-	if [[ "$(sums "$work/out-1p")" == "$(sums "$out")" ]]; then
-		echo "N=$n published bytes: identical to one process ($(sums "$out" | wc -l) files)"
-	else
-		echo "N=$n published bytes: DIFFER from one process" >&2
-		exit 1
-	fi
-	one=$(sed -n 's/.*cpu_s=\([0-9.]*\).*/\1/p' "$work/one.txt")
-	awk -v n="$n" -v one="$one" '
-		{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-		  cpu += v["cpu_s"]; k++
-		  if (v["wall_s"] + 0 > maxw) maxw = v["wall_s"] + 0
-		  if (v["max_rss_mib"] + 0 > maxr) maxr = v["max_rss_mib"] + 0 }
-		END { printf "N=%d summary: %d shards, total CPU %.2f s = %.2f x one process (%.2f s); slowest shard %.2f s wall; max shard RSS %.1f MiB\n", n, k, cpu, cpu / one, one, maxw, maxr }
-	' "$work/shards-$n.txt"
-done
+shard_rounds shards_only raw
