@@ -209,9 +209,11 @@ type sliceReader struct {
 func (r *sliceReader) evaluate(ctx context.Context, s pipeline.RangeSlice, eval func(context.Context, string) (promql.Matrix, error)) (promql.Matrix, error) {
 	var m promql.Matrix
 	for _, b := range bucketsOf(splitSlice(s.Expr, r.label, r.shards), r.shards) {
-		path := slicePath(s, r.shards)
+		var path string
 		if b >= 0 {
 			path = slicePathOf(s, b)
+		} else {
+			path = slicePath(s, r.shards)
 		}
 		var d sliceData
 		err := readSealed(r.anon, slicePurpose, r.dir, path, &d)

@@ -158,35 +158,37 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 			w.abort()
 		}
 	}()
+	// scrub begins sb's batch, before its scrubs so that what the batch
+	// settling meanwhile learns is tracked, and scrubs it on the workers.
+	scrub := func(sb *scrubBatch) {
+		sb.begin(e.anon)
+		ahead.Add(1)
+		go func() {
+			defer ahead.Done()
+			t0 := time.Now()
+			e.scrubAhead(sb, workers)
+			e.clock.since(stageLogs2Scrub, t0)
+		}()
+	}
 	if err := e.readBatch(logs, day, cur); err != nil {
 		return err
 	}
 	if len(cur.recs) > 0 {
-		cur.begin(e.anon)
-		t0 := time.Now()
-		e.scrubAhead(cur, workers)
-		e.clock.since(stageLogs2Scrub, t0)
+		scrub(cur)
 	}
 	for len(cur.recs) > 0 {
+		t0 := time.Now()
+		ahead.Wait() // cur's scrub
+		e.clock.since(stageLogs2Wait, t0)
 		if err := e.readBatch(logs, day, next); err != nil {
 			return err
 		}
 		if len(next.recs) > 0 {
-			next.begin(e.anon) // before its scrubs: what cur learns is tracked
-			ahead.Add(1)
-			go func(sb *scrubBatch) {
-				defer ahead.Done()
-				t0 := time.Now()
-				e.scrubAhead(sb, workers)
-				e.clock.since(stageLogs2Scrub, t0)
-			}(next)
+			scrub(next)
 		}
 		if err := e.settleBatch(cur, day, frame, w); err != nil {
 			return err
 		}
-		t0 := time.Now()
-		ahead.Wait()
-		e.clock.since(stageLogs2Wait, t0)
 		cur, next = next, cur
 	}
 	closing = true

@@ -25,7 +25,7 @@ const (
 	stageTemplatesFix  = "templates.fix"
 	stageMetrics       = "metrics.features"
 	stageLogs2Parse    = "logs.pass2.parse"     // on the read-ahead goroutine
-	stageLogs2Wait     = "logs.pass2.wait"      // pass 2 waiting for parsed lines
+	stageLogs2Wait     = "logs.pass2.wait"      // pass 2 waiting for parsed lines and for a batch's scrub
 	stageLogs2Scrub    = "logs.pass2.anonymize" // scrubbing ahead and finding clusters, on every core
 	stageLogs2Settle   = "logs.pass2.settle"    // in line order: scrubs checked (re-scrubbed), templates and counts
 	stageLogs2Write    = "logs.pass2.write"     // on the writer goroutine
