@@ -97,9 +97,26 @@ func newMatcher(pats []string) *matcher {
 		}
 		return items[i].id < items[j].id
 	})
+	// A trie of sorted patterns has one state per distinct prefix: each
+	// pattern adds the bytes past its common prefix with the one before.
+	// Sizing the states once keeps a large inventory (the gate's millions
+	// of raw values) from being copied and doubled as it grows.
+	n := 1
+	for i := range items {
+		lcp := 0
+		if i > 0 {
+			prev := items[i-1].p
+			for lcp < len(prev) && lcp < len(items[i].p) && prev[lcp] == items[i].p[lcp] {
+				lcp++
+			}
+		}
+		n += len(items[i].p) - lcp
+	}
 	type span32 struct{ lo, hi, d int32 }
-	m.states = []acState{{out: -1, dict: -1}}
-	ranges := []span32{{0, int32(len(items)), 0}}
+	m.states = make([]acState, 1, n)
+	m.states[0] = acState{out: -1, dict: -1}
+	ranges := make([]span32, 1, n)
+	ranges[0] = span32{0, int32(len(items)), 0}
 	for s := 0; s < len(m.states); s++ {
 		lo, hi, d := ranges[s].lo, ranges[s].hi, int(ranges[s].d)
 		i := lo

@@ -188,6 +188,28 @@ func TestMatcher(t *testing.T) {
 	}
 }
 
+// The automaton's states are sized once, exactly: one per distinct prefix
+// of the folded patterns (duplicates, case variants and a pattern that is
+// a prefix of another add none).
+func TestMatcherSizedExactly(t *testing.T) {
+	for _, tc := range []struct {
+		pats   []string
+		states int
+	}{
+		{nil, 1},
+		{[]string{""}, 1},
+		{[]string{"abc"}, 4},
+		{[]string{"abc", "ABC", "abc"}, 4},
+		{[]string{"ab", "abc", "abd", "b"}, 6},
+		{[]string{"node-1.acme", "node-12.acme", "node-2.acme", "10.0.0.1"}, 1 + 11 + 6 + 6 + 8},
+	} {
+		m := newMatcher(tc.pats)
+		if len(m.states) != tc.states || cap(m.states) != tc.states {
+			t.Errorf("%q: %d states, capacity %d, want %d", tc.pats, len(m.states), cap(m.states), tc.states)
+		}
+	}
+}
+
 type dictRow struct {
 	ID     int64    `parquet:"id"`
 	Entity string   `parquet:"entity,dict"`
