@@ -80,9 +80,10 @@ type LogRecord struct {
 	Entity  string
 	Level   string // normalized: one of LogLevels
 	Message string
-	// Fields holds structured fields the format carried (for JSON lines);
-	// the anonymizer uses them to learn raw identifiers.
-	Fields map[string]string
+	// Fields holds structured fields the format carried (for JSON lines),
+	// in the line's order; the anonymizer uses them to learn raw
+	// identifiers. A key may repeat: its last occurrence counts (Field).
+	Fields []LogField
 	Source string // source name from the spec
 	File   string // file the line came from (base name)
 	// Path is the file's path when the source reads files (never
@@ -90,6 +91,58 @@ type LogRecord struct {
 	// (/var/log/pods/*/app/0.log).
 	Path string
 	Line int64
+}
+
+// LogField is one structured field of a log line.
+type LogField struct{ Key, Value string }
+
+// Field returns the value of key's last occurrence in Fields, as a JSON
+// object decoded into a map would hold it.
+func (r *LogRecord) Field(key string) (string, bool) {
+	return FieldOf(r.Fields, key)
+}
+
+// FieldOf returns the value of key's last occurrence in fields.
+func FieldOf(fields []LogField, key string) (string, bool) {
+	for i := len(fields) - 1; i >= 0; i-- {
+		if fields[i].Key == key {
+			return fields[i].Value, true
+		}
+	}
+	return "", false
+}
+
+// FieldSlab hands out the Fields of many records from shared blocks: a
+// map (or a slice) per line was a fifth of the logs path's allocations.
+// Each record's slice is capped, so appending to it never reaches the next
+// record's fields. Not safe for concurrent use; the zero value is ready.
+type FieldSlab struct {
+	block []LogField
+	start int
+}
+
+// fieldSlabBlock is the fields a block holds (~96 KiB).
+const fieldSlabBlock = 3072
+
+// Add appends a field to the record being built.
+func (s *FieldSlab) Add(key, value string) {
+	if len(s.block) == cap(s.block) {
+		n := len(s.block) - s.start
+		next := make([]LogField, n, max(fieldSlabBlock, 2*n))
+		copy(next, s.block[s.start:])
+		s.block, s.start = next, 0
+	}
+	s.block = append(s.block, LogField{key, value})
+}
+
+// Take returns the fields added since the last Take (nil if none).
+func (s *FieldSlab) Take() []LogField {
+	if s.start == len(s.block) {
+		return nil
+	}
+	f := s.block[s.start:len(s.block):len(s.block)]
+	s.start = len(s.block)
+	return f
 }
 
 // NormalizeLevel maps the many spellings of log levels onto LogLevels.

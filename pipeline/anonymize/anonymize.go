@@ -28,6 +28,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/spec"
 )
 
@@ -471,7 +472,7 @@ func (a *Anonymizer) Fields(f map[string]string) map[string]string {
 			out[k] = v
 		}
 	}
-	a.fields(f, out, nil)
+	a.fields(func(k string) (string, bool) { v, ok := f[k]; return v, ok }, out, nil)
 	return out
 }
 
@@ -482,9 +483,9 @@ func (a *Anonymizer) Fields(f map[string]string) map[string]string {
 // then costs a look in a small table instead of one in the learned map,
 // whose hundreds of thousands of values make every look a cache miss.
 // Learning is idempotent, so skipping a remembered value changes nothing.
-func (a *Anonymizer) LearnFields(f map[string]string, memo *FieldMemo) {
+func (a *Anonymizer) LearnFields(f []pipeline.LogField, memo *FieldMemo) {
 	if len(f) > 0 {
-		a.fields(f, nil, memo)
+		a.fields(func(k string) (string, bool) { return pipeline.FieldOf(f, k) }, nil, memo)
 	}
 }
 
@@ -514,9 +515,9 @@ func (m *FieldMemo) seen(field, value string) bool {
 // other than keep), sorted: a log source need parse no other.
 func (a *Anonymizer) FieldsRead() []string { return slices.Clone(a.rules.fieldOrder) }
 
-// fields applies the rules of the named fields, into out when it is set
-// (then memo is nil: the scrubbed value is needed).
-func (a *Anonymizer) fields(f, out map[string]string, memo *FieldMemo) {
+// fields applies the rules of the named fields (get looks one up), into
+// out when it is set (then memo is nil: the scrubbed value is needed).
+func (a *Anonymizer) fields(get func(key string) (string, bool), out map[string]string, memo *FieldMemo) {
 	// The memo's caller learns every line of a day: its counts reuse the
 	// memo's slices instead of growing new ones for every line.
 	st := &stats{}
@@ -527,7 +528,7 @@ func (a *Anonymizer) fields(f, out map[string]string, memo *FieldMemo) {
 	// The named fields in a fixed order: values are learned in the same
 	// order on every run (map iteration order is random).
 	for i, k := range a.rules.fieldOrder {
-		v, ok := f[k]
+		v, ok := get(k)
 		if !ok || strings.TrimSpace(v) == "" {
 			continue
 		}

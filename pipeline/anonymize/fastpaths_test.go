@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/spec"
 )
 
@@ -184,14 +185,14 @@ func TestScanCacheSeesNewValues(t *testing.T) {
 func TestFieldMemoChangesNothing(t *testing.T) {
 	policy := spec.Anonymize{HostDomains: []string{"acme.internal"}, LogFields: map[string]string{"host": "host", "user": "user", "client": "ip_prefix", "token": "redact"}}
 	rng := rand.New(rand.NewPCG(8, 8))
-	lines := make([]map[string]string, 20000)
+	lines := make([][]pipeline.LogField, 20000)
 	for i := range lines {
-		lines[i] = map[string]string{
-			"host":   fmt.Sprintf("node-%d.prod.acme.internal", (i*3+rng.IntN(40))%9000), // more values than the memo has slots
-			"user":   fmt.Sprintf("u%d", rng.IntN(300)),
-			"client": fmt.Sprintf("10.0.%d.%d", rng.IntN(4), rng.IntN(50)),
-			"token":  fmt.Sprintf("tok-%d", rng.IntN(20)),
-			"other":  "x",
+		lines[i] = []pipeline.LogField{
+			{Key: "host", Value: fmt.Sprintf("node-%d.prod.acme.internal", (i*3+rng.IntN(40))%9000)}, // more values than the memo has slots
+			{Key: "user", Value: fmt.Sprintf("u%d", rng.IntN(300))},
+			{Key: "other", Value: "x"},
+			{Key: "client", Value: fmt.Sprintf("10.0.%d.%d", rng.IntN(4), rng.IntN(50))},
+			{Key: "token", Value: fmt.Sprintf("tok-%d", rng.IntN(20))},
 		}
 	}
 	run := func(memo *FieldMemo) ([]byte, any) {

@@ -303,6 +303,7 @@ type export struct {
 	// checkpoint a resumed export started from (nil: from the first day),
 	// resumeAt its day; checkpoint is this export's own, when asked for.
 	lines      map[string]int64
+	lineKeys   lineKeyCache // carriedLine's key of the current file
 	late       *pipeline.Problems
 	resumed    *checkpoint
 	resumeAt   time.Time

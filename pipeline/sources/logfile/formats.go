@@ -42,8 +42,13 @@ func (p *logfmtParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 		return problem{reasonInvalidLogfmt, "empty logfmt record"}, false
 	}
 	kv := make(map[string]string, 8)
+	var order []string // keys in the line's order (a repeated key: its last value)
 	for dec.ScanKeyval() {
-		kv[string(dec.Key())] = string(dec.Value())
+		k := string(dec.Key())
+		if _, ok := kv[k]; !ok {
+			order = append(order, k)
+		}
+		kv[k] = string(dec.Value())
 	}
 	if err := dec.Err(); err != nil {
 		return problem{reasonInvalidLogfmt, "not logfmt (key=value pairs)"}, false
@@ -85,14 +90,11 @@ func (p *logfmtParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 	mk, mv := pick(p.fc.message)
 	rec.Message = mv
 	rec.Fields = nil
-	for k, v := range kv {
+	for _, k := range order {
 		if k == tk || k == ek || k == lk || k == mk || !p.fields.keep(k) {
 			continue
 		}
-		if rec.Fields == nil {
-			rec.Fields = make(map[string]string, len(kv))
-		}
-		rec.Fields[k] = v
+		rec.Fields = append(rec.Fields, pipeline.LogField{Key: k, Value: kv[k]})
 	}
 	// Without a message key, the remaining pairs are the message.
 	if mk == "" {
@@ -205,7 +207,7 @@ func (p *syslogParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 func (p *syslogParser) finish(rec *pipeline.LogRecord, host, app, msg string) (problem, bool) {
 	rec.Fields = nil
 	if host != "" && host != "-" && p.fields.keep("host") {
-		rec.Fields = map[string]string{"host": host}
+		rec.Fields = []pipeline.LogField{{Key: "host", Value: host}}
 	}
 	rec.Entity = p.entity
 	if rec.Entity == "" {

@@ -158,9 +158,8 @@ func newSource(cfg Config, problems *pipeline.Problems) (*Source, error) {
 		case cfg.Entity == "":
 			fc.entity = defaultEntityKeys
 		}
-		// The parser is stateless apart from config; share one.
-		p := newJSONParser(fc, cfg.Entity, tp, &s.fields)
-		s.newParse = func() lineParser { return p }
+		// A parser per reader: its slab hands out the records' Fields.
+		s.newParse = func() lineParser { return newJSONParser(fc, cfg.Entity, tp, &s.fields) }
 	case FormatText:
 		if cfg.Pattern == "" {
 			return nil, fmt.Errorf("%s: pattern is required for format text", where)

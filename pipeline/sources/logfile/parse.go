@@ -41,6 +41,7 @@ type jsonParser struct {
 	entity    string   // fixed entity (fallback when the entity field is absent)
 	timeParse *timeParser
 	fields    *fieldSelection
+	slab      pipeline.FieldSlab // records' Fields; one parser per reader
 }
 
 func newJSONParser(f fieldsConfig, fixedEntity string, tp *timeParser, fields *fieldSelection) *jsonParser {
@@ -269,7 +270,6 @@ func (p *jsonParser) fill(fields []jsonField, rec *pipeline.LogRecord) (problem,
 		}
 	}
 
-	rec.Fields = nil
 	for i := range fields {
 		f := &fields[i]
 		if k := f.key; k == tk || k == ek || k == lk || k == mk || !p.fields.keep(k) {
@@ -279,11 +279,9 @@ func (p *jsonParser) fill(fields []jsonField, rec *pipeline.LogRecord) (problem,
 		if !ok {
 			continue // null and nested values are not identifiers
 		}
-		if rec.Fields == nil {
-			rec.Fields = make(map[string]string, 8)
-		}
-		rec.Fields[f.key] = s
+		p.slab.Add(f.key, s)
 	}
+	rec.Fields = p.slab.Take()
 	return problem{}, true
 }
 

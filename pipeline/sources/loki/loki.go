@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -306,10 +307,11 @@ func (it *iterator) record(e entry) bool {
 		s.problems.Add(s.input, where, reasonOutOfOrder, "earlier than the previous entry by "+time.Duration(it.prevTS-e.ts).String())
 	}
 	it.prevTS = e.ts
-	fields := make(map[string]string, len(e.labels))
+	fields := make([]pipeline.LogField, 0, len(e.labels))
 	for k, v := range e.labels {
-		fields[k] = v
+		fields = append(fields, pipeline.LogField{Key: k, Value: v})
 	}
+	slices.SortFunc(fields, func(a, b pipeline.LogField) int { return strings.Compare(a.Key, b.Key) })
 	it.cur = pipeline.LogRecord{
 		Time: time.Unix(0, e.ts).UTC(), Entity: entity, Level: pipeline.NormalizeLevel(level),
 		Message: line, Fields: fields, Source: s.cfg.Name, File: e.stream, Line: n,
@@ -317,7 +319,7 @@ func (it *iterator) record(e entry) bool {
 	return true
 }
 
-// At returns the current record. Its Fields map is not reused.
+// At returns the current record. Its Fields are not reused.
 func (it *iterator) At() pipeline.LogRecord { return it.cur }
 
 // Err returns the error that stopped the iteration.
