@@ -218,3 +218,31 @@ func TestFieldMemoChangesNothing(t *testing.T) {
 		t.Fatalf("the memo changed the counts:\n%+v\n%+v", gotReport, wantReport)
 	}
 }
+
+// bytesOf's fast paths (registers, a flag table) hold the set of every byte value, ASCII
+// or not, at any position.
+func TestBytesOfEveryByte(t *testing.T) {
+	plain := func(s string) (b byteSet) {
+		for i := 0; i < len(s); i++ {
+			b[s[i]>>6] |= 1 << (s[i] & 63)
+		}
+		return b
+	}
+	cases := []string{"", "a", "node-7.prod:8080", "\x00\x3f\x40\x7f", "héllo", "\xff", "ascii then \x80"}
+	for c := 0; c < 256; c++ {
+		cases = append(cases, string([]byte{byte(c)}), "x"+string([]byte{byte(c)})+"y")
+	}
+	rng := rand.New(rand.NewPCG(3, 5))
+	for i := 0; i < 2000; i++ {
+		b := make([]byte, rng.IntN(160)) // both sides of the table's threshold
+		for j := range b {
+			b[j] = byte(rng.IntN(128 + 128*(i%2)))
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		if got, want := bytesOf(s), plain(s); got != want {
+			t.Fatalf("bytesOf(%q) = %x, want %x", s, got, want)
+		}
+	}
+}

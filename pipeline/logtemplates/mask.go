@@ -216,6 +216,8 @@ const (
 	clsSpace = 1 << iota
 	clsEq    // '='
 	clsVar   // a digit, '/' or '.': a token without one is no variable
+	clsOpen  // a bracket or quote a token may start with
+	clsClose // a bracket, quote or punctuation a token may end with
 )
 
 var classes = func() (t [256]uint8) {
@@ -225,6 +227,12 @@ var classes = func() (t [256]uint8) {
 	t['='] = clsEq
 	for _, c := range "0123456789/." {
 		t[c] = clsVar
+	}
+	for _, c := range `([{<"'` {
+		t[c] |= clsOpen
+	}
+	for _, c := range `)]}>"',;.:!?` {
+		t[c] |= clsClose
 	}
 	return t
 }()
@@ -255,11 +263,11 @@ func (m *Masker) token(t string) (string, bool) {
 	// Leading brackets and quotes.
 	// An escaped quote (\" inside a quoted logfmt value) is a quote.
 	a := 0
-	for a < len(t) && (strings.IndexByte(`([{<"'`, t[a]) >= 0 || t[a] == '\\' && a+1 < len(t) && t[a+1] == '"') {
+	for a < len(t) && (classes[t[a]]&clsOpen != 0 || t[a] == '\\' && a+1 < len(t) && t[a+1] == '"') {
 		a++
 	}
 	b := len(t)
-	for b > a && (strings.IndexByte(`)]}>"',;.:!?`, t[b-1]) >= 0 || t[b-1] == '\\' && b < len(t) && t[b] == '"') {
+	for b > a && (classes[t[b-1]]&clsClose != 0 || t[b-1] == '\\' && b < len(t) && t[b] == '"') {
 		b--
 	}
 	core := t[a:b]
@@ -277,7 +285,7 @@ func (m *Masker) token(t string) (string, bool) {
 	if k := indexEqColon(core); k > 0 && k < len(core)-1 && isAlpha(core[0]) {
 		v := core[k+1:]
 		va := 0
-		for va < len(v) && strings.IndexByte(`([{<"'`, v[va]) >= 0 {
+		for va < len(v) && classes[v[va]]&clsOpen != 0 {
 			va++
 		}
 		if va < len(v) {
