@@ -412,6 +412,11 @@ func (m *Miner) Tokenize(tk *Tokens, msg string) {
 	tk.toks, tk.raws = m.mask.tokens(tk.toks[:0], tk.raws[:0], msg, m.cfg.has(offRestore))
 }
 
+// Masked is the message's masked tokens: the whole of what MatchInto
+// reads of a message, so two messages with the same masked tokens match
+// the same cluster.
+func (tk *Tokens) Masked() []string { return tk.toks }
+
 // AddTokens is Add of a message tokenized by Tokenize.
 func (m *Miner) AddTokens(tk *Tokens, t time.Time) *Cluster { return m.addTokens(tk.toks, tk.raws, t) }
 

@@ -297,10 +297,11 @@ func (e *export) logWorkers() int {
 func (e *export) scrubAhead(sb *scrubBatch, workers int) {
 	inParts(len(sb.recs), workers, func(lo, hi int) {
 		var sc logtemplates.MatchScratch
+		var fc fileCursor
 		for i := lo; i < hi; i++ {
 			e.anon.ScrubAhead("logs.message", sb.recs[i].Message, &sb.msgs[i])
 			e.anon.ScrubAhead("logs.file", sb.recs[i].File, &sb.files[i])
-			sb.clusters[i] = e.templates.clusterOf(&sc, &sb.recs[i])
+			sb.clusters[i] = e.templates.clusterOf(&sc, &fc, &sb.recs[i])
 		}
 	})
 }

@@ -59,6 +59,8 @@ type templateSet struct {
 	day map[countKey]int64
 	// fieldMemo spares pass 1 relearning a field value it just learned.
 	fieldMemo anonymize.FieldMemo
+	// seqs spares pass 2 tokenizing the day's lines again (lineseqs.go).
+	seqs *lineSeqs
 	// dayEntities numbers the day's log entities for countKey.
 	dayEntities  []string
 	dayEntityIdx map[string]int32
@@ -99,6 +101,7 @@ func (e *export) openTemplates(ctx context.Context) error {
 		day:          map[countKey]int64{},
 		dayEntityIdx: map[string]int32{},
 		firstDay:     map[*logtemplates.Cluster]int64{},
+		seqs:         newLineSeqs(),
 	}
 	e.templates = ts
 	registries := e.registries
@@ -165,6 +168,8 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 	workers := e.logWorkers()
 	recs := make([]pipeline.LogRecord, 0, mineBatch)
 	toks := make([]logtemplates.Tokens, mineBatch)
+	sigs := make([]lineSig, mineBatch)
+	ts.seqs.reset()
 	for _, lp := range e.plan.Logs {
 		name := lp.Spec.Name
 		cur, m := ts.cursors[name], ts.miners[name]
@@ -175,12 +180,14 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 			inParts(len(recs), workers, func(lo, hi int) {
 				for i := lo; i < hi; i++ {
 					m.Tokenize(&toks[i], recs[i].Message)
+					sigs[i] = ts.seqs.sign(name, toks[i].Masked(), recs[i].Message)
 				}
 			})
 			for i := range recs {
 				rec := &recs[i]
 				e.anon.LearnFields(rec.Fields, &ts.fieldMemo)
 				c := m.AddTokens(&toks[i], rec.Time)
+				ts.seqs.note(rec, sigs[i])
 				if !ts.pinned {
 					ts.firstDay[c]++
 				}
@@ -197,6 +204,7 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 			return fmt.Errorf("logs %s: mining templates: %w", name, err)
 		}
 	}
+	ts.seqs.seal()
 	if e.openMembers {
 		e.addEntities(slices.Sorted(maps.Keys(seen)))
 	}
@@ -309,11 +317,15 @@ func (ts *templateSet) add(id, text string) int {
 // clusterOf and matched are the mine stage of pass 2 for one line of the
 // logs table. clusterOf is the read-only half: the mined cluster of rec's
 // message (nil: none), safe on many goroutines once the day is mined.
-func (ts *templateSet) clusterOf(sc *logtemplates.MatchScratch, rec *pipeline.LogRecord) *logtemplates.Cluster {
-	if m := ts.miners[rec.Source]; m != nil {
-		return m.MatchInto(sc, rec.Message)
+func (ts *templateSet) clusterOf(sc *logtemplates.MatchScratch, fc *fileCursor, rec *pipeline.LogRecord) *logtemplates.Cluster {
+	m := ts.miners[rec.Source]
+	if m == nil {
+		return nil
 	}
-	return nil
+	if id, ok := ts.seqs.mined(fc, rec); ok {
+		return ts.seqs.matched(id, func() *logtemplates.Cluster { return m.MatchInto(sc, rec.Message) })
+	}
+	return m.MatchInto(sc, rec.Message)
 }
 
 // matched is the rest, in line order (c is clusterOf's answer): it returns
