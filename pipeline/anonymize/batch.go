@@ -1,6 +1,9 @@
 package anonymize
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Scrubbing text in parallel with the bytes of one goroutine.
 //
@@ -89,7 +92,7 @@ func (b *Batch) Settle(x *Ahead) string {
 		}
 		for _, r := range x.redacted {
 			if _, ok := a.redacted[r[0]]; !ok {
-				a.redacted[r[0]] = r[1]
+				a.redacted[strings.Clone(r[0])] = r[1] // not a piece of its line
 			}
 		}
 		a.mu.Unlock()
