@@ -75,10 +75,11 @@ func newLineSeqs() *lineSeqs {
 	return &lineSeqs{seed: maphash.MakeSeed(), ids: map[seqKey]uint32{}, files: map[string]*fileSeqs{}}
 }
 
-// reset forgets the day: the next day's miners differ.
+// reset forgets the day (the next day's miners differ) and lets its
+// tables go.
 func (s *lineSeqs) reset() {
-	clear(s.ids)
-	clear(s.files)
+	s.ids = map[seqKey]uint32{}
+	s.files = map[string]*fileSeqs{}
 	s.last = fileCursor{}
 	s.final = nil
 }
@@ -190,5 +191,5 @@ func (s *lineSeqs) matched(id uint32, match func() *logtemplates.Cluster) *logte
 // seal ends pass 1 of the day: pass 2 may look up its lines.
 func (s *lineSeqs) seal() {
 	s.final = make([]atomic.Pointer[logtemplates.Cluster], len(s.ids))
-	clear(s.ids) // pass 2 needs the numbers only
+	s.ids = map[seqKey]uint32{} // pass 2 needs the numbers only
 }

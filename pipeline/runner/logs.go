@@ -191,6 +191,7 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 		}
 		cur, next = next, cur
 	}
+	e.templates.seqs.reset() // the day's numbers: not needed past its last line
 	closing = true
 	n, err := w.close()
 	e.rows[schemas.TableLogs] += n
