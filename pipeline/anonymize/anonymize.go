@@ -69,6 +69,10 @@ type Anonymizer struct {
 	rules    rules      // parsed policy (policy.go)
 	cpan     *CryptoPAn // key derived from key, domain-separated
 
+	// invMu guards invSize (InventorySize).
+	invMu   sync.Mutex
+	invSize inventorySize
+
 	mu sync.RWMutex
 	// learned maps a (type, trimmed raw value) to its pseudonym.
 	learned map[learnKey]string
@@ -557,6 +561,7 @@ func (a *Anonymizer) fields(get func(key string) (string, bool), out map[string]
 // "host-", a placeholder) are left out: they would match every pseudonym.
 func (a *Anonymizer) Inventory() []string {
 	a.mu.RLock()
+	key := a.inventoryKeyLocked()
 	vocab := RedactedIP + " " + RedactedEmail + " " + RedactedSecret
 	seen := map[string]bool{}
 	var types []string
@@ -591,7 +596,41 @@ func (a *Anonymizer) Inventory() []string {
 		}
 	}
 	sort.Strings(out)
+	a.invMu.Lock()
+	a.invSize = inventorySize{key: key, n: len(out), ok: true}
+	a.invMu.Unlock()
 	return out
+}
+
+// inventorySize remembers the size of the last inventory for the report,
+// which is written after the gate built the same inventory (0.8 s on a day
+// of 350k hosts). What the inventory is made of only grows, so equal sizes
+// of its sources mean equal contents.
+type inventorySize struct {
+	key [4]int
+	n   int
+	ok  bool
+}
+
+// inventoryKeyLocked is the size of everything Inventory reads. Called with
+// a.mu held (either mode).
+func (a *Anonymizer) inventoryKeyLocked() [4]int {
+	return [4]int{len(a.learned), len(a.redacted), len(a.vocab), len(a.canaries)}
+}
+
+// InventorySize is len(a.Inventory()), without building it again when
+// nothing was learned since it was last built.
+func (a *Anonymizer) InventorySize() int {
+	a.mu.RLock()
+	key := a.inventoryKeyLocked()
+	a.mu.RUnlock()
+	a.invMu.Lock()
+	memo := a.invSize
+	a.invMu.Unlock()
+	if memo.ok && memo.key == key {
+		return memo.n
+	}
+	return len(a.Inventory())
 }
 
 // Report returns the number of replacements per rule and type, e.g.

@@ -229,6 +229,20 @@ func TestInventory(t *testing.T) {
 	if _, ok := a.CoveredScan([]byte("mail to BOB@example.com now")); !ok {
 		t.Fatal("CoveredScan misses a redacted e-mail")
 	}
+	// The report's size is remembered from the last inventory and follows
+	// every change after it, including a word that makes a value weak.
+	for i, change := range []func(){
+		func() {},
+		func() { a.Learn("host", "omega.example") },
+		func() { a.learnRedacted(nil, "secret-token-value", RedactedSecret) },
+		func() { a.AddVocabulary("omega.example") },
+	} {
+		before := len(a.Inventory())
+		change()
+		if got, want := a.InventorySize(), len(a.Inventory()); got != want {
+			t.Errorf("change %d: InventorySize = %d, want %d (%d before)", i, got, want, before)
+		}
+	}
 }
 
 func TestConcurrent(t *testing.T) {
