@@ -229,8 +229,8 @@ func TestInventory(t *testing.T) {
 	if _, ok := a.CoveredScan([]byte("mail to BOB@example.com now")); !ok {
 		t.Fatal("CoveredScan misses a redacted e-mail")
 	}
-	// The report's size is remembered from the last inventory and follows
-	// every change after it, including a word that makes a value weak.
+	// The inventory is remembered from the last build and follows every
+	// change after it, including a word that makes a value weak.
 	for i, change := range []func(){
 		func() {},
 		func() { a.Learn("host", "omega.example") },
@@ -239,8 +239,9 @@ func TestInventory(t *testing.T) {
 	} {
 		before := len(a.Inventory())
 		change()
-		if got, want := a.InventorySize(), len(a.Inventory()); got != want {
-			t.Errorf("change %d: InventorySize = %d, want %d (%d before)", i, got, want, before)
+		want, _ := a.buildInventory()
+		if got := a.Inventory(); !reflect.DeepEqual(got, want) {
+			t.Errorf("change %d: Inventory = %q, want %q (%d before)", i, got, want, before)
 		}
 	}
 }

@@ -50,7 +50,7 @@ func ruleString(r spec.Rule) string {
 // ReportDoc returns the report of the run so far.
 func (a *Anonymizer) ReportDoc() ReportDoc {
 	d := ReportDoc{KeyEpoch: Epoch(a.key), Counts: a.Report(), Rules: map[string]string{},
-		Default: "pseudonymize:<label name>", InventorySize: a.InventorySize(), Weak: a.weakCounts()}
+		Default: "pseudonymize:<label name>", InventorySize: len(a.Inventory()), Weak: a.weakCounts()}
 	for k, r := range a.rules.labels {
 		d.Rules["labels."+k] = ruleString(r)
 	}
