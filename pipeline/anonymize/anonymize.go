@@ -82,6 +82,8 @@ type Anonymizer struct {
 	// issued holds the pseudonyms of learned values: text already holding
 	// them is not scrubbed again (Text is idempotent).
 	issued map[string]struct{}
+	// issuedShapes holds the shapes of issued's keys (issue, isIssued).
+	issuedShapes shapeSet
 	// covered holds the addresses and e-mails the detectors redacted, as
 	// 64-bit hashes of their canonical form: the leakage gate checks every
 	// address and e-mail it finds in the output against it (CoveredScan)
@@ -319,7 +321,7 @@ func (a *Anonymizer) learnOpt(st *stats, typ, value string, repl func(typ, raw s
 	a.mu.Lock()
 	if _, ok := a.learned[k]; !ok {
 		a.learned[k] = p
-		a.issued[p] = struct{}{}
+		a.issue(p)
 		if typ == TypeHost || match && !a.weak(raw) {
 			a.track(raw) // read by the matcher or the host detector
 		}
@@ -332,7 +334,7 @@ func (a *Anonymizer) learnOpt(st *stats, typ, value string, repl func(typ, raw s
 		}
 		if f := foldString(short); short != "" && !a.shorts[f] && !a.vocab[f] && !builtinVocab()[f] {
 			a.shorts[f] = true
-			a.issued[shortP] = struct{}{}
+			a.issue(shortP)
 			a.track(short, shortP)
 			rebuild = a.addMatchItem(textEntry{raw: short, repl: shortP, rule: "pseudonymize:host_short", word: true}) || rebuild
 		}
@@ -408,10 +410,43 @@ func detectorCovered(placeholder string) bool {
 }
 
 func (a *Anonymizer) isIssued(p string) bool {
+	if !a.issuedShapes.mayHold(p) {
+		return false // no lock taken, no miss in a map of 100ks
+	}
 	a.mu.RLock()
 	_, ok := a.issued[p]
 	a.mu.RUnlock()
 	return ok
+}
+
+// issue records p as opsdata's output. Called with a.mu held for writing.
+func (a *Anonymizer) issue(p string) {
+	a.issuedShapes.add(p) // before the map: a reader that sees the bit finds p
+	a.issued[p] = struct{}{}
+}
+
+// shapeSet holds a bit for each (first byte, length) of a set of strings,
+// lengths past 62 sharing bit 63. Most words Text asks isIssued about (raw
+// addresses, user names) have no pseudonym of the same first byte and
+// length, and are told apart in a 2 KiB table read without a lock.
+type shapeSet [256]atomic.Uint64
+
+func shapeOf(p string) (byte, uint64) {
+	if p == "" {
+		return 0, 1
+	}
+	return p[0], 1 << min(len(p), 63)
+}
+
+func (s *shapeSet) add(p string) {
+	i, bit := shapeOf(p)
+	s[i].Or(bit)
+}
+
+// mayHold is false only for a string of a shape never added.
+func (s *shapeSet) mayHold(p string) bool {
+	i, bit := shapeOf(p)
+	return s[i].Load()&bit != 0
 }
 
 // worthMatching says whether a raw value is specific enough to search for in

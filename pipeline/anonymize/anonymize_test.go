@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -294,5 +295,55 @@ func TestLearnedAddressBeforeDetectors(t *testing.T) {
 	}
 	if got := a.Text("from 10.42.1.9 port 22"); strings.Contains(got, "10.42.1.9") {
 		t.Errorf("an address not learned must still be redacted: %q", got)
+	}
+}
+
+func TestShapeSet(t *testing.T) {
+	var s shapeSet
+	added := []string{"", "h", "host-07ab12cd34ef", "10.1.2.3", strings.Repeat("x", 63), strings.Repeat("y", 200)}
+	for _, p := range added {
+		s.add(p)
+	}
+	for _, p := range added {
+		if !s.mayHold(p) {
+			t.Errorf("mayHold(%q) = false after add", p)
+		}
+	}
+	for _, c := range []struct {
+		p    string
+		want bool
+	}{
+		{"host-ffffffffffff", true},      // same first byte and length
+		{"hosts", false},                 // same first byte, another length
+		{"10.9.9.9", true},               // same shape as 10.1.2.3
+		{"192.168.1.1", false},           // another first byte
+		{strings.Repeat("y", 64), true},  // lengths past 62 share a bit
+		{strings.Repeat("x", 62), false}, // ...those below do not
+		{"g", false},                     // a one-byte string of another byte
+	} {
+		if got := s.mayHold(c.p); got != c.want {
+			t.Errorf("mayHold(%q) = %v, want %v", c.p, got, c.want)
+		}
+	}
+}
+
+// Every pseudonym the anonymizer issues is still recognised as its own
+// output with the shape table in front of the map.
+func TestIsIssuedAfterShapeFilter(t *testing.T) {
+	a := newTest(t, spec.Anonymize{HostDomains: []string{"acme.internal"}})
+	for i := 0; i < 500; i++ {
+		for _, typ := range []string{"host", "user", "pod", "instance"} {
+			raw := typ + "-raw-" + strings.Repeat("z", i%7) + string(rune('a'+i%26)) + strconv.Itoa(i)
+			p := a.learn(nil, typ, raw)
+			if !a.isIssued(p) {
+				t.Fatalf("isIssued(%q) = false for the pseudonym of %s %q", p, typ, raw)
+			}
+			if a.isIssued(raw) {
+				t.Fatalf("isIssued(%q) = true for a raw value", raw)
+			}
+		}
+	}
+	if a.isIssued("192.168.7.7") {
+		t.Fatal("an address never issued is issued")
 	}
 }

@@ -180,7 +180,7 @@ func (a *Anonymizer) markIssued(st *stats, p string) {
 	}
 	a.mu.Lock()
 	if _, ok := a.issued[p]; !ok {
-		a.issued[p] = struct{}{}
+		a.issue(p)
 		a.track(p)
 	}
 	a.mu.Unlock()

@@ -242,7 +242,7 @@ func (a *Anonymizer) RestoreState(b []byte) error {
 		a.redacted[r.Raw] = r.Placeholder
 	}
 	for _, p := range s.Issued {
-		a.issued[p] = struct{}{}
+		a.issue(p)
 	}
 	for _, k := range s.Covered {
 		a.covered[k] = struct{}{}
