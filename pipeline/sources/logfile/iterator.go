@@ -36,7 +36,6 @@ type fileReader struct {
 	gz     *gzip.Reader
 	br     *bufio.Reader
 	parser lineParser
-	ahead  *parseAhead // nil: lines are parsed one after the other (ahead.go)
 	line   int64
 	buf    []byte // holds a line that spans bufio's buffer
 	rec    pipeline.LogRecord
@@ -60,8 +59,7 @@ type fileReader struct {
 	mod    time.Time
 }
 
-// block is the file's parse-ahead block (aheadBlock; 0: line by line).
-func openFile(src *Source, order int, path string, block int) (*fileReader, error) {
+func openFile(src *Source, order int, path string) (*fileReader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("log source %q: %w", src.cfg.Name, err)
@@ -73,7 +71,6 @@ func openFile(src *Source, order int, path string, block int) (*fileReader, erro
 	if fa, ok := r.parser.(fileAware); ok {
 		fa.setFile(path, r.mod)
 	}
-	r.ahead = newParseAhead(r.parser, src.ml != nil, src.parseWorkers, block) // after setFile: forks copy it
 	br := bufio.NewReaderSize(f, readBufSize)
 	magic, _ := br.Peek(2)
 	isGzip := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
@@ -215,16 +212,8 @@ func (r *fileReader) readLine() (line []byte, tooLong bool, err error) {
 	return line, false, nil
 }
 
-func (r *fileReader) problem(reason, detail string) { r.problemAt(r.line, reason, detail) }
-
-// problemAt reports a problem of line; while a block is read ahead, it
-// waits in the block for its turn.
-func (r *fileReader) problemAt(line int64, reason, detail string) {
-	if r.ahead != nil && r.ahead.filling {
-		r.ahead.slots = append(r.ahead.slots, aheadSlot{line: line, prob: problem{reason, detail}})
-		return
-	}
-	where := r.base + ":" + strconv.FormatInt(line, 10)
+func (r *fileReader) problem(reason, detail string) {
+	where := r.base + ":" + strconv.FormatInt(r.line, 10)
 	r.src.problems.Add(r.src.input, where, reason, detail)
 	if r.src.marks != nil && !r.marked {
 		pipeline.AddProblem(&r.mark.Problems, where, reason, detail)
@@ -263,17 +252,6 @@ func (r *fileReader) nextText() (s string, blank, ok bool, err error) {
 // advance reads up to the next well-formed record. It returns false at the
 // end of the file; an error means the file could not be read.
 func (r *fileReader) advance() (bool, error) {
-	if r.ahead != nil {
-		line, start, ok, err := r.nextAhead()
-		if !ok {
-			return false, err
-		}
-		if r.src.marks != nil && !r.marked && !r.rec.Time.Before(r.src.markAt) {
-			r.markHere(line, start)
-		}
-		r.finishRecord(line, line)
-		return true, nil
-	}
 	for {
 		var (
 			s           string
@@ -303,24 +281,17 @@ func (r *fileReader) advance() (bool, error) {
 				return false, err
 			}
 		}
-		r.finishRecord(line, r.line)
+		r.rec.Source = r.src.cfg.Name
+		r.rec.File = r.base
+		r.rec.Path = r.path
+		r.rec.Line = line
+		if r.seen && r.rec.Time.Before(r.prev) {
+			// Still emitted; the runner copes with late records.
+			r.problem(reasonOutOfOrder, "earlier than the previous record of the file by "+r.prev.Sub(r.rec.Time).String())
+		}
+		r.prev, r.seen = r.rec.Time, true
 		return true, nil
 	}
-}
-
-// finishRecord completes r.rec, the record of line: where it came from,
-// and whether it is out of order. at is the line its problems name (the
-// line read last: after a multi-line entry, its end).
-func (r *fileReader) finishRecord(line, at int64) {
-	r.rec.Source = r.src.cfg.Name
-	r.rec.File = r.base
-	r.rec.Path = r.path
-	r.rec.Line = line
-	if r.seen && r.rec.Time.Before(r.prev) {
-		// Still emitted; the runner copes with late records.
-		r.problemAt(at, reasonOutOfOrder, "earlier than the previous record of the file by "+r.prev.Sub(r.rec.Time).String())
-	}
-	r.prev, r.seen = r.rec.Time, true
 }
 
 func (r *fileReader) close() error {
@@ -377,9 +348,8 @@ type mergeIter struct {
 
 func newMergeIter(ctx context.Context, src *Source, files []string) (*mergeIter, error) {
 	its := make([]pipeline.LogIterator, 0, len(files))
-	block := aheadBlock(len(files))
 	for i, path := range files {
-		r, err := openFile(src, i, path, block)
+		r, err := openFile(src, i, path)
 		if err != nil {
 			for _, it := range its {
 				it.Close()

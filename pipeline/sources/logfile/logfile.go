@@ -52,8 +52,6 @@ type Source struct {
 	input    string // key in Problems
 	newParse func() lineParser
 	ml       *multiline // nil: one line is one entry
-	// parseWorkers parse a file's lines ahead (ahead.go); 0: one per core.
-	parseWorkers int
 	// fields is the selection of LogRecord.Fields (FieldSelector); the
 	// parsers hold a pointer to it.
 	fields fieldSelection
