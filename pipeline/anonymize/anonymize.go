@@ -181,7 +181,6 @@ func newAnonymizer(key []byte, policy spec.Anonymize, entityLabel string, opt op
 		}
 	}
 	a.hmacs.New = func() any { return hmac.New(sha256.New, a.key) }
-	a.idx.rebuildAfter.Store(minRebuildScan) // text.go
 	var err error
 	if a.rules, err = parseRules(policy); err != nil {
 		return nil, err

@@ -72,35 +72,3 @@ func BenchmarkTextDistinctHosts(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkTextLearnedInText: the index already holds d values learned
-// before (pass 1's hosts: setup, not timed); the timed lines name 3,000
-// users the text detectors learn as they go (pass 2's), so pend holds
-// values far fewer than base for the rest of the lines.
-func BenchmarkTextLearnedInText(b *testing.B) {
-	const lines = 300_000
-	for _, d := range []int{10_000, 200_000} {
-		b.Run(fmt.Sprintf("base=%d", d), func(b *testing.B) {
-			msgs := make([]string, lines)
-			for i := range msgs {
-				msgs[i] = fmt.Sprintf("user=u%d logged in from 2001:db8::%x after %dms", (i*7919)%3000, i&0xffff, i%900)
-			}
-			for n := 0; n < b.N; n++ {
-				b.StopTimer()
-				a, err := New([]byte("0123456789abcdef0123456789abcdef"), spec.Anonymize{}, "service")
-				if err != nil {
-					b.Fatal(err)
-				}
-				for k := 0; k < d; k++ {
-					a.Learn(TypePod, fmt.Sprintf("checkout-%x-%d", k*2654435761, k))
-				}
-				a.Compact()
-				b.StartTimer()
-				for _, m := range msgs {
-					a.Text(m)
-				}
-			}
-			benchutil.Report(b, float64(lines*b.N), "lines")
-		})
-	}
-}

@@ -129,7 +129,7 @@ func (a *Anonymizer) MarshalState() ([]byte, error) {
 		return nil, fmt.Errorf("%w: a Batch is open (call End first)", ErrStateBusy)
 	}
 	a.idx.mu.RLock()
-	baseN := a.idx.planN // the split by learning alone (textIndex.planN)
+	baseN := a.idx.baseN
 	a.idx.mu.RUnlock()
 	a.countMu.Lock()
 	counts := sortedCounts(a.counts)
@@ -276,8 +276,6 @@ func (a *Anonymizer) RestoreState(b []byte) error {
 	if s.BaseN > 0 {
 		x.base, x.baseN = buildPart(items[:s.BaseN:s.BaseN]), s.BaseN
 	}
-	x.planN = s.BaseN
-	x.builtNow(items[:s.BaseN])
 	x.pend, x.pendEntries = trie{}, nil
 	for _, e := range items[s.BaseN:] {
 		x.addPend(e)

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/opsdata/opsdata/spec"
 )
@@ -33,29 +32,7 @@ type textIndex struct {
 	// gen changes whenever a value is added or base is rebuilt: a scan's
 	// matches (pattern ids) are only valid for the gen they were found in.
 	gen uint64
-	// pendScanned counts the bytes scanned while pend held values: each
-	// walked the trie too. Past rebuildAfter (what base's last build cost,
-	// in scanned bytes) base is rebuilt, though pend is smaller than base:
-	// values learned from text (a day's users) would otherwise be walked
-	// for every line after them. Paying for the build once the walks have
-	// cost as much keeps the total within twice the better choice.
-	pendScanned, rebuildAfter atomic.Int64
-	// planN is where learning alone (the doubling above, and Compact)
-	// splits base from pend. The saved state keeps it rather than baseN:
-	// rebuilds after scans depend on how often lines were scrubbed again,
-	// which a resumed run need not repeat, and the split changes no output.
-	planN int
 }
-
-// scanPerBuiltByte is how many scanned bytes cost, in trie walks, what one
-// byte of learned values costs to build into base: ~21 in profiles of
-// BenchmarkTextLearnedInText (a 300 KB base built in ~45 ms; ~7 ms of walks
-// per MB scanned). minRebuildScan keeps tiny indexes from rebuilding after
-// every few lines.
-const (
-	scanPerBuiltByte = 24
-	minRebuildScan   = 1 << 20
-)
 
 // scanCache keeps one text's scan of the index: Text scans its text twice
 // (learned addresses first, everything after the detectors), and when the
@@ -110,12 +87,8 @@ func (a *Anonymizer) addMatchItem(e textEntry) bool {
 	defer x.mu.Unlock()
 	x.addPend(e)
 	x.gen++
-	pending := len(a.matchItems) - x.planN
-	if pending >= minRebuild && pending >= x.planN {
-		x.planN = len(a.matchItems)
-		return true
-	}
-	return false
+	pending := len(a.matchItems) - x.baseN
+	return pending >= minRebuild && pending >= x.baseN
 }
 
 func (x *textIndex) addPend(e textEntry) {
@@ -139,27 +112,6 @@ func (a *Anonymizer) rebuildIndex() {
 		return // another goroutine is rebuilding
 	}
 	defer a.buildMu.Unlock()
-	a.rebuildIndexLocked()
-}
-
-// Compact moves every value learned so far into the index's automaton.
-// Output is the same either way; what changes is the cost of each scan
-// after: a day's pass 2 scrubs millions of lines with the values pass 1
-// learned, and values left in the trie cost a walk from every byte of
-// every line on top of the automaton.
-func (a *Anonymizer) Compact() {
-	a.buildMu.Lock()
-	defer a.buildMu.Unlock()
-	a.mu.RLock()
-	a.idx.mu.Lock()
-	a.idx.planN = len(a.matchItems)
-	a.idx.mu.Unlock()
-	a.mu.RUnlock()
-	a.rebuildIndexLocked()
-}
-
-// rebuildIndexLocked is rebuildIndex with a.buildMu held.
-func (a *Anonymizer) rebuildIndexLocked() {
 	a.mu.RLock()
 	items := a.matchItems[:len(a.matchItems):len(a.matchItems)]
 	a.mu.RUnlock()
@@ -175,21 +127,9 @@ func (a *Anonymizer) rebuildIndexLocked() {
 	x.base, x.baseN = base, len(items)
 	x.pend, x.pendEntries = trie{}, nil
 	x.gen++
-	x.builtNow(items)
 	for _, e := range a.matchItems[len(items):] {
 		x.addPend(e)
 	}
-}
-
-// builtNow restarts the count of scanned bytes after base was built over
-// items. Called with x.mu held for writing.
-func (x *textIndex) builtNow(items []textEntry) {
-	x.pendScanned.Store(0)
-	size := 0
-	for _, e := range items {
-		size += len(e.raw)
-	}
-	x.rebuildAfter.Store(int64(max(minRebuildScan, scanPerBuiltByte*size)))
 }
 
 // buildPart indexes items by their case-folded raw text.
@@ -436,9 +376,6 @@ type idxMatch struct {
 // text passes only, when it is set).
 func (a *Anonymizer) replaceLearned(s string, st *stats, only func(string) bool, sc *scanCache) string {
 	kept, picked := a.idx.find(s, only, sc)
-	if x := &a.idx; x.pendScanned.Load() > x.rebuildAfter.Load() {
-		a.rebuildIndex() // one caller builds; the others go on meanwhile
-	}
 	if len(kept) == 0 {
 		return s
 	}
@@ -500,9 +437,6 @@ func (x *textIndex) find(s string, only func(string) bool, sc *scanCache) (all [
 		all = append(all, sc.all...) // resolved below in place: a copy
 	} else {
 		all = x.scan(s)
-		if x.pend.n > 0 {
-			x.pendScanned.Add(int64(len(s)))
-		}
 		if sc != nil {
 			*sc = scanCache{s: s, gen: x.gen, all: append([]idxMatch(nil), all...), ok: true}
 		}

@@ -456,7 +456,6 @@ func (e *export) run(ctx context.Context) error {
 			}
 		}
 		e.clock.since(stageMetrics, t0)
-		e.anon.Compact() // pass 2 scans with what pass 1 learned: one automaton
 		if err := e.logsDay(logs, day, frame); err != nil {
 			return err
 		}
