@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -26,13 +27,54 @@ var ErrNoData = errors.New("no TSDB blocks (<ULID>/meta.json) and no WAL (wal/) 
 // download of blocks without wal/, a promtool backfill, blocks that are
 // symlinks to directories elsewhere. Prometheus's read-only loader needs a
 // wal/ (it would create one) and skips symlinked blocks, so Dir opens the
-// blocks itself and uses the loader only for the WAL's head. Nothing in the
-// directory is ever written.
+// blocks itself and uses the loader only for the WAL's head. Of a Thanos
+// download it reads the raw blocks only, as the bucket source does
+// (Skipped). Nothing in the directory is ever written.
 type Dir struct {
 	path    string
 	blocks  []*tsdb.Block
 	db      *tsdb.DBReadOnly // the WAL's head (and the plain blocks) when wal/ has segments
 	sandbox string
+	// Skipped counts the blocks left out, by reason (SkipDownsampled,
+	// SkipDeleted): a Thanos download holds them beside the raw blocks.
+	Skipped map[string]int
+}
+
+// Reasons a block of a directory is left out (Dir.Skipped).
+const (
+	// SkipDownsampled: a Thanos block of 5m or 1h resolution, whose
+	// aggregate chunks Prometheus cannot decode and whose samples repeat
+	// the raw blocks' at a coarser step.
+	SkipDownsampled = "downsampled"
+	// SkipDeleted: a block with Thanos's deletion-mark.json, kept only
+	// until the compactor deletes it (its data is in the block that
+	// replaced it, or it was marked to be dropped).
+	SkipDeleted = "marked_for_deletion"
+)
+
+// thanosSkip says why the block at p is left out ("" if it is read).
+func thanosSkip(p string) (string, error) {
+	if _, err := os.Stat(filepath.Join(p, "deletion-mark.json")); err == nil {
+		return SkipDeleted, nil
+	}
+	b, err := os.ReadFile(filepath.Join(p, "meta.json"))
+	if err != nil {
+		return "", err
+	}
+	var m struct {
+		Thanos struct {
+			Downsample struct {
+				Resolution int64 `json:"resolution"`
+			} `json:"downsample"`
+		} `json:"thanos"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return "", nil // opening the block says what is wrong with it
+	}
+	if m.Thanos.Downsample.Resolution > 0 {
+		return SkipDownsampled, nil
+	}
+	return "", nil
 }
 
 // OpenDir opens dir read-only.
@@ -48,7 +90,7 @@ func OpenDir(dir string) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tsdb %s: %w", dir, err)
 	}
-	d := &Dir{path: dir}
+	d := &Dir{path: dir, Skipped: map[string]int{}}
 	withWAL := hasSegments(filepath.Join(dir, "wal"))
 	seen := map[ulid.ULID]bool{}
 	var own []string // blocks Dir opens itself: all, or with a WAL only the symlinked ones
@@ -65,6 +107,14 @@ func OpenDir(dir string) (*Dir, error) {
 		}
 		if withWAL && e.Type()&os.ModeSymlink == 0 {
 			continue // the loader reads plain block directories itself
+		}
+		skip, err := thanosSkip(p)
+		if err != nil {
+			return nil, fmt.Errorf("tsdb %s: block %s: %w", dir, e.Name(), err)
+		}
+		if skip != "" {
+			d.Skipped[skip]++
+			continue
 		}
 		own = append(own, p)
 	}
@@ -93,6 +143,9 @@ func OpenDir(dir string) (*Dir, error) {
 		}
 	}
 	if len(d.blocks) == 0 && d.db == nil {
+		if len(d.Skipped) > 0 {
+			return nil, fmt.Errorf("tsdb %s: %w: every block was left out (%d downsampled, %d marked for deletion); a Thanos bucket's raw blocks are those of resolution 0", dir, ErrNoData, d.Skipped[SkipDownsampled], d.Skipped[SkipDeleted])
+		}
 		return nil, fmt.Errorf("tsdb %s: %w; point metrics.tsdb.path at a Prometheus data directory, a snapshot or a directory of blocks", dir, ErrNoData)
 	}
 	return d, nil

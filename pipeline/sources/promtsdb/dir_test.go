@@ -2,11 +2,14 @@ package promtsdb
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,11 +138,63 @@ func TestDirAsOperatorsHaveIt(t *testing.T) {
 		t.Errorf("opening a directory without wal/ wrote one: %v", err)
 	}
 
+	// A Thanos download: the raw blocks beside a downsampled one (which
+	// Prometheus could not decode) and ones marked for deletion.
+	thanos := filepath.Join(root, "thanos")
+	rest := filepath.Join(root, "rest")
+	for i, b := range blocks {
+		copyTree(t, filepath.Join(orig, b), filepath.Join(thanos, b))
+		if i > 0 {
+			copyTree(t, filepath.Join(orig, b), filepath.Join(rest, b))
+		}
+	}
+	setMeta(t, filepath.Join(thanos, blocks[0]), map[string]any{"labels": map[string]string{"cluster": "eu1"}, "downsample": map[string]int64{"resolution": 300000}})
+	wantSeries, wantSamples = countSamples(t, rest)
+	if series, samples := countSamples(t, thanos); series != wantSeries || samples != wantSamples {
+		t.Errorf("thanos download: %d series, %d samples; its raw blocks hold %d, %d", series, samples, wantSeries, wantSamples)
+	}
+	if d, err := OpenDir(thanos); err != nil {
+		t.Fatal(err)
+	} else if d.Skipped[SkipDownsampled] != 1 || d.Skipped[SkipDeleted] != 0 {
+		t.Errorf("thanos download: skipped %v, want the one downsampled block", d.Skipped)
+	} else {
+		d.Close()
+	}
+	for _, b := range blocks[1:] {
+		if err := os.WriteFile(filepath.Join(thanos, b, "deletion-mark.json"), []byte(`{"id":"`+b+`","deletion_time":1767225600,"version":1}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := OpenDir(thanos); !errors.Is(err, ErrNoData) || !strings.Contains(err.Error(), "1 downsampled, "+strconv.Itoa(len(blocks)-1)+" marked for deletion") {
+		t.Errorf("OpenDir(every block left out) = %v, want ErrNoData saying why", err)
+	}
+
 	empty := filepath.Join(root, "empty")
 	if err := os.Mkdir(empty, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := OpenDir(empty); !errors.Is(err, ErrNoData) {
 		t.Errorf("OpenDir(empty) = %v, want ErrNoData", err)
+	}
+}
+
+// setMeta adds a Thanos section to the block's meta.json.
+func setMeta(t *testing.T, block string, thanos map[string]any) {
+	t.Helper()
+	p := filepath.Join(block, "meta.json")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["thanos"] = thanos
+	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
