@@ -15,6 +15,8 @@ import (
 	"github.com/oklog/ulid/v2"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/tsdb"
+
+	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 	"github.com/thanos-io/objstore"
 )
 
@@ -34,19 +36,7 @@ var ErrCorruptBlock = errors.New("corrupt block")
 // section Thanos adds (its external labels, downsampling, file sizes).
 type blockMeta struct {
 	tsdb.BlockMeta
-	Thanos thanosMeta `json:"thanos"`
-}
-
-type thanosMeta struct {
-	Labels     map[string]string `json:"labels"`
-	Downsample struct {
-		Resolution int64 `json:"resolution"`
-	} `json:"downsample"`
-	// Files lists the block's objects with their sizes (Thanos ≥ 0.19).
-	Files []struct {
-		RelPath   string `json:"rel_path"`
-		SizeBytes int64  `json:"size_bytes"`
-	} `json:"files"`
+	Thanos promtsdb.ThanosMeta `json:"thanos"`
 }
 
 // block is a block selected from the bucket.

@@ -52,6 +52,21 @@ const (
 	SkipDeleted = "marked_for_deletion"
 )
 
+// ThanosMeta is the section Thanos adds to a block's meta.json: the
+// block's external labels, its resolution (0: raw samples) and, since
+// Thanos 0.19, its objects with their sizes. Read here for local copies
+// of a bucket and by the bucket source (promblocks).
+type ThanosMeta struct {
+	Labels     map[string]string `json:"labels"`
+	Downsample struct {
+		Resolution int64 `json:"resolution"`
+	} `json:"downsample"`
+	Files []struct {
+		RelPath   string `json:"rel_path"`
+		SizeBytes int64  `json:"size_bytes"`
+	} `json:"files"`
+}
+
 // thanosSkip says why the block at p is left out ("" if it is read).
 func thanosSkip(p string) (string, error) {
 	if _, err := os.Stat(filepath.Join(p, "deletion-mark.json")); err == nil {
@@ -62,11 +77,7 @@ func thanosSkip(p string) (string, error) {
 		return "", err
 	}
 	var m struct {
-		Thanos struct {
-			Downsample struct {
-				Resolution int64 `json:"resolution"`
-			} `json:"downsample"`
-		} `json:"thanos"`
+		Thanos ThanosMeta `json:"thanos"`
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return "", nil // opening the block says what is wrong with it
