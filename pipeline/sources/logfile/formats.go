@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-logfmt/logfmt"
-
 	"github.com/opsdata/opsdata/pipeline"
 )
 
@@ -34,32 +32,32 @@ type logfmtParser struct {
 	entity    string
 	timeParse *timeParser
 	fields    *fieldSelection
+	pairs     []logfmtPair       // scratch, reused line to line
+	slab      pipeline.FieldSlab // records' Fields; one parser per reader
 }
 
 func (p *logfmtParser) parse(line string, rec *pipeline.LogRecord) (problem, bool) {
-	dec := logfmt.NewDecoder(strings.NewReader(line))
-	if !dec.ScanRecord() {
+	if line == "" {
 		return problem{reasonInvalidLogfmt, "empty logfmt record"}, false
 	}
-	kv := make(map[string]string, 8)
-	var order []string // keys in the line's order (a repeated key: its last value)
-	for dec.ScanKeyval() {
-		k := string(dec.Key())
-		if _, ok := kv[k]; !ok {
-			order = append(order, k)
-		}
-		kv[k] = string(dec.Value())
-	}
-	if err := dec.Err(); err != nil {
+	pairs, ok := scanLogfmt(line, p.pairs[:0])
+	p.pairs = pairs[:0]
+	if !ok {
 		return problem{reasonInvalidLogfmt, "not logfmt (key=value pairs)"}, false
 	}
+	kv := logfmtRecord(pairs)
 	if len(kv) == 0 {
 		return problem{reasonInvalidLogfmt, "no key=value pairs"}, false
 	}
 	pick := func(keys []string) (string, string) {
 		for _, k := range keys {
-			if v, ok := kv[k]; ok && v != "" {
-				return k, v
+			for i := range kv {
+				if kv[i].key == k {
+					if kv[i].value != "" {
+						return k, kv[i].value
+					}
+					break
+				}
 			}
 		}
 		return "", ""
@@ -89,13 +87,13 @@ func (p *logfmtParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 	rec.Level = pipeline.NormalizeLevel(lv)
 	mk, mv := pick(p.fc.message)
 	rec.Message = mv
-	rec.Fields = nil
-	for _, k := range order {
-		if k == tk || k == ek || k == lk || k == mk || !p.fields.keep(k) {
+	for _, f := range kv {
+		if k := f.key; k == tk || k == ek || k == lk || k == mk || !p.fields.keep(k) {
 			continue
 		}
-		rec.Fields = append(rec.Fields, pipeline.LogField{Key: k, Value: kv[k]})
+		p.slab.Add(f.key, f.value)
 	}
+	rec.Fields = p.slab.Take()
 	// Without a message key, the remaining pairs are the message.
 	if mk == "" {
 		rec.Message = line
@@ -468,6 +466,7 @@ func CompileLogFormat(format string) (*regexp.Regexp, []string, error) {
 
 type logpaiParser struct {
 	re   *regexp.Regexp
+	rest restMatcher    // re, quicker
 	fast *headerMatcher // nil: the format needs the regexp
 	m    []int          // scratch for fast
 	// The last timestamp text parsed and its time: consecutive lines
@@ -488,7 +487,7 @@ func newLogPAIParser(format, entityField, fixedEntity string, tp *timeParser) (*
 	if err != nil {
 		return nil, err
 	}
-	p := &logpaiParser{re: re, fast: newHeaderMatcher(format), names: names, level: re.SubexpIndex("Level"), content: re.SubexpIndex("Content"), entity: fixedEntity, timeParse: tp, entityIdx: -1}
+	p := &logpaiParser{re: re, rest: newRestMatcher(re), fast: newHeaderMatcher(format), names: names, level: re.SubexpIndex("Level"), content: re.SubexpIndex("Content"), entity: fixedEntity, timeParse: tp, entityIdx: -1}
 	if p.level < 0 {
 		p.level = re.SubexpIndex("Severity")
 	}
@@ -536,7 +535,7 @@ func (p *logpaiParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 		}
 	}
 	if m == nil {
-		m = p.re.FindStringSubmatchIndex(line)
+		m = p.rest.match(line)
 	}
 	if m == nil {
 		return problem{reasonNoMatch, "line does not match log_format"}, false

@@ -185,8 +185,10 @@ func newSource(cfg Config, problems *pipeline.Problems) (*Source, error) {
 		case cfg.Entity == "":
 			fc.entity = []string{"entity", "service", "app", "component"}
 		}
-		p := &logfmtParser{fc: fc, entity: cfg.Entity, timeParse: tp, fields: &s.fields}
-		s.newParse = func() lineParser { return p }
+		// A parser per reader: its slab hands out the records' Fields.
+		s.newParse = func() lineParser {
+			return &logfmtParser{fc: fc, entity: cfg.Entity, timeParse: tp, fields: &s.fields}
+		}
 	case FormatSyslog:
 		// Per file: the year inference is per file.
 		s.newParse = func() lineParser {

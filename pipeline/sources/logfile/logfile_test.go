@@ -505,40 +505,84 @@ func TestContextCanceled(t *testing.T) {
 	}
 }
 
-// BenchmarkJSONL measures parsing demo-like JSON lines from one plain file.
-func BenchmarkJSONL(b *testing.B) {
+// BenchmarkFormats measures reading one plain file of 200k lines in each
+// format: the same kind of access line (a host, a user, a path, a status,
+// a duration) written as each format writes it.
+func BenchmarkFormats(b *testing.B) {
 	const lines = 200_000
-	var buf bytes.Buffer
 	base := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-	for i := range lines {
-		fmt.Fprintf(&buf, `{"ts":"%s","level":"info","service":"checkout","host":"worker-1.prod.acme.internal","pod":"checkout-5d8f7b9c4-x2k9p","user":"jdoe%d","msg":"GET /api/v1/cart/%d 200 in %dms"}`+"\n",
-			base.Add(time.Duration(i)*time.Millisecond*37).Format("2006-01-02T15:04:05.000Z07:00"), i%1000, i, i%250)
+	rfc := "2006-01-02T15:04:05.000Z07:00"
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		line func(i int, t time.Time) string
+	}{
+		{"jsonl", Config{Format: FormatJSONL}, func(i int, t time.Time) string {
+			return fmt.Sprintf(`{"ts":"%s","level":"info","service":"checkout","host":"worker-%d.prod.acme.internal","user":"jdoe%d","msg":"GET /api/v1/cart/%d 200 in %dms"}`,
+				t.Format(rfc), i%40, i%1000, i, i%250)
+		}},
+		{"logfmt", Config{Format: FormatLogfmt}, func(i int, t time.Time) string {
+			return fmt.Sprintf(`ts=%s level=info service=checkout host=worker-%d.prod.acme.internal user=jdoe%d msg="GET /api/v1/cart/%d 200 in %dms"`,
+				t.Format(rfc), i%40, i%1000, i, i%250)
+		}},
+		{"text", Config{Format: FormatText, Pattern: `^(?P<time>\S+) (?P<level>[A-Z]+) \[(?P<entity>[^\]]+)\] (?P<message>.*)$`}, func(i int, t time.Time) string {
+			return fmt.Sprintf(`%s INFO [checkout] worker-%d.prod.acme.internal user=jdoe%d GET /api/v1/cart/%d 200 in %dms`,
+				t.Format(rfc), i%40, i%1000, i, i%250)
+		}},
+		{"syslog-5424", Config{Format: FormatSyslog}, func(i int, t time.Time) string {
+			return fmt.Sprintf(`<166>1 %s worker-%d.prod.acme.internal checkout 1234 - - user=jdoe%d GET /api/v1/cart/%d 200 in %dms`,
+				t.Format(rfc), i%40, i%1000, i, i%250)
+		}},
+		{"syslog-3164", Config{Format: FormatSyslog, Timezone: "UTC"}, func(i int, t time.Time) string {
+			return fmt.Sprintf(`<166>%s worker-%d checkout[1234]: user=jdoe%d GET /api/v1/cart/%d 200 in %dms`,
+				t.Format(time.Stamp), i%40, i%1000, i, i%250)
+		}},
+		{"klog", Config{Format: FormatKlog, Timezone: "UTC", Entity: "kubelet"}, func(i int, t time.Time) string {
+			return fmt.Sprintf(`I%s    1234 kubelet.go:%d] "Pod status updated" pod="shop/checkout-%d" node="worker-%d"`,
+				t.Format("0102 15:04:05.000000"), i%500, i%1000, i%40)
+		}},
+		{"logpai", Config{Format: FormatLogPAI, LogFormat: "<Date> <Time> <Level> <Component>: <Content>", TimeLayout: "2006-01-02 15:04:05.000",
+			Timezone: "UTC", Fields: LogFields{Entity: "Component"}}, func(i int, t time.Time) string {
+			return fmt.Sprintf(`%s INFO dfs.DataNode: Receiving block blk_%d src: /10.250.%d.%d:50010 dest: /10.250.%d.%d:50010`,
+				t.Format("2006-01-02 15:04:05.000"), i*7919, i%256, i%200, i%7, i%250)
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var buf bytes.Buffer
+			for i := range lines {
+				buf.WriteString(c.line(i, base.Add(time.Duration(i)*37*time.Millisecond)))
+				buf.WriteByte('\n')
+			}
+			dir := b.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "a.log"), buf.Bytes(), 0o600); err != nil {
+				b.Fatal(err)
+			}
+			cfg := c.cfg
+			cfg.Name, cfg.Path = "app", filepath.Join(dir, "*.log")
+			problems := &pipeline.Problems{}
+			src, err := New(cfg, problems)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(buf.Len()))
+			b.ResetTimer()
+			for b.Loop() {
+				it, err := src.Open(context.Background(), pipeline.Grid{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				for it.Next() {
+					n++
+				}
+				if err := it.Err(); err != nil || n != lines {
+					b.Fatalf("read %d lines, err %v, problems %v", n, err, problems.Report())
+				}
+				it.Close()
+			}
+			b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+		})
 	}
-	dir := b.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "a.jsonl"), buf.Bytes(), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	src, err := New(Config{Name: "app", Format: "jsonl", Path: filepath.Join(dir, "*.jsonl")}, &pipeline.Problems{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(buf.Len()))
-	b.ResetTimer()
-	for b.Loop() {
-		it, err := src.Open(context.Background(), pipeline.Grid{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		n := 0
-		for it.Next() {
-			n++
-		}
-		if err := it.Err(); err != nil || n != lines {
-			b.Fatalf("read %d lines, err %v", n, err)
-		}
-		it.Close()
-	}
-	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }
 
 // FuzzJSONLine checks that no line, however broken, panics the parser and

@@ -287,7 +287,7 @@ func (p *jsonParser) fill(fields []jsonField, rec *pipeline.LogRecord) (problem,
 
 // textParser parses lines with a regexp with named groups.
 type textParser struct {
-	re                        *regexp.Regexp
+	re                        restMatcher
 	iTime, iLevel, iEnt, iMsg int // submatch indexes, -1 if absent
 	entity                    string
 	timeParse                 *timeParser
@@ -295,7 +295,7 @@ type textParser struct {
 
 func newTextParser(re *regexp.Regexp, fixedEntity string, tp *timeParser) *textParser {
 	return &textParser{
-		re:        re,
+		re:        newRestMatcher(re),
 		iTime:     re.SubexpIndex("time"),
 		iLevel:    re.SubexpIndex("level"),
 		iEnt:      re.SubexpIndex("entity"),
@@ -306,7 +306,7 @@ func newTextParser(re *regexp.Regexp, fixedEntity string, tp *timeParser) *textP
 }
 
 func (p *textParser) parse(line string, rec *pipeline.LogRecord) (problem, bool) {
-	m := p.re.FindStringSubmatchIndex(line)
+	m := p.re.match(line)
 	if m == nil {
 		return problem{reasonNoMatch, "line does not match pattern"}, false
 	}
