@@ -66,7 +66,8 @@ bench:
 # Every fuzz target with its package: the anonymizer, the log line parsers,
 # the spec parser (committed corpora under each package's testdata/fuzz).
 FUZZ_TARGETS := FuzzText:./pipeline/anonymize FuzzSecrets:./pipeline/anonymize FuzzPolicy:./pipeline/anonymize FuzzHostFinder:./pipeline/anonymize \
-	FuzzLineParsers:./pipeline/sources/logfile FuzzJSONLine:./pipeline/sources/logfile FuzzFlatScan:./pipeline/sources/logfile FuzzParse:./spec
+	FuzzLineParsers:./pipeline/sources/logfile FuzzJSONLine:./pipeline/sources/logfile FuzzFlatScan:./pipeline/sources/logfile \
+	FuzzLogfmtScan:./pipeline/sources/logfile FuzzRestMatcher:./pipeline/sources/logfile FuzzParse:./spec
 FUZZTIME ?= 20s
 
 fuzz:
