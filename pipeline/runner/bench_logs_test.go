@@ -16,18 +16,14 @@ import (
 	"github.com/opsdata/opsdata/spec"
 )
 
-// writeBenchLogs writes n JSON log lines over one day for 12 services:
-// access lines with a distinct client address each, plus a mix of other
-// templates carrying hosts, users, durations and ids.
-func writeBenchLogs(tb testing.TB, path string, n int) {
-	writeBenchLogsShaped(tb, path, n, benchLogShape{})
-}
-
-// benchLogShape sets the cardinality of a generated day of logs; the zero
-// shape is BenchmarkExportLogs' (3 worker hosts, 4 db hosts, 5k users,
-// svc-0..11).
+// benchLogShape sets the cardinality of a generated day of logs: n lines
+// over one day for 12 services, access lines with a distinct client
+// address each, plus a mix of other templates carrying hosts, users,
+// durations and ids. The zero shape is BenchmarkExportLogs' (3 worker
+// hosts, 4 db hosts, 5k users, svc-0..11, JSON lines).
 type benchLogShape struct {
 	hosts    int      // distinct node hostnames (pods and nodes churning), 0: the fixed few
+	format   string   // "logfmt" or JSON lines
 	users    int      // distinct users, 0: 5000
 	services []string // entity names, nil: svc-0..11
 }
@@ -82,7 +78,11 @@ func writeBenchLogsShaped(tb testing.TB, path string, n int, shape benchLogShape
 		if shape.hosts != 0 {
 			h = host(rng, i)
 		}
-		fmt.Fprintf(w, `{"ts":%q,"level":%q,"service":%q,"host":"%s.prod.acme.internal","msg":%q}`+"\n", ts, levels[rng.IntN(len(levels))], svc, h, msg)
+		if shape.format == "logfmt" {
+			fmt.Fprintf(w, "ts=%s level=%s service=%s host=%s.prod.acme.internal msg=%q\n", ts, levels[rng.IntN(len(levels))], svc, h, msg)
+		} else {
+			fmt.Fprintf(w, `{"ts":%q,"level":%q,"service":%q,"host":"%s.prod.acme.internal","msg":%q}`+"\n", ts, levels[rng.IntN(len(levels))], svc, h, msg)
+		}
 	}
 	if err := w.Flush(); err != nil {
 		tb.Fatal(err)
@@ -97,14 +97,20 @@ func writeBenchLogsShaped(tb testing.TB, path string, n int, shape benchLogShape
 // (pass 2), write logs/log_templates/log_counts/windows, run the leakage
 // gate over everything and publish. OPSDATA_BENCH_LINES sets the size
 // (default 5M lines, about 0.9 GB of JSON).
-func BenchmarkExportLogs(b *testing.B) {
+func BenchmarkExportLogs(b *testing.B) { benchExportLogs(b, "jsonl") }
+
+// BenchmarkExportLogsLogfmt is BenchmarkExportLogs on the same lines
+// written as logfmt.
+func BenchmarkExportLogsLogfmt(b *testing.B) { benchExportLogs(b, "logfmt") }
+
+func benchExportLogs(b *testing.B, format string) {
 	n := 5_000_000
 	if v, err := strconv.Atoi(os.Getenv("OPSDATA_BENCH_LINES")); err == nil && v > 0 {
 		n = v
 	}
 	dir := b.TempDir()
-	logPath := filepath.Join(dir, "app.jsonl")
-	writeBenchLogs(b, logPath, n)
+	logPath := filepath.Join(dir, "app.log")
+	writeBenchLogsShaped(b, logPath, n, benchLogShape{format: format})
 	keyPath := filepath.Join(dir, "key")
 	if err := os.WriteFile(keyPath, []byte("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"), 0o600); err != nil {
 		b.Fatal(err)
@@ -113,13 +119,13 @@ func BenchmarkExportLogs(b *testing.B) {
 licence: CC-BY-4.0
 range: {from: 2026-01-05T00:00:00Z, to: 2026-01-06T00:00:00Z}
 logs:
-  - {name: app, path: %q, format: jsonl, fields: {time: ts, level: level, message: msg, entity: service}}
+  - {name: app, path: %q, format: %s, fields: {time: ts, level: level, message: msg, entity: service}}
 log_features: {top_templates: 5}
 anonymize:
   key: {file: %q}
   log_fields: {host: host}
   host_domains: [acme.internal]
-`, logPath, keyPath)
+`, logPath, format, keyPath)
 	sp, err := spec.Parse("bench.yaml", []byte(src))
 	if err != nil {
 		b.Fatal(err)

@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 func components() pipeline.Components {
 	return pipeline.Components{
 		Metrics:  map[string]pipeline.MetricSourceFactory{"tsdb": promtsdb.Factory(), "blocks": promblocks.Factory()},
-		Logs:     map[string]pipeline.LogSourceFactory{"jsonl": logfile.Factory("jsonl"), "text": logfile.Factory("text")},
+		Logs:     map[string]pipeline.LogSourceFactory{"jsonl": logfile.Factory("jsonl"), "text": logfile.Factory("text"), "logfmt": logfile.Factory(logfile.FormatLogfmt)},
 		Tickets:  map[string]pipeline.TicketSourceFactory{"json": ticketfile.Factory(ticketfile.FormatJSON)},
 		Labelers: map[string]pipeline.LabelerFactory{"ticket": ticket.Factory(), "rule": rule.Factory()},
 	}
