@@ -78,26 +78,52 @@ func scrubAll(a *Anonymizer, part []string, xs []Ahead, workers int) {
 // settleOverlapped is settleAll as the export runs it: each batch is
 // scrubbed ahead while the one before it settles (and learns).
 func settleOverlapped(a *Anonymizer, lines []string, batch, workers int) []string {
-	return settleOverlap(a, lines, batch, workers, false)
+	return settleOverlap(a, lines, batch, workers, false, false)
+}
+
+// settleShared is settleOverlapped with each text of a batch scrubbed
+// ahead once and settled for every line that holds it, as the export does
+// for a batch's repeated messages.
+func settleShared(a *Anonymizer, lines []string, batch, workers int) []string {
+	return settleOverlap(a, lines, batch, workers, false, true)
 }
 
 // settleEarly is the extreme of settleOverlapped: each batch is scrubbed
 // ahead before the one before it settles at all.
 func settleEarly(a *Anonymizer, lines []string, batch, workers int) []string {
-	return settleOverlap(a, lines, batch, workers, true)
+	return settleOverlap(a, lines, batch, workers, true, false)
 }
 
-func settleOverlap(a *Anonymizer, lines []string, batch, workers int, early bool) []string {
+func settleOverlap(a *Anonymizer, lines []string, batch, workers int, early, shared bool) []string {
 	var parts [][]string
+	var from [][]int // per part: the scrub each line settles with
 	for lo := 0; lo < len(lines); lo += batch {
-		parts = append(parts, lines[lo:min(lo+batch, len(lines))])
+		part := lines[lo:min(lo+batch, len(lines))]
+		idx := make([]int, len(part))
+		if !shared {
+			for i := range idx {
+				idx[i] = i
+			}
+			parts, from = append(parts, part), append(from, idx)
+			continue
+		}
+		var texts []string
+		first := map[string]int{}
+		for i, l := range part {
+			if _, ok := first[l]; !ok {
+				first[l] = len(texts)
+				texts = append(texts, l)
+			}
+			idx[i] = first[l]
+		}
+		parts, from = append(parts, texts), append(from, idx)
 	}
 	xs := [2][]Ahead{make([]Ahead, batch), make([]Ahead, batch)}
 	bs := make([]*Batch, len(parts))
 	bs[0] = a.NewBatch()
 	scrubAll(a, parts[0], xs[0], workers)
 	out := make([]string, 0, len(lines))
-	for k, part := range parts {
+	for k := range parts {
 		var ahead sync.WaitGroup
 		if k+1 < len(parts) {
 			bs[k+1] = a.NewBatch()
@@ -110,8 +136,8 @@ func settleOverlap(a *Anonymizer, lines []string, batch, workers int, early bool
 				ahead.Wait()
 			}
 		}
-		for i := range part {
-			out = append(out, bs[k].Settle(&xs[k%2][i]))
+		for _, j := range from[k] {
+			out = append(out, bs[k].Settle(&xs[k%2][j]))
 		}
 		bs[k].End()
 		ahead.Wait()
@@ -147,7 +173,12 @@ func TestBatchSettlesToSequentialBytes(t *testing.T) {
 	for run := 0; run < 20; run++ {
 		configs = append(configs, config{1, 1, "overlapped"}, config{2, 2, "overlapped"}, config{3, 2, "overlapped"}, config{5, 4, "overlapped"})
 	}
-	settlers := map[string]func(*Anonymizer, []string, int, int) []string{"one-by-one": settleAll, "early": settleEarly, "overlapped": settleOverlapped}
+	// Shared: a batch's repeated texts ("alice opened a session" before and
+	// after alice is learned) settle with one scrub ahead.
+	for run := 0; run < 10; run++ {
+		configs = append(configs, config{16, 2, "shared"}, config{29, 2, "shared"}, config{1024, 2, "shared"})
+	}
+	settlers := map[string]func(*Anonymizer, []string, int, int) []string{"one-by-one": settleAll, "early": settleEarly, "overlapped": settleOverlapped, "shared": settleShared}
 	for _, tc := range configs {
 		t.Run(fmt.Sprintf("batch=%d/workers=%d/%s", tc.batch, tc.workers, tc.mode), func(t *testing.T) {
 			a := newTest(t, batchPolicy())

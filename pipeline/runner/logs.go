@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -203,15 +204,79 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 type scrubBatch struct {
 	recs        []pipeline.LogRecord
 	msgs, files []anonymize.Ahead
-	clusters    []*logtemplates.Cluster
-	b           *anonymize.Batch // nil unless begun and not ended
+	// msgFrom[i] and fileFrom[i] index the scrub of line i's message and
+	// file: its own, or that of the batch's first line with the same text.
+	msgFrom, fileFrom []int32
+	seen              textTable
+	clusters          []*logtemplates.Cluster
+	b                 *anonymize.Batch // nil unless begun and not ended
 }
 
 func newScrubBatch() *scrubBatch {
 	return &scrubBatch{
 		recs: make([]pipeline.LogRecord, 0, scrubBatchLines),
 		msgs: make([]anonymize.Ahead, scrubBatchLines), files: make([]anonymize.Ahead, scrubBatchLines),
+		msgFrom: make([]int32, 0, scrubBatchLines), fileFrom: make([]int32, 0, scrubBatchLines),
 		clusters: make([]*logtemplates.Cluster, scrubBatchLines),
+	}
+}
+
+// add appends a line to the batch and finds which scrub its message and
+// file share. Real logs repeat whole messages (health checks, retries,
+// the same error from every pod), and a file's lines come in runs. A scrub
+// ahead is a function of its text and of the state it began with, and
+// Settle checks it against what was learned since, for every line it is
+// used for: sharing it gives the bytes of scrubbing each line.
+func (sb *scrubBatch) add(rec pipeline.LogRecord) {
+	i := int32(len(sb.recs))
+	sb.recs = append(sb.recs, rec)
+	m, f := i, i
+	if shareScrubs {
+		m = sb.seen.first(sb.recs, i)
+		if i > 0 && rec.File == sb.recs[i-1].File {
+			f = sb.fileFrom[i-1]
+		}
+	}
+	sb.msgFrom, sb.fileFrom = append(sb.msgFrom, m), append(sb.fileFrom, f)
+}
+
+// shareScrubs is off only in the test that compares the bytes of sharing
+// with those of scrubbing every line.
+var shareScrubs = true
+
+// reset empties the batch for its next lines.
+func (sb *scrubBatch) reset() {
+	clear(sb.recs) // keep no line of the last batch alive
+	sb.recs, sb.msgFrom, sb.fileFrom = sb.recs[:0], sb.msgFrom[:0], sb.fileFrom[:0]
+	sb.seen.reset()
+}
+
+// textTable finds the first line of a batch with a given message: open
+// addressing over the batch's line numbers, keyed by a hash of the text.
+type textTable struct {
+	slots [2 * scrubBatchLines]int32 // line number + 1; 0 is empty
+	seed  maphash.Seed
+}
+
+func (t *textTable) reset() { clear(t.slots[:]) }
+
+// first returns the first of recs[:i+1] whose message is recs[i]'s, and
+// notes recs[i] when it is the first.
+func (t *textTable) first(recs []pipeline.LogRecord, i int32) int32 {
+	if t.seed == (maphash.Seed{}) {
+		t.seed = maphash.MakeSeed() // where texts sit in the table, not what a line gets
+	}
+	msg := recs[i].Message
+	mask := uint64(len(t.slots) - 1)
+	for h := maphash.String(t.seed, msg) & mask; ; h = (h + 1) & mask {
+		j := t.slots[h] - 1
+		if j < 0 {
+			t.slots[h] = i + 1
+			return i
+		}
+		if recs[j].Message == msg {
+			return j
+		}
 	}
 }
 
@@ -229,8 +294,7 @@ func (sb *scrubBatch) end() {
 func (e *export) readBatch(logs *logStream, day pipeline.Grid, sb *scrubBatch) error {
 	t0 := time.Now()
 	defer e.clock.since(stageLogs2Wait, t0)
-	clear(sb.recs) // keep no line of the last batch alive
-	sb.recs = sb.recs[:0]
+	sb.reset()
 	for len(sb.recs) < scrubBatchLines {
 		rec, ok := logs.Next(day.End)
 		if !ok {
@@ -253,7 +317,7 @@ func (e *export) readBatch(logs *logStream, day pipeline.Grid, sb *scrubBatch) e
 			}
 			continue
 		}
-		sb.recs = append(sb.recs, rec)
+		sb.add(rec)
 	}
 	return nil
 }
@@ -268,7 +332,7 @@ func (e *export) settleBatch(sb *scrubBatch, day pipeline.Grid, frame *align.Fra
 	defer sb.end()
 	for i := range sb.recs {
 		rec := &sb.recs[i]
-		row := e.anonymizeLog(rec, sb.b.Settle(&sb.msgs[i]), sb.b.Settle(&sb.files[i]))
+		row := e.anonymizeLog(rec, sb.b.Settle(&sb.msgs[sb.msgFrom[i]]), sb.b.Settle(&sb.files[sb.fileFrom[i]]))
 		k := e.templates.matched(rec, sb.clusters[i])
 		row.TemplateID = e.templates.tpls[k].id
 		e.alignLog(rec, k, day, frame)
@@ -292,7 +356,8 @@ func (e *export) logWorkers() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// scrubAhead scrubs the batch's messages and files ahead and finds each
+// scrubAhead scrubs the batch's messages and files ahead (each text once)
+// and finds each
 // line's template cluster (the day's miners are final by now), workers
 // goroutines over contiguous parts of it.
 func (e *export) scrubAhead(sb *scrubBatch, workers int) {
@@ -300,8 +365,12 @@ func (e *export) scrubAhead(sb *scrubBatch, workers int) {
 		var sc logtemplates.MatchScratch
 		var fc fileCursor
 		for i := lo; i < hi; i++ {
-			e.anon.ScrubAhead("logs.message", sb.recs[i].Message, &sb.msgs[i])
-			e.anon.ScrubAhead("logs.file", sb.recs[i].File, &sb.files[i])
+			if int(sb.msgFrom[i]) == i {
+				e.anon.ScrubAhead("logs.message", sb.recs[i].Message, &sb.msgs[i])
+			}
+			if int(sb.fileFrom[i]) == i {
+				e.anon.ScrubAhead("logs.file", sb.recs[i].File, &sb.files[i])
+			}
 			sb.clusters[i] = e.templates.clusterOf(&sc, &fc, &sb.recs[i])
 		}
 	})

@@ -115,3 +115,74 @@ func readTree(t *testing.T, dir string) map[string][]byte {
 	}
 	return out
 }
+
+// TestSharedScrubsAreByteIdentical: lines of a batch with the same message
+// (or file) settle with one scrub ahead, and the dataset is the one of
+// scrubbing every line. A value learned in one batch is mentioned in
+// repeated lines right after it, in the same batch or the next one
+// (scrubbed ahead while the first settles), and two files' lines
+// interleave.
+func TestSharedScrubsAreByteIdentical(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	var files [2]strings.Builder
+	for i := 0; i < 4000; i++ {
+		k := i / 6
+		msg := [...]string{
+			fmt.Sprintf("user=u%dx logged in via node%d.prod.acme.internal", k, k%500),
+			fmt.Sprintf("u%dx opened a session on node%d", k, k%500),
+			fmt.Sprintf("u%dx opened a session on node%d", k, k%500),
+			"GET /healthz 200",
+			fmt.Sprintf("token=Qz%dWx8Er7Ty6Ui5Op4 issued to client=10.0.%d.%d", k%40, k%256, i%3),
+			fmt.Sprintf("retry with Qz%dWx8Er7Ty6Ui5Op4 for u%dx", (k+1)%40, k%50),
+		}[i%6]
+		ts := start.Add(time.Duration(i) * time.Second).Format("2006-01-02T15:04:05.000Z")
+		fmt.Fprintf(&files[i/3%2], `{"ts":%q,"level":"info","service":"svc-%d","host":"node%d.prod.acme.internal","msg":%q}`+"\n", ts, i%3, i%7, msg)
+	}
+	for f, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("app-%d.jsonl", f)), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keyPath := filepath.Join(dir, "key")
+	if err := os.WriteFile(keyPath, []byte("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := fmt.Sprintf(`dataset: shared
+licence: CC-BY-4.0
+range: {from: 2026-01-05T00:00:00Z, to: 2026-01-06T00:00:00Z}
+logs:
+  - {name: app, path: %q, format: jsonl, fields: {time: ts, level: level, message: msg, entity: service}}
+log_features: {top_templates: 3}
+anonymize:
+  key: {file: %q}
+  log_fields: {host: host}
+  host_domains: [acme.internal]
+`, filepath.Join(dir, "app-*.jsonl"), keyPath)
+	sp, err := spec.Parse("shared.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trees := map[bool]map[string][]byte{}
+	for _, share := range []bool{false, true} {
+		restore := runner.SetShareScrubs(share)
+		out := filepath.Join(dir, fmt.Sprintf("out-%v", share))
+		res, err := runner.Export(context.Background(), runner.Options{Spec: sp, SpecBytes: []byte(src), Output: "file://" + out, CodeVersion: "test", Components: components(), LogWorkers: 2})
+		restore()
+		if err != nil {
+			t.Fatalf("share=%v: %v", share, err)
+		}
+		if res.Rows["logs"] != 4000 {
+			t.Fatalf("share=%v: %d log rows", share, res.Rows["logs"])
+		}
+		trees[share] = readTree(t, filepath.Join(out, "shared", res.Version))
+	}
+	if len(trees[true]) != len(trees[false]) || len(trees[false]) == 0 {
+		t.Fatalf("%d files shared, %d not", len(trees[true]), len(trees[false]))
+	}
+	for name, want := range trees[false] {
+		if !bytes.Equal(trees[true][name], want) {
+			t.Errorf("%s differs when scrubs are shared", name)
+		}
+	}
+}
