@@ -49,19 +49,27 @@ type seqKey struct {
 // fileSeqs holds a file's lines from first on: the sequence number plus
 // one in the high half (0: not numbered), the message hash in the low. The
 // lines are kept in fixed chunks, so a day of millions costs its 8 bytes a
-// line and no copies of a doubling slice.
+// line and no copies of a doubling slice. The first chunk starts small and
+// grows: a glob over pod logs reads thousands of short files.
 type fileSeqs struct {
 	first, n int64
 	chunks   [][]uint64
 }
 
-const seqChunk = 1 << 14
+const (
+	seqChunk      = 1 << 14
+	firstSeqChunk = 1 << 8
+)
 
 func (f *fileSeqs) at(i int64) uint64 { return f.chunks[i/seqChunk][i%seqChunk] }
 
 func (f *fileSeqs) push(v uint64) {
 	if f.n%seqChunk == 0 {
-		f.chunks = append(f.chunks, make([]uint64, 0, seqChunk))
+		size := seqChunk
+		if f.n == 0 {
+			size = firstSeqChunk
+		}
+		f.chunks = append(f.chunks, make([]uint64, 0, size))
 	}
 	c := &f.chunks[len(f.chunks)-1]
 	*c = append(*c, v)

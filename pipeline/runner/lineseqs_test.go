@@ -156,3 +156,28 @@ func TestLineSeqsTable(t *testing.T) {
 		t.Errorf("the last line under the cap: %d, %v", id, ok)
 	}
 }
+
+// A file's table holds every line it is given, across its small first
+// chunk's growth and the chunk boundaries, and a short file costs little.
+func TestFileSeqsChunks(t *testing.T) {
+	var short fileSeqs
+	for i := range 100 {
+		short.push(uint64(i))
+	}
+	if c := cap(short.chunks[0]); c > firstSeqChunk {
+		t.Errorf("a 100-line file holds room for %d lines", c)
+	}
+	var f fileSeqs
+	const n = 2*seqChunk + 123
+	for i := range n {
+		f.push(uint64(i) * 7)
+	}
+	if f.n != n || len(f.chunks) != 3 {
+		t.Fatalf("%d lines in %d chunks, want %d in 3", f.n, len(f.chunks), n)
+	}
+	for i := int64(0); i < n; i++ {
+		if got := f.at(i); got != uint64(i)*7 {
+			t.Fatalf("line %d: %d, want %d", i, got, uint64(i)*7)
+		}
+	}
+}

@@ -21,7 +21,13 @@ import (
 )
 
 const (
-	readBufSize = 64 << 10
+	// readBufSize is a file's read buffer; a source of many files shares
+	// readBufBudget instead, down to minReadBuf a file: a glob over a
+	// cluster's pod logs matches thousands of files, all open at once for
+	// the merge.
+	readBufSize   = 64 << 10
+	readBufBudget = 64 << 20
+	minReadBuf    = 4 << 10
 	// ctxCheckEvery is how many records pass between context checks.
 	ctxCheckEvery = 1024
 )
@@ -59,7 +65,12 @@ type fileReader struct {
 	mod    time.Time
 }
 
-func openFile(src *Source, order int, path string) (*fileReader, error) {
+// readBufFor is the read buffer of each of n files read at once.
+func readBufFor(n int) int {
+	return max(minReadBuf, min(readBufSize, readBufBudget/max(n, 1)))
+}
+
+func openFile(src *Source, order int, path string, bufSize int) (*fileReader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("log source %q: %w", src.cfg.Name, err)
@@ -71,7 +82,10 @@ func openFile(src *Source, order int, path string) (*fileReader, error) {
 	if fa, ok := r.parser.(fileAware); ok {
 		fa.setFile(path, r.mod)
 	}
-	br := bufio.NewReaderSize(f, readBufSize)
+	if r.size < int64(bufSize) {
+		bufSize = max(minReadBuf, int(r.size)+1) // no more than the file
+	}
+	br := bufio.NewReaderSize(f, bufSize)
 	magic, _ := br.Peek(2)
 	isGzip := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
 	if isGzip || strings.HasSuffix(path, ".gz") {
@@ -86,7 +100,7 @@ func openFile(src *Source, order int, path string) (*fileReader, error) {
 			return nil, fmt.Errorf("log source %q: %s: not a readable gzip file: %w", src.cfg.Name, path, err)
 		}
 		r.gz = gz
-		br = bufio.NewReaderSize(gz, readBufSize)
+		br = bufio.NewReaderSize(gz, bufSize)
 	}
 	r.br = br
 	if m, ok := src.from[path]; ok {
@@ -348,8 +362,9 @@ type mergeIter struct {
 
 func newMergeIter(ctx context.Context, src *Source, files []string) (*mergeIter, error) {
 	its := make([]pipeline.LogIterator, 0, len(files))
+	bufSize := readBufFor(len(files))
 	for i, path := range files {
-		r, err := openFile(src, i, path)
+		r, err := openFile(src, i, path, bufSize)
 		if err != nil {
 			for _, it := range its {
 				it.Close()

@@ -711,3 +711,75 @@ func TestJSONKeyOccurrences(t *testing.T) {
 		}
 	}
 }
+
+func TestReadBufFor(t *testing.T) {
+	for _, tc := range []struct{ files, want int }{
+		{0, readBufSize}, {1, readBufSize}, {1024, readBufSize}, {2048, 32 << 10}, {10_000, 6710}, {1_000_000, minReadBuf},
+	} {
+		if got := readBufFor(tc.files); got != tc.want {
+			t.Errorf("readBufFor(%d) = %d, want %d", tc.files, got, tc.want)
+		}
+	}
+}
+
+// A glob over thousands of files reads them all at once with smaller
+// buffers: lines longer than a buffer, plain and compressed, still come
+// whole.
+func TestManyFilesShareTheBufferBudget(t *testing.T) {
+	dir := t.TempDir()
+	const files = 2100 // 31 KiB a file
+	long := strings.Repeat("x", 40<<10)
+	base := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	line := func(f, i int, msg string) string {
+		return fmt.Sprintf(`{"ts":%q,"service":"svc","msg":"%s %d/%d"}`+"\n", base.Add(time.Duration(i*files+f)*time.Millisecond).Format(time.RFC3339Nano), msg, f, i)
+	}
+	for f := range files {
+		var b strings.Builder
+		for i := range 3 {
+			msg := "m"
+			if f%700 == 0 && i == 1 {
+				msg = long
+			}
+			b.WriteString(line(f, i, msg))
+		}
+		data := []byte(b.String())
+		name := fmt.Sprintf("f%04d.jsonl", f)
+		if f%500 == 0 { // compressed: a few hundred bytes for 40 KiB of text
+			var z bytes.Buffer
+			zw := gzip.NewWriter(&z)
+			zw.Write(data)
+			zw.Close()
+			data, name = z.Bytes(), name+".gz"
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	problems := &pipeline.Problems{}
+	src, err := New(Config{Name: "app", Format: FormatJSONL, Path: filepath.Join(dir, "f*")}, problems)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := src.Open(context.Background(), pipeline.Grid{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	n, longs := 0, 0
+	for it.Next() {
+		rec := it.At()
+		if want := fmt.Sprintf("%d/%d", n%files, n/files); !strings.HasSuffix(rec.Message, " "+want) {
+			t.Fatalf("record %d: message ends %q, want %s", n, rec.Message[max(0, len(rec.Message)-12):], want)
+		}
+		if strings.HasPrefix(rec.Message, long) {
+			longs++
+		}
+		n++
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3*files || longs != 3 || problems.Total() != 0 {
+		t.Errorf("%d records with %d long ones and %d problems, want %d, 3 and 0", n, longs, problems.Total(), 3*files)
+	}
+}
