@@ -42,6 +42,10 @@ func (h *Heap[T]) Pop() T {
 	return v
 }
 
+// FixMin restores the order after the least value (Min) was changed in
+// place.
+func (h *Heap[T]) FixMin() { h.down(0) }
+
 // down moves the value at i down to its place.
 func (h *Heap[T]) down(i int) {
 	n := len(h.items)

@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -94,5 +97,50 @@ func TestMergeLogs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Many inputs with many ties, at second and sub-second instants and across
+// zones and the Unix epoch: the merge is a stable sort by instant, then
+// input.
+func TestMergeLogsManyInputs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	zones := []*time.Location{time.UTC, time.FixedZone("x", -5*3600), time.FixedZone("y", 3600+1800)}
+	t0 := time.Date(1969, 12, 31, 23, 59, 0, 0, time.UTC)
+	type at struct {
+		t      time.Time
+		in, at int
+	}
+	var all []at
+	var its []LogIterator
+	for in := range 300 {
+		var rs []LogRecord
+		ns := int64(0)
+		for k := range rng.IntN(40) {
+			ns += rng.Int64N(3) * int64([]time.Duration{time.Second, time.Millisecond, 1}[rng.IntN(3)])
+			tm := t0.Add(time.Duration(ns)).In(zones[rng.IntN(len(zones))])
+			rs = append(rs, LogRecord{Time: tm, Source: fmt.Sprint(in), Line: int64(k)})
+			all = append(all, at{tm, in, k})
+		}
+		its = append(its, &sliceIter{recs: rs})
+	}
+	slices.SortStableFunc(all, func(a, b at) int {
+		if c := a.t.Compare(b.t); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.in, b.in)
+	})
+	m := MergeLogs(its)
+	defer m.Close()
+	for i, want := range all {
+		if !m.Next() {
+			t.Fatalf("merge ended after %d of %d records", i, len(all))
+		}
+		if got := m.At(); got.Source != fmt.Sprint(want.in) || got.Line != int64(want.at) || m.Input() != want.in {
+			t.Fatalf("record %d: input %s line %d, want input %d line %d", i, got.Source, got.Line, want.in, want.at)
+		}
+	}
+	if m.Next() {
+		t.Error("records after the last")
 	}
 }

@@ -23,28 +23,73 @@ import (
 // small disorder inside a source, so the logs table stays sorted by time
 // without holding a day of logs in memory.
 type logMerge struct {
-	m      *pipeline.LogMerge
-	buffer pipeline.Heap[item] // reorder buffer (itemLess)
+	m *pipeline.LogMerge
+	// The reorder buffer: the records wait in slots, and the heap orders
+	// their keys (records at one instant from thousands of files fill it).
+	buffer pipeline.Heap[itemKey] // itemKeyLess
+	slots  []pipeline.LogRecord
+	free   []int32
 	cur    pipeline.LogRecord
 }
 
 // reorderBuffer is how many records may wait to be put in order.
 const reorderBuffer = 8192
 
+// itemKey is a waiting record's place in the order: time, then source,
+// file and line, and the slot holding it.
+type itemKey struct {
+	sec       int64
+	nsec, src int32
+	line      int64
+	file      string
+	slot      int32
+}
+
+func itemKeyLess(a, b *itemKey) bool {
+	switch {
+	case a.sec != b.sec:
+		return a.sec < b.sec
+	case a.nsec != b.nsec:
+		return a.nsec < b.nsec
+	case a.src != b.src:
+		return a.src < b.src
+	case a.file != b.file:
+		return a.file < b.file
+	}
+	return a.line < b.line
+}
+
 // next returns the next record in time order.
 func (s *logMerge) next() (pipeline.LogRecord, bool) {
 	for s.buffer.Len() < reorderBuffer && s.m.Next() {
-		s.buffer.Push(item{rec: s.m.At(), src: s.m.Input()})
+		s.hold(s.m.At(), s.m.Input())
 		// Once the buffer's oldest record is older than every source head,
 		// it cannot be overtaken any more: stop filling.
-		if head, ok := s.m.Peek(); ok && s.buffer.Min().rec.Time.Before(head.Time) {
+		if head, ok := s.m.Peek(); ok && s.slots[s.buffer.Min().slot].Time.Before(head.Time) {
 			break
 		}
 	}
 	if s.buffer.Len() == 0 {
 		return pipeline.LogRecord{}, false
 	}
-	return s.buffer.Pop().rec, true
+	k := s.buffer.Pop()
+	rec := s.slots[k.slot]
+	s.slots[k.slot] = pipeline.LogRecord{}
+	s.free = append(s.free, k.slot)
+	return rec, true
+}
+
+// hold puts rec, of source src, in the reorder buffer.
+func (s *logMerge) hold(rec pipeline.LogRecord, src int) {
+	var slot int32
+	if n := len(s.free); n > 0 {
+		slot, s.free = s.free[n-1], s.free[:n-1]
+		s.slots[slot] = rec
+	} else {
+		slot = int32(len(s.slots))
+		s.slots = append(s.slots, rec)
+	}
+	s.buffer.Push(itemKey{sec: rec.Time.Unix(), nsec: int32(rec.Time.Nanosecond()), src: int32(src), line: rec.Line, file: rec.File, slot: slot})
 }
 
 // logMerge is a pipeline.LogIterator over the merged stream.
@@ -86,7 +131,7 @@ func openLogs(ctx context.Context, sources []pipeline.LogSource, grid pipeline.G
 		m.Close()
 		return nil, err
 	}
-	return &logStream{p: newPrefetch(&logMerge{m: m, buffer: pipeline.NewHeap(itemLess)}, clock, stageLogs2Parse)}, nil
+	return &logStream{p: newPrefetch(&logMerge{m: m, buffer: pipeline.NewHeap(itemKeyLess)}, clock, stageLogs2Parse)}, nil
 }
 
 // Next returns the next record if its time is before until, in time order.
@@ -110,25 +155,6 @@ func (s *logStream) Err() error { return s.p.Err() }
 
 // Close stops the read-ahead and closes the sources.
 func (s *logStream) Close() error { return s.p.Close() }
-
-type item struct {
-	rec pipeline.LogRecord
-	src int
-}
-
-// itemLess orders the reorder buffer: time, then source, file and line.
-func itemLess(a, b *item) bool {
-	if !a.rec.Time.Equal(b.rec.Time) {
-		return a.rec.Time.Before(b.rec.Time)
-	}
-	if a.src != b.src {
-		return a.src < b.src
-	}
-	if a.rec.File != b.rec.File {
-		return a.rec.File < b.rec.File
-	}
-	return a.rec.Line < b.rec.Line
-}
 
 // logsDay is pass 2 of the logs path for one day: a chain that each
 // record passes once, in flow order, each stage with one job:
