@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/opsdata/opsdata/internal/benchutil"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/schemas"
 )
@@ -782,4 +783,44 @@ func TestManyFilesShareTheBufferBudget(t *testing.T) {
 	if n != 3*files || longs != 3 || problems.Total() != 0 {
 		t.Errorf("%d records with %d long ones and %d problems, want %d, 3 and 0", n, longs, problems.Total(), 3*files)
 	}
+}
+
+// BenchmarkManyFiles reads a glob over 3,000 pod-log files of 300 JSON
+// lines each, all covering the same hour, as a cluster's /var/log/pods
+// does: the merge takes one line from a different file nearly every time.
+func BenchmarkManyFiles(b *testing.B) {
+	const files, lines = 3000, 300
+	dir := b.TempDir()
+	base := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	for f := range files {
+		var buf bytes.Buffer
+		for i := range lines {
+			fmt.Fprintf(&buf, `{"ts":"%s","level":"info","service":"svc-%d","pod":"svc-%d-%05d","msg":"GET /api/v1/cart/%d 200 in %dms"}`+"\n",
+				base.Add(time.Duration(i*12)*time.Second+time.Duration(f%97)*time.Millisecond).Format(time.RFC3339Nano), f%40, f%40, f, i, (i*f)%250)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("pod-%05d.log", f)), buf.Bytes(), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	problems := &pipeline.Problems{}
+	src, err := New(Config{Name: "pods", Format: FormatJSONL, Path: filepath.Join(dir, "*.log")}, problems)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		it, err := src.Open(context.Background(), pipeline.Grid{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for it.Next() {
+			n++
+		}
+		if err := it.Err(); err != nil || n != files*lines {
+			b.Fatalf("read %d lines, err %v, problems %v", n, err, problems.Report())
+		}
+		it.Close()
+	}
+	benchutil.Report(b, float64(files*lines*b.N), "lines")
 }
