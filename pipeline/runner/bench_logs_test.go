@@ -144,6 +144,7 @@ anonymize:
 		}
 	}
 	benchutil.Report(b, float64(n*b.N), "lines")
+	b.ReportMetric(float64(benchutil.DirBytes(filepath.Join(dir, "out-0")))/float64(n), "published-bytes/line")
 	for _, st := range res.Stages {
 		b.ReportMetric(st.Wall.Seconds(), "s-"+st.Name)
 	}
