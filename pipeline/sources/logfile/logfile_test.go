@@ -513,40 +513,43 @@ func BenchmarkFormats(b *testing.B) {
 	const lines = 200_000
 	base := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	rfc := "2006-01-02T15:04:05.000Z07:00"
+	jsonLine := func(i int, t time.Time) string {
+		return fmt.Sprintf(`{"ts":"%s","level":"info","service":"checkout","host":"worker-%d.prod.acme.internal","user":"jdoe%d","msg":"GET /api/v1/cart/%d 200 in %dms"}`,
+			t.Format(rfc), i%40, i%1000, i, i%250)
+	}
 	for _, c := range []struct {
 		name string
 		cfg  Config
 		line func(i int, t time.Time) string
+		gzip bool // the file is compressed, as rotated logs are
 	}{
-		{"jsonl", Config{Format: FormatJSONL}, func(i int, t time.Time) string {
-			return fmt.Sprintf(`{"ts":"%s","level":"info","service":"checkout","host":"worker-%d.prod.acme.internal","user":"jdoe%d","msg":"GET /api/v1/cart/%d 200 in %dms"}`,
-				t.Format(rfc), i%40, i%1000, i, i%250)
-		}},
+		{"jsonl", Config{Format: FormatJSONL}, jsonLine, false},
+		{"jsonl-gzip", Config{Format: FormatJSONL}, jsonLine, true},
 		{"logfmt", Config{Format: FormatLogfmt}, func(i int, t time.Time) string {
 			return fmt.Sprintf(`ts=%s level=info service=checkout host=worker-%d.prod.acme.internal user=jdoe%d msg="GET /api/v1/cart/%d 200 in %dms"`,
 				t.Format(rfc), i%40, i%1000, i, i%250)
-		}},
+		}, false},
 		{"text", Config{Format: FormatText, Pattern: `^(?P<time>\S+) (?P<level>[A-Z]+) \[(?P<entity>[^\]]+)\] (?P<message>.*)$`}, func(i int, t time.Time) string {
 			return fmt.Sprintf(`%s INFO [checkout] worker-%d.prod.acme.internal user=jdoe%d GET /api/v1/cart/%d 200 in %dms`,
 				t.Format(rfc), i%40, i%1000, i, i%250)
-		}},
+		}, false},
 		{"syslog-5424", Config{Format: FormatSyslog}, func(i int, t time.Time) string {
 			return fmt.Sprintf(`<166>1 %s worker-%d.prod.acme.internal checkout 1234 - - user=jdoe%d GET /api/v1/cart/%d 200 in %dms`,
 				t.Format(rfc), i%40, i%1000, i, i%250)
-		}},
+		}, false},
 		{"syslog-3164", Config{Format: FormatSyslog, Timezone: "UTC"}, func(i int, t time.Time) string {
 			return fmt.Sprintf(`<166>%s worker-%d checkout[1234]: user=jdoe%d GET /api/v1/cart/%d 200 in %dms`,
 				t.Format(time.Stamp), i%40, i%1000, i, i%250)
-		}},
+		}, false},
 		{"klog", Config{Format: FormatKlog, Timezone: "UTC", Entity: "kubelet"}, func(i int, t time.Time) string {
 			return fmt.Sprintf(`I%s    1234 kubelet.go:%d] "Pod status updated" pod="shop/checkout-%d" node="worker-%d"`,
 				t.Format("0102 15:04:05.000000"), i%500, i%1000, i%40)
-		}},
+		}, false},
 		{"logpai", Config{Format: FormatLogPAI, LogFormat: "<Date> <Time> <Level> <Component>: <Content>", TimeLayout: "2006-01-02 15:04:05.000",
 			Timezone: "UTC", Fields: LogFields{Entity: "Component"}}, func(i int, t time.Time) string {
 			return fmt.Sprintf(`%s INFO dfs.DataNode: Receiving block blk_%d src: /10.250.%d.%d:50010 dest: /10.250.%d.%d:50010`,
 				t.Format("2006-01-02 15:04:05.000"), i*7919, i%256, i%200, i%7, i%250)
-		}},
+		}, false},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			var buf bytes.Buffer
@@ -555,7 +558,19 @@ func BenchmarkFormats(b *testing.B) {
 				buf.WriteByte('\n')
 			}
 			dir := b.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "a.log"), buf.Bytes(), 0o600); err != nil {
+			data := buf.Bytes()
+			if c.gzip {
+				var z bytes.Buffer
+				zw := gzip.NewWriter(&z)
+				if _, err := zw.Write(data); err != nil {
+					b.Fatal(err)
+				}
+				if err := zw.Close(); err != nil {
+					b.Fatal(err)
+				}
+				data = z.Bytes()
+			}
+			if err := os.WriteFile(filepath.Join(dir, "a.log"), data, 0o600); err != nil {
 				b.Fatal(err)
 			}
 			cfg := c.cfg
