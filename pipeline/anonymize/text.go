@@ -1049,8 +1049,10 @@ func scrubUsers(a *Anonymizer, s string, st *stats) string {
 // identifying); brackets around IPv6 go with the address. Runs glued to a
 // word (v1.2.3, 12.5ms) and non-addresses (12:30:45, 1.2.3) are left alone.
 func scrubIPs(a *Anonymizer, s string, st *stats) string {
-	var spans []span
-	var repls []string
+	// Most texts hold an address or two: room for them on the stack.
+	var spanBuf [4]span
+	var replBuf [4]string
+	spans, repls := spanBuf[:0], replBuf[:0]
 	if strings.Count(s, ":") >= 2 {
 		for i := 0; i < len(s); {
 			if !isHexByte(s[i]) && s[i] != ':' {
