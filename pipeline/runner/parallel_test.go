@@ -40,15 +40,15 @@ func writeLearningLogs(t *testing.T, path string, n int) {
 	}
 }
 
-func TestParallelScrubIsByteIdentical(t *testing.T) {
-	dir := t.TempDir()
-	logPath := filepath.Join(dir, "app.jsonl")
-	writeLearningLogs(t, logPath, 5000) // about five scrub batches
-	keyPath := filepath.Join(dir, "key")
+// learningSpec is a one-day spec of dataset name over the JSON lines of
+// logGlob (as writeLearningLogs writes them), with a key beside them.
+func learningSpec(t *testing.T, name, logGlob string) (*spec.Spec, string) {
+	t.Helper()
+	keyPath := filepath.Join(filepath.Dir(logGlob), "key")
 	if err := os.WriteFile(keyPath, []byte("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	src := fmt.Sprintf(`dataset: par
+	src := fmt.Sprintf(`dataset: %s
 licence: CC-BY-4.0
 range: {from: 2026-01-05T00:00:00Z, to: 2026-01-06T00:00:00Z}
 logs:
@@ -58,11 +58,19 @@ anonymize:
   key: {file: %q}
   log_fields: {host: host}
   host_domains: [acme.internal]
-`, logPath, keyPath)
-	sp, err := spec.Parse("par.yaml", []byte(src))
+`, name, logGlob, keyPath)
+	sp, err := spec.Parse(name+".yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sp, src
+}
+
+func TestParallelScrubIsByteIdentical(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "app.jsonl")
+	writeLearningLogs(t, logPath, 5000) // about five scrub batches
+	sp, src := learningSpec(t, "par", logPath)
 	files := map[int]map[string][]byte{}
 	for _, workers := range []int{1, 2, 4} {
 		out := filepath.Join(dir, fmt.Sprintf("out-%d", workers))
@@ -144,25 +152,7 @@ func TestSharedScrubsAreByteIdentical(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	keyPath := filepath.Join(dir, "key")
-	if err := os.WriteFile(keyPath, []byte("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	src := fmt.Sprintf(`dataset: shared
-licence: CC-BY-4.0
-range: {from: 2026-01-05T00:00:00Z, to: 2026-01-06T00:00:00Z}
-logs:
-  - {name: app, path: %q, format: jsonl, fields: {time: ts, level: level, message: msg, entity: service}}
-log_features: {top_templates: 3}
-anonymize:
-  key: {file: %q}
-  log_fields: {host: host}
-  host_domains: [acme.internal]
-`, filepath.Join(dir, "app-*.jsonl"), keyPath)
-	sp, err := spec.Parse("shared.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sp, src := learningSpec(t, "shared", filepath.Join(dir, "app-*.jsonl"))
 	trees := map[bool]map[string][]byte{}
 	for _, share := range []bool{false, true} {
 		restore := runner.SetShareScrubs(share)

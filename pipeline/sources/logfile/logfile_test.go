@@ -37,7 +37,7 @@ func rec(r pipeline.LogRecord) string {
 	return fmt.Sprintf("%s %s %s %s:%d %q", r.Time.Format(time.RFC3339Nano), r.Entity, r.Level, r.File, r.Line, r.Message)
 }
 
-func writeFiles(t *testing.T, files []file) string {
+func writeFiles(t testing.TB, files []file) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, f := range files {
@@ -557,22 +557,7 @@ func BenchmarkFormats(b *testing.B) {
 				buf.WriteString(c.line(i, base.Add(time.Duration(i)*37*time.Millisecond)))
 				buf.WriteByte('\n')
 			}
-			dir := b.TempDir()
-			data := buf.Bytes()
-			if c.gzip {
-				var z bytes.Buffer
-				zw := gzip.NewWriter(&z)
-				if _, err := zw.Write(data); err != nil {
-					b.Fatal(err)
-				}
-				if err := zw.Close(); err != nil {
-					b.Fatal(err)
-				}
-				data = z.Bytes()
-			}
-			if err := os.WriteFile(filepath.Join(dir, "a.log"), data, 0o600); err != nil {
-				b.Fatal(err)
-			}
+			dir := writeFiles(b, []file{{name: "a.log", content: buf.String(), gzip: c.gzip}})
 			cfg := c.cfg
 			cfg.Name, cfg.Path = "app", filepath.Join(dir, "*.log")
 			problems := &pipeline.Problems{}
@@ -582,20 +567,7 @@ func BenchmarkFormats(b *testing.B) {
 			}
 			b.SetBytes(int64(buf.Len()))
 			b.ResetTimer()
-			for b.Loop() {
-				it, err := src.Open(context.Background(), pipeline.Grid{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				n := 0
-				for it.Next() {
-					n++
-				}
-				if err := it.Err(); err != nil || n != lines {
-					b.Fatalf("read %d lines, err %v, problems %v", n, err, problems.Report())
-				}
-				it.Close()
-			}
+			readAllLoop(b, src, problems, lines)
 			b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 		})
 	}
@@ -742,13 +714,13 @@ func TestReadBufFor(t *testing.T) {
 // buffers: lines longer than a buffer, plain and compressed, still come
 // whole.
 func TestManyFilesShareTheBufferBudget(t *testing.T) {
-	dir := t.TempDir()
 	const files = 2100 // 31 KiB a file
 	long := strings.Repeat("x", 40<<10)
 	base := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	line := func(f, i int, msg string) string {
 		return fmt.Sprintf(`{"ts":%q,"service":"svc","msg":"%s %d/%d"}`+"\n", base.Add(time.Duration(i*files+f)*time.Millisecond).Format(time.RFC3339Nano), msg, f, i)
 	}
+	var fs []file
 	for f := range files {
 		var b strings.Builder
 		for i := range 3 {
@@ -758,19 +730,10 @@ func TestManyFilesShareTheBufferBudget(t *testing.T) {
 			}
 			b.WriteString(line(f, i, msg))
 		}
-		data := []byte(b.String())
-		name := fmt.Sprintf("f%04d.jsonl", f)
-		if f%500 == 0 { // compressed: a few hundred bytes for 40 KiB of text
-			var z bytes.Buffer
-			zw := gzip.NewWriter(&z)
-			zw.Write(data)
-			zw.Close()
-			data, name = z.Bytes(), name+".gz"
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		// Some compressed: a few hundred bytes for 40 KiB of text.
+		fs = append(fs, file{name: fmt.Sprintf("f%04d.jsonl", f), content: b.String(), gzip: f%500 == 0})
 	}
+	dir := writeFiles(t, fs)
 	problems := &pipeline.Problems{}
 	src, err := New(Config{Name: "app", Format: FormatJSONL, Path: filepath.Join(dir, "f*")}, problems)
 	if err != nil {
@@ -823,6 +786,14 @@ func BenchmarkManyFiles(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	readAllLoop(b, src, problems, files*lines)
+	benchutil.Report(b, float64(files*lines*b.N), "lines")
+}
+
+// readAllLoop reads the whole source once per benchmark iteration and
+// fails unless every iteration reads lines records.
+func readAllLoop(b *testing.B, src pipeline.LogSource, problems *pipeline.Problems, lines int) {
+	b.Helper()
 	for b.Loop() {
 		it, err := src.Open(context.Background(), pipeline.Grid{})
 		if err != nil {
@@ -832,10 +803,9 @@ func BenchmarkManyFiles(b *testing.B) {
 		for it.Next() {
 			n++
 		}
-		if err := it.Err(); err != nil || n != files*lines {
+		if err := it.Err(); err != nil || n != lines {
 			b.Fatalf("read %d lines, err %v, problems %v", n, err, problems.Report())
 		}
 		it.Close()
 	}
-	benchutil.Report(b, float64(files*lines*b.N), "lines")
 }
