@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"reflect"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // MaxRowsPerRowGroup bounds memory while writing and keeps row-group
@@ -28,6 +28,9 @@ func PartPath(table, date string, part int) string {
 	return filepath.Join(table, "date="+date, name)
 }
 
+// pageCodec compresses every published page (zstd.go).
+var pageCodec = &zstdCodec{level: zstd.SpeedDefault}
+
 // options are the writer settings of every published file: the compatible
 // profile of docs/decisions/0028-parquet-writer-profile.md. Version 1 data
 // pages and only PLAIN, dictionary and RLE encodings (no DELTA_*, no
@@ -37,7 +40,7 @@ func PartPath(table, date string, part int) string {
 func options(schema *parquet.Schema, sortBy []string) []parquet.WriterOption {
 	opts := []parquet.WriterOption{
 		schema,
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.Compression(pageCodec),
 		parquet.MaxRowsPerRowGroup(MaxRowsPerRowGroup),
 		parquet.PageBufferSize(256 * 1024),
 		parquet.CreatedBy("opsdata", "", ""),
