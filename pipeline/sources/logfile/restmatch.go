@@ -24,6 +24,8 @@ type restMatcher struct {
 	anyNL    bool           // the tail's dot matches \n too
 }
 
+// newRestMatcher takes a regexp compiled by regexp.Compile: the argument
+// above is about leftmost-first matching, not CompilePOSIX's longest.
 func newRestMatcher(re *regexp.Regexp) restMatcher {
 	m := restMatcher{re: re}
 	tree, err := syntax.Parse(re.String(), syntax.Perl)
