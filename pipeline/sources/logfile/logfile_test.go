@@ -525,6 +525,9 @@ func BenchmarkFormats(b *testing.B) {
 	}{
 		{"jsonl", Config{Format: FormatJSONL}, jsonLine, false},
 		{"jsonl-gzip", Config{Format: FormatJSONL}, jsonLine, true},
+		{"jsonl-naive-time", Config{Format: FormatJSONL, Timezone: "Europe/Berlin"}, func(i int, t time.Time) string {
+			return strings.Replace(jsonLine(i, t), t.Format(rfc), t.Format("2006-01-02 15:04:05.000"), 1)
+		}, false},
 		{"logfmt", Config{Format: FormatLogfmt}, func(i int, t time.Time) string {
 			return fmt.Sprintf(`ts=%s level=info service=checkout host=worker-%d.prod.acme.internal user=jdoe%d msg="GET /api/v1/cart/%d 200 in %dms"`,
 				t.Format(rfc), i%40, i%1000, i, i%250)

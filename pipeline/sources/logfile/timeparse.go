@@ -86,23 +86,7 @@ func (p *timeParser) parse(s string) (time.Time, string, string) {
 		return t, "", ""
 	}
 	if p.layout == "" {
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t.UTC(), "", ""
-		}
-		// "2006-01-02 15:04:05Z07:00" is a common RFC 3339 variant (RFC 3339 §5.6 allows it).
-		if t, err := time.Parse("2006-01-02 15:04:05Z07:00", s); err == nil {
-			return t.UTC(), "", ""
-		}
-		for _, l := range naiveLayouts {
-			if _, err := time.Parse(l, s); err == nil {
-				if p.loc == nil {
-					return time.Time{}, reasonNaive, naiveDetail
-				}
-				t, _ := time.ParseInLocation(l, s, p.loc)
-				return t.UTC(), "", ""
-			}
-		}
-		return time.Time{}, reasonBadTime, "not RFC 3339: " + pipeline.DescribeShape(s)
+		return p.parseDefault(s)
 	}
 	if p.hasZone {
 		t, err := time.Parse(p.layout, s)
@@ -168,4 +152,58 @@ func parseEpoch(num string) (time.Time, string, string) {
 	}
 	// Round to the microsecond: float seconds carry no more precision.
 	return time.Unix(0, int64(ns)).UTC().Round(time.Microsecond), "", ""
+}
+
+// parseDefault reads a timestamp without a configured layout: RFC 3339,
+// its variant with a space ("2006-01-02 15:04:05Z07:00", RFC 3339 §5.6),
+// or a zone-less one (naiveLayouts) in the source's timezone, in that
+// order. Every layout here has fixed-width date fields, so byte 10 says
+// whether a layout with a 'T' or one with a space can match, and only a
+// text ending in Z or ±hh:mm can match a layout with a zone: the layouts
+// that cannot match are not tried. A failed time.Parse allocates its
+// error, and zone-less timestamps, common in application logs, failed
+// three layouts a line (TestParseDefaultAsEveryLayout).
+func (p *timeParser) parseDefault(s string) (time.Time, string, string) {
+	sep := byte(0)
+	if len(s) > 10 {
+		sep = s[10]
+	}
+	if mayHaveZone(s) {
+		if sep == 'T' {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				return t.UTC(), "", ""
+			}
+		}
+		if sep == ' ' {
+			if t, err := time.Parse("2006-01-02 15:04:05Z07:00", s); err == nil {
+				return t.UTC(), "", ""
+			}
+		}
+	}
+	for _, l := range naiveLayouts {
+		if l[10] != sep {
+			continue
+		}
+		loc := p.loc
+		if loc == nil {
+			loc = time.UTC // only to tell a naive timestamp from garbage
+		}
+		if t, err := time.ParseInLocation(l, s, loc); err == nil {
+			if p.loc == nil {
+				return time.Time{}, reasonNaive, naiveDetail
+			}
+			return t.UTC(), "", ""
+		}
+	}
+	return time.Time{}, reasonBadTime, "not RFC 3339: " + pipeline.DescribeShape(s)
+}
+
+// mayHaveZone says whether s ends as a zone-carrying layout must: in Z or
+// in ±hh:mm.
+func mayHaveZone(s string) bool {
+	n := len(s)
+	if n > 0 && (s[n-1] == 'Z' || s[n-1] == 'z') {
+		return true
+	}
+	return n >= 6 && (s[n-6] == '+' || s[n-6] == '-') && s[n-3] == ':'
 }

@@ -1,0 +1,105 @@
+package logfile
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/opsdata/opsdata/pipeline"
+)
+
+// parseEveryLayout is the default parse as first written: each layout
+// tried in turn.
+func parseEveryLayout(p *timeParser, s string) (time.Time, string, string) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), "", ""
+	}
+	if t, err := time.Parse("2006-01-02 15:04:05Z07:00", s); err == nil {
+		return t.UTC(), "", ""
+	}
+	for _, l := range naiveLayouts {
+		if _, err := time.Parse(l, s); err == nil {
+			if p.loc == nil {
+				return time.Time{}, reasonNaive, naiveDetail
+			}
+			t, _ := time.ParseInLocation(l, s, p.loc)
+			return t.UTC(), "", ""
+		}
+	}
+	return time.Time{}, reasonBadTime, "not RFC 3339: " + pipeline.DescribeShape(s)
+}
+
+var timestampSeeds = []string{
+	"2026-01-05T10:00:00Z", "2026-01-05T10:00:00.123456789Z", "2026-01-05T10:00:00+02:00", "2026-01-05T10:00:00.5-07:30",
+	"2026-01-05 10:00:00Z", "2026-01-05 10:00:00.123+01:00", "2026-01-05 10:00:00", "2026-01-05T10:00:00",
+	"2026-01-05 10:00:00.123", "2026-01-05 10:00:00,123", "2026-01-05T10:00:00.123", "2026-03-29 02:30:00",
+	"2026-01-05t10:00:00z", "2026-01-05 10:00:00 +01:00", "2026-1-5 10:00:00", "05/Jan/2026:10:00:00 +0100",
+	"", "Z", "+01:00", "2026-01-05", "2026-01-05T", "2026-02-30 10:00:00", "2026-01-05 24:00:00", "1767607200",
+}
+
+// The default parse gives every timestamp what trying each layout in turn
+// gives: the same time, or the same problem and detail, with and without
+// a timezone. Seeds and their one-byte mutations.
+func TestParseDefaultAsEveryLayout(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(4, 2))
+	alphabet := "0123456789-:+.,TtZz /"
+	cases := slicesOfMutations(rng, timestampSeeds, alphabet, 40)
+	for _, loc := range []*time.Location{nil, berlin} {
+		p := newTimeParser("", loc)
+		for _, s := range cases {
+			gt, gr, gd := p.parse(s)
+			wt, wr, wd := parseEveryLayout(p, s)
+			if !gt.Equal(wt) || gt.Location() != wt.Location() || gr != wr || gd != wd {
+				t.Errorf("loc %v, %q: got %v %q %q, want %v %q %q", loc, s, gt, gr, gd, wt, wr, wd)
+			}
+		}
+	}
+}
+
+// slicesOfMutations is seeds plus n one-byte mutations of each (a byte
+// replaced, inserted or deleted).
+func slicesOfMutations(rng *rand.Rand, seeds []string, alphabet string, n int) []string {
+	out := append([]string(nil), seeds...)
+	for _, s := range seeds {
+		for range n {
+			b := []byte(s)
+			c := alphabet[rng.IntN(len(alphabet))]
+			switch i := rng.IntN(len(b) + 1); {
+			case i < len(b) && rng.IntN(3) == 0:
+				b = append(b[:i], b[i+1:]...)
+			case i < len(b) && rng.IntN(2) == 0:
+				b[i] = c
+			default:
+				b = append(b[:i], append([]byte{c}, b[i:]...)...)
+			}
+			out = append(out, string(b))
+		}
+	}
+	return out
+}
+
+func FuzzParseDefault(f *testing.F) {
+	for _, s := range timestampSeeds {
+		f.Add(s, true)
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string, zoned bool) {
+		loc := berlin
+		if !zoned {
+			loc = nil
+		}
+		p := newTimeParser("", loc)
+		gt, gr, gd := p.parse(s)
+		wt, wr, wd := parseEveryLayout(p, s)
+		if !gt.Equal(wt) || gr != wr || gd != wd {
+			t.Errorf("%q: got %v %q %q, want %v %q %q", s, gt, gr, gd, wt, wr, wd)
+		}
+	})
+}
