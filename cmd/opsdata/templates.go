@@ -524,6 +524,9 @@ func eachRawLine(ctx context.Context, path string, f io.Reader, problems *pipeli
 			continue
 		}
 		b := bytes.TrimRight(buf, "\r\n")
+		if line == 1 {
+			b = bytes.TrimPrefix(b, []byte("\uFEFF")) // a UTF-8 byte-order mark
+		}
 		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}

@@ -190,3 +190,23 @@ func withStdin(t *testing.T, data []byte, fn func() error) error {
 	defer func() { os.Stdin = old }()
 	return fn()
 }
+
+// A UTF-8 byte-order mark before the first line is not part of its
+// message: the first line's template is the one the same line has later.
+func TestTemplatesByteOrderMark(t *testing.T) {
+	dir := t.TempDir()
+	input, outPath := filepath.Join(dir, "in.log"), filepath.Join(dir, "lines.csv")
+	if err := os.WriteFile(input, []byte("\uFEFFworker started\nworker started\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	app := newApp()
+	var stdout, stderr bytes.Buffer
+	app.Writer, app.ErrWriter = &stdout, &stderr
+	if err := app.RunContext(context.Background(), []string{"opsdata", "templates", "--format", "raw", "--out", outPath, input}); err != nil {
+		t.Fatalf("templates: %v (stderr %s)", err, stderr.String())
+	}
+	got := readCSV(t, outPath)
+	if len(got) != 3 || got[1][2] != "worker started" || got[2][2] != "worker started" {
+		t.Errorf("lines CSV %q, want both lines with template %q", got, "worker started")
+	}
+}

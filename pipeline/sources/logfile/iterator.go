@@ -252,6 +252,15 @@ func (r *fileReader) nextText() (s string, blank, ok bool, err error) {
 			r.problem(reasonTooLong, fmt.Sprintf("longer than %d bytes", MaxLineBytes))
 			continue
 		}
+		if r.lineStart == 0 {
+			// A byte-order mark opens files that Windows tools and .NET
+			// write: UTF-8's is dropped; UTF-16 is not text this reads.
+			raw = bytes.TrimPrefix(raw, []byte("\uFEFF"))
+			if bytes.HasPrefix(raw, []byte{0xFF, 0xFE}) || bytes.HasPrefix(raw, []byte{0xFE, 0xFF}) {
+				r.problem(reasonUTF16, "the file is UTF-16 and was not read; convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)")
+				return "", false, false, nil
+			}
+		}
 		if len(bytes.TrimSpace(raw)) == 0 {
 			return "", true, true, nil
 		}

@@ -812,3 +812,48 @@ func readAllLoop(b *testing.B, src pipeline.LogSource, problems *pipeline.Proble
 		it.Close()
 	}
 }
+
+// A UTF-8 byte-order mark before a file's first line is not part of it, in
+// any format; a UTF-16 file is reported once, not as garbage lines.
+func TestByteOrderMarks(t *testing.T) {
+	const bom = "\uFEFF"
+	jsonLines := `{"ts":"2026-01-05T10:00:00Z","service":"api","msg":"first"}` + "\n" + `{"ts":"2026-01-05T10:00:01Z","service":"api","msg":"second"}` + "\n"
+	for _, tc := range []struct {
+		name     string
+		cfg      Config
+		content  string
+		gzip     bool
+		want     []string // messages
+		problems map[string]int64
+	}{
+		{"jsonl", Config{Format: FormatJSONL}, bom + jsonLines, false, []string{"first", "second"}, nil},
+		{"jsonl gzip", Config{Format: FormatJSONL}, bom + jsonLines, true, []string{"first", "second"}, nil},
+		{"text anchored", Config{Format: FormatText, Pattern: `^(?P<time>\S+) (?P<entity>\S+) (?P<message>.*)$`},
+			bom + "2026-01-05T10:00:00Z api first\n2026-01-05T10:00:01Z api second\n", false, []string{"first", "second"}, nil},
+		{"a mark inside a line stays", Config{Format: FormatText, Pattern: `^(?P<time>\S+) (?P<entity>\S+) (?P<message>.*)$`},
+			"2026-01-05T10:00:00Z api " + bom + "first\n", false, []string{bom + "first"}, nil},
+		{"utf-16", Config{Format: FormatJSONL}, "\xff\xfe{\x00\"\x00t\x00s\x00\"\x00\n\x00", false, nil, map[string]int64{reasonUTF16: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeFiles(t, []file{{name: "a.log", content: tc.content, gzip: tc.gzip}})
+			cfg := tc.cfg
+			cfg.Name, cfg.Path = "app", filepath.Join(dir, "a.log")
+			problems := &pipeline.Problems{}
+			var got []string
+			for _, r := range readAll(t, cfg, problems) {
+				got = append(got, r.Message)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("messages %q, want %q", got, tc.want)
+			}
+			if n := problems.Total(); n != int64(len(tc.problems)) {
+				t.Errorf("%d problems %v, want %v", n, problems.Report(), tc.problems)
+			}
+			for reason, n := range tc.problems {
+				if got := problems.Report()["log:app"].Reasons[reason]; got != n {
+					t.Errorf("%s: %d, want %d (%v)", reason, got, n, problems.Report())
+				}
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ const (
 	reasonNoMatch       = "no_match"
 	reasonTooLong       = "line_too_long"
 	reasonInvalidUTF8   = "invalid_utf8"
+	reasonUTF16         = "utf16_file"
 	reasonOutOfOrder    = "out_of_order"
 )
 
