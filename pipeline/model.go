@@ -148,13 +148,14 @@ func (s *FieldSlab) Take() []LogField {
 // NormalizeLevel maps the many spellings of log levels onto LogLevels.
 func NormalizeLevel(s string) string {
 	switch toLower(s) {
-	case "debug", "dbg", "trace", "d", "t":
+	// The numbers are pino's and bunyan's levels (trace 10 ... fatal 60).
+	case "debug", "dbg", "trace", "d", "t", "10", "20":
 		return LevelDebug
-	case "info", "inf", "information", "notice", "i":
+	case "info", "inf", "information", "notice", "i", "30":
 		return LevelInfo
-	case "warn", "warning", "wrn", "w":
+	case "warn", "warning", "wrn", "w", "40":
 		return LevelWarn
-	case "error", "err", "fatal", "critical", "crit", "panic", "alert", "emerg", "e", "f":
+	case "error", "err", "fatal", "critical", "crit", "panic", "alert", "emerg", "emergency", "e", "f", "50", "60":
 		return LevelError
 	}
 	return LevelOther

@@ -31,9 +31,13 @@ const MaxLineBytes = 1 << 20
 
 // Default JSON keys, tried in order, when the spec names none.
 var (
-	defaultTimeKeys    = []string{"ts", "time", "timestamp"}
-	defaultLevelKeys   = []string{"level"}
-	defaultMessageKeys = []string{"msg", "message"}
+	// The keys of common producers, tried in order: zap, logrus, slog,
+	// pino and bunyan (ts, time, level, msg), Elastic's ECS (@timestamp,
+	// log.level, message), Google Cloud and OpenTelemetry (severity),
+	// go-kit (lvl), Docker's json-file driver (log, time).
+	defaultTimeKeys    = []string{"ts", "time", "timestamp", "@timestamp"}
+	defaultLevelKeys   = []string{"level", "severity", "log.level", "lvl"}
+	defaultMessageKeys = []string{"msg", "message", "log"}
 	// Without fields.entity and without a fixed entity, these are tried.
 	defaultEntityKeys = []string{"entity", "service"}
 )

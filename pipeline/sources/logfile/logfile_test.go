@@ -857,3 +857,41 @@ func TestByteOrderMarks(t *testing.T) {
 		})
 	}
 }
+
+// JSON lines as common producers write them are read without a fields
+// mapping (a fixed entity where the line names none).
+func TestJSONProducersDefaults(t *testing.T) {
+	at := time.Date(2026, 1, 5, 10, 0, 0, 123_000_000, time.UTC)
+	for _, tc := range []struct {
+		producer, line, entity string
+		level, message         string
+	}{
+		{"zap", `{"level":"warn","ts":1767607200.123,"caller":"main.go:12","msg":"slow call","service":"api"}`, "", pipeline.LevelWarn, "slow call"},
+		{"logrus", `{"level":"error","msg":"dial failed","time":"2026-01-05T11:00:00.123+01:00","service":"api"}`, "", pipeline.LevelError, "dial failed"},
+		{"slog", `{"time":"2026-01-05T10:00:00.123Z","level":"INFO","msg":"started","service":"api"}`, "", pipeline.LevelInfo, "started"},
+		{"pino", `{"level":30,"time":1767607200123,"pid":7,"hostname":"h","msg":"listening"}`, "web", pipeline.LevelInfo, "listening"},
+		{"bunyan", `{"name":"web","hostname":"h","pid":7,"level":50,"msg":"boom","time":"2026-01-05T10:00:00.123Z","v":0}`, "web", pipeline.LevelError, "boom"},
+		{"ecs", `{"@timestamp":"2026-01-05T10:00:00.123Z","log.level":"warn","message":"disk almost full","ecs.version":"1.6.0"}`, "node", pipeline.LevelWarn, "disk almost full"},
+		{"gcp", `{"severity":"ERROR","message":"query failed","time":"2026-01-05T10:00:00.123Z"}`, "db", pipeline.LevelError, "query failed"},
+		{"go-kit", `{"ts":"2026-01-05T10:00:00.123Z","lvl":"debug","msg":"tick"}`, "worker", pipeline.LevelDebug, "tick"},
+		{"docker json-file", `{"log":"GET /healthz 200\n","stream":"stdout","time":"2026-01-05T10:00:00.123Z"}`, "web", pipeline.LevelOther, "GET /healthz 200"},
+		{"docker json-file, windows", `{"log":"ready\r\n","stream":"stdout","time":"2026-01-05T10:00:00.123Z"}`, "web", pipeline.LevelOther, "ready"},
+	} {
+		t.Run(tc.producer, func(t *testing.T) {
+			dir := writeFiles(t, []file{{name: "a.log", content: tc.line + "\n"}})
+			problems := &pipeline.Problems{}
+			recs := readAll(t, Config{Name: "app", Format: FormatJSONL, Path: filepath.Join(dir, "a.log"), Entity: tc.entity}, problems)
+			if len(recs) != 1 {
+				t.Fatalf("%d records, problems %v", len(recs), problems.Report())
+			}
+			r := recs[0]
+			wantEntity := tc.entity
+			if wantEntity == "" {
+				wantEntity = "api"
+			}
+			if !r.Time.Equal(at) || r.Level != tc.level || r.Message != tc.message || r.Entity != wantEntity {
+				t.Errorf("got %v %s %q %s, want %v %s %q %s", r.Time, r.Level, r.Message, r.Entity, at, tc.level, tc.message, wantEntity)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package logfile
 import (
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/parquet-go/jsonlite"
 
@@ -265,7 +266,8 @@ func (p *jsonParser) fill(fields []jsonField, rec *pipeline.LogRecord) (problem,
 	rec.Message = ""
 	if mv != nil {
 		if s, ok := text(mv); ok {
-			rec.Message = s
+			// Docker's json-file driver keeps the line's own newline.
+			rec.Message = strings.TrimSuffix(strings.TrimSuffix(s, "\n"), "\r")
 		} else {
 			rec.Message = mv.json
 		}
