@@ -244,6 +244,8 @@ func newScrubBatch() *scrubBatch {
 		msgs: make([]anonymize.Ahead, scrubBatchLines), files: make([]anonymize.Ahead, scrubBatchLines),
 		msgFrom: make([]int32, 0, scrubBatchLines), fileFrom: make([]int32, 0, scrubBatchLines),
 		clusters: make([]*logtemplates.Cluster, scrubBatchLines),
+		// The seed places texts in the table; it decides nothing a line gets.
+		seen: textTable{seed: maphash.MakeSeed()},
 	}
 }
 
@@ -289,9 +291,6 @@ func (t *textTable) reset() { clear(t.slots[:]) }
 // first returns the first of recs[:i+1] whose message is recs[i]'s, and
 // notes recs[i] when it is the first.
 func (t *textTable) first(recs []pipeline.LogRecord, i int32) int32 {
-	if t.seed == (maphash.Seed{}) {
-		t.seed = maphash.MakeSeed() // where texts sit in the table, not what a line gets
-	}
 	msg := recs[i].Message
 	mask := uint64(len(t.slots) - 1)
 	for h := maphash.String(t.seed, msg) & mask; ; h = (h + 1) & mask {

@@ -18,6 +18,10 @@ const (
 	naiveDetail     = "timestamp has no zone; set timezone: in the log source"
 )
 
+// zonedLayouts are tried first when no layout is configured: RFC 3339 and
+// its variant with a space (RFC 3339 §5.6 allows it).
+var zonedLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00"}
+
 // naiveLayouts are tried when no layout is configured and RFC 3339 fails,
 // so a zone-less timestamp is told apart from garbage. Go accepts a
 // fractional second after the seconds field even if the layout has none.
@@ -169,13 +173,11 @@ func (p *timeParser) parseDefault(s string) (time.Time, string, string) {
 		sep = s[10]
 	}
 	if mayHaveZone(s) {
-		if sep == 'T' {
-			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-				return t.UTC(), "", ""
+		for _, l := range zonedLayouts {
+			if l[10] != sep {
+				continue
 			}
-		}
-		if sep == ' ' {
-			if t, err := time.Parse("2006-01-02 15:04:05Z07:00", s); err == nil {
+			if t, err := time.Parse(l, s); err == nil {
 				return t.UTC(), "", ""
 			}
 		}
