@@ -23,7 +23,7 @@ import (
 // The objects of a block in the Thanos layout.
 const (
 	metaFile         = "meta.json"
-	deletionMarkFile = "deletion-mark.json"
+	deletionMarkFile = promtsdb.DeletionMarkFile
 	indexFile        = "index"
 	chunksDir        = "chunks"
 )

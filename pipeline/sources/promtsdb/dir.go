@@ -52,6 +52,10 @@ const (
 	SkipDeleted = "marked_for_deletion"
 )
 
+// DeletionMarkFile is the object Thanos's compactor puts beside a block's
+// meta.json to mark it for deletion.
+const DeletionMarkFile = "deletion-mark.json"
+
 // ThanosMeta is the section Thanos adds to a block's meta.json: the
 // block's external labels, its resolution (0: raw samples) and, since
 // Thanos 0.19, its objects with their sizes. Read here for local copies
@@ -69,7 +73,7 @@ type ThanosMeta struct {
 
 // thanosSkip says why the block at p is left out ("" if it is read).
 func thanosSkip(p string) (string, error) {
-	if _, err := os.Stat(filepath.Join(p, "deletion-mark.json")); err == nil {
+	if _, err := os.Stat(filepath.Join(p, DeletionMarkFile)); err == nil {
 		return SkipDeleted, nil
 	}
 	b, err := os.ReadFile(filepath.Join(p, "meta.json"))
