@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	kgzip "github.com/klauspost/compress/gzip"
 	"go.uber.org/goleak"
 
 	"github.com/opsdata/opsdata/internal/benchutil"
@@ -891,6 +893,44 @@ func TestJSONProducersDefaults(t *testing.T) {
 			}
 			if !r.Time.Equal(at) || r.Level != tc.level || r.Message != tc.message || r.Entity != wantEntity {
 				t.Errorf("got %v %s %q %s, want %v %s %q %s", r.Time, r.Level, r.Message, r.Entity, at, tc.level, tc.message, wantEntity)
+			}
+		})
+	}
+}
+
+// BenchmarkInflate decompresses 200k gzip-compressed JSON lines with the
+// library the reader uses (klauspost/compress) and, beside it, with the
+// standard library's compress/gzip it replaced.
+func BenchmarkInflate(b *testing.B) {
+	var text bytes.Buffer
+	for i := range 200_000 {
+		fmt.Fprintf(&text, `{"ts":"2026-01-05T00:00:%02d.000Z","level":"info","service":"checkout","host":"worker-%d.prod.acme.internal","user":"jdoe%d","msg":"GET /api/v1/cart/%d 200 in %dms"}`+"\n", i%60, i%40, i%1000, i, i%250)
+	}
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	if _, err := zw.Write(text.Bytes()); err != nil {
+		b.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	for _, lib := range []struct {
+		name string
+		open func(io.Reader) (io.Reader, error)
+	}{
+		{"klauspost", func(r io.Reader) (io.Reader, error) { return kgzip.NewReader(r) }},
+		{"stdlib", func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }},
+	} {
+		b.Run(lib.name, func(b *testing.B) {
+			b.SetBytes(int64(text.Len()))
+			for b.Loop() {
+				r, err := lib.open(bytes.NewReader(z.Bytes()))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n, err := io.Copy(io.Discard, r); err != nil || n != int64(text.Len()) {
+					b.Fatalf("inflated %d of %d bytes: %v", n, text.Len(), err)
+				}
 			}
 		})
 	}
