@@ -16,8 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/klauspost/compress/gzip"
-
+	"github.com/opsdata/opsdata/internal/decompress"
 	"github.com/opsdata/opsdata/pipeline"
 )
 
@@ -40,7 +39,7 @@ type fileReader struct {
 	path   string
 	base   string
 	f      *os.File
-	gz     *gzip.Reader
+	unz    io.ReadCloser // the decompressed stream of a compressed file, nil for a plain one
 	br     *bufio.Reader
 	parser lineParser
 	line   int64
@@ -87,21 +86,14 @@ func openFile(src *Source, order int, path string, bufSize int) (*fileReader, er
 		bufSize = max(minReadBuf, int(r.size)+1) // no more than the file
 	}
 	br := bufio.NewReaderSize(f, bufSize)
-	magic, _ := br.Peek(2)
-	isGzip := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
-	if isGzip || strings.HasSuffix(path, ".gz") {
-		gz, err := gzip.NewReader(br)
-		switch {
-		case errors.Is(err, io.EOF):
-			// An empty .gz file: no records.
-			r.br = bufio.NewReader(strings.NewReader(""))
-			return r, nil
-		case err != nil:
-			f.Close()
-			return nil, fmt.Errorf("log source %q: %s: not a readable gzip file: %w", src.cfg.Name, path, err)
-		}
-		r.gz = gz
-		br = bufio.NewReaderSize(gz, bufSize)
+	unz, codec, err := decompress.Open(br, path)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("log source %q: %s: %w", src.cfg.Name, path, err)
+	}
+	if codec != decompress.Plain {
+		r.unz = unz
+		br = bufio.NewReaderSize(unz, bufSize)
 	}
 	r.br = br
 	if m, ok := src.from[path]; ok {
@@ -119,12 +111,12 @@ func openFile(src *Source, order int, path string, bufSize int) (*fileReader, er
 // start. The mark's problems are counted, as if its lines were read.
 func (r *fileReader) skipTo(m pipeline.LogMark) error {
 	switch {
-	case r.gz == nil && r.size >= m.Offset && r.tail(m.Offset) == m.Tail:
+	case r.unz == nil && r.size >= m.Offset && r.tail(m.Offset) == m.Tail:
 		if _, err := r.f.Seek(m.Offset, io.SeekStart); err != nil {
 			return err
 		}
 		r.br.Reset(r.f)
-	case r.gz != nil && r.size == m.Size && r.mod.Equal(m.ModTime):
+	case r.unz != nil && r.size == m.Size && r.mod.Equal(m.ModTime):
 		if _, err := io.CopyN(io.Discard, r.br, m.Offset); err != nil {
 			return err
 		}
@@ -145,7 +137,7 @@ const tailBytes = 512
 
 // tail digests the bytes of a plain file just before offset.
 func (r *fileReader) tail(offset int64) string {
-	if r.gz != nil {
+	if r.unz != nil {
 		return ""
 	}
 	n := min(offset, tailBytes)
@@ -324,8 +316,8 @@ func (r *fileReader) close() error {
 	}
 	r.closed = true
 	var errs []error
-	if r.gz != nil {
-		errs = append(errs, r.gz.Close())
+	if r.unz != nil {
+		errs = append(errs, r.unz.Close())
 	}
 	if r.f != nil {
 		errs = append(errs, r.f.Close())

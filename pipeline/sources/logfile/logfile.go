@@ -1,6 +1,6 @@
 // Package logfile reads log files matched by a glob (JSON lines, regexp
 // text, logfmt, syslog RFC 3164/5424, klog, Loghub/logparser format strings;
-// plain or gzip; multiline entries) and yields their records as one stream
+// plain or compressed: gzip, zstd, bzip2, xz; multiline entries) and yields their records as one stream
 // merged in timestamp order. Malformed lines are counted in pipeline.Problems under
 // "log:<source name>", never returned as errors.
 package logfile

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	kgzip "github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 	"go.uber.org/goleak"
 
 	"github.com/opsdata/opsdata/internal/benchutil"
@@ -32,6 +34,7 @@ type file struct {
 	name    string
 	content string
 	gzip    bool
+	codec   string // "zstd" or "xz": compressed so, as logrotate's compresscmd leaves files
 }
 
 // rec is the part of a LogRecord a test compares, in one line.
@@ -55,11 +58,39 @@ func writeFiles(t testing.TB, files []file) string {
 			}
 			data = b.Bytes()
 		}
+		if f.codec != "" {
+			data = compressFor(t, f.codec, data)
+		}
 		if err := os.WriteFile(filepath.Join(dir, f.name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return dir
+}
+
+func compressFor(t testing.TB, codec string, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	var w io.WriteCloser
+	var err error
+	switch codec {
+	case "zstd":
+		w, err = zstd.NewWriter(&b)
+	case "xz":
+		w, err = xz.NewWriter(&b)
+	default:
+		t.Fatalf("no writer for %q", codec)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 func readAll(t *testing.T, cfg Config, problems *pipeline.Problems) []pipeline.LogRecord {
@@ -186,6 +217,20 @@ not json at all
 			want: []string{
 				`2026-01-05T00:00:01Z a other a.jsonl:1 "gz magic"`,
 				`2026-01-05T00:00:02Z b other b.jsonl.gz:1 "gz suffix"`,
+			},
+		},
+		{
+			name: "zstd and xz by magic and by suffix",
+			cfg:  jsonl,
+			files: []file{
+				{name: "a.jsonl", codec: "zstd", content: `{"ts":"2026-01-05T00:00:01Z","service":"a","msg":"zstd magic"}` + "\n"},
+				{name: "b.jsonl.zst", codec: "zstd", content: `{"ts":"2026-01-05T00:00:02Z","service":"b","msg":"zstd suffix"}`},
+				{name: "c.jsonl.1.xz", codec: "xz", content: `{"ts":"2026-01-05T00:00:03Z","service":"c","msg":"xz"}` + "\n"},
+			},
+			want: []string{
+				`2026-01-05T00:00:01Z a other a.jsonl:1 "zstd magic"`,
+				`2026-01-05T00:00:02Z b other b.jsonl.zst:1 "zstd suffix"`,
+				`2026-01-05T00:00:03Z c other c.jsonl.1.xz:1 "xz"`,
 			},
 		},
 		{

@@ -25,8 +25,9 @@ type Config struct {
 	// bad_input). Out-of-order samples are dropped under both keep policies.
 	Duplicates string `yaml:"duplicates"`
 	// Path is a glob; matching files are read in sorted order, so the
-	// samples of one series must be in time order across them. A .gz
-	// suffix is decompressed.
+	// samples of one series must be in time order across them. Compressed
+	// files (gzip, zstd, bzip2, xz: by their first bytes or suffix) are
+	// decompressed.
 	Path string `yaml:"path"`
 	// Timezone is the IANA zone of csv timestamps written without an
 	// offset. Without it such a timestamp is an error.

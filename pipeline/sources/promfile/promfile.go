@@ -39,7 +39,7 @@
 package promfile
 
 import (
-	"compress/gzip"
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -55,6 +55,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 
+	"github.com/opsdata/opsdata/internal/decompress"
 	"github.com/opsdata/opsdata/internal/scratch"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
@@ -219,15 +220,11 @@ func (l *loader) readFile(path string, read readFunc) error {
 		return fmt.Errorf("metric file: %w", err)
 	}
 	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			return fmt.Errorf("metric file %s: %w", path, err)
-		}
-		defer gz.Close()
-		r = gz
+	r, _, err := decompress.Open(bufio.NewReaderSize(f, 64<<10), path)
+	if err != nil {
+		return fmt.Errorf("metric file %s: %w", path, err)
 	}
+	defer r.Close()
 	return read(l.ctx, path, r, func(line int, lset labels.Labels, t int64, v float64) error {
 		return l.add(path, line, lset, t, v)
 	})

@@ -1,6 +1,7 @@
 package promfile
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"go.uber.org/goleak"
@@ -215,12 +218,22 @@ func TestOpenEvaluates(t *testing.T) {
 	om.WriteString("# EOF\n")
 	os.WriteFile(filepath.Join(dir, "m.csv"), []byte(csv.String()), 0o644)
 	os.WriteFile(filepath.Join(dir, "m.om"), []byte(om.String()), 0o644)
+	// Exports kept compressed: zstd named so, gzip found by its bytes alone.
+	var zb, gb bytes.Buffer
+	zw, _ := zstd.NewWriter(&zb)
+	zw.Write([]byte(csv.String()))
+	zw.Close()
+	gw := gzip.NewWriter(&gb)
+	gw.Write([]byte(om.String()))
+	gw.Close()
+	os.WriteFile(filepath.Join(dir, "m.csv.zst"), zb.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(dir, "m-om"), gb.Bytes(), 0o644)
 	grid := pipeline.Grid{Start: time.UnixMilli(t0).Add(2 * time.Minute), End: time.UnixMilli(t0).Add(8 * time.Minute), Step: time.Minute}
 	for _, tc := range []struct {
 		format Format
 		file   string
-	}{{CSV, "m.csv"}, {OpenMetrics, "m.om"}} {
-		t.Run(string(tc.format), func(t *testing.T) {
+	}{{CSV, "m.csv"}, {OpenMetrics, "m.om"}, {CSV, "m.csv.zst"}, {OpenMetrics, "m-om"}} {
+		t.Run(tc.file, func(t *testing.T) {
 			src, err := Open(context.Background(), tc.format, Config{Path: filepath.Join(dir, tc.file)}, 5*time.Minute)
 			if err != nil {
 				t.Fatal(err)
