@@ -67,7 +67,7 @@ bench:
 # the spec parser (committed corpora under each package's testdata/fuzz).
 FUZZ_TARGETS := FuzzText:./pipeline/anonymize FuzzSecrets:./pipeline/anonymize FuzzPolicy:./pipeline/anonymize FuzzHostFinder:./pipeline/anonymize \
 	FuzzLineParsers:./pipeline/sources/logfile FuzzJSONLine:./pipeline/sources/logfile FuzzFlatScan:./pipeline/sources/logfile \
-	FuzzLogfmtScan:./pipeline/sources/logfile FuzzRestMatcher:./pipeline/sources/logfile FuzzParseDefault:./pipeline/sources/logfile FuzzParse:./spec
+	FuzzLogfmtScan:./pipeline/sources/logfile FuzzCRIJoin:./pipeline/sources/logfile FuzzRestMatcher:./pipeline/sources/logfile FuzzParseDefault:./pipeline/sources/logfile FuzzParse:./spec
 FUZZTIME ?= 20s
 
 fuzz:

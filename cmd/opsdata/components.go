@@ -37,6 +37,7 @@ func components() pipeline.Components {
 			"syslog": logfile.Factory("syslog"),
 			"klog":   logfile.Factory("klog"),
 			"logpai": logfile.Factory("logpai"),
+			"cri":    logfile.Factory(logfile.FormatCRI),
 			"loki":   loki.Factory(),
 		},
 		Tickets: map[string]pipeline.TicketSourceFactory{

@@ -49,7 +49,7 @@ func templatesCommand() *cli.Command {
 			"generalizes; with --registry a later run resumes with the same ids. Flags may\n" +
 			"follow the file name. Malformed lines are counted on stderr.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Value: "raw", Usage: "raw (each line is the message), jsonl, text (with --pattern), logfmt, syslog, klog or logpai (with --log-format)"},
+			&cli.StringFlag{Name: "format", Value: "raw", Usage: "raw (each line is the message), jsonl, text (with --pattern), logfmt, syslog, klog, logpai (with --log-format) or cri (Kubernetes pod logs)"},
 			&cli.StringFlag{Name: "pattern", Usage: "format text: regexp with named groups time and message (level, entity optional)"},
 			&cli.StringFlag{Name: "log-format", Usage: "format logpai: e.g. \"<Date> <Time> <Level> <Component>: <Content>\""},
 			&cli.StringFlag{Name: "time-layout", Usage: "Go time layout of the timestamps (default RFC 3339)"},

@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/opsdata/opsdata/pipeline"
 )
 
 // Config is a file log source's section of logs[] (formats jsonl, text,
-// logfmt, syslog, klog, logpai).
+// logfmt, syslog, klog, logpai, cri).
 type Config struct {
 	// Name and Format are the spec's name: and format: keys, set by the factory.
 	Name   string `yaml:"-"`
@@ -29,6 +31,9 @@ type Config struct {
 	Timezone string `yaml:"timezone"`
 	// Entity fixes the entity for every line of the source.
 	Entity string `yaml:"entity"`
+	// EntityFromPath (format cri) names what of a kubelet log path is the
+	// entity: workload (default), namespace, pod or container.
+	EntityFromPath string `yaml:"entity_from_path"`
 	// LogFormat is the loghub format string of format logpai.
 	LogFormat string `yaml:"log_format"`
 	// Multiline joins stack traces into one entry.
@@ -155,10 +160,20 @@ func (l *Config) validateLogFormat() []string {
 		if l.Fields.Entity != "" && !names[l.Fields.Entity] {
 			add("fields.entity: %q is not a field of log_format", l.Fields.Entity)
 		}
+	case FormatCRI:
+		if l.EntityFromPath != "" && !slices.Contains(criEntityFrom, l.EntityFromPath) {
+			add("entity_from_path: %q must be one of %s", l.EntityFromPath, strings.Join(criEntityFrom, ", "))
+		}
+		if l.Multiline.Start != "" {
+			add("multiline: not available with format cri (the runtime keeps each line of a stack trace as its own record)")
+		}
 	case "syslog":
 		if l.Fields.Entity != "" && l.Fields.Entity != "host" && l.Fields.Entity != "app" {
 			add("fields.entity: %q must be host or app for syslog", l.Fields.Entity)
 		}
+	}
+	if l.EntityFromPath != "" && l.Format != FormatCRI {
+		add("entity_from_path: only for format cri")
 	}
 	if l.LogFormat != "" && l.Format != "logpai" {
 		add("log_format: only for format logpai")

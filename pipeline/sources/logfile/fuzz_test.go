@@ -18,6 +18,7 @@ var fuzzFormats = []Config{
 	{Name: "k", Format: "klog", Path: "x", Timezone: "UTC", Entity: "kubelet"},
 	{Name: "p", Format: "logpai", Path: "x", Timezone: "UTC", Entity: "hdfs", TimeLayout: "060102 150405",
 		LogFormat: "<Date> <Time> <Pid> <Level> <Component>: <Content>"},
+	{Name: "c", Format: FormatCRI, Path: "x", Entity: "pod"},
 }
 
 // FuzzLineParsers: no line, however broken, panics a parser of any format,
@@ -30,6 +31,7 @@ func FuzzLineParsers(f *testing.F) {
 		`<34>1 2026-01-05T00:00:00.003Z host app 123 ID47 - message`,
 		`<13>Jan  5 00:00:00 host app[12]: text`,
 		`I0105 00:00:00.123456    1 main.go:12] started`,
+		`2026-01-05T00:00:00.123456789Z stderr F {"level":"warn","msg":"m","time":1}`,
 		`081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_38865049064139660 terminating`,
 	} {
 		f.Add(uint8(i), s)
@@ -48,6 +50,30 @@ func FuzzLineParsers(f *testing.F) {
 		var r pipeline.LogRecord
 		if _, ok := p.parse(line, &r); ok && r.Time.Location() != time.UTC {
 			t.Errorf("%s: parsed %q into a non-UTC time %v", fuzzFormats[int(format)%len(parsers)].Format, line, r.Time)
+		}
+	})
+}
+
+// FuzzCRIJoin: any sequence of lines through the partial-line joiner
+// panics nothing, and what it returns is a line it was given or one whose
+// content is within MaxLineBytes.
+func FuzzCRIJoin(f *testing.F) {
+	f.Add("2026-01-05T00:00:00Z stdout P a\n2026-01-05T00:00:00Z stderr F b\n2026-01-05T00:00:01Z stdout F c\n2026-01-05T00:00:02Z stdout P d")
+	f.Add("x stdout P \nx stdout F:y \nx stderr P:z q")
+	f.Fuzz(func(t *testing.T, text string) {
+		var j criJoiner
+		for i, line := range strings.Split(text, "\n") {
+			out, n, _, ok, _ := j.add(line, int64(i+1), 0)
+			if ok && out != line {
+				if _, _, partial, content, valid := criHeader(out); !valid || partial || len(content) > MaxLineBytes || n > int64(i+1) {
+					t.Fatalf("joined line %q (from line %d) is not a full CRI line", out, n)
+				}
+			}
+		}
+		for {
+			if _, _, _, ok := j.flush(); !ok {
+				break
+			}
 		}
 	})
 }

@@ -42,6 +42,7 @@ type fileReader struct {
 	unz    io.ReadCloser // the decompressed stream of a compressed file, nil for a plain one
 	br     *bufio.Reader
 	parser lineParser
+	cri    *criJoiner // format cri: partial lines held until their full line
 	line   int64
 	buf    []byte // holds a line that spans bufio's buffer
 	rec    pipeline.LogRecord
@@ -76,6 +77,9 @@ func openFile(src *Source, order int, path string, bufSize int) (*fileReader, er
 		return nil, fmt.Errorf("log source %q: %w", src.cfg.Name, err)
 	}
 	r := &fileReader{src: src, order: order, path: path, base: filepath.Base(path), f: f, parser: src.newParse()}
+	if src.cfg.Format == FormatCRI {
+		r.cri = &criJoiner{}
+	}
 	if st, err := f.Stat(); err == nil {
 		r.size, r.mod = st.Size(), st.ModTime()
 	}
@@ -277,13 +281,30 @@ func (r *fileReader) advance() (bool, error) {
 			s, line, start, r.held = r.heldText, r.heldLine, r.heldOffset, false
 		} else {
 			t, blank, ok, err := r.nextText()
-			if err != nil || !ok {
+			if err != nil {
 				return false, err
 			}
-			if blank {
+			if !ok {
+				if r.cri == nil {
+					return false, nil
+				}
+				// The file ended inside a partial line: what it holds is
+				// still a record (the rest went to the next, rotated file).
+				if s, line, start, ok = r.cri.flush(); !ok {
+					return false, nil
+				}
+				r.problem(reasonUnfinishedCRI, "the file ended inside a partial (P) line; its fragments were kept as one record")
+			} else if blank {
 				continue // blank lines carry no record
+			} else if s, line, start = t, r.line, r.lineStart; r.cri != nil {
+				var cut bool
+				if s, line, start, ok, cut = r.cri.add(s, line, start); !ok {
+					continue // a partial line, held until its full line
+				}
+				if cut {
+					r.problem(reasonTooLong, fmt.Sprintf("partial lines joined to more than %d bytes; the rest was dropped", MaxLineBytes))
+				}
 			}
-			s, line, start = t, r.line, r.lineStart
 		}
 		if p, ok := r.parser.parse(s, &r.rec); !ok {
 			r.problem(p.reason, p.detail)

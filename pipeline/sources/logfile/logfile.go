@@ -1,5 +1,6 @@
 // Package logfile reads log files matched by a glob (JSON lines, regexp
-// text, logfmt, syslog RFC 3164/5424, klog, Loghub/logparser format strings;
+// text, logfmt, syslog RFC 3164/5424, klog, Loghub/logparser format strings,
+// Kubernetes' CRI container logs;
 // plain or compressed: gzip, zstd, bzip2, xz; multiline entries) and yields their records as one stream
 // merged in timestamp order. Malformed lines are counted in pipeline.Problems under
 // "log:<source name>", never returned as errors.
@@ -10,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -206,8 +209,13 @@ func newSource(cfg Config, problems *pipeline.Problems) (*Source, error) {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		s.newParse = func() lineParser { return p.clone() } // per reader: scratch and cache
+	case FormatCRI:
+		if errs := cfg.validateLogFormat(); len(errs) > 0 {
+			return nil, fmt.Errorf("%s: %s", where, strings.Join(errs, "; "))
+		}
+		s.newParse = func() lineParser { return newCRIParser(cfg, &s.fields) } // per file: its path's entity
 	default:
-		return nil, fmt.Errorf("%s: format %q: %w (use jsonl, text, logfmt, syslog, klog or logpai)", where, cfg.Format, ErrFormat)
+		return nil, fmt.Errorf("%s: format %q: %w (use jsonl, text, logfmt, syslog, klog, logpai or cri)", where, cfg.Format, ErrFormat)
 	}
 	return s, nil
 }
@@ -232,6 +240,12 @@ func (s *Source) Open(ctx context.Context, _ pipeline.Grid) (pipeline.LogIterato
 	if err != nil {
 		return nil, fmt.Errorf("log source %q: path %q: %w", s.cfg.Name, s.cfg.Path, err)
 	}
+	// A glob such as /var/log/containers/* also matches directories
+	// (rotated or archived logs kept beside the live ones): not log files.
+	files = slices.DeleteFunc(files, func(f string) bool {
+		st, err := os.Stat(f)
+		return err == nil && st.IsDir()
+	})
 	if len(files) == 0 {
 		return nil, fmt.Errorf("log source %q: %w %q (check path: in the spec)", s.cfg.Name, ErrNoFiles, s.cfg.Path)
 	}

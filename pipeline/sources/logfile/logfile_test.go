@@ -595,6 +595,19 @@ func BenchmarkFormats(b *testing.B) {
 			return fmt.Sprintf(`I%s    1234 kubelet.go:%d] "Pod status updated" pod="shop/checkout-%d" node="worker-%d"`,
 				t.Format("0102 15:04:05.000000"), i%500, i%1000, i%40)
 		}, false},
+		{"cri-json", Config{Format: FormatCRI, Entity: "checkout"}, func(i int, t time.Time) string {
+			// A JSON line in a pod log, one in 50 split by the runtime.
+			line := t.Format(time.RFC3339Nano) + " stdout F " + jsonLine(i, t)
+			if i%50 == 0 {
+				j := jsonLine(i, t)
+				line = t.Format(time.RFC3339Nano) + " stdout P " + j[:40] + "\n" + t.Format(time.RFC3339Nano) + " stdout F " + j[40:]
+			}
+			return line
+		}, false},
+		{"cri-text", Config{Format: FormatCRI, Entity: "checkout"}, func(i int, t time.Time) string {
+			return fmt.Sprintf(`%s stderr F worker-%d.prod.acme.internal user=jdoe%d GET /api/v1/cart/%d 200 in %dms`,
+				t.Format(time.RFC3339Nano), i%40, i%1000, i, i%250)
+		}, false},
 		{"logpai", Config{Format: FormatLogPAI, LogFormat: "<Date> <Time> <Level> <Component>: <Content>", TimeLayout: "2006-01-02 15:04:05.000",
 			Timezone: "UTC", Fields: LogFields{Entity: "Component"}}, func(i int, t time.Time) string {
 			return fmt.Sprintf(`%s INFO dfs.DataNode: Receiving block blk_%d src: /10.250.%d.%d:50010 dest: /10.250.%d.%d:50010`,

@@ -42,6 +42,7 @@ type jsonParser struct {
 	entities  []string // empty: fixed entity only
 	entity    string   // fixed entity (fallback when the entity field is absent)
 	timeParse *timeParser
+	timeGiven bool // the caller sets the time (CRI content): no time key is read
 	fields    *fieldSelection
 	slab      pipeline.FieldSlab // records' Fields; one parser per reader
 }
@@ -222,26 +223,29 @@ func (p *jsonParser) scanFlat(line string, dst []jsonField) ([]jsonField, bool) 
 
 // fill sets the record from a line's top-level fields.
 func (p *jsonParser) fill(fields []jsonField, rec *pipeline.LogRecord) (problem, bool) {
-	tk, tv := lookupFirst(fields, p.times)
-	if tv == nil {
-		return problem{reasonMissingTS, "no time field"}, false
-	}
-	var reason, detail string
-	switch tv.kind {
-	case jsonlite.String:
-		s, _ := text(tv)
-		rec.Time, reason, detail = p.timeParse.parse(s)
-	case jsonlite.Number:
-		if p.timeParse.epoch > 0 { // the unit named, not guessed
-			rec.Time, reason, detail = p.timeParse.parse(tv.json)
-		} else {
-			rec.Time, reason, detail = parseEpoch(tv.json)
+	tk := ""
+	if !p.timeGiven { // CRI content: the runtime's time is the record's
+		var tv *jsonField
+		if tk, tv = lookupFirst(fields, p.times); tv == nil {
+			return problem{reasonMissingTS, "no time field"}, false
 		}
-	default:
-		reason, detail = reasonBadTime, "time field "+tk+" is not a string or number"
-	}
-	if reason != "" {
-		return problem{reason, detail}, false
+		var reason, detail string
+		switch tv.kind {
+		case jsonlite.String:
+			s, _ := text(tv)
+			rec.Time, reason, detail = p.timeParse.parse(s)
+		case jsonlite.Number:
+			if p.timeParse.epoch > 0 { // the unit named, not guessed
+				rec.Time, reason, detail = p.timeParse.parse(tv.json)
+			} else {
+				rec.Time, reason, detail = parseEpoch(tv.json)
+			}
+		default:
+			reason, detail = reasonBadTime, "time field "+tk+" is not a string or number"
+		}
+		if reason != "" {
+			return problem{reason, detail}, false
+		}
 	}
 
 	ek, ev := lookupFirst(fields, p.entities)
