@@ -56,7 +56,7 @@ type templateSet struct {
 	// the miners' own counts include what a resumed registry carried.
 	firstDay map[*logtemplates.Cluster]int64
 	// day counts lines per (window, entity, template) of the current day.
-	day map[countKey]int64
+	day *dayCounts
 	// fieldMemo spares pass 1 relearning a field value it just learned.
 	fieldMemo anonymize.FieldMemo
 	// seqs spares pass 2 tokenizing the day's lines again (lineseqs.go).
@@ -98,7 +98,7 @@ func (e *export) openTemplates(ctx context.Context) error {
 		cluster:      map[*logtemplates.Cluster]int{},
 		index:        map[string]int{},
 		top:          map[int]int{},
-		day:          map[countKey]int64{},
+		day:          newDayCounts(),
 		dayEntityIdx: map[string]int32{},
 		firstDay:     map[*logtemplates.Cluster]int64{},
 		seqs:         newLineSeqs(),
@@ -372,7 +372,7 @@ func (ts *templateSet) count(rec *pipeline.LogRecord, k int, day pipeline.Grid, 
 			ts.dayEntities = append(ts.dayEntities, rec.Entity)
 			ts.dayEntityIdx[rec.Entity] = en
 		}
-		ts.day[countKey{window: int32(w), entity: en, tpl: int32(k)}]++
+		ts.day.add(int32(w), en, int32(k))
 	}
 	if col, ok := ts.top[k]; ok {
 		frame.AddTemplate(rec.Entity, rec.Time, col)
@@ -383,17 +383,18 @@ func (ts *templateSet) count(rec *pipeline.LogRecord, k int, day pipeline.Grid, 
 // day's counts.
 func (e *export) writeDayCounts(day pipeline.Grid) error {
 	ts := e.templates
-	if ts == nil || len(ts.day) == 0 {
+	if ts == nil || ts.day.empty() {
 		return nil
 	}
-	rows := make([]schemas.LogCount, 0, len(ts.day))
-	for key, n := range ts.day {
-		rows = append(rows, schemas.LogCount{WindowStart: day.At(int(key.window)), Entity: e.entity(ts.dayEntities[key.entity]),
-			TemplateID: ts.tpls[key.tpl].id, Count: n})
+	counts := ts.day.counts()
+	rows := make([]schemas.LogCount, 0, len(counts))
+	for _, c := range counts {
+		rows = append(rows, schemas.LogCount{WindowStart: day.At(int(c.key.window)), Entity: e.entity(ts.dayEntities[c.key.entity]),
+			TemplateID: ts.tpls[c.key.tpl].id, Count: c.n})
 	}
-	// New maps, not clear: a cleared map keeps its buckets, and the day's
-	// counts are the largest thing the logs path holds.
-	ts.day, ts.dayEntities, ts.dayEntityIdx = map[countKey]int64{}, nil, map[string]int32{}
+	// New ones, not cleared: the day's counts are the largest thing the
+	// logs path holds.
+	ts.day, ts.dayEntities, ts.dayEntityIdx = newDayCounts(), nil, map[string]int32{}
 	sort.Slice(rows, func(a, b int) bool {
 		x, y := rows[a], rows[b]
 		if !x.WindowStart.Equal(y.WindowStart) {
@@ -404,6 +405,18 @@ func (e *export) writeDayCounts(day pipeline.Grid) error {
 		}
 		return x.TemplateID < y.TemplateID
 	})
+	// Raw entities outside the run's set all publish as "": one row each
+	// (window, entity, template) with their lines summed, whatever order
+	// the counts came in.
+	merged := rows[:0]
+	for _, r := range rows {
+		if m := len(merged) - 1; m >= 0 && merged[m].WindowStart.Equal(r.WindowStart) && merged[m].Entity == r.Entity && merged[m].TemplateID == r.TemplateID {
+			merged[m].Count += r.Count
+			continue
+		}
+		merged = append(merged, r)
+	}
+	rows = merged
 	n, err := write.Table(e.staging, write.PartPath(schemas.TableLogCounts, pipeline.Date(day.Start), 0), rows, "window_start", "entity", "template_id")
 	if err != nil {
 		return fmt.Errorf("log_counts %s: %w", pipeline.Date(day.Start), err)
