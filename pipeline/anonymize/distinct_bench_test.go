@@ -72,3 +72,38 @@ func BenchmarkTextDistinctHosts(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMatcherScan is the learned-value scan alone: an automaton of
+// 350k host names (a realistic day's churn) over lines that name one of
+// them, or none. It reports the automaton's states per pattern byte
+// and scanned MB/s.
+func BenchmarkMatcherScan(b *testing.B) {
+	const hosts, lines = 350_000, 100_000
+	host := func(k int) string { return fmt.Sprintf("node-%d.prod.acme.internal", k) }
+	pats := make([]string, hosts)
+	for k := range pats {
+		pats[k] = host(k)
+	}
+	m := newMatcher(pats)
+	texts := make([]string, lines)
+	size := 0
+	for i := range texts {
+		texts[i] = fmt.Sprintf("retrying call to %s attempt=%d from pod checkout-%d", host((i*7919)%hosts), i%5, i%100)
+		if i%3 == 0 {
+			texts[i] = fmt.Sprintf("GET /v1/items/%d 200 %dms client=10.0.%d.%d", i, i%500, i%256, i%200)
+		}
+		size += len(texts[i])
+	}
+	b.SetBytes(int64(size))
+	b.ResetTimer()
+	found := 0
+	for n := 0; n < b.N; n++ {
+		for _, t := range texts {
+			m.each(t, func(match) bool { found++; return true })
+		}
+	}
+	if found == 0 {
+		b.Fatal("no host found")
+	}
+	b.ReportMetric(float64(lines*b.N)/b.Elapsed().Seconds(), "lines/s")
+}

@@ -2,6 +2,8 @@ package anonymize
 
 import (
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/opsdata/opsdata/spec"
@@ -66,5 +68,62 @@ func TestTrie(t *testing.T) {
 	want := []string{"she", "he", "hers", "he", "hers", "herself", "his"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("got %q want %q", got, want)
+	}
+}
+
+// TestMatcherEqualsNaive: the automaton finds exactly the occurrences a
+// search at every position finds, over patterns of a small alphabet (many
+// shared prefixes, overlaps and fail links) and wide branches (a state
+// with hundreds of children).
+func TestMatcherEqualsNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 8))
+	word := func(alpha string, n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[rng.IntN(len(alpha))]
+		}
+		return string(b)
+	}
+	for round := range 200 {
+		alpha := "abAB-."
+		if round%4 == 3 {
+			all := make([]byte, 255)
+			for c := range all {
+				all[c] = byte(c + 1)
+			}
+			alpha = string(all)
+		}
+		pats := make([]string, 1+rng.IntN(60))
+		for i := range pats {
+			pats[i] = word(alpha, rng.IntN(7))
+		}
+		m := newMatcher(pats)
+		for range 20 {
+			text := word(alpha, rng.IntN(40))
+			type occ struct{ start, end int }
+			want := map[occ]bool{}
+			for _, p := range pats {
+				if p == "" {
+					continue
+				}
+				fp := foldString(p)
+				for i := 0; i+len(fp) <= len(text); i++ {
+					if foldString(text[i:i+len(fp)]) == fp {
+						want[occ{i, i + len(fp)}] = true
+					}
+				}
+			}
+			got := map[occ]bool{}
+			m.each(text, func(mt match) bool {
+				if foldString(text[mt.start:mt.end]) != m.patterns[mt.id] {
+					t.Fatalf("round %d: match %d..%d of %q is not pattern %q", round, mt.start, mt.end, text, m.patterns[mt.id])
+				}
+				got[occ{mt.start, mt.end}] = true
+				return true
+			})
+			if !maps.Equal(got, want) {
+				t.Fatalf("round %d: %q in %q: got %v, want %v", round, pats, text, got, want)
+			}
+		}
 	}
 }
