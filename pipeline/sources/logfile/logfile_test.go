@@ -993,3 +993,23 @@ func BenchmarkInflate(b *testing.B) {
 		})
 	}
 }
+
+// TestFlatScanTakesCommonLines: the lines real producers write take the
+// flat scan, not the tree (which is correct too, but several times
+// slower): escapes in values, nested objects outside the message, every
+// scalar, white space.
+func TestFlatScanTakesCommonLines(t *testing.T) {
+	p := flatTestParser()
+	for _, line := range []string{
+		`{"level":"info","ts":1767571200.123,"caller":"main.go:12","msg":"GET /a?q=\"x\" \u00e9\n","status":200,"ok":true,"err":null}`,
+		`{"time":"2026-01-05T00:00:03.120Z","level":"INFO","msg":"started","attrs":{"k":"v","n":{"m":[1,2]}},"pid":-12}`,
+		`{ "@timestamp" : "2026-01-05T00:00:03Z" , "log.level" : "warn" , "message" : "a\\b\/c\t" , "x" : 1e-3 }`,
+		`{"log":"plain line\n","stream":"stderr","time":"2026-01-05T00:00:03.123456789Z"}`,
+		`{}`,
+	} {
+		if _, ok := p.scanFlat(line, nil); !ok {
+			t.Errorf("the flat scan left %q to the tree", line)
+		}
+		checkFlatScan(t, p, line)
+	}
+}

@@ -133,92 +133,212 @@ func treeFields(line string, dst []jsonField) ([]jsonField, problem, bool) {
 	return dst, problem{}, true
 }
 
-// scanFlat reads a line's top-level fields straight from jsonlite's tokens,
+// scanFlat reads a line's top-level fields in one pass over its bytes,
 // without building its value tree (the cost of which was most of a JSON
 // line's parse): every line whose values are scalars, or objects outside
-// the message keys. It accepts exactly what ParseMaxDepth(line, 1) accepts
-// and reads the same fields, or reports ok=false and the tree parse
-// decides (arrays, a nested message, anything malformed): FuzzFlatScan
-// holds the two to the same records.
+// the message keys. It accepts only what ParseMaxDepth(line, 1) accepts
+// and reads the same fields; anything else (arrays, a nested message, an
+// escaped key, anything malformed or unusual) reports ok=false and the
+// tree parse decides. FuzzFlatScan and TestFlatScanEqualsTree hold the two
+// to the same records. A scanner of its own, not jsonlite's tokenizer and
+// validators: those read each value twice (tokenize, then Valid), and
+// this runs on every line of both passes (decision 0040).
 func (p *jsonParser) scanFlat(line string, dst []jsonField) ([]jsonField, bool) {
-	tok := jsonlite.Tokenize(line)
-	if t, ok := tok.Next(); !ok || t != "{" {
+	i := skipWS(line, 0)
+	if i == len(line) || line[i] != '{' {
 		return nil, false
 	}
-	for i := 0; ; i++ {
-		t, ok := tok.Next()
-		if !ok {
+	i = skipWS(line, i+1)
+	if i < len(line) && line[i] == '}' {
+		return dst, skipWS(line, i+1) == len(line)
+	}
+	for {
+		// A key: a string without escapes (an escaped key is the tree's).
+		if i == len(line) || line[i] != '"' {
 			return nil, false
 		}
-		if t == "}" {
-			break
+		end, escaped, ok := scanString(line, i)
+		if !ok || escaped {
+			return nil, false
 		}
-		if i > 0 {
-			if t != "," {
+		key := line[i+1 : end-1]
+		i = skipWS(line, end)
+		if i == len(line) || line[i] != ':' {
+			return nil, false
+		}
+		i = skipWS(line, i+1)
+		if i == len(line) {
+			return nil, false
+		}
+		f := jsonField{key: key}
+		start := i
+		switch c := line[i]; {
+		case c == '"':
+			if i, _, ok = scanString(line, i); !ok {
 				return nil, false
 			}
-			if t, ok = tok.Next(); !ok {
-				return nil, false
-			}
-		}
-		key, err := jsonlite.Unquote(t)
-		if err != nil {
-			return nil, false
-		}
-		if t, ok = tok.Next(); !ok || t != ":" {
-			return nil, false
-		}
-		v, ok := tok.Next()
-		if !ok {
-			return nil, false
-		}
-		f := jsonField{key: key, json: v}
-		switch v[0] {
-		case '{':
+			f.kind = jsonlite.String
+		case c == '{':
 			// An object past the first level is matched by its braces only,
 			// as ParseMaxDepth(line, 1) does; a message needs its text,
 			// which the tree gives.
 			if slices.Contains(p.messages, key) {
 				return nil, false
 			}
-			for depth := 1; depth > 0; {
-				t, ok := tok.Next()
-				if !ok {
-					return nil, false
-				}
-				switch t {
-				case "{":
-					depth++
-				case "}":
-					depth--
-				}
-			}
-			f.kind, f.json = jsonlite.Object, ""
-		case '[', ']', '}', ',', ':':
-			return nil, false
-		default:
-			if !jsonlite.Valid(v) {
+			if i, ok = skipObject(line, i); !ok {
 				return nil, false
 			}
-			switch v[0] {
-			case 'n':
-				f.kind = jsonlite.Null
-			case 't':
-				f.kind = jsonlite.True
-			case 'f':
-				f.kind = jsonlite.False
-			case '"':
-				f.kind = jsonlite.String
-			default:
-				f.kind = jsonlite.Number
+			f.kind = jsonlite.Object
+		case c == '-' || '0' <= c && c <= '9':
+			if i, ok = scanNumber(line, i); !ok {
+				return nil, false
 			}
+			f.kind = jsonlite.Number
+		case strings.HasPrefix(line[i:], "true"):
+			i, f.kind = i+4, jsonlite.True
+		case strings.HasPrefix(line[i:], "false"):
+			i, f.kind = i+5, jsonlite.False
+		case strings.HasPrefix(line[i:], "null"):
+			i, f.kind = i+4, jsonlite.Null
+		default:
+			return nil, false // arrays and anything else: the tree's
+		}
+		if f.kind != jsonlite.Object {
+			f.json = line[start:i]
 		}
 		dst = append(dst, f)
+		i = skipWS(line, i)
+		if i == len(line) {
+			return nil, false
+		}
+		switch line[i] {
+		case ',':
+			i = skipWS(line, i+1)
+		case '}':
+			return dst, skipWS(line, i+1) == len(line)
+		default:
+			return nil, false
+		}
 	}
-	if _, ok := tok.Next(); ok {
-		return nil, false // content after the object
+}
+
+// skipWS returns the index of the first byte at or after i that is not
+// JSON white space.
+func skipWS(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
 	}
-	return dst, true
+	return i
+}
+
+// scanString reads the JSON string opening at s[i] ('"'): the index past
+// its closing quote, and whether it holds an escape. ok=false: not a valid
+// string (a control character, a bad escape, no closing quote). Bytes
+// from 0x80 are taken as they are: lines are valid UTF-8 by now.
+func scanString(s string, i int) (end int, escaped, ok bool) {
+	for j := i + 1; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '"':
+			return j + 1, escaped, true
+		case c == '\\':
+			escaped = true
+			j++
+			if j == len(s) {
+				return 0, false, false
+			}
+			switch s[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(s) || !isHex4(s[j+1:j+5]) {
+					return 0, false, false
+				}
+				j += 4
+			default:
+				return 0, false, false
+			}
+		case c < 0x20:
+			return 0, false, false
+		}
+	}
+	return 0, false, false
+}
+
+func isHex4(s string) bool {
+	for i := 0; i < 4; i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// scanNumber reads the JSON number at s[i]: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func scanNumber(s string, i int) (int, bool) {
+	if s[i] == '-' {
+		i++
+	}
+	switch {
+	case i == len(s):
+		return 0, false
+	case s[i] == '0':
+		i++
+	case '1' <= s[i] && s[i] <= '9':
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+	default:
+		return 0, false
+	}
+	digits := func() bool {
+		j := i
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if !digits() {
+			return 0, false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return 0, false
+		}
+	}
+	return i, true
+}
+
+// skipObject returns the index past the object opening at s[i], matched
+// by its braces outside strings (its content is not checked further, as
+// ParseMaxDepth(line, 1) does not).
+func skipObject(s string, i int) (int, bool) {
+	depth := 0
+	for i < len(s) {
+		switch s[i] {
+		case '"':
+			end, _, ok := scanString(s, i)
+			if !ok {
+				return 0, false
+			}
+			i = end
+			continue
+		case '{':
+			depth++
+		case '}':
+			if depth--; depth == 0 {
+				return i + 1, true
+			}
+		}
+		i++
+	}
+	return 0, false
 }
 
 // fill sets the record from a line's top-level fields.
