@@ -43,6 +43,7 @@ type jsonParser struct {
 	entity    string   // fixed entity (fallback when the entity field is absent)
 	timeParse *timeParser
 	timeGiven bool // the caller sets the time (CRI content): no time key is read
+	fieldBuf  []jsonField // a line's fields, reused line to line
 	fields    *fieldSelection
 	slab      pipeline.FieldSlab // records' Fields; one parser per reader
 }
@@ -100,19 +101,20 @@ func text(f *jsonField) (string, bool) {
 	return "", false
 }
 
-// maxFlatFields bounds the fields the flat scan keeps on the stack.
-const maxFlatFields = 32
-
 func (p *jsonParser) parse(line string, rec *pipeline.LogRecord) (problem, bool) {
-	var buf [maxFlatFields]jsonField
-	fields, ok := p.scanFlat(line, buf[:0])
+	// The fields go to the parser's own slice: an array on the stack was
+	// cleared for every line (1.3 KB, 7% of a line's parse).
+	fields, ok := p.scanFlat(line, p.fieldBuf[:0])
 	if !ok {
 		var prob problem
-		if fields, prob, ok = treeFields(line, buf[:0]); !ok {
+		if fields, prob, ok = treeFields(line, p.fieldBuf[:0]); !ok {
 			return prob, false
 		}
 	}
-	return p.fill(fields, rec)
+	prob, ok := p.fill(fields, rec)
+	clear(fields) // keep no line alive
+	p.fieldBuf = fields[:0]
+	return prob, ok
 }
 
 // treeFields reads a line's top-level fields from jsonlite's value tree.
@@ -237,6 +239,12 @@ func skipWS(s string, i int) int {
 // from 0x80 are taken as they are: lines are valid UTF-8 by now.
 func scanString(s string, i int) (end int, escaped, ok bool) {
 	for j := i + 1; j < len(s); j++ {
+		for j < len(s) && !strSpecial[s[j]] {
+			j++ // most of a string: one table load a byte
+		}
+		if j == len(s) {
+			break
+		}
 		switch c := s[j]; {
 		case c == '"':
 			return j + 1, escaped, true
@@ -262,6 +270,16 @@ func scanString(s string, i int) (end int, escaped, ok bool) {
 	}
 	return 0, false, false
 }
+
+// strSpecial marks the bytes a JSON string scan must look at: its quote,
+// the escape, and the control characters it may not hold.
+var strSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 func isHex4(s string) bool {
 	for i := 0; i < 4; i++ {
