@@ -70,6 +70,7 @@ type fieldsConfig struct {
 type jsonField struct {
 	key, json string
 	kind      jsonlite.Kind
+	plain     bool // a string the flat scan found without escapes: its text is json's inside
 }
 
 // lookupFirst returns the first candidate key present with a non-null
@@ -93,6 +94,9 @@ func lookupFirst(fields []jsonField, keys []string) (string, *jsonField) {
 func text(f *jsonField) (string, bool) {
 	switch f.kind {
 	case jsonlite.String:
+		if f.plain {
+			return f.json[1 : len(f.json)-1], true
+		}
 		s, _ := jsonlite.Unquote(f.json)
 		return s, true
 	case jsonlite.Number, jsonlite.True, jsonlite.False:
@@ -176,10 +180,11 @@ func (p *jsonParser) scanFlat(line string, dst []jsonField) ([]jsonField, bool) 
 		start := i
 		switch c := line[i]; {
 		case c == '"':
-			if i, _, ok = scanString(line, i); !ok {
+			var escaped bool
+			if i, escaped, ok = scanString(line, i); !ok {
 				return nil, false
 			}
-			f.kind = jsonlite.String
+			f.kind, f.plain = jsonlite.String, !escaped
 		case c == '{':
 			// An object past the first level is matched by its braces only,
 			// as ParseMaxDepth(line, 1) does; a message needs its text,
