@@ -82,6 +82,7 @@ func BenchmarkExportDay(b *testing.B) {
 	var res *runner.Result
 	rss := benchutil.StartRSSSampler(10 * time.Millisecond)
 	b.ResetTimer()
+	cpu := benchutil.CPUSeconds()
 	for i := 0; i < b.N; i++ {
 		var err error
 		res, err = runner.Export(context.Background(), runner.Options{Spec: sp, SpecBytes: specBytes, Output: "file://" + b.TempDir(), CodeVersion: "bench", Components: components()})
@@ -90,7 +91,9 @@ func BenchmarkExportDay(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	cpu = benchutil.CPUSeconds() - cpu
 	benchutil.Report(b, float64(res.Rows["logs"])*float64(b.N), "lines")
+	b.ReportMetric(cpu/float64(b.N), "cpu-s/op")
 	// Anonymous (the process's own) and file-backed (the TSDB's mapped
 	// chunks and index) peaks apart: only the first is the export's memory.
 	benchutil.ReportRSSSplit(b, rss.Stop())
