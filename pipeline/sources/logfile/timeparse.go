@@ -19,8 +19,18 @@ const (
 )
 
 // zonedLayouts are tried first when no layout is configured: RFC 3339 and
-// its variant with a space (RFC 3339 §5.6 allows it).
-var zonedLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00"}
+// its variant with a space (RFC 3339 §5.6 allows it); ISO 8601's basic
+// offset (+0100), as Java's SimpleDateFormat, logback and Python's %z write
+// it; an offset after a space, as Go's time.Time.String and Ruby write it,
+// with a zone abbreviation after it or not (the offset decides); and UTC
+// or GMT spelled out, as PostgreSQL's log_line_prefix %m writes it. A
+// zone abbreviation alone (CST, IST) names several zones: not guessed.
+var zonedLayouts = []string{
+	time.RFC3339Nano, "2006-01-02 15:04:05Z07:00",
+	"2006-01-02T15:04:05Z0700", "2006-01-02 15:04:05Z0700",
+	"2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05 -0700 MST",
+	"2006-01-02 15:04:05 UTC", "2006-01-02 15:04:05 GMT",
+}
 
 // naiveLayouts are tried when no layout is configured and RFC 3339 fails,
 // so a zone-less timestamp is told apart from garbage. Go accepts a
@@ -28,6 +38,7 @@ var zonedLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00"}
 var naiveLayouts = []string{
 	"2006-01-02T15:04:05",
 	"2006-01-02 15:04:05",
+	"2006/01/02 15:04:05", // Go's log package (log.LstdFlags)
 }
 
 // timeParser turns timestamp text into UTC according to a log source's
@@ -200,12 +211,31 @@ func (p *timeParser) parseDefault(s string) (time.Time, string, string) {
 	return time.Time{}, reasonBadTime, "not RFC 3339: " + pipeline.DescribeShape(s)
 }
 
-// mayHaveZone says whether s ends as a zone-carrying layout must: in Z or
-// in ±hh:mm.
+// mayHaveZone says whether s ends as a zone-carrying layout must: in Z,
+// ±hh:mm, ±hhmm, " UTC" or " GMT", or in an offset and a zone abbreviation.
 func mayHaveZone(s string) bool {
 	n := len(s)
-	if n > 0 && (s[n-1] == 'Z' || s[n-1] == 'z') {
+	switch {
+	case n > 0 && (s[n-1] == 'Z' || s[n-1] == 'z'):
+		return true
+	case n >= 6 && (s[n-6] == '+' || s[n-6] == '-') && s[n-3] == ':':
+		return true
+	case n >= 5 && (s[n-5] == '+' || s[n-5] == '-') && isAllDigits(s[n-4:]):
+		return true
+	case strings.HasSuffix(s, " UTC") || strings.HasSuffix(s, " GMT"):
 		return true
 	}
-	return n >= 6 && (s[n-6] == '+' || s[n-6] == '-') && s[n-3] == ':'
+	if i := strings.LastIndexByte(s, ' '); i > 0 && i < n-1 && isLetters(s[i+1:]) {
+		return mayHaveZone(strings.TrimRight(s[:i], " ")) // " -0700 MST"
+	}
+	return false
+}
+
+func isLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }

@@ -11,11 +11,10 @@ import (
 // parseEveryLayout is the default parse as first written: each layout
 // tried in turn.
 func parseEveryLayout(p *timeParser, s string) (time.Time, string, string) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), "", ""
-	}
-	if t, err := time.Parse("2006-01-02 15:04:05Z07:00", s); err == nil {
-		return t.UTC(), "", ""
+	for _, l := range zonedLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), "", ""
+		}
 	}
 	for _, l := range naiveLayouts {
 		if _, err := time.Parse(l, s); err == nil {
@@ -35,6 +34,39 @@ var timestampSeeds = []string{
 	"2026-01-05 10:00:00.123", "2026-01-05 10:00:00,123", "2026-01-05T10:00:00.123", "2026-03-29 02:30:00",
 	"2026-01-05t10:00:00z", "2026-01-05 10:00:00 +01:00", "2026-1-5 10:00:00", "05/Jan/2026:10:00:00 +0100",
 	"", "Z", "+01:00", "2026-01-05", "2026-01-05T", "2026-02-30 10:00:00", "2026-01-05 24:00:00", "1767607200",
+	"2026-01-05T10:00:00+0100", "2026-01-05T10:00:00.123-0730", "2026-01-05 10:00:00,123+0000",
+	"2026-01-05 10:00:00 +0100", "2026-01-05 10:00:00.123456789 +0000 UTC", "2026-01-05 10:00:00 -0500 EST",
+	"2026-01-05 10:00:00.123 UTC", "2026-01-05 10:00:00 GMT", "2026-01-05 10:00:00 CST", "2026/01/05 10:00:00",
+	"2026/01/05 10:00:00.123456",
+}
+
+// TestDefaultTimestampShapes: what common producers write parses without a
+// time_layout, to the instant it names.
+func TestDefaultTimestampShapes(t *testing.T) {
+	want := time.Date(2026, 1, 5, 9, 0, 0, 123e6, time.UTC)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newTimeParser("", berlin)
+	for _, s := range []string{
+		"2026-01-05T10:00:00.123+0100",      // Java SimpleDateFormat Z, logback, Python %z
+		"2026-01-05 10:00:00.123 +0100",     // Ruby Time#to_s with fractions
+		"2026-01-05 09:00:00.123 +0000 UTC", // Go time.Time.String
+		"2026-01-05 04:00:00.123 -0500 EST", // the offset decides, not the abbreviation
+		"2026-01-05 09:00:00.123 UTC",       // PostgreSQL %m
+		"2026-01-05 09:00:00.123 GMT",       //
+		"2026/01/05 10:00:00.123",           // Go's log package, in the source's timezone
+		"2026-01-05 10:00:00,123",           // Python logging, log4j: a comma, local time
+	} {
+		got, reason, detail := p.parse(s)
+		if reason != "" || !got.Equal(want) {
+			t.Errorf("%q: %v %s %s, want %v", s, got, reason, detail, want)
+		}
+	}
+	if _, reason, _ := p.parse("2026-01-05 10:00:00 CST"); reason != reasonBadTime {
+		t.Errorf("a bare zone abbreviation was guessed (%q)", reason)
+	}
 }
 
 // The default parse gives every timestamp what trying each layout in turn
