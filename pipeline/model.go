@@ -147,28 +147,34 @@ func (s *FieldSlab) Take() []LogField {
 
 // NormalizeLevel maps the many spellings of log levels onto LogLevels.
 func NormalizeLevel(s string) string {
-	switch toLower(s) {
-	// The numbers are pino's and bunyan's levels (trace 10 ... fatal 60).
-	case "debug", "dbg", "trace", "d", "t", "10", "20":
+	// Lower-cased on the stack: it runs for every log line, and a
+	// converted string would be two allocations a line.
+	var buf [16]byte
+	if len(s) > len(buf) {
+		return LevelOther // no level name is that long
+	}
+	b := buf[:len(s)]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	switch string(b) {
+	// The numbers are pino's and bunyan's levels (trace 10 ... fatal 60);
+	// fine, finer, finest, config and severe are java.util.logging's,
+	// verbose Serilog's, dpanic zap's.
+	case "debug", "dbg", "trace", "d", "t", "10", "20", "fine", "finer", "finest", "verbose":
 		return LevelDebug
-	case "info", "inf", "information", "notice", "i", "30":
+	case "info", "inf", "information", "informational", "notice", "i", "30", "config":
 		return LevelInfo
 	case "warn", "warning", "wrn", "w", "40":
 		return LevelWarn
-	case "error", "err", "fatal", "critical", "crit", "panic", "alert", "emerg", "emergency", "e", "f", "50", "60":
+	case "error", "err", "fatal", "critical", "crit", "panic", "dpanic", "alert", "emerg", "emergency", "severe", "e", "f", "50", "60":
 		return LevelError
 	}
 	return LevelOther
-}
-
-func toLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // IncidentLess orders by (Start, Entity, ID), then by the remaining fields

@@ -100,10 +100,15 @@ func TestDaysSplitAtMidnight(t *testing.T) {
 }
 
 func TestNormalizeLevel(t *testing.T) {
-	for in, want := range map[string]string{"INFO": LevelInfo, "Warning": LevelWarn, "ERR": LevelError, "fatal": LevelError, "trace": LevelDebug, "": LevelOther, "audit": LevelOther} {
+	for in, want := range map[string]string{"INFO": LevelInfo, "Warning": LevelWarn, "ERR": LevelError, "fatal": LevelError, "trace": LevelDebug, "": LevelOther, "audit": LevelOther,
+		"SEVERE": LevelError, "FINEST": LevelDebug, "CONFIG": LevelInfo, "Verbose": LevelDebug, "DPANIC": LevelError, "informational": LevelInfo,
+		"a-level-name-longer-than-any": LevelOther, "ÉRROR": LevelOther} {
 		if got := NormalizeLevel(in); got != want {
 			t.Errorf("NormalizeLevel(%q) = %q, want %q", in, got, want)
 		}
+	}
+	if n := testing.AllocsPerRun(100, func() { NormalizeLevel("Warning") }); n != 0 {
+		t.Errorf("NormalizeLevel allocates %v times a line", n)
 	}
 }
 
