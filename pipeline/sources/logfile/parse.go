@@ -42,7 +42,7 @@ type jsonParser struct {
 	entities  []string // empty: fixed entity only
 	entity    string   // fixed entity (fallback when the entity field is absent)
 	timeParse *timeParser
-	timeGiven bool // the caller sets the time (CRI content): no time key is read
+	timeGiven bool        // the caller sets the time (CRI content): no time key is read
 	fieldBuf  []jsonField // a line's fields, reused line to line
 	fields    *fieldSelection
 	slab      pipeline.FieldSlab // records' Fields; one parser per reader
