@@ -93,6 +93,40 @@ func compressFor(t testing.TB, codec string, data []byte) []byte {
 	return b.Bytes()
 }
 
+// expectRecords reads cfg's source and compares its records with want and
+// its problem counts with reasons (nil: no problem at all); it returns the
+// problems' examples, compared apart.
+func expectRecords(t *testing.T, cfg Config, want []string, reasons map[string]int64) []string {
+	t.Helper()
+	var problems pipeline.Problems
+	var got []string
+	for _, r := range readAll(t, cfg, &problems) {
+		got = append(got, rec(r))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("records:\n got %q\nwant %q", got, want)
+	}
+	rep := problems.Report()
+	wantRep := map[string]schemas.InputProblems{}
+	if reasons != nil {
+		var n int64
+		for _, c := range reasons {
+			n += c
+		}
+		wantRep["log:"+cfg.Name] = schemas.InputProblems{Count: n, Reasons: reasons}
+	}
+	var examples []string
+	for k, v := range rep {
+		examples = append(examples, v.Examples...)
+		v.Examples = nil
+		rep[k] = v
+	}
+	if !reflect.DeepEqual(rep, wantRep) {
+		t.Errorf("problems:\n got %+v\nwant %+v", rep, wantRep)
+	}
+	return examples
+}
+
 func readAll(t *testing.T, cfg Config, problems *pipeline.Problems) []pipeline.LogRecord {
 	t.Helper()
 	src, err := New(cfg, problems)
@@ -347,30 +381,7 @@ garbage line
 			dir := writeFiles(t, tc.files)
 			cfg := tc.cfg
 			cfg.Path = filepath.Join(dir, cfg.Path)
-			var problems pipeline.Problems
-			var got []string
-			for _, r := range readAll(t, cfg, &problems) {
-				got = append(got, rec(r))
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("records:\n got %q\nwant %q", got, tc.want)
-			}
-			rep := problems.Report()
-			want := map[string]schemas.InputProblems{}
-			if tc.reasons != nil {
-				var n int64
-				for _, c := range tc.reasons {
-					n += c
-				}
-				want["log:"+cfg.Name] = schemas.InputProblems{Count: n, Reasons: tc.reasons}
-			}
-			for k, v := range rep {
-				v.Examples = nil // compared separately
-				rep[k] = v
-			}
-			if !reflect.DeepEqual(rep, want) {
-				t.Errorf("problems:\n got %+v\nwant %+v", rep, want)
-			}
+			expectRecords(t, cfg, tc.want, tc.reasons)
 		})
 	}
 }
