@@ -101,6 +101,9 @@ func (j *criJoiner) add(s string, line, start int64) (out string, outLine, outSt
 	}
 	p.append(content)
 	head := s[:len(s)-len(content)]
+	if !strings.HasSuffix(head, " ") {
+		head += " " // a full line with no content ("<time> stdout F")
+	}
 	out = head + string(p.content)
 	p.open = false
 	return out, p.line, p.start, true, p.cut

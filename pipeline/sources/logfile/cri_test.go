@@ -64,11 +64,14 @@ func TestCRI(t *testing.T) {
 				"2026-01-05T10:00:00.2Z stdout P , more\n" +
 				"2026-01-05T10:00:00.3Z stdout F , end\n" +
 				"2026-01-05T10:00:01Z stdout P:x tagged\n" +
-				"2026-01-05T10:00:01Z stdout F:x  too\n"},
+				"2026-01-05T10:00:01Z stdout F:x  too\n" +
+				"2026-01-05T10:00:02Z stderr P ends with an empty full line\n" +
+				"2026-01-05T10:00:02Z stderr F\n"},
 			want: []string{
 				`2026-01-05T10:00:00.1Z checkout other 0.log:2 "complete on stderr"`,
 				`2026-01-05T10:00:00.3Z checkout other 0.log:1 "first half ` + long + `, more, end"`,
 				`2026-01-05T10:00:01Z checkout other 0.log:5 "tagged too"`,
+				`2026-01-05T10:00:02Z checkout other 0.log:7 "ends with an empty full line"`,
 			},
 		},
 		{
