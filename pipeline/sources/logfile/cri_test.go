@@ -1,6 +1,8 @@
 package logfile
 
 import (
+	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +10,19 @@ import (
 
 	"github.com/opsdata/opsdata/pipeline"
 )
+
+func gzipped(t *testing.T, s string) string {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
 
 // writeTree writes files at paths relative to a temporary root.
 func writeTree(t *testing.T, files map[string]string) string {
@@ -95,6 +110,18 @@ func TestCRI(t *testing.T) {
 				"no header at all\n"},
 			want:    []string{`2026-01-05T10:00:00Z checkout other 0.log:1 "ok"`},
 			reasons: map[string]int64{reasonInvalidCRI: 3, reasonBadTime: 1},
+		},
+		{
+			name: "rotated and compressed files beside the live one",
+			files: map[string]string{
+				checkoutPod:                         "2026-01-05T10:00:02Z stdout F live\n",
+				checkoutPod + ".20260105-100001.gz": gzipped(t, "2026-01-05T10:00:00Z stdout F rotated\n"),
+			},
+			glob: "var/log/pods/*/*/*.log*",
+			want: []string{
+				`2026-01-05T10:00:00Z checkout other 0.log.20260105-100001.gz:1 "rotated"`,
+				`2026-01-05T10:00:02Z checkout other 0.log:1 "live"`,
+			},
 		},
 		{
 			name:  "entity from the path: namespace",
