@@ -83,6 +83,7 @@ var (
 type fieldSelection struct {
 	selected bool
 	keys     map[string]struct{}
+	dotted   []string // selected keys with a dot: paths into nested objects when no top-level key has the name
 }
 
 func (f *fieldSelection) keep(k string) bool {
@@ -98,6 +99,9 @@ func (s *Source) SelectFields(keys []string) {
 	s.fields = fieldSelection{selected: true, keys: map[string]struct{}{}}
 	for _, k := range keys {
 		s.fields.keys[k] = struct{}{}
+		if strings.IndexByte(k, '.') > 0 {
+			s.fields.dotted = append(s.fields.dotted, k)
+		}
 	}
 }
 

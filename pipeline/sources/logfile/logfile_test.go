@@ -1024,3 +1024,39 @@ func TestFlatScanTakesCommonLines(t *testing.T) {
 		checkFlatScan(t, p, line)
 	}
 }
+
+// TestJSONNestedKeys: a dotted key no top-level field has reads into
+// nested objects, as log shippers write them (Fluent Bit's kubernetes
+// filter, Vector, Filebeat); a top-level key with the dotted name (ECS)
+// wins; learned fields may be paths too.
+func TestJSONNestedKeys(t *testing.T) {
+	shipper := `{"time":"2026-01-05T10:00:00Z","log":"GET / 200\n","stream":"stdout",` +
+		`"kubernetes":{"pod_name":"checkout-7d9f8b6c5-x2x9z","namespace_name":"shop","host":"node-3.acme.internal","labels":{"app":"checkout"}},` +
+		`"log_processed":{"level":"warn"}}`
+	ecs := `{"@timestamp":"2026-01-05T10:00:01Z","log_processed.level":"error","log_processed":{"level":"debug"},"message":"m","service":{"name":"cart"},"kubernetes":{"labels":{"app":"ignored"}},"kubernetes.labels.app":"flat"}`
+	cfg := Config{Name: "app", Format: FormatJSONL, Fields: LogFields{Entity: "kubernetes.labels.app", Level: "log_processed.level"}}
+	dir := writeFiles(t, []file{{name: "a.jsonl", content: shipper + "\n" + ecs + "\n" + `{"time":"2026-01-05T10:00:02Z","log":"x","kubernetes":{"labels":{}}}` + "\n"}})
+	cfg.Path = filepath.Join(dir, "*.jsonl")
+	src, err := New(cfg, &pipeline.Problems{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.(pipeline.FieldSelector).SelectFields([]string{"kubernetes.host", "service.name"})
+	it, err := src.Open(context.Background(), pipeline.Grid{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	var got []string
+	for it.Next() {
+		r := it.At()
+		got = append(got, fmt.Sprintf("%s %s %q %v", r.Entity, r.Level, r.Message, r.Fields))
+	}
+	want := []string{
+		`checkout warn "GET / 200" [{kubernetes.host node-3.acme.internal}]`,
+		`flat error "m" [{service.name cart}]`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("records:\n got %q\nwant %q", got, want)
+	}
+}

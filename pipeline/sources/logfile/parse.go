@@ -74,19 +74,59 @@ type jsonField struct {
 }
 
 // lookupFirst returns the first candidate key present with a non-null
-// value (a key's first occurrence counts, as jsonlite's Lookup).
+// value (a key's first occurrence counts, as jsonlite's Lookup). A key
+// with dots that no top-level field has is a path into nested objects:
+// "kubernetes.labels.app" of a record Fluent Bit, Vector or Filebeat
+// wrote ("log.level" of ECS is a top-level key, found first).
 func lookupFirst(fields []jsonField, keys []string) (string, *jsonField) {
 	for _, k := range keys {
+		found := false
 		for i := range fields {
 			if fields[i].key == k {
 				if fields[i].kind != jsonlite.Null {
 					return k, &fields[i]
 				}
+				found = true
 				break
+			}
+		}
+		if !found && strings.IndexByte(k, '.') > 0 {
+			if f, ok := nestedField(fields, k); ok {
+				return k, &f
 			}
 		}
 	}
 	return "", nil
+}
+
+func topLevel(fields []jsonField, key string) bool {
+	for i := range fields {
+		if fields[i].key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// nestedField resolves path, a dotted key, into the line's top-level
+// objects: the longest top-level key that is a prefix ending at a dot,
+// then the rest key by key. A null or absent value is not found.
+func nestedField(fields []jsonField, path string) (jsonField, bool) {
+	for i := range fields {
+		f := &fields[i]
+		if f.kind != jsonlite.Object || len(f.key) >= len(path) || path[len(f.key)] != '.' || path[:len(f.key)] != f.key {
+			continue
+		}
+		v, err := jsonlite.Parse(f.json)
+		if err != nil {
+			return jsonField{}, false
+		}
+		if v = v.LookupPath(strings.Split(path[len(f.key)+1:], ".")...); v == nil || v.Kind() == jsonlite.Null {
+			return jsonField{}, false
+		}
+		return jsonField{key: path, json: v.JSON(), kind: v.Kind()}, true
+	}
+	return jsonField{}, false
 }
 
 // text renders a scalar as text: strings unquoted, numbers and booleans as
@@ -210,9 +250,7 @@ func (p *jsonParser) scanFlat(line string, dst []jsonField) ([]jsonField, bool) 
 		default:
 			return nil, false // arrays and anything else: the tree's
 		}
-		if f.kind != jsonlite.Object {
-			f.json = line[start:i]
-		}
+		f.json = line[start:i] // an object's text too, as the tree keeps it: a dotted key may read into it
 		dst = append(dst, f)
 		i = skipWS(line, i)
 		if i == len(line) {
@@ -430,6 +468,20 @@ func (p *jsonParser) fill(fields []jsonField, rec *pipeline.LogRecord) (problem,
 			continue // null and nested values are not identifiers
 		}
 		p.slab.Add(f.key, s)
+	}
+	if p.fields != nil {
+		// Selected paths into nested objects (a top-level key of the name
+		// was read above).
+		for _, k := range p.fields.dotted {
+			if k == tk || k == ek || k == lk || k == mk || topLevel(fields, k) {
+				continue
+			}
+			if f, ok := nestedField(fields, k); ok {
+				if s, ok := text(&f); ok {
+					p.slab.Add(k, s)
+				}
+			}
+		}
 	}
 	rec.Fields = p.slab.Take()
 	return problem{}, true
