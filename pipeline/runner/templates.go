@@ -410,12 +410,13 @@ func (ts *templateSet) count(rec *pipeline.LogRecord, k int, day pipeline.Grid, 
 	}
 }
 
-// writeDayCounts writes the day's log_counts partition and resets the
-// day's counts.
-func (e *export) writeDayCounts(day pipeline.Grid) error {
+// writeDayCounts writes the day's log_counts partition, resets the day's
+// counts and returns the rows written. It runs beside windowsDay: it
+// writes nothing of the export's but the templates' day counts.
+func (e *export) writeDayCounts(day pipeline.Grid) (int64, error) {
 	ts := e.templates
 	if ts == nil || ts.day.empty() {
-		return nil
+		return 0, nil
 	}
 	counts := ts.day.counts()
 	rows := make([]schemas.LogCount, 0, len(counts))
@@ -450,10 +451,9 @@ func (e *export) writeDayCounts(day pipeline.Grid) error {
 	rows = merged
 	n, err := write.Table(e.staging, write.PartPath(schemas.TableLogCounts, pipeline.Date(day.Start), 0), rows, "window_start", "entity", "template_id")
 	if err != nil {
-		return fmt.Errorf("log_counts %s: %w", pipeline.Date(day.Start), err)
+		return 0, fmt.Errorf("log_counts %s: %w", pipeline.Date(day.Start), err)
 	}
-	e.rows[schemas.TableLogCounts] += n
-	return nil
+	return n, nil
 }
 
 // writeTemplates writes log_templates: every template with at least one
