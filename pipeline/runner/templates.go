@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/opsdata/opsdata/pipeline"
@@ -167,43 +166,28 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 	// handful of entities).
 	seen := map[string]struct{}{}
 	workers := e.logWorkers()
-	// Two batches: while one is added to its miner and learned in line
-	// order (one goroutine), the next is tokenized on every core. Tokenizing
-	// reads only the miner's masks, never its clusters.
-	cur, next := newMineBuf(), newMineBuf()
-	var ahead sync.WaitGroup
-	defer ahead.Wait()
-	tokenize := func(mb *mineBuf, name string, m *logtemplates.Miner) {
-		ahead.Add(1)
-		go func() {
-			defer ahead.Done()
-			inParts(len(mb.recs), workers, func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					m.Tokenize(&mb.toks[i], mb.recs[i].Message)
-					mb.sigs[i] = ts.seqs.sign(name, mb.toks[i].Masked(), mb.recs[i].Message)
-				}
-			})
-		}()
-	}
+	recs := make([]pipeline.LogRecord, 0, mineBatch)
+	toks := make([]logtemplates.Tokens, mineBatch)
+	sigs := make([]lineSig, mineBatch)
 	ts.seqs.reset()
 	for _, lp := range e.plan.Logs {
 		name := lp.Spec.Name
-		src, m := ts.cursors[name], ts.miners[name]
-		var more bool
-		cur.recs, more = src.take(cur.recs[:0], day)
-		tokenize(cur, name, m)
-		for {
-			ahead.Wait() // cur's tokens
-			haveNext, nextMore := more, false
-			if haveNext {
-				next.recs, nextMore = src.take(next.recs[:0], day)
-				tokenize(next, name, m)
-			}
-			for i := range cur.recs {
-				rec := &cur.recs[i]
+		cur, m := ts.cursors[name], ts.miners[name]
+		for more := true; more; {
+			recs, more = cur.take(recs[:0], day)
+			// Lines are tokenized on every core, then added to the miner
+			// and learned in line order, as one line after the other.
+			inParts(len(recs), workers, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					m.Tokenize(&toks[i], recs[i].Message)
+					sigs[i] = ts.seqs.sign(name, toks[i].Masked(), recs[i].Message)
+				}
+			})
+			for i := range recs {
+				rec := &recs[i]
 				e.anon.LearnFields(rec.Fields, &ts.fieldMemo)
-				c := m.AddTokens(&cur.toks[i], rec.Time)
-				ts.seqs.note(rec, cur.sigs[i])
+				c := m.AddTokens(&toks[i], rec.Time)
+				ts.seqs.note(rec, sigs[i])
 				if !ts.pinned {
 					ts.firstDay[c]++
 				}
@@ -211,16 +195,12 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 					seen[rec.Entity] = struct{}{}
 				}
 			}
-			clear(cur.recs) // keep no line alive
+			clear(recs) // keep no line alive
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if !haveNext {
-				break
-			}
-			cur, next, more = next, cur, nextMore
 		}
-		if err := src.it.Err(); err != nil {
+		if err := cur.it.Err(); err != nil {
 			return fmt.Errorf("logs %s: mining templates: %w", name, err)
 		}
 	}
@@ -233,17 +213,6 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 
 // mineBatch is how many lines pass 1 tokenizes at once.
 const mineBatch = 1024
-
-// mineBuf is one batch of pass 1: its lines, their tokens and signatures.
-type mineBuf struct {
-	recs []pipeline.LogRecord
-	toks []logtemplates.Tokens
-	sigs []lineSig
-}
-
-func newMineBuf() *mineBuf {
-	return &mineBuf{recs: make([]pipeline.LogRecord, 0, mineBatch), toks: make([]logtemplates.Tokens, mineBatch), sigs: make([]lineSig, mineBatch)}
-}
 
 // take appends to recs the source's next lines of day, up to mineBatch,
 // and reports whether the day may have more. Lines older than the day are
