@@ -459,26 +459,16 @@ func (e *export) run(ctx context.Context) error {
 		if err := e.logsDay(logs, day, frame); err != nil {
 			return err
 		}
-		// The day's log_counts and windows are two files that share only
-		// what both read: written at once, on two cores.
-		var countRows int64
-		counted := make(chan error, 1)
-		go func(t0 time.Time) {
-			var err error
-			countRows, err = e.writeDayCounts(day)
-			e.clock.since(stageLogCounts, t0)
-			counted <- err
-		}(time.Now())
 		t0 = time.Now()
-		err := e.windowsDay(table, day, frame)
-		e.clock.since(stageWindows, t0)
-		if cerr := <-counted; err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err := e.writeDayCounts(day); err != nil {
 			return err
 		}
-		e.rows[schemas.TableLogCounts] += countRows
+		e.clock.since(stageLogCounts, t0)
+		t0 = time.Now()
+		if err := e.windowsDay(table, day, frame); err != nil {
+			return err
+		}
+		e.clock.since(stageWindows, t0)
 		e.log.Info("day exported", "date", pipeline.Date(day.Start))
 	}
 	// The chain after the last day, before the range-level tables (which

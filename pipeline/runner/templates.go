@@ -379,13 +379,12 @@ func (ts *templateSet) count(rec *pipeline.LogRecord, k int, day pipeline.Grid, 
 	}
 }
 
-// writeDayCounts writes the day's log_counts partition, resets the day's
-// counts and returns the rows written. It runs beside windowsDay: it
-// writes nothing of the export's but the templates' day counts.
-func (e *export) writeDayCounts(day pipeline.Grid) (int64, error) {
+// writeDayCounts writes the day's log_counts partition and resets the
+// day's counts.
+func (e *export) writeDayCounts(day pipeline.Grid) error {
 	ts := e.templates
 	if ts == nil || ts.day.empty() {
-		return 0, nil
+		return nil
 	}
 	counts := ts.day.counts()
 	rows := make([]schemas.LogCount, 0, len(counts))
@@ -420,9 +419,10 @@ func (e *export) writeDayCounts(day pipeline.Grid) (int64, error) {
 	rows = merged
 	n, err := write.Table(e.staging, write.PartPath(schemas.TableLogCounts, pipeline.Date(day.Start), 0), rows, "window_start", "entity", "template_id")
 	if err != nil {
-		return 0, fmt.Errorf("log_counts %s: %w", pipeline.Date(day.Start), err)
+		return fmt.Errorf("log_counts %s: %w", pipeline.Date(day.Start), err)
 	}
-	return n, nil
+	e.rows[schemas.TableLogCounts] += n
+	return nil
 }
 
 // writeTemplates writes log_templates: every template with at least one
