@@ -24,12 +24,16 @@ const FormatCRI = "cri"
 
 // Problem reasons of the CRI format.
 const (
-	reasonInvalidCRI     = "invalid_cri"
-	reasonUnfinishedCRI  = "cri_partial_unfinished"
+	reasonInvalidCRI    = "invalid_cri"
+	reasonUnfinishedCRI = "cri_partial_unfinished"
+)
+
+// What of a kubelet log path is the entity (entity_from_path).
+const (
+	criEntityWorkload    = "workload"
 	criEntityNamespace   = "namespace"
 	criEntityPod         = "pod"
 	criEntityContainer   = "container"
-	criEntityWorkload    = "workload"
 	criEntityFromDefault = criEntityWorkload
 )
 
