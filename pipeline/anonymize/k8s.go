@@ -2,6 +2,8 @@ package anonymize
 
 import (
 	"strings"
+
+	"github.com/opsdata/opsdata/internal/k8sname"
 )
 
 // Kubernetes generated names and home-directory user names in free text.
@@ -17,20 +19,7 @@ import (
 //     the base is a known workload: one AddWorkloads declared, or the
 //     deployment of a ReplicaSet pod seen before. "step-2" stays prose.
 
-// k8sSafe is the alphabet of Kubernetes' generated suffixes
-// (k8s.io/apimachinery/pkg/util/rand).
-const k8sSafe = "bcdfghjklmnpqrstvwxz2456789"
-
-func allIn(s, set string) bool {
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(set, s[i]) < 0 {
-			return false
-		}
-	}
-	return s != ""
-}
-
-func allDigits(s string) bool { return allIn(s, "0123456789") }
+func allDigits(s string) bool { return k8sname.AllIn(s, "0123456789") }
 
 // AddWorkloads declares workload names (deployments, statefulsets,
 // daemonsets: usually the service names) whose pods' generated names are
@@ -68,12 +57,12 @@ func (a *Anonymizer) k8sKind(tok string) string {
 	}
 	last := parts[n-1]
 	switch {
-	case n >= 3 && len(last) == 5 && allIn(last, k8sSafe) && len(parts[n-2]) >= 6 && len(parts[n-2]) <= 10 && allIn(parts[n-2], k8sSafe):
+	case n >= 3 && k8sname.IsSuffix(last) && k8sname.IsTemplateHash(parts[n-2]):
 		if base := strings.Join(parts[:n-2], "-"); !a.knownWorkload(base) {
 			a.AddWorkloads(base)
 		}
 		return TypePod
-	case parts[0] == "gke" && n >= 5 && len(parts[n-2]) == 8 && allIn(parts[n-2], "0123456789abcdef") && len(last) == 4:
+	case parts[0] == "gke" && n >= 5 && len(parts[n-2]) == 8 && k8sname.AllIn(parts[n-2], "0123456789abcdef") && len(last) == 4:
 		return TypeHost
 	case parts[0] == "aks" && n >= 4 && strings.HasPrefix(last, "vmss") && len(parts[n-2]) == 8 && allDigits(parts[n-2]):
 		return TypeHost
@@ -81,7 +70,7 @@ func (a *Anonymizer) k8sKind(tok string) string {
 		return TypeHost
 	}
 	base := strings.Join(parts[:n-1], "-")
-	if (allDigits(last) && len(last) <= 4 || len(last) == 5 && allIn(last, k8sSafe)) && a.knownWorkload(base) {
+	if (allDigits(last) && len(last) <= 4 || k8sname.IsSuffix(last)) && a.knownWorkload(base) {
 		return TypePod
 	}
 	return ""

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/opsdata/opsdata/internal/k8sname"
 	"github.com/opsdata/opsdata/pipeline"
 )
 
@@ -272,19 +273,6 @@ func allHex(s string) bool {
 	return s != ""
 }
 
-// k8sSafe is the alphabet of the suffixes Kubernetes generates
-// (k8s.io/apimachinery/pkg/util/rand): no vowels, no 0, 1 or 3.
-const k8sSafe = "bcdfghjklmnpqrstvwxz2456789"
-
-func allSafe(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(k8sSafe, s[i]) < 0 {
-			return false
-		}
-	}
-	return s != ""
-}
-
 // workloadOf strips the suffixes a controller adds to its pods' names:
 // a ReplicaSet's "-<pod-template-hash>-<5>" (checkout-7d9f8b6c5-x2x9z),
 // a DaemonSet's or Job's "-<5>" (fluentd-x2x9z), a StatefulSet's
@@ -293,9 +281,9 @@ func workloadOf(pod string) string {
 	parts := strings.Split(pod, "-")
 	n := len(parts)
 	switch {
-	case n >= 3 && len(parts[n-1]) == 5 && allSafe(parts[n-1]) && len(parts[n-2]) >= 6 && len(parts[n-2]) <= 10 && allSafe(parts[n-2]):
+	case n >= 3 && k8sname.IsSuffix(parts[n-1]) && k8sname.IsTemplateHash(parts[n-2]):
 		return strings.Join(parts[:n-2], "-")
-	case n >= 2 && len(parts[n-1]) == 5 && allSafe(parts[n-1]):
+	case n >= 2 && k8sname.IsSuffix(parts[n-1]):
 		return strings.Join(parts[:n-1], "-")
 	case n >= 2 && isAllDigits(parts[n-1]) && !isAllDigits(parts[n-2]):
 		// Not after another number: a static pod named after its node's
