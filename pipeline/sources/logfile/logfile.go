@@ -1,8 +1,8 @@
 // Package logfile reads log files matched by a glob (JSON lines, regexp
-// text, logfmt, syslog RFC 3164/5424, klog, Loghub/logparser format strings,
-// Kubernetes' CRI container logs;
-// plain or compressed: gzip, zstd, bzip2, xz; multiline entries) and yields their records as one stream
-// merged in timestamp order. Malformed lines are counted in pipeline.Problems under
+// text, logfmt, syslog RFC 3164/5424, klog, Loghub/logparser format
+// strings, Kubernetes' CRI container logs; plain or compressed with gzip,
+// zstd, bzip2 or xz; multiline entries) and yields their records as one
+// stream merged in timestamp order. Malformed lines are counted in pipeline.Problems under
 // "log:<source name>", never returned as errors.
 package logfile
 

@@ -109,7 +109,7 @@ func topLevel(fields []jsonField, key string) bool {
 }
 
 // nestedField resolves path, a dotted key, into the line's top-level
-// objects: the longest top-level key that is a prefix ending at a dot,
+// objects: the first top-level object whose key, then a dot, begins path,
 // then the rest key by key. A null or absent value is not found.
 func nestedField(fields []jsonField, path string) (jsonField, bool) {
 	for i := range fields {

@@ -169,13 +169,12 @@ func parseEpoch(num string) (time.Time, string, string) {
 	return time.Unix(0, int64(ns)).UTC().Round(time.Microsecond), "", ""
 }
 
-// parseDefault reads a timestamp without a configured layout: RFC 3339,
-// its variant with a space ("2006-01-02 15:04:05Z07:00", RFC 3339 §5.6),
-// or a zone-less one (naiveLayouts) in the source's timezone, in that
-// order. Every layout here has fixed-width date fields, so byte 10 says
-// whether a layout with a 'T' or one with a space can match, and only a
-// text ending in Z or ±hh:mm can match a layout with a zone: the layouts
-// that cannot match are not tried. A failed time.Parse allocates its
+// parseDefault reads a timestamp without a configured layout: one of
+// zonedLayouts, or a zone-less one (naiveLayouts) in the source's
+// timezone, in that order. Every layout here has fixed-width date fields,
+// so byte 10 says whether a layout with a 'T' or one with a space can
+// match, and only a text whose end mayHaveZone accepts can match a layout
+// with a zone: the layouts that cannot match are not tried. A failed time.Parse allocates its
 // error, and zone-less timestamps, common in application logs, failed
 // three layouts a line (TestParseDefaultAsEveryLayout).
 func (p *timeParser) parseDefault(s string) (time.Time, string, string) {
