@@ -248,9 +248,8 @@ func podLogEntity(path, from string) string {
 //
 // Namespaces, pod and container names are DNS labels or subdomains: no '_'.
 func podLogPath(path string) (ns, pod, container string, ok bool) {
-	path = filepath.ToSlash(path)
-	dir := filepath.ToSlash(filepath.Dir(path))
-	if parts := strings.Split(filepath.Base(filepath.Dir(dir)), "_"); len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] != "" {
+	dir := filepath.Dir(path)
+	if parts := strings.Split(filepath.Base(filepath.Dir(dir)), "_"); len(parts) == 3 && parts[0] != "" && parts[1] != "" && isPodUID(parts[2]) {
 		return parts[0], parts[1], filepath.Base(dir), true
 	}
 	base := filepath.Base(path)
@@ -262,6 +261,17 @@ func podLogPath(path string) (ns, pod, container string, ok bool) {
 		}
 	}
 	return "", "", "", false
+}
+
+// isPodUID: an API pod's UID (a UUID) or a static pod's config hash (32
+// hex digits), so that a directory that merely has two '_' in its name
+// (billing_api_v2) is not read as a pod's.
+func isPodUID(s string) bool {
+	if len(s) == 32 {
+		return allHex(s)
+	}
+	return len(s) == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' &&
+		allHex(s[:8]) && allHex(s[9:13]) && allHex(s[14:18]) && allHex(s[19:23]) && allHex(s[24:])
 }
 
 func allHex(s string) bool {

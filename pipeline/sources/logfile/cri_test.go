@@ -169,6 +169,18 @@ func TestCRI(t *testing.T) {
 			reasons: map[string]int64{reasonMissingEntity: 1},
 		},
 		{
+			name:    "a directory with two '_' in its name is not a pod's",
+			files:   map[string]string{"srv/billing_api_v2/worker/app.log": "2026-01-05T10:00:00Z stdout F a\n"},
+			glob:    "srv/*/*/*.log",
+			reasons: map[string]int64{reasonMissingEntity: 1},
+		},
+		{
+			name:  "a static pod's config hash as its uid",
+			cfg:   Config{EntityFromPath: "pod"},
+			files: map[string]string{"var/log/pods/kube-system_etcd-node-1_9f1b2c3d4e5f60718293a4b5c6d7e8f9/etcd/0.log": "2026-01-05T10:00:00Z stderr F a\n"},
+			want:  []string{`2026-01-05T10:00:00Z etcd-node-1 other 0.log:1 "a"`},
+		},
+		{
 			name:  "not a pod log path, fixed entity",
 			cfg:   Config{Entity: "edge"},
 			files: map[string]string{"logs/app.log": "2026-01-05T10:00:00Z stdout F a\n"},
