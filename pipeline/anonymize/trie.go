@@ -7,9 +7,26 @@ package anonymize
 // pattern starts with this byte) one load. Nodes hold no pointers, so a
 // trie of millions of nodes costs the GC nothing to scan.
 type trie struct {
-	root  [256]int32 // child of the root per byte, 0 = none
+	root [256]int32 // child of the root per byte, 0 = none
+	// pairs has a bit for every two bytes some pattern starts with. Most
+	// bytes of text that start a pattern (the 'u' of "user", the 'n' of
+	// "node-") are not followed by its second byte: one bit test instead
+	// of a walk down a sibling list of scattered nodes.
+	pairs [256 * 256 / 64]uint64
 	nodes []trieNode // nodes[0] is the root
 	n     int32      // number of patterns
+}
+
+// pairBit is the index in trie.pairs of the bytes b0, b1 (folded).
+func pairBit(b0, b1 byte) (word int, bit uint64) {
+	i := int(b0)<<8 | int(b1)
+	return i >> 6, 1 << (i & 63)
+}
+
+// mayFollow says whether some pattern starts with b0 b1 (folded).
+func (t *trie) mayFollow(b0, b1 byte) bool {
+	w, bit := pairBit(b0, b1)
+	return t.pairs[w]&bit != 0
 }
 
 type trieNode struct {
@@ -38,6 +55,10 @@ func (t *trie) child(s int32, b byte) int32 {
 func (t *trie) insert(p string) int32 {
 	if len(t.nodes) == 0 {
 		t.nodes = append(t.nodes, trieNode{out: -1})
+	}
+	if len(p) >= 2 {
+		w, bit := pairBit(p[0], p[1])
+		t.pairs[w] |= bit
 	}
 	s := int32(0)
 	for i := 0; i < len(p); i++ {
@@ -78,8 +99,19 @@ func (t *trie) findAll(text string, dst []idxMatch) []idxMatch {
 		return dst
 	}
 	for i := 0; i < len(text); i++ {
-		s := t.root[fold(text[i])]
-		for j := i + 1; s != 0; j++ {
+		b0 := fold(text[i])
+		s := t.root[b0]
+		if s == 0 {
+			continue
+		}
+		if o := t.nodes[s].out; o >= 0 {
+			dst = append(dst, idxMatch{start: i, end: i + 1, base: -1, pend: o})
+		}
+		if i+1 == len(text) || !t.mayFollow(b0, fold(text[i+1])) {
+			continue
+		}
+		s = t.child(s, fold(text[i+1]))
+		for j := i + 2; s != 0; j++ {
 			if o := t.nodes[s].out; o >= 0 {
 				dst = append(dst, idxMatch{start: i, end: j, base: -1, pend: o})
 			}
@@ -98,8 +130,19 @@ func (t *trie) containsAny(text string) bool {
 		return false
 	}
 	for i := 0; i < len(text); i++ {
-		s := t.root[fold(text[i])]
-		for j := i + 1; s != 0; j++ {
+		b0 := fold(text[i])
+		s := t.root[b0]
+		if s == 0 {
+			continue
+		}
+		if t.nodes[s].out >= 0 {
+			return true
+		}
+		if i+1 == len(text) || !t.mayFollow(b0, fold(text[i+1])) {
+			continue
+		}
+		s = t.child(s, fold(text[i+1]))
+		for j := i + 2; s != 0; j++ {
 			if t.nodes[s].out >= 0 {
 				return true
 			}

@@ -127,3 +127,57 @@ func TestMatcherEqualsNaive(t *testing.T) {
 		}
 	}
 }
+
+// TestTrieEqualsNaive: findAll finds exactly the occurrences a search at
+// every position finds and containsAny agrees with it, over patterns of a
+// small alphabet (shared prefixes, one-byte patterns, pairs the filter must
+// pass) and of every byte.
+func TestTrieEqualsNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 2))
+	word := func(alpha string, n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[rng.IntN(len(alpha))]
+		}
+		return string(b)
+	}
+	for round := range 300 {
+		alpha := "abAB-."
+		if round%3 == 2 {
+			all := make([]byte, 255)
+			for c := range all {
+				all[c] = byte(c + 1)
+			}
+			alpha = string(all)
+		}
+		var tr trie
+		var pats []string
+		for range 1 + rng.IntN(40) {
+			p := foldString(word(alpha, 1+rng.IntN(6)))
+			tr.insert(p)
+			pats = append(pats, p)
+		}
+		for range 20 {
+			text := word(alpha, rng.IntN(40))
+			type occ struct{ start, end int }
+			want := map[occ]bool{}
+			for _, p := range pats {
+				for i := 0; i+len(p) <= len(text); i++ {
+					if foldString(text[i:i+len(p)]) == p {
+						want[occ{i, i + len(p)}] = true
+					}
+				}
+			}
+			got := map[occ]bool{}
+			for _, m := range tr.findAll(text, nil) {
+				got[occ{m.start, m.end}] = true
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("round %d: findAll(%q) over %q: got %v want %v", round, text, pats, got, want)
+			}
+			if tr.containsAny(text) != (len(want) > 0) {
+				t.Fatalf("round %d: containsAny(%q) over %q = %v", round, text, pats, !(len(want) > 0))
+			}
+		}
+	}
+}
