@@ -88,7 +88,7 @@ type Anonymizer struct {
 	// 64-bit hashes of their canonical form: the leakage gate checks every
 	// address and e-mail it finds in the output against it (CoveredScan)
 	// rather than searching for millions of raw strings.
-	covered map[uint64]struct{}
+	covered coveredSet
 	// matchItems lists, in learning order, every value the text matcher
 	// must find (learned values and non-covered redactions worth
 	// matching); version is its length.
@@ -161,7 +161,6 @@ func newAnonymizer(key []byte, policy spec.Anonymize, entityLabel string, opt op
 		keep:      map[string]bool{labels.MetricName: true},
 		learned:   map[learnKey]string{},
 		redacted:  map[string]string{},
-		covered:   map[uint64]struct{}{},
 		issued:    map[string]struct{}{},
 		counts:    map[string]int64{},
 		vocab:     map[string]bool{},
@@ -350,20 +349,15 @@ func (a *Anonymizer) learnOpt(st *stats, typ, value string, repl func(typ, raw s
 func (a *Anonymizer) learnRedacted(st *stats, raw, placeholder string) {
 	if detectorCovered(placeholder) {
 		if k, ok := coveredKey(raw); ok {
-			a.mu.RLock()
-			_, seen := a.covered[k]
-			a.mu.RUnlock()
-			if !seen && st.speculative() {
+			if st.speculative() {
 				// The gate's inventory only: no scrub reads it, so it is
 				// kept for Settle rather than making the scrub stale.
 				st.ahead.covered = append(st.ahead.covered, k)
 				return
 			}
-			if !seen {
-				a.mu.Lock()
-				a.covered[k] = struct{}{}
-				a.mu.Unlock()
-			}
+			a.mu.Lock()
+			a.covered.add(k)
+			a.mu.Unlock()
 			return
 		}
 	}

@@ -88,7 +88,7 @@ func (b *Batch) Settle(x *Ahead) string {
 	if len(x.covered) > 0 || len(x.redacted) > 0 {
 		a.mu.Lock()
 		for _, k := range x.covered {
-			a.covered[k] = struct{}{}
+			a.covered.add(k)
 		}
 		for _, r := range x.redacted {
 			if _, ok := a.redacted[r[0]]; !ok {

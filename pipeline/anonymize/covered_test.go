@@ -3,8 +3,10 @@ package anonymize
 import (
 	"context"
 	"hash/fnv"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,5 +72,50 @@ func TestCoveredKeyIsFNV(t *testing.T) {
 		if k, ok := coveredKey(raw); !ok || k != ref(text) {
 			t.Errorf("coveredKey(%q) = %x, %v; want fnv(%q) = %x", raw, k, ok, text, ref(text))
 		}
+	}
+}
+
+// TestCoveredSet: keys added in any order, with repeats, before and
+// across folds, are found once folded, and nothing else is.
+func TestCoveredSet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct {
+		name      string
+		adds, mod int // keys added, drawn from [0, mod)
+	}{
+		{"empty", 0, 1},
+		{"few repeats", 100, 10},
+		{"one fold", foldMin + 10, 1 << 40},
+		{"folds with repeats", 3*foldMin + 7, foldMin},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c coveredSet
+			want := map[uint64]bool{}
+			for range tc.adds {
+				k := rng.Uint64N(uint64(tc.mod))
+				c.add(k)
+				want[k] = true
+			}
+			if c.empty() != (tc.adds == 0) {
+				t.Fatalf("empty() = %v after %d adds", c.empty(), tc.adds)
+			}
+			c.fold()
+			if !c.folded() || len(c.sorted) != len(want) {
+				t.Fatalf("%d keys folded, want %d", len(c.sorted), len(want))
+			}
+			if !slices.IsSorted(c.sorted) {
+				t.Fatal("folded keys out of order")
+			}
+			for k := range want {
+				if !c.has(k) {
+					t.Fatalf("key %d added, not found", k)
+				}
+			}
+			for range 1000 {
+				if k := rng.Uint64(); !want[k] && c.has(k) {
+					t.Fatalf("key %d never added, found", k)
+				}
+			}
+		})
 	}
 }

@@ -119,6 +119,7 @@ func (a *Anonymizer) MarshalState() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.foldCovered()
 	// Lock order as in rebuildIndex: a rebuild in flight finishes first,
 	// so BaseN is the index's own.
 	a.buildMu.Lock()
@@ -141,7 +142,7 @@ func (a *Anonymizer) MarshalState() ([]byte, error) {
 		Learned:   make([]stateLearned, 0, len(a.learned)),
 		Redacted:  make([]stateRedacted, 0, len(a.redacted)),
 		Issued:    slices.Sorted(maps.Keys(a.issued)),
-		Covered:   make([]uint64, 0, len(a.covered)),
+		Covered:   slices.Clone(a.covered.sorted),
 		BaseN:     baseN,
 		Vocab:     slices.Sorted(maps.Keys(a.vocab)),
 		WeakN:     sortedCounts(a.weakN),
@@ -159,10 +160,6 @@ func (a *Anonymizer) MarshalState() ([]byte, error) {
 		s.Redacted = append(s.Redacted, stateRedacted{raw, ph})
 	}
 	slices.SortFunc(s.Redacted, func(x, y stateRedacted) int { return cmp.Compare(x.Raw, y.Raw) })
-	for k := range a.covered {
-		s.Covered = append(s.Covered, k)
-	}
-	slices.Sort(s.Covered)
 	s.MatchItems = make([]stateEntry, len(a.matchItems))
 	for i, e := range a.matchItems {
 		s.MatchItems[i] = stateEntry{e.raw, e.repl, e.rule, e.ip, e.word}
@@ -225,7 +222,7 @@ func (a *Anonymizer) RestoreState(b []byte) error {
 	if len(a.tracking) > 0 {
 		return fmt.Errorf("%w: a Batch is open", ErrStateBusy)
 	}
-	if len(a.learned) > 0 || len(a.redacted) > 0 || len(a.issued) > 0 || len(a.covered) > 0 || len(a.matchItems) > 0 ||
+	if len(a.learned) > 0 || len(a.redacted) > 0 || len(a.issued) > 0 || !a.covered.empty() || len(a.matchItems) > 0 ||
 		len(a.weakN) > 0 || len(a.shorts) > 0 || len(a.counts) > 0 || a.idx.baseN > 0 || a.idx.pend.n > 0 {
 		return fmt.Errorf("%w: RestoreState needs a new anonymizer (nothing learned or counted yet)", ErrStateBusy)
 	}
@@ -234,7 +231,6 @@ func (a *Anonymizer) RestoreState(b []byte) error {
 	a.learned = make(map[learnKey]string, len(s.Learned))
 	a.redacted = make(map[string]string, len(s.Redacted))
 	a.issued = make(map[string]struct{}, len(s.Issued))
-	a.covered = make(map[uint64]struct{}, len(s.Covered))
 	for _, l := range s.Learned {
 		a.learned[learnKey{l.Typ, l.Raw}] = l.Pseudonym
 	}
@@ -244,9 +240,7 @@ func (a *Anonymizer) RestoreState(b []byte) error {
 	for _, p := range s.Issued {
 		a.issue(p)
 	}
-	for _, k := range s.Covered {
-		a.covered[k] = struct{}{}
-	}
+	a.covered = coveredSet{sorted: slices.Clone(s.Covered)}
 	for _, w := range s.Vocab {
 		a.vocab[w] = true
 	}
@@ -322,6 +316,11 @@ func (s *stateV1) check() error {
 		}
 		if i > 0 && cmp.Or(cmp.Compare(s.Learned[i-1].Typ, l.Typ), cmp.Compare(s.Learned[i-1].Raw, l.Raw)) >= 0 {
 			return bad("learned values out of order")
+		}
+	}
+	for i := 1; i < len(s.Covered); i++ {
+		if s.Covered[i-1] >= s.Covered[i] {
+			return bad("covered addresses out of order")
 		}
 	}
 	for i, r := range s.Redacted {
