@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -18,6 +19,9 @@ import (
 type coveredSet struct {
 	sorted []uint64 // sorted, unique
 	log    []uint64 // added since the last fold: any order, repeats
+	// dirty is len(log) > 0, read without the anonymizer's lock: the gate
+	// asks before every cell it checks.
+	dirty atomic.Bool
 }
 
 // foldMin is the fewest appended keys folded at once: 8 MiB.
@@ -25,6 +29,7 @@ const foldMin = 1 << 20
 
 func (c *coveredSet) add(k uint64) {
 	c.log = append(c.log, k)
+	c.dirty.Store(true)
 	if len(c.log) >= max(foldMin, len(c.sorted)) {
 		c.fold()
 	}
@@ -54,10 +59,9 @@ func (c *coveredSet) fold() {
 	}
 	merged = append(append(merged, c.sorted[i:]...), c.log[j:]...)
 	c.sorted, c.log = merged, c.log[:0]
+	c.dirty.Store(false)
 }
 
-// folded says whether every key added is in sorted.
-func (c *coveredSet) folded() bool { return len(c.log) == 0 }
 
 // has says whether k was added; the set must be folded.
 func (c *coveredSet) has(k uint64) bool {
@@ -69,10 +73,7 @@ func (c *coveredSet) empty() bool { return len(c.sorted) == 0 && len(c.log) == 0
 
 // foldCovered folds the covered set, for its readers.
 func (a *Anonymizer) foldCovered() {
-	a.mu.RLock()
-	done := a.covered.folded()
-	a.mu.RUnlock()
-	if !done {
+	if a.covered.dirty.Load() {
 		a.mu.Lock()
 		a.covered.fold()
 		a.mu.Unlock()

@@ -100,7 +100,7 @@ func TestCoveredSet(t *testing.T) {
 				t.Fatalf("empty() = %v after %d adds", c.empty(), tc.adds)
 			}
 			c.fold()
-			if !c.folded() || len(c.sorted) != len(want) {
+			if c.dirty.Load() || len(c.sorted) != len(want) {
 				t.Fatalf("%d keys folded, want %d", len(c.sorted), len(want))
 			}
 			if !slices.IsSorted(c.sorted) {

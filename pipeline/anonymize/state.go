@@ -240,7 +240,7 @@ func (a *Anonymizer) RestoreState(b []byte) error {
 	for _, p := range s.Issued {
 		a.issue(p)
 	}
-	a.covered = coveredSet{sorted: slices.Clone(s.Covered)}
+	a.covered.sorted = slices.Clone(s.Covered)
 	for _, w := range s.Vocab {
 		a.vocab[w] = true
 	}
