@@ -680,15 +680,17 @@ type stats struct {
 
 func (s *stats) speculative() bool { return s != nil && s.ahead != nil }
 
-func (s *stats) add(key string) {
+func (s *stats) add(key string) { s.addN(key, 1) }
+
+func (s *stats) addN(key string, n int64) {
 	for i, k := range s.keys {
 		if k == key {
-			s.ns[i]++
+			s.ns[i] += n
 			return
 		}
 	}
 	s.keys = append(s.keys, key)
-	s.ns = append(s.ns, 1)
+	s.ns = append(s.ns, n)
 }
 
 func (s *stats) flush(a *Anonymizer) {

@@ -49,6 +49,10 @@ type Ahead struct {
 type Batch struct {
 	a     *Anonymizer
 	since trie
+	// st sums the counts of the scrubs taken as they were, added to the
+	// anonymizer's at End: once a batch rather than under its lock for
+	// every line.
+	st stats
 }
 
 // ScrubAhead is Column(column, v) computed against the current state
@@ -71,8 +75,10 @@ func (a *Anonymizer) NewBatch() *Batch {
 	return b
 }
 
-// End stops tracking what is learned for b.
+// End stops tracking what is learned for b and counts its replacements.
 func (b *Batch) End() {
+	b.st.flush(b.a)
+	b.st = stats{}
 	b.a.mu.Lock()
 	b.a.tracking = slices.DeleteFunc(b.a.tracking, func(t *trie) bool { return t == &b.since })
 	b.a.mu.Unlock()
@@ -97,7 +103,9 @@ func (b *Batch) Settle(x *Ahead) string {
 		}
 		a.mu.Unlock()
 	}
-	x.st.flush(a)
+	for i, k := range x.st.keys {
+		b.st.addN(k, x.st.ns[i])
+	}
 	return x.out
 }
 
