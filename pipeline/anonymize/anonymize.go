@@ -355,9 +355,7 @@ func (a *Anonymizer) learnRedacted(st *stats, raw, placeholder string) {
 				st.ahead.covered = append(st.ahead.covered, k)
 				return
 			}
-			a.mu.Lock()
 			a.covered.add(k)
-			a.mu.Unlock()
 			return
 		}
 	}

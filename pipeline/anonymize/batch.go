@@ -91,11 +91,9 @@ func (b *Batch) Settle(x *Ahead) string {
 	if x.stale || b.touched(x.seen) {
 		return a.Column(x.column, x.in)
 	}
-	if len(x.covered) > 0 || len(x.redacted) > 0 {
+	a.covered.add(x.covered...)
+	if len(x.redacted) > 0 {
 		a.mu.Lock()
-		for _, k := range x.covered {
-			a.covered.add(k)
-		}
 		for _, r := range x.redacted {
 			if _, ok := a.redacted[r[0]]; !ok {
 				a.redacted[strings.Clone(r[0])] = r[1] // not a piece of its line

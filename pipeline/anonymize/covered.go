@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 )
@@ -15,28 +16,45 @@ import (
 // made a map lookup and a map insert per address, each a cache miss, about
 // 5% of the logs path. The appended keys are folded into a sorted, unique
 // slice once there are as many of them (at least foldMin), and before any
-// read.
+// read. It has a lock of its own: Settle appends for every other line of
+// an access log, and taking the anonymizer's lock as often stalled the
+// scrubs reading under it.
 type coveredSet struct {
+	mu     sync.RWMutex
 	sorted []uint64 // sorted, unique
 	log    []uint64 // added since the last fold: any order, repeats
-	// dirty is len(log) > 0, read without the anonymizer's lock: the gate
-	// asks before every cell it checks.
+	// dirty is len(log) > 0, read without the lock: the gate asks before
+	// every cell it checks.
 	dirty atomic.Bool
 }
 
 // foldMin is the fewest appended keys folded at once: 8 MiB.
 const foldMin = 1 << 20
 
-func (c *coveredSet) add(k uint64) {
-	c.log = append(c.log, k)
+// add records the keys.
+func (c *coveredSet) add(ks ...uint64) {
+	if len(ks) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.log = append(c.log, ks...)
 	c.dirty.Store(true)
 	if len(c.log) >= max(foldMin, len(c.sorted)) {
-		c.fold()
+		c.foldLocked()
 	}
 }
 
-// fold merges the log into sorted.
+// fold merges what was added into sorted, for the readers.
 func (c *coveredSet) fold() {
+	if c.dirty.Load() {
+		c.mu.Lock()
+		c.foldLocked()
+		c.mu.Unlock()
+	}
+}
+
+func (c *coveredSet) foldLocked() {
 	if len(c.log) == 0 {
 		return
 	}
@@ -62,22 +80,34 @@ func (c *coveredSet) fold() {
 	c.dirty.Store(false)
 }
 
-
-// has says whether k was added; the set must be folded.
+// has says whether k was added.
 func (c *coveredSet) has(k uint64) bool {
+	c.fold()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	_, ok := slices.BinarySearch(c.sorted, k)
 	return ok
 }
 
-func (c *coveredSet) empty() bool { return len(c.sorted) == 0 && len(c.log) == 0 }
+// keys returns every key added, sorted.
+func (c *coveredSet) keys() []uint64 {
+	c.fold()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return slices.Clone(c.sorted)
+}
 
-// foldCovered folds the covered set, for its readers.
-func (a *Anonymizer) foldCovered() {
-	if a.covered.dirty.Load() {
-		a.mu.Lock()
-		a.covered.fold()
-		a.mu.Unlock()
-	}
+// restore sets the keys (sorted, unique) of a set nothing was added to.
+func (c *coveredSet) restore(keys []uint64) {
+	c.mu.Lock()
+	c.sorted = slices.Clone(keys)
+	c.mu.Unlock()
+}
+
+func (c *coveredSet) empty() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.sorted) == 0 && len(c.log) == 0
 }
 
 // coveredKey is the hash under which a detector-redacted address or e-mail
@@ -129,11 +159,7 @@ func fnv64a(h uint64, s string) uint64 {
 // four dotted groups for IPv4, so an address glued into a longer dotted
 // run is still found) and e-mails by the e-mail detector's pattern.
 func (a *Anonymizer) CoveredScan(b []byte) (string, bool) {
-	a.foldCovered()
-	a.mu.RLock()
-	empty := a.covered.empty()
-	a.mu.RUnlock()
-	if empty {
+	if a.covered.empty() {
 		return "", false
 	}
 	check := func(cand string) (string, bool) {
@@ -141,10 +167,7 @@ func (a *Anonymizer) CoveredScan(b []byte) (string, bool) {
 		if !ok {
 			return "", false
 		}
-		a.mu.RLock()
-		hit := a.covered.has(k)
-		a.mu.RUnlock()
-		if hit {
+		if a.covered.has(k) {
 			return MaskNeedle(cand), true
 		}
 		return "", false

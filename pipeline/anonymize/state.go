@@ -119,7 +119,6 @@ func (a *Anonymizer) MarshalState() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.foldCovered()
 	// Lock order as in rebuildIndex: a rebuild in flight finishes first,
 	// so BaseN is the index's own.
 	a.buildMu.Lock()
@@ -142,7 +141,7 @@ func (a *Anonymizer) MarshalState() ([]byte, error) {
 		Learned:   make([]stateLearned, 0, len(a.learned)),
 		Redacted:  make([]stateRedacted, 0, len(a.redacted)),
 		Issued:    slices.Sorted(maps.Keys(a.issued)),
-		Covered:   slices.Clone(a.covered.sorted),
+		Covered:   a.covered.keys(),
 		BaseN:     baseN,
 		Vocab:     slices.Sorted(maps.Keys(a.vocab)),
 		WeakN:     sortedCounts(a.weakN),
@@ -240,7 +239,7 @@ func (a *Anonymizer) RestoreState(b []byte) error {
 	for _, p := range s.Issued {
 		a.issue(p)
 	}
-	a.covered.sorted = slices.Clone(s.Covered)
+	a.covered.restore(s.Covered)
 	for _, w := range s.Vocab {
 		a.vocab[w] = true
 	}
