@@ -95,7 +95,8 @@ type Anonymizer struct {
 	matchItems []textEntry
 	version    atomic.Uint64 // len(matchItems): the text matcher must change
 
-	buildMu sync.Mutex // one rebuild of idx's base at a time
+	buildMu sync.Mutex     // one rebuild of idx's base at a time
+	builds  sync.WaitGroup // rebuilds started and not done
 	idx     textIndex
 
 	// vocab holds the dataset's own words (AddVocabulary); weakN counts
@@ -316,7 +317,6 @@ func (a *Anonymizer) learnOpt(st *stats, typ, value string, repl func(typ, raw s
 			shortP = a.Pseudonym(TypeHost, short)
 		}
 	}
-	rebuild := false
 	a.mu.Lock()
 	if _, ok := a.learned[k]; !ok {
 		a.learned[k] = p
@@ -329,19 +329,16 @@ func (a *Anonymizer) learnOpt(st *stats, typ, value string, repl func(typ, raw s
 		case a.weak(raw):
 			a.weakN[typ]++
 		case match && !a.foundByShape(typ, raw):
-			rebuild = a.addMatchItem(textEntry{raw: raw, repl: p, rule: textRule(typ), ip: isIP(raw)})
+			a.addMatchItem(textEntry{raw: raw, repl: p, rule: textRule(typ), ip: isIP(raw)})
 		}
 		if f := foldString(short); short != "" && !a.shorts[f] && !a.vocab[f] && !builtinVocab()[f] {
 			a.shorts[f] = true
 			a.issue(shortP)
 			a.track(short, shortP)
-			rebuild = a.addMatchItem(textEntry{raw: short, repl: shortP, rule: "pseudonymize:host_short", word: true}) || rebuild
+			a.addMatchItem(textEntry{raw: short, repl: shortP, rule: "pseudonymize:host_short", word: true})
 		}
 	}
 	a.mu.Unlock()
-	if rebuild {
-		a.rebuildIndex()
-	}
 	return p
 }
 
@@ -374,20 +371,16 @@ func (a *Anonymizer) learnRedacted(st *stats, raw, placeholder string) {
 		}
 		return
 	}
-	rebuild := false
 	a.mu.Lock()
 	if _, ok := a.redacted[raw]; !ok {
 		raw = strings.Clone(raw) // not a piece of the line it was found in
 		a.redacted[raw] = placeholder
 		if matched {
 			a.track(raw)
-			rebuild = a.addMatchItem(textEntry{raw: raw, repl: placeholder, rule: "redact:" + strings.Trim(placeholder, "<>"), ip: isIP(raw)})
+			a.addMatchItem(textEntry{raw: raw, repl: placeholder, rule: "redact:" + strings.Trim(placeholder, "<>"), ip: isIP(raw)})
 		}
 	}
 	a.mu.Unlock()
-	if rebuild {
-		a.rebuildIndex()
-	}
 }
 
 // detectorCovered says whether the detector that produced placeholder finds

@@ -119,8 +119,9 @@ func (a *Anonymizer) MarshalState() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Lock order as in rebuildIndex: a rebuild in flight finishes first,
-	// so BaseN is the index's own.
+	// Every rebuild started finishes first, so BaseN is the largest base
+	// scheduled, whenever the builds ran.
+	a.builds.Wait()
 	a.buildMu.Lock()
 	defer a.buildMu.Unlock()
 	a.mu.RLock()

@@ -77,18 +77,27 @@ func entryLess(x, y textEntry) bool {
 	return x.rule < y.rule
 }
 
-// addMatchItem records e for Text; called with a.mu held. It reports
-// whether base should be rebuilt (see rebuildIndex).
-func (a *Anonymizer) addMatchItem(e textEntry) bool {
+// addMatchItem records e for Text; called with a.mu held. Each time the
+// number of values reaches a power of two (from minRebuild on), a new base
+// over all of them is built on a goroutine of its own (rebuildIndex): the
+// learner, often the one goroutine a pass runs in order, does not wait for
+// it. Which values a base holds depends only on how many were learned, so
+// the index's split (kept in the state) is the same on every run.
+func (a *Anonymizer) addMatchItem(e textEntry) {
 	a.matchItems = append(a.matchItems, e)
 	a.version.Add(1)
 	x := &a.idx
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	x.addPend(e)
 	x.gen++
-	pending := len(a.matchItems) - x.baseN
-	return pending >= minRebuild && pending >= x.baseN
+	x.mu.Unlock()
+	if n := len(a.matchItems); n >= minRebuild && n&(n-1) == 0 {
+		a.builds.Add(1)
+		go func() {
+			defer a.builds.Done()
+			a.rebuildIndex(n)
+		}()
+	}
 }
 
 func (x *textIndex) addPend(e textEntry) {
@@ -104,30 +113,29 @@ func (x *textIndex) addPend(e textEntry) {
 	x.pendEntries[id] = es
 }
 
-// rebuildIndex moves every value learned so far into a new base. The
+// rebuildIndex moves the first n values learned into a new base. The
 // automaton is built without holding any lock Text needs; values learned
-// meanwhile go into the new pend.
-func (a *Anonymizer) rebuildIndex() {
-	if !a.buildMu.TryLock() {
-		return // another goroutine is rebuilding
-	}
+// meanwhile go into the new pend. Text finds the same matches in any split
+// of the values between base and pend.
+func (a *Anonymizer) rebuildIndex(n int) {
+	a.buildMu.Lock()
 	defer a.buildMu.Unlock()
-	a.mu.RLock()
-	items := a.matchItems[:len(a.matchItems):len(a.matchItems)]
-	a.mu.RUnlock()
-	if len(items) <= a.idx.baseN {
+	if n <= a.idx.baseN { // a larger base was built first (only builds write baseN)
 		return
 	}
+	a.mu.RLock()
+	items := a.matchItems[:n:n]
+	a.mu.RUnlock()
 	base := buildPart(items)
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	x := &a.idx
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.base, x.baseN = base, len(items)
+	x.base, x.baseN = base, n
 	x.pend, x.pendEntries = trie{}, nil
 	x.gen++
-	for _, e := range a.matchItems[len(items):] {
+	for _, e := range a.matchItems[n:] {
 		x.addPend(e)
 	}
 }

@@ -35,7 +35,9 @@ func TestTextIndexPartsAgree(t *testing.T) {
 			}
 		}
 	}
-	full.rebuildIndex()
+	inc.builds.Wait()
+	full.builds.Wait()
+	full.rebuildIndex(len(full.matchItems))
 	if full.idx.baseN != len(full.matchItems) || len(full.idx.pendEntries) != 0 {
 		t.Fatalf("full rebuild: baseN %d of %d, pend %d", full.idx.baseN, len(full.matchItems), len(full.idx.pendEntries))
 	}
