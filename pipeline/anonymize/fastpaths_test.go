@@ -28,12 +28,8 @@ func hostFinderOracle(re *regexp.Regexp, s string) [][2]int {
 }
 
 func testHostFinder(domains ...string) *hostFinder {
-	_, _, _, re := buildDetectors(domains, rules{}, nil)
-	var folded []string
-	for _, d := range domains {
-		folded = append(folded, foldString(strings.ToLower(strings.Trim(d, "."))))
-	}
-	return newHostFinder(re, folded)
+	_, _, _, hf := buildDetectors(domains, rules{}, nil)
+	return hf
 }
 
 func TestHostFinderEqualsRegexp(t *testing.T) {
@@ -243,6 +239,38 @@ func TestBytesOfEveryByte(t *testing.T) {
 	for _, s := range cases {
 		if got, want := bytesOf(s), plain(s); got != want {
 			t.Fatalf("bytesOf(%q) = %x, want %x", s, got, want)
+		}
+	}
+}
+
+// TestFoundByShape: a learned host counts as found by the host detector
+// exactly when the domains' regexp matches it whole.
+func TestFoundByShape(t *testing.T) {
+	a := newTest(t, spec.Anonymize{HostDomains: []string{"prod.acme.internal", "acme.internal", "k8s.local"}})
+	for _, tc := range []struct {
+		raw  string
+		want bool
+	}{
+		{"db-1.prod.acme.internal", true},
+		{"DB-1.PROD.ACME.INTERNAL", true},
+		{"node\u212a.k8s.local", true},
+		{"wörker-1.prod.acme.internal", false}, // ö is no label byte: the match starts after it
+		{"x_y.acme.internal", false},           // the match is y.acme.internal
+		{"db-1.prod.acme.internal:5432", false},
+		{"a.acme.internal.acme.internalx", false},
+		{"acme.internal", false},
+		{"db-1", false},
+	} {
+		m := a.hosts.re.FindStringIndex(tc.raw)
+		oracle := m != nil && m[0] == 0 && m[1] == len(tc.raw)
+		if oracle != tc.want {
+			t.Fatalf("test case %q: the regexp says %v", tc.raw, oracle)
+		}
+		if got := a.foundByShape(TypeHost, tc.raw); got != tc.want {
+			t.Errorf("foundByShape(%q) = %v, want %v", tc.raw, got, tc.want)
+		}
+		if a.foundByShape(TypeUser, tc.raw) {
+			t.Errorf("foundByShape(user, %q): only hosts are found by shape", tc.raw)
 		}
 	}
 }

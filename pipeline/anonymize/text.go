@@ -825,7 +825,7 @@ func findUserAssignments(s, lower string) [][]int {
 // buildDetectors returns the detectors in the order they run and the
 // keyword matcher of their pre-checks. Secrets go first: URL userinfo
 // ("user:pass@host") would otherwise look like an email.
-func buildDetectors(domains []string, r rules, gl *gitleaksSet) (ds []detector, pre *matcher, preBits []uint32, hostRe *regexp.Regexp) {
+func buildDetectors(domains []string, r rules, gl *gitleaksSet) (ds []detector, pre *matcher, preBits []uint32, hosts *hostFinder) {
 	var pats []string
 	var bits []uint32
 	for _, w := range append(append([]string{}, secretWords...), moreSecretWords...) {
@@ -871,8 +871,8 @@ func buildDetectors(domains []string, r rules, gl *gitleaksSet) (ds []detector, 
 	if len(alts) > 0 {
 		sort.Sort(sort.Reverse(sort.StringSlice(alts))) // longer suffix first among shared prefixes
 		re := regexp.MustCompile(`(?i)(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:` + strings.Join(alts, "|") + `)`)
-		hostRe = re
 		hf := newHostFinder(re, folded)
+		hosts = hf
 		ds = append(ds, detector{name: "host", need: preDomain, apply: func(a *Anonymizer, s string, st *stats) string {
 			return scrubHosts(a, hf, s, st)
 		}})
@@ -910,7 +910,7 @@ func buildDetectors(domains []string, r rules, gl *gitleaksSet) (ds []detector, 
 	for i := range ds {
 		ds[i].set = bytesOf(ds[i].bytes)
 	}
-	return ds, newMatcher(up), ub, hostRe
+	return ds, newMatcher(up), ub, hosts
 }
 
 // mask ORs the bits of every pattern occurring in text.
