@@ -68,9 +68,10 @@ type Anonymizer struct {
 	rules    rules      // parsed policy (policy.go)
 	cpan     *CryptoPAn // key derived from key, domain-separated
 
-	// invMu guards inv (Inventory).
+	// invMu guards inv (Inventory) and prep (PrepareGate).
 	invMu sync.Mutex
 	inv   inventoryMemo
+	prep  *gatePrep
 
 	mu sync.RWMutex
 	// learned maps a (type, trimmed raw value) to its pseudonym.
@@ -581,6 +582,13 @@ func (a *Anonymizer) fields(get func(key string) (string, bool), out map[string]
 // of opsdata's own output vocabulary (a pseudonym type prefix such as
 // "host-", a placeholder) are left out: they would match every pseudonym.
 func (a *Anonymizer) Inventory() []string {
+	inv, _ := a.inventory()
+	return slices.Clone(inv)
+}
+
+// inventory is Inventory's list, shared (not to be changed), and the
+// sizes of what it was made of.
+func (a *Anonymizer) inventory() ([]string, [4]int) {
 	a.mu.RLock()
 	key := a.inventoryKeyLocked()
 	a.mu.RUnlock()
@@ -589,7 +597,7 @@ func (a *Anonymizer) Inventory() []string {
 	if a.inv.list == nil || a.inv.key != key {
 		a.inv.list, a.inv.key = a.buildInventory()
 	}
-	return slices.Clone(a.inv.list)
+	return a.inv.list, a.inv.key
 }
 
 // inventoryMemo is the last inventory built. The report and the gate both

@@ -72,6 +72,17 @@ type gateHooks struct {
 }
 
 func scanDir(ctx context.Context, dir string, needles []string, max int, extra func([]byte) (string, bool), hooks *gateHooks) ([]Leak, error) {
+	return scanDirWith(ctx, dir, newNeedleSet(needles), max, extra, hooks)
+}
+
+// needleSet is what the gate searches for: the needles, each spelling
+// once (case-folded), sorted, and their automaton.
+type needleSet struct {
+	pats []string
+	m    *matcher
+}
+
+func newNeedleSet(needles []string) needleSet {
 	var pats []string
 	seen := map[string]bool{}
 	for _, n := range needles {
@@ -81,7 +92,11 @@ func scanDir(ctx context.Context, dir string, needles []string, max int, extra f
 		}
 	}
 	sort.Strings(pats)
-	m := newMatcher(pats)
+	return needleSet{pats: pats, m: newMatcher(pats)}
+}
+
+func scanDirWith(ctx context.Context, dir string, ns needleSet, max int, extra func([]byte) (string, bool), hooks *gateHooks) ([]Leak, error) {
+	pats, m := ns.pats, ns.m
 	var files []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {

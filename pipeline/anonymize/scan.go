@@ -25,7 +25,55 @@ import (
 // searched for secrets by shape (secretShape), so a malformed value quoted
 // in a problem example is caught even though nothing learned it.
 func (a *Anonymizer) ScanDir(ctx context.Context, dir string, max int) ([]Leak, error) {
-	return scanDir(ctx, dir, a.Inventory(), max, a.CoveredScan, &gateHooks{skip: a.gateSkip, metaCheck: a.secretShape})
+	return scanDirWith(ctx, dir, a.needles(), max, a.CoveredScan, &gateHooks{skip: a.gateSkip, metaCheck: a.secretShape})
+}
+
+// gatePrep is a needle set built ahead of the gate (PrepareGate).
+type gatePrep struct {
+	key  [4]int        // the inventory's sources when it began
+	done chan struct{} // closed once ns is set (or the inventory moved on)
+	ns   needleSet
+	ok   bool // ns is the inventory of key
+}
+
+// PrepareGate builds the leakage gate's needles and their automaton from
+// the inventory as it is now, on a goroutine of its own, so the build (a
+// second or so on a day of 350k hosts) overlaps what the run still writes.
+// The export calls it once its logs are anonymized. ScanDir takes it if
+// nothing was learned since, and builds its own otherwise.
+func (a *Anonymizer) PrepareGate() {
+	a.mu.RLock()
+	g := &gatePrep{key: a.inventoryKeyLocked(), done: make(chan struct{})}
+	a.mu.RUnlock()
+	a.invMu.Lock()
+	a.prep = g
+	a.invMu.Unlock()
+	go func() {
+		defer close(g.done)
+		inv, key := a.inventory()
+		if key == g.key {
+			g.ns, g.ok = newNeedleSet(inv), true
+		}
+	}()
+}
+
+// needles is the gate's needle set for the inventory as it is: the one
+// PrepareGate built if nothing was learned since.
+func (a *Anonymizer) needles() needleSet {
+	a.mu.RLock()
+	key := a.inventoryKeyLocked()
+	a.mu.RUnlock()
+	a.invMu.Lock()
+	g := a.prep
+	a.invMu.Unlock()
+	if g != nil && g.key == key {
+		<-g.done
+		if g.ok {
+			return g.ns
+		}
+	}
+	inv, _ := a.inventory()
+	return newNeedleSet(inv)
 }
 
 // secretShape finds a secret by its shape in metadata text, whether or not

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -187,6 +188,57 @@ func TestGateSecretShapesInMetadata(t *testing.T) {
 			leaks, err := a.ScanDir(context.Background(), dir, 0)
 			if err != nil || len(leaks) != tc.leaks {
 				t.Fatalf("leaks %v, %v; want %d", leaks, err, tc.leaks)
+			}
+		})
+	}
+}
+
+// TestPrepareGate: a gate prepared ahead finds what an unprepared one
+// finds; a value learned after the preparation is still found (the gate
+// builds its own needles then), and nothing learned since means the
+// prepared needles are the ones searched.
+func TestPrepareGate(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		learnLate bool // learn the leaked value after PrepareGate
+		reused    bool // the prepared needles serve the gate
+	}{
+		{"nothing learned since", false, true},
+		{"learned since", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newTest(t, spec.Anonymize{HostDomains: []string{"acme.internal"}})
+			a.Text("retrying call to db-7.acme.internal")
+			if !tc.learnLate {
+				a.Text("login failed for user=mallory42")
+			}
+			a.PrepareGate()
+			if tc.learnLate {
+				a.Text("login failed for user=mallory42")
+			}
+			dir := t.TempDir()
+			writeParquet(t, filepath.Join(dir, "x.parquet"), []gateRow{{Message: "ok"}, {Message: "mallory42 again"}, {Message: "db-7.acme.internal down"}})
+			ref := newTest(t, spec.Anonymize{HostDomains: []string{"acme.internal"}})
+			ref.Text("retrying call to db-7.acme.internal")
+			ref.Text("login failed for user=mallory42")
+			want, err := ref.ScanDir(context.Background(), dir, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want) != 2 {
+				t.Fatalf("test setup: the unprepared gate finds %v, want 2 leaks", want)
+			}
+			ns := a.needles()
+			<-a.prep.done
+			if got := ns.m == a.prep.ns.m; got != tc.reused {
+				t.Errorf("prepared needles used: %v, want %v", got, tc.reused)
+			}
+			got, err := a.ScanDir(context.Background(), dir, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("prepared gate found %v, want %v", got, want)
 			}
 		})
 	}

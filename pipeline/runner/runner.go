@@ -424,7 +424,8 @@ func (e *export) run(ctx context.Context) error {
 	// Day by day, and each day from its own inputs and the days before it:
 	// what is learned (identifiers, entities, templates) carries forward,
 	// never back, so a longer range leaves earlier days' files as they were.
-	for _, day := range e.grid.Days() {
+	days := e.grid.Days()
+	for i, day := range days {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -459,11 +460,18 @@ func (e *export) run(ctx context.Context) error {
 		if err := e.logsDay(logs, day, frame); err != nil {
 			return err
 		}
+
 		t0 = time.Now()
 		if err := e.writeDayCounts(day); err != nil {
 			return err
 		}
 		e.clock.since(stageLogCounts, t0)
+		if i == len(days)-1 {
+			// The text is anonymized: the gate's automaton is built while
+			// the last windows and the range-level tables are written (and
+			// used if they teach nothing).
+			e.anon.PrepareGate()
+		}
 		t0 = time.Now()
 		if err := e.windowsDay(table, day, frame); err != nil {
 			return err
