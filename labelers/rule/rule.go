@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opsdata/opsdata/internal/ordered"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -111,22 +112,24 @@ func (l *RuleLabeler) evalRules(ctx context.Context, in pipeline.LabelInput, fro
 	}
 	engine := gridquery.NewEngine(promql.EngineOpts{LookbackDelta: l.Lookback, EnableAtModifier: true, EnableNegativeOffset: true})
 	defer engine.Close()
-	for _, rd := range l.rules {
+	// Rules are evaluated side by side (each its range query's slices on
+	// several goroutines, then its alert states step by step, which is
+	// sequential) and their incidents handed over in rule order.
+	return ordered.Do(ctx, len(l.rules), ordered.WorkersFor(in.Queryable), func(ctx context.Context, i int) ([]pipeline.Incident, error) {
+		rd := l.rules[i]
 		g := in.Grid
 		if from != nil {
 			g = from(rd, g, step)
 		}
 		query, err := rangeQueryFunc(ctx, engine, in, rd.expr.String(), g, step)
 		if err != nil {
-			return fmt.Errorf("rule labeler: %s: alert %s: %w", rd.file, rd.rule.Alert, err)
+			return nil, fmt.Errorf("rule labeler: %s: alert %s: %w", rd.file, rd.rule.Alert, err)
 		}
-		incs, err := l.evalRule(ctx, rd, query, g, step, entityLabel)
-		if err != nil {
-			return err
-		}
+		return l.evalRule(ctx, rd, query, g, step, entityLabel)
+	}, func(_ int, incs []pipeline.Incident) error {
 		each(incs)
-	}
-	return nil
+		return nil
+	})
 }
 
 // warmUp is how far before the resume point a resumed evaluation starts,
