@@ -73,48 +73,66 @@ func TestTrie(t *testing.T) {
 	}
 }
 
-// TestMatcherEqualsNaive: the automaton finds exactly the occurrences a
-// search at every position finds, over patterns of a small alphabet (many
-// shared prefixes, overlaps and fail links) and wide branches (a state
+// occ is an occurrence of a pattern in a text.
+type occ struct{ start, end int }
+
+// randomWords draws words over a small alphabet (many shared prefixes,
+// overlaps and fail links) or, when wide, over every byte but 0 (states
 // with hundreds of children).
-func TestMatcherEqualsNaive(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 8))
-	word := func(alpha string, n int) string {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = alpha[rng.IntN(len(alpha))]
-		}
-		return string(b)
+type randomWords struct{ rng *rand.Rand }
+
+func (r randomWords) alphabet(wide bool) string {
+	if !wide {
+		return "abAB-."
 	}
-	for round := range 200 {
-		alpha := "abAB-."
-		if round%4 == 3 {
-			all := make([]byte, 255)
-			for c := range all {
-				all[c] = byte(c + 1)
-			}
-			alpha = string(all)
+	all := make([]byte, 255)
+	for c := range all {
+		all[c] = byte(c + 1)
+	}
+	return string(all)
+}
+
+func (r randomWords) word(alpha string, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alpha[r.rng.IntN(len(alpha))]
+	}
+	return string(b)
+}
+
+// naiveOccurrences searches text for every non-empty pattern at every
+// position, ASCII case-insensitively.
+func naiveOccurrences(pats []string, text string) map[occ]bool {
+	want := map[occ]bool{}
+	for _, p := range pats {
+		if p == "" {
+			continue
 		}
-		pats := make([]string, 1+rng.IntN(60))
+		fp := foldString(p)
+		for i := 0; i+len(fp) <= len(text); i++ {
+			if foldString(text[i:i+len(fp)]) == fp {
+				want[occ{i, i + len(fp)}] = true
+			}
+		}
+	}
+	return want
+}
+
+// TestMatcherEqualsNaive: the automaton finds exactly the occurrences a
+// search at every position finds, over patterns of a small alphabet and
+// wide branches.
+func TestMatcherEqualsNaive(t *testing.T) {
+	r := randomWords{rand.New(rand.NewPCG(5, 8))}
+	for round := range 200 {
+		alpha := r.alphabet(round%4 == 3)
+		pats := make([]string, 1+r.rng.IntN(60))
 		for i := range pats {
-			pats[i] = word(alpha, rng.IntN(7))
+			pats[i] = r.word(alpha, r.rng.IntN(7))
 		}
 		m := newMatcher(pats)
 		for range 20 {
-			text := word(alpha, rng.IntN(40))
-			type occ struct{ start, end int }
-			want := map[occ]bool{}
-			for _, p := range pats {
-				if p == "" {
-					continue
-				}
-				fp := foldString(p)
-				for i := 0; i+len(fp) <= len(text); i++ {
-					if foldString(text[i:i+len(fp)]) == fp {
-						want[occ{i, i + len(fp)}] = true
-					}
-				}
-			}
+			text := r.word(alpha, r.rng.IntN(40))
+			want := naiveOccurrences(pats, text)
 			got := map[occ]bool{}
 			m.each(text, func(mt match) bool {
 				if foldString(text[mt.start:mt.end]) != m.patterns[mt.id] {
@@ -135,46 +153,24 @@ func TestMatcherEqualsNaive(t *testing.T) {
 // small alphabet (shared prefixes, one-byte patterns, pairs the filter must
 // pass) and of every byte.
 func TestTrieEqualsNaive(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 2))
-	word := func(alpha string, n int) string {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = alpha[rng.IntN(len(alpha))]
-		}
-		return string(b)
-	}
+	r := randomWords{rand.New(rand.NewPCG(9, 2))}
 	for round := range 300 {
-		alpha := "abAB-."
-		if round%3 == 2 {
-			all := make([]byte, 255)
-			for c := range all {
-				all[c] = byte(c + 1)
-			}
-			alpha = string(all)
-		}
+		alpha := r.alphabet(round%3 == 2)
 		var tr trie
 		var pats []string
-		for range 1 + rng.IntN(40) {
-			p := foldString(word(alpha, 1+rng.IntN(6)))
+		for range 1 + r.rng.IntN(40) {
+			p := foldString(r.word(alpha, 1+r.rng.IntN(6)))
 			tr.insert(p)
 			pats = append(pats, p)
 		}
 		for range 20 {
-			text := word(alpha, rng.IntN(40))
-			type occ struct{ start, end int }
-			want := map[occ]bool{}
-			for _, p := range pats {
-				for i := 0; i+len(p) <= len(text); i++ {
-					if foldString(text[i:i+len(p)]) == p {
-						want[occ{i, i + len(p)}] = true
-					}
-				}
-			}
+			text := r.word(alpha, r.rng.IntN(40))
+			want := naiveOccurrences(pats, text)
 			got := map[occ]bool{}
 			for _, m := range tr.findAll(text, nil) {
 				got[occ{m.start, m.end}] = true
 			}
-			if fmt.Sprint(got) != fmt.Sprint(want) {
+			if !maps.Equal(got, want) {
 				t.Fatalf("round %d: findAll(%q) over %q: got %v want %v", round, text, pats, got, want)
 			}
 			if tr.containsAny(text) != (len(want) > 0) {
