@@ -23,9 +23,10 @@ type coveredSet struct {
 	mu     sync.RWMutex
 	sorted []uint64 // sorted, unique
 	log    []uint64 // added since the last fold: any order, repeats
-	// dirty is len(log) > 0, read without the lock: the gate asks before
-	// every cell it checks.
+	// dirty is len(log) > 0 and size len(sorted), read without the lock:
+	// the gate asks before every cell it checks.
 	dirty atomic.Bool
+	size  atomic.Int64
 }
 
 // foldMin is the fewest appended keys folded at once: 8 MiB.
@@ -77,6 +78,7 @@ func (c *coveredSet) foldLocked() {
 	}
 	merged = append(append(merged, c.sorted[i:]...), c.log[j:]...)
 	c.sorted, c.log = merged, c.log[:0]
+	c.size.Store(int64(len(merged)))
 	c.dirty.Store(false)
 }
 
@@ -101,14 +103,11 @@ func (c *coveredSet) keys() []uint64 {
 func (c *coveredSet) restore(keys []uint64) {
 	c.mu.Lock()
 	c.sorted = slices.Clone(keys)
+	c.size.Store(int64(len(keys)))
 	c.mu.Unlock()
 }
 
-func (c *coveredSet) empty() bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.sorted) == 0 && len(c.log) == 0
-}
+func (c *coveredSet) empty() bool { return !c.dirty.Load() && c.size.Load() == 0 }
 
 // coveredKey is the hash under which a detector-redacted address or e-mail
 // is remembered: addresses in canonical form (so 2001:DB8::1 and
