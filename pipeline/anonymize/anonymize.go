@@ -72,6 +72,8 @@ type Anonymizer struct {
 	invMu sync.Mutex
 	inv   inventoryMemo
 	prep  *gatePrep
+	// prepUsed counts the gates that took a prepared needle set.
+	prepUsed atomic.Int64
 
 	mu sync.RWMutex
 	// learned maps a (type, trimmed raw value) to its pseudonym.

@@ -65,10 +65,12 @@ func (a *Anonymizer) needles() needleSet {
 	a.mu.RUnlock()
 	a.invMu.Lock()
 	g := a.prep
+	a.prep = nil // taken once: not kept alive past the gate
 	a.invMu.Unlock()
 	if g != nil && g.key == key {
 		<-g.done
 		if g.ok {
+			a.prepUsed.Add(1)
 			return g.ns
 		}
 	}

@@ -228,17 +228,18 @@ func TestPrepareGate(t *testing.T) {
 			if len(want) != 2 {
 				t.Fatalf("test setup: the unprepared gate finds %v, want 2 leaks", want)
 			}
-			ns := a.needles()
-			<-a.prep.done
-			if got := ns.m == a.prep.ns.m; got != tc.reused {
-				t.Errorf("prepared needles used: %v, want %v", got, tc.reused)
-			}
 			got, err := a.ScanDir(context.Background(), dir, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("prepared gate found %v, want %v", got, want)
+			}
+			if used := a.prepUsed.Load() == 1; used != tc.reused {
+				t.Errorf("prepared needles used: %v, want %v", used, tc.reused)
+			}
+			if a.prep != nil {
+				t.Error("the prepared needles are kept past the gate")
 			}
 		})
 	}
