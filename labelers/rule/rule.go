@@ -112,10 +112,11 @@ func (l *RuleLabeler) evalRules(ctx context.Context, in pipeline.LabelInput, fro
 	}
 	engine := gridquery.NewEngine(promql.EngineOpts{LookbackDelta: l.Lookback, EnableAtModifier: true, EnableNegativeOffset: true})
 	defer engine.Close()
-	// Rules are evaluated side by side (each its range query's slices on
+	// Rules are evaluated two at a time (each its range query's slices on
 	// several goroutines, then its alert states step by step, which is
-	// sequential) and their incidents handed over in rule order.
-	return ordered.Do(ctx, len(l.rules), ordered.WorkersFor(in.Queryable), func(ctx context.Context, i int) ([]pipeline.Incident, error) {
+	// sequential) and their incidents handed over in rule order. Two, not
+	// one per core: each holds its query's slices in flight.
+	return ordered.Do(ctx, len(l.rules), min(2, ordered.WorkersFor(in.Queryable)), func(ctx context.Context, i int) ([]pipeline.Incident, error) {
 		rd := l.rules[i]
 		g := in.Grid
 		if from != nil {
