@@ -71,6 +71,9 @@ type jsonField struct {
 	key, json string
 	kind      jsonlite.Kind
 	plain     bool // a string the flat scan found without escapes: its text is json's inside
+	// tree is an object's parse, once a dotted key read into it: the
+	// entity and a learned field often lie in one object (kubernetes.*).
+	tree *jsonlite.Value
 }
 
 // lookupFirst returns the first candidate key present with a non-null
@@ -117,10 +120,14 @@ func nestedField(fields []jsonField, path string) (jsonField, bool) {
 		if f.kind != jsonlite.Object || len(f.key) >= len(path) || path[len(f.key)] != '.' || path[:len(f.key)] != f.key {
 			continue
 		}
-		v, err := jsonlite.Parse(f.json)
-		if err != nil {
-			return jsonField{}, false
+		if f.tree == nil {
+			v, err := jsonlite.Parse(f.json)
+			if err != nil {
+				return jsonField{}, false
+			}
+			f.tree = v
 		}
+		v := f.tree
 		if v = v.LookupPath(strings.Split(path[len(f.key)+1:], ".")...); v == nil || v.Kind() == jsonlite.Null {
 			return jsonField{}, false
 		}
