@@ -62,17 +62,13 @@ func ScanDir(ctx context.Context, dir string, needles []string, max int) ([]Leak
 // reports a leak its own way (Anonymizer.CoveredScan: addresses and
 // e-mails by shape, against the hashes of those the run redacted).
 func ScanDirWith(ctx context.Context, dir string, needles []string, max int, extra func([]byte) (string, bool)) ([]Leak, error) {
-	return scanDir(ctx, dir, needles, max, extra, nil)
+	return scanDir(ctx, dir, newNeedleSet(needles), max, extra, nil)
 }
 
 // gateHooks are the anonymizer's additions to the plain scan (scan.go).
 type gateHooks struct {
 	skip      func(pats []string, files []string) (func(b []byte, start, end int, id int32, meta bool) bool, error)
 	metaCheck func([]byte) (string, bool)
-}
-
-func scanDir(ctx context.Context, dir string, needles []string, max int, extra func([]byte) (string, bool), hooks *gateHooks) ([]Leak, error) {
-	return scanDirWith(ctx, dir, newNeedleSet(needles), max, extra, hooks)
 }
 
 // needleSet is what the gate searches for: the needles, each spelling
@@ -86,8 +82,8 @@ func newNeedleSet(needles []string) needleSet {
 	var pats []string
 	seen := map[string]bool{}
 	for _, n := range needles {
-		if n != "" && !seen[foldString(n)] {
-			seen[foldString(n)] = true
+		if f := foldString(n); n != "" && !seen[f] {
+			seen[f] = true
 			pats = append(pats, n)
 		}
 	}
@@ -95,7 +91,7 @@ func newNeedleSet(needles []string) needleSet {
 	return needleSet{pats: pats, m: newMatcher(pats)}
 }
 
-func scanDirWith(ctx context.Context, dir string, ns needleSet, max int, extra func([]byte) (string, bool), hooks *gateHooks) ([]Leak, error) {
+func scanDir(ctx context.Context, dir string, ns needleSet, max int, extra func([]byte) (string, bool), hooks *gateHooks) ([]Leak, error) {
 	pats, m := ns.pats, ns.m
 	var files []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {

@@ -25,7 +25,7 @@ import (
 // searched for secrets by shape (secretShape), so a malformed value quoted
 // in a problem example is caught even though nothing learned it.
 func (a *Anonymizer) ScanDir(ctx context.Context, dir string, max int) ([]Leak, error) {
-	return scanDirWith(ctx, dir, a.needles(), max, a.CoveredScan, &gateHooks{skip: a.gateSkip, metaCheck: a.secretShape})
+	return scanDir(ctx, dir, a.needles(), max, a.CoveredScan, &gateHooks{skip: a.gateSkip, metaCheck: a.secretShape})
 }
 
 // gatePrep is a needle set built ahead of the gate (PrepareGate).
