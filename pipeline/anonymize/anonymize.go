@@ -269,7 +269,8 @@ func (a *Anonymizer) foundByShape(typ, raw string) bool {
 		return false
 	}
 	// The finder is the regexp's leftmost match, without its backtracking
-	// from every position (about 1 µs a new host, 350k of them a day).
+	// from every position (BenchmarkFoundByShape: a quarter of its time,
+	// for each of a day's 350k new hosts).
 	m := a.hosts.findAll(raw)
 	return len(m) > 0 && m[0] == [2]int{0, len(raw)}
 }
