@@ -447,11 +447,13 @@ func worthMatching(v string) bool {
 	if len(v) < 4 {
 		return false
 	}
-	if _, err := netip.ParseAddr(v); err == nil {
-		return true
-	}
-	if _, err := netip.ParseAddrPort(v); err == nil {
-		return true
+	if mayBeAddr(v) {
+		if _, err := netip.ParseAddr(v); err == nil {
+			return true
+		}
+		if _, err := netip.ParseAddrPort(v); err == nil {
+			return true
+		}
 	}
 	letter, allHex := false, true
 	for i := 0; i < len(v); i++ {
@@ -465,6 +467,23 @@ func worthMatching(v string) bool {
 	}
 	// Short hex strings occur by chance inside pseudonyms' digests.
 	return letter && !(allHex && len(v) < 8)
+}
+
+// mayBeAddr says whether netip could parse v as an address or an
+// address:port. Without a ':' only dotted decimal IPv4 parses, so a host
+// name or a user name is told apart by its bytes, without two failed
+// parses that each allocate their error (a learned value is checked
+// several times, on the learner's one goroutine).
+func mayBeAddr(v string) bool {
+	if strings.IndexByte(v, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // Labels applies the label policy: __name__, the entity label and Keep stay
@@ -619,15 +638,17 @@ func (a *Anonymizer) inventoryKeyLocked() [4]int {
 }
 
 // buildInventory makes Inventory's list and says what it was made of.
+// Duplicates go by sorting, not through a set: the list is built while the
+// run holds its largest heap, and a set of 350k strings added tens of MB.
 func (a *Anonymizer) buildInventory() ([]string, [4]int) {
 	a.mu.RLock()
 	key := a.inventoryKeyLocked()
 	vocab := RedactedIP + " " + RedactedEmail + " " + RedactedSecret
-	seen := map[string]bool{}
+	typeSeen := map[string]bool{}
 	var types []string
 	for k := range a.learned {
-		if !seen["\x00"+k.typ] {
-			seen["\x00"+k.typ] = true
+		if !typeSeen[k.typ] {
+			typeSeen[k.typ] = true
 			types = append(types, k.typ+"-")
 		}
 	}
@@ -635,8 +656,7 @@ func (a *Anonymizer) buildInventory() ([]string, [4]int) {
 	vocab = strings.ToLower(vocab)
 	out := make([]string, 0, len(a.learned)+len(a.redacted)+len(a.canaries))
 	add := func(v string) {
-		if !seen[v] && worthMatching(v) && !strings.Contains(vocab, strings.ToLower(v)) {
-			seen[v] = true
+		if worthMatching(v) && !strings.Contains(vocab, strings.ToLower(v)) {
 			out = append(out, v)
 		}
 	}
@@ -649,14 +669,9 @@ func (a *Anonymizer) buildInventory() ([]string, [4]int) {
 		add(v)
 	}
 	a.mu.RUnlock()
-	for _, c := range a.canaries {
-		if !seen[c] {
-			seen[c] = true
-			out = append(out, c)
-		}
-	}
+	out = append(out, a.canaries...)
 	sort.Strings(out)
-	return out, key
+	return slices.Compact(out), key
 }
 
 // Report returns the number of replacements per rule and type, e.g.

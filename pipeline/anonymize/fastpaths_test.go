@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"reflect"
 	"regexp"
 	"slices"
@@ -307,5 +308,61 @@ func BenchmarkFoundByShape(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(hosts)*b.N)/b.Elapsed().Seconds(), "hosts/s")
 		})
+	}
+}
+
+// mayBeAddr never turns away a text netip parses as an address or an
+// address:port: real shapes, then random strings over the bytes addresses
+// and their near misses are made of.
+func TestMayBeAddr(t *testing.T) {
+	parses := func(v string) bool {
+		_, err1 := netip.ParseAddr(v)
+		_, err2 := netip.ParseAddrPort(v)
+		return err1 == nil || err2 == nil
+	}
+	cases := []struct {
+		v    string
+		want bool // mayBeAddr
+	}{
+		{"10.1.2.3", true},
+		{"10.1.2.3:8080", true},
+		{"2001:db8::1", true},
+		{"[2001:db8::1]:443", true},
+		{"fe80::1%eth0", true},
+		{"::ffff:10.0.0.1", true},
+		{"1.2.3.4%eth0", false}, // netip: an IPv4 address has no zone
+		{"node-1.prod.acme.internal", false},
+		{"db-7", false},
+		{"alice", false},
+		{"1234", true}, // digits only: tried (and not an address)
+	}
+	for _, c := range cases {
+		if got := mayBeAddr(c.v); got != c.want {
+			t.Errorf("mayBeAddr(%q) = %v, want %v", c.v, got, c.want)
+		}
+		if parses(c.v) && !mayBeAddr(c.v) {
+			t.Errorf("%q parses but mayBeAddr turns it away", c.v)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 5))
+	// Half the strings from digits and dots alone, where IPv4 lives.
+	alphabets := []string{"0123456789.:abcdefx%[]-eth", "0123456789..."}
+	parsed := 0
+	for k := range 200_000 {
+		alphabet := alphabets[k%2]
+		b := make([]byte, 1+rng.IntN(16))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		v := string(b)
+		if parses(v) {
+			parsed++
+			if !mayBeAddr(v) {
+				t.Fatalf("%q parses but mayBeAddr turns it away", v)
+			}
+		}
+	}
+	if parsed < 100 {
+		t.Fatalf("test setup: only %d random strings parsed as an address", parsed)
 	}
 }
