@@ -11,6 +11,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/opsdata/opsdata/internal/benchutil"
+	"github.com/opsdata/opsdata/spec"
 )
 
 // sampleRow has the shape of the raw samples table (schemas.RawSample) plus
@@ -73,4 +74,22 @@ func BenchmarkGateNumericTable(b *testing.B) {
 		}
 	}
 	benchutil.Report(b, float64(rows*b.N), "rows")
+}
+
+// BenchmarkInventory lists the gate's inventory (what it searches the
+// staged version for) on a day of 350k learned host names, as the gate and
+// the report do once each.
+func BenchmarkInventory(b *testing.B) {
+	a := newTest(b, spec.Anonymize{HostDomains: []string{"acme.internal"}})
+	for i := range 350_000 {
+		a.Learn(TypeHost, fmt.Sprintf("node-%d.prod.acme.internal", i))
+	}
+	a.builds.Wait()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if l, _ := a.buildInventory(); len(l) < 350_000 {
+			b.Fatalf("inventory of %d values, want at least the 350k hosts", len(l))
+		}
+	}
 }
