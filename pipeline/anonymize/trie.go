@@ -8,6 +8,11 @@ package anonymize
 // trie of millions of nodes costs the GC nothing to scan.
 type trie struct {
 	root [256]int32 // child of the root per byte, 0 = none
+	// starts marks the bytes of text, in either case, that begin some
+	// pattern: the scans skip to the next one in a loop of one load a
+	// byte (a few patterns' first bytes are rare in text, and the loop
+	// over every byte was most of a scan).
+	starts [256]bool
 	// pairs has a bit for every two bytes some pattern starts with. Most
 	// bytes of text that start a pattern (the 'u' of "user", the 'n' of
 	// "node-") are not followed by its second byte: one bit test instead
@@ -60,6 +65,12 @@ func (t *trie) insert(p string) int32 {
 		w, bit := pairBit(p[0], p[1])
 		t.pairs[w] |= bit
 	}
+	if len(p) > 0 {
+		t.starts[p[0]] = true
+		if 'a' <= p[0] && p[0] <= 'z' {
+			t.starts[p[0]-'a'+'A'] = true
+		}
+	}
 	s := int32(0)
 	for i := 0; i < len(p); i++ {
 		b := p[i]
@@ -92,13 +103,22 @@ func (t *trie) insert(p string) int32 {
 	return t.nodes[s].out
 }
 
+// skip returns the index of the first byte at or after i that begins a
+// pattern, or len(text).
+func (t *trie) skip(text string, i int) int {
+	for i < len(text) && !t.starts[text[i]] {
+		i++
+	}
+	return i
+}
+
 // findAll appends every occurrence (overlapping ones too) to dst as pend
 // matches.
 func (t *trie) findAll(text string, dst []idxMatch) []idxMatch {
 	if t.n == 0 {
 		return dst
 	}
-	for i := 0; i < len(text); i++ {
+	for i := t.skip(text, 0); i < len(text); i = t.skip(text, i+1) {
 		b0 := fold(text[i])
 		s := t.root[b0]
 		if s == 0 {
@@ -129,7 +149,7 @@ func (t *trie) containsAny(text string) bool {
 	if t.n == 0 {
 		return false
 	}
-	for i := 0; i < len(text); i++ {
+	for i := t.skip(text, 0); i < len(text); i = t.skip(text, i+1) {
 		b0 := fold(text[i])
 		s := t.root[b0]
 		if s == 0 {

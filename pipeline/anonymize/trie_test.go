@@ -179,3 +179,35 @@ func TestTrieEqualsNaive(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTrieFindAll scans log messages of the realistic day's shapes
+// with the pend trie a day leaves: a few thousand host short names and
+// user names learned since the last rebuild of the automaton.
+func BenchmarkTrieFindAll(b *testing.B) {
+	var tr trie
+	for i := range 2000 {
+		tr.insert(fmt.Sprintf("node-%d", 100000+i*37))
+		if i%2 == 0 {
+			tr.insert(fmt.Sprintf("u%d", i))
+		}
+	}
+	texts := []string{
+		"GET /v1/items/48213 200 37ms client=10.12.201.7",
+		"connection pool to db-2.prod.acme.internal:5432 active=12 idle=3",
+		"user=u1302 logged in from 2001:db8::1f4a",
+		"processed batch 771203 items=412 in 233ms",
+		"retrying call to node-101369.prod.acme.internal attempt=2",
+		"Unable to connect to upstream: Connection refused (no route to host)",
+	}
+	var size int64
+	for _, s := range texts {
+		size += int64(len(s))
+	}
+	b.SetBytes(size)
+	var dst []idxMatch
+	for range b.N {
+		for _, s := range texts {
+			dst = tr.findAll(s, dst[:0])
+		}
+	}
+}
