@@ -1060,3 +1060,41 @@ func TestJSONNestedKeys(t *testing.T) {
 		t.Errorf("records:\n got %q\nwant %q", got, want)
 	}
 }
+
+// skipPlain stops where the byte loop it speeds up stops: at every start
+// of random strings holding each special byte, bytes from 0x80 and the
+// bytes next to the specials (0x1f, 0x20, '!', '#', '[', ']'), short and
+// longer than a word.
+func TestSkipPlain(t *testing.T) {
+	naive := func(s string, j int) int {
+		for j < len(s) && !strSpecial[s[j]] {
+			j++
+		}
+		return j
+	}
+	alphabet := []byte("ab\"\\\x00\x1f\x20!#[]\x7f\x80\xc3\xa9\xff\t\n")
+	rng := rand.New(rand.NewPCG(9, 4))
+	for round := range 20000 {
+		n := rng.IntN(40)
+		b := make([]byte, n)
+		for i := range b {
+			if rng.IntN(4) == 0 {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			} else {
+				b[i] = 'a' + byte(rng.IntN(26)) // runs of plain bytes
+			}
+		}
+		s := string(b)
+		for j := 0; j <= len(s); j++ {
+			if got, want := skipPlain(s, j), naive(s, j); got != want {
+				t.Fatalf("round %d: skipPlain(%q, %d) = %d, want %d", round, s, j, got, want)
+			}
+		}
+	}
+	for c := 0; c < 256; c++ {
+		s := "abcdefgh" + string([]byte{byte(c)}) + "ijklmnop"
+		if got, want := skipPlain(s, 0), naive(s, 0); got != want {
+			t.Fatalf("byte %#x: skipPlain = %d, want %d", c, got, want)
+		}
+	}
+}

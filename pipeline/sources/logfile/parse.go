@@ -1,9 +1,11 @@
 package logfile
 
 import (
+	"encoding/binary"
 	"regexp"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/parquet-go/jsonlite"
 
@@ -289,9 +291,7 @@ func skipWS(s string, i int) int {
 // from 0x80 are taken as they are: lines are valid UTF-8 by now.
 func scanString(s string, i int) (end int, escaped, ok bool) {
 	for j := i + 1; j < len(s); j++ {
-		for j < len(s) && !strSpecial[s[j]] {
-			j++ // most of a string: one table load a byte
-		}
+		j = skipPlain(s, j)
 		if j == len(s) {
 			break
 		}
@@ -319,6 +319,31 @@ func scanString(s string, i int) (end int, escaped, ok bool) {
 		}
 	}
 	return 0, false, false
+}
+
+// skipPlain returns the index of the first byte at or after j that a
+// string scan must look at (strSpecial), or len(s): eight bytes a step
+// while none is special, then one table load a byte. A message is most of
+// a line's bytes, and the byte loop was most of its scan.
+func skipPlain(s string, j int) int {
+	for j+8 <= len(s) && !anySpecial(binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[j:]), 8))) {
+		j += 8
+	}
+	for j < len(s) && !strSpecial[s[j]] {
+		j++
+	}
+	return j
+}
+
+// anySpecial says whether one of the eight bytes of v is '"', '\\' or a
+// control character (below 0x20), with the usual word-at-a-time tests: a
+// byte x is zero in v^x, and (v-0x20)&^v sets the top bit of a byte below
+// 0x20. Bytes from 0x80 are never special (their top bit masks them).
+func anySpecial(v uint64) bool {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	q := v ^ (ones * '"')
+	b := v ^ (ones * '\\')
+	return ((q-ones)&^q|(b-ones)&^b|(v-ones*0x20)&^v)&tops != 0
 }
 
 // strSpecial marks the bytes a JSON string scan must look at: its quote,
