@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,15 +79,35 @@ type needleSet struct {
 	m    *matcher
 }
 
+// newNeedleSet keeps the first spelling given of each case-folded needle.
+// It finds them by sorting (folded, position), not through a set of every
+// needle: PrepareGate builds it from 350k values on a realistic day while
+// the last windows are written, and the set's tens of MB added to the
+// run's peak.
 func newNeedleSet(needles []string) needleSet {
-	var pats []string
-	seen := map[string]bool{}
-	for _, n := range needles {
-		if f := foldString(n); n != "" && !seen[f] {
-			seen[f] = true
-			pats = append(pats, n)
+	type folded struct {
+		f string
+		i int
+	}
+	fs := make([]folded, 0, len(needles))
+	for i, n := range needles {
+		if n != "" {
+			fs = append(fs, folded{foldString(n), i})
 		}
 	}
+	slices.SortFunc(fs, func(x, y folded) int {
+		if c := strings.Compare(x.f, y.f); c != 0 {
+			return c
+		}
+		return x.i - y.i
+	})
+	pats := make([]string, 0, len(fs))
+	for k, x := range fs {
+		if k == 0 || x.f != fs[k-1].f {
+			pats = append(pats, needles[x.i])
+		}
+	}
+	fs = nil
 	sort.Strings(pats)
 	return needleSet{pats: pats, m: newMatcher(pats)}
 }

@@ -3,10 +3,13 @@ package anonymize
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
+	"sort"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -258,5 +261,46 @@ func TestScanDirDictionary(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+// newNeedleSet keeps the first spelling given of each case-folded needle,
+// sorted, whatever the order and case of its input: a table, then random
+// inputs against a set-based reference.
+func TestNeedleSetSpellings(t *testing.T) {
+	ref := func(needles []string) []string {
+		var pats []string
+		seen := map[string]bool{}
+		for _, n := range needles {
+			if f := foldString(n); n != "" && !seen[f] {
+				seen[f] = true
+				pats = append(pats, n)
+			}
+		}
+		sort.Strings(pats)
+		return pats
+	}
+	for _, c := range []struct{ in, want []string }{
+		{[]string{"B", "b", "a", "A", "", "c"}, []string{"B", "a", "c"}},
+		{[]string{"node-1.ACME", "Node-1.acme", "node-1.acme"}, []string{"node-1.ACME"}},
+		{nil, nil},
+	} {
+		if got := newNeedleSet(c.in).pats; !slices.Equal(got, c.want) {
+			t.Errorf("newNeedleSet(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(2, 8))
+	for round := range 500 {
+		in := make([]string, rng.IntN(30))
+		for i := range in {
+			b := make([]byte, rng.IntN(4))
+			for j := range b {
+				b[j] = "aAbB-1"[rng.IntN(6)]
+			}
+			in[i] = string(b)
+		}
+		if got, want := newNeedleSet(in).pats, ref(in); !slices.Equal(got, want) {
+			t.Fatalf("round %d: newNeedleSet(%q) = %q, want %q", round, in, got, want)
+		}
 	}
 }
