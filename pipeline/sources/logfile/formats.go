@@ -521,6 +521,7 @@ func newLogPAIParser(format, entityField, fixedEntity string, tp *timeParser) (*
 func (p *logpaiParser) clone() *logpaiParser {
 	c := *p
 	c.m, c.lastTS, c.lastTime = nil, "", time.Time{}
+	c.timeParse = p.timeParse.clone()
 	return &c
 }
 

@@ -170,7 +170,7 @@ func newSource(cfg Config, problems *pipeline.Problems) (*Source, error) {
 			fc.entity = defaultEntityKeys
 		}
 		// A parser per reader: its slab hands out the records' Fields.
-		s.newParse = func() lineParser { return newJSONParser(fc, cfg.Entity, tp, &s.fields) }
+		s.newParse = func() lineParser { return newJSONParser(fc, cfg.Entity, tp.clone(), &s.fields) }
 	case FormatText:
 		if cfg.Pattern == "" {
 			return nil, fmt.Errorf("%s: pattern is required for format text", where)
@@ -183,7 +183,7 @@ func newSource(cfg Config, problems *pipeline.Problems) (*Source, error) {
 			return nil, fmt.Errorf("%s: pattern needs named groups (?P<time>...) and (?P<message>...)", where)
 		}
 		p := newTextParser(re, cfg.Entity, tp)
-		s.newParse = func() lineParser { return p }
+		s.newParse = func() lineParser { return p.clone() } // per reader: the time memo
 	case FormatLogfmt:
 		fc := fieldsConfig{
 			time:    keysOr(cfg.Fields.Time, []string{"ts", "time", "timestamp", "t"}),
@@ -198,7 +198,7 @@ func newSource(cfg Config, problems *pipeline.Problems) (*Source, error) {
 		}
 		// A parser per reader: its slab hands out the records' Fields.
 		s.newParse = func() lineParser {
-			return &logfmtParser{fc: fc, entity: cfg.Entity, timeParse: tp, fields: &s.fields}
+			return &logfmtParser{fc: fc, entity: cfg.Entity, timeParse: tp.clone(), fields: &s.fields}
 		}
 	case FormatSyslog:
 		// Per file: the year inference is per file.

@@ -539,6 +539,13 @@ func newTextParser(re *regexp.Regexp, fixedEntity string, tp *timeParser) *textP
 	}
 }
 
+// clone is the parser for one more reader (its own time memo).
+func (p *textParser) clone() *textParser {
+	c := *p
+	c.timeParse = p.timeParse.clone()
+	return &c
+}
+
 func (p *textParser) parse(line string, rec *pipeline.LogRecord) (problem, bool) {
 	m := p.re.match(line)
 	if m == nil {

@@ -135,3 +135,65 @@ func FuzzParseDefault(f *testing.F) {
 		}
 	})
 }
+
+// A reader's time memo answers what a parse without it answers, for runs
+// of lines in one second and a few, in every ISO layout, zone and fraction
+// length (none to ten digits, '.' or ','), near misses of each, and the
+// second at a DST change; and it is used.
+func TestTimeMemoAsParse(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(6, 1))
+	stamp := func() string {
+		sec := []string{"2026-01-05T10:00:00", "2026-01-05T10:00:01", "2026-03-29T02:30:00", "2026-10-25T02:30:00"}[rng.IntN(4)]
+		if rng.IntN(3) == 0 {
+			sec = sec[:10] + " " + sec[11:]
+		}
+		frac := ""
+		if n := rng.IntN(11); n > 0 {
+			frac = []string{".", ","}[rng.IntN(2)]
+			for range n {
+				frac += string(rune('0' + rng.IntN(10)))
+			}
+		}
+		zone := []string{"", "Z", "+01:00", "-0530", " UTC", " +0100"}[rng.IntN(6)]
+		s := sec + frac + zone
+		if rng.IntN(10) == 0 { // a near miss: one byte changed
+			b := []byte(s)
+			b[rng.IntN(len(b))] = "0:.,Zx "[rng.IntN(7)]
+			s = string(b)
+		}
+		return s
+	}
+	for _, layout := range []string{"", "2006-01-02 15:04:05.000", "2006-01-02T15:04:05Z07:00", "2006-01-02 15:04:05"} {
+		for _, loc := range []*time.Location{nil, time.UTC, berlin} {
+			p, fresh := newTimeParser(layout, loc), newTimeParser(layout, loc)
+			if !p.iso {
+				t.Fatalf("layout %q: not taken for ISO", layout)
+			}
+			hits := 0
+			for range 3000 {
+				s := stamp()
+				_, memoHit := p.memo.lookup(s)
+				gt, gr, gd := p.parse(s)
+				wt, wr, wd := fresh.parseText(s)
+				if !gt.Equal(wt) || gt.Location() != wt.Location() || gr != wr || gd != wd {
+					t.Fatalf("layout %q loc %v, %q (memo hit %v): got %v %q %q, want %v %q %q", layout, loc, s, memoHit, gt, gr, gd, wt, wr, wd)
+				}
+				if memoHit {
+					hits++
+				}
+			}
+			if hits == 0 && (layout == "" || loc != nil) {
+				t.Errorf("layout %q loc %v: the memo never answered", layout, loc)
+			}
+		}
+	}
+	for _, l := range []string{"02/Jan/2006:15:04:05 -0700", "unix_ms", "Jan _2 15:04:05", "2006-01-02T15:04"} {
+		if newTimeParser(l, nil).iso {
+			t.Errorf("layout %q taken for ISO", l)
+		}
+	}
+}
