@@ -70,6 +70,10 @@ type secondMemo struct {
 	head, tail string    // the text up to and with the fraction's separator, and after its digits
 	digits     int       // how many fractional digits
 	base       time.Time // the instant of head and tail with a zero fraction
+	// last and lastT: a timestamp without a fraction (whole seconds, as
+	// logfmt writers often print them), answered when it repeats.
+	last  string
+	lastT time.Time
 }
 
 // isoFraction finds the fractional digits of an ISO 8601 timestamp
@@ -101,6 +105,9 @@ func fractionNanos(digits string) time.Duration {
 }
 
 func (m *secondMemo) lookup(s string) (time.Time, bool) {
+	if m.last != "" && s == m.last {
+		return m.lastT, true
+	}
 	if m.head == "" {
 		return time.Time{}, false
 	}
@@ -115,6 +122,9 @@ func (m *secondMemo) lookup(s string) (time.Time, bool) {
 func (m *secondMemo) store(s string, t time.Time) {
 	end, ok := isoFraction(s)
 	if !ok {
+		if len(s) >= 19 && s[13] == ':' && s[16] == ':' {
+			m.last, m.lastT = strings.Clone(s), t
+		}
 		return
 	}
 	// Copies: the memo outlives the line.
