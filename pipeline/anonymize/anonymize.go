@@ -68,12 +68,15 @@ type Anonymizer struct {
 	rules    rules      // parsed policy (policy.go)
 	cpan     *CryptoPAn // key derived from key, domain-separated
 
-	// invMu guards inv (Inventory) and prep (PrepareGate).
-	invMu sync.Mutex
-	inv   inventoryMemo
-	prep  *gatePrep
-	// prepUsed counts the gates that took a prepared needle set.
-	prepUsed atomic.Int64
+	// invMu guards inv (Inventory); prepMu guards prep (PrepareGate), so
+	// preparing the gate never waits for an inventory being listed.
+	invMu  sync.Mutex
+	inv    inventoryMemo
+	prepMu sync.Mutex
+	prep   *gatePrep
+	// prepUsed counts the gates that took a prepared needle set, invBuilds
+	// the inventories listed.
+	prepUsed, invBuilds atomic.Int64
 
 	mu sync.RWMutex
 	// learned maps a (type, trimmed raw value) to its pseudonym.
@@ -617,6 +620,7 @@ func (a *Anonymizer) inventory() ([]string, [4]int) {
 	a.invMu.Lock()
 	defer a.invMu.Unlock()
 	if a.inv.list == nil || a.inv.key != key {
+		a.invBuilds.Add(1)
 		a.inv.list, a.inv.key = a.buildInventory()
 	}
 	return a.inv.list, a.inv.key

@@ -45,9 +45,9 @@ func (a *Anonymizer) PrepareGate() {
 	a.mu.RLock()
 	g := &gatePrep{key: a.inventoryKeyLocked(), done: make(chan struct{})}
 	a.mu.RUnlock()
-	a.invMu.Lock()
+	a.prepMu.Lock()
 	a.prep = g
-	a.invMu.Unlock()
+	a.prepMu.Unlock()
 	go func() {
 		defer close(g.done)
 		inv, key := a.inventory()
@@ -57,16 +57,25 @@ func (a *Anonymizer) PrepareGate() {
 	}()
 }
 
+// PrepareInventory lists the inventory on a goroutine of its own, ahead of
+// PrepareGate: the list is small next to the gate's automaton (a few MB on
+// a day of 350k hosts, against 130 MB), so it can be listed while the run
+// still writes, and PrepareGate, the report and the gate take it from the
+// memo if nothing was learned since (and list it again otherwise).
+func (a *Anonymizer) PrepareInventory() {
+	go a.inventory()
+}
+
 // needles is the gate's needle set for the inventory as it is: the one
 // PrepareGate built if nothing was learned since.
 func (a *Anonymizer) needles() needleSet {
 	a.mu.RLock()
 	key := a.inventoryKeyLocked()
 	a.mu.RUnlock()
-	a.invMu.Lock()
+	a.prepMu.Lock()
 	g := a.prep
 	a.prep = nil // taken once: not kept alive past the gate
-	a.invMu.Unlock()
+	a.prepMu.Unlock()
 	if g != nil && g.key == key {
 		<-g.done
 		if g.ok {

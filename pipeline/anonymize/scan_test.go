@@ -202,15 +202,21 @@ func TestPrepareGate(t *testing.T) {
 		name      string
 		learnLate bool // learn the leaked value after PrepareGate
 		reused    bool // the prepared needles serve the gate
+		inventory bool // PrepareInventory first
 	}{
-		{"nothing learned since", false, true},
-		{"learned since", true, false},
+		{"nothing learned since", false, true, false},
+		{"learned since", true, false, false},
+		{"inventory ahead, nothing learned since", false, true, true},
+		{"inventory ahead, learned since", true, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newTest(t, spec.Anonymize{HostDomains: []string{"acme.internal"}})
 			a.Text("retrying call to db-7.acme.internal")
 			if !tc.learnLate {
 				a.Text("login failed for user=mallory42")
+			}
+			if tc.inventory {
+				a.PrepareInventory()
 			}
 			a.PrepareGate()
 			if tc.learnLate {
@@ -240,6 +246,12 @@ func TestPrepareGate(t *testing.T) {
 			}
 			if a.prep != nil {
 				t.Error("the prepared needles are kept past the gate")
+			}
+			// Listed once, ahead or by the gate, when nothing was learned
+			// since (with a late value, the list ahead may run before or
+			// after it: only the count without one is fixed).
+			if n := a.invBuilds.Load(); !tc.learnLate && n != 1 {
+				t.Errorf("inventory listed %d times, want once", n)
 			}
 		})
 	}

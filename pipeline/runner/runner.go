@@ -467,16 +467,21 @@ func (e *export) run(ctx context.Context) error {
 		}
 		e.clock.since(stageLogCounts, t0)
 		if i == len(days)-1 {
-			// The text is anonymized: the gate's automaton is built while
-			// the last windows and the range-level tables are written (and
-			// used if they teach nothing).
-			e.anon.PrepareGate()
+			// The text is anonymized: the gate's inventory is listed while
+			// the last windows are written, and its automaton built after
+			// them (used if the range-level tables teach nothing). Not the
+			// automaton beside the windows: the two together made the
+			// run's peak memory (decision 0049).
+			e.anon.PrepareInventory()
 		}
 		t0 = time.Now()
 		if err := e.windowsDay(table, day, frame); err != nil {
 			return err
 		}
 		e.clock.since(stageWindows, t0)
+		if i == len(days)-1 {
+			e.anon.PrepareGate()
+		}
 		e.log.Info("day exported", "date", pipeline.Date(day.Start))
 	}
 	// The chain after the last day, before the range-level tables (which
