@@ -465,14 +465,10 @@ func CompileLogFormat(format string) (*regexp.Regexp, []string, error) {
 }
 
 type logpaiParser struct {
-	re   *regexp.Regexp
-	rest restMatcher    // re, quicker
-	fast *headerMatcher // nil: the format needs the regexp
-	m    []int          // scratch for fast
-	// The last timestamp text parsed and its time: consecutive lines
-	// mostly share their second. Per file reader (see clone).
-	lastTS    string
-	lastTime  time.Time
+	re        *regexp.Regexp
+	rest      restMatcher    // re, quicker
+	fast      *headerMatcher // nil: the format needs the regexp
+	m         []int          // scratch for fast
 	names     []string
 	times     []int // group indexes forming the timestamp
 	level     int
@@ -520,8 +516,8 @@ func newLogPAIParser(format, entityField, fixedEntity string, tp *timeParser) (*
 // shared, the scratch and the timestamp cache are its own.
 func (p *logpaiParser) clone() *logpaiParser {
 	c := *p
-	c.m, c.lastTS, c.lastTime = nil, "", time.Time{}
-	c.timeParse = p.timeParse.clone()
+	c.m = nil
+	c.timeParse = p.timeParse.clone() // its memo of the last timestamp
 	return &c
 }
 
@@ -553,12 +549,7 @@ func (p *logpaiParser) parse(line string, rec *pipeline.LogRecord) (problem, boo
 		ts = b.String()
 	}
 	var reason, detail string
-	if ts == p.lastTS && ts != "" {
-		rec.Time = p.lastTime
-	} else if rec.Time, reason, detail = p.timeParse.parse(ts); reason == "" {
-		p.lastTS, p.lastTime = ts, rec.Time
-	}
-	if reason != "" {
+	if rec.Time, reason, detail = p.timeParse.parse(ts); reason != "" {
 		return problem{reason, detail}, false
 	}
 	return fillMatched(rec, group(line, m, p.entityIdx), p.entity, group(line, m, p.level), group(line, m, p.content),

@@ -49,7 +49,7 @@ type timeParser struct {
 	loc     *time.Location // nil: naive timestamps are problems
 	epoch   time.Duration  // >0: layout is a Unix epoch in this unit
 	iso     bool           // the layout (or the default) writes the second at s[17:19], ISO 8601's way
-	memo    secondMemo     // this reader's last second (clone gives each reader its own)
+	memo    timeMemo       // this reader's last timestamp (clone gives each reader its own)
 }
 
 // clone is the parser for one more reader: the same settings, its own memo.
@@ -58,22 +58,24 @@ func (p *timeParser) clone() *timeParser {
 		return nil
 	}
 	c := *p
-	c.memo = secondMemo{}
+	c.memo = timeMemo{}
 	return &c
 }
 
-// secondMemo remembers the last timestamp parsed, to the second. Log lines
-// come many to a second, and an ISO 8601 text that differs from the last
-// only in its fractional digits is that second plus the fraction: no
+// timeMemo remembers the last timestamp parsed. Log lines come many to a
+// second: a text equal to the last is answered as it was, in any layout,
+// and an ISO 8601 text that differs from the last of its second only in
+// its fractional digits is that second plus the fraction. Neither calls
 // time.Parse (which was about a tenth of a JSON line's parse).
-type secondMemo struct {
+type timeMemo struct {
+	// last and lastT: the last text parsed and its time. It holds at most
+	// one line per reader.
+	last  string
+	lastT time.Time
+	// The second of the last ISO 8601 text with a fraction.
 	head, tail string    // the text up to and with the fraction's separator, and after its digits
 	digits     int       // how many fractional digits
 	base       time.Time // the instant of head and tail with a zero fraction
-	// last and lastT: a timestamp without a fraction (whole seconds, as
-	// logfmt writers often print them), answered when it repeats.
-	last  string
-	lastT time.Time
 }
 
 // isoFraction finds the fractional digits of an ISO 8601 timestamp
@@ -104,11 +106,11 @@ func fractionNanos(digits string) time.Duration {
 	return time.Duration(n)
 }
 
-func (m *secondMemo) lookup(s string) (time.Time, bool) {
-	if m.last != "" && s == m.last {
+func (m *timeMemo) lookup(s string, iso bool) (time.Time, bool) {
+	if s == m.last && s != "" {
 		return m.lastT, true
 	}
-	if m.head == "" {
+	if !iso || m.head == "" {
 		return time.Time{}, false
 	}
 	end, ok := isoFraction(s)
@@ -118,13 +120,12 @@ func (m *secondMemo) lookup(s string) (time.Time, bool) {
 	return m.base.Add(fractionNanos(s[20:end])), true
 }
 
-// store remembers s, parsed as t, if it has an ISO 8601 fraction.
-func (m *secondMemo) store(s string, t time.Time) {
+// store remembers s, parsed as t, and its second if iso and s has an ISO
+// 8601 fraction.
+func (m *timeMemo) store(s string, t time.Time, iso bool) {
+	m.last, m.lastT = s, t
 	end, ok := isoFraction(s)
-	if !ok {
-		if len(s) >= 19 && s[13] == ':' && s[16] == ':' {
-			m.last, m.lastT = strings.Clone(s), t
-		}
+	if !iso || !ok || s[:20] == m.head && s[end:] == m.tail && end-20 == m.digits {
 		return
 	}
 	// Copies: the memo outlives the line.
@@ -190,18 +191,16 @@ func layoutHasZone(layout string) bool {
 }
 
 // parse returns the time in UTC, or a problem reason and a short detail
-// that describes s by its shape, never quoting it. A text in the last
-// parsed second, but for its fraction, is answered from the memo.
+// that describes s by its shape, never quoting it. The last text parsed,
+// or (ISO 8601) a text of its second but for the fraction, is answered
+// from the memo.
 func (p *timeParser) parse(s string) (time.Time, string, string) {
-	if !p.iso {
-		return p.parseText(s)
-	}
-	if t, ok := p.memo.lookup(s); ok {
+	if t, ok := p.memo.lookup(s, p.iso); ok {
 		return t, "", ""
 	}
 	t, reason, detail := p.parseText(s)
 	if reason == "" {
-		p.memo.store(s, t)
+		p.memo.store(s, t, p.iso)
 	}
 	return t, reason, detail
 }

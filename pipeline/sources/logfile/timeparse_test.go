@@ -176,7 +176,7 @@ func TestTimeMemoAsParse(t *testing.T) {
 			hits := 0
 			for range 3000 {
 				s := stamp()
-				_, memoHit := p.memo.lookup(s)
+				_, memoHit := p.memo.lookup(s, p.iso)
 				gt, gr, gd := p.parse(s)
 				wt, wr, wd := fresh.parseText(s)
 				if !gt.Equal(wt) || gt.Location() != wt.Location() || gr != wr || gd != wd {
@@ -195,5 +195,23 @@ func TestTimeMemoAsParse(t *testing.T) {
 		if newTimeParser(l, nil).iso {
 			t.Errorf("layout %q taken for ISO", l)
 		}
+	}
+	// Any other layout: only a repeated text is answered from the memo.
+	p, fresh := newTimeParser("02/Jan/2006:15:04:05 -0700", nil), newTimeParser("02/Jan/2006:15:04:05 -0700", nil)
+	hits := 0
+	for range 2000 {
+		s := []string{"05/Jan/2026:10:00:00 +0100", "05/Jan/2026:10:00:01 +0100", "05/Jan/2026:10:00:01 -0500", "05/Jxn/2026:10:00:01 +0100", ""}[rng.IntN(5)]
+		_, memoHit := p.memo.lookup(s, p.iso)
+		gt, gr, gd := p.parse(s)
+		wt, wr, wd := fresh.parseText(s)
+		if !gt.Equal(wt) || gt.Location() != wt.Location() || gr != wr || gd != wd {
+			t.Fatalf("%q (memo hit %v): got %v %q %q, want %v %q %q", s, memoHit, gt, gr, gd, wt, wr, wd)
+		}
+		if memoHit {
+			hits++
+		}
+	}
+	if hits == 0 {
+		t.Error("the memo never answered a repeated text")
 	}
 }
