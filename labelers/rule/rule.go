@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/opsdata/opsdata/internal/ordered"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/storage"
 
+	"github.com/opsdata/opsdata/internal/ordered"
 	"github.com/opsdata/opsdata/labelers/internal/gridquery"
 	"github.com/opsdata/opsdata/pipeline"
 	"github.com/opsdata/opsdata/spec"

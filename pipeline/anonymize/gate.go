@@ -107,7 +107,6 @@ func newNeedleSet(needles []string) needleSet {
 			pats = append(pats, needles[x.i])
 		}
 	}
-	fs = nil
 	sort.Strings(pats)
 	return needleSet{pats: pats, m: newMatcher(pats)}
 }

@@ -460,7 +460,6 @@ func (e *export) run(ctx context.Context) error {
 		if err := e.logsDay(logs, day, frame); err != nil {
 			return err
 		}
-
 		t0 = time.Now()
 		if err := e.writeDayCounts(day); err != nil {
 			return err
