@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"testing"
 	"time"
@@ -105,9 +106,18 @@ func BenchmarkNeedleSet(b *testing.B) {
 	}
 	sort.Strings(inv)
 	b.ReportAllocs()
+	var before, after runtime.MemStats
+	var ns needleSet
 	for range b.N {
-		if ns := newNeedleSet(inv); len(ns.pats) != len(inv) {
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		if ns = newNeedleSet(inv); len(ns.pats) != len(inv) {
 			b.Fatalf("%d needles, want %d", len(ns.pats), len(inv))
 		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
 	}
+	// What the prepared set keeps alive until the gate runs.
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20), "live-MiB")
+	runtime.KeepAlive(ns)
 }
