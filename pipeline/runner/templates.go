@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/opsdata/opsdata/pipeline"
@@ -166,41 +167,62 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 	// handful of entities).
 	seen := map[string]struct{}{}
 	workers := e.logWorkers()
-	recs := make([]pipeline.LogRecord, 0, mineBatch)
-	toks := make([]logtemplates.Tokens, mineBatch)
-	sigs := make([]lineSig, mineBatch)
+	cur, next := newMineBatch(), newMineBatch()
+	var ahead sync.WaitGroup // next's tokenizing, running while cur is learned
+	defer ahead.Wait()
 	ts.seqs.reset()
 	for _, lp := range e.plan.Logs {
 		name := lp.Spec.Name
-		cur, m := ts.cursors[name], ts.miners[name]
-		for more := true; more; {
-			recs, more = cur.take(recs[:0], day)
-			// Lines are tokenized on every core, then added to the miner
-			// and learned in line order, as one line after the other.
-			inParts(len(recs), workers, func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					m.Tokenize(&toks[i], recs[i].Message)
-					sigs[i] = ts.seqs.sign(name, toks[i].Masked(), recs[i].Message)
-				}
-			})
-			for i := range recs {
-				rec := &recs[i]
+		c, m := ts.cursors[name], ts.miners[name]
+		// Lines are tokenized on every core, the next batch while this one
+		// is added to the miner and learned in line order, as one line after
+		// the other (tokenizing reads no state that adding changes).
+		tokenize := func(b *mineBatch) {
+			ahead.Add(1)
+			go func() {
+				defer ahead.Done()
+				inParts(len(b.recs), workers, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						m.Tokenize(&b.toks[i], b.recs[i].Message)
+						b.sigs[i] = ts.seqs.sign(name, b.toks[i].Masked(), b.recs[i].Message)
+					}
+				})
+			}()
+		}
+		var more bool
+		cur.recs, more = c.take(cur.recs[:0], day)
+		if len(cur.recs) > 0 {
+			tokenize(cur)
+		}
+		for len(cur.recs) > 0 {
+			ahead.Wait()
+			next.recs = next.recs[:0]
+			if more {
+				next.recs, more = c.take(next.recs, day)
+			}
+			if len(next.recs) > 0 {
+				tokenize(next)
+			}
+			for i := range cur.recs {
+				rec := &cur.recs[i]
 				e.anon.LearnFields(rec.Fields, &ts.fieldMemo)
-				c := m.AddTokens(&toks[i], rec.Time)
-				ts.seqs.note(rec, sigs[i])
+				cl := m.AddTokens(&cur.toks[i], rec.Time)
+				ts.seqs.note(rec, cur.sigs[i])
 				if !ts.pinned {
-					ts.firstDay[c]++
+					ts.firstDay[cl]++
 				}
 				if rec.Entity != "" {
 					seen[rec.Entity] = struct{}{}
 				}
 			}
-			clear(recs) // keep no line alive
+			clear(cur.recs) // keep no line alive
+			cur.recs = cur.recs[:0]
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			cur, next = next, cur
 		}
-		if err := cur.it.Err(); err != nil {
+		if err := c.it.Err(); err != nil {
 			return fmt.Errorf("logs %s: mining templates: %w", name, err)
 		}
 	}
@@ -211,14 +233,29 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 	return nil
 }
 
-// mineBatch is how many lines pass 1 tokenizes at once.
-const mineBatch = 1024
+// mineBatch is one batch of pass 1: its lines and their tokens.
+type mineBatch struct {
+	recs []pipeline.LogRecord
+	toks []logtemplates.Tokens
+	sigs []lineSig
+}
 
-// take appends to recs the source's next lines of day, up to mineBatch,
+func newMineBatch() *mineBatch {
+	return &mineBatch{
+		recs: make([]pipeline.LogRecord, 0, mineBatchLines),
+		toks: make([]logtemplates.Tokens, mineBatchLines),
+		sigs: make([]lineSig, mineBatchLines),
+	}
+}
+
+// mineBatchLines is how many lines pass 1 tokenizes at once.
+const mineBatchLines = 1024
+
+// take appends to recs the source's next lines of day, up to mineBatchLines,
 // and reports whether the day may have more. Lines older than the day are
 // skipped.
 func (c *mineCursor) take(recs []pipeline.LogRecord, day pipeline.Grid) ([]pipeline.LogRecord, bool) {
-	for len(recs) < mineBatch {
+	for len(recs) < mineBatchLines {
 		if !c.peeked {
 			if !c.it.Next() {
 				return recs, false
