@@ -15,12 +15,13 @@ import (
 // a glob over a cluster's pod logs merges thousands of files, and sifting
 // whole records through a heap of thousands was a fifth of reading them.
 type LogMerge struct {
-	its   []LogIterator
-	next  []LogRecord // each input's next record
-	heads Heap[mergeKey]
-	cur   LogRecord
-	curIn int
-	err   error
+	its    []LogIterator
+	next   []LogRecord // each input's next record
+	heads  Heap[mergeKey]
+	cur    LogRecord
+	curIn  int
+	err    error
+	primed bool // the inputs' first records are read (prime)
 }
 
 // mergeKey is an input with a next record, at that record's instant.
@@ -44,25 +45,37 @@ func mergeKeyLess(a, b *mergeKey) bool {
 	return a.in < b.in
 }
 
-// MergeLogs reads the first record of every input; an input's error stops
-// the merge (Err). The merge owns the inputs: Close closes them all.
+// MergeLogs merges its inputs. The first record of every input is read by
+// the first Next or Peek, on the goroutine that reads the merge (a read-
+// ahead), not the one that opens it: an input may read far to find its
+// first record (a long run of malformed lines, lines before the range).
+// An input's error stops the merge (Err). The merge owns the inputs:
+// Close closes them all.
 func MergeLogs(its []LogIterator) *LogMerge {
-	m := &LogMerge{its: its, next: make([]LogRecord, len(its)), heads: NewHeap(mergeKeyLess)}
-	for i, it := range its {
+	return &LogMerge{its: its, next: make([]LogRecord, len(its)), heads: NewHeap(mergeKeyLess)}
+}
+
+// prime reads the first record of every input, once.
+func (m *LogMerge) prime() {
+	if m.primed {
+		return
+	}
+	m.primed = true
+	for i, it := range m.its {
 		if it.Next() {
 			m.next[i] = it.At()
 			m.heads.Push(keyOf(m.next[i].Time, i))
 		} else if err := it.Err(); err != nil {
 			m.err, m.heads = err, NewHeap(mergeKeyLess)
-			return m
+			return
 		}
 	}
-	return m
 }
 
 // Next advances to the next record in time order. After an input's
 // error, Next returns false (the records before it were all returned).
 func (m *LogMerge) Next() bool {
+	m.prime()
 	if m.heads.Len() == 0 {
 		return false
 	}
@@ -84,6 +97,7 @@ func (m *LogMerge) Next() bool {
 
 // Peek returns the record the next Next will return, if any.
 func (m *LogMerge) Peek() (LogRecord, bool) {
+	m.prime()
 	if m.heads.Len() == 0 {
 		return LogRecord{}, false
 	}

@@ -144,3 +144,41 @@ func TestMergeLogsManyInputs(t *testing.T) {
 		t.Error("records after the last")
 	}
 }
+
+// TestMergeLogsReadsOnFirstUse: opening a merge reads no input (the first
+// records are read on the goroutine that reads the merge), and an input's
+// error found then stops the merge like any other.
+func TestMergeLogsReadsOnFirstUse(t *testing.T) {
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		name  string
+		first func(m *LogMerge) bool
+		err   error
+	}{
+		{"next", (*LogMerge).Next, nil},
+		{"peek", func(m *LogMerge) bool { _, ok := m.Peek(); return ok }, nil},
+		{"next after an input's error", (*LogMerge).Next, boom},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &sliceIter{recs: recs("a", 2, 3)}
+			b := &sliceIter{recs: recs("b", 1), err: tc.err}
+			if tc.err != nil {
+				b.recs = nil
+			}
+			m := MergeLogs([]LogIterator{a, b})
+			if a.i != 0 || b.i != 0 || m.Err() != nil {
+				t.Fatalf("opening read inputs: a at %d, b at %d, err %v", a.i, b.i, m.Err())
+			}
+			ok := tc.first(m)
+			if tc.err != nil {
+				if ok || !errors.Is(m.Err(), boom) {
+					t.Fatalf("got ok=%v err=%v, want the input's error", ok, m.Err())
+				}
+				return
+			}
+			if !ok || a.i != 1 || b.i != 1 {
+				t.Fatalf("first use: ok=%v, a at %d, b at %d; want every input's first record read", ok, a.i, b.i)
+			}
+		})
+	}
+}

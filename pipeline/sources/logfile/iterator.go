@@ -398,12 +398,8 @@ func newMergeIter(ctx context.Context, src *Source, files []string) (*mergeIter,
 		}
 		its = append(its, &fileIter{r: r})
 	}
-	m := pipeline.MergeLogs(its)
-	if err := m.Err(); err != nil {
-		m.Close()
-		return nil, err
-	}
-	return &mergeIter{ctx: ctx, m: m}, nil
+	// The files' first records are read by the first Next (MergeLogs).
+	return &mergeIter{ctx: ctx, m: pipeline.MergeLogs(its)}, nil
 }
 
 // Next advances to the next record in time order.
