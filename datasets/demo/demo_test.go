@@ -415,7 +415,7 @@ func TestIdentifiersOccurInInputs(t *testing.T) {
 }
 
 // The pipeline's own pattern for the plain-text logs.
-var textLine = regexp.MustCompile(`^(?P<time>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}) (?P<level>[A-Z]+) \[(?P<entity>[a-z-]+)\] (?P<message>.*)$`)
+var textLine = regexp.MustCompile(`^(?P<time>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}) (?P<level>[A-Z]+) \[(?P<entity>[a-z0-9-]+)\] (?P<message>.*)$`)
 
 type logLine struct {
 	t     time.Time
