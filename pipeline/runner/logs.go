@@ -126,11 +126,8 @@ func openLogs(ctx context.Context, sources []pipeline.LogSource, grid pipeline.G
 		}
 		its = append(its, it)
 	}
+	// The sources' first records are read on the read-ahead (MergeLogs).
 	m := pipeline.MergeLogs(its)
-	if err := m.Err(); err != nil {
-		m.Close()
-		return nil, err
-	}
 	return &logStream{p: newPrefetch(&logMerge{m: m, buffer: pipeline.NewHeap(itemKeyLess)}, clock, stageLogs2Parse)}, nil
 }
 
