@@ -204,7 +204,7 @@ type Log struct {
 	Timestamp time.Time `parquet:"ts,timestamp(microsecond)"`
 	Entity    string    `parquet:"entity,dict"`
 	Level     string    `parquet:"level,dict"`
-	Message   string    `parquet:"message,zstd"`
+	Message   string    `parquet:"message"` // zstd, as every column (write.pageCodec)
 	Source    string    `parquet:"source,dict"`
 	File      string    `parquet:"file,dict"`
 	Line      int64     `parquet:"line"`

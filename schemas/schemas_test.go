@@ -23,8 +23,12 @@ var update = flag.Bool("update", false, "rewrite the golden schema files")
 // TestGoldenSchemas pins every published table's Parquet schema. A diff here
 // is a change to the contract with researchers: bump schemas.Versions and
 // regenerate with `go test ./schemas -update`.
-func TestGoldenSchemas(t *testing.T) {
-	cases := []struct {
+// tableSchemas are the published tables' schemas.
+func tableSchemas() []struct {
+	table  string
+	schema *parquet.Schema
+} {
+	return []struct {
 		table  string
 		schema *parquet.Schema
 	}{
@@ -33,13 +37,16 @@ func TestGoldenSchemas(t *testing.T) {
 		{schemas.TableLogs, parquet.SchemaOf(new(schemas.Log))},
 		{schemas.TableTickets, parquet.SchemaOf(new(schemas.Ticket))},
 		{schemas.TableIncidents, parquet.SchemaOf(new(schemas.Incident))},
-		// windows with two example features: the fixed columns around them are the contract.
 		// windows with two example features and two template count columns
 		// (log_features.top_templates): the fixed columns around them are the contract.
 		{schemas.TableWindows, parquet.SchemaOf(align.NewWindowTableTemplates([]string{"requests_per_second", "cpu_utilization"}, []string{"tpl_0123456789ab", "tpl_ba9876543210"}).NewRow())},
 		{schemas.TableLogTemplates, parquet.SchemaOf(new(schemas.LogTemplate))},
 		{schemas.TableLogCounts, parquet.SchemaOf(new(schemas.LogCount))},
 	}
+}
+
+func TestGoldenSchemas(t *testing.T) {
+	cases := tableSchemas()
 	for _, tc := range cases {
 		t.Run(tc.table, func(t *testing.T) {
 			if _, ok := schemas.Versions[tc.table]; !ok {
@@ -60,6 +67,21 @@ func TestGoldenSchemas(t *testing.T) {
 				t.Errorf("schema of %s changed; bump schemas.Versions[%q] and run `go test ./schemas -update`.\n--- want\n%s\n--- got\n%s", tc.table, tc.table, want, got)
 			}
 		})
+	}
+}
+
+// TestNoColumnNamesItsOwnCodec: a codec in a column's tag (",zstd")
+// overrides the writer's, whose zstd window is bounded (write.pageCodec);
+// parquet-go's own keeps a 16 MiB history per encoder. Every column takes
+// the writer's.
+func TestNoColumnNamesItsOwnCodec(t *testing.T) {
+	for _, tc := range tableSchemas() {
+		for _, path := range tc.schema.Columns() {
+			leaf, _ := tc.schema.Lookup(path...)
+			if c := leaf.Node.Compression(); c != nil {
+				t.Errorf("%s.%s names its own codec (%s) in its tag; drop it so the writer's applies", tc.table, strings.Join(path, "."), c)
+			}
+		}
 	}
 }
 
