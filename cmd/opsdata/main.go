@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/urfave/cli/v2"
 )
 
@@ -42,6 +43,10 @@ func newApp() *cli.App {
 		Name:    "opsdata",
 		Usage:   "publish a cloud's operations data (metrics, logs, tickets) as labelled, anonymized Parquet datasets",
 		Version: version,
+		Flags:   []cli.Flag{memLimitFlag},
+		Before: func(c *cli.Context) error {
+			return setMemLimit(c.Float64(memLimitFlag.Name), memlimit.FromCgroup)
+		},
 		Commands: []*cli.Command{
 			demoCommand(),
 			exportCommand(),
