@@ -168,7 +168,7 @@ func (s *logStream) Close() error { return s.p.Close() }
 // scrubbing one line after the other whatever the number of workers. The
 // next batch is scrubbed while one settles, so settling, which is
 // sequential, does not leave the other cores idle.
-func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame) (err error) {
+func (e *export) logsDay(ctx context.Context, logs *logStream, day pipeline.Grid, frame *align.Frame) (err error) {
 	w := &logWriter{staging: e.staging, rel: write.PartPath(schemas.TableLogs, pipeline.Date(day.Start), 0), clock: e.clock}
 	workers := e.logWorkers()
 	cur, next := newScrubBatch(), newScrubBatch()
@@ -201,6 +201,9 @@ func (e *export) logsDay(logs *logStream, day pipeline.Grid, frame *align.Frame)
 		scrub(cur)
 	}
 	for len(cur.recs) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		t0 := time.Now()
 		ahead.Wait() // cur's scrub
 		e.clock.since(stageLogs2Wait, t0)

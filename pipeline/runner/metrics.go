@@ -14,9 +14,10 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 )
 
-// metricsDay evaluates every feature over one day, fills the frame and
-// writes the day's metrics partition.
-func (e *export) metricsDay(ctx context.Context, msrc pipeline.MetricSource, day pipeline.Grid, frame *align.Frame) error {
+// metricsDay evaluates every feature over one day, fills the frame's
+// feature values and writes the day's metrics partition; it returns the
+// partition's rows. It runs beside the day's log passes (exportDay).
+func (e *export) metricsDay(ctx context.Context, msrc pipeline.MetricSource, day pipeline.Grid, frame *align.Frame) (int64, error) {
 	var rows []schemas.Metric
 	seen := map[string]bool{}
 	for k, f := range e.s.Metrics.Features {
@@ -33,7 +34,7 @@ func (e *export) metricsDay(ctx context.Context, msrc pipeline.MetricSource, day
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("metrics: %w", err)
+			return 0, fmt.Errorf("metrics: %w", err)
 		}
 	}
 	sort.Slice(rows, func(i, j int) bool {
@@ -43,11 +44,9 @@ func (e *export) metricsDay(ctx context.Context, msrc pipeline.MetricSource, day
 		return rows[i].SeriesID < rows[j].SeriesID
 	})
 	if len(rows) == 0 {
-		return nil
+		return 0, nil
 	}
-	n, err := write.Table(e.staging, write.PartPath(schemas.TableMetrics, pipeline.Date(day.Start), 0), rows, "window_start", "series_id")
-	e.rows[schemas.TableMetrics] += n
-	return err
+	return write.Table(e.staging, write.PartPath(schemas.TableMetrics, pipeline.Date(day.Start), 0), rows, "window_start", "series_id")
 }
 
 // seriesIDOf numbers feature series in order of first appearance, which is

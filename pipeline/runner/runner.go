@@ -275,15 +275,17 @@ type export struct {
 	openMembers bool
 	incidents   []pipeline.Incident
 	tickets     []pipeline.Ticket
-	byEntity    map[string][]pipeline.Incident
-	split       *schemas.SplitPolicy // nil without a split policy (split.go)
-	labelCfg    label.Config
-	seriesID    map[string]int64
-	series      []schemas.Series
-	phases      map[string]int64
-	logStats    map[string]int64
-	bytesIn     int64
-	unknownEn   map[string]int64
+	// ticketEntities are the entities the tickets name, in ticket order.
+	ticketEntities []string
+	byEntity       map[string][]pipeline.Incident
+	split          *schemas.SplitPolicy // nil without a split policy (split.go)
+	labelCfg       label.Config
+	seriesID       map[string]int64
+	series         []schemas.Series
+	phases         map[string]int64
+	logStats       map[string]int64
+	bytesIn        int64
+	unknownEn      map[string]int64
 	// names are the published entity names (entities.go);
 	// unknownIncidents counts incidents of other entities, per source.
 	names            map[string]string
@@ -311,6 +313,7 @@ type export struct {
 	// logSources are pass 2's sources, whose marks the checkpoint keeps;
 	// rawIncidents each labeler's incidents as returned.
 	logSources   []pipeline.LogSource
+	logs         *logStream // pass 2's merged lines, read ahead
 	rawIncidents map[int][]pipeline.Incident
 	// days are the windows days written or carried (the checkpoint's);
 	// carried the files a resumed export carries by reference.
@@ -354,9 +357,8 @@ func (e *export) run(ctx context.Context) error {
 	if err := e.readTickets(ctx); err != nil {
 		return err
 	}
-	var ticketEntities []string
 	for _, t := range e.tickets {
-		ticketEntities = append(ticketEntities, t.Entities...)
+		e.ticketEntities = append(e.ticketEntities, t.Entities...)
 	}
 	// The range's entities: those the metrics know; a spec without a
 	// metric source takes them from its tickets and logs (entities.go).
@@ -370,7 +372,7 @@ func (e *export) run(ctx context.Context) error {
 			return fmt.Errorf("%w: no metric carries the entity label %q (entity.label) in %s..%s; check the range and the label", ErrEmpty, s.Entity.Label, e.grid.Start.Format(time.RFC3339), e.grid.End.Format(time.RFC3339))
 		}
 	} else {
-		e.setMembers(ticketEntities, true)
+		e.setMembers(e.ticketEntities, true)
 	}
 	if r := e.o.Resume; r != nil {
 		cp, err := e.openCheckpoint(r)
@@ -408,6 +410,7 @@ func (e *export) run(ctx context.Context) error {
 		return fmt.Errorf("logs: %w", err)
 	}
 	defer logs.Close()
+	e.logs = logs
 
 	e.phases = map[string]int64{}
 	e.logStats = map[string]int64{}
@@ -432,54 +435,8 @@ func (e *export) run(ctx context.Context) error {
 		if e.resumed != nil && day.Start.Before(e.resumeAt) {
 			continue // carried from the previous version (carry.go)
 		}
-		t0 := time.Now()
-		if err := e.learnDay(ctx, msrc, day); err != nil {
+		if err := e.exportDay(ctx, msrc, day, i == len(days)-1); err != nil {
 			return err
-		}
-		e.clock.since(stageMetricsLearn, t0)
-		if e.openMembers {
-			e.addEntities(ticketEntities)
-		}
-		t0 = time.Now()
-		if err := e.mineDay(ctx, day); err != nil {
-			return err
-		}
-		e.clock.since(stageLogs1, t0)
-		t0 = time.Now()
-		e.fixDay()
-		e.clock.since(stageTemplatesFix, t0)
-		table := e.windowTable()
-		frame := align.NewFrame(day, s.Entity.Label, e.entities, len(s.Metrics.Features)).WithTemplates(len(e.templates.columns))
-		t0 = time.Now()
-		if msrc != nil {
-			if err := e.metricsDay(ctx, msrc, day, frame); err != nil {
-				return err
-			}
-		}
-		e.clock.since(stageMetrics, t0)
-		if err := e.logsDay(logs, day, frame); err != nil {
-			return err
-		}
-		t0 = time.Now()
-		if err := e.writeDayCounts(day); err != nil {
-			return err
-		}
-		e.clock.since(stageLogCounts, t0)
-		if i == len(days)-1 {
-			// The text is anonymized: the gate's inventory is listed while
-			// the last windows are written, and its automaton built after
-			// them (used if the range-level tables teach nothing). Not the
-			// automaton beside the windows: the two together made the
-			// run's peak memory (decision 0049).
-			e.anon.PrepareInventory()
-		}
-		t0 = time.Now()
-		if err := e.windowsDay(table, day, frame); err != nil {
-			return err
-		}
-		e.clock.since(stageWindows, t0)
-		if i == len(days)-1 {
-			e.anon.PrepareGate()
 		}
 		e.log.Info("day exported", "date", pipeline.Date(day.Start))
 	}
@@ -530,6 +487,113 @@ func (e *export) run(ctx context.Context) error {
 		return err
 	}
 	return e.writeTables()
+}
+
+// exportDay exports one day: learn its metric labels, mine its log
+// templates (pass 1), fix them, write its logs (pass 2), log counts, its
+// features and windows. The features are evaluated on their own goroutine
+// from the start of pass 1, which leaves part of a core idle while it
+// learns lines in order: they read the metric source and write the frame's
+// feature values and the metrics partition, which the log passes never
+// touch, so the bytes are those of running them in turn (decision 0050).
+// With a metric source the day's entities are those learnDay found (a log
+// line adds none), so the frame can be made before pass 1. last prepares
+// the gate after the range's last day.
+func (e *export) exportDay(ctx context.Context, msrc pipeline.MetricSource, day pipeline.Grid, last bool) (err error) {
+	s := e.s
+	t0 := time.Now()
+	if err := e.learnDay(ctx, msrc, day); err != nil {
+		return err
+	}
+	e.clock.since(stageMetricsLearn, t0)
+	if e.openMembers {
+		e.addEntities(e.ticketEntities)
+	}
+	var frame *align.Frame
+	features := func() error { return nil }
+	if msrc != nil {
+		frame = align.NewFrame(day, s.Entity.Label, e.entities, len(s.Metrics.Features))
+		// A feature's error stops the log passes, a pass's error the
+		// features; the features' error is reported when it came first.
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		features = e.goMetricsDay(ctx, msrc, day, frame, cancel)
+		defer func() {
+			cancel(err)
+			if ferr := features(); ferr != nil && (err == nil || errors.Is(err, context.Canceled)) {
+				err = ferr
+			}
+		}()
+	}
+	t0 = time.Now()
+	if err := e.mineDay(ctx, day); err != nil {
+		return err
+	}
+	e.clock.since(stageLogs1, t0)
+	t0 = time.Now()
+	e.fixDay()
+	e.clock.since(stageTemplatesFix, t0)
+	table := e.windowTable()
+	if frame == nil {
+		frame = align.NewFrame(day, s.Entity.Label, e.entities, len(s.Metrics.Features))
+	}
+	frame.WithTemplates(len(e.templates.columns)) // beside AddFeature: other fields
+	if err := e.logsDay(ctx, e.logs, day, frame); err != nil {
+		return err
+	}
+	t0 = time.Now()
+	if err := e.writeDayCounts(day); err != nil {
+		return err
+	}
+	e.clock.since(stageLogCounts, t0)
+	if err := features(); err != nil { // the windows need them
+		return err
+	}
+	if last {
+		// The text is anonymized: the gate's inventory is listed while
+		// the last windows are written, and its automaton built after
+		// them (used if the range-level tables teach nothing). Not the
+		// automaton beside the windows: the two together made the
+		// run's peak memory (decision 0049).
+		e.anon.PrepareInventory()
+	}
+	t0 = time.Now()
+	if err := e.windowsDay(table, day, frame); err != nil {
+		return err
+	}
+	e.clock.since(stageWindows, t0)
+	if last {
+		e.anon.PrepareGate()
+	}
+	return nil
+}
+
+// goMetricsDay starts metricsDay on its own goroutine; a failure cancels
+// ctx with its error. It returns the function that waits for it and adds
+// its rows: its error the first time, nil after.
+func (e *export) goMetricsDay(ctx context.Context, msrc pipeline.MetricSource, day pipeline.Grid, frame *align.Frame, cancel context.CancelCauseFunc) func() error {
+	done := make(chan struct{})
+	var n int64
+	var err error
+	go func() {
+		defer close(done)
+		t0 := time.Now()
+		n, err = e.metricsDay(ctx, msrc, day, frame)
+		e.clock.since(stageMetrics, t0)
+		if err != nil {
+			cancel(err)
+		}
+	}()
+	waited := false
+	return func() error {
+		if waited {
+			return nil
+		}
+		waited = true
+		<-done
+		e.rows[schemas.TableMetrics] += n
+		return err
+	}
 }
 
 // learnDay learns what the day's metrics say before any of the day's text

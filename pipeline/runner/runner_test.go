@@ -17,6 +17,7 @@ import (
 	"github.com/opsdata/opsdata/labelers/rule"
 	"github.com/opsdata/opsdata/labelers/ticket"
 	"github.com/opsdata/opsdata/pipeline"
+	"github.com/opsdata/opsdata/pipeline/align"
 	"github.com/opsdata/opsdata/pipeline/runner"
 	"github.com/opsdata/opsdata/pipeline/sources/logfile"
 	"github.com/opsdata/opsdata/pipeline/sources/promblocks"
@@ -216,5 +217,24 @@ func TestDefaultVersion(t *testing.T) {
 		if got := runner.DefaultVersion(c.g); got != c.want {
 			t.Errorf("DefaultVersion = %q, want %q", got, c.want)
 		}
+	}
+}
+
+// TestFeatureErrorStopsTheDay: the features are evaluated beside the log
+// passes (exportDay); a feature's error is the export's error, reported
+// whichever side finished first, and nothing is published.
+func TestFeatureErrorStopsTheDay(t *testing.T) {
+	dir := shortDemo(t)
+	sp, b := demoSpec(t, dir, func(s string) string {
+		return strings.Replace(s, "expr: sum by (service) (rate(http_requests_total[5m]))", "expr: sum(rate(http_requests_total[5m]))", 1)
+	})
+	out := t.TempDir()
+	_, err := export(t, sp, b, out)
+	var ee *align.ErrEntity
+	if !errors.As(err, &ee) || ee.Feature != "requests_per_second" {
+		t.Fatalf("err = %v, want the feature's entity error", err)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("published %d entries after the error", len(entries))
 	}
 }
