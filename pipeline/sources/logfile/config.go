@@ -50,7 +50,11 @@ type LogFields struct {
 
 // Multiline joins multi-line entries (stack traces) of a file log source:
 // a line matching Start begins an entry; any other line is appended, with
-// "\n", to the message of the entry before it.
+// "\n", to the message of the entry before it. In a CRI file (pod logs,
+// where the runtime keeps each line of a stack trace as its own record)
+// Start is matched against a record's content, the application's line,
+// and an entry continues on its own stream only: a line of the other
+// stream ends it.
 type Multiline struct {
 	// Start is a regexp matching the first line of every entry, e.g.
 	// `^\d{4}-\d{2}-\d{2} ` for lines that begin with a date.
@@ -163,9 +167,6 @@ func (l *Config) validateLogFormat() []string {
 	case FormatCRI:
 		if l.EntityFromPath != "" && !slices.Contains(criEntityFrom, l.EntityFromPath) {
 			add("entity_from_path: %q must be one of %s", l.EntityFromPath, strings.Join(criEntityFrom, ", "))
-		}
-		if l.Multiline.Start != "" {
-			add("multiline: not available with format cri (the runtime keeps each line of a stack trace as its own record)")
 		}
 	case "syslog":
 		if l.Fields.Entity != "" && l.Fields.Entity != "host" && l.Fields.Entity != "app" {

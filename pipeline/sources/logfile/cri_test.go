@@ -148,6 +148,40 @@ func TestCRI(t *testing.T) {
 			want: []string{`2026-01-05T10:00:01Z web other web-0_shop_nginx-` + ctrID + `.log:1 "b"`},
 		},
 		{
+			name: "multiline: a stack trace over full lines, ended by the other stream",
+			cfg:  Config{Multiline: Multiline{Start: `^\d{4}-\d{2}-\d{2} `}},
+			files: map[string]string{checkoutPod: "" +
+				"2026-01-05T10:00:00Z stdout F 2026-01-05 10:00:00 ERROR request failed\n" +
+				"2026-01-05T10:00:00.1Z stdout F java.lang.IllegalStateException: cart 42 is locked\n" +
+				"2026-01-05T10:00:00.2Z stdout F \tat com.shop.cart.CartService.lock(CartService.java:118)\n" +
+				"2026-01-05T10:00:00.3Z stdout F \n" +
+				"2026-01-05T10:00:00.4Z stderr F 2026-01-05 10:00:00 WARN on stderr\n" +
+				"2026-01-05T10:00:00.5Z stdout F \tat com.shop.checkout.Checkout.run(Checkout.java:57)\n" +
+				"2026-01-05T10:00:01Z stdout F 2026-01-05 10:00:01 INFO next entry\n"},
+			want: []string{
+				`2026-01-05T10:00:00Z checkout other 0.log:1 ` + quote("2026-01-05 10:00:00 ERROR request failed\njava.lang.IllegalStateException: cart 42 is locked\n\tat com.shop.cart.CartService.lock(CartService.java:118)"),
+				`2026-01-05T10:00:00.4Z checkout other 0.log:5 "2026-01-05 10:00:00 WARN on stderr"`,
+				`2026-01-05T10:00:00.5Z checkout other 0.log:6 ` + quote("\tat com.shop.checkout.Checkout.run(Checkout.java:57)"),
+				`2026-01-05T10:00:01Z checkout other 0.log:7 "2026-01-05 10:00:01 INFO next entry"`,
+			},
+		},
+		{
+			name: "multiline: a partial line inside a trace, a partial line at the end",
+			cfg:  Config{Multiline: Multiline{Start: `^\d{4}-\d{2}-\d{2} `}},
+			files: map[string]string{checkoutPod: "" +
+				"2026-01-05T10:00:00Z stdout F 2026-01-05 10:00:00 ERROR boom\n" +
+				"2026-01-05T10:00:00.1Z stdout P \tat com.shop.Very\n" +
+				"2026-01-05T10:00:00.2Z stdout F Long.method(X.java:1)\n" +
+				"2026-01-05T10:00:01Z stdout F 2026-01-05 10:00:01 INFO next\n" +
+				"2026-01-05T10:00:02Z stdout P 2026-01-05 10:00:02 INFO cut\n"},
+			want: []string{
+				`2026-01-05T10:00:00Z checkout other 0.log:1 ` + quote("2026-01-05 10:00:00 ERROR boom\n\tat com.shop.VeryLong.method(X.java:1)"),
+				`2026-01-05T10:00:01Z checkout other 0.log:4 "2026-01-05 10:00:01 INFO next"`,
+				`2026-01-05T10:00:02Z checkout other 0.log:5 "2026-01-05 10:00:02 INFO cut"`,
+			},
+			reasons: map[string]int64{reasonUnfinishedCRI: 1},
+		},
+		{
 			name:  "container",
 			cfg:   Config{EntityFromPath: "container"},
 			files: map[string]string{checkoutPod: "2026-01-05T10:00:00Z stdout F a\n"},
@@ -259,7 +293,6 @@ func TestCRIConfig(t *testing.T) {
 		want string
 	}{
 		{Config{Format: FormatCRI, Path: "*", EntityFromPath: "node"}, "entity_from_path: \"node\" must be one of workload, namespace, pod, container"},
-		{Config{Format: FormatCRI, Path: "*", Multiline: Multiline{Start: "^x"}}, "multiline: not available with format cri"},
 		{Config{Format: FormatJSONL, Path: "*", EntityFromPath: "pod"}, "entity_from_path: only for format cri"},
 	} {
 		err := tc.cfg.Validate()

@@ -1,6 +1,8 @@
 package logfile
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +76,29 @@ func FuzzCRIJoin(f *testing.F) {
 			if _, _, _, ok := j.flush(); !ok {
 				break
 			}
+		}
+	})
+}
+
+// FuzzCRIMultiline: any CRI file read with multiline entries panics
+// nothing, and no two records begin on the same line (a line held back for
+// the next entry is read once). A joined partial line begins on its first
+// fragment's line, so with both streams the lines need not increase.
+func FuzzCRIMultiline(f *testing.F) {
+	f.Add("2026-01-05T00:00:00Z stdout F 1 start\n2026-01-05T00:00:00Z stdout F x\n2026-01-05T00:00:01Z stderr F 2 other\n2026-01-05T00:00:02Z stdout P y\n2026-01-05T00:00:03Z stdout F z\n2026-01-05T00:00:04Z stdout P 3 cut")
+	f.Add("2026-01-05T00:00:00Z stdout F \nbroken\n2026-01-05T00:00:00Z stderr F 1\n2026-01-05T00:00:00Z stderr F a")
+	f.Fuzz(func(t *testing.T, text string) {
+		path := filepath.Join(t.TempDir(), "0.log")
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg := Config{Name: "c", Format: FormatCRI, Path: path, Entity: "pod", Multiline: Multiline{Start: `^\d`, MaxLines: 5, MaxBytes: 200}}
+		seen := map[int64]bool{}
+		for _, r := range readAll(t, cfg, &pipeline.Problems{}) {
+			if seen[r.Line] {
+				t.Fatalf("two records begin on line %d", r.Line)
+			}
+			seen[r.Line] = true
 		}
 	})
 }

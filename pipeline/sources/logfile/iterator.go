@@ -315,7 +315,7 @@ func (r *fileReader) advance() (bool, error) {
 			r.markHere(line, start)
 		}
 		if r.src.ml != nil {
-			if err := r.continuation(line); err != nil {
+			if err := r.continuation(line, s); err != nil {
 				return false, err
 			}
 		}

@@ -45,8 +45,10 @@ func newMultiline(cfg Multiline) (*multiline, error) {
 // continuation appends the lines after the entry just parsed into r.rec up
 // to the next start line, which it holds back for the next advance. Lines
 // beyond the bounds are dropped and the entry counted once as cut. Blank
-// lines inside an entry are kept; trailing ones are trimmed.
-func (r *fileReader) continuation(first int64) error {
+// lines inside an entry are kept; trailing ones are trimmed. entry is the
+// entry's line as parsed: in a CRI file, the joined line, whose stream the
+// entry keeps (continuation), and start is matched against the content.
+func (r *fileReader) continuation(first int64, entry string) error {
 	ml := r.src.ml
 	var (
 		b      strings.Builder
@@ -54,28 +56,54 @@ func (r *fileReader) continuation(first int64) error {
 		cut    bool
 		blanks int // blank lines not yet known to be inside the entry
 		size   = len(r.rec.Message)
+		stream = -1 // the entry's CRI stream
 	)
+	if r.cri != nil {
+		_, stream, _, _, _ = criHeader(entry)
+	}
 	for {
 		s, blank, ok, err := r.nextText()
 		if err != nil {
 			return err
 		}
 		if !ok {
-			break
+			break // a CRI file's unfinished partial line is the next advance's
 		}
 		if blank {
 			blanks++
 			continue
 		}
-		if ml.start.MatchString(s) {
-			r.held, r.heldText, r.heldLine, r.heldOffset = true, s, r.line, r.lineStart
+		line, start, text := r.line, r.lineStart, s
+		if r.cri != nil {
+			var joined, long bool
+			if s, line, start, joined, long = r.cri.add(s, line, start); !joined {
+				continue // a partial line, held until its full line
+			}
+			if long {
+				r.problem(reasonTooLong, fmt.Sprintf("partial lines joined to more than %d bytes; the rest was dropped", MaxLineBytes))
+			}
+			_, st, _, content, valid := criHeader(s)
+			if !valid || st != stream {
+				// Not the entry's: the other stream, or a line the parser
+				// reports.
+				r.held, r.heldText, r.heldLine, r.heldOffset = true, s, line, start
+				break
+			}
+			if strings.TrimSpace(content) == "" {
+				blanks++
+				continue
+			}
+			text = content
+		}
+		if ml.start.MatchString(text) {
+			r.held, r.heldText, r.heldLine, r.heldOffset = true, s, line, start
 			break
 		}
 		if cut {
 			continue
 		}
 		add := blanks + 1
-		if lines+add > ml.maxLines || size+blanks+1+len(s) > ml.maxBytes {
+		if lines+add > ml.maxLines || size+blanks+1+len(text) > ml.maxBytes {
 			cut = true
 			continue
 		}
@@ -86,7 +114,7 @@ func (r *fileReader) continuation(first int64) error {
 			b.WriteByte('\n')
 		}
 		b.WriteByte('\n')
-		b.WriteString(s)
+		b.WriteString(text)
 		lines += add
 		size = b.Len()
 	}
