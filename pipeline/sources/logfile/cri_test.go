@@ -47,6 +47,8 @@ const (
 
 func TestCRI(t *testing.T) {
 	long := strings.Repeat("x", 40)
+	// Entries begin with the application's own date (multiline).
+	dated := Config{Multiline: Multiline{Start: `^\d{4}-\d{2}-\d{2} `}}
 	tests := []struct {
 		name    string
 		cfg     Config
@@ -149,7 +151,7 @@ func TestCRI(t *testing.T) {
 		},
 		{
 			name: "multiline: a stack trace over full lines, ended by the other stream",
-			cfg:  Config{Multiline: Multiline{Start: `^\d{4}-\d{2}-\d{2} `}},
+			cfg:  dated,
 			files: map[string]string{checkoutPod: "" +
 				"2026-01-05T10:00:00Z stdout F 2026-01-05 10:00:00 ERROR request failed\n" +
 				"2026-01-05T10:00:00.1Z stdout F java.lang.IllegalStateException: cart 42 is locked\n" +
@@ -167,7 +169,7 @@ func TestCRI(t *testing.T) {
 		},
 		{
 			name: "multiline: a partial line inside a trace, a partial line at the end",
-			cfg:  Config{Multiline: Multiline{Start: `^\d{4}-\d{2}-\d{2} `}},
+			cfg:  dated,
 			files: map[string]string{checkoutPod: "" +
 				"2026-01-05T10:00:00Z stdout F 2026-01-05 10:00:00 ERROR boom\n" +
 				"2026-01-05T10:00:00.1Z stdout P \tat com.shop.Very\n" +
