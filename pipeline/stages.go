@@ -64,6 +64,14 @@ type MetricSource interface {
 	Close() error
 }
 
+// BlocksLeftOut is a metric source that left some blocks of its storage
+// out (a Thanos download's or bucket's downsampled blocks, blocks marked
+// for deletion, partial uploads): LeftOut counts them by reason, so the
+// export can say that data it was given is not in the dataset.
+type BlocksLeftOut interface {
+	LeftOut() map[string]int
+}
+
 // LogSource opens a stream of log records. Malformed lines are counted in
 // the Problems the factory was given, never returned as errors; an error
 // means the source as a whole failed (missing file, I/O).

@@ -347,6 +347,13 @@ func (e *export) run(ctx context.Context) error {
 			return fmt.Errorf("metrics: %w", err)
 		}
 		defer msrc.Close()
+		if lo, ok := msrc.(pipeline.BlocksLeftOut); ok {
+			// Data the operator gave that the dataset will not hold.
+			counts := lo.LeftOut()
+			for _, reason := range slices.Sorted(maps.Keys(counts)) {
+				e.log.Warn("metrics: blocks left out", "reason", reason, "blocks", counts[reason])
+			}
+		}
 		if p := e.o.Pieces; p != nil {
 			e.pieceSrc = newPieceSource(msrc, p, e.anon, s.Metrics.Features)
 			e.sliceSrc = &sliceReader{shards: p.shards, label: s.Entity.Label, dir: p.dir, anon: e.anon}

@@ -3,11 +3,14 @@ package promblocks
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/opsdata/opsdata/pipeline/sources/promtsdb"
 )
 
 // haBucket uploads the HA scenario under prefix and returns the ids of the
@@ -62,7 +65,28 @@ func TestBlocks(t *testing.T) {
 			t.Run("selection and dedup", func(t *testing.T) { testSelection(t, st, clusterA) })
 			t.Run("cache", func(t *testing.T) { testCache(t, st) })
 			t.Run("bad blocks", func(t *testing.T) { testBadBlocks(t, st) })
+			t.Run("left out", func(t *testing.T) { testLeftOut(t, st) })
 		})
+	}
+}
+
+// testLeftOut: the source counts the blocks it left out whose data the
+// operator may expect (the export warns about them): the deleted, partial
+// and downsampled blocks of haBucket, whatever the selection.
+func testLeftOut(t *testing.T, st store) {
+	cfg := st.cfg("ha")
+	cfg.ExternalLabels = `{cluster="a"}`
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	src, err := Open(context.Background(), cfg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	want := map[string]int{promtsdb.SkipDeleted: 1, promtsdb.SkipPartial: 1, promtsdb.SkipDownsampled: 1}
+	if got := src.LeftOut(); !reflect.DeepEqual(got, want) {
+		t.Errorf("LeftOut() = %v, want %v", got, want)
 	}
 }
 

@@ -186,5 +186,10 @@ func Open(ctx context.Context, cfg *Config, lookback time.Duration) (*promtsdb.S
 		return nil, err
 	}
 	// Each query opens its own block queriers; the block cache is locked.
-	return promtsdb.NewSource("blocks "+cfg.Bucket, promtsdb.ConcurrentQueryable{Queryable: st}, st.Close, lookback), nil
+	// Downsampled, deleted and partial blocks are reported: the operator
+	// may expect their data. Blocks another block supersedes (their
+	// samples are read there) and those the selector leaves out are not.
+	l := st.list
+	leftOut := map[string]int{promtsdb.SkipDownsampled: l.downsampled, promtsdb.SkipDeleted: l.deleted, promtsdb.SkipPartial: l.partial}
+	return promtsdb.NewSource("blocks "+cfg.Bucket, promtsdb.ConcurrentQueryable{Queryable: st}, st.Close, lookback).WithLeftOut(leftOut), nil
 }

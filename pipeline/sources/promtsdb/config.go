@@ -53,15 +53,15 @@ func Factory() pipeline.MetricSourceFactory {
 
 // openAllTime opens dir with one querier over all time: the WAL is
 // replayed on every Querier call, which must not happen per query.
-func openAllTime(dir string) (q storage.Querier, head bool, release func() error, err error) {
+func openAllTime(dir string) (q storage.Querier, head bool, leftOut map[string]int, release func() error, err error) {
 	d, err := OpenDir(dir)
 	if err != nil {
-		return nil, false, nil, err
+		return nil, false, nil, nil, err
 	}
 	q, err = d.Querier(math.MinInt64, math.MaxInt64)
 	if err != nil {
 		d.Close()
-		return nil, false, nil, err
+		return nil, false, nil, nil, err
 	}
-	return q, d.db != nil, func() error { return errors.Join(q.Close(), d.Close()) }, nil
+	return q, d.db != nil, d.Skipped, func() error { return errors.Join(q.Close(), d.Close()) }, nil
 }

@@ -50,6 +50,9 @@ const (
 	// until the compactor deletes it (its data is in the block that
 	// replaced it, or it was marked to be dropped).
 	SkipDeleted = "marked_for_deletion"
+	// SkipPartial: a block of a bucket whose meta.json is missing, an
+	// upload not finished (Thanos uploads meta.json last).
+	SkipPartial = "partial_upload"
 )
 
 // DeletionMarkFile is the object Thanos's compactor puts beside a block's

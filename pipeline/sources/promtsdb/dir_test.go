@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -159,6 +160,23 @@ func TestDirAsOperatorsHaveIt(t *testing.T) {
 		t.Errorf("thanos download: skipped %v, want the one downsampled block", d.Skipped)
 	} else {
 		d.Close()
+	}
+	// The source says so (the export warns about it).
+	if src, err := Open(context.Background(), thanos, 0); err != nil {
+		t.Fatal(err)
+	} else {
+		if got, want := src.LeftOut(), map[string]int{SkipDownsampled: 1}; !reflect.DeepEqual(got, want) {
+			t.Errorf("LeftOut() = %v, want %v", got, want)
+		}
+		src.Close()
+	}
+	if src, err := Open(context.Background(), rest, 0); err != nil {
+		t.Fatal(err)
+	} else {
+		if got := src.LeftOut(); got != nil {
+			t.Errorf("LeftOut() of raw blocks only = %v, want nil", got)
+		}
+		src.Close()
 	}
 	for _, b := range blocks[1:] {
 		if err := os.WriteFile(filepath.Join(thanos, b, "deletion-mark.json"), []byte(`{"id":"`+b+`","deletion_time":1767225600,"version":1}`), 0o644); err != nil {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"sync"
@@ -30,6 +31,7 @@ type Source struct {
 	release   func() error
 	engine    *promql.Engine
 	lookback  time.Duration
+	leftOut   map[string]int // blocks of the storage left out, by reason
 
 	closeOnce sync.Once
 	closeErr  error
@@ -38,7 +40,7 @@ type Source struct {
 // Open opens dir read-only for feature evaluation (Factory's New; tests
 // and benchmarks call it directly). The directory is never written.
 func Open(_ context.Context, dir string, lookback time.Duration) (*Source, error) {
-	q, head, release, err := openAllTime(dir)
+	q, head, leftOut, release, err := openAllTime(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -51,8 +53,28 @@ func Open(_ context.Context, dir string, lookback time.Duration) (*Source, error
 		// one at a time.
 		shared = ConcurrentQueryable{shared}
 	}
-	return NewSource("tsdb "+dir, shared, release, lookback), nil
+	return NewSource("tsdb "+dir, shared, release, lookback).WithLeftOut(leftOut), nil
 }
+
+// WithLeftOut records the blocks of the storage left out, by reason
+// (SkipDownsampled, SkipDeleted, SkipPartial), and returns s.
+func (s *Source) WithLeftOut(counts map[string]int) *Source {
+	for reason, n := range counts {
+		if n > 0 {
+			if s.leftOut == nil {
+				s.leftOut = map[string]int{}
+			}
+			s.leftOut[reason] = n
+		}
+	}
+	return s
+}
+
+// LeftOut counts the blocks of the storage left out, by reason
+// (pipeline.BlocksLeftOut); nil when none was.
+func (s *Source) LeftOut() map[string]int { return maps.Clone(s.leftOut) }
+
+var _ pipeline.BlocksLeftOut = (*Source)(nil)
 
 // ConcurrentQueryable is a storage that serves concurrent queries
 // (ordered.Concurrent): features and rules then evaluate their slices in
