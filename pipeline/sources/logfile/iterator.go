@@ -298,12 +298,8 @@ func (r *fileReader) advance() (bool, error) {
 			} else if blank {
 				continue // blank lines carry no record
 			} else if s, line, start = t, r.line, r.lineStart; r.cri != nil {
-				var cut bool
-				if s, line, start, ok, cut = r.cri.add(s, line, start); !ok {
+				if s, line, start, ok = r.joinCRI(s, line, start); !ok {
 					continue // a partial line, held until its full line
-				}
-				if cut {
-					r.problem(reasonTooLong, fmt.Sprintf("partial lines joined to more than %d bytes; the rest was dropped", MaxLineBytes))
 				}
 			}
 		}
@@ -331,6 +327,16 @@ func (r *fileReader) advance() (bool, error) {
 		r.prev, r.seen = r.rec.Time, true
 		return true, nil
 	}
+}
+
+// joinCRI passes a CRI line through the partial-line joiner: ok=false
+// while the line is partial; a joined line over MaxLineBytes is counted.
+func (r *fileReader) joinCRI(s string, line, start int64) (string, int64, int64, bool) {
+	s, line, start, ok, cut := r.cri.add(s, line, start)
+	if cut {
+		r.problem(reasonTooLong, fmt.Sprintf("partial lines joined to more than %d bytes; the rest was dropped", MaxLineBytes))
+	}
+	return s, line, start, ok
 }
 
 func (r *fileReader) close() error {

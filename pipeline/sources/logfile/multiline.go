@@ -75,18 +75,15 @@ func (r *fileReader) continuation(first int64, entry string) error {
 		}
 		line, start, text := r.line, r.lineStart, s
 		if r.cri != nil {
-			var joined, long bool
-			if s, line, start, joined, long = r.cri.add(s, line, start); !joined {
+			var joined bool
+			if s, line, start, joined = r.joinCRI(s, line, start); !joined {
 				continue // a partial line, held until its full line
-			}
-			if long {
-				r.problem(reasonTooLong, fmt.Sprintf("partial lines joined to more than %d bytes; the rest was dropped", MaxLineBytes))
 			}
 			_, st, _, content, valid := criHeader(s)
 			if !valid || st != stream {
 				// Not the entry's: the other stream, or a line the parser
 				// reports.
-				r.held, r.heldText, r.heldLine, r.heldOffset = true, s, line, start
+				r.hold(s, line, start)
 				break
 			}
 			if strings.TrimSpace(content) == "" {
@@ -96,7 +93,7 @@ func (r *fileReader) continuation(first int64, entry string) error {
 			text = content
 		}
 		if ml.start.MatchString(text) {
-			r.held, r.heldText, r.heldLine, r.heldOffset = true, s, line, start
+			r.hold(s, line, start)
 			break
 		}
 		if cut {
@@ -126,4 +123,10 @@ func (r *fileReader) continuation(first int64, entry string) error {
 			fmt.Sprintf("entry longer than %d lines or %d bytes; the rest was dropped (raise multiline.max_lines / max_bytes)", ml.maxLines, ml.maxBytes))
 	}
 	return nil
+}
+
+// hold keeps the line s (line, start) back for the next advance: the next
+// entry's first line.
+func (r *fileReader) hold(s string, line, start int64) {
+	r.held, r.heldText, r.heldLine, r.heldOffset = true, s, line, start
 }
