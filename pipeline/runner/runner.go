@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/prometheus/storage"
@@ -516,10 +517,11 @@ func (e *export) exportDay(ctx context.Context, msrc pipeline.MetricSource, day 
 	if e.openMembers {
 		e.addEntities(e.ticketEntities)
 	}
+	newFrame := func() *align.Frame { return align.NewFrame(day, s.Entity.Label, e.entities, len(s.Metrics.Features)) }
 	var frame *align.Frame
 	features := func() error { return nil }
 	if msrc != nil {
-		frame = align.NewFrame(day, s.Entity.Label, e.entities, len(s.Metrics.Features))
+		frame = newFrame()
 		// A feature's error stops the log passes, a pass's error the
 		// features; the features' error is reported when it came first.
 		var cancel context.CancelCauseFunc
@@ -542,7 +544,7 @@ func (e *export) exportDay(ctx context.Context, msrc pipeline.MetricSource, day 
 	e.clock.since(stageTemplatesFix, t0)
 	table := e.windowTable()
 	if frame == nil {
-		frame = align.NewFrame(day, s.Entity.Label, e.entities, len(s.Metrics.Features))
+		frame = newFrame() // without a metric source pass 1 may add entities
 	}
 	frame.WithTemplates(len(e.templates.columns)) // beside AddFeature: other fields
 	if err := e.logsDay(ctx, e.logs, day, frame); err != nil {
@@ -576,8 +578,8 @@ func (e *export) exportDay(ctx context.Context, msrc pipeline.MetricSource, day 
 }
 
 // goMetricsDay starts metricsDay on its own goroutine; a failure cancels
-// ctx with its error. It returns the function that waits for it and adds
-// its rows: its error the first time, nil after.
+// ctx with its error. It returns the function that waits for it, adds its
+// rows once and returns its error.
 func (e *export) goMetricsDay(ctx context.Context, msrc pipeline.MetricSource, day pipeline.Grid, frame *align.Frame, cancel context.CancelCauseFunc) func() error {
 	done := make(chan struct{})
 	var n int64
@@ -591,16 +593,11 @@ func (e *export) goMetricsDay(ctx context.Context, msrc pipeline.MetricSource, d
 			cancel(err)
 		}
 	}()
-	waited := false
-	return func() error {
-		if waited {
-			return nil
-		}
-		waited = true
+	return sync.OnceValue(func() error {
 		<-done
 		e.rows[schemas.TableMetrics] += n
 		return err
-	}
+	})
 }
 
 // learnDay learns what the day's metrics say before any of the day's text

@@ -216,7 +216,6 @@ func (e *export) mineDay(ctx context.Context, day pipeline.Grid) error {
 				}
 			}
 			clear(cur.recs) // keep no line alive
-			cur.recs = cur.recs[:0]
 			if err := ctx.Err(); err != nil {
 				return err
 			}
